@@ -1,0 +1,236 @@
+//! Checkpoints: `config.json` beside the weights (`model.safetensors`, anchor θ₀ included) and
+//! the `tokenizer.json` they were trained with. A checkpoint directory is written under a
+//! staging name and renamed into place, so an interrupted save never leaves a corrupt one.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use burn::config::Config;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::Device;
+
+use crate::encoding::EncodingConfig;
+use crate::model::{EnsemblePrm, PrmConfig};
+use crate::selection::SelectionConfig;
+use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
+
+/// File name of the configuration inside a checkpoint directory.
+pub const CONFIG_FILE: &str = "config.json";
+/// File name of the weights inside a checkpoint directory.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// File name of the tokenizer inside a checkpoint directory.
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+
+/// Everything needed to rebuild and use a trained model, saved as `config.json`.
+#[derive(Config, Debug)]
+pub struct CheckpointConfig {
+    /// The model's architecture.
+    pub model: PrmConfig,
+    /// How trajectories were turned into tokens (must match at evaluation time).
+    pub encoding: EncodingConfig,
+    /// The selection thresholds the model was trained with.
+    #[config(default = "SelectionConfig::new()")]
+    pub selection: SelectionConfig,
+    /// Names of the tokenizer's special tokens, the step separator among them.
+    #[config(default = "SpecialTokensConfig::new()")]
+    pub special_tokens: SpecialTokensConfig,
+}
+
+/// Why a checkpoint could not be saved or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// `config.json` is not a valid checkpoint configuration.
+    #[error("{CONFIG_FILE}: {0}")]
+    Config(serde_json::Error),
+    /// The weights do not fit the configured model.
+    #[error("{WEIGHTS_FILE}: {0}")]
+    Weights(String),
+    /// The tokenizer file is unusable.
+    #[error("{TOKENIZER_FILE}: {0}")]
+    Tokenizer(String),
+}
+
+/// A checkpoint's three files, in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckpointFiles {
+    /// `config.json`.
+    pub config: String,
+    /// `model.safetensors`.
+    pub weights: Vec<u8>,
+    /// `tokenizer.json`.
+    pub tokenizer: String,
+}
+
+/// A loaded checkpoint.
+#[derive(Debug)]
+pub struct Checkpoint {
+    /// The trained model.
+    pub model: EnsemblePrm,
+    /// Its configuration.
+    pub config: CheckpointConfig,
+    /// Its tokenizer.
+    pub tokenizer: StepTokenizer,
+}
+
+impl CheckpointFiles {
+    /// Serialises a model with its configuration and tokenizer.
+    pub fn from_model(
+        model: &EnsemblePrm,
+        config: &CheckpointConfig,
+        tokenizer: &StepTokenizer,
+    ) -> Result<Self, CheckpointError> {
+        let mut store = SafetensorsStore::from_bytes(None);
+        model.save_into(&mut store).map_err(|e| CheckpointError::Weights(e.to_string()))?;
+        Ok(Self {
+            config: serde_json::to_string_pretty(config).map_err(CheckpointError::Config)?,
+            weights: store.get_bytes().map_err(|e| CheckpointError::Weights(e.to_string()))?,
+            tokenizer: tokenizer.to_json(),
+        })
+    }
+
+    /// Rebuilds the model on `device` and loads the weights into it.
+    pub fn load(&self, device: &Device) -> Result<Checkpoint, CheckpointError> {
+        let config: CheckpointConfig = serde_json::from_str(&self.config).map_err(CheckpointError::Config)?;
+        let tokenizer =
+            StepTokenizer::from_json(&self.tokenizer, &config.special_tokens).map_err(|e| CheckpointError::Tokenizer(e.to_string()))?;
+        let mut model = config.model.init(device);
+        let mut store = SafetensorsStore::from_bytes(Some(self.weights.clone()));
+        model.load_from(&mut store).map_err(|e| CheckpointError::Weights(e.to_string()))?;
+        Ok(Checkpoint { model, config, tokenizer })
+    }
+
+    /// Writes the files into `dir`, replacing any checkpoint there only once all are written.
+    pub fn write_dir(&self, dir: &Path) -> Result<(), CheckpointError> {
+        let staging = sibling(dir, "partial");
+        let previous = sibling(dir, "previous");
+        remove_dir_if_present(&staging)?;
+        fs::create_dir_all(&staging).map_err(io_at(&staging))?;
+        for (name, bytes) in [
+            (CONFIG_FILE, self.config.as_bytes()),
+            (WEIGHTS_FILE, self.weights.as_slice()),
+            (TOKENIZER_FILE, self.tokenizer.as_bytes()),
+        ] {
+            let path = staging.join(name);
+            fs::write(&path, bytes).map_err(io_at(&path))?;
+        }
+        remove_dir_if_present(&previous)?;
+        if dir.exists() {
+            fs::rename(dir, &previous).map_err(io_at(dir))?;
+        }
+        fs::rename(&staging, dir).map_err(io_at(dir))?;
+        remove_dir_if_present(&previous)
+    }
+
+    /// Reads a checkpoint directory. If a save was interrupted between its two renames, the
+    /// previous checkpoint kept beside it is read instead.
+    pub fn read_dir(dir: &Path) -> Result<Self, CheckpointError> {
+        let previous = sibling(dir, "previous");
+        let dir = if !dir.exists() && previous.exists() { previous.as_path() } else { dir };
+        let read_text = |name: &str| {
+            let path = dir.join(name);
+            fs::read_to_string(&path).map_err(io_at(&path))
+        };
+        let weights_path = dir.join(WEIGHTS_FILE);
+        Ok(Self {
+            config: read_text(CONFIG_FILE)?,
+            weights: fs::read(&weights_path).map_err(io_at(&weights_path))?,
+            tokenizer: read_text(TOKENIZER_FILE)?,
+        })
+    }
+}
+
+/// `dir` with `.suffix` appended to its last component.
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{suffix}"));
+    dir.with_file_name(name)
+}
+
+fn remove_dir_if_present(dir: &Path) -> Result<(), CheckpointError> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_at(dir)(e)),
+        _ => Ok(()),
+    }
+}
+
+fn io_at(path: &Path) -> impl Fn(std::io::Error) -> CheckpointError + '_ {
+    move |source| CheckpointError::Io { path: path.to_path_buf(), source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::PrmInput;
+    use crate::encoding::encode_trajectory;
+    use crate::model::{BackboneConfig, EnsembleHeadsConfig};
+    use crate::synthetic::{SyntheticConfig, generate};
+
+    fn tiny() -> (EnsemblePrm, CheckpointConfig, StepTokenizer) {
+        let tokenizer = StepTokenizer::for_synthetic(&SyntheticConfig::new());
+        let encoding = EncodingConfig::new();
+        let model = PrmConfig::new(
+            BackboneConfig::new(tokenizer.vocab_size())
+                .with_d_model(16)
+                .with_n_layers(1)
+                .with_d_ff(32)
+                .with_max_positions(encoding.max_positions),
+        )
+        .with_heads(EnsembleHeadsConfig::new().with_num_heads(3).with_hidden(8));
+        let config = CheckpointConfig::new(model, encoding);
+        (config.model.init(&Device::flex()), config, tokenizer)
+    }
+
+    fn scores_of(checkpoint_model: &EnsemblePrm, tokenizer: &StepTokenizer, config: &CheckpointConfig) -> Vec<f32> {
+        let trajectories = generate(&SyntheticConfig::new(), 3, 4);
+        let encoded: Vec<_> = trajectories
+            .iter()
+            .map(|t| encode_trajectory(tokenizer, t, &config.encoding).unwrap())
+            .collect();
+        let input = PrmInput::new(&encoded, tokenizer.pad_id(), &Device::flex());
+        checkpoint_model.score(&input).into_iter().flat_map(|s| s.heads.concat()).collect()
+    }
+
+    #[test]
+    fn a_saved_checkpoint_reloads_to_the_same_scores() {
+        let (model, config, tokenizer) = tiny();
+        let dir = std::env::temp_dir().join(format!("actprm-ckpt-{}", std::process::id()));
+        let files = CheckpointFiles::from_model(&model, &config, &tokenizer).unwrap();
+        files.write_dir(&dir).unwrap();
+        // A second save replaces the first in place and leaves no staging directory behind.
+        files.write_dir(&dir).unwrap();
+        assert!(!sibling(&dir, "partial").exists() && !sibling(&dir, "previous").exists());
+        let loaded = CheckpointFiles::read_dir(&dir).unwrap().load(&Device::flex()).unwrap();
+        assert_eq!(scores_of(&model, &tokenizer, &config), scores_of(&loaded.model, &loaded.tokenizer, &loaded.config));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_interrupted_swap_falls_back_to_the_previous_checkpoint() {
+        let (model, config, tokenizer) = tiny();
+        let dir = std::env::temp_dir().join(format!("actprm-ckpt-swap-{}", std::process::id()));
+        CheckpointFiles::from_model(&model, &config, &tokenizer).unwrap().write_dir(&dir).unwrap();
+        // Simulate a crash after the old checkpoint was moved aside but before the new one landed.
+        fs::rename(&dir, sibling(&dir, "previous")).unwrap();
+        assert!(CheckpointFiles::read_dir(&dir).unwrap().load(&Device::flex()).is_ok());
+        fs::remove_dir_all(sibling(&dir, "previous")).unwrap();
+    }
+
+    #[test]
+    fn weights_of_another_shape_are_rejected_naming_the_file() {
+        let (model, config, tokenizer) = tiny();
+        let mut files = CheckpointFiles::from_model(&model, &config, &tokenizer).unwrap();
+        let mut wider = config.clone();
+        wider.model.heads.hidden = 16;
+        files.config = serde_json::to_string(&wider).unwrap();
+        let error = files.load(&Device::flex()).unwrap_err().to_string();
+        assert!(error.starts_with(WEIGHTS_FILE), "{error}");
+    }
+}

@@ -1,0 +1,17 @@
+//! Readers for the data sets ActPRM trains and evaluates on.
+//! Each takes text or a [`std::io::BufRead`] (file I/O stays in the binaries) and reports
+//! problems as a [`DataError`] naming the source, the line or record, and the field.
+
+mod error;
+mod jsonl;
+mod prm800k;
+mod processbench;
+mod record;
+#[cfg(test)]
+pub(crate) mod test_support;
+mod training_rows;
+
+pub use error::{DataError, Position, Problem};
+pub use prm800k::{Prm800kRows, read_prm800k_stepwise};
+pub use processbench::{PROCESSBENCH_SPLITS, ProcessBenchItem, read_processbench};
+pub use training_rows::{TrainingRows, read_training_rows, training_row_json};

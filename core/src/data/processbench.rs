@@ -1,0 +1,230 @@
+//! ProcessBench: a JSON array of `{id, generator, problem, steps, final_answer_correct, label}`
+//! records, one per split file.
+//!
+//! `label` is the 0-based index of the first erroneous step, or -1 when every step is correct.
+
+use serde_json::Value;
+
+use super::error::{DataError, Position, Problem};
+use super::record::{Record, RecordError, wrong_type};
+use crate::trajectory::{ProcessLabel, Trajectory};
+
+/// The four ProcessBench splits; split `name` lives in `name.json`.
+pub const PROCESSBENCH_SPLITS: [&str; 4] = ["gsm8k", "math", "olympiadbench", "omnimath"];
+
+/// One ProcessBench item: a labelled solution with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessBenchItem {
+    /// The item's identifier, e.g. `gsm8k-17`.
+    pub id: String,
+    /// The model that wrote the solution.
+    pub generator: String,
+    /// Whether the solution's final answer is right (it can be right despite an erroneous step).
+    pub final_answer_correct: bool,
+    /// The problem, every solution step, and the first-error label.
+    pub trajectory: Trajectory,
+}
+
+/// What a ProcessBench split file holds, for the "no records" error.
+const EXPECTED: &str = "a JSON array of ProcessBench records";
+
+/// Reads one ProcessBench split from its JSON text; `source` names it in errors.
+///
+/// A record's error names its index and, when it has one, its `id`; a split without records is
+/// an error.
+pub fn read_processbench(source: &str, text: &str) -> Result<Vec<ProcessBenchItem>, DataError> {
+    let no_records = || DataError::whole(source, Problem::NoRecords { expected: EXPECTED });
+    if text.trim().is_empty() {
+        return Err(no_records());
+    }
+    let records = match serde_json::from_str(text) {
+        Ok(Value::Array(records)) => records,
+        Ok(other) => return Err(DataError::whole(source, wrong_type(EXPECTED, &other))),
+        Err(error) => {
+            return Err(RecordError::whole(Problem::malformed_json(&error))
+                .at(source, Position::Line(error.line())));
+        }
+    };
+    if records.is_empty() {
+        return Err(no_records());
+    }
+    records
+        .into_iter()
+        .enumerate()
+        .map(|(index, value)| {
+            let id = value.get("id").and_then(Value::as_str).map(str::to_owned);
+            item(value).map_err(|error| error.at(source, Position::Record { index, id }))
+        })
+        .collect()
+}
+
+/// The item of one record.
+fn item(value: Value) -> Result<ProcessBenchItem, RecordError> {
+    let mut record = Record::new(value)?;
+    let id = record.string("id")?;
+    let generator = record.string("generator")?;
+    let question = record.string("problem")?;
+    let steps = record.steps("steps")?;
+    let final_answer_correct = record.boolean("final_answer_correct")?;
+    let label = first_error_label(record.integer("label")?, steps.len())?;
+    Ok(ProcessBenchItem {
+        id,
+        generator,
+        final_answer_correct,
+        trajectory: Trajectory {
+            question,
+            steps,
+            label: Some(label),
+        },
+    })
+}
+
+/// The process label of ProcessBench's `label`: -1, or the index of one of `num_steps` steps.
+fn first_error_label(label: i64, num_steps: usize) -> Result<ProcessLabel, RecordError> {
+    match usize::try_from(label) {
+        Ok(index) if index < num_steps => Ok(ProcessLabel::FirstErrorAt(index)),
+        _ if label == -1 => Ok(ProcessLabel::AllCorrect),
+        _ => Err(RecordError::in_field(
+            "label",
+            Problem::NotAStepIndex {
+                label,
+                steps: num_steps,
+            },
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::test_support::shared_data_dir;
+
+    const SOURCE: &str = "processbench/gsm8k.json";
+
+    fn record(id: &str, steps: &str, label: &str) -> String {
+        format!(
+            r#"{{"id": "{id}", "generator": "G", "problem": "P", "steps": {steps}, "final_answer_correct": false, "label": {label}}}"#
+        )
+    }
+
+    fn error(text: &str) -> String {
+        read_processbench(SOURCE, text)
+            .expect_err("the input is invalid")
+            .to_string()
+    }
+
+    #[test]
+    fn items_carry_the_first_error_label() {
+        let text = format!(
+            "[{}, {}]",
+            record("gsm8k-0", r#"["a", "b", "c"]"#, "1"),
+            record("gsm8k-1", r#"["a"]"#, "-1")
+        );
+        let items = read_processbench(SOURCE, &text).expect("valid records");
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].id, "gsm8k-0");
+        assert_eq!(items[0].generator, "G");
+        assert!(!items[0].final_answer_correct);
+        assert_eq!(
+            items[0].trajectory,
+            Trajectory {
+                question: "P".to_owned(),
+                steps: vec!["a".to_owned(), "b".to_owned(), "c".to_owned()],
+                label: Some(ProcessLabel::FirstErrorAt(1)),
+            }
+        );
+        assert_eq!(items[1].trajectory.label, Some(ProcessLabel::AllCorrect));
+    }
+
+    #[test]
+    fn bad_labels_name_the_record_and_its_id() {
+        let steps = r#"["a", "b", "c", "d", "e"]"#;
+        let text = format!("[{}, {}]", record("gsm8k-16", steps, "0"), record("gsm8k-17", steps, "9"));
+        assert_eq!(
+            error(&text),
+            r#"processbench/gsm8k.json: record 1 (id "gsm8k-17"): field "label": 9 is not a step index (the item has 5 steps) or -1"#
+        );
+        assert_eq!(
+            error(&format!("[{}]", record("x", steps, "-2"))),
+            r#"processbench/gsm8k.json: record 0 (id "x"): field "label": -2 is not a step index (the item has 5 steps) or -1"#
+        );
+    }
+
+    #[test]
+    fn bad_records_name_the_record_and_field() {
+        assert_eq!(
+            error(&format!("[{}]", record("x", "[]", "-1"))),
+            r#"processbench/gsm8k.json: record 0 (id "x"): field "steps": the list is empty; a trajectory needs at least one step"#
+        );
+        assert_eq!(
+            error(r#"[{"id": 3, "steps": ["a"]}]"#),
+            r#"processbench/gsm8k.json: record 0: field "id": expected a string, found the number 3"#
+        );
+        assert_eq!(
+            error(r#"[{"id": "x", "generator": "G", "problem": "P", "steps": ["a"], "label": 0}]"#),
+            r#"processbench/gsm8k.json: record 0 (id "x"): field "final_answer_correct": missing (expected true or false)"#
+        );
+        assert_eq!(
+            error(&format!("[{}, 7]", record("x", r#"["a"]"#, "0"))),
+            "processbench/gsm8k.json: record 1: expected a JSON object, found the number 7"
+        );
+    }
+
+    #[test]
+    fn bad_documents_name_the_line_and_column() {
+        assert_eq!(
+            error("[\n  {\"id\": \"x\",\n  \"steps\" [\"a\"]}\n]"),
+            "processbench/gsm8k.json: line 3: malformed JSON at column 11: expected `:`"
+        );
+        assert_eq!(
+            error(r#"{"id": "x"}"#),
+            "processbench/gsm8k.json: expected a JSON array of ProcessBench records, found an object"
+        );
+    }
+
+    #[test]
+    fn an_empty_split_is_an_error() {
+        let expected = "processbench/gsm8k.json: the file is empty (no records); expected a JSON array of ProcessBench records";
+        assert_eq!(error(" \n"), expected);
+        assert_eq!(error("[]"), expected);
+    }
+
+    /// Reads split `name` of the shared data and checks its size and erroneous/correct counts
+    /// against ProcessBench's Table 1.
+    fn check_split(name: &str, erroneous: usize, correct: usize) {
+        let path = shared_data_dir().join(format!("processbench/{name}.json"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+        let items = read_processbench(&path.display().to_string(), &text)
+            .unwrap_or_else(|error| panic!("{error}"));
+        let with_error = items
+            .iter()
+            .filter(|item| item.trajectory.label != Some(ProcessLabel::AllCorrect))
+            .count();
+        assert_eq!(
+            (with_error, items.len() - with_error),
+            (erroneous, correct),
+            "{name}: erroneous/correct items"
+        );
+    }
+
+    #[test]
+    fn the_gsm8k_split_has_400_items() {
+        check_split(PROCESSBENCH_SPLITS[0], 207, 193);
+    }
+
+    #[test]
+    fn the_math_split_has_1000_items() {
+        check_split(PROCESSBENCH_SPLITS[1], 594, 406);
+    }
+
+    #[test]
+    fn the_olympiadbench_split_has_1000_items() {
+        check_split(PROCESSBENCH_SPLITS[2], 661, 339);
+    }
+
+    #[test]
+    fn the_omnimath_split_has_1000_items() {
+        check_split(PROCESSBENCH_SPLITS[3], 759, 241);
+    }
+}

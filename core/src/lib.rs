@@ -1,0 +1,26 @@
+//! ActPRM: an ensemble process reward model (PRM) and the uncertainty-driven active learning
+//! that trains it with a fraction of the labels (Duan et al., arXiv 2504.10559).
+//!
+//! The crate is backend-agnostic: every function takes a [`burn::tensor::Device`], and the
+//! leaf crates (the `actprm` CLI, the web app) decide which backend that is.
+
+pub mod active;
+pub mod batch;
+pub mod checkpoint;
+pub mod data;
+pub mod encoding;
+pub mod evaluation;
+pub mod judge;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod rng;
+pub mod schedule;
+pub mod scores;
+pub mod selection;
+pub mod synthetic;
+pub mod tokenizer;
+pub mod trainer;
+pub mod trajectory;
+
+pub use trajectory::{ProcessLabel, StepLabel, Trajectory};

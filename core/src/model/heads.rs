@@ -1,0 +1,186 @@
+//! `EnsembleHeads`: E small MLP heads on one shared feature, stored batched as `[E, in, out]`
+//! and evaluated in one batched matmul, plus the frozen copy θ₀ of their initial weights that
+//! anchors the ensemble regulariser.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::rng::SeededRng;
+
+/// Configuration of [`EnsembleHeads`].
+#[derive(Config, Debug)]
+pub struct EnsembleHeadsConfig {
+    /// Number of heads E (the paper uses 32; 1 disables the ensemble).
+    #[config(default = 32)]
+    pub num_heads: usize,
+    /// Width of both hidden layers of every head.
+    #[config(default = 128)]
+    pub hidden: usize,
+    /// Seed of the head initialisation.
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+/// One layer of all E heads at once: `y_e = x_e · W_e + b_e`.
+#[derive(Module, Debug)]
+pub struct BatchedLinear {
+    /// Weights, `[E, in, out]`.
+    weight: Param<Tensor<3>>,
+    /// Biases, `[E, 1, out]`.
+    bias: Param<Tensor<3>>,
+}
+
+impl BatchedLinear {
+    /// Weights ~ N(0, (1 / (2·sqrt(fan_in)))²) and zero biases, drawn from `rng`.
+    fn init(heads: usize, fan_in: usize, fan_out: usize, rng: &mut SeededRng, device: &Device) -> Self {
+        let std = 1.0 / (2.0 * (fan_in as f64).sqrt());
+        let weights: Vec<f32> = (0..heads * fan_in * fan_out)
+            .map(|_| rng.normal(0.0, std) as f32)
+            .collect();
+        Self {
+            weight: Param::from_data(TensorData::new(weights, [heads, fan_in, fan_out]), device),
+            bias: Param::from_data(TensorData::zeros::<f32, _>([heads, 1, fan_out]), device),
+        }
+    }
+
+    /// # Shapes
+    ///
+    /// - input: `[E, rows, in]`
+    /// - output: `[E, rows, out]`
+    fn forward(&self, input: Tensor<3>) -> Tensor<3> {
+        input.matmul(self.weight.val()) + self.bias.val()
+    }
+
+    /// A copy of this layer that receives no gradient.
+    fn frozen_copy(&self) -> Self {
+        Self {
+            weight: Param::from_tensor(self.weight.val().detach()).set_require_grad(false),
+            bias: Param::from_tensor(self.bias.val().detach()).set_require_grad(false),
+        }
+    }
+
+    /// Sum of squared differences to `anchor`, and the number of elements compared.
+    fn squared_distance(&self, anchor: &Self) -> (Tensor<1>, usize) {
+        let weight = (self.weight.val() - anchor.weight.val()).square().sum();
+        let bias = (self.bias.val() - anchor.bias.val()).square().sum();
+        let count = self.weight.val().shape().num_elements() + self.bias.val().shape().num_elements();
+        (weight + bias, count)
+    }
+}
+
+/// E heads, each an MLP `d → hidden → ReLU → hidden → ReLU → 1`, with the anchor θ₀.
+#[derive(Module, Debug)]
+pub struct EnsembleHeads {
+    layers: Vec<BatchedLinear>,
+    anchor: Vec<BatchedLinear>,
+}
+
+impl EnsembleHeadsConfig {
+    /// Initialises E heads reading features of width `d_input`, and freezes a copy as θ₀.
+    pub fn init(&self, d_input: usize, device: &Device) -> EnsembleHeads {
+        let mut rng = SeededRng::derive(self.seed, 0x4845_4144);
+        let widths = [d_input, self.hidden, self.hidden, 1];
+        let layers: Vec<BatchedLinear> = widths
+            .windows(2)
+            .map(|w| BatchedLinear::init(self.num_heads, w[0], w[1], &mut rng, device))
+            .collect();
+        let anchor = layers.iter().map(BatchedLinear::frozen_copy).collect();
+        EnsembleHeads { layers, anchor }
+    }
+}
+
+impl EnsembleHeads {
+    /// Per-head logits for every feature vector.
+    ///
+    /// # Shapes
+    ///
+    /// - features: `[batch, steps, d_input]`
+    /// - output: `[E, batch, steps]`
+    pub fn forward(&self, features: Tensor<3>) -> Tensor<3> {
+        let [batch, steps, d_input] = features.dims();
+        let heads = self.num_heads();
+        let mut hidden = features
+            .reshape([1, batch * steps, d_input])
+            .expand([heads, batch * steps, d_input]);
+        let last = self.layers.len() - 1;
+        for (index, layer) in self.layers.iter().enumerate() {
+            hidden = layer.forward(hidden);
+            if index < last {
+                hidden = relu(hidden);
+            }
+        }
+        hidden.reshape([heads, batch, steps])
+    }
+
+    /// mean((θ − θ₀)²) over every head parameter: the anchored-ensemble regulariser.
+    pub fn anchor_penalty(&self) -> Tensor<1> {
+        let (sum, count) = self
+            .layers
+            .iter()
+            .zip(&self.anchor)
+            .map(|(layer, anchor)| layer.squared_distance(anchor))
+            .reduce(|(a, n), (b, m)| (a + b, n + m))
+            .expect("an ensemble has at least one layer");
+        sum / count as f64
+    }
+
+    /// Number of heads E.
+    pub fn num_heads(&self) -> usize {
+        self.layers[0].weight.val().dims()[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device() -> Device {
+        Device::flex()
+    }
+
+    #[test]
+    fn logits_have_one_row_per_head() {
+        let heads = EnsembleHeadsConfig::new().with_num_heads(3).with_hidden(8).init(4, &device());
+        let logits = heads.forward(Tensor::ones([2, 5, 4], &device()));
+        assert_eq!(logits.dims(), [3, 2, 5]);
+    }
+
+    #[test]
+    fn heads_differ_and_init_scale_matches_the_spec() {
+        let heads = EnsembleHeadsConfig::new().with_num_heads(4).with_hidden(128).init(64, &device());
+        let weights = heads.layers[0].weight.val().into_data().try_into_vec::<f32>().unwrap();
+        let n = weights.len() as f64;
+        let mean = weights.iter().map(|&w| w as f64).sum::<f64>() / n;
+        let std = (weights.iter().map(|&w| (w as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let expected = 1.0 / (2.0 * 64f64.sqrt());
+        assert!((std - expected).abs() < 0.05 * expected, "std {std} vs {expected}");
+        let logits = heads.forward(Tensor::ones([1, 1, 64], &device()));
+        let per_head = logits.into_data().try_into_vec::<f32>().unwrap();
+        assert!(per_head.windows(2).any(|w| (w[0] - w[1]).abs() > 1e-4));
+        let biases = heads.layers[1].bias.val().into_data().try_into_vec::<f32>().unwrap();
+        assert!(biases.iter().all(|&b| b == 0.0));
+    }
+
+    #[test]
+    fn anchor_penalty_is_zero_at_init_and_grows_when_weights_move() {
+        let heads = EnsembleHeadsConfig::new().with_num_heads(2).with_hidden(4).init(3, &device());
+        let at_init = heads.anchor_penalty().into_scalar::<f32>();
+        assert_eq!(at_init, 0.0);
+        let mut moved = heads.clone();
+        moved.layers[2].bias = Param::from_tensor(moved.layers[2].bias.val() + 1.0);
+        // Only the 2 output biases moved by 1: mean over all 2·(3·4+4 + 4·4+4 + 4+1) = 82 elements.
+        let penalty = moved.anchor_penalty().into_scalar::<f32>();
+        assert!((penalty - 2.0 / 82.0).abs() < 1e-6, "penalty {penalty}");
+    }
+
+    #[test]
+    fn same_seed_same_heads() {
+        let a = EnsembleHeadsConfig::new().with_num_heads(2).with_hidden(4).init(3, &device());
+        let b = EnsembleHeadsConfig::new().with_num_heads(2).with_hidden(4).init(3, &device());
+        let x = Tensor::<3>::ones([1, 2, 3], &device());
+        let (la, lb) = (a.forward(x.clone()), b.forward(x));
+        assert_eq!(la.into_data(), lb.into_data());
+    }
+}

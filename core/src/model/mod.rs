@@ -1,0 +1,9 @@
+//! The ensemble PRM: a transformer backbone with E scoring heads on the step features.
+
+mod backbone;
+mod heads;
+mod prm;
+
+pub use backbone::{BackboneConfig, TransformerBackbone};
+pub use heads::{EnsembleHeads, EnsembleHeadsConfig};
+pub use prm::{EnsemblePrm, PrmConfig};

@@ -1,0 +1,96 @@
+//! `EnsemblePrm`: the backbone and the ensemble heads, reading one feature per step at the
+//! step separators.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Device, Tensor};
+
+use super::backbone::{BackboneConfig, TransformerBackbone};
+use super::heads::{EnsembleHeads, EnsembleHeadsConfig};
+use crate::batch::PrmInput;
+use crate::scores::StepScores;
+
+/// Configuration of [`EnsemblePrm`].
+#[derive(Config, Debug)]
+pub struct PrmConfig {
+    /// The transformer that reads `question + steps`.
+    pub backbone: BackboneConfig,
+    /// The ensemble of scoring heads.
+    #[config(default = "EnsembleHeadsConfig::new()")]
+    pub heads: EnsembleHeadsConfig,
+}
+
+/// An ensemble process reward model.
+#[derive(Module, Debug)]
+pub struct EnsemblePrm {
+    backbone: TransformerBackbone,
+    heads: EnsembleHeads,
+}
+
+impl PrmConfig {
+    /// Builds the model with freshly initialised weights on `device`.
+    pub fn init(&self, device: &Device) -> EnsemblePrm {
+        EnsemblePrm {
+            backbone: self.backbone.init(device),
+            heads: self.heads.init(self.backbone.d_model, device),
+        }
+    }
+}
+
+impl EnsemblePrm {
+    /// Per-head logits of every step.
+    ///
+    /// # Shapes
+    ///
+    /// - input: a batch of `batch` trajectories with at most `max_steps` steps
+    /// - output: `[E, batch, max_steps]` (slots past a trajectory's last step are meaningless)
+    pub fn forward(&self, input: &PrmInput) -> Tensor<3> {
+        let hidden = self.backbone.forward(input.tokens.clone(), input.padding.clone());
+        let [batch, seq_len, d_model] = hidden.dims();
+        let features = hidden
+            .reshape([batch * seq_len, d_model])
+            .select(0, input.step_gather.clone())
+            .reshape([batch, input.max_steps(), d_model]);
+        self.heads.forward(features)
+    }
+
+    /// Per-head probabilities that each step is correct, `[E, batch, max_steps]`.
+    pub fn step_probabilities(&self, input: &PrmInput) -> Tensor<3> {
+        sigmoid(self.forward(input))
+    }
+
+    /// The anchored-ensemble regulariser of the heads.
+    pub fn anchor_penalty(&self) -> Tensor<1> {
+        self.heads.anchor_penalty()
+    }
+
+    /// Number of heads E.
+    pub fn num_heads(&self) -> usize {
+        self.heads.num_heads()
+    }
+}
+
+impl EnsemblePrm {
+    /// Ensemble scores of every trajectory in `input`, read back synchronously (native only).
+    pub fn score(&self, input: &PrmInput) -> Vec<StepScores> {
+        let probabilities = self.valid().step_probabilities(input);
+        let flat = probabilities
+            .into_data()
+            .try_into_vec::<f32>()
+            .expect("probabilities are f32");
+        StepScores::from_batch(&flat, self.num_heads(), &input.step_counts)
+    }
+
+    /// Ensemble scores with an asynchronous read-back, as browsers require.
+    pub async fn score_async(&self, input: &PrmInput) -> Vec<StepScores> {
+        let probabilities = self.valid().step_probabilities(input);
+        let flat = probabilities
+            .into_data_async()
+            .await
+            .expect("read-back of the step probabilities")
+            .try_into_vec::<f32>()
+            .expect("probabilities are f32");
+        StepScores::from_batch(&flat, self.num_heads(), &input.step_counts)
+    }
+}

@@ -1,0 +1,103 @@
+//! Per-step ensemble scores of one trajectory: every head's probability, their mean μ and
+//! their unbiased standard deviation s (ACTPRM.md §3).
+
+use serde::{Deserialize, Serialize};
+
+/// The ensemble's scores for the steps of one trajectory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepScores {
+    /// μ_j: mean over heads of the probability that step j is correct.
+    pub mean: Vec<f32>,
+    /// s_j: standard deviation over heads (N − 1 denominator; 0 when E = 1).
+    pub std: Vec<f32>,
+    /// Every head's probability, `heads[e][j]`.
+    pub heads: Vec<Vec<f32>>,
+}
+
+impl StepScores {
+    /// Scores from per-head probabilities `heads[e][j]` (at least one head).
+    pub fn from_heads(heads: Vec<Vec<f32>>) -> Self {
+        let count = heads.len();
+        assert!(count > 0, "an ensemble has at least one head");
+        let steps = heads[0].len();
+        let column = |j: usize| heads.iter().map(move |head| head[j] as f64);
+        let mean: Vec<f64> = (0..steps).map(|j| column(j).sum::<f64>() / count as f64).collect();
+        let std = (0..steps)
+            .map(|j| {
+                if count < 2 {
+                    return 0.0;
+                }
+                let sq: f64 = column(j).map(|p| (p - mean[j]).powi(2)).sum();
+                (sq / (count - 1) as f64).sqrt() as f32
+            })
+            .collect();
+        Self {
+            mean: mean.into_iter().map(|m| m as f32).collect(),
+            std,
+            heads,
+        }
+    }
+
+    /// Splits a flat `[E, batch, max_steps]` probability buffer into per-trajectory scores,
+    /// keeping `step_counts[b]` steps of trajectory `b`.
+    pub fn from_batch(probabilities: &[f32], num_heads: usize, step_counts: &[usize]) -> Vec<Self> {
+        let batch = step_counts.len();
+        let max_steps = probabilities.len() / (num_heads * batch).max(1);
+        step_counts
+            .iter()
+            .enumerate()
+            .map(|(b, &count)| {
+                let heads = (0..num_heads)
+                    .map(|e| {
+                        let start = (e * batch + b) * max_steps;
+                        probabilities[start..start + count].to_vec()
+                    })
+                    .collect();
+                Self::from_heads(heads)
+            })
+            .collect()
+    }
+
+    /// Number of steps.
+    pub fn num_steps(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// The predicted first error: the first step with μ_j < τ, or `None`.
+    pub fn predicted_first_error(&self, tau: f32) -> Option<usize> {
+        self.mean.iter().position(|&m| m < tau)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_and_unbiased_std_by_hand() {
+        let scores = StepScores::from_heads(vec![vec![0.9, 0.2], vec![0.7, 0.4]]);
+        assert!((scores.mean[0] - 0.8).abs() < 1e-6);
+        assert!((scores.mean[1] - 0.3).abs() < 1e-6);
+        // Two heads 0.2 apart: s = sqrt(2 · 0.1² / 1) = 0.141421…
+        assert!((scores.std[0] - 0.141_421_36).abs() < 1e-6);
+        assert_eq!(scores.predicted_first_error(0.5), Some(1));
+    }
+
+    #[test]
+    fn a_single_head_has_zero_spread() {
+        let scores = StepScores::from_heads(vec![vec![0.3, 0.8]]);
+        assert_eq!(scores.std, vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn batch_buffer_is_split_per_trajectory() {
+        // E = 2, batch = 2, max_steps = 3, laid out [e][b][s].
+        let flat = [
+            0.1, 0.2, 0.3, 0.4, 0.5, 0.6, // head 0
+            0.7, 0.8, 0.9, 1.0, 0.0, 0.5, // head 1
+        ];
+        let scores = StepScores::from_batch(&flat, 2, &[3, 1]);
+        assert_eq!(scores[0].heads, vec![vec![0.1, 0.2, 0.3], vec![0.7, 0.8, 0.9]]);
+        assert_eq!(scores[1].heads, vec![vec![0.4], vec![1.0]]);
+    }
+}

@@ -1,0 +1,237 @@
+//! The ActPRM selection rule (ACTPRM.md §3): a trajectory is trusted when every step up to its
+//! predicted first error is confident, and selected for labelling otherwise, with the reason.
+
+use burn::config::Config;
+use serde::{Deserialize, Serialize};
+
+use crate::scores::StepScores;
+
+/// Thresholds of the selection rule. Defaults are the paper's values.
+#[derive(Config, Debug, PartialEq)]
+pub struct SelectionConfig {
+    /// δ_pred: a step is confidently judged when μ ≥ δ_pred or μ ≤ 1 − δ_pred.
+    #[config(default = 0.95)]
+    pub delta_pred: f32,
+    /// δ_std: a step's heads agree when s ≤ δ_std.
+    #[config(default = 0.005)]
+    pub delta_std: f32,
+    /// τ: a step is predicted erroneous when μ < τ.
+    #[config(default = 0.5)]
+    pub tau: f32,
+}
+
+/// Which uncertainty test a step failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UncertaintyTest {
+    /// The mean lies strictly between 1 − δ_pred and δ_pred: the ensemble is unsure.
+    Aleatoric,
+    /// The spread exceeds δ_std: the heads disagree.
+    Epistemic,
+}
+
+/// Why a trajectory was selected: the first counted step that failed a test.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SelectionReason {
+    /// The 0-based step.
+    pub step: usize,
+    /// The failed test (aleatoric is reported when a step fails both).
+    pub test: UncertaintyTest,
+    /// μ for an aleatoric failure, s for an epistemic one.
+    pub value: f32,
+    /// δ_pred for an aleatoric failure, δ_std for an epistemic one.
+    pub threshold: f32,
+}
+
+/// A trajectory chosen for labelling.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// The first failing step and test.
+    pub reason: SelectionReason,
+    /// Whether any counted step failed the aleatoric test.
+    pub aleatoric: bool,
+    /// Whether any counted step failed the epistemic test.
+    pub epistemic: bool,
+}
+
+/// The rule's decision on one trajectory.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every counted step is confident: no label is bought.
+    Trusted,
+    /// At least one counted step is uncertain: ask the judge.
+    Selected(Selection),
+}
+
+impl Verdict {
+    /// Whether the trajectory goes to the judge.
+    pub fn is_selected(&self) -> bool {
+        matches!(self, Verdict::Selected(_))
+    }
+}
+
+impl SelectionConfig {
+    /// Whether μ is confidently away from the decision boundary (inclusive comparisons).
+    pub fn is_prediction_confident(&self, mean: f32) -> bool {
+        mean >= self.delta_pred || mean <= 1.0 - self.delta_pred
+    }
+
+    /// Whether the heads agree (inclusive comparison).
+    pub fn is_agreement_confident(&self, std: f32) -> bool {
+        std <= self.delta_std
+    }
+
+    /// The last step the rule looks at: the predicted first error, else the last step.
+    pub fn last_counted_step(&self, scores: &StepScores) -> usize {
+        scores
+            .predicted_first_error(self.tau)
+            .unwrap_or(scores.num_steps().saturating_sub(1))
+    }
+
+    /// Applies the rule to one trajectory's scores.
+    pub fn decide(&self, scores: &StepScores) -> Verdict {
+        if scores.num_steps() == 0 {
+            return Verdict::Trusted;
+        }
+        let counted = 0..=self.last_counted_step(scores);
+        let mut first_reason = None;
+        let (mut aleatoric, mut epistemic) = (false, false);
+        for step in counted {
+            let (mean, std) = (scores.mean[step], scores.std[step]);
+            let unsure = !self.is_prediction_confident(mean);
+            let disagree = !self.is_agreement_confident(std);
+            aleatoric |= unsure;
+            epistemic |= disagree;
+            if first_reason.is_none() && (unsure || disagree) {
+                first_reason = Some(if unsure {
+                    SelectionReason { step, test: UncertaintyTest::Aleatoric, value: mean, threshold: self.delta_pred }
+                } else {
+                    SelectionReason { step, test: UncertaintyTest::Epistemic, value: std, threshold: self.delta_std }
+                });
+            }
+        }
+        match first_reason {
+            None => Verdict::Trusted,
+            Some(reason) => Verdict::Selected(Selection { reason, aleatoric, epistemic }),
+        }
+    }
+}
+
+impl std::fmt::Display for SelectionReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.test {
+            UncertaintyTest::Aleatoric => write!(
+                f,
+                "step {}: prediction unsure (mean {:.3} between {:.3} and δ_pred {:.3})",
+                self.step + 1,
+                self.value,
+                1.0 - self.threshold,
+                self.threshold
+            ),
+            UncertaintyTest::Epistemic => write!(
+                f,
+                "step {}: heads disagree (std {:.4} > δ_std {:.4})",
+                self.step + 1,
+                self.value,
+                self.threshold
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scores with the given per-step means and spreads (the head values are irrelevant here).
+    fn scores(mean: &[f32], std: &[f32]) -> StepScores {
+        StepScores { mean: mean.to_vec(), std: std.to_vec(), heads: vec![mean.to_vec()] }
+    }
+
+    fn rule() -> SelectionConfig {
+        SelectionConfig::new()
+    }
+
+    #[test]
+    fn confident_everywhere_is_trusted() {
+        assert_eq!(rule().decide(&scores(&[0.99, 0.97, 0.96], &[0.001, 0.002, 0.0])), Verdict::Trusted);
+    }
+
+    #[test]
+    fn thresholds_are_inclusive() {
+        // μ exactly δ_pred, μ exactly 1 − δ_pred and s exactly δ_std are all confident.
+        assert_eq!(rule().decide(&scores(&[0.95, 0.05], &[0.005, 0.005])), Verdict::Trusted);
+        let just_inside = rule().decide(&scores(&[0.949], &[0.0]));
+        assert!(just_inside.is_selected());
+        let just_over = rule().decide(&scores(&[0.99], &[0.0051]));
+        assert!(just_over.is_selected());
+    }
+
+    #[test]
+    fn aleatoric_reason_names_step_value_and_threshold() {
+        let verdict = rule().decide(&scores(&[0.99, 0.7, 0.99], &[0.0, 0.0, 0.0]));
+        let Verdict::Selected(selection) = verdict else { panic!("expected a selection") };
+        assert_eq!(
+            selection.reason,
+            SelectionReason { step: 1, test: UncertaintyTest::Aleatoric, value: 0.7, threshold: 0.95 }
+        );
+        assert!(selection.aleatoric && !selection.epistemic);
+        assert_eq!(
+            selection.reason.to_string(),
+            "step 2: prediction unsure (mean 0.700 between 0.050 and δ_pred 0.950)"
+        );
+    }
+
+    #[test]
+    fn epistemic_reason_when_heads_disagree() {
+        let verdict = rule().decide(&scores(&[0.99, 0.98], &[0.001, 0.031]));
+        let Verdict::Selected(selection) = verdict else { panic!("expected a selection") };
+        assert_eq!(selection.reason.test, UncertaintyTest::Epistemic);
+        assert_eq!(selection.reason.step, 1);
+        assert!((selection.reason.value - 0.031).abs() < 1e-7);
+        assert!(!selection.aleatoric && selection.epistemic);
+        assert_eq!(selection.reason.to_string(), "step 2: heads disagree (std 0.0310 > δ_std 0.0050)");
+    }
+
+    #[test]
+    fn only_steps_up_to_the_predicted_first_error_count() {
+        // Step 1 is a confident error (μ = 0.01 < τ): steps 2 and 3 are never looked at, however
+        // uncertain they are.
+        let verdict = rule().decide(&scores(&[0.99, 0.01, 0.5, 0.6], &[0.0, 0.0, 0.2, 0.3]));
+        assert_eq!(verdict, Verdict::Trusted);
+        // The same trajectory with an uncertain step before the error is selected.
+        let verdict = rule().decide(&scores(&[0.9, 0.01, 0.5], &[0.0, 0.0, 0.2]));
+        assert!(verdict.is_selected());
+    }
+
+    #[test]
+    fn the_predicted_error_step_itself_counts() {
+        // μ = 0.3 < τ makes step 0 the predicted error; it is also unsure, so selected.
+        let Verdict::Selected(selection) = rule().decide(&scores(&[0.3, 0.99], &[0.0, 0.0])) else {
+            panic!("expected a selection")
+        };
+        assert_eq!(selection.reason.step, 0);
+    }
+
+    #[test]
+    fn both_tests_failing_reports_aleatoric_and_flags_both() {
+        let Verdict::Selected(selection) = rule().decide(&scores(&[0.99, 0.8], &[0.01, 0.2])) else {
+            panic!("expected a selection")
+        };
+        // Step 0 fails only the spread test; it comes first.
+        assert_eq!(selection.reason.step, 0);
+        assert_eq!(selection.reason.test, UncertaintyTest::Epistemic);
+        assert!(selection.aleatoric && selection.epistemic);
+        let Verdict::Selected(selection) = rule().decide(&scores(&[0.8], &[0.2])) else {
+            panic!("expected a selection")
+        };
+        assert_eq!(selection.reason.test, UncertaintyTest::Aleatoric);
+    }
+
+    #[test]
+    fn paper_defaults() {
+        let config = SelectionConfig::new();
+        assert_eq!((config.delta_pred, config.delta_std, config.tau), (0.95, 0.005, 0.5));
+    }
+}

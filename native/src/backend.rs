@@ -1,0 +1,123 @@
+//! Run-time backend choice: burn's wgpu backend on a hardware GPU when one is found, otherwise
+//! the pure-Rust `flex` CPU backend.
+
+use std::sync::OnceLock;
+
+use anyhow::{Result, bail};
+use burn::tensor::Device;
+use burn::tensor::wgpu::wgpu::DeviceType;
+use clap::ValueEnum;
+
+/// What `--device` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceChoice {
+    /// A hardware GPU through wgpu when one exists, else the CPU.
+    Auto,
+    /// wgpu on whatever adapter the system offers (software adapters such as lavapipe included);
+    /// an error when there is none.
+    Gpu,
+    /// The `flex` CPU backend.
+    Cpu,
+}
+
+/// The device a command computes on, and a sentence saying which it is.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    /// The burn device.
+    pub device: Device,
+    /// e.g. "wgpu (Vulkan, NVIDIA H100)" or "flex CPU (no GPU adapter found)".
+    pub description: String,
+}
+
+/// The wgpu adapter found in this process, if any (wgpu may be initialised only once).
+struct Adapter {
+    device: Device,
+    name: String,
+    api: String,
+    software: bool,
+}
+
+fn wgpu_adapter() -> &'static Result<Adapter, String> {
+    static ADAPTER: OnceLock<Result<Adapter, String>> = OnceLock::new();
+    ADAPTER.get_or_init(|| {
+        let (device, setup) = Device::wgpu_options().init_with_setup().map_err(|e| e.to_string())?;
+        let info = setup.adapter.get_info();
+        Ok(Adapter {
+            device,
+            name: info.name,
+            api: format!("{:?}", info.backend),
+            software: info.device_type == DeviceType::Cpu,
+        })
+    })
+}
+
+impl Backend {
+    /// Resolves `choice` to a device; wgpu is only probed when the choice may use it.
+    pub fn select(choice: DeviceChoice) -> Result<Self> {
+        let cpu = |why: String| Self { device: Device::flex(), description: format!("flex CPU ({why})") };
+        if choice == DeviceChoice::Cpu {
+            return Ok(cpu("requested".into()));
+        }
+        match wgpu_adapter() {
+            Ok(adapter) if choice == DeviceChoice::Gpu || !adapter.software => Ok(adapter.backend()),
+            Ok(adapter) => Ok(cpu(format!(
+                "the only GPU adapter, {}, is a software renderer; --device gpu uses it anyway",
+                adapter.name
+            ))),
+            Err(e) if choice == DeviceChoice::Gpu => {
+                bail!("--device gpu: no wgpu adapter could be initialised: {e}")
+            }
+            Err(_) => Ok(cpu("no GPU adapter found".into())),
+        }
+    }
+}
+
+impl Adapter {
+    fn backend(&self) -> Backend {
+        let kind = if self.software { "software" } else { "hardware" };
+        Backend {
+            device: self.device.clone(),
+            description: format!("wgpu ({}, {kind} adapter {})", self.api, self.name),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actprm_core::batch::PrmInput;
+    use actprm_core::encoding::EncodedTrajectory;
+    use actprm_core::model::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
+    use burn::module::Module;
+
+    use super::*;
+
+    /// The wgpu code path must give the flex scores. Without a GPU this runs on lavapipe
+    /// (`apt-get install mesa-vulkan-drivers`); with no adapter at all the test fails.
+    #[test]
+    fn wgpu_scores_match_flex() {
+        let gpu = Backend::select(DeviceChoice::Gpu).expect(
+            "a wgpu adapter is required for this test; install mesa-vulkan-drivers for lavapipe",
+        );
+        let flex = Device::flex();
+        let config = PrmConfig::new(BackboneConfig::new(20).with_d_model(16).with_n_layers(1).with_n_heads(2).with_d_ff(32))
+            .with_heads(EnsembleHeadsConfig::new().with_num_heads(3).with_hidden(8));
+        flex.seed(5);
+        let model = config.init(&flex);
+        let encoded = vec![
+            EncodedTrajectory { token_ids: vec![2, 5, 6, 3, 7, 8, 9, 3], step_positions: vec![3, 7] },
+            EncodedTrajectory { token_ids: vec![2, 11, 3], step_positions: vec![2] },
+        ];
+        let on_flex = model.score(&PrmInput::new(&encoded, 0, &flex));
+        let on_gpu = model
+            .clone()
+            .to_device(&gpu.device)
+            .score(&PrmInput::new(&encoded, 0, &gpu.device));
+        for (a, b) in on_flex.iter().zip(&on_gpu) {
+            for (ha, hb) in a.heads.iter().flatten().zip(b.heads.iter().flatten()) {
+                assert!((ha - hb).abs() <= 1e-4, "flex {ha} vs wgpu {hb} on {}", gpu.description);
+            }
+        }
+        assert_eq!(on_flex.len(), 2);
+        assert_eq!(on_flex[0].num_steps(), 2);
+    }
+}

@@ -1,0 +1,210 @@
+//! Command-line interface: subcommands and their arguments, with the help text users read.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::backend::DeviceChoice;
+
+/// Train, score and evaluate ensemble process reward models (PRMs) with ActPRM, the
+/// active-learning method that labels only the trajectories the ensemble is unsure about.
+///
+/// Every command works with no data files: the default data set is an embedded, seeded
+/// synthetic task of arithmetic word problems with injected errors at known steps.
+#[derive(Debug, Parser)]
+#[command(name = "actprm", version, propagate_version = true)]
+pub struct Cli {
+    /// Where to compute: `auto` takes a hardware GPU through wgpu when one exists, else the CPU.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto, global = true)]
+    pub device: DeviceChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Active learning (the main job): one pass over the pool; the ensemble picks which
+    /// trajectories to label, then the model is evaluated on held-out data.
+    ///
+    /// Writes a run directory with run.json (the configuration), metrics.jsonl (one line per
+    /// mini-batch, flushed as it goes), checkpoint/ and summary.json.
+    Run(RunArgs),
+    /// Full-data training, the baseline: the same pass, but every trajectory is labelled.
+    Train(TrainArgs),
+    /// Score every step of every trajectory of a data file with a trained checkpoint and print
+    /// JSON lines: per-step mean, std and head probabilities, and the selection verdict.
+    Score(ScoreArgs),
+    /// Evaluate a checkpoint on a benchmark.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+/// The data and model shared by `run` and `train`.
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    /// Trajectories in the pool.
+    #[arg(long, default_value_t = 6000)]
+    pub pool_size: usize,
+    /// Held-out trajectories the trained model is evaluated on.
+    #[arg(long, default_value_t = 1000)]
+    pub eval_size: usize,
+    /// Seed of the data, the model initialisation and the bootstrap masks.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Ensemble heads E (the paper uses 32).
+    #[arg(long, default_value_t = 32)]
+    pub heads: usize,
+    /// Backbone width.
+    #[arg(long, default_value_t = 64)]
+    pub d_model: usize,
+    /// Backbone layers.
+    #[arg(long, default_value_t = 2)]
+    pub layers: usize,
+    /// Trajectories per pool mini-batch.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Peak learning rate (AdamW, linear warm-up then linear decay).
+    #[arg(long, default_value_t = 1e-3)]
+    pub learning_rate: f64,
+    /// λ, the weight of the anchored-ensemble regulariser.
+    #[arg(long, default_value_t = 0.5)]
+    pub anchor_weight: f64,
+    /// Save a checkpoint every this many mini-batches (and always at the end).
+    #[arg(long, default_value_t = 50)]
+    pub checkpoint_every: usize,
+    /// The run directory to write.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SelectionArgs {
+    /// δ_pred: a step is confidently judged when its mean is ≥ δ_pred or ≤ 1 − δ_pred.
+    #[arg(long, default_value_t = 0.95)]
+    pub delta_pred: f32,
+    /// δ_std: the heads agree on a step when their standard deviation is ≤ δ_std.
+    #[arg(long, default_value_t = 0.005)]
+    pub delta_std: f32,
+    /// τ: a step is predicted erroneous when its mean is below τ.
+    #[arg(long, default_value_t = 0.5)]
+    pub tau: f32,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    /// τ: a step is predicted erroneous when its mean is below τ.
+    #[arg(long, default_value_t = 0.5)]
+    pub tau: f32,
+}
+
+/// Formats `score` and `eval` read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormat {
+    /// Decide from the file's contents.
+    Auto,
+    /// ProcessBench JSON array.
+    Processbench,
+    /// Training rows JSONL (question, steps, hard_labels).
+    Jsonl,
+    /// PRM800K stepwise rows JSONL, optionally gzipped.
+    Prm800k,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Checkpoint directory written by `run` or `train`.
+    #[arg(long, default_value = "runs/actprm/checkpoint")]
+    pub checkpoint: PathBuf,
+    /// Data file to score; without it, freshly generated synthetic problems are scored.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Format of --data.
+    #[arg(long, value_enum, default_value_t = DataFormat::Auto)]
+    pub format: DataFormat,
+    /// Synthetic problems to generate when no --data is given.
+    #[arg(long, default_value_t = 8)]
+    pub count: usize,
+    /// Seed of the generated problems.
+    #[arg(long, default_value_t = 12345)]
+    pub seed: u64,
+    /// Score at most this many trajectories.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Write the JSON lines here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub thresholds: ThresholdOverrides,
+}
+
+/// Thresholds that override the ones stored in the checkpoint.
+#[derive(Debug, Args)]
+pub struct ThresholdOverrides {
+    /// Override δ_pred.
+    #[arg(long)]
+    pub delta_pred: Option<f32>,
+    /// Override δ_std.
+    #[arg(long)]
+    pub delta_std: Option<f32>,
+    /// Override τ.
+    #[arg(long)]
+    pub tau: Option<f32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// ProcessBench: first-error F1 per split (gsm8k, math, olympiadbench, omnimath) and their
+    /// average. Download the four JSON files from the Hugging Face dataset Qwen/ProcessBench.
+    Processbench(ProcessBenchArgs),
+    /// The synthetic task's held-out set.
+    Synthetic(SyntheticEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProcessBenchArgs {
+    /// Directory holding gsm8k.json, math.json, olympiadbench.json and omnimath.json.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Checkpoint directory.
+    #[arg(long, default_value = "runs/actprm/checkpoint")]
+    pub checkpoint: PathBuf,
+    /// Evaluate only these splits (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub splits: Vec<String>,
+    /// Evaluate at most this many items per split.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Trajectories scored per forward pass.
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyntheticEvalArgs {
+    /// Checkpoint directory.
+    #[arg(long, default_value = "runs/actprm/checkpoint")]
+    pub checkpoint: PathBuf,
+    /// Problems to generate.
+    #[arg(long, default_value_t = 1000)]
+    pub count: usize,
+    /// Seed of the generated problems (differs from the training pool's by default).
+    #[arg(long, default_value_t = 987_654_321)]
+    pub seed: u64,
+    /// Trajectories scored per forward pass.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+}

@@ -1,0 +1,23 @@
+//! The subcommands.
+
+mod eval;
+mod experiment;
+mod score;
+
+use anyhow::Result;
+
+use crate::backend::Backend;
+use crate::cli::{Cli, Command, EvalCommand};
+
+/// Runs the command `cli` names.
+pub fn dispatch(cli: Cli) -> Result<()> {
+    let backend = Backend::select(cli.device)?;
+    eprintln!("backend: {}", backend.description);
+    match cli.command {
+        Command::Run(args) => experiment::run(&args, &backend),
+        Command::Train(args) => experiment::train(&args, &backend),
+        Command::Score(args) => score::score(&args, &backend),
+        Command::Eval(EvalCommand::Processbench(args)) => eval::processbench(&args, &backend),
+        Command::Eval(EvalCommand::Synthetic(args)) => eval::synthetic(&args, &backend),
+    }
+}

@@ -1,0 +1,113 @@
+//! `actprm score`: per-step ensemble scores and the selection verdict, as JSON lines.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+
+use actprm_core::Trajectory;
+use actprm_core::checkpoint::{Checkpoint, CheckpointFiles};
+use actprm_core::evaluation::{encode_all, score_encoded};
+use actprm_core::scores::StepScores;
+use actprm_core::selection::{SelectionConfig, Verdict};
+use actprm_core::synthetic::{SyntheticConfig, generate};
+use anyhow::{Context, Result, anyhow};
+use serde::Serialize;
+
+use crate::backend::Backend;
+use crate::cli::{ScoreArgs, ThresholdOverrides};
+use crate::data_files::read_trajectories;
+use crate::progress;
+
+/// One output line.
+#[derive(Debug, Serialize)]
+struct ScoredTrajectory<'a> {
+    index: usize,
+    question: &'a str,
+    num_steps: usize,
+    /// The stored label's first error, when the data has labels.
+    labelled_first_error: Option<Option<usize>>,
+    predicted_first_error: Option<usize>,
+    #[serde(flatten)]
+    verdict: Verdict,
+    /// The verdict in words.
+    reason: String,
+    scores: &'a StepScores,
+}
+
+/// `actprm score`.
+pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
+    let Checkpoint { model, config, tokenizer } = load_checkpoint(&args.checkpoint, backend)?;
+    let rule = apply_overrides(config.selection.clone(), &args.thresholds);
+    let mut trajectories = match &args.data {
+        Some(path) => read_trajectories(path, args.format)?,
+        None => generate(&SyntheticConfig::new(), args.seed, args.count),
+    };
+    if let Some(limit) = args.limit {
+        trajectories.truncate(limit);
+    }
+    let encoded = encode_all(&tokenizer, &trajectories, &config.encoding)
+        .map_err(|(index, e)| anyhow!("trajectory {index}: {e}"))?;
+    let bar = progress::bar(encoded.len(), "scoring");
+    let scores = score_encoded(&model, &encoded, tokenizer.pad_id(), 32, |done| bar.set_position(done as u64));
+    bar.finish_and_clear();
+
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut selected = 0;
+    for (index, (trajectory, scores)) in trajectories.iter().zip(&scores).enumerate() {
+        let line = scored(index, trajectory, scores, &rule);
+        selected += usize::from(line.verdict.is_selected());
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    eprintln!(
+        "scored {} trajectories; {} selected for labelling ({:.1}%) at δ_pred {} δ_std {} τ {}",
+        trajectories.len(),
+        selected,
+        100.0 * selected as f64 / trajectories.len().max(1) as f64,
+        rule.delta_pred,
+        rule.delta_std,
+        rule.tau
+    );
+    Ok(())
+}
+
+fn scored<'a>(index: usize, trajectory: &'a Trajectory, scores: &'a StepScores, rule: &SelectionConfig) -> ScoredTrajectory<'a> {
+    let verdict = rule.decide(scores);
+    let reason = match &verdict {
+        Verdict::Trusted => "trusted: every step up to the predicted first error is confident".to_string(),
+        Verdict::Selected(selection) => format!("selected: {}", selection.reason),
+    };
+    ScoredTrajectory {
+        index,
+        question: &trajectory.question,
+        num_steps: trajectory.num_steps(),
+        labelled_first_error: trajectory.label.map(|l| l.first_error()),
+        predicted_first_error: scores.predicted_first_error(rule.tau),
+        verdict,
+        reason,
+        scores,
+    }
+}
+
+/// Reads and loads a checkpoint directory onto the backend's device.
+pub fn load_checkpoint(dir: &std::path::Path, backend: &Backend) -> Result<Checkpoint> {
+    let files = CheckpointFiles::read_dir(dir)
+        .with_context(|| format!("reading the checkpoint {} (train one with `actprm run`)", dir.display()))?;
+    files.load(&backend.device).with_context(|| format!("loading the checkpoint {}", dir.display()))
+}
+
+fn apply_overrides(mut rule: SelectionConfig, overrides: &ThresholdOverrides) -> SelectionConfig {
+    if let Some(delta_pred) = overrides.delta_pred {
+        rule.delta_pred = delta_pred;
+    }
+    if let Some(delta_std) = overrides.delta_std {
+        rule.delta_std = delta_std;
+    }
+    if let Some(tau) = overrides.tau {
+        rule.tau = tau;
+    }
+    rule
+}

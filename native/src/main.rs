@@ -1,0 +1,16 @@
+//! `actprm`: train, score and evaluate ensemble process reward models with ActPRM's
+//! uncertainty-driven active learning.
+
+mod backend;
+mod cli;
+mod commands;
+mod data_files;
+mod progress;
+mod run_dir;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    commands::dispatch(cli)
+}

@@ -1,0 +1,55 @@
+//! A run directory: the configuration, per-mini-batch metrics flushed line by line, the
+//! checkpoint and the final summary, so an interrupted run keeps everything up to its last
+//! mini-batch and its last checkpoint.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use actprm_core::checkpoint::CheckpointFiles;
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+/// An open run directory.
+pub struct RunDir {
+    root: PathBuf,
+    metrics: BufWriter<File>,
+}
+
+impl RunDir {
+    /// Creates (or reuses) `root` and starts a fresh metrics.jsonl in it.
+    pub fn create(root: &Path) -> Result<Self> {
+        fs::create_dir_all(root).with_context(|| format!("creating the run directory {}", root.display()))?;
+        let path = root.join("metrics.jsonl");
+        let metrics = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self { root: root.to_path_buf(), metrics: BufWriter::new(metrics) })
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Writes `value` as pretty JSON to `name` inside the run directory (write, then rename).
+    pub fn write_json(&self, name: &str, value: &impl Serialize) -> Result<()> {
+        let path = self.root.join(name);
+        let staging = self.root.join(format!(".{name}.partial"));
+        fs::write(&staging, serde_json::to_string_pretty(value)?)
+            .with_context(|| format!("writing {}", staging.display()))?;
+        fs::rename(&staging, &path).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Appends one line to metrics.jsonl and flushes it.
+    pub fn log(&mut self, record: &impl Serialize) -> Result<()> {
+        serde_json::to_writer(&mut self.metrics, record)?;
+        self.metrics.write_all(b"\n")?;
+        self.metrics.flush().context("writing metrics.jsonl")
+    }
+
+    /// Saves the checkpoint atomically into `checkpoint/`.
+    pub fn save_checkpoint(&self, files: &CheckpointFiles) -> Result<PathBuf> {
+        let dir = self.root.join("checkpoint");
+        files.write_dir(&dir).with_context(|| format!("saving the checkpoint to {}", dir.display()))?;
+        Ok(dir)
+    }
+}
