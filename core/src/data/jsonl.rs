@@ -69,7 +69,7 @@ impl<R: BufRead> JsonlRows<R> {
                 Ok(_) if self.line.trim().is_empty() => {}
                 Ok(_) => {
                     self.saw_record = true;
-                    let row = serde_json::from_str(&self.line)
+                    let row = serde_json::from_str(self.line.trim_end())
                         .map_err(|error| RecordError::whole(Problem::malformed_json(&error)))
                         .and_then(Record::new)
                         .and_then(&parse);

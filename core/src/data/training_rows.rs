@@ -213,7 +213,7 @@ mod tests {
         );
         assert_eq!(
             error("{\"question\": \"Q\",\n{\"steps\": []"),
-            "data/train.jsonl: line 1: malformed JSON at column 18: EOF while parsing an object"
+            "data/train.jsonl: line 1: malformed JSON at column 17: EOF while parsing a value"
         );
         assert_eq!(
             error("[1, 2]"),
