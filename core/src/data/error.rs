@@ -226,7 +226,10 @@ mod tests {
         let problem = Problem::malformed_json(&parse_error);
         assert_eq!(
             problem.to_string(),
-            format!("malformed JSON at column {}: expected ident", parse_error.column())
+            format!(
+                "malformed JSON at column {}: expected ident",
+                parse_error.column()
+            )
         );
     }
 }

@@ -62,9 +62,9 @@ impl<R: BufRead> JsonlRows<R> {
                 }
                 Err(error) => {
                     self.finished = true;
-                    return Some(Err(self.error_here(RecordError::whole(
-                        Problem::Unreadable(error),
-                    ))));
+                    return Some(Err(
+                        self.error_here(RecordError::whole(Problem::Unreadable(error)))
+                    ));
                 }
                 Ok(_) if self.line.trim().is_empty() => {}
                 Ok(_) => {

@@ -56,7 +56,10 @@ fn stepwise_row(mut record: Record) -> Result<Option<Trajectory>, RecordError> {
         Some(0 | 1) => true,
         Some(-1) => false,
         Some(other) => {
-            return Err(RecordError::in_field("rating", Problem::RatingOutOfRange(other)));
+            return Err(RecordError::in_field(
+                "rating",
+                Problem::RatingOutOfRange(other),
+            ));
         }
     };
     let question = record.string("instruction")?;
@@ -115,7 +118,11 @@ mod tests {
         assert_eq!(
             steps_and_labels,
             [
-                ("Q".into(), vec!["a".into(), "n".into()], Some(ProcessLabel::AllCorrect)),
+                (
+                    "Q".into(),
+                    vec!["a".into(), "n".into()],
+                    Some(ProcessLabel::AllCorrect)
+                ),
                 ("Q".into(), vec!["n".into()], Some(ProcessLabel::AllCorrect)),
                 (
                     "Q".into(),

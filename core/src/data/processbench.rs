@@ -139,7 +139,11 @@ mod tests {
     #[test]
     fn bad_labels_name_the_record_and_its_id() {
         let steps = r#"["a", "b", "c", "d", "e"]"#;
-        let text = format!("[{}, {}]", record("gsm8k-16", steps, "0"), record("gsm8k-17", steps, "9"));
+        let text = format!(
+            "[{}, {}]",
+            record("gsm8k-16", steps, "0"),
+            record("gsm8k-17", steps, "9")
+        );
         assert_eq!(
             error(&text),
             r#"processbench/gsm8k.json: record 1 (id "gsm8k-17"): field "label": 9 is not a step index (the item has 5 steps) or -1"#

@@ -205,7 +205,9 @@ mod tests {
 
     #[test]
     fn a_non_object_is_not_a_record() {
-        let error = Record::new(json!(["a"])).err().expect("a list is not a record");
+        let error = Record::new(json!(["a"]))
+            .err()
+            .expect("a list is not a record");
         assert_eq!(
             message(error),
             "t.json: expected a JSON object, found a list"

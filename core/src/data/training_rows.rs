@@ -115,7 +115,10 @@ fn process_label(hard_labels: &[Value], num_steps: usize) -> Result<ProcessLabel
             Some(1) => {}
             Some(0) => return Ok(ProcessLabel::FirstErrorAt(index)),
             Some(other) => {
-                return Err(RecordError::in_field(field, Problem::LabelOutOfRange(other)));
+                return Err(RecordError::in_field(
+                    field,
+                    Problem::LabelOutOfRange(other),
+                ));
             }
             None => {
                 return Err(RecordError::in_field(
@@ -230,10 +233,14 @@ mod tests {
 
     #[test]
     fn unreadable_bytes_stop_the_rows() {
-        let bytes: &[u8] = b"{\"question\": \"Q\", \"steps\": [\"a\"], \"hard_labels\": [1]}\n\xff\xfe\n";
+        let bytes: &[u8] =
+            b"{\"question\": \"Q\", \"steps\": [\"a\"], \"hard_labels\": [1]}\n\xff\xfe\n";
         let mut rows = TrainingRows::new("data/train.jsonl", bytes);
         assert!(rows.next().is_some_and(|row| row.is_ok()));
-        let error = rows.next().and_then(Result::err).expect("line 2 is not UTF-8");
+        let error = rows
+            .next()
+            .and_then(Result::err)
+            .expect("line 2 is not UTF-8");
         assert_eq!(
             error.to_string(),
             "data/train.jsonl: line 2: could not be read: stream did not contain valid UTF-8"
@@ -274,7 +281,10 @@ mod tests {
     fn rows_the_reader_would_reject_are_not_written() {
         let labelled = trajectory(&["a"], ProcessLabel::AllCorrect);
         assert_eq!(training_row_json(&labelled.unlabelled()), None);
-        assert_eq!(training_row_json(&trajectory(&[], ProcessLabel::AllCorrect)), None);
+        assert_eq!(
+            training_row_json(&trajectory(&[], ProcessLabel::AllCorrect)),
+            None
+        );
         assert_eq!(
             training_row_json(&trajectory(&["a"], ProcessLabel::FirstErrorAt(1))),
             None
