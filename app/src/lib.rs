@@ -17,7 +17,11 @@ pub fn App() -> impl IntoView {
         .iter()
         .enumerate()
         .map(|(index, step)| {
-            let class = if Some(index) == first_error { "step first-error" } else { "step" };
+            let class = if Some(index) == first_error {
+                "step first-error"
+            } else {
+                "step"
+            };
             view! { <li class=class>{step.clone()}</li> }
         })
         .collect_view();

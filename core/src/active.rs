@@ -101,10 +101,19 @@ impl<J: Judge> PoolPass<'_, J> {
         trainer: &mut PrmTrainer,
         mut on_batch: impl FnMut(&BatchReport, &PrmTrainer) -> Result<(), E>,
     ) -> Result<PassSummary, E> {
-        assert_eq!(self.pool.len(), self.encoded.len(), "one encoding per pool trajectory");
+        assert_eq!(
+            self.pool.len(),
+            self.encoded.len(),
+            "one encoding per pool trajectory"
+        );
         let num_batches = self.num_batches();
         let batch_size = self.batch_size.max(1);
-        let mut summary = PassSummary { pool_size: self.pool.len(), labels_consumed: 0, steps_labelled: 0, updates: 0 };
+        let mut summary = PassSummary {
+            pool_size: self.pool.len(),
+            labels_consumed: 0,
+            steps_labelled: 0,
+            updates: 0,
+        };
         for (batch, (trajectories, encoded)) in self
             .pool
             .chunks(batch_size)
@@ -126,13 +135,23 @@ impl<J: Judge> PoolPass<'_, J> {
             };
             let (mut chosen, mut labels) = (Vec::new(), Vec::new());
             for ((trajectory, encoding), choice) in trajectories.iter().zip(encoded).zip(choices) {
-                let Choice::Label { aleatoric, epistemic } = choice else { continue };
+                let Choice::Label {
+                    aleatoric,
+                    epistemic,
+                } = choice
+                else {
+                    continue;
+                };
                 report.selected += 1;
                 report.aleatoric += usize::from(aleatoric);
                 report.epistemic += usize::from(epistemic);
                 match self.judge.judge(trajectory) {
                     Some(label) => {
-                        summary.steps_labelled += label.step_labels(trajectory.num_steps()).iter().flatten().count();
+                        summary.steps_labelled += label
+                            .step_labels(trajectory.num_steps())
+                            .iter()
+                            .flatten()
+                            .count();
                         chosen.push(encoding.clone());
                         labels.push(label);
                     }
@@ -152,11 +171,20 @@ impl<J: Judge> PoolPass<'_, J> {
     /// The strategy's choice for every trajectory of a mini-batch.
     fn choices(&self, trainer: &PrmTrainer, encoded: &[EncodedTrajectory]) -> Vec<Choice> {
         match &self.strategy {
-            Strategy::LabelAll => vec![Choice::Label { aleatoric: false, epistemic: false }; encoded.len()],
+            Strategy::LabelAll => vec![
+                Choice::Label {
+                    aleatoric: false,
+                    epistemic: false
+                };
+                encoded.len()
+            ],
             Strategy::ActPrm(rule) => {
                 let input = PrmInput::new(encoded, self.pad_id, &trainer.device());
                 let scores = trainer.model().score(&input);
-                scores.iter().map(|s| Choice::from(rule.decide(s))).collect()
+                scores
+                    .iter()
+                    .map(|s| Choice::from(rule.decide(s)))
+                    .collect()
             }
         }
     }
@@ -173,7 +201,10 @@ impl From<Verdict> for Choice {
     fn from(verdict: Verdict) -> Self {
         match verdict {
             Verdict::Trusted => Choice::Skip,
-            Verdict::Selected(s) => Choice::Label { aleatoric: s.aleatoric, epistemic: s.epistemic },
+            Verdict::Selected(s) => Choice::Label {
+                aleatoric: s.aleatoric,
+                epistemic: s.epistemic,
+            },
         }
     }
 }
@@ -206,7 +237,10 @@ mod tests {
         let pool_encoded = encode_all(&tokenizer, &pool, &encoding).unwrap();
         let held_out_encoded = encode_all(&tokenizer, &held_out, &encoding).unwrap();
         let config = PrmConfig::new(
-            BackboneConfig::new(tokenizer.vocab_size()).with_d_model(32).with_n_layers(1).with_d_ff(64),
+            BackboneConfig::new(tokenizer.vocab_size())
+                .with_d_model(32)
+                .with_n_layers(1)
+                .with_d_ff(64),
         )
         .with_heads(EnsembleHeadsConfig::new().with_num_heads(4).with_hidden(32));
         let training = TrainingConfig::new().with_learning_rate(3e-3);

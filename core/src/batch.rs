@@ -24,8 +24,18 @@ impl PrmInput {
     /// Pads `encoded` into one batch on `device`.
     pub fn new(encoded: &[EncodedTrajectory], pad_id: u32, device: &Device) -> Self {
         let batch = encoded.len();
-        let seq_len = encoded.iter().map(|e| e.token_ids.len()).max().unwrap_or(0).max(1);
-        let max_steps = encoded.iter().map(|e| e.step_positions.len()).max().unwrap_or(0).max(1);
+        let seq_len = encoded
+            .iter()
+            .map(|e| e.token_ids.len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let max_steps = encoded
+            .iter()
+            .map(|e| e.step_positions.len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
 
         let mut tokens = vec![pad_id as i64; batch * seq_len];
         let mut padding = vec![true; batch * seq_len];
@@ -36,14 +46,20 @@ impl PrmInput {
                 tokens[row + t] = id as i64;
                 padding[row + t] = false;
             }
-            for (s, slot) in step_gather[b * max_steps..(b + 1) * max_steps].iter_mut().enumerate() {
+            for (s, slot) in step_gather[b * max_steps..(b + 1) * max_steps]
+                .iter_mut()
+                .enumerate()
+            {
                 *slot = (row + item.step_positions.get(s).copied().unwrap_or(0)) as i64;
             }
         }
         Self {
             tokens: Tensor::from_data(TensorData::new(tokens, [batch, seq_len]), device),
             padding: Tensor::from_data(TensorData::new(padding, [batch, seq_len]), device),
-            step_gather: Tensor::from_data(TensorData::new(step_gather, [batch * max_steps]), device),
+            step_gather: Tensor::from_data(
+                TensorData::new(step_gather, [batch * max_steps]),
+                device,
+            ),
             step_counts: encoded.iter().map(|e| e.step_positions.len()).collect(),
         }
     }
@@ -74,7 +90,12 @@ pub struct StepTargets {
 impl StepTargets {
     /// Targets for `labels[b]` over trajectories of `step_counts[b]` steps, padded to
     /// `max_steps`.
-    pub fn new(labels: &[ProcessLabel], step_counts: &[usize], max_steps: usize, device: &Device) -> Self {
+    pub fn new(
+        labels: &[ProcessLabel],
+        step_counts: &[usize],
+        max_steps: usize,
+        device: &Device,
+    ) -> Self {
         let batch = labels.len();
         let mut targets = vec![0f32; batch * max_steps];
         let mut labelled = vec![false; batch * max_steps];
@@ -96,7 +117,6 @@ impl StepTargets {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,10 +134,19 @@ mod tests {
         let input = PrmInput::new(&[encoded(3, &[1, 2]), encoded(5, &[4])], 0, &device);
         assert_eq!(input.tokens.dims(), [2, 5]);
         assert_eq!(input.max_steps(), 2);
-        let gather = input.step_gather.into_data().try_into_vec_as::<i64>().unwrap();
+        let gather = input
+            .step_gather
+            .into_data()
+            .try_into_vec_as::<i64>()
+            .unwrap();
         assert_eq!(gather, vec![1, 2, 5 + 4, 5]);
         let padding = input.padding.into_data().try_into_vec::<bool>().unwrap();
-        assert_eq!(padding, vec![false, false, false, true, true, false, false, false, false, false]);
+        assert_eq!(
+            padding,
+            vec![
+                false, false, false, true, true, false, false, false, false, false
+            ]
+        );
     }
 
     #[test]

@@ -88,23 +88,34 @@ impl CheckpointFiles {
         tokenizer: &StepTokenizer,
     ) -> Result<Self, CheckpointError> {
         let mut store = SafetensorsStore::from_bytes(None);
-        model.save_into(&mut store).map_err(|e| CheckpointError::Weights(e.to_string()))?;
+        model
+            .save_into(&mut store)
+            .map_err(|e| CheckpointError::Weights(e.to_string()))?;
         Ok(Self {
             config: serde_json::to_string_pretty(config).map_err(CheckpointError::Config)?,
-            weights: store.get_bytes().map_err(|e| CheckpointError::Weights(e.to_string()))?,
+            weights: store
+                .get_bytes()
+                .map_err(|e| CheckpointError::Weights(e.to_string()))?,
             tokenizer: tokenizer.to_json(),
         })
     }
 
     /// Rebuilds the model on `device` and loads the weights into it.
     pub fn load(&self, device: &Device) -> Result<Checkpoint, CheckpointError> {
-        let config: CheckpointConfig = serde_json::from_str(&self.config).map_err(CheckpointError::Config)?;
-        let tokenizer =
-            StepTokenizer::from_json(&self.tokenizer, &config.special_tokens).map_err(|e| CheckpointError::Tokenizer(e.to_string()))?;
+        let config: CheckpointConfig =
+            serde_json::from_str(&self.config).map_err(CheckpointError::Config)?;
+        let tokenizer = StepTokenizer::from_json(&self.tokenizer, &config.special_tokens)
+            .map_err(|e| CheckpointError::Tokenizer(e.to_string()))?;
         let mut model = config.model.init(device);
         let mut store = SafetensorsStore::from_bytes(Some(self.weights.clone()));
-        model.load_from(&mut store).map_err(|e| CheckpointError::Weights(e.to_string()))?;
-        Ok(Checkpoint { model, config, tokenizer })
+        model
+            .load_from(&mut store)
+            .map_err(|e| CheckpointError::Weights(e.to_string()))?;
+        Ok(Checkpoint {
+            model,
+            config,
+            tokenizer,
+        })
     }
 
     /// Writes the files into `dir`, replacing any checkpoint there only once all are written.
@@ -133,7 +144,11 @@ impl CheckpointFiles {
     /// previous checkpoint kept beside it is read instead.
     pub fn read_dir(dir: &Path) -> Result<Self, CheckpointError> {
         let previous = sibling(dir, "previous");
-        let dir = if !dir.exists() && previous.exists() { previous.as_path() } else { dir };
+        let dir = if !dir.exists() && previous.exists() {
+            previous.as_path()
+        } else {
+            dir
+        };
         let read_text = |name: &str| {
             let path = dir.join(name);
             fs::read_to_string(&path).map_err(io_at(&path))
@@ -162,7 +177,10 @@ fn remove_dir_if_present(dir: &Path) -> Result<(), CheckpointError> {
 }
 
 fn io_at(path: &Path) -> impl Fn(std::io::Error) -> CheckpointError + '_ {
-    move |source| CheckpointError::Io { path: path.to_path_buf(), source }
+    move |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 #[cfg(test)]
@@ -188,14 +206,22 @@ mod tests {
         (config.model.init(&Device::flex()), config, tokenizer)
     }
 
-    fn scores_of(checkpoint_model: &EnsemblePrm, tokenizer: &StepTokenizer, config: &CheckpointConfig) -> Vec<f32> {
+    fn scores_of(
+        checkpoint_model: &EnsemblePrm,
+        tokenizer: &StepTokenizer,
+        config: &CheckpointConfig,
+    ) -> Vec<f32> {
         let trajectories = generate(&SyntheticConfig::new(), 3, 4);
         let encoded: Vec<_> = trajectories
             .iter()
             .map(|t| encode_trajectory(tokenizer, t, &config.encoding).unwrap())
             .collect();
         let input = PrmInput::new(&encoded, tokenizer.pad_id(), &Device::flex());
-        checkpoint_model.score(&input).into_iter().flat_map(|s| s.heads.concat()).collect()
+        checkpoint_model
+            .score(&input)
+            .into_iter()
+            .flat_map(|s| s.heads.concat())
+            .collect()
     }
 
     #[test]
@@ -207,8 +233,14 @@ mod tests {
         // A second save replaces the first in place and leaves no staging directory behind.
         files.write_dir(&dir).unwrap();
         assert!(!sibling(&dir, "partial").exists() && !sibling(&dir, "previous").exists());
-        let loaded = CheckpointFiles::read_dir(&dir).unwrap().load(&Device::flex()).unwrap();
-        assert_eq!(scores_of(&model, &tokenizer, &config), scores_of(&loaded.model, &loaded.tokenizer, &loaded.config));
+        let loaded = CheckpointFiles::read_dir(&dir)
+            .unwrap()
+            .load(&Device::flex())
+            .unwrap();
+        assert_eq!(
+            scores_of(&model, &tokenizer, &config),
+            scores_of(&loaded.model, &loaded.tokenizer, &loaded.config)
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -216,10 +248,18 @@ mod tests {
     fn an_interrupted_swap_falls_back_to_the_previous_checkpoint() {
         let (model, config, tokenizer) = tiny();
         let dir = std::env::temp_dir().join(format!("actprm-ckpt-swap-{}", std::process::id()));
-        CheckpointFiles::from_model(&model, &config, &tokenizer).unwrap().write_dir(&dir).unwrap();
+        CheckpointFiles::from_model(&model, &config, &tokenizer)
+            .unwrap()
+            .write_dir(&dir)
+            .unwrap();
         // Simulate a crash after the old checkpoint was moved aside but before the new one landed.
         fs::rename(&dir, sibling(&dir, "previous")).unwrap();
-        assert!(CheckpointFiles::read_dir(&dir).unwrap().load(&Device::flex()).is_ok());
+        assert!(
+            CheckpointFiles::read_dir(&dir)
+                .unwrap()
+                .load(&Device::flex())
+                .is_ok()
+        );
         fs::remove_dir_all(sibling(&dir, "previous")).unwrap();
     }
 

@@ -36,10 +36,15 @@ impl Evaluation {
                 .step_labels(s.num_steps())
                 .into_iter()
                 .zip(&s.mean)
-                .filter_map(|(step, &mean)| step.map(|step| (mean >= tau, step == StepLabel::Correct)))
+                .filter_map(|(step, &mean)| {
+                    step.map(|step| (mean >= tau, step == StepLabel::Correct))
+                })
                 .collect::<Vec<_>>()
         });
-        Self { first_error, step_accuracy: step_accuracy(steps) }
+        Self {
+            first_error,
+            step_accuracy: step_accuracy(steps),
+        }
     }
 }
 
@@ -76,5 +81,10 @@ pub fn score_encoded(
 
 fn model_device(model: &EnsemblePrm) -> burn::tensor::Device {
     use burn::module::Module;
-    model.devices().into_iter().next().expect("a model lives on a device").inner()
+    model
+        .devices()
+        .into_iter()
+        .next()
+        .expect("a model lives on a device")
+        .inner()
 }

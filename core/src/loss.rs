@@ -49,7 +49,10 @@ impl BootstrapMask {
     /// The mask as a `[E, batch, 1]` tensor.
     fn to_tensor(&self, device: &Device) -> Tensor<3, Bool> {
         let batch = self.keep.len() / self.num_heads;
-        Tensor::from_data(TensorData::new(self.keep.clone(), [self.num_heads, batch, 1]), device)
+        Tensor::from_data(
+            TensorData::new(self.keep.clone(), [self.num_heads, batch, 1]),
+            device,
+        )
     }
 }
 
@@ -84,14 +87,23 @@ impl LossConfig {
         let device = logits.device();
         let y = targets.targets.clone().reshape([1, batch, steps]);
         // −[y·log σ(z) + (1 − y)·log σ(−z)], stable for any logit.
-        let bce = -(y.clone() * log_sigmoid(logits.clone()) + (y.neg() + 1.0) * log_sigmoid(logits.neg()));
-        let labelled = targets.labelled.clone().reshape([1, batch, steps]).expand([heads, batch, steps]);
+        let bce = -(y.clone() * log_sigmoid(logits.clone())
+            + (y.neg() + 1.0) * log_sigmoid(logits.neg()));
+        let labelled = targets
+            .labelled
+            .clone()
+            .reshape([1, batch, steps])
+            .expand([heads, batch, steps]);
         let kept = bootstrap.to_tensor(&device).expand([heads, batch, steps]);
         let weight = labelled.bool_and(kept).float();
         let classification = (bce * weight).sum() / count as f64;
         let anchor_weight = if heads > 1 { self.anchor_weight } else { 0.0 };
         let total = classification.clone() + anchor.clone() * anchor_weight;
-        Some(EnsembleLoss { total, classification, anchor })
+        Some(EnsembleLoss {
+            total,
+            classification,
+            anchor,
+        })
     }
 }
 
@@ -113,9 +125,12 @@ mod tests {
         let device = device();
         // One head, one trajectory of 3 steps whose first error is step 1: step 2 is unlabelled.
         let targets = StepTargets::new(&[ProcessLabel::FirstErrorAt(1)], &[3], 3, &device);
-        let logits = Tensor::<3>::from_data(TensorData::new(vec![0.0f32, 2.0, 50.0], [1, 1, 3]), &device);
+        let logits =
+            Tensor::<3>::from_data(TensorData::new(vec![0.0f32, 2.0, 50.0], [1, 1, 3]), &device);
         let mask = BootstrapMask::sample(1, 1, 1.0, &mut SeededRng::new(0));
-        let loss = LossConfig::new().loss(logits, &targets, &mask, Tensor::zeros([1], &device)).unwrap();
+        let loss = LossConfig::new()
+            .loss(logits, &targets, &mask, Tensor::zeros([1], &device))
+            .unwrap();
         // Step 0: y = 1, z = 0 → ln 2. Step 1: y = 0, z = 2 → ln(1 + e²). Mean of the two.
         let expected = ((2f32).ln() + (1.0 + 2f32.exp()).ln()) / 2.0;
         assert!((scalar(loss.classification) - expected).abs() < 1e-5);
@@ -128,11 +143,15 @@ mod tests {
         let anchor = Tensor::<1>::from_floats([0.2], &device);
         let two_heads = Tensor::<3>::zeros([2, 1, 1], &device);
         let mask = BootstrapMask::sample(2, 1, 1.0, &mut SeededRng::new(0));
-        let loss = LossConfig::new().loss(two_heads, &targets, &mask, anchor.clone()).unwrap();
+        let loss = LossConfig::new()
+            .loss(two_heads, &targets, &mask, anchor.clone())
+            .unwrap();
         assert!((scalar(loss.total) - (2f32.ln() + 0.5 * 0.2)).abs() < 1e-6);
         let one_head = Tensor::<3>::zeros([1, 1, 1], &device);
         let mask = BootstrapMask::sample(1, 1, 1.0, &mut SeededRng::new(0));
-        let loss = LossConfig::new().loss(one_head, &targets, &mask, anchor).unwrap();
+        let loss = LossConfig::new()
+            .loss(one_head, &targets, &mask, anchor)
+            .unwrap();
         assert!((scalar(loss.total) - 2f32.ln()).abs() < 1e-6);
     }
 
@@ -141,7 +160,12 @@ mod tests {
         let device = device();
         let targets = StepTargets::new(&[ProcessLabel::AllCorrect], &[2], 2, &device);
         let mask = BootstrapMask::sample(2, 1, 0.0, &mut SeededRng::new(0));
-        let loss = LossConfig::new().loss(Tensor::zeros([2, 1, 2], &device), &targets, &mask, Tensor::zeros([1], &device));
+        let loss = LossConfig::new().loss(
+            Tensor::zeros([2, 1, 2], &device),
+            &targets,
+            &mask,
+            Tensor::zeros([1], &device),
+        );
         assert!(loss.is_none());
     }
 

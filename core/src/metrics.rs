@@ -21,7 +21,8 @@ pub struct FirstErrorF1 {
 impl FirstErrorF1 {
     /// Scores `(predicted, labelled)` first-error pairs (`None` = no error).
     pub fn from_pairs(pairs: impl IntoIterator<Item = (Option<usize>, Option<usize>)>) -> Self {
-        let (mut erroneous, mut erroneous_hits, mut correct, mut correct_hits) = (0usize, 0usize, 0usize, 0usize);
+        let (mut erroneous, mut erroneous_hits, mut correct, mut correct_hits) =
+            (0usize, 0usize, 0usize, 0usize);
         for (predicted, label) in pairs {
             match label {
                 Some(_) => {
@@ -34,7 +35,13 @@ impl FirstErrorF1 {
                 }
             }
         }
-        let ratio = |hits: usize, total: usize| if total == 0 { 0.0 } else { hits as f64 / total as f64 };
+        let ratio = |hits: usize, total: usize| {
+            if total == 0 {
+                0.0
+            } else {
+                hits as f64 / total as f64
+            }
+        };
         let erroneous_accuracy = ratio(erroneous_hits, erroneous);
         let correct_accuracy = ratio(correct_hits, correct);
         Self {
@@ -48,7 +55,11 @@ impl FirstErrorF1 {
 }
 
 fn harmonic_mean(a: f64, b: f64) -> f64 {
-    if a + b == 0.0 { 0.0 } else { 2.0 * a * b / (a + b) }
+    if a + b == 0.0 {
+        0.0
+    } else {
+        2.0 * a * b / (a + b)
+    }
 }
 
 /// Fraction of labelled steps whose predicted correctness (μ ≥ τ) matches the label.
@@ -58,7 +69,11 @@ pub fn step_accuracy(pairs: impl IntoIterator<Item = (bool, bool)>) -> f64 {
         total += 1;
         hits += usize::from(predicted_correct == labelled_correct);
     }
-    if total == 0 { 0.0 } else { hits as f64 / total as f64 }
+    if total == 0 {
+        0.0
+    } else {
+        hits as f64 / total as f64
+    }
 }
 
 #[cfg(test)]
@@ -98,7 +113,10 @@ mod tests {
 
     #[test]
     fn step_accuracy_counts_matches() {
-        assert_eq!(step_accuracy([(true, true), (false, true), (false, false), (true, true)]), 0.75);
+        assert_eq!(
+            step_accuracy([(true, true), (false, true), (false, false), (true, true)]),
+            0.75
+        );
         assert_eq!(step_accuracy([]), 0.0);
     }
 }

@@ -29,7 +29,11 @@ mod tests {
 
     #[test]
     fn warms_up_then_decays_to_zero() {
-        let schedule = WarmupLinearDecay { peak: 1.0, warmup_steps: 4, total_steps: 12 };
+        let schedule = WarmupLinearDecay {
+            peak: 1.0,
+            warmup_steps: 4,
+            total_steps: 12,
+        };
         assert_eq!(schedule.at(0), 0.25);
         assert_eq!(schedule.at(3), 1.0);
         assert_eq!(schedule.at(4), 1.0);
@@ -40,7 +44,11 @@ mod tests {
 
     #[test]
     fn no_warmup_starts_at_the_peak() {
-        let schedule = WarmupLinearDecay { peak: 2.0, warmup_steps: 0, total_steps: 2 };
+        let schedule = WarmupLinearDecay {
+            peak: 2.0,
+            warmup_steps: 0,
+            total_steps: 2,
+        };
         assert_eq!(schedule.at(0), 2.0);
         assert_eq!(schedule.at(1), 1.0);
     }

@@ -21,7 +21,9 @@ impl StepScores {
         assert!(count > 0, "an ensemble has at least one head");
         let steps = heads[0].len();
         let column = |j: usize| heads.iter().map(move |head| head[j] as f64);
-        let mean: Vec<f64> = (0..steps).map(|j| column(j).sum::<f64>() / count as f64).collect();
+        let mean: Vec<f64> = (0..steps)
+            .map(|j| column(j).sum::<f64>() / count as f64)
+            .collect();
         let std = (0..steps)
             .map(|j| {
                 if count < 2 {
@@ -97,7 +99,10 @@ mod tests {
             0.7, 0.8, 0.9, 1.0, 0.0, 0.5, // head 1
         ];
         let scores = StepScores::from_batch(&flat, 2, &[3, 1]);
-        assert_eq!(scores[0].heads, vec![vec![0.1, 0.2, 0.3], vec![0.7, 0.8, 0.9]]);
+        assert_eq!(
+            scores[0].heads,
+            vec![vec![0.1, 0.2, 0.3], vec![0.7, 0.8, 0.9]]
+        );
         assert_eq!(scores[1].heads, vec![vec![0.4], vec![1.0]]);
     }
 }

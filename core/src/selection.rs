@@ -105,15 +105,29 @@ impl SelectionConfig {
             epistemic |= disagree;
             if first_reason.is_none() && (unsure || disagree) {
                 first_reason = Some(if unsure {
-                    SelectionReason { step, test: UncertaintyTest::Aleatoric, value: mean, threshold: self.delta_pred }
+                    SelectionReason {
+                        step,
+                        test: UncertaintyTest::Aleatoric,
+                        value: mean,
+                        threshold: self.delta_pred,
+                    }
                 } else {
-                    SelectionReason { step, test: UncertaintyTest::Epistemic, value: std, threshold: self.delta_std }
+                    SelectionReason {
+                        step,
+                        test: UncertaintyTest::Epistemic,
+                        value: std,
+                        threshold: self.delta_std,
+                    }
                 });
             }
         }
         match first_reason {
             None => Verdict::Trusted,
-            Some(reason) => Verdict::Selected(Selection { reason, aleatoric, epistemic }),
+            Some(reason) => Verdict::Selected(Selection {
+                reason,
+                aleatoric,
+                epistemic,
+            }),
         }
     }
 }
@@ -146,7 +160,11 @@ mod tests {
 
     /// Scores with the given per-step means and spreads (the head values are irrelevant here).
     fn scores(mean: &[f32], std: &[f32]) -> StepScores {
-        StepScores { mean: mean.to_vec(), std: std.to_vec(), heads: vec![mean.to_vec()] }
+        StepScores {
+            mean: mean.to_vec(),
+            std: std.to_vec(),
+            heads: vec![mean.to_vec()],
+        }
     }
 
     fn rule() -> SelectionConfig {
@@ -155,13 +173,19 @@ mod tests {
 
     #[test]
     fn confident_everywhere_is_trusted() {
-        assert_eq!(rule().decide(&scores(&[0.99, 0.97, 0.96], &[0.001, 0.002, 0.0])), Verdict::Trusted);
+        assert_eq!(
+            rule().decide(&scores(&[0.99, 0.97, 0.96], &[0.001, 0.002, 0.0])),
+            Verdict::Trusted
+        );
     }
 
     #[test]
     fn thresholds_are_inclusive() {
         // μ exactly δ_pred, μ exactly 1 − δ_pred and s exactly δ_std are all confident.
-        assert_eq!(rule().decide(&scores(&[0.95, 0.05], &[0.005, 0.005])), Verdict::Trusted);
+        assert_eq!(
+            rule().decide(&scores(&[0.95, 0.05], &[0.005, 0.005])),
+            Verdict::Trusted
+        );
         let just_inside = rule().decide(&scores(&[0.949], &[0.0]));
         assert!(just_inside.is_selected());
         let just_over = rule().decide(&scores(&[0.99], &[0.0051]));
@@ -171,10 +195,17 @@ mod tests {
     #[test]
     fn aleatoric_reason_names_step_value_and_threshold() {
         let verdict = rule().decide(&scores(&[0.99, 0.7, 0.99], &[0.0, 0.0, 0.0]));
-        let Verdict::Selected(selection) = verdict else { panic!("expected a selection") };
+        let Verdict::Selected(selection) = verdict else {
+            panic!("expected a selection")
+        };
         assert_eq!(
             selection.reason,
-            SelectionReason { step: 1, test: UncertaintyTest::Aleatoric, value: 0.7, threshold: 0.95 }
+            SelectionReason {
+                step: 1,
+                test: UncertaintyTest::Aleatoric,
+                value: 0.7,
+                threshold: 0.95
+            }
         );
         assert!(selection.aleatoric && !selection.epistemic);
         assert_eq!(
@@ -186,12 +217,17 @@ mod tests {
     #[test]
     fn epistemic_reason_when_heads_disagree() {
         let verdict = rule().decide(&scores(&[0.99, 0.98], &[0.001, 0.031]));
-        let Verdict::Selected(selection) = verdict else { panic!("expected a selection") };
+        let Verdict::Selected(selection) = verdict else {
+            panic!("expected a selection")
+        };
         assert_eq!(selection.reason.test, UncertaintyTest::Epistemic);
         assert_eq!(selection.reason.step, 1);
         assert!((selection.reason.value - 0.031).abs() < 1e-7);
         assert!(!selection.aleatoric && selection.epistemic);
-        assert_eq!(selection.reason.to_string(), "step 2: heads disagree (std 0.0310 > δ_std 0.0050)");
+        assert_eq!(
+            selection.reason.to_string(),
+            "step 2: heads disagree (std 0.0310 > δ_std 0.0050)"
+        );
     }
 
     #[test]
@@ -216,7 +252,8 @@ mod tests {
 
     #[test]
     fn both_tests_failing_reports_aleatoric_and_flags_both() {
-        let Verdict::Selected(selection) = rule().decide(&scores(&[0.99, 0.8], &[0.01, 0.2])) else {
+        let Verdict::Selected(selection) = rule().decide(&scores(&[0.99, 0.8], &[0.01, 0.2]))
+        else {
             panic!("expected a selection")
         };
         // Step 0 fails only the spread test; it comes first.
@@ -232,6 +269,9 @@ mod tests {
     #[test]
     fn paper_defaults() {
         let config = SelectionConfig::new();
-        assert_eq!((config.delta_pred, config.delta_std, config.tau), (0.95, 0.005, 0.5));
+        assert_eq!(
+            (config.delta_pred, config.delta_std, config.tau),
+            (0.95, 0.005, 0.5)
+        );
     }
 }

@@ -69,11 +69,18 @@ pub struct PrmTrainer {
 impl PrmTrainer {
     /// Trains `model` (moved to the autodiff version of `device`) over `total_steps` scheduled
     /// mini-batches.
-    pub fn new(model: EnsemblePrm, config: &TrainingConfig, total_steps: usize, device: &Device) -> Self {
+    pub fn new(
+        model: EnsemblePrm,
+        config: &TrainingConfig,
+        total_steps: usize,
+        device: &Device,
+    ) -> Self {
         let device = device.clone().autodiff();
         let optimizer = AdamWConfig::new()
             .with_weight_decay(config.weight_decay)
-            .with_grad_clipping(Some(GradientClippingConfig::Norm(config.gradient_clip_norm)))
+            .with_grad_clipping(Some(GradientClippingConfig::Norm(
+                config.gradient_clip_norm,
+            )))
             .init();
         Self {
             model: model.to_device(&device).train(),
@@ -107,7 +114,12 @@ impl PrmTrainer {
 
     /// Advances the schedule by one mini-batch and, when `selected` holds labelled steps,
     /// updates the model on them. Returns `None` when the update was skipped.
-    pub fn step(&mut self, selected: &[EncodedTrajectory], labels: &[ProcessLabel], pad_id: u32) -> Option<UpdateStats> {
+    pub fn step(
+        &mut self,
+        selected: &[EncodedTrajectory],
+        labels: &[ProcessLabel],
+        pad_id: u32,
+    ) -> Option<UpdateStats> {
         let learning_rate = self.schedule.at(self.step);
         self.step += 1;
         if selected.is_empty() {
@@ -122,7 +134,9 @@ impl PrmTrainer {
             &mut self.rng,
         );
         let logits = self.model.forward(&input);
-        let loss = self.loss.loss(logits, &targets, &bootstrap, self.model.anchor_penalty())?;
+        let loss = self
+            .loss
+            .loss(logits, &targets, &bootstrap, self.model.anchor_penalty())?;
         let stats = UpdateStats {
             loss: scalar(&loss.total),
             classification: scalar(&loss.classification),
@@ -130,11 +144,17 @@ impl PrmTrainer {
             learning_rate,
         };
         let gradients = GradientsParams::from_grads(loss.total.backward(), &self.model);
-        self.model = self.optimizer.step(learning_rate, self.model.clone(), gradients);
+        self.model = self
+            .optimizer
+            .step(learning_rate, self.model.clone(), gradients);
         Some(stats)
     }
 }
 
 fn scalar(tensor: &burn::tensor::Tensor<1>) -> f32 {
-    tensor.clone().into_data().try_into_vec::<f32>().expect("loss is f32")[0]
+    tensor
+        .clone()
+        .into_data()
+        .try_into_vec::<f32>()
+        .expect("loss is f32")[0]
 }

@@ -122,7 +122,10 @@ mod tests {
             ProcessLabel::from_first_error(Some(2)),
             ProcessLabel::FirstErrorAt(2)
         );
-        assert_eq!(ProcessLabel::from_first_error(None), ProcessLabel::AllCorrect);
+        assert_eq!(
+            ProcessLabel::from_first_error(None),
+            ProcessLabel::AllCorrect
+        );
         assert_eq!(StepLabel::Erroneous.target(), 0.0);
     }
 }

@@ -40,7 +40,9 @@ struct Adapter {
 fn wgpu_adapter() -> &'static Result<Adapter, String> {
     static ADAPTER: OnceLock<Result<Adapter, String>> = OnceLock::new();
     ADAPTER.get_or_init(|| {
-        let (device, setup) = Device::wgpu_options().init_with_setup().map_err(|e| e.to_string())?;
+        let (device, setup) = Device::wgpu_options()
+            .init_with_setup()
+            .map_err(|e| e.to_string())?;
         let info = setup.adapter.get_info();
         Ok(Adapter {
             device,
@@ -54,12 +56,17 @@ fn wgpu_adapter() -> &'static Result<Adapter, String> {
 impl Backend {
     /// Resolves `choice` to a device; wgpu is only probed when the choice may use it.
     pub fn select(choice: DeviceChoice) -> Result<Self> {
-        let cpu = |why: String| Self { device: Device::flex(), description: format!("flex CPU ({why})") };
+        let cpu = |why: String| Self {
+            device: Device::flex(),
+            description: format!("flex CPU ({why})"),
+        };
         if choice == DeviceChoice::Cpu {
             return Ok(cpu("requested".into()));
         }
         match wgpu_adapter() {
-            Ok(adapter) if choice == DeviceChoice::Gpu || !adapter.software => Ok(adapter.backend()),
+            Ok(adapter) if choice == DeviceChoice::Gpu || !adapter.software => {
+                Ok(adapter.backend())
+            }
             Ok(adapter) => Ok(cpu(format!(
                 "the only GPU adapter, {}, is a software renderer; --device gpu uses it anyway",
                 adapter.name
@@ -74,7 +81,11 @@ impl Backend {
 
 impl Adapter {
     fn backend(&self) -> Backend {
-        let kind = if self.software { "software" } else { "hardware" };
+        let kind = if self.software {
+            "software"
+        } else {
+            "hardware"
+        };
         Backend {
             device: self.device.clone(),
             description: format!("wgpu ({}, {kind} adapter {})", self.api, self.name),
@@ -99,22 +110,39 @@ mod tests {
             "a wgpu adapter is required for this test; install mesa-vulkan-drivers for lavapipe",
         );
         let flex = Device::flex();
-        let config = PrmConfig::new(BackboneConfig::new(20).with_d_model(16).with_n_layers(1).with_n_heads(2).with_d_ff(32))
-            .with_heads(EnsembleHeadsConfig::new().with_num_heads(3).with_hidden(8));
+        let config = PrmConfig::new(
+            BackboneConfig::new(20)
+                .with_d_model(16)
+                .with_n_layers(1)
+                .with_n_heads(2)
+                .with_d_ff(32),
+        )
+        .with_heads(EnsembleHeadsConfig::new().with_num_heads(3).with_hidden(8));
         flex.seed(5);
         let model = config.init(&flex);
         let encoded = vec![
-            EncodedTrajectory { token_ids: vec![2, 5, 6, 3, 7, 8, 9, 3], step_positions: vec![3, 7] },
-            EncodedTrajectory { token_ids: vec![2, 11, 3], step_positions: vec![2] },
+            EncodedTrajectory {
+                token_ids: vec![2, 5, 6, 3, 7, 8, 9, 3],
+                step_positions: vec![3, 7],
+            },
+            EncodedTrajectory {
+                token_ids: vec![2, 11, 3],
+                step_positions: vec![2],
+            },
         ];
         let on_flex = model.score(&PrmInput::new(&encoded, 0, &flex));
-        let on_gpu = model
-            .clone()
-            .to_device(&gpu.device)
-            .score(&PrmInput::new(&encoded, 0, &gpu.device));
+        let on_gpu =
+            model
+                .clone()
+                .to_device(&gpu.device)
+                .score(&PrmInput::new(&encoded, 0, &gpu.device));
         for (a, b) in on_flex.iter().zip(&on_gpu) {
             for (ha, hb) in a.heads.iter().flatten().zip(b.heads.iter().flatten()) {
-                assert!((ha - hb).abs() <= 1e-4, "flex {ha} vs wgpu {hb} on {}", gpu.description);
+                assert!(
+                    (ha - hb).abs() <= 1e-4,
+                    "flex {ha} vs wgpu {hb} on {}",
+                    gpu.description
+                );
             }
         }
         assert_eq!(on_flex.len(), 2);

@@ -19,10 +19,15 @@ pub struct RunDir {
 impl RunDir {
     /// Creates (or reuses) `root` and starts a fresh metrics.jsonl in it.
     pub fn create(root: &Path) -> Result<Self> {
-        fs::create_dir_all(root).with_context(|| format!("creating the run directory {}", root.display()))?;
+        fs::create_dir_all(root)
+            .with_context(|| format!("creating the run directory {}", root.display()))?;
         let path = root.join("metrics.jsonl");
-        let metrics = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(Self { root: root.to_path_buf(), metrics: BufWriter::new(metrics) })
+        let metrics =
+            File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self {
+            root: root.to_path_buf(),
+            metrics: BufWriter::new(metrics),
+        })
     }
 
     /// The directory.
@@ -49,7 +54,9 @@ impl RunDir {
     /// Saves the checkpoint atomically into `checkpoint/`.
     pub fn save_checkpoint(&self, files: &CheckpointFiles) -> Result<PathBuf> {
         let dir = self.root.join("checkpoint");
-        files.write_dir(&dir).with_context(|| format!("saving the checkpoint to {}", dir.display()))?;
+        files
+            .write_dir(&dir)
+            .with_context(|| format!("saving the checkpoint to {}", dir.display()))?;
         Ok(dir)
     }
 }

@@ -34,7 +34,13 @@ pub struct BatchedLinear {
 
 impl BatchedLinear {
     /// Weights ~ N(0, (1 / (2·sqrt(fan_in)))²) and zero biases, drawn from `rng`.
-    fn init(heads: usize, fan_in: usize, fan_out: usize, rng: &mut SeededRng, device: &Device) -> Self {
+    fn init(
+        heads: usize,
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut SeededRng,
+        device: &Device,
+    ) -> Self {
         let std = 1.0 / (2.0 * (fan_in as f64).sqrt());
         let weights: Vec<f32> = (0..heads * fan_in * fan_out)
             .map(|_| rng.normal(0.0, std) as f32)
@@ -65,7 +71,8 @@ impl BatchedLinear {
     fn squared_distance(&self, anchor: &Self) -> (Tensor<1>, usize) {
         let weight = (self.weight.val() - anchor.weight.val()).square().sum();
         let bias = (self.bias.val() - anchor.bias.val()).square().sum();
-        let count = self.weight.val().shape().num_elements() + self.bias.val().shape().num_elements();
+        let count =
+            self.weight.val().shape().num_elements() + self.bias.val().shape().num_elements();
         (weight + bias, count)
     }
 }
@@ -101,9 +108,10 @@ impl EnsembleHeads {
     pub fn forward(&self, features: Tensor<3>) -> Tensor<3> {
         let [batch, steps, d_input] = features.dims();
         let heads = self.num_heads();
-        let mut hidden = features
-            .reshape([1, batch * steps, d_input])
-            .expand([heads, batch * steps, d_input]);
+        let mut hidden =
+            features
+                .reshape([1, batch * steps, d_input])
+                .expand([heads, batch * steps, d_input]);
         let last = self.layers.len() - 1;
         for (index, layer) in self.layers.iter().enumerate() {
             hidden = layer.forward(hidden);
@@ -142,30 +150,57 @@ mod tests {
 
     #[test]
     fn logits_have_one_row_per_head() {
-        let heads = EnsembleHeadsConfig::new().with_num_heads(3).with_hidden(8).init(4, &device());
+        let heads = EnsembleHeadsConfig::new()
+            .with_num_heads(3)
+            .with_hidden(8)
+            .init(4, &device());
         let logits = heads.forward(Tensor::ones([2, 5, 4], &device()));
         assert_eq!(logits.dims(), [3, 2, 5]);
     }
 
     #[test]
     fn heads_differ_and_init_scale_matches_the_spec() {
-        let heads = EnsembleHeadsConfig::new().with_num_heads(4).with_hidden(128).init(64, &device());
-        let weights = heads.layers[0].weight.val().into_data().try_into_vec::<f32>().unwrap();
+        let heads = EnsembleHeadsConfig::new()
+            .with_num_heads(4)
+            .with_hidden(128)
+            .init(64, &device());
+        let weights = heads.layers[0]
+            .weight
+            .val()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
         let n = weights.len() as f64;
         let mean = weights.iter().map(|&w| w as f64).sum::<f64>() / n;
-        let std = (weights.iter().map(|&w| (w as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let std = (weights
+            .iter()
+            .map(|&w| (w as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
         let expected = 1.0 / (2.0 * 64f64.sqrt());
-        assert!((std - expected).abs() < 0.05 * expected, "std {std} vs {expected}");
+        assert!(
+            (std - expected).abs() < 0.05 * expected,
+            "std {std} vs {expected}"
+        );
         let logits = heads.forward(Tensor::ones([1, 1, 64], &device()));
         let per_head = logits.into_data().try_into_vec::<f32>().unwrap();
         assert!(per_head.windows(2).any(|w| (w[0] - w[1]).abs() > 1e-4));
-        let biases = heads.layers[1].bias.val().into_data().try_into_vec::<f32>().unwrap();
+        let biases = heads.layers[1]
+            .bias
+            .val()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
         assert!(biases.iter().all(|&b| b == 0.0));
     }
 
     #[test]
     fn anchor_penalty_is_zero_at_init_and_grows_when_weights_move() {
-        let heads = EnsembleHeadsConfig::new().with_num_heads(2).with_hidden(4).init(3, &device());
+        let heads = EnsembleHeadsConfig::new()
+            .with_num_heads(2)
+            .with_hidden(4)
+            .init(3, &device());
         let at_init = heads.anchor_penalty().into_scalar::<f32>();
         assert_eq!(at_init, 0.0);
         let mut moved = heads.clone();
@@ -177,8 +212,14 @@ mod tests {
 
     #[test]
     fn same_seed_same_heads() {
-        let a = EnsembleHeadsConfig::new().with_num_heads(2).with_hidden(4).init(3, &device());
-        let b = EnsembleHeadsConfig::new().with_num_heads(2).with_hidden(4).init(3, &device());
+        let a = EnsembleHeadsConfig::new()
+            .with_num_heads(2)
+            .with_hidden(4)
+            .init(3, &device());
+        let b = EnsembleHeadsConfig::new()
+            .with_num_heads(2)
+            .with_hidden(4)
+            .init(3, &device());
         let x = Tensor::<3>::ones([1, 2, 3], &device());
         let (la, lb) = (a.forward(x.clone()), b.forward(x));
         assert_eq!(la.into_data(), lb.into_data());

@@ -1,6 +1,8 @@
 //! The ensemble PRM: a transformer backbone with E scoring heads on the step features.
 
+mod attention;
 mod backbone;
+mod block;
 mod heads;
 mod prm;
 

@@ -46,7 +46,9 @@ impl EnsemblePrm {
     /// - input: a batch of `batch` trajectories with at most `max_steps` steps
     /// - output: `[E, batch, max_steps]` (slots past a trajectory's last step are meaningless)
     pub fn forward(&self, input: &PrmInput) -> Tensor<3> {
-        let hidden = self.backbone.forward(input.tokens.clone(), input.padding.clone());
+        let hidden = self
+            .backbone
+            .forward(input.tokens.clone(), input.padding.clone());
         let [batch, seq_len, d_model] = hidden.dims();
         let features = hidden
             .reshape([batch * seq_len, d_model])

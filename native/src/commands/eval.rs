@@ -1,7 +1,6 @@
 //! `actprm eval`: first-error F1 on ProcessBench (per split and averaged) and on the synthetic
 //! task's held-out set.
 
-
 use actprm_core::Trajectory;
 use actprm_core::checkpoint::Checkpoint;
 use actprm_core::data::{PROCESSBENCH_SPLITS, read_processbench};
@@ -37,27 +36,47 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
         let path = args.data.join(format!("{split}.json"));
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {} (download ProcessBench from the Hugging Face dataset Qwen/ProcessBench)", path.display()))?;
-        let mut items: Vec<Trajectory> =
-            read_processbench(&path.display().to_string(), &text)?.into_iter().map(|i| i.trajectory).collect();
+        let mut items: Vec<Trajectory> = read_processbench(&path.display().to_string(), &text)?
+            .into_iter()
+            .map(|i| i.trajectory)
+            .collect();
         if let Some(limit) = args.limit {
             items.truncate(limit);
         }
         let evaluation = evaluate(&checkpoint, &items, args.batch_size, split)?;
-        results.push(SplitResult { split: split.clone(), items: items.len(), evaluation });
+        results.push(SplitResult {
+            split: split.clone(),
+            items: items.len(),
+            evaluation,
+        });
     }
     if results.is_empty() {
         bail!("no split to evaluate");
     }
-    let average = results.iter().map(|r| r.evaluation.first_error.f1).sum::<f64>() / results.len() as f64;
-    println!("{:<14} {:>6} {:>10} {:>10} {:>8}", "split", "items", "acc_err", "acc_cor", "F1");
+    let average = results
+        .iter()
+        .map(|r| r.evaluation.first_error.f1)
+        .sum::<f64>()
+        / results.len() as f64;
+    println!(
+        "{:<14} {:>6} {:>10} {:>10} {:>8}",
+        "split", "items", "acc_err", "acc_cor", "F1"
+    );
     for r in &results {
         let f = &r.evaluation.first_error;
-        println!("{:<14} {:>6} {:>10.3} {:>10.3} {:>8.3}", r.split, r.items, f.erroneous_accuracy, f.correct_accuracy, f.f1);
+        println!(
+            "{:<14} {:>6} {:>10.3} {:>10.3} {:>8.3}",
+            r.split, r.items, f.erroneous_accuracy, f.correct_accuracy, f.f1
+        );
     }
-    println!("{:<14} {:>6} {:>10} {:>10} {:>8.3}", "average", "", "", "", average);
+    println!(
+        "{:<14} {:>6} {:>10} {:>10} {:>8.3}",
+        "average", "", "", "", average
+    );
     if let Some(out) = &args.out {
         let json = serde_json::json!({ "splits": results, "average_f1": average });
-        std::fs::write(out, serde_json::to_string_pretty(&json)?).with_context(|| format!("writing {}", out.display()))?;
+        std::fs::write(out, serde_json::to_string_pretty(&json)?)
+            .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
 }
@@ -70,17 +89,38 @@ pub fn synthetic(args: &SyntheticEvalArgs, backend: &Backend) -> Result<()> {
     let f = &evaluation.first_error;
     println!(
         "synthetic ({} items): F1 {:.3} (erroneous {:.3} of {}, correct {:.3} of {}); step accuracy {:.3}",
-        items.len(), f.f1, f.erroneous_accuracy, f.num_erroneous, f.correct_accuracy, f.num_correct, evaluation.step_accuracy
+        items.len(),
+        f.f1,
+        f.erroneous_accuracy,
+        f.num_erroneous,
+        f.correct_accuracy,
+        f.num_correct,
+        evaluation.step_accuracy
     );
     Ok(())
 }
 
-fn evaluate(checkpoint: &Checkpoint, items: &[Trajectory], batch_size: usize, label: &str) -> Result<Evaluation> {
-    let Checkpoint { model, config, tokenizer } = checkpoint;
-    let encoded = encode_all(tokenizer, items, &config.encoding).map_err(|(index, e)| anyhow!("{label} item {index}: {e}"))?;
+fn evaluate(
+    checkpoint: &Checkpoint,
+    items: &[Trajectory],
+    batch_size: usize,
+    label: &str,
+) -> Result<Evaluation> {
+    let Checkpoint {
+        model,
+        config,
+        tokenizer,
+    } = checkpoint;
+    let encoded = encode_all(tokenizer, items, &config.encoding)
+        .map_err(|(index, e)| anyhow!("{label} item {index}: {e}"))?;
     let bar = progress::bar(encoded.len(), label);
-    let scores = score_encoded(model, &encoded, tokenizer.pad_id(), batch_size, |done| bar.set_position(done as u64));
+    let scores = score_encoded(model, &encoded, tokenizer.pad_id(), batch_size, |done| {
+        bar.set_position(done as u64)
+    });
     bar.finish_and_clear();
-    Ok(Evaluation::from_scores(items, &scores, config.selection.tau))
+    Ok(Evaluation::from_scores(
+        items,
+        &scores,
+        config.selection.tau,
+    ))
 }
-

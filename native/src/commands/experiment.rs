@@ -64,7 +64,13 @@ pub fn run(args: &RunArgs, backend: &Backend) -> Result<()> {
 /// `actprm train`: every trajectory is labelled (the full-data baseline).
 pub fn train(args: &TrainArgs, backend: &Backend) -> Result<()> {
     let selection = SelectionConfig::new().with_tau(args.tau);
-    execute(&args.experiment, "full", Strategy::LabelAll, selection, backend)
+    execute(
+        &args.experiment,
+        "full",
+        Strategy::LabelAll,
+        selection,
+        backend,
+    )
 }
 
 fn execute(
@@ -80,9 +86,14 @@ fn execute(
     let tokenizer = StepTokenizer::for_synthetic(&synthetic);
     let encoding = EncodingConfig::new();
     let pool = generate(&synthetic, args.seed, args.pool_size);
-    let held_out = generate(&synthetic, args.seed.wrapping_add(HELD_OUT_SEED_OFFSET), args.eval_size);
+    let held_out = generate(
+        &synthetic,
+        args.seed.wrapping_add(HELD_OUT_SEED_OFFSET),
+        args.eval_size,
+    );
     let encode = |set: &[actprm_core::Trajectory], what: &str| {
-        encode_all(&tokenizer, set, &encoding).map_err(|(index, e)| anyhow!("{what} trajectory {index}: {e}"))
+        encode_all(&tokenizer, set, &encoding)
+            .map_err(|(index, e)| anyhow!("{what} trajectory {index}: {e}"))
     };
     let (pool_encoded, held_out_encoded) = (encode(&pool, "pool")?, encode(&held_out, "held-out")?);
 
@@ -93,7 +104,11 @@ fn execute(
                 .with_n_layers(args.layers)
                 .with_max_positions(encoding.max_positions),
         )
-        .with_heads(EnsembleHeadsConfig::new().with_num_heads(args.heads).with_seed(args.seed)),
+        .with_heads(
+            EnsembleHeadsConfig::new()
+                .with_num_heads(args.heads)
+                .with_seed(args.seed),
+        ),
         encoding.clone(),
     )
     .with_selection(selection.clone());
@@ -103,7 +118,10 @@ fn execute(
         .with_loss(LossConfig::new().with_anchor_weight(args.anchor_weight))
         .with_seed(args.seed);
 
-    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(name));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(name));
     let mut run_dir = RunDir::create(&out)?;
     run_dir.write_json(
         "run.json",
@@ -140,28 +158,40 @@ fn execute(
 
     let bar = progress::bar(num_batches, "pool");
     let mut rates = Vec::with_capacity(num_batches);
-    let summary = pass.run(&mut trainer, |report: &BatchReport, trainer: &PrmTrainer| -> Result<()> {
-        run_dir.log(report)?;
-        rates.push(report.selection_rate());
-        bar.inc(1);
-        bar.set_message(format!(
-            "selected {:>3.0}% | labels {} | loss {}",
-            100.0 * report.selection_rate(),
-            report.labels_consumed,
-            report.update.map_or("skipped".into(), |u| format!("{:.3}", u.loss)),
-        ));
-        if args.checkpoint_every > 0 && (report.batch + 1) % args.checkpoint_every == 0 {
-            let files = CheckpointFiles::from_model(trainer.model(), &checkpoint_config, &tokenizer)?;
-            run_dir.save_checkpoint(&files)?;
-        }
-        Ok(())
-    })?;
+    let summary = pass.run(
+        &mut trainer,
+        |report: &BatchReport, trainer: &PrmTrainer| -> Result<()> {
+            run_dir.log(report)?;
+            rates.push(report.selection_rate());
+            bar.inc(1);
+            bar.set_message(format!(
+                "selected {:>3.0}% | labels {} | loss {}",
+                100.0 * report.selection_rate(),
+                report.labels_consumed,
+                report
+                    .update
+                    .map_or("skipped".into(), |u| format!("{:.3}", u.loss)),
+            ));
+            if args.checkpoint_every > 0 && (report.batch + 1) % args.checkpoint_every == 0 {
+                let files =
+                    CheckpointFiles::from_model(trainer.model(), &checkpoint_config, &tokenizer)?;
+                run_dir.save_checkpoint(&files)?;
+            }
+            Ok(())
+        },
+    )?;
     bar.finish_and_clear();
 
     let model = trainer.into_model();
-    let checkpoint_dir = run_dir.save_checkpoint(&CheckpointFiles::from_model(&model, &checkpoint_config, &tokenizer)?)?;
+    let checkpoint_dir = run_dir.save_checkpoint(&CheckpointFiles::from_model(
+        &model,
+        &checkpoint_config,
+        &tokenizer,
+    )?)?;
     let eval_bar = progress::bar(held_out.len(), "held-out");
-    let scores = score_encoded(&model, &held_out_encoded, tokenizer.pad_id(), 64, |done| eval_bar.set_position(done as u64));
+    let scores = score_encoded(&model, &held_out_encoded, tokenizer.pad_id(), 64, |done| {
+        eval_bar.set_position(done as u64)
+    });
     eval_bar.finish_and_clear();
     let evaluation = Evaluation::from_scores(&held_out, &scores, selection.tau);
 
@@ -190,19 +220,46 @@ fn by_tenth(rates: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-fn print_summary(result: &RunSummary, held_out: usize, checkpoint: &std::path::Path, root: &std::path::Path) {
+fn print_summary(
+    result: &RunSummary,
+    held_out: usize,
+    checkpoint: &std::path::Path,
+    root: &std::path::Path,
+) {
     let pass = &result.pass;
     let f1 = &result.held_out.first_error;
-    let tenths: Vec<String> = result.selection_rate_by_tenth.iter().map(|r| format!("{:.0}%", 100.0 * r)).collect();
-    println!("labels used: {} of {} pool trajectories ({:.1}%), {} labelled steps, {} updates",
-        pass.labels_consumed, pass.pool_size, 100.0 * result.budget_fraction, pass.steps_labelled, pass.updates);
+    let tenths: Vec<String> = result
+        .selection_rate_by_tenth
+        .iter()
+        .map(|r| format!("{:.0}%", 100.0 * r))
+        .collect();
+    println!(
+        "labels used: {} of {} pool trajectories ({:.1}%), {} labelled steps, {} updates",
+        pass.labels_consumed,
+        pass.pool_size,
+        100.0 * result.budget_fraction,
+        pass.steps_labelled,
+        pass.updates
+    );
     println!("selection rate by tenth of the pass: {}", tenths.join(" "));
     println!(
         "held-out F1 on {held_out} synthetic trajectories: {:.3} (erroneous {:.3} of {}, correct {:.3} of {}); step accuracy {:.3}",
-        f1.f1, f1.erroneous_accuracy, f1.num_erroneous, f1.correct_accuracy, f1.num_correct, result.held_out.step_accuracy
+        f1.f1,
+        f1.erroneous_accuracy,
+        f1.num_erroneous,
+        f1.correct_accuracy,
+        f1.num_correct,
+        result.held_out.step_accuracy
     );
-    println!("wall time: {}", human(Duration::from_secs_f64(result.wall_seconds)));
-    println!("checkpoint: {}\nrun directory: {}", checkpoint.display(), root.display());
+    println!(
+        "wall time: {}",
+        human(Duration::from_secs_f64(result.wall_seconds))
+    );
+    println!(
+        "checkpoint: {}\nrun directory: {}",
+        checkpoint.display(),
+        root.display()
+    );
 }
 
 fn human(duration: Duration) -> String {

@@ -35,7 +35,11 @@ struct ScoredTrajectory<'a> {
 
 /// `actprm score`.
 pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
-    let Checkpoint { model, config, tokenizer } = load_checkpoint(&args.checkpoint, backend)?;
+    let Checkpoint {
+        model,
+        config,
+        tokenizer,
+    } = load_checkpoint(&args.checkpoint, backend)?;
     let rule = apply_overrides(config.selection.clone(), &args.thresholds);
     let mut trajectories = match &args.data {
         Some(path) => read_trajectories(path, args.format)?,
@@ -47,11 +51,15 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
     let encoded = encode_all(&tokenizer, &trajectories, &config.encoding)
         .map_err(|(index, e)| anyhow!("trajectory {index}: {e}"))?;
     let bar = progress::bar(encoded.len(), "scoring");
-    let scores = score_encoded(&model, &encoded, tokenizer.pad_id(), 32, |done| bar.set_position(done as u64));
+    let scores = score_encoded(&model, &encoded, tokenizer.pad_id(), 32, |done| {
+        bar.set_position(done as u64)
+    });
     bar.finish_and_clear();
 
     let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)),
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut selected = 0;
@@ -74,10 +82,17 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
     Ok(())
 }
 
-fn scored<'a>(index: usize, trajectory: &'a Trajectory, scores: &'a StepScores, rule: &SelectionConfig) -> ScoredTrajectory<'a> {
+fn scored<'a>(
+    index: usize,
+    trajectory: &'a Trajectory,
+    scores: &'a StepScores,
+    rule: &SelectionConfig,
+) -> ScoredTrajectory<'a> {
     let verdict = rule.decide(scores);
     let reason = match &verdict {
-        Verdict::Trusted => "trusted: every step up to the predicted first error is confident".to_string(),
+        Verdict::Trusted => {
+            "trusted: every step up to the predicted first error is confident".to_string()
+        }
         Verdict::Selected(selection) => format!("selected: {}", selection.reason),
     };
     ScoredTrajectory {
@@ -94,9 +109,15 @@ fn scored<'a>(index: usize, trajectory: &'a Trajectory, scores: &'a StepScores, 
 
 /// Reads and loads a checkpoint directory onto the backend's device.
 pub fn load_checkpoint(dir: &std::path::Path, backend: &Backend) -> Result<Checkpoint> {
-    let files = CheckpointFiles::read_dir(dir)
-        .with_context(|| format!("reading the checkpoint {} (train one with `actprm run`)", dir.display()))?;
-    files.load(&backend.device).with_context(|| format!("loading the checkpoint {}", dir.display()))
+    let files = CheckpointFiles::read_dir(dir).with_context(|| {
+        format!(
+            "reading the checkpoint {} (train one with `actprm run`)",
+            dir.display()
+        )
+    })?;
+    files
+        .load(&backend.device)
+        .with_context(|| format!("loading the checkpoint {}", dir.display()))
 }
 
 fn apply_overrides(mut rule: SelectionConfig, overrides: &ThresholdOverrides) -> SelectionConfig {
