@@ -86,6 +86,7 @@ impl RotarySelfAttention {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::nn::attention::generate_autoregressive_mask;
     use burn::tensor::{Distribution, TensorData};
 
     fn device() -> Device {
@@ -93,13 +94,7 @@ mod tests {
     }
 
     fn causal(batch: usize, seq_len: usize) -> Tensor<3, Bool> {
-        let blocked: Vec<bool> = (0..batch * seq_len * seq_len)
-            .map(|index| index % seq_len > (index / seq_len) % seq_len)
-            .collect();
-        Tensor::from_data(
-            TensorData::new(blocked, [batch, seq_len, seq_len]),
-            &device(),
-        )
+        generate_autoregressive_mask(batch, seq_len, &device())
     }
 
     #[test]
