@@ -24,18 +24,8 @@ impl PrmInput {
     /// Pads `encoded` into one batch on `device`.
     pub fn new(encoded: &[EncodedTrajectory], pad_id: u32, device: &Device) -> Self {
         let batch = encoded.len();
-        let seq_len = encoded
-            .iter()
-            .map(|e| e.token_ids.len())
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let max_steps = encoded
-            .iter()
-            .map(|e| e.step_positions.len())
-            .max()
-            .unwrap_or(0)
-            .max(1);
+        let seq_len = padded_length(encoded, |e| e.token_ids.len());
+        let max_steps = padded_length(encoded, |e| e.step_positions.len());
 
         let mut tokens = vec![pad_id as i64; batch * seq_len];
         let mut padding = vec![true; batch * seq_len];
@@ -73,6 +63,14 @@ impl PrmInput {
     pub fn max_steps(&self) -> usize {
         self.step_gather.dims()[0] / self.batch_size().max(1)
     }
+}
+
+/// The longest `length` over `encoded`, at least 1 so that an empty batch still has a shape.
+fn padded_length(
+    encoded: &[EncodedTrajectory],
+    length: impl Fn(&EncodedTrajectory) -> usize,
+) -> usize {
+    encoded.iter().map(length).max().unwrap_or(0).max(1)
 }
 
 /// Training targets of a batch: 1 for a correct step, 0 for an error, and which steps carry a

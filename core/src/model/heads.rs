@@ -148,6 +148,10 @@ mod tests {
         Device::flex()
     }
 
+    fn values(tensor: Tensor<3>) -> Vec<f32> {
+        tensor.into_data().try_into_vec::<f32>().unwrap()
+    }
+
     #[test]
     fn logits_have_one_row_per_head() {
         let heads = EnsembleHeadsConfig::new()
@@ -164,12 +168,7 @@ mod tests {
             .with_num_heads(4)
             .with_hidden(128)
             .init(64, &device());
-        let weights = heads.layers[0]
-            .weight
-            .val()
-            .into_data()
-            .try_into_vec::<f32>()
-            .unwrap();
+        let weights = values(heads.layers[0].weight.val());
         let n = weights.len() as f64;
         let mean = weights.iter().map(|&w| w as f64).sum::<f64>() / n;
         let std = (weights
@@ -186,12 +185,7 @@ mod tests {
         let logits = heads.forward(Tensor::ones([1, 1, 64], &device()));
         let per_head = logits.into_data().try_into_vec::<f32>().unwrap();
         assert!(per_head.windows(2).any(|w| (w[0] - w[1]).abs() > 1e-4));
-        let biases = heads.layers[1]
-            .bias
-            .val()
-            .into_data()
-            .try_into_vec::<f32>()
-            .unwrap();
+        let biases = values(heads.layers[1].bias.val());
         assert!(biases.iter().all(|&b| b == 0.0));
     }
 
