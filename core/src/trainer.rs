@@ -5,7 +5,7 @@ use burn::config::Config;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 
 use crate::batch::{PrmInput, StepTargets};
 use crate::encoding::EncodedTrajectory;
@@ -137,10 +137,24 @@ impl PrmTrainer {
         let loss = self
             .loss
             .loss(logits, &targets, &bootstrap, self.model.anchor_penalty())?;
+        // One read-back for the three parts of the loss.
+        let [total, classification, anchor] = Tensor::cat(
+            vec![
+                loss.total.clone().detach(),
+                loss.classification.detach(),
+                loss.anchor.detach(),
+            ],
+            0,
+        )
+        .into_data()
+        .try_into_vec::<f32>()
+        .expect("loss is f32")
+        .try_into()
+        .expect("three loss parts");
         let stats = UpdateStats {
-            loss: scalar(&loss.total),
-            classification: scalar(&loss.classification),
-            anchor: scalar(&loss.anchor),
+            loss: total,
+            classification,
+            anchor,
             learning_rate,
         };
         let gradients = GradientsParams::from_grads(loss.total.backward(), &self.model);
@@ -149,12 +163,4 @@ impl PrmTrainer {
             .step(learning_rate, self.model.clone(), gradients);
         Some(stats)
     }
-}
-
-fn scalar(tensor: &burn::tensor::Tensor<1>) -> f32 {
-    tensor
-        .clone()
-        .into_data()
-        .try_into_vec::<f32>()
-        .expect("loss is f32")[0]
 }
