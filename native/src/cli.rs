@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use actprm_core::synthetic::{ErrorKind, SyntheticConfig};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::backend::DeviceChoice;
@@ -40,11 +41,58 @@ pub enum Command {
     Eval(EvalCommand),
 }
 
+/// Kinds of error the synthetic generator injects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ErrorKindArg {
+    /// A computation's result is off: `12 + 5 = 18`. Checking it takes arithmetic.
+    Result,
+    /// A step starts from a value other than the previous result. Checking it takes comparing
+    /// two numbers across steps.
+    Carry,
+    /// A step uses a quantity other than the question's. Checking it takes matching each step
+    /// to its sentence of the question.
+    Operand,
+    /// A step names its event but applies another operation: `after finding 5 more she has
+    /// 12 - 5 = 7`. A small model learns it within one default pass.
+    Operation,
+}
+
+impl From<ErrorKindArg> for ErrorKind {
+    fn from(kind: ErrorKindArg) -> Self {
+        match kind {
+            ErrorKindArg::Result => ErrorKind::WrongResult,
+            ErrorKindArg::Carry => ErrorKind::WrongCarry,
+            ErrorKindArg::Operand => ErrorKind::WrongOperand,
+            ErrorKindArg::Operation => ErrorKind::WrongOperation,
+        }
+    }
+}
+
+/// The synthetic task's settings.
+#[derive(Debug, Args)]
+pub struct SyntheticArgs {
+    /// Kinds of error injected into the synthetic problems (comma-separated), each equally
+    /// likely. The arithmetic kinds (result, carry, operand) need far more updates than one
+    /// default pass gives.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "operation")]
+    pub error_kinds: Vec<ErrorKindArg>,
+}
+
+impl SyntheticArgs {
+    /// The generator configuration these arguments describe.
+    pub fn config(&self) -> SyntheticConfig {
+        SyntheticConfig::new()
+            .with_error_kinds(self.error_kinds.iter().map(|&kind| kind.into()).collect())
+    }
+}
+
 /// The data and model shared by `run` and `train`.
 #[derive(Debug, Args)]
 pub struct ExperimentArgs {
+    #[command(flatten)]
+    pub synthetic: SyntheticArgs,
     /// Trajectories in the pool.
-    #[arg(long, default_value_t = 6000)]
+    #[arg(long, default_value_t = 12000)]
     pub pool_size: usize,
     /// Held-out trajectories the trained model is evaluated on.
     #[arg(long, default_value_t = 1000)]
@@ -62,10 +110,10 @@ pub struct ExperimentArgs {
     #[arg(long, default_value_t = 2)]
     pub layers: usize,
     /// Trajectories per pool mini-batch.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 16)]
     pub batch_size: usize,
     /// Peak learning rate (AdamW, linear warm-up then linear decay).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 3e-3)]
     pub learning_rate: f64,
     /// λ, the weight of the anchored-ensemble regulariser.
     #[arg(long, default_value_t = 0.5)]
@@ -135,6 +183,8 @@ pub struct ScoreArgs {
     /// Synthetic problems to generate when no --data is given.
     #[arg(long, default_value_t = 8)]
     pub count: usize,
+    #[command(flatten)]
+    pub synthetic: SyntheticArgs,
     /// Seed of the generated problems.
     #[arg(long, default_value_t = 12345)]
     pub seed: u64,
@@ -201,6 +251,8 @@ pub struct SyntheticEvalArgs {
     /// Problems to generate.
     #[arg(long, default_value_t = 1000)]
     pub count: usize,
+    #[command(flatten)]
+    pub synthetic: SyntheticArgs,
     /// Seed of the generated problems (differs from the training pool's by default).
     #[arg(long, default_value_t = 987_654_321)]
     pub seed: u64,

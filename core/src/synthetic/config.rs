@@ -16,14 +16,18 @@ pub enum ErrorKind {
     WrongCarry,
     /// The step uses a quantity other than the one the question states for that event.
     WrongOperand,
+    /// The step names its event but applies another operation, correctly:
+    /// `after finding 5 more she has 12 - 5 = 7`.
+    WrongOperation,
 }
 
 impl ErrorKind {
     /// Every error kind, in declaration order.
-    pub const ALL: [ErrorKind; 3] = [
+    pub const ALL: [ErrorKind; 4] = [
         ErrorKind::WrongResult,
         ErrorKind::WrongCarry,
         ErrorKind::WrongOperand,
+        ErrorKind::WrongOperation,
     ];
 }
 
@@ -52,8 +56,10 @@ pub struct SyntheticConfig {
     /// A wrong number differs from the right one by `1..=max_error_offset`.
     #[config(default = 5)]
     pub max_error_offset: u32,
-    /// The kinds of error that may be injected, each equally likely.
-    #[config(default = "ErrorKind::ALL.to_vec()")]
+    /// The kinds of error that may be injected, each equally likely. The default,
+    /// `WrongOperation`, is one a small model learns within a single pass of a few thousand
+    /// trajectories; the arithmetic kinds need many times more updates.
+    #[config(default = "vec![ErrorKind::WrongOperation]")]
     pub error_kinds: Vec<ErrorKind>,
 }
 

@@ -180,15 +180,18 @@ mod tests {
             let correct = match events.get(step) {
                 Some(&(operator, amount)) => {
                     let equals = tokens.iter().position(|token| *token == "=").unwrap();
-                    assert_eq!(tokens[equals - 2], operator, "{text}");
+                    let written = tokens[equals - 2];
                     let [before, used, after] =
                         [equals - 3, equals - 1, equals + 1].map(|index| number(tokens[index]));
-                    let result = match operator {
+                    let result = match written {
                         "+" => before.checked_add(used),
                         "-" => before.checked_sub(used),
                         _ => before.checked_mul(used),
                     };
-                    let correct = before == previous && used == amount && Some(after) == result;
+                    let correct = before == previous
+                        && used == amount
+                        && written == operator
+                        && Some(after) == result;
                     previous = after;
                     correct
                 }
@@ -210,9 +213,14 @@ mod tests {
         assert_ne!(data, generate(&config, SEED + 1, 50));
     }
 
+    /// The task with every kind of error enabled.
+    fn every_kind() -> SyntheticConfig {
+        SyntheticConfig::new().with_error_kinds(ErrorKind::ALL.to_vec())
+    }
+
     #[test]
     fn labels_match_a_recheck_of_the_text() {
-        for item in generate_items(&SyntheticConfig::new(), SEED, COUNT) {
+        for item in generate_items(&every_kind(), SEED, COUNT) {
             let label = item.trajectory.label.unwrap();
             assert_eq!(
                 first_wrong_step(&item.trajectory),
@@ -225,7 +233,7 @@ mod tests {
 
     #[test]
     fn error_rate_and_kinds_follow_the_config() {
-        let items = generate_items(&SyntheticConfig::new().with_error_rate(0.3), SEED, COUNT);
+        let items = generate_items(&every_kind().with_error_rate(0.3), SEED, COUNT);
         let errors: Vec<InjectedError> = items.iter().filter_map(|item| item.error).collect();
         let rate = errors.len() as f64 / COUNT as f64;
         assert!((rate - 0.3).abs() < 0.04, "error rate {rate}");
@@ -253,7 +261,7 @@ mod tests {
 
     #[test]
     fn every_value_and_step_count_is_in_range() {
-        let config = SyntheticConfig::new().with_max_value(30).with_max_steps(7);
+        let config = every_kind().with_max_value(30).with_max_steps(7);
         for trajectory in generate(&config, SEED, COUNT) {
             assert!((4..=8).contains(&trajectory.num_steps()));
             let text = std::iter::once(&trajectory.question).chain(&trajectory.steps);
@@ -267,7 +275,7 @@ mod tests {
 
     #[test]
     fn every_token_is_in_the_vocabulary() {
-        let config = SyntheticConfig::new();
+        let config = every_kind();
         let vocabulary = vocabulary::vocabulary(&config);
         for trajectory in generate(&config, SEED, COUNT) {
             let text = std::iter::once(&trajectory.question).chain(&trajectory.steps);
@@ -282,7 +290,7 @@ mod tests {
 
     #[test]
     fn prints_examples() {
-        for item in generate_items(&SyntheticConfig::new(), SEED, 4) {
+        for item in generate_items(&every_kind(), SEED, 8) {
             println!("{}", item.trajectory.question);
             for (step, text) in item.trajectory.steps.iter().enumerate() {
                 println!("  step {step}: {text}");

@@ -13,8 +13,17 @@ pub(super) struct Slip {
     pub kind: ErrorKind,
     /// The 0-based step where it is wrong.
     pub step: usize,
-    /// The wrong value written.
-    pub wrong: u32,
+    /// What is written instead of the right quantity.
+    pub wrong: Wrong,
+}
+
+/// The wrong quantity a slip writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Wrong {
+    /// A wrong number (a result, a carried value or an operand).
+    Number(u32),
+    /// A wrong operation, applied correctly.
+    Operation(EventKind),
 }
 
 /// The written solution of `story` with an optional slip; `None` when a value leaves
@@ -24,24 +33,33 @@ pub(super) fn solve(story: &Story, slip: Option<Slip>, max_value: u32) -> Option
         slip.filter(|slip| slip.kind == kind && slip.step == step)
             .map(|slip| slip.wrong)
     };
+    let number = |kind: ErrorKind, step: usize| match slipped(kind, step) {
+        Some(Wrong::Number(wrong)) => Some(wrong),
+        _ => None,
+    };
     let mut value = story.start;
     let mut computations = Vec::with_capacity(story.events.len());
     for (step, event) in story.events.iter().enumerate() {
-        let before = slipped(ErrorKind::WrongCarry, step).unwrap_or(value);
-        let amount = slipped(ErrorKind::WrongOperand, step).unwrap_or(event.amount);
-        let after = match slipped(ErrorKind::WrongResult, step) {
+        let before = number(ErrorKind::WrongCarry, step).unwrap_or(value);
+        let amount = number(ErrorKind::WrongOperand, step).unwrap_or(event.amount);
+        let operation = match slipped(ErrorKind::WrongOperation, step) {
+            Some(Wrong::Operation(operation)) => operation,
+            _ => event.kind,
+        };
+        let after = match number(ErrorKind::WrongResult, step) {
             Some(wrong) => wrong,
-            None => event.kind.apply(before, amount, max_value)?,
+            None => operation.apply(before, amount, max_value)?,
         };
         computations.push(Computation {
             kind: event.kind,
+            operation,
             before,
             amount,
             after,
         });
         value = after;
     }
-    let answer = slipped(ErrorKind::WrongCarry, story.events.len()).unwrap_or(value);
+    let answer = number(ErrorKind::WrongCarry, story.events.len()).unwrap_or(value);
     Some(Solution {
         computations,
         answer,
@@ -63,7 +81,9 @@ pub(super) fn draw_slip(
         .map(|kind| {
             let last_step = match kind {
                 ErrorKind::WrongCarry => story.events.len(),
-                ErrorKind::WrongResult | ErrorKind::WrongOperand => story.events.len() - 1,
+                ErrorKind::WrongResult | ErrorKind::WrongOperand | ErrorKind::WrongOperation => {
+                    story.events.len() - 1
+                }
             };
             (0..=last_step)
                 .map(|step| {
@@ -90,15 +110,16 @@ pub(super) fn draw_slip(
     Some(*rng.choose(slips))
 }
 
-/// The in-range values differing by `1..=max_error_offset` from the right value of `kind` at
-/// `step` (a growth step's operand only takes the task's other factors).
+/// What a slip of `kind` at `step` may write: another operation, or an in-range number
+/// differing by `1..=max_error_offset` from the right one (a growth step's operand only takes
+/// the task's other factors). Whether later values stay in range is checked by the caller.
 fn wrong_values(
     story: &Story,
     correct: &Solution,
     kind: ErrorKind,
     step: usize,
     config: &SyntheticConfig,
-) -> Vec<u32> {
+) -> Vec<Wrong> {
     let near = |right: u32, low: u32| -> Vec<u32> {
         (1..=config.max_error_offset)
             .flat_map(|offset| [right.checked_sub(offset), right.checked_add(offset)])
@@ -106,7 +127,15 @@ fn wrong_values(
             .filter(|wrong| (low..=config.max_value).contains(wrong))
             .collect()
     };
-    match kind {
+    if kind == ErrorKind::WrongOperation {
+        let stated = story.events[step].kind;
+        return EventKind::ALL
+            .into_iter()
+            .filter(|operation| *operation != stated)
+            .map(Wrong::Operation)
+            .collect();
+    }
+    let numbers = match kind {
         ErrorKind::WrongResult => near(correct.computations[step].after, 0),
         ErrorKind::WrongCarry => match correct.computations.get(step) {
             Some(computation) => near(computation.before, 0),
@@ -122,7 +151,9 @@ fn wrong_values(
                     .collect(),
             }
         }
-    }
+        ErrorKind::WrongOperation => unreachable!("handled above"),
+    };
+    numbers.into_iter().map(Wrong::Number).collect()
 }
 
 #[cfg(test)]
@@ -154,7 +185,7 @@ mod tests {
         let slip = Slip {
             kind: ErrorKind::WrongResult,
             step: 0,
-            wrong: 18,
+            wrong: Wrong::Number(18),
         };
         let solution = solve(&story(), Some(slip), 60).unwrap();
         assert_eq!(solution.computations[1].before, 18);
@@ -163,7 +194,7 @@ mod tests {
         let too_big = Slip {
             kind: ErrorKind::WrongResult,
             step: 0,
-            wrong: 31,
+            wrong: Wrong::Number(31),
         };
         assert_eq!(solve(&story(), Some(too_big), 60), None);
     }
@@ -173,9 +204,46 @@ mod tests {
         let config = SyntheticConfig::new().with_max_error_offset(2);
         let correct = solve(&story(), None, config.max_value).unwrap();
         let mut carries = wrong_values(&story(), &correct, ErrorKind::WrongCarry, 2, &config);
-        carries.sort();
-        assert_eq!(carries, [32, 33, 35, 36]);
+        carries.sort_by_key(|wrong| match wrong {
+            Wrong::Number(value) => *value,
+            Wrong::Operation(_) => u32::MAX,
+        });
+        let numbers = |values: &[u32]| {
+            values
+                .iter()
+                .copied()
+                .map(Wrong::Number)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(carries, numbers(&[32, 33, 35, 36]));
         let factors = wrong_values(&story(), &correct, ErrorKind::WrongOperand, 1, &config);
-        assert_eq!(factors, [3]);
+        assert_eq!(factors, numbers(&[3]));
+    }
+
+    #[test]
+    fn a_wrong_operation_is_applied_correctly_and_carried_on() {
+        let config = SyntheticConfig::new();
+        let correct = solve(&story(), None, config.max_value).unwrap();
+        let operations = wrong_values(&story(), &correct, ErrorKind::WrongOperation, 1, &config);
+        assert_eq!(
+            operations,
+            [
+                Wrong::Operation(EventKind::Gain),
+                Wrong::Operation(EventKind::Loss)
+            ]
+        );
+        let slip = Slip {
+            kind: ErrorKind::WrongOperation,
+            step: 1,
+            wrong: Wrong::Operation(EventKind::Loss),
+        };
+        let solution = solve(&story(), Some(slip), config.max_value).unwrap();
+        let step = solution.computations[1];
+        assert_eq!(
+            (step.kind, step.operation),
+            (EventKind::Growth, EventKind::Loss)
+        );
+        assert_eq!((step.before, step.amount, step.after), (17, 2, 15));
+        assert_eq!(solution.answer, 15);
     }
 }

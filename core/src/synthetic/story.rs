@@ -16,6 +16,9 @@ pub(super) enum EventKind {
 }
 
 impl EventKind {
+    /// Every event kind, in declaration order.
+    pub const ALL: [EventKind; 3] = [EventKind::Gain, EventKind::Loss, EventKind::Growth];
+
     /// `value` after this event with `amount`, or `None` if it leaves `0..=max_value`.
     pub fn apply(self, value: u32, amount: u32, max_value: u32) -> Option<u32> {
         match self {
@@ -32,6 +35,15 @@ impl EventKind {
             EventKind::Gain => templates::GAIN_EVENT,
             EventKind::Loss => templates::LOSS_EVENT,
             EventKind::Growth => templates::GROWTH_EVENT,
+        }
+    }
+
+    /// The symbol of this event's operation in a written computation.
+    pub fn operator(self) -> &'static str {
+        match self {
+            EventKind::Gain => "+",
+            EventKind::Loss => "-",
+            EventKind::Growth => "*",
         }
     }
 
@@ -67,11 +79,13 @@ pub(super) struct Story {
     pub events: Vec<Event>,
 }
 
-/// One computation step as written: `before (op) amount = after`.
+/// One computation step as written: `before (operator) amount = after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Computation {
-    /// The event this step computes.
+    /// The event this step states it computes.
     pub kind: EventKind,
+    /// The operation the step applies (the event's own, unless the step slipped).
+    pub operation: EventKind,
     /// The value the step starts from.
     pub before: u32,
     /// The quantity the step uses.
@@ -111,7 +125,11 @@ impl Story {
                 ("amount", step.amount),
                 ("after", step.after),
             ];
-            self.render(step.kind.step_template(), &numbers)
+            let template = step
+                .kind
+                .step_template()
+                .replace(templates::OPERATOR_SLOT, step.operation.operator());
+            self.render(&template, &numbers)
         });
         let answer = self.render(templates::ANSWER_STEP, &[("after", solution.answer)]);
         Trajectory {
@@ -199,6 +217,7 @@ mod tests {
     fn steps_follow_the_solution() {
         let computation = |kind, before, amount, after| Computation {
             kind,
+            operation: kind,
             before,
             amount,
             after,
@@ -211,17 +230,20 @@ mod tests {
             ],
             answer: 45,
         };
-        let trajectory = story().trajectory(&solution, ProcessLabel::FirstErrorAt(0));
+        let mut solution = solution;
+        solution.computations[1].operation = EventKind::Gain;
+        solution.computations[1].after = 21;
+        let trajectory = story().trajectory(&solution, ProcessLabel::FirstErrorAt(1));
         assert_eq!(
             trajectory.steps,
             [
                 "After finding 5 more she has 12 + 5 = 18",
-                "After losing 3 she has 18 - 3 = 15",
+                "After losing 3 she has 18 + 3 = 21",
                 "After the marbles triple she has 15 * 3 = 45",
                 "The answer is 45",
             ]
         );
-        assert_eq!(trajectory.label, Some(ProcessLabel::FirstErrorAt(0)));
+        assert_eq!(trajectory.label, Some(ProcessLabel::FirstErrorAt(1)));
     }
 
     #[test]

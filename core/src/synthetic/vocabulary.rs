@@ -3,6 +3,7 @@
 //! exact by construction.
 
 use super::config::SyntheticConfig;
+use super::story::EventKind;
 
 /// A story's protagonist: a name and the pronouns that refer to them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,12 +78,15 @@ pub(super) mod templates {
     pub const CLOSING: &str = "how many {item} does {name} have ?";
     /// Solution step computing a gain.
     pub const GAIN_STEP: &str =
-        "after finding {amount} more {subject} has {before} + {amount} = {after}";
+        "after finding {amount} more {subject} has {before} {operator} {amount} = {after}";
     /// Solution step computing a loss.
-    pub const LOSS_STEP: &str = "after losing {amount} {subject} has {before} - {amount} = {after}";
+    pub const LOSS_STEP: &str =
+        "after losing {amount} {subject} has {before} {operator} {amount} = {after}";
     /// Solution step computing a multiplication.
     pub const GROWTH_STEP: &str =
-        "after the {item} {growth} {subject} has {before} * {amount} = {after}";
+        "after the {item} {growth} {subject} has {before} {operator} {amount} = {after}";
+    /// The slot of a step template that holds the symbol of the operation the step applies.
+    pub const OPERATOR_SLOT: &str = "{operator}";
     /// Final solution step.
     pub const ANSWER_STEP: &str = "the answer is {after}";
 
@@ -105,8 +109,8 @@ pub(super) fn slot_name(token: &str) -> Option<&str> {
     token.strip_prefix('{')?.strip_suffix('}')
 }
 
-/// Every token the generator can emit, lower-cased: template words and punctuation, names,
-/// pronouns, items, growth verbs, and every integer in `0..=max_value` as one token.
+/// Every token the generator can emit, lower-cased: template words and punctuation, operators,
+/// names, pronouns, items, growth verbs, and every integer in `0..=max_value` as one token.
 ///
 /// The list has no duplicates and a fixed order, so a word-level tokenizer built from it assigns
 /// the same ids on every run.
@@ -120,6 +124,7 @@ pub fn vocabulary(config: &SyntheticConfig) -> Vec<String> {
         .flat_map(|character| [character.name, character.subject, character.possessive]);
     let growth_words = GROWTH_WORDS.iter().map(|(_, word)| *word);
     let words = template_words
+        .chain(EventKind::ALL.map(EventKind::operator))
         .chain(character_words)
         .chain(ITEMS)
         .chain(growth_words)

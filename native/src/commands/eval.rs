@@ -5,7 +5,7 @@ use actprm_core::Trajectory;
 use actprm_core::checkpoint::Checkpoint;
 use actprm_core::data::{PROCESSBENCH_SPLITS, read_processbench};
 use actprm_core::evaluation::{Evaluation, encode_all, score_encoded};
-use actprm_core::synthetic::{SyntheticConfig, generate};
+use actprm_core::synthetic::generate;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
@@ -84,7 +84,7 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
 /// `actprm eval synthetic`.
 pub fn synthetic(args: &SyntheticEvalArgs, backend: &Backend) -> Result<()> {
     let checkpoint = load_checkpoint(&args.checkpoint, backend)?;
-    let items = generate(&SyntheticConfig::new(), args.seed, args.count);
+    let items = generate(&args.synthetic.config(), args.seed, args.count);
     let evaluation = evaluate(&checkpoint, &items, args.batch_size, "synthetic")?;
     let f = &evaluation.first_error;
     println!(

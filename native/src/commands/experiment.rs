@@ -82,7 +82,7 @@ fn execute(
 ) -> Result<()> {
     let started = Instant::now();
     let device = &backend.device;
-    let synthetic = SyntheticConfig::new();
+    let synthetic = args.synthetic.config();
     let tokenizer = StepTokenizer::for_synthetic(&synthetic);
     let encoding = EncodingConfig::new();
     let pool = generate(&synthetic, args.seed, args.pool_size);

@@ -8,7 +8,7 @@ use actprm_core::checkpoint::{Checkpoint, CheckpointFiles};
 use actprm_core::evaluation::{encode_all, score_encoded};
 use actprm_core::scores::StepScores;
 use actprm_core::selection::{SelectionConfig, Verdict};
-use actprm_core::synthetic::{SyntheticConfig, generate};
+use actprm_core::synthetic::generate;
 use anyhow::{Context, Result, anyhow};
 use serde::Serialize;
 
@@ -43,7 +43,7 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
     let rule = apply_overrides(config.selection.clone(), &args.thresholds);
     let mut trajectories = match &args.data {
         Some(path) => read_trajectories(path, args.format)?,
-        None => generate(&SyntheticConfig::new(), args.seed, args.count),
+        None => generate(&args.synthetic.config(), args.seed, args.count),
     };
     if let Some(limit) = args.limit {
         trajectories.truncate(limit);
