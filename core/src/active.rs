@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::batch::PrmInput;
 use crate::encoding::EncodedTrajectory;
 use crate::judge::Judge;
+use crate::rng::SeededRng;
 use crate::selection::{SelectionConfig, Verdict};
 use crate::trainer::{PrmTrainer, UpdateStats};
 use crate::trajectory::Trajectory;
@@ -18,6 +19,14 @@ pub enum Strategy {
     ActPrm(SelectionConfig),
     /// Label everything (the full-data baseline).
     LabelAll,
+    /// Label each trajectory with probability `fraction`, independently of the model (the
+    /// random baseline at a given expected budget).
+    Random {
+        /// Expected fraction of the pool labelled.
+        fraction: f64,
+        /// Seed of the draws; trajectory `i` of the pool is drawn from stream `i`.
+        seed: u64,
+    },
 }
 
 /// What happened to one mini-batch of the pool.
@@ -120,7 +129,7 @@ impl<J: Judge> PoolPass<'_, J> {
             .zip(self.encoded.chunks(batch_size))
             .enumerate()
         {
-            let choices = self.choices(trainer, encoded);
+            let choices = self.choices(trainer, batch * batch_size, encoded);
             let mut report = BatchReport {
                 batch,
                 num_batches,
@@ -168,8 +177,14 @@ impl<J: Judge> PoolPass<'_, J> {
         Ok(summary)
     }
 
-    /// The strategy's choice for every trajectory of a mini-batch.
-    fn choices(&self, trainer: &PrmTrainer, encoded: &[EncodedTrajectory]) -> Vec<Choice> {
+    /// The strategy's choice for every trajectory of the mini-batch that starts at pool index
+    /// `first`.
+    fn choices(
+        &self,
+        trainer: &PrmTrainer,
+        first: usize,
+        encoded: &[EncodedTrajectory],
+    ) -> Vec<Choice> {
         match &self.strategy {
             Strategy::LabelAll => vec![
                 Choice::Label {
@@ -186,6 +201,18 @@ impl<J: Judge> PoolPass<'_, J> {
                     .map(|s| Choice::from(rule.decide(s)))
                     .collect()
             }
+            Strategy::Random { fraction, seed } => (first..first + encoded.len())
+                .map(|index| {
+                    if SeededRng::derive(*seed, index as u64).chance(*fraction) {
+                        Choice::Label {
+                            aleatoric: false,
+                            epistemic: false,
+                        }
+                    } else {
+                        Choice::Skip
+                    }
+                })
+                .collect(),
         }
     }
 }
@@ -221,6 +248,48 @@ mod tests {
     use crate::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
     use crate::trainer::TrainingConfig;
+
+    #[test]
+    fn random_selection_labels_the_expected_fraction_reproducibly() {
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        let pool = generate(&synthetic, 3, 2000);
+        let encoded = encode_all(&tokenizer, &pool, &EncodingConfig::new()).unwrap();
+        let model = PrmConfig::new(
+            BackboneConfig::new(tokenizer.vocab_size())
+                .with_d_model(8)
+                .with_n_heads(2)
+                .with_n_layers(1)
+                .with_d_ff(8),
+        )
+        .with_heads(EnsembleHeadsConfig::new().with_num_heads(2).with_hidden(4))
+        .init(&device);
+        let trainer = PrmTrainer::new(model, &TrainingConfig::new(), 1, &device);
+        let labelled = |fraction: f64, seed: u64| -> Vec<bool> {
+            let pass = PoolPass {
+                pool: &pool,
+                encoded: &encoded,
+                strategy: Strategy::Random { fraction, seed },
+                judge: StoredLabelJudge,
+                batch_size: 64,
+                pad_id: tokenizer.pad_id(),
+            };
+            encoded
+                .chunks(64)
+                .enumerate()
+                .flat_map(|(batch, chunk)| pass.choices(&trainer, batch * 64, chunk))
+                .map(|choice| matches!(choice, Choice::Label { .. }))
+                .collect()
+        };
+        let chosen = labelled(0.3, 7);
+        let rate = chosen.iter().filter(|label| **label).count() as f64 / pool.len() as f64;
+        assert!((rate - 0.3).abs() < 0.04, "labelled fraction {rate}");
+        assert_eq!(chosen, labelled(0.3, 7));
+        assert_ne!(chosen, labelled(0.3, 8));
+        assert!(labelled(0.0, 7).iter().all(|label| !label));
+        assert!(labelled(1.0, 7).iter().all(|label| *label));
+    }
 
     /// Pool of the learning test: enough mini-batches of 16 for the tiny model to learn the
     /// default error kind.

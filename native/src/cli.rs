@@ -31,7 +31,8 @@ pub enum Command {
     /// Writes a run directory with run.json (the configuration), metrics.jsonl (one line per
     /// mini-batch, flushed as it goes), checkpoint/ and summary.json.
     Run(RunArgs),
-    /// Full-data training, the baseline: the same pass, but every trajectory is labelled.
+    /// Full-data training, the baseline: the same pass, but every trajectory is labelled (or,
+    /// with --label-fraction, a random subset: the random baseline).
     Train(TrainArgs),
     /// Score every step of every trajectory of a data file with a trained checkpoint and print
     /// JSON lines: per-step mean, std and head probabilities, and the selection verdict.
@@ -151,6 +152,11 @@ pub struct RunArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub experiment: ExperimentArgs,
+    /// Label each pool trajectory with this probability instead of labelling all of them: the
+    /// random baseline at an expected budget (e.g. the fraction an `actprm run` used). Below 1
+    /// the run is named `random` and writes runs/random/.
+    #[arg(long, default_value_t = 1.0)]
+    pub label_fraction: f64,
     /// τ: a step is predicted erroneous when its mean is below τ.
     #[arg(long, default_value_t = 0.5)]
     pub tau: f32,

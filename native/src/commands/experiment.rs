@@ -15,7 +15,7 @@ use actprm_core::selection::SelectionConfig;
 use actprm_core::synthetic::{SyntheticConfig, generate};
 use actprm_core::tokenizer::StepTokenizer;
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 
 use crate::backend::Backend;
@@ -61,16 +61,21 @@ pub fn run(args: &RunArgs, backend: &Backend) -> Result<()> {
     execute(&args.experiment, "actprm", strategy, selection, backend)
 }
 
-/// `actprm train`: every trajectory is labelled (the full-data baseline).
+/// `actprm train`: every trajectory is labelled (the full-data baseline), or a random fraction
+/// of them (the random baseline).
 pub fn train(args: &TrainArgs, backend: &Backend) -> Result<()> {
     let selection = SelectionConfig::new().with_tau(args.tau);
-    execute(
-        &args.experiment,
-        "full",
-        Strategy::LabelAll,
-        selection,
-        backend,
-    )
+    let fraction = args.label_fraction;
+    if !(0.0..=1.0).contains(&fraction) {
+        bail!("--label-fraction must be in [0, 1], got {fraction}");
+    }
+    let (name, strategy) = if fraction < 1.0 {
+        let seed = args.experiment.seed;
+        ("random", Strategy::Random { fraction, seed })
+    } else {
+        ("full", Strategy::LabelAll)
+    };
+    execute(&args.experiment, name, strategy, selection, backend)
 }
 
 fn execute(
