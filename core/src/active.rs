@@ -186,13 +186,7 @@ impl<J: Judge> PoolPass<'_, J> {
         encoded: &[EncodedTrajectory],
     ) -> Vec<Choice> {
         match &self.strategy {
-            Strategy::LabelAll => vec![
-                Choice::Label {
-                    aleatoric: false,
-                    epistemic: false
-                };
-                encoded.len()
-            ],
+            Strategy::LabelAll => vec![Choice::UNCONDITIONAL; encoded.len()],
             Strategy::ActPrm(rule) => {
                 let input = PrmInput::new(encoded, self.pad_id, &trainer.device());
                 let scores = trainer.model().score(&input);
@@ -204,10 +198,7 @@ impl<J: Judge> PoolPass<'_, J> {
             Strategy::Random { fraction, seed } => (first..first + encoded.len())
                 .map(|index| {
                     if SeededRng::derive(*seed, index as u64).chance(*fraction) {
-                        Choice::Label {
-                            aleatoric: false,
-                            epistemic: false,
-                        }
+                        Choice::UNCONDITIONAL
                     } else {
                         Choice::Skip
                     }
@@ -222,6 +213,14 @@ impl<J: Judge> PoolPass<'_, J> {
 enum Choice {
     Skip,
     Label { aleatoric: bool, epistemic: bool },
+}
+
+impl Choice {
+    /// Labelled whatever the model's uncertainty (the full-data and random baselines).
+    const UNCONDITIONAL: Choice = Choice::Label {
+        aleatoric: false,
+        epistemic: false,
+    };
 }
 
 impl From<Verdict> for Choice {

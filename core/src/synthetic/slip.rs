@@ -127,33 +127,32 @@ fn wrong_values(
             .filter(|wrong| (low..=config.max_value).contains(wrong))
             .collect()
     };
-    if kind == ErrorKind::WrongOperation {
-        let stated = story.events[step].kind;
-        return EventKind::ALL
-            .into_iter()
-            .filter(|operation| *operation != stated)
-            .map(Wrong::Operation)
-            .collect();
-    }
-    let numbers = match kind {
-        ErrorKind::WrongResult => near(correct.computations[step].after, 0),
-        ErrorKind::WrongCarry => match correct.computations.get(step) {
+    let numbers = |values: Vec<u32>| values.into_iter().map(Wrong::Number).collect();
+    match kind {
+        ErrorKind::WrongResult => numbers(near(correct.computations[step].after, 0)),
+        ErrorKind::WrongCarry => numbers(match correct.computations.get(step) {
             Some(computation) => near(computation.before, 0),
             None => near(correct.answer, 0),
-        },
+        }),
         ErrorKind::WrongOperand => {
             let event = story.events[step];
-            match event.kind {
+            numbers(match event.kind {
                 EventKind::Gain | EventKind::Loss => near(event.amount, 1),
                 EventKind::Growth => near(event.amount, 1)
                     .into_iter()
                     .filter(|factor| GROWTH_WORDS.iter().any(|(known, _)| known == factor))
                     .collect(),
-            }
+            })
         }
-        ErrorKind::WrongOperation => unreachable!("handled above"),
-    };
-    numbers.into_iter().map(Wrong::Number).collect()
+        ErrorKind::WrongOperation => {
+            let stated = story.events[step].kind;
+            EventKind::ALL
+                .into_iter()
+                .filter(|operation| *operation != stated)
+                .map(Wrong::Operation)
+                .collect()
+        }
+    }
 }
 
 #[cfg(test)]

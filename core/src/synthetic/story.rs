@@ -222,7 +222,7 @@ mod tests {
             amount,
             after,
         };
-        let solution = Solution {
+        let mut solution = Solution {
             computations: vec![
                 computation(EventKind::Gain, 12, 5, 18),
                 computation(EventKind::Loss, 18, 3, 15),
@@ -230,7 +230,6 @@ mod tests {
             ],
             answer: 45,
         };
-        let mut solution = solution;
         solution.computations[1].operation = EventKind::Gain;
         solution.computations[1].after = 21;
         let trajectory = story().trajectory(&solution, ProcessLabel::FirstErrorAt(1));
