@@ -5,29 +5,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::batch::PrmInput;
+use crate::budget::BudgetLedger;
 use crate::encoding::EncodedTrajectory;
-use crate::judge::Judge;
-use crate::rng::SeededRng;
-use crate::selection::{SelectionConfig, Verdict};
+use crate::judge::{Judge, JudgeCost};
+use crate::strategy::{Choice, Strategy};
 use crate::trainer::{PrmTrainer, UpdateStats};
 use crate::trajectory::Trajectory;
-
-/// How the trajectories of a mini-batch are chosen for labelling.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Strategy {
-    /// The ActPRM rule: label what the ensemble is unsure about.
-    ActPrm(SelectionConfig),
-    /// Label everything (the full-data baseline).
-    LabelAll,
-    /// Label each trajectory with probability `fraction`, independently of the model (the
-    /// random baseline at a given expected budget).
-    Random {
-        /// Expected fraction of the pool labelled.
-        fraction: f64,
-        /// Seed of the draws; trajectory `i` of the pool is drawn from stream `i`.
-        seed: u64,
-    },
-}
 
 /// What happened to one mini-batch of the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -40,10 +23,12 @@ pub struct BatchReport {
     pub batch_size: usize,
     /// Trajectories sent to the judge.
     pub selected: usize,
-    /// Selected trajectories with a step that failed the aleatoric test.
+    /// Selected trajectories with an aleatoric reason.
     pub aleatoric: usize,
-    /// Selected trajectories with a step that failed the epistemic test.
+    /// Selected trajectories with an epistemic reason.
     pub epistemic: usize,
+    /// Trajectories labelled whatever their scores.
+    pub unconditional: usize,
     /// Selected trajectories the judge returned no usable label for.
     pub discarded: usize,
     /// Trajectories sent to the judge so far in the pass (the budget spent).
@@ -61,26 +46,6 @@ impl BatchReport {
     }
 }
 
-/// Totals of one pass over the pool.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct PassSummary {
-    /// Trajectories in the pool.
-    pub pool_size: usize,
-    /// Trajectories sent to the judge.
-    pub labels_consumed: usize,
-    /// Labelled steps obtained.
-    pub steps_labelled: usize,
-    /// Mini-batches with an update.
-    pub updates: usize,
-}
-
-impl PassSummary {
-    /// Labels consumed as a fraction of the pool.
-    pub fn budget_fraction(&self) -> f64 {
-        self.labels_consumed as f64 / self.pool_size.max(1) as f64
-    }
-}
-
 /// One pass over a pool: `pool[i]` is the trajectory whose encoding is `encoded[i]`.
 pub struct PoolPass<'a, J: Judge> {
     /// The trajectories (their stored labels are only ever read through the judge).
@@ -91,6 +56,8 @@ pub struct PoolPass<'a, J: Judge> {
     pub strategy: Strategy,
     /// Who labels them.
     pub judge: J,
+    /// What a label costs, for the ledger.
+    pub judge_cost: JudgeCost,
     /// Trajectories per mini-batch.
     pub batch_size: usize,
     /// The tokenizer's padding id.
@@ -104,12 +71,12 @@ impl<J: Judge> PoolPass<'_, J> {
     }
 
     /// Runs the pass, calling `on_batch` with the report and the trainer after every
-    /// mini-batch; an error from `on_batch` stops the pass.
+    /// mini-batch; an error from `on_batch` stops the pass. Returns the pass's budget ledger.
     pub fn run<E>(
         mut self,
         trainer: &mut PrmTrainer,
         mut on_batch: impl FnMut(&BatchReport, &PrmTrainer) -> Result<(), E>,
-    ) -> Result<PassSummary, E> {
+    ) -> Result<BudgetLedger, E> {
         assert_eq!(
             self.pool.len(),
             self.encoded.len(),
@@ -117,12 +84,7 @@ impl<J: Judge> PoolPass<'_, J> {
         );
         let num_batches = self.num_batches();
         let batch_size = self.batch_size.max(1);
-        let mut summary = PassSummary {
-            pool_size: self.pool.len(),
-            labels_consumed: 0,
-            steps_labelled: 0,
-            updates: 0,
-        };
+        let mut ledger = BudgetLedger::new(self.pool.len(), &self.judge_cost);
         for (batch, (trajectories, encoded)) in self
             .pool
             .chunks(batch_size)
@@ -137,26 +99,26 @@ impl<J: Judge> PoolPass<'_, J> {
                 selected: 0,
                 aleatoric: 0,
                 epistemic: 0,
+                unconditional: 0,
                 discarded: 0,
                 labels_consumed: 0,
                 steps_labelled: 0,
                 update: None,
             };
-            let (mut chosen, mut labels) = (Vec::new(), Vec::new());
+            let (mut chosen, mut labels, mut steps) = (Vec::new(), Vec::new(), 0);
             for ((trajectory, encoding), choice) in trajectories.iter().zip(encoded).zip(choices) {
-                let Choice::Label {
-                    aleatoric,
-                    epistemic,
-                } = choice
-                else {
-                    continue;
-                };
+                match choice {
+                    Choice::Skip => continue,
+                    Choice::Unconditional => report.unconditional += 1,
+                    Choice::Selected(selection) => {
+                        report.aleatoric += usize::from(selection.aleatoric);
+                        report.epistemic += usize::from(selection.epistemic);
+                    }
+                }
                 report.selected += 1;
-                report.aleatoric += usize::from(aleatoric);
-                report.epistemic += usize::from(epistemic);
                 match self.judge.judge(trajectory) {
                     Some(label) => {
-                        summary.steps_labelled += label
+                        steps += label
                             .step_labels(trajectory.num_steps())
                             .iter()
                             .flatten()
@@ -167,14 +129,13 @@ impl<J: Judge> PoolPass<'_, J> {
                     None => report.discarded += 1,
                 }
             }
-            summary.labels_consumed += report.selected;
             report.update = trainer.step(&chosen, &labels, self.pad_id);
-            summary.updates += usize::from(report.update.is_some());
-            report.labels_consumed = summary.labels_consumed;
-            report.steps_labelled = summary.steps_labelled;
+            ledger.record(&report, steps);
+            report.labels_consumed = ledger.labels_consumed;
+            report.steps_labelled = ledger.steps_labelled;
             on_batch(&report, trainer)?;
         }
-        Ok(summary)
+        Ok(ledger)
     }
 
     /// The strategy's choice for every trajectory of the mini-batch that starts at pool index
@@ -185,53 +146,16 @@ impl<J: Judge> PoolPass<'_, J> {
         first: usize,
         encoded: &[EncodedTrajectory],
     ) -> Vec<Choice> {
-        match &self.strategy {
-            Strategy::LabelAll => vec![Choice::UNCONDITIONAL; encoded.len()],
-            Strategy::ActPrm(rule) => {
-                let input = PrmInput::new(encoded, self.pad_id, &trainer.device());
-                let scores = trainer.model().score(&input);
-                scores
-                    .iter()
-                    .map(|s| Choice::from(rule.decide(s)))
-                    .collect()
-            }
-            Strategy::Random { fraction, seed } => (first..first + encoded.len())
-                .map(|index| {
-                    if SeededRng::derive(*seed, index as u64).chance(*fraction) {
-                        Choice::UNCONDITIONAL
-                    } else {
-                        Choice::Skip
-                    }
-                })
-                .collect(),
+        let indices = first..first + encoded.len();
+        if !self.strategy.needs_scores() {
+            return indices.map(|i| self.strategy.choose(i, None)).collect();
         }
-    }
-}
-
-/// Whether a trajectory goes to the judge, and which uncertainty made it go.
-#[derive(Debug, Clone, Copy)]
-enum Choice {
-    Skip,
-    Label { aleatoric: bool, epistemic: bool },
-}
-
-impl Choice {
-    /// Labelled whatever the model's uncertainty (the full-data and random baselines).
-    const UNCONDITIONAL: Choice = Choice::Label {
-        aleatoric: false,
-        epistemic: false,
-    };
-}
-
-impl From<Verdict> for Choice {
-    fn from(verdict: Verdict) -> Self {
-        match verdict {
-            Verdict::Trusted => Choice::Skip,
-            Verdict::Selected(s) => Choice::Label {
-                aleatoric: s.aleatoric,
-                epistemic: s.epistemic,
-            },
-        }
+        let input = PrmInput::new(encoded, self.pad_id, &trainer.device());
+        let scores = trainer.model().score(&input);
+        indices
+            .zip(&scores)
+            .map(|(i, scores)| self.strategy.choose(i, Some(scores)))
+            .collect()
     }
 }
 
@@ -244,51 +168,10 @@ mod tests {
     use crate::evaluation::{Evaluation, encode_all, score_encoded};
     use crate::judge::StoredLabelJudge;
     use crate::model::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
+    use crate::selection::SelectionConfig;
     use crate::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
     use crate::trainer::TrainingConfig;
-
-    #[test]
-    fn random_selection_labels_the_expected_fraction_reproducibly() {
-        let device = Device::flex();
-        let synthetic = SyntheticConfig::new();
-        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
-        let pool = generate(&synthetic, 3, 2000);
-        let encoded = encode_all(&tokenizer, &pool, &EncodingConfig::new()).unwrap();
-        let model = PrmConfig::new(
-            BackboneConfig::new(tokenizer.vocab_size())
-                .with_d_model(8)
-                .with_n_heads(2)
-                .with_n_layers(1)
-                .with_d_ff(8),
-        )
-        .with_heads(EnsembleHeadsConfig::new().with_num_heads(2).with_hidden(4))
-        .init(&device);
-        let trainer = PrmTrainer::new(model, &TrainingConfig::new(), 1, &device);
-        let labelled = |fraction: f64, seed: u64| -> Vec<bool> {
-            let pass = PoolPass {
-                pool: &pool,
-                encoded: &encoded,
-                strategy: Strategy::Random { fraction, seed },
-                judge: StoredLabelJudge,
-                batch_size: 64,
-                pad_id: tokenizer.pad_id(),
-            };
-            encoded
-                .chunks(64)
-                .enumerate()
-                .flat_map(|(batch, chunk)| pass.choices(&trainer, batch * 64, chunk))
-                .map(|choice| matches!(choice, Choice::Label { .. }))
-                .collect()
-        };
-        let chosen = labelled(0.3, 7);
-        let rate = chosen.iter().filter(|label| **label).count() as f64 / pool.len() as f64;
-        assert!((rate - 0.3).abs() < 0.04, "labelled fraction {rate}");
-        assert_eq!(chosen, labelled(0.3, 7));
-        assert_ne!(chosen, labelled(0.3, 8));
-        assert!(labelled(0.0, 7).iter().all(|label| !label));
-        assert!(labelled(1.0, 7).iter().all(|label| *label));
-    }
 
     /// Pool of the learning test: enough mini-batches of 16 for the tiny model to learn the
     /// default error kind.
@@ -327,8 +210,9 @@ mod tests {
         let pass = PoolPass {
             pool: &pool,
             encoded: &pool_encoded,
-            strategy: Strategy::ActPrm(SelectionConfig::new()),
+            strategy: Strategy::actprm(SelectionConfig::new()),
             judge: StoredLabelJudge,
+            judge_cost: JudgeCost::new(),
             batch_size: training.batch_size,
             pad_id: tokenizer.pad_id(),
         };

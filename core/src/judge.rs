@@ -19,3 +19,12 @@ impl Judge for StoredLabelJudge {
         trajectory.label
     }
 }
+
+/// What judging costs, for the budget ledger (ACTPRM.md §4, the paper's cost model).
+#[derive(burn::config::Config, Debug, PartialEq)]
+pub struct JudgeCost {
+    /// Tokens the judge generates per judged trajectory (the paper's reasoning judge averages
+    /// about 1,920).
+    #[config(default = 1920)]
+    pub tokens_per_trajectory: u64,
+}

@@ -6,6 +6,7 @@
 
 pub mod active;
 pub mod batch;
+pub mod budget;
 pub mod checkpoint;
 pub mod data;
 pub mod encoding;
@@ -18,6 +19,7 @@ pub mod rng;
 pub mod schedule;
 pub mod scores;
 pub mod selection;
+pub mod strategy;
 pub mod synthetic;
 pub mod tokenizer;
 pub mod trainer;

@@ -69,6 +69,31 @@ impl StepScores {
     pub fn predicted_first_error(&self, tau: f32) -> Option<usize> {
         self.mean.iter().position(|&m| m < tau)
     }
+
+    /// Predictive entropy of step `step` in bits: H(μ_j), the ensemble's total uncertainty
+    /// (1 bit at μ = 0.5, 0 at μ ∈ {0, 1}).
+    pub fn entropy(&self, step: usize) -> f32 {
+        binary_entropy(self.mean[step] as f64) as f32
+    }
+
+    /// Mutual information between step `step`'s label and the choice of head, in bits (BALD):
+    /// H(μ_j) minus the heads' mean entropy. It is the part of the uncertainty that comes from
+    /// the heads disagreeing, and 0 when E = 1.
+    pub fn mutual_information(&self, step: usize) -> f32 {
+        let expected = self
+            .heads
+            .iter()
+            .map(|head| binary_entropy(head[step] as f64))
+            .sum::<f64>()
+            / self.heads.len() as f64;
+        (binary_entropy(self.mean[step] as f64) - expected).max(0.0) as f32
+    }
+}
+
+/// Entropy in bits of a Bernoulli variable with success probability `p` (0 at the ends).
+fn binary_entropy(p: f64) -> f64 {
+    let term = |q: f64| if q <= 0.0 { 0.0 } else { -q * q.log2() };
+    term(p.clamp(0.0, 1.0)) + term(1.0 - p.clamp(0.0, 1.0))
 }
 
 #[cfg(test)]
@@ -89,6 +114,32 @@ mod tests {
     fn a_single_head_has_zero_spread() {
         let scores = StepScores::from_heads(vec![vec![0.3, 0.8]]);
         assert_eq!(scores.std, vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn entropy_in_bits_by_hand() {
+        let scores = StepScores::from_heads(vec![vec![0.5, 1.0, 0.95]]);
+        assert!((scores.entropy(0) - 1.0).abs() < 1e-6);
+        assert_eq!(scores.entropy(1), 0.0);
+        // H(0.95) = −0.95·log2 0.95 − 0.05·log2 0.05 = 0.286397…
+        assert!((scores.entropy(2) - 0.286_397).abs() < 1e-5);
+    }
+
+    #[test]
+    fn mutual_information_is_the_disagreement_part() {
+        // Two confident heads that contradict each other: H(μ) = 1 bit, each head 0 bits.
+        let split = StepScores::from_heads(vec![vec![1.0], vec![0.0]]);
+        assert!((split.mutual_information(0) - 1.0).abs() < 1e-6);
+        // Two heads that agree on 0.5: all of the entropy is shared, none is disagreement.
+        let agreed = StepScores::from_heads(vec![vec![0.5], vec![0.5]]);
+        assert!((agreed.entropy(0) - 1.0).abs() < 1e-6);
+        assert_eq!(agreed.mutual_information(0), 0.0);
+        // Heads 0.9 and 0.7: H(0.8) − (H(0.9) + H(0.7)) / 2 = 0.721928 − 0.675143 = 0.046785.
+        let mild = StepScores::from_heads(vec![vec![0.9], vec![0.7]]);
+        assert!((mild.mutual_information(0) - 0.046_785).abs() < 1e-5);
+        // One head never disagrees with itself.
+        let single = StepScores::from_heads(vec![vec![0.6]]);
+        assert_eq!(single.mutual_information(0), 0.0);
     }
 
     #[test]

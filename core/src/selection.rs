@@ -1,5 +1,6 @@
 //! The ActPRM selection rule (ACTPRM.md §3): a trajectory is trusted when every step up to its
 //! predicted first error is confident, and selected for labelling otherwise, with the reason.
+//! Either of its two tests can also be used alone (the paper's ablations).
 
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,30 @@ pub struct SelectionConfig {
     pub tau: f32,
 }
 
-/// Which uncertainty test a step failed.
+/// Which of the rule's two tests may select a trajectory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tests {
+    /// Both: the ActPRM rule.
+    #[default]
+    Both,
+    /// Only the test on the mean (what E = 1 amounts to, since its spread is always 0).
+    AleatoricOnly,
+    /// Only the test on the spread.
+    EpistemicOnly,
+}
+
+impl Tests {
+    fn aleatoric(self) -> bool {
+        self != Tests::EpistemicOnly
+    }
+
+    fn epistemic(self) -> bool {
+        self != Tests::AleatoricOnly
+    }
+}
+
+/// Which uncertainty test a trajectory failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UncertaintyTest {
@@ -28,18 +52,25 @@ pub enum UncertaintyTest {
     Aleatoric,
     /// The spread exceeds δ_std: the heads disagree.
     Epistemic,
+    /// The predictive entropy summed over the counted steps exceeds a threshold.
+    Entropy,
+    /// The mutual information (BALD) summed over the counted steps exceeds a threshold.
+    MutualInformation,
 }
 
-/// Why a trajectory was selected: the first counted step that failed a test.
+/// Why a trajectory was selected: the first counted step that failed a test (for the summed
+/// information measures, the step that contributed most).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SelectionReason {
     /// The 0-based step.
     pub step: usize,
     /// The failed test (aleatoric is reported when a step fails both).
     pub test: UncertaintyTest,
-    /// μ for an aleatoric failure, s for an epistemic one.
+    /// μ for an aleatoric failure, s for an epistemic one, the total in bits for an
+    /// information measure.
     pub value: f32,
-    /// δ_pred for an aleatoric failure, δ_std for an epistemic one.
+    /// δ_pred for an aleatoric failure, δ_std for an epistemic one, the threshold in bits for
+    /// an information measure.
     pub threshold: f32,
 }
 
@@ -48,9 +79,11 @@ pub struct SelectionReason {
 pub struct Selection {
     /// The first failing step and test.
     pub reason: SelectionReason,
-    /// Whether any counted step failed the aleatoric test.
+    /// Whether the mean made it selected: a counted step failed the aleatoric test, or the
+    /// predictive entropy (a function of the mean alone) was too high.
     pub aleatoric: bool,
-    /// Whether any counted step failed the epistemic test.
+    /// Whether the heads' disagreement made it selected: a counted step failed the epistemic
+    /// test, or the mutual information was too high.
     pub epistemic: bool,
 }
 
@@ -91,6 +124,11 @@ impl SelectionConfig {
 
     /// Applies the rule to one trajectory's scores.
     pub fn decide(&self, scores: &StepScores) -> Verdict {
+        self.decide_with(scores, Tests::Both)
+    }
+
+    /// Applies the rule with only the given tests able to select.
+    pub fn decide_with(&self, scores: &StepScores, tests: Tests) -> Verdict {
         if scores.num_steps() == 0 {
             return Verdict::Trusted;
         }
@@ -99,8 +137,8 @@ impl SelectionConfig {
         let (mut aleatoric, mut epistemic) = (false, false);
         for step in counted {
             let (mean, std) = (scores.mean[step], scores.std[step]);
-            let unsure = !self.is_prediction_confident(mean);
-            let disagree = !self.is_agreement_confident(std);
+            let unsure = tests.aleatoric() && !self.is_prediction_confident(mean);
+            let disagree = tests.epistemic() && !self.is_agreement_confident(std);
             aleatoric |= unsure;
             epistemic |= disagree;
             if first_reason.is_none() && (unsure || disagree) {
@@ -149,6 +187,20 @@ impl std::fmt::Display for SelectionReason {
                 self.step + 1,
                 self.value,
                 self.threshold
+            ),
+            UncertaintyTest::Entropy => write!(
+                f,
+                "predictive entropy {:.3} bits > {:.3} (most at step {})",
+                self.value,
+                self.threshold,
+                self.step + 1
+            ),
+            UncertaintyTest::MutualInformation => write!(
+                f,
+                "mutual information {:.4} bits > {:.4} (most at step {})",
+                self.value,
+                self.threshold,
+                self.step + 1
             ),
         }
     }
@@ -264,6 +316,38 @@ mod tests {
             panic!("expected a selection")
         };
         assert_eq!(selection.reason.test, UncertaintyTest::Aleatoric);
+    }
+
+    #[test]
+    fn one_test_alone_ignores_the_other() {
+        // Step 0 is unsure but the heads agree; step 1 is confident but the heads disagree.
+        let unsure_first = scores(&[0.8, 0.99], &[0.0, 0.2]);
+        let Verdict::Selected(selection) = rule().decide_with(&unsure_first, Tests::EpistemicOnly)
+        else {
+            panic!("expected a selection")
+        };
+        assert_eq!(selection.reason.step, 1);
+        assert!(!selection.aleatoric && selection.epistemic);
+        let Verdict::Selected(selection) = rule().decide_with(&unsure_first, Tests::AleatoricOnly)
+        else {
+            panic!("expected a selection")
+        };
+        assert_eq!(selection.reason.step, 0);
+        assert!(selection.aleatoric && !selection.epistemic);
+        // Only disagreement: trusted by the aleatoric test alone, selected by the epistemic one.
+        let disagreeing = scores(&[0.99, 0.98], &[0.0, 0.1]);
+        assert_eq!(
+            rule().decide_with(&disagreeing, Tests::AleatoricOnly),
+            Verdict::Trusted
+        );
+        assert!(rule().decide_with(&disagreeing, Tests::Both).is_selected());
+        // Only an unsure mean: the mirror image.
+        let unsure = scores(&[0.7], &[0.0]);
+        assert_eq!(
+            rule().decide_with(&unsure, Tests::EpistemicOnly),
+            Verdict::Trusted
+        );
+        assert!(rule().decide_with(&unsure, Tests::AleatoricOnly).is_selected());
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use actprm_core::synthetic::{ErrorKind, SyntheticConfig};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
 
 use crate::backend::DeviceChoice;
 
@@ -40,6 +41,14 @@ pub enum Command {
     /// Evaluate a checkpoint on a benchmark.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Run a grid of experiments (strategies × seeds × head counts × thresholds) on the same
+    /// pools and evaluation sets, then chart test F1 against the normalised budget.
+    ///
+    /// Each experiment trains on the pool, then evaluates on a validation set (for choosing
+    /// thresholds) and a separate test set (for reporting). Results are appended to
+    /// results.jsonl as each experiment finishes, so an interrupted sweep resumes where it
+    /// stopped; chart.svg, chart.png and table.md are redrawn from all of results.jsonl.
+    Sweep(SweepArgs),
 }
 
 /// Kinds of error the synthetic generator injects.
@@ -87,23 +96,27 @@ impl SyntheticArgs {
     }
 }
 
-/// The data and model shared by `run` and `train`.
+/// The pool experiment's data and judge, shared by `run`, `train` and `sweep`.
 #[derive(Debug, Args)]
-pub struct ExperimentArgs {
+pub struct PoolArgs {
     #[command(flatten)]
     pub synthetic: SyntheticArgs,
     /// Trajectories in the pool.
     #[arg(long, default_value_t = 12000)]
     pub pool_size: usize,
-    /// Held-out trajectories the trained model is evaluated on.
+    /// Trajectories in the test set the trained model is evaluated on (and in the validation
+    /// set `sweep` also evaluates on).
     #[arg(long, default_value_t = 1000)]
     pub eval_size: usize,
-    /// Seed of the data, the model initialisation and the bootstrap masks.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Ensemble heads E (the paper uses 32).
-    #[arg(long, default_value_t = 32)]
-    pub heads: usize,
+    /// Tokens the judge generates per judged trajectory, for the ledger's cost estimate (the
+    /// paper's reasoning judge averages about 1,920).
+    #[arg(long, default_value_t = 1920)]
+    pub judge_tokens: u64,
+}
+
+/// The backbone and optimisation, shared by `run`, `train` and `sweep`.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
     /// Backbone width.
     #[arg(long, default_value_t = 64)]
     pub d_model: usize,
@@ -119,6 +132,21 @@ pub struct ExperimentArgs {
     /// λ, the weight of the anchored-ensemble regulariser.
     #[arg(long, default_value_t = 0.5)]
     pub anchor_weight: f64,
+}
+
+/// One pool experiment: `run` and `train`.
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Seed of the data, the model initialisation and the bootstrap masks.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Ensemble heads E (the paper uses 32).
+    #[arg(long, default_value_t = 32)]
+    pub heads: usize,
     /// Save a checkpoint every this many mini-batches (and always at the end).
     #[arg(long, default_value_t = 50)]
     pub checkpoint_every: usize,
@@ -140,12 +168,95 @@ pub struct SelectionArgs {
     pub tau: f32,
 }
 
+/// A selection strategy, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyArg {
+    /// The paper's rule: an unsure mean or disagreeing heads on a counted step.
+    Actprm,
+    /// Only the test on the mean (δ_pred).
+    AleatoricOnly,
+    /// Only the test on the heads' spread (δ_std).
+    EpistemicOnly,
+    /// Predictive entropy summed over the counted steps, above a threshold in bits.
+    Entropy,
+    /// Mutual information between label and head (BALD) summed over the counted steps, above a
+    /// threshold in bits.
+    Bald,
+    /// Each trajectory with a fixed probability, whatever the model says.
+    Random,
+    /// Every trajectory: the full-data baseline.
+    Full,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub experiment: ExperimentArgs,
+    /// Which score-based strategy selects (random and full are `actprm train`'s).
+    #[arg(long, value_enum, default_value_t = StrategyArg::Actprm)]
+    pub strategy: StrategyArg,
     #[command(flatten)]
     pub selection: SelectionArgs,
+    /// Threshold in bits for `entropy` (default 0.2864 = H(0.95)) and `bald` (default 0.001).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+}
+
+/// `actprm sweep`: a grid of pool experiments.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Strategies to run (comma-separated). `random` is run at the budget each `actprm` run of
+    /// the same seed and heads spent, unless --random-fractions is given.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "actprm,random,aleatoric-only,epistemic-only,full"
+    )]
+    pub strategies: Vec<StrategyArg>,
+    /// Seeds (comma-separated): each seed draws its own pool, evaluation sets, initialisation
+    /// and bootstrap masks.
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    pub seeds: Vec<u64>,
+    /// Ensemble head counts E (comma-separated). With E = 1 the spread is 0, so `actprm`
+    /// amounts to `aleatoric-only`.
+    #[arg(long, value_delimiter = ',', default_value = "32")]
+    pub heads: Vec<usize>,
+    /// δ_pred values for actprm, aleatoric-only and epistemic-only (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.95")]
+    pub delta_pred: Vec<f32>,
+    /// δ_std values for actprm, aleatoric-only and epistemic-only (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.005")]
+    pub delta_std: Vec<f32>,
+    /// τ: a step is predicted erroneous when its mean is below τ.
+    #[arg(long, default_value_t = 0.5)]
+    pub tau: f32,
+    /// Thresholds in bits for `entropy` (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.2864")]
+    pub entropy_thresholds: Vec<f32>,
+    /// Thresholds in bits for `bald` (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.001")]
+    pub bald_thresholds: Vec<f32>,
+    /// Fractions of the pool `random` labels (comma-separated); without them, `random` matches
+    /// each `actprm` run's budget.
+    #[arg(long, value_delimiter = ',')]
+    pub random_fractions: Vec<f64>,
+    /// Experiments run at once (default: one per core; each experiment uses one core on the
+    /// CPU backend).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// The sweep directory: results.jsonl (one line per finished experiment; a rerun skips the
+    /// experiments already there), chart.svg, chart.png and table.md.
+    #[arg(long, default_value = "sweeps/synthetic")]
+    pub out: PathBuf,
+    /// Title of the chart.
+    #[arg(long, default_value = "Synthetic task: held-out F1 against labels bought")]
+    pub title: String,
 }
 
 #[derive(Debug, Args)]

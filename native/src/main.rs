@@ -5,8 +5,10 @@ mod backend;
 mod cli;
 mod commands;
 mod data_files;
+mod pool_experiment;
 mod progress;
 mod run_dir;
+mod sweep;
 
 use clap::Parser;
 

@@ -1,30 +1,26 @@
-//! `actprm run` and `actprm train`: one pass over a synthetic pool, with active selection or
-//! with every trajectory labelled, then evaluation on held-out problems.
+//! `actprm run` and `actprm train`: one pass over a synthetic pool, with a selection strategy
+//! or with every trajectory labelled, then evaluation on held-out problems.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use actprm_core::active::{BatchReport, PassSummary, PoolPass, Strategy};
+use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
-use actprm_core::encoding::EncodingConfig;
-use actprm_core::evaluation::{Evaluation, encode_all, score_encoded};
-use actprm_core::judge::StoredLabelJudge;
-use actprm_core::loss::LossConfig;
-use actprm_core::model::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
-use actprm_core::selection::SelectionConfig;
-use actprm_core::synthetic::{SyntheticConfig, generate};
-use actprm_core::tokenizer::StepTokenizer;
+use actprm_core::evaluation::Evaluation;
+use actprm_core::selection::{SelectionConfig, Tests};
+use actprm_core::strategy::{
+    DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD, Strategy,
+};
+use actprm_core::synthetic::SyntheticConfig;
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::cli::{ExperimentArgs, RunArgs, TrainArgs};
+use crate::cli::{ExperimentArgs, RunArgs, StrategyArg, TrainArgs};
+use crate::pool_experiment::{ExperimentData, judge_cost, training_config};
 use crate::progress;
 use crate::run_dir::RunDir;
-
-/// Seed offset of the held-out set, so it never shares a stream with the pool.
-const HELD_OUT_SEED_OFFSET: u64 = 1_000_003;
 
 /// Everything a run was made with, saved as run.json.
 #[derive(Debug, Serialize)]
@@ -43,7 +39,7 @@ struct RunRecord<'a> {
 #[derive(Debug, Serialize)]
 struct RunSummary {
     strategy: String,
-    pass: PassSummary,
+    ledger: BudgetLedger,
     budget_fraction: f64,
     selection_rate_by_tenth: Vec<f64>,
     held_out: Evaluation,
@@ -51,14 +47,34 @@ struct RunSummary {
     backend: String,
 }
 
-/// `actprm run`: the ActPRM selection rule decides what is labelled.
+/// `actprm run`: a score-based strategy (the ActPRM rule by default) decides what is labelled.
 pub fn run(args: &RunArgs, backend: &Backend) -> Result<()> {
     let selection = SelectionConfig::new()
         .with_delta_pred(args.selection.delta_pred)
         .with_delta_std(args.selection.delta_std)
         .with_tau(args.selection.tau);
-    let strategy = Strategy::ActPrm(selection.clone());
-    execute(&args.experiment, "actprm", strategy, selection, backend)
+    let tau = selection.tau;
+    let rule = |tests| Strategy::Rule {
+        config: selection.clone(),
+        tests,
+    };
+    let strategy = match args.strategy {
+        StrategyArg::Actprm => rule(Tests::Both),
+        StrategyArg::AleatoricOnly => rule(Tests::AleatoricOnly),
+        StrategyArg::EpistemicOnly => rule(Tests::EpistemicOnly),
+        StrategyArg::Entropy => {
+            Strategy::entropy(args.threshold.unwrap_or(DEFAULT_ENTROPY_THRESHOLD), tau)
+        }
+        StrategyArg::Bald => Strategy::bald(
+            args.threshold
+                .unwrap_or(DEFAULT_MUTUAL_INFORMATION_THRESHOLD),
+            tau,
+        ),
+        StrategyArg::Random | StrategyArg::Full => {
+            bail!("random and full are `actprm train` baselines (random with --label-fraction)")
+        }
+    };
+    execute(&args.experiment, strategy, selection, backend)
 }
 
 /// `actprm train`: every trajectory is labelled (the full-data baseline), or a random fraction
@@ -69,59 +85,28 @@ pub fn train(args: &TrainArgs, backend: &Backend) -> Result<()> {
     if !(0.0..=1.0).contains(&fraction) {
         bail!("--label-fraction must be in [0, 1], got {fraction}");
     }
-    let (name, strategy) = if fraction < 1.0 {
+    let strategy = if fraction < 1.0 {
         let seed = args.experiment.seed;
-        ("random", Strategy::Random { fraction, seed })
+        Strategy::Random { fraction, seed }
     } else {
-        ("full", Strategy::LabelAll)
+        Strategy::Full
     };
-    execute(&args.experiment, name, strategy, selection, backend)
+    execute(&args.experiment, strategy, selection, backend)
 }
 
 fn execute(
     args: &ExperimentArgs,
-    name: &str,
     strategy: Strategy,
     selection: SelectionConfig,
     backend: &Backend,
 ) -> Result<()> {
     let started = Instant::now();
+    let name = strategy.name();
     let device = &backend.device;
-    let synthetic = args.synthetic.config();
-    let tokenizer = StepTokenizer::for_synthetic(&synthetic);
-    let encoding = EncodingConfig::new();
-    let pool = generate(&synthetic, args.seed, args.pool_size);
-    let held_out = generate(
-        &synthetic,
-        args.seed.wrapping_add(HELD_OUT_SEED_OFFSET),
-        args.eval_size,
-    );
-    let encode = |set: &[actprm_core::Trajectory], what: &str| {
-        encode_all(&tokenizer, set, &encoding)
-            .map_err(|(index, e)| anyhow!("{what} trajectory {index}: {e}"))
-    };
-    let (pool_encoded, held_out_encoded) = (encode(&pool, "pool")?, encode(&held_out, "held-out")?);
-
-    let checkpoint_config = CheckpointConfig::new(
-        PrmConfig::new(
-            BackboneConfig::new(tokenizer.vocab_size())
-                .with_d_model(args.d_model)
-                .with_n_layers(args.layers)
-                .with_max_positions(encoding.max_positions),
-        )
-        .with_heads(
-            EnsembleHeadsConfig::new()
-                .with_num_heads(args.heads)
-                .with_seed(args.seed),
-        ),
-        encoding.clone(),
-    )
-    .with_selection(selection.clone());
-    let training = TrainingConfig::new()
-        .with_batch_size(args.batch_size)
-        .with_learning_rate(args.learning_rate)
-        .with_loss(LossConfig::new().with_anchor_weight(args.anchor_weight))
-        .with_seed(args.seed);
+    let data = ExperimentData::synthetic(&args.pool, args.seed)?;
+    let checkpoint_config =
+        data.checkpoint_config(&args.model, args.heads, args.seed, selection.clone());
+    let training = training_config(&args.model, args.seed);
 
     let out = args
         .out
@@ -132,42 +117,32 @@ fn execute(
         "run.json",
         &RunRecord {
             strategy: name,
-            pool_size: args.pool_size,
-            eval_size: args.eval_size,
+            pool_size: args.pool.pool_size,
+            eval_size: args.pool.eval_size,
             seed: args.seed,
             backend: &backend.description,
-            synthetic: &synthetic,
+            synthetic: &data.synthetic,
             training: &training,
             checkpoint: &checkpoint_config,
         },
     )?;
 
-    device.seed(args.seed);
-    let model = checkpoint_config.model.init(device);
-    let pass = PoolPass {
-        pool: &pool,
-        encoded: &pool_encoded,
-        strategy,
-        judge: StoredLabelJudge,
-        batch_size: args.batch_size,
-        pad_id: tokenizer.pad_id(),
-    };
-    let num_batches = pass.num_batches();
-    let mut trainer = PrmTrainer::new(model, &training, num_batches, device);
+    let num_batches = data.pool.len().div_ceil(training.batch_size.max(1));
     println!(
         "{name}: one pass over {} synthetic trajectories in {num_batches} mini-batches of {} (E = {} heads)",
-        pool.len(),
-        args.batch_size,
+        data.pool.len(),
+        training.batch_size,
         args.heads
     );
-
     let bar = progress::bar(num_batches, "pool");
-    let mut rates = Vec::with_capacity(num_batches);
-    let summary = pass.run(
-        &mut trainer,
-        |report: &BatchReport, trainer: &PrmTrainer| -> Result<()> {
+    let (model, ledger) = data.train(
+        &checkpoint_config,
+        &training,
+        strategy,
+        &judge_cost(&args.pool),
+        device,
+        |report, trainer: &PrmTrainer| {
             run_dir.log(report)?;
-            rates.push(report.selection_rate());
             bar.inc(1);
             bar.set_message(format!(
                 "selected {:>3.0}% | labels {} | loss {}",
@@ -178,8 +153,11 @@ fn execute(
                     .map_or("skipped".into(), |u| format!("{:.3}", u.loss)),
             ));
             if args.checkpoint_every > 0 && (report.batch + 1) % args.checkpoint_every == 0 {
-                let files =
-                    CheckpointFiles::from_model(trainer.model(), &checkpoint_config, &tokenizer)?;
+                let files = CheckpointFiles::from_model(
+                    trainer.model(),
+                    &checkpoint_config,
+                    &data.tokenizer,
+                )?;
                 run_dir.save_checkpoint(&files)?;
             }
             Ok(())
@@ -187,42 +165,29 @@ fn execute(
     )?;
     bar.finish_and_clear();
 
-    let model = trainer.into_model();
     let checkpoint_dir = run_dir.save_checkpoint(&CheckpointFiles::from_model(
         &model,
         &checkpoint_config,
-        &tokenizer,
+        &data.tokenizer,
     )?)?;
-    let eval_bar = progress::bar(held_out.len(), "held-out");
-    let scores = score_encoded(&model, &held_out_encoded, tokenizer.pad_id(), 64, |done| {
+    let eval_bar = progress::bar(data.test.len(), "held-out");
+    let evaluation = data.evaluate(&model, &data.test, selection.tau, |done| {
         eval_bar.set_position(done as u64)
     });
     eval_bar.finish_and_clear();
-    let evaluation = Evaluation::from_scores(&held_out, &scores, selection.tau);
 
     let result = RunSummary {
         strategy: name.to_string(),
-        pass: summary,
-        budget_fraction: summary.budget_fraction(),
-        selection_rate_by_tenth: by_tenth(&rates),
+        budget_fraction: ledger.budget_fraction(),
+        selection_rate_by_tenth: ledger.selection_rate_by_tenth(),
+        ledger,
         held_out: evaluation,
         wall_seconds: started.elapsed().as_secs_f64(),
         backend: backend.description.clone(),
     };
     run_dir.write_json("summary.json", &result)?;
-    print_summary(&result, held_out.len(), &checkpoint_dir, run_dir.root());
+    print_summary(&result, data.test.len(), &checkpoint_dir, run_dir.root());
     Ok(())
-}
-
-/// Mean selection rate over each tenth of the pass.
-fn by_tenth(rates: &[f64]) -> Vec<f64> {
-    let parts = rates.len().min(10);
-    (0..parts)
-        .map(|i| {
-            let part = &rates[i * rates.len() / parts..(i + 1) * rates.len() / parts];
-            part.iter().sum::<f64>() / part.len() as f64
-        })
-        .collect()
 }
 
 fn print_summary(
@@ -231,7 +196,7 @@ fn print_summary(
     checkpoint: &std::path::Path,
     root: &std::path::Path,
 ) {
-    let pass = &result.pass;
+    let ledger = &result.ledger;
     let f1 = &result.held_out.first_error;
     let tenths: Vec<String> = result
         .selection_rate_by_tenth
@@ -240,11 +205,19 @@ fn print_summary(
         .collect();
     println!(
         "labels used: {} of {} pool trajectories ({:.1}%), {} labelled steps, {} updates",
-        pass.labels_consumed,
-        pass.pool_size,
+        ledger.labels_consumed,
+        ledger.pool_size,
         100.0 * result.budget_fraction,
-        pass.steps_labelled,
-        pass.updates
+        ledger.steps_labelled,
+        ledger.updates
+    );
+    println!(
+        "judge cost: about {:.1}M generated tokens ({} per trajectory); reasons: {} aleatoric, {} epistemic, {} unconditional",
+        ledger.judge_tokens as f64 / 1e6,
+        ledger.tokens_per_trajectory,
+        ledger.aleatoric,
+        ledger.epistemic,
+        ledger.unconditional
     );
     println!("selection rate by tenth of the pass: {}", tenths.join(" "));
     println!(
@@ -267,7 +240,7 @@ fn print_summary(
     );
 }
 
-fn human(duration: Duration) -> String {
+pub fn human(duration: Duration) -> String {
     let seconds = duration.as_secs();
     format!("{}m {:02}s", seconds / 60, seconds % 60)
 }

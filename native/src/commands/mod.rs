@@ -3,6 +3,7 @@
 mod eval;
 mod experiment;
 mod score;
+mod sweep;
 
 use anyhow::Result;
 
@@ -19,5 +20,6 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Score(args) => score::score(&args, &backend),
         Command::Eval(EvalCommand::Processbench(args)) => eval::processbench(&args, &backend),
         Command::Eval(EvalCommand::Synthetic(args)) => eval::synthetic(&args, &backend),
+        Command::Sweep(args) => sweep::sweep(&args, &backend),
     }
 }

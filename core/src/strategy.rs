@@ -1,0 +1,344 @@
+//! Selection strategies behind one interface: each decides, trajectory by trajectory, whether
+//! the judge is asked. The score-based ones read the same ensemble scores and look only at the
+//! counted steps (up to the predicted first error, ACTPRM.md §3); the baselines ignore them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::rng::SeededRng;
+use crate::scores::StepScores;
+use crate::selection::{
+    Selection, SelectionConfig, SelectionReason, Tests, UncertaintyTest, Verdict,
+};
+
+/// Default entropy threshold: H(0.95) = 0.2864 bits, so one step at the paper's δ_pred
+/// boundary is enough to select, and so are several mildly uncertain ones.
+pub const DEFAULT_ENTROPY_THRESHOLD: f32 = 0.2864;
+
+/// Default mutual-information threshold in bits.
+pub const DEFAULT_MUTUAL_INFORMATION_THRESHOLD: f32 = 1e-3;
+
+/// How the trajectories of a mini-batch are chosen for labelling.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Strategy {
+    /// The ActPRM rule (both tests), or one of its tests alone.
+    Rule {
+        /// Its thresholds.
+        config: SelectionConfig,
+        /// Which tests may select.
+        tests: Tests,
+    },
+    /// An information measure summed over the counted steps, above a threshold.
+    Information(InformationRule),
+    /// Label each trajectory with probability `fraction`, independently of the model (the
+    /// random baseline at a given expected budget).
+    Random {
+        /// Expected fraction of the pool labelled.
+        fraction: f64,
+        /// Seed of the draws; trajectory `i` of the pool is drawn from stream `i`.
+        seed: u64,
+    },
+    /// Label everything (the full-data baseline).
+    Full,
+}
+
+/// The per-step quantity an [`InformationRule`] sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Predictive entropy H(μ_j): total uncertainty, from the mean alone.
+    Entropy,
+    /// Mutual information between the label and the head (BALD): the heads' disagreement.
+    MutualInformation,
+}
+
+/// Selects a trajectory when a measure summed over its counted steps exceeds a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct InformationRule {
+    /// What is summed.
+    pub measure: Measure,
+    /// Threshold in bits (exclusive: a total equal to it is trusted).
+    pub threshold: f32,
+    /// τ: a step is predicted erroneous when its mean is below τ; later steps do not count.
+    pub tau: f32,
+}
+
+/// A strategy's decision on one trajectory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Choice {
+    /// Not labelled.
+    Skip,
+    /// Labelled whatever the model's scores (the random and full baselines).
+    Unconditional,
+    /// Labelled because the scores were uncertain, with the reason.
+    Selected(Selection),
+}
+
+impl Choice {
+    /// Whether the trajectory goes to the judge.
+    pub fn is_labelled(&self) -> bool {
+        !matches!(self, Choice::Skip)
+    }
+}
+
+impl From<Verdict> for Choice {
+    fn from(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Trusted => Choice::Skip,
+            Verdict::Selected(selection) => Choice::Selected(selection),
+        }
+    }
+}
+
+impl Strategy {
+    /// The paper's rule with the given thresholds.
+    pub fn actprm(config: SelectionConfig) -> Self {
+        Strategy::Rule {
+            config,
+            tests: Tests::Both,
+        }
+    }
+
+    /// Predictive entropy above `threshold` bits.
+    pub fn entropy(threshold: f32, tau: f32) -> Self {
+        Strategy::Information(InformationRule {
+            measure: Measure::Entropy,
+            threshold,
+            tau,
+        })
+    }
+
+    /// Mutual information over heads (BALD) above `threshold` bits.
+    pub fn bald(threshold: f32, tau: f32) -> Self {
+        Strategy::Information(InformationRule {
+            measure: Measure::MutualInformation,
+            threshold,
+            tau,
+        })
+    }
+
+    /// The name used on the command line and in results.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::Rule { tests, .. } => match tests {
+                Tests::Both => "actprm",
+                Tests::AleatoricOnly => "aleatoric-only",
+                Tests::EpistemicOnly => "epistemic-only",
+            },
+            Strategy::Information(rule) => match rule.measure {
+                Measure::Entropy => "entropy",
+                Measure::MutualInformation => "bald",
+            },
+            Strategy::Random { .. } => "random",
+            Strategy::Full => "full",
+        }
+    }
+
+    /// Whether [`Strategy::choose`] reads the ensemble's scores (if not, no forward pass is
+    /// needed to select).
+    pub fn needs_scores(&self) -> bool {
+        matches!(self, Strategy::Rule { .. } | Strategy::Information(_))
+    }
+
+    /// The decision on pool trajectory `index`, whose scores are `scores` (required when
+    /// [`Strategy::needs_scores`]).
+    pub fn choose(&self, index: usize, scores: Option<&StepScores>) -> Choice {
+        let scores = || scores.expect("a score-based strategy needs the trajectory's scores");
+        match self {
+            Strategy::Rule { config, tests } => config.decide_with(scores(), *tests).into(),
+            Strategy::Information(rule) => rule.decide(scores()).into(),
+            Strategy::Random { fraction, seed } => {
+                if SeededRng::derive(*seed, index as u64).chance(*fraction) {
+                    Choice::Unconditional
+                } else {
+                    Choice::Skip
+                }
+            }
+            Strategy::Full => Choice::Unconditional,
+        }
+    }
+}
+
+impl InformationRule {
+    /// The measure of one step.
+    fn of_step(&self, scores: &StepScores, step: usize) -> f32 {
+        match self.measure {
+            Measure::Entropy => scores.entropy(step),
+            Measure::MutualInformation => scores.mutual_information(step),
+        }
+    }
+
+    /// Applies the rule to one trajectory's scores.
+    pub fn decide(&self, scores: &StepScores) -> Verdict {
+        if scores.num_steps() == 0 {
+            return Verdict::Trusted;
+        }
+        let last = scores
+            .predicted_first_error(self.tau)
+            .unwrap_or(scores.num_steps() - 1);
+        let per_step: Vec<f32> = (0..=last).map(|j| self.of_step(scores, j)).collect();
+        let total: f32 = per_step.iter().sum();
+        if total <= self.threshold {
+            return Verdict::Trusted;
+        }
+        let step = (0..per_step.len())
+            .max_by(|&a, &b| per_step[a].total_cmp(&per_step[b]))
+            .unwrap_or(0);
+        let test = match self.measure {
+            Measure::Entropy => UncertaintyTest::Entropy,
+            Measure::MutualInformation => UncertaintyTest::MutualInformation,
+        };
+        Verdict::Selected(Selection {
+            reason: SelectionReason {
+                step,
+                test,
+                value: total,
+                threshold: self.threshold,
+            },
+            aleatoric: self.measure == Measure::Entropy,
+            epistemic: self.measure == Measure::MutualInformation,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three hand-made trajectories, each with two steps of `E = 2` heads:
+    /// - `confident`: both heads sure and agreeing that every step is correct;
+    /// - `unsure`: both heads agree step 1 is a coin flip (high entropy, no disagreement);
+    /// - `split`: heads confident but contradicting each other on step 1 (disagreement).
+    fn hand_made() -> [StepScores; 3] {
+        [
+            StepScores::from_heads(vec![vec![0.99, 0.99], vec![0.99, 0.99]]),
+            StepScores::from_heads(vec![vec![0.99, 0.6], vec![0.99, 0.6]]),
+            StepScores::from_heads(vec![vec![0.99, 0.99], vec![0.99, 0.95]]),
+        ]
+    }
+
+    /// Which of the hand-made trajectories `strategy` labels.
+    fn labelled(strategy: &Strategy) -> Vec<bool> {
+        hand_made()
+            .iter()
+            .enumerate()
+            .map(|(index, scores)| strategy.choose(index, Some(scores)).is_labelled())
+            .collect()
+    }
+
+    fn rule(tests: Tests) -> Strategy {
+        Strategy::Rule {
+            config: SelectionConfig::new(),
+            tests,
+        }
+    }
+
+    #[test]
+    fn each_strategy_selects_what_its_measure_flags() {
+        assert_eq!(
+            labelled(&Strategy::actprm(SelectionConfig::new())),
+            [false, true, true]
+        );
+        assert_eq!(labelled(&rule(Tests::AleatoricOnly)), [false, true, false]);
+        assert_eq!(labelled(&rule(Tests::EpistemicOnly)), [false, false, true]);
+        // Entropies: 2·H(0.99) = 0.162; H(0.99) + H(0.6) = 1.052; H(0.99) + H(0.97) = 0.275.
+        assert_eq!(
+            labelled(&Strategy::entropy(DEFAULT_ENTROPY_THRESHOLD, 0.5)),
+            [false, true, false]
+        );
+        assert_eq!(labelled(&Strategy::entropy(0.2, 0.5)), [false, true, true]);
+        assert_eq!(labelled(&Strategy::entropy(0.1, 0.5)), [true, true, true]);
+        // Mutual information: 0, 0 and H(0.97) − (H(0.99) + H(0.95)) / 2 = 0.0108 bits.
+        assert_eq!(
+            labelled(&Strategy::bald(DEFAULT_MUTUAL_INFORMATION_THRESHOLD, 0.5)),
+            [false, false, true]
+        );
+        assert_eq!(labelled(&Strategy::bald(0.02, 0.5)), [false, false, false]);
+        assert_eq!(labelled(&Strategy::Full), [true, true, true]);
+        assert_eq!(
+            labelled(&Strategy::Random {
+                fraction: 0.0,
+                seed: 1
+            }),
+            [false, false, false]
+        );
+    }
+
+    #[test]
+    fn random_selection_labels_the_expected_fraction_reproducibly() {
+        let labelled = |fraction: f64, seed: u64| -> Vec<bool> {
+            let strategy = Strategy::Random { fraction, seed };
+            (0..2000)
+                .map(|index| strategy.choose(index, None).is_labelled())
+                .collect()
+        };
+        let chosen = labelled(0.3, 7);
+        let rate = chosen.iter().filter(|label| **label).count() as f64 / chosen.len() as f64;
+        assert!((rate - 0.3).abs() < 0.04, "labelled fraction {rate}");
+        assert_eq!(chosen, labelled(0.3, 7));
+        assert_ne!(chosen, labelled(0.3, 8));
+        assert!(labelled(0.0, 7).iter().all(|label| !label));
+        assert!(labelled(1.0, 7).iter().all(|label| *label));
+    }
+
+    #[test]
+    fn information_totals_stop_at_the_predicted_first_error() {
+        // Step 0 is a confident error (μ = 0.01): the coin flip after it does not count.
+        let scores = StepScores::from_heads(vec![vec![0.01, 0.5]]);
+        let rule = InformationRule {
+            measure: Measure::Entropy,
+            threshold: 0.2,
+            tau: 0.5,
+        };
+        assert_eq!(rule.decide(&scores), Verdict::Trusted);
+        // With τ = 0 no step is predicted erroneous and the coin flip counts.
+        let Verdict::Selected(selection) = InformationRule { tau: 0.0, ..rule }.decide(&scores)
+        else {
+            panic!("expected a selection")
+        };
+        assert_eq!(selection.reason.step, 1);
+        assert_eq!(selection.reason.test, UncertaintyTest::Entropy);
+        assert!(selection.aleatoric && !selection.epistemic);
+        assert!((selection.reason.value - (1.0 + 0.080_793)).abs() < 1e-4);
+    }
+
+    #[test]
+    fn one_head_leaves_only_the_aleatoric_signal() {
+        let scores = StepScores::from_heads(vec![vec![0.99, 0.7]]);
+        let one = |strategy: Strategy| strategy.choose(0, Some(&scores)).is_labelled();
+        assert!(one(Strategy::actprm(SelectionConfig::new())));
+        assert!(one(rule(Tests::AleatoricOnly)));
+        assert!(!one(rule(Tests::EpistemicOnly)));
+        assert!(!one(Strategy::bald(0.0, 0.5)));
+    }
+
+    #[test]
+    fn names_are_the_command_line_names() {
+        let names: Vec<_> = [
+            Strategy::actprm(SelectionConfig::new()),
+            rule(Tests::AleatoricOnly),
+            rule(Tests::EpistemicOnly),
+            Strategy::entropy(0.3, 0.5),
+            Strategy::bald(0.001, 0.5),
+            Strategy::Random {
+                fraction: 0.5,
+                seed: 0,
+            },
+            Strategy::Full,
+        ]
+        .iter()
+        .map(Strategy::name)
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "actprm",
+                "aleatoric-only",
+                "epistemic-only",
+                "entropy",
+                "bald",
+                "random",
+                "full"
+            ]
+        );
+    }
+}

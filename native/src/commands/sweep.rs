@@ -1,0 +1,237 @@
+//! `actprm sweep`: a grid of pool experiments run in parallel, each appended to results.jsonl
+//! as it finishes, then the chart and the table redrawn from every result.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use actprm_core::selection::SelectionConfig;
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+use serde_json::json;
+
+use crate::backend::Backend;
+use crate::cli::{StrategyArg, SweepArgs};
+use crate::commands::experiment::human;
+use crate::pool_experiment::{ExperimentData, judge_cost, training_config};
+use crate::progress;
+use crate::sweep::results::{ExperimentResult, ResultsFile};
+use crate::sweep::spec::{Spec, independent_grid, matches_random_to_actprm};
+use crate::sweep::{chart, groups, table};
+
+/// `actprm sweep`.
+pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
+    let started = Instant::now();
+    validate(args)?;
+    check_settings(args)?;
+    let file = ResultsFile::in_dir(&args.out);
+    let mut results = file.load()?;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .max(1);
+    let data: BTreeMap<u64, ExperimentData> = args
+        .seeds
+        .iter()
+        .map(|&seed| Ok((seed, ExperimentData::synthetic(&args.pool, seed)?)))
+        .collect::<Result<_>>()?;
+
+    let grid = independent_grid(args);
+    run_all(args, &data, pending(&grid, &results), jobs, backend, &file, &mut results)?;
+    if matches_random_to_actprm(args) {
+        let matched: Vec<Spec> = results
+            .iter()
+            .filter(|r| r.spec.strategy == StrategyArg::Actprm && grid.contains(&r.spec))
+            .map(|r| Spec::random_matching(&r.spec, r.budget_fraction))
+            .collect();
+        run_all(args, &data, pending(&matched, &results), jobs, backend, &file, &mut results)?;
+    }
+
+    let groups = groups::group(&results);
+    let svg = chart::svg(&groups, &args.title)?;
+    write(&args.out.join("chart.svg"), svg.as_bytes())?;
+    write(&args.out.join("chart.png"), &chart::png(&svg)?)?;
+    let table = table::markdown(&groups);
+    write(&args.out.join("table.md"), table.as_bytes())?;
+    println!("{table}");
+    println!(
+        "{} experiments in {}; wall time {}",
+        results.len(),
+        args.out.display(),
+        human(started.elapsed())
+    );
+    Ok(())
+}
+
+fn validate(args: &SweepArgs) -> Result<()> {
+    if args.seeds.is_empty() || args.heads.is_empty() || args.strategies.is_empty() {
+        bail!("--seeds, --heads and --strategies each need at least one value");
+    }
+    if args.heads.contains(&0) {
+        bail!("--heads: an ensemble has at least one head");
+    }
+    if let Some(f) = args.random_fractions.iter().find(|f| !(0.0..=1.0).contains(*f)) {
+        bail!("--random-fractions must lie in [0, 1], got {f}");
+    }
+    Ok(())
+}
+
+/// Records the settings every experiment shares in sweep.json, or checks them against the
+/// ones already there: results made with other data or another model must not be mixed.
+fn check_settings(args: &SweepArgs) -> Result<()> {
+    let settings = json!({
+        "synthetic": args.pool.synthetic.config(),
+        "pool_size": args.pool.pool_size,
+        "eval_size": args.pool.eval_size,
+        "judge_tokens": args.pool.judge_tokens,
+        "d_model": args.model.d_model,
+        "layers": args.model.layers,
+        "batch_size": args.model.batch_size,
+        "learning_rate": args.model.learning_rate,
+        "anchor_weight": args.model.anchor_weight,
+        "tau": args.tau,
+    });
+    let path = args.out.join("sweep.json");
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            let stored: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("reading {}", path.display()))?;
+            if stored != settings {
+                bail!(
+                    "{} holds results made with other settings:\n  stored: {stored}\n  now:    {settings}\nChoose another --out, or rerun with the stored settings",
+                    path.display()
+                );
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            write(&path, serde_json::to_string_pretty(&settings)?.as_bytes())
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// The specs of `wanted` without a result yet.
+fn pending(wanted: &[Spec], results: &[ExperimentResult]) -> Vec<Spec> {
+    wanted
+        .iter()
+        .filter(|spec| !results.iter().any(|r| &r.spec == *spec))
+        .cloned()
+        .collect()
+}
+
+/// Runs `specs` on `jobs` threads, appending each result to `file` and `results` as it
+/// finishes. The first error stops the other experiments at their next mini-batch.
+fn run_all(
+    args: &SweepArgs,
+    data: &BTreeMap<u64, ExperimentData>,
+    specs: Vec<Spec>,
+    jobs: usize,
+    backend: &Backend,
+    file: &ResultsFile,
+    results: &mut Vec<ExperimentResult>,
+) -> Result<()> {
+    if specs.is_empty() {
+        return Ok(());
+    }
+    let batches_each = args.pool.pool_size.div_ceil(args.model.batch_size.max(1));
+    let total = specs.len();
+    let bar = progress::bar(total * batches_each, "sweep");
+    bar.set_message(format!("0/{total} experiments"));
+    let queue = Mutex::new(specs.into_iter().collect::<VecDeque<_>>());
+    let finished = Mutex::new((0usize, results));
+    let stop = AtomicBool::new(false);
+    let worker = |device: Device| -> Result<()> {
+        loop {
+            let Some(spec) = queue.lock().expect("queue lock").pop_front() else {
+                return Ok(());
+            };
+            let outcome = experiment(args, &data[&spec.seed], &spec, &device, || {
+                bar.inc(1);
+                if stop.load(Ordering::Relaxed) {
+                    bail!("stopped: another experiment failed");
+                }
+                Ok(())
+            });
+            let result = match outcome {
+                Ok(result) => result,
+                Err(e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e.context(spec.label()));
+                }
+            };
+            let mut finished = finished.lock().expect("results lock");
+            file.append(&result)?;
+            finished.0 += 1;
+            bar.println(format!(
+                "{}: budget {:.1}%, test F1 {:.3}, validation F1 {:.3}, {}",
+                spec.label(),
+                100.0 * result.budget_fraction,
+                result.test.first_error.f1,
+                result.validation.first_error.f1,
+                human(Duration::from_secs_f64(result.wall_seconds))
+            ));
+            bar.set_message(format!("{}/{total} experiments", finished.0));
+            finished.1.push(result);
+        }
+    };
+    let outcomes: Vec<Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..jobs.min(total))
+            .map(|_| {
+                let device = backend.device.clone();
+                scope.spawn(|| worker(device))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("a sweep worker panicked"))
+            .collect()
+    });
+    bar.finish_and_clear();
+    outcomes.into_iter().collect()
+}
+
+/// Trains and evaluates one experiment, calling `after_batch` after every mini-batch.
+fn experiment(
+    args: &SweepArgs,
+    data: &ExperimentData,
+    spec: &Spec,
+    device: &Device,
+    mut after_batch: impl FnMut() -> Result<()>,
+) -> Result<ExperimentResult> {
+    let started = Instant::now();
+    let strategy = spec.strategy(args.tau);
+    let config = data.checkpoint_config(
+        &args.model,
+        spec.heads,
+        spec.seed,
+        SelectionConfig::new().with_tau(args.tau),
+    );
+    let training = training_config(&args.model, spec.seed);
+    let (model, ledger) = data.train(
+        &config,
+        &training,
+        strategy,
+        &judge_cost(&args.pool),
+        device,
+        |_, _| after_batch(),
+    )?;
+    Ok(ExperimentResult {
+        spec: spec.clone(),
+        budget_fraction: ledger.budget_fraction(),
+        validation: data.evaluate(&model, &data.validation, args.tau, |_| {}),
+        test: data.evaluate(&model, &data.test, args.tau, |_| {}),
+        ledger,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,171 @@
+//! The sweep's chart in the style of the paper's Figure 2a: test F1 against the normalised
+//! budget, one line per series through the seed means of its settings, every seed as a dot and
+//! the seeds' range as a bar. Drawn as SVG with plotters, rasterised to PNG with resvg.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, anyhow};
+use plotters::prelude::*;
+
+use super::groups::Group;
+
+/// Chart size in pixels.
+const SIZE: (u32, u32) = (900, 560);
+
+/// Series colours, in the order series first appear.
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0x7f, 0x7f, 0x7f),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0x00, 0x00, 0x00),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x8c, 0x56, 0x4b),
+];
+
+/// Draws `groups` as an SVG document.
+pub fn svg(groups: &[Group], title: &str) -> Result<String> {
+    let mut document = String::new();
+    draw(
+        SVGBackend::with_string(&mut document, SIZE).into_drawing_area(),
+        groups,
+        title,
+    )
+    .map_err(|e| anyhow!("drawing the chart: {e}"))?;
+    Ok(document)
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    groups: &[Group],
+    title: &str,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(18)
+        .x_label_area_size(48)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..1.05_f64, 0.0..1.0_f64)?;
+    chart
+        .configure_mesh()
+        .x_desc("labels bought / pool size (normalised budget)")
+        .y_desc("test first-error F1")
+        .x_label_formatter(&|x| format!("{:.0}%", 100.0 * x))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+
+    let mut series: BTreeMap<usize, (&str, Vec<&Group>)> = BTreeMap::new();
+    for group in groups {
+        let rank = groups
+            .iter()
+            .position(|g| g.series == group.series)
+            .unwrap_or(0);
+        series
+            .entry(rank)
+            .or_insert_with(|| (group.series.as_str(), Vec::new()))
+            .1
+            .push(group);
+    }
+    for (index, (name, members)) in series.values().enumerate() {
+        let color = PALETTE[index % PALETTE.len()];
+        let mut means: Vec<(f64, f64)> = members
+            .iter()
+            .map(|g| (g.budget.mean, g.test_f1.mean))
+            .collect();
+        means.sort_by(|a, b| a.0.total_cmp(&b.0));
+        chart
+            .draw_series(LineSeries::new(means.clone(), color.stroke_width(2)))?
+            .label(*name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(2))
+            });
+        chart.draw_series(
+            means
+                .iter()
+                .map(|&point| Circle::new(point, 5, color.filled())),
+        )?;
+        chart.draw_series(members.iter().map(|g| {
+            PathElement::new(
+                vec![
+                    (g.budget.mean, g.test_f1.min),
+                    (g.budget.mean, g.test_f1.max),
+                ],
+                color.stroke_width(1),
+            )
+        }))?;
+        chart.draw_series(
+            members
+                .iter()
+                .flat_map(|g| g.points.iter())
+                .map(|&point| Circle::new(point, 3, color.mix(0.45).filled())),
+        )?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()
+}
+
+/// Rasterises an SVG document to PNG bytes, with the system's fonts for its text (a machine
+/// without fonts gets a chart without text, and a warning).
+pub fn png(svg: &str) -> Result<Vec<u8>> {
+    let mut options = resvg::usvg::Options::default();
+    let fonts = options.fontdb_mut();
+    fonts.load_system_fonts();
+    let families: Vec<String> = fonts
+        .faces()
+        .flat_map(|face| face.families.iter().map(|(name, _)| name.clone()))
+        .collect();
+    let sans = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial"]
+        .iter()
+        .map(|name| name.to_string())
+        .find(|name| families.contains(name))
+        .or_else(|| families.iter().find(|f| f.contains("Sans")).cloned())
+        .or_else(|| families.first().cloned());
+    match sans {
+        Some(family) => fonts.set_sans_serif_family(family),
+        None => eprintln!(
+            "warning: no system fonts found; chart.png has no text (chart.svg has it). On Debian: apt-get install fonts-dejavu-core"
+        ),
+    }
+    let tree = resvg::usvg::Tree::from_str(svg, &options).context("reading the chart's SVG")?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
+        .context("allocating the chart's pixels")?;
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::default(),
+        &mut pixmap.as_mut(),
+    );
+    pixmap.encode_png().context("encoding chart.png")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::StrategyArg;
+    use crate::sweep::groups::group;
+    use crate::sweep::results::tests::result;
+
+    #[test]
+    fn the_chart_names_every_series_and_rasterises() {
+        let groups = group(&[
+            result(StrategyArg::Actprm, 0, 0.45, 0.8),
+            result(StrategyArg::Actprm, 1, 0.55, 0.9),
+            result(StrategyArg::Random, 0, 0.5, 0.1),
+            result(StrategyArg::Full, 0, 1.0, 0.88),
+        ]);
+        let document = svg(&groups, "F1 against budget").unwrap();
+        for name in ["actprm", "random", "full", "F1 against budget"] {
+            assert!(document.contains(name), "{name} missing from the SVG");
+        }
+        let png = png(&document).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        assert!(png.len() > 5_000, "{} bytes", png.len());
+    }
+}

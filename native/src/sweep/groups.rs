@@ -1,0 +1,172 @@
+//! Results averaged over seeds: one group per strategy, head count and setting, which is a
+//! point of the chart and a row of the table.
+
+use std::collections::BTreeSet;
+
+use clap::ValueEnum;
+
+use super::results::ExperimentResult;
+use super::spec::Spec;
+use crate::cli::StrategyArg;
+
+/// Mean and sample standard deviation of some numbers (0 spread for fewer than two).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    pub mean: f64,
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    fn of(values: &[f64]) -> Self {
+        let n = values.len().max(1) as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let std = if values.len() < 2 {
+            0.0
+        } else {
+            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+        };
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Self {
+            mean,
+            std,
+            min,
+            max,
+        }
+    }
+}
+
+/// The experiments of one strategy, head count and setting, over seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// The chart's series: the strategy, with its head count when the sweep has several.
+    pub series: String,
+    pub strategy: StrategyArg,
+    pub heads: usize,
+    pub setting: String,
+    pub seeds: Vec<u64>,
+    /// Labels consumed over the pool size.
+    pub budget: Spread,
+    /// Test first-error F1.
+    pub test_f1: Spread,
+    /// Validation first-error F1.
+    pub validation_f1: Spread,
+    /// Per-seed (budget, test F1).
+    pub points: Vec<(f64, f64)>,
+    /// Estimated judge tokens, mean over seeds.
+    pub judge_tokens: f64,
+    /// Fraction of the labelled trajectories with an aleatoric and an epistemic reason.
+    pub aleatoric_share: f64,
+    pub epistemic_share: f64,
+    /// Wall time of one experiment, mean over seeds.
+    pub wall_seconds: f64,
+}
+
+/// Groups `results` by strategy, head count and setting, in a stable order (strategies as the
+/// command line lists them, then head count, then budget).
+pub fn group(results: &[ExperimentResult]) -> Vec<Group> {
+    let several_heads = results
+        .iter()
+        .map(|r| r.spec.heads)
+        .collect::<BTreeSet<_>>()
+        .len()
+        > 1;
+    let mut keys: Vec<(StrategyArg, usize, String)> = Vec::new();
+    for result in results {
+        let key = key(&result.spec);
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    let mut groups: Vec<Group> = keys
+        .into_iter()
+        .map(|(strategy, heads, setting)| {
+            let members: Vec<&ExperimentResult> = results
+                .iter()
+                .filter(|r| key(&r.spec) == (strategy, heads, setting.clone()))
+                .collect();
+            let values = |f: &dyn Fn(&ExperimentResult) -> f64| -> Vec<f64> {
+                members.iter().map(|r| f(r)).collect()
+            };
+            let labelled: f64 = values(&|r| r.ledger.labels_consumed as f64).iter().sum();
+            let share = |count: &dyn Fn(&ExperimentResult) -> f64| {
+                values(count).iter().sum::<f64>() / labelled.max(1.0)
+            };
+            Group {
+                series: if several_heads {
+                    format!("{} E={heads}", strategy.name())
+                } else {
+                    strategy.name()
+                },
+                strategy,
+                heads,
+                seeds: members.iter().map(|r| r.spec.seed).collect(),
+                budget: Spread::of(&values(&|r| r.budget_fraction)),
+                test_f1: Spread::of(&values(&|r| r.test.first_error.f1)),
+                validation_f1: Spread::of(&values(&|r| r.validation.first_error.f1)),
+                points: members
+                    .iter()
+                    .map(|r| (r.budget_fraction, r.test.first_error.f1))
+                    .collect(),
+                judge_tokens: Spread::of(&values(&|r| r.ledger.judge_tokens as f64)).mean,
+                aleatoric_share: share(&|r| r.ledger.aleatoric as f64),
+                epistemic_share: share(&|r| r.ledger.epistemic as f64),
+                wall_seconds: Spread::of(&values(&|r| r.wall_seconds)).mean,
+                setting,
+            }
+        })
+        .collect();
+    groups.sort_by(|a, b| {
+        let rank = |g: &Group| {
+            StrategyArg::value_variants()
+                .iter()
+                .position(|&s| s == g.strategy)
+        };
+        (rank(a), a.heads)
+            .cmp(&(rank(b), b.heads))
+            .then(a.budget.mean.total_cmp(&b.budget.mean))
+    });
+    groups
+}
+
+fn key(spec: &Spec) -> (StrategyArg, usize, String) {
+    (spec.strategy, spec.heads, spec.setting())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::results::tests::result;
+
+    #[test]
+    fn seeds_of_one_setting_form_one_group_with_their_spread() {
+        let results = vec![
+            result(StrategyArg::Full, 0, 1.0, 0.9),
+            result(StrategyArg::Actprm, 0, 0.4, 0.8),
+            result(StrategyArg::Actprm, 1, 0.6, 0.6),
+        ];
+        let groups = group(&results);
+        assert_eq!(groups.len(), 2);
+        let actprm = &groups[0];
+        assert_eq!(actprm.series, "actprm");
+        assert_eq!(actprm.seeds, [0, 1]);
+        assert!((actprm.budget.mean - 0.5).abs() < 1e-12);
+        assert!((actprm.test_f1.mean - 0.7).abs() < 1e-12);
+        // Sample standard deviation of 0.8 and 0.6.
+        assert!((actprm.test_f1.std - 0.141_421_356).abs() < 1e-8);
+        assert_eq!((actprm.test_f1.min, actprm.test_f1.max), (0.6, 0.8));
+        assert_eq!(groups[1].series, "full");
+        assert_eq!(groups[1].test_f1.std, 0.0);
+    }
+
+    #[test]
+    fn several_head_counts_name_their_series() {
+        let mut eight = result(StrategyArg::Actprm, 0, 0.5, 0.7);
+        eight.spec.heads = 8;
+        let groups = group(&[result(StrategyArg::Actprm, 0, 0.4, 0.8), eight]);
+        let series: Vec<_> = groups.iter().map(|g| g.series.as_str()).collect();
+        assert_eq!(series, ["actprm E=4", "actprm E=8"]);
+    }
+}

@@ -1,0 +1,253 @@
+//! One experiment of a sweep, and the grid of them the arguments describe.
+
+use actprm_core::selection::{SelectionConfig, Tests};
+use actprm_core::strategy::Strategy;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{StrategyArg, SweepArgs};
+
+/// What distinguishes one experiment of a sweep from another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spec {
+    pub strategy: StrategyArg,
+    pub seed: u64,
+    pub heads: usize,
+    /// δ_pred of the rule strategies; for `random` matched to an `actprm` run, that run's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_pred: Option<f32>,
+    /// δ_std, likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_std: Option<f32>,
+    /// Threshold in bits of `entropy` and `bald`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f32>,
+    /// Fraction of the pool `random` labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<f64>,
+}
+
+impl Spec {
+    fn new(strategy: StrategyArg, seed: u64, heads: usize) -> Self {
+        Self {
+            strategy,
+            seed,
+            heads,
+            delta_pred: None,
+            delta_std: None,
+            threshold: None,
+            fraction: None,
+        }
+    }
+
+    /// A `random` experiment at the budget an `actprm` experiment spent.
+    pub fn random_matching(actprm: &Spec, budget_fraction: f64) -> Self {
+        Self {
+            fraction: Some(budget_fraction),
+            ..Self {
+                strategy: StrategyArg::Random,
+                ..actprm.clone()
+            }
+        }
+    }
+
+    /// The strategy to run, with τ for the score-based ones.
+    pub fn strategy(&self, tau: f32) -> Strategy {
+        let rule = |tests| Strategy::Rule {
+            config: SelectionConfig::new()
+                .with_delta_pred(self.delta_pred.unwrap_or(0.95))
+                .with_delta_std(self.delta_std.unwrap_or(0.005))
+                .with_tau(tau),
+            tests,
+        };
+        let threshold = self.threshold.unwrap_or_default();
+        match self.strategy {
+            StrategyArg::Actprm => rule(Tests::Both),
+            StrategyArg::AleatoricOnly => rule(Tests::AleatoricOnly),
+            StrategyArg::EpistemicOnly => rule(Tests::EpistemicOnly),
+            StrategyArg::Entropy => Strategy::entropy(threshold, tau),
+            StrategyArg::Bald => Strategy::bald(threshold, tau),
+            StrategyArg::Random => Strategy::Random {
+                fraction: self.fraction.unwrap_or_default(),
+                seed: self.seed,
+            },
+            StrategyArg::Full => Strategy::Full,
+        }
+    }
+
+    /// The setting within the strategy, the same across seeds: the experiments a chart point
+    /// and a table row average over share it.
+    pub fn setting(&self) -> String {
+        let deltas = || {
+            format!(
+                "δ_pred {} · δ_std {}",
+                self.delta_pred.unwrap_or_default(),
+                self.delta_std.unwrap_or_default()
+            )
+        };
+        match self.strategy {
+            StrategyArg::Actprm | StrategyArg::AleatoricOnly | StrategyArg::EpistemicOnly => {
+                deltas()
+            }
+            StrategyArg::Entropy | StrategyArg::Bald => {
+                format!("threshold {} bits", self.threshold.unwrap_or_default())
+            }
+            StrategyArg::Random if self.delta_pred.is_some() => {
+                format!("budget of actprm {}", deltas())
+            }
+            StrategyArg::Random => format!("fraction {}", self.fraction.unwrap_or_default()),
+            StrategyArg::Full => "every trajectory".to_string(),
+        }
+    }
+
+    /// A short label for progress lines.
+    pub fn label(&self) -> String {
+        format!(
+            "{} E={} seed {} ({})",
+            self.strategy.name(),
+            self.heads,
+            self.seed,
+            self.setting()
+        )
+    }
+}
+
+impl StrategyArg {
+    /// The command-line name.
+    pub fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self)
+            .map(|value| value.get_name().to_string())
+            .expect("every strategy has a command-line name")
+    }
+}
+
+/// The experiments that need no other experiment's result, in run order: every strategy but
+/// budget-matched `random`, for every seed and head count.
+pub fn independent_grid(args: &SweepArgs) -> Vec<Spec> {
+    let mut specs = Vec::new();
+    for &seed in &args.seeds {
+        for &heads in &args.heads {
+            for &strategy in &args.strategies {
+                let base = Spec::new(strategy, seed, heads);
+                match strategy {
+                    StrategyArg::Actprm
+                    | StrategyArg::AleatoricOnly
+                    | StrategyArg::EpistemicOnly => {
+                        for &delta_pred in &args.delta_pred {
+                            for &delta_std in &args.delta_std {
+                                specs.push(Spec {
+                                    delta_pred: Some(delta_pred),
+                                    delta_std: Some(delta_std),
+                                    ..base.clone()
+                                });
+                            }
+                        }
+                    }
+                    StrategyArg::Entropy | StrategyArg::Bald => {
+                        let thresholds = if strategy == StrategyArg::Entropy {
+                            &args.entropy_thresholds
+                        } else {
+                            &args.bald_thresholds
+                        };
+                        specs.extend(thresholds.iter().map(|&threshold| Spec {
+                            threshold: Some(threshold),
+                            ..base.clone()
+                        }));
+                    }
+                    StrategyArg::Random => {
+                        specs.extend(args.random_fractions.iter().map(|&fraction| Spec {
+                            fraction: Some(fraction),
+                            ..base.clone()
+                        }));
+                    }
+                    // The baseline does not depend on the head count beyond its model; run it
+                    // once per seed and head count all the same, so each E has its reference.
+                    StrategyArg::Full => specs.push(base),
+                }
+            }
+        }
+    }
+    specs
+}
+
+/// Whether `random` is to be matched to the `actprm` experiments' budgets.
+pub fn matches_random_to_actprm(args: &SweepArgs) -> bool {
+    args.strategies.contains(&StrategyArg::Random) && args.random_fractions.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn sweep_args(extra: &[&str]) -> SweepArgs {
+        let argv = ["actprm", "sweep"].iter().chain(extra);
+        match Cli::parse_from(argv).command {
+            Command::Sweep(args) => args,
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_grid_crosses_seeds_heads_and_thresholds() {
+        let args = sweep_args(&[
+            "--strategies",
+            "actprm,entropy,full,random",
+            "--seeds",
+            "0,1",
+            "--heads",
+            "1,8",
+            "--delta-pred",
+            "0.9,0.95",
+            "--delta-std",
+            "0.005,0.05",
+            "--entropy-thresholds",
+            "0.1,0.3,0.5",
+        ]);
+        let grid = independent_grid(&args);
+        // Per seed and head count: 4 actprm settings, 3 entropy thresholds, 1 full; matched
+        // random runs come later.
+        assert_eq!(grid.len(), 2 * 2 * (4 + 3 + 1));
+        assert!(matches_random_to_actprm(&args));
+        let settings: std::collections::BTreeSet<_> = grid.iter().map(Spec::setting).collect();
+        assert_eq!(settings.len(), 4 + 3 + 1);
+        assert!(grid.iter().all(|spec| spec.strategy != StrategyArg::Random));
+    }
+
+    #[test]
+    fn explicit_random_fractions_are_part_of_the_grid() {
+        let args = sweep_args(&[
+            "--strategies",
+            "random",
+            "--seeds",
+            "3",
+            "--random-fractions",
+            "0.25,0.5",
+        ]);
+        let grid = independent_grid(&args);
+        assert_eq!(grid.len(), 2);
+        assert!(!matches_random_to_actprm(&args));
+        assert_eq!(
+            grid[1].strategy(0.5),
+            Strategy::Random {
+                fraction: 0.5,
+                seed: 3
+            }
+        );
+    }
+
+    #[test]
+    fn matched_random_keeps_its_actprm_setting_and_survives_a_round_trip() {
+        let actprm = Spec {
+            delta_pred: Some(0.95),
+            delta_std: Some(0.005),
+            ..Spec::new(StrategyArg::Actprm, 2, 32)
+        };
+        let random = Spec::random_matching(&actprm, 0.4886666);
+        assert_eq!(random.setting(), "budget of actprm δ_pred 0.95 · δ_std 0.005");
+        let line = serde_json::to_string(&random).unwrap();
+        assert_eq!(serde_json::from_str::<Spec>(&line).unwrap(), random);
+        assert_eq!(actprm.strategy(0.5).name(), "actprm");
+    }
+}

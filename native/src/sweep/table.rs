@@ -1,0 +1,80 @@
+//! The sweep's Markdown table: one row per strategy, head count and setting, averaged over
+//! seeds, with the setting each series would pick on the validation set marked.
+
+use std::fmt::Write;
+
+use super::groups::Group;
+
+/// The table for `groups`.
+pub fn markdown(groups: &[Group]) -> String {
+    let mut table = String::from(
+        "| strategy | E | setting | seeds | budget | judge tokens | test F1 | validation F1 | aleatoric / epistemic | wall time |\n\
+         |---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (index, group) in groups.iter().enumerate() {
+        let chosen = if is_chosen(groups, index) { " ✓" } else { "" };
+        let _ = writeln!(
+            table,
+            "| {} | {} | {}{chosen} | {} | {:.1}% ± {:.1} | {:.1}M | {:.3} ± {:.3} | {:.3} | {:.0}% / {:.0}% | {:.0} s |",
+            group.strategy.name(),
+            group.heads,
+            group.setting,
+            group.seeds.len(),
+            100.0 * group.budget.mean,
+            100.0 * group.budget.std,
+            group.judge_tokens / 1e6,
+            group.test_f1.mean,
+            group.test_f1.std,
+            group.validation_f1.mean,
+            100.0 * group.aleatoric_share,
+            100.0 * group.epistemic_share,
+            group.wall_seconds,
+        );
+    }
+    table.push_str(
+        "\nBudget, F1 and wall time are means over seeds (± sample standard deviation). ✓ marks \
+         the setting of each strategy and head count with the best validation F1 (ties go to \
+         the smaller budget); test F1 is never used to choose.\n",
+    );
+    table
+}
+
+/// Whether `groups[index]` has the best validation F1 of its strategy and head count.
+fn is_chosen(groups: &[Group], index: usize) -> bool {
+    let candidate = &groups[index];
+    let rivals = groups
+        .iter()
+        .filter(|g| g.strategy == candidate.strategy && g.heads == candidate.heads);
+    let best = rivals
+        .min_by(|a, b| {
+            b.validation_f1
+                .mean
+                .total_cmp(&a.validation_f1.mean)
+                .then(a.budget.mean.total_cmp(&b.budget.mean))
+        })
+        .expect("the candidate is its own rival");
+    std::ptr::eq(best, candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::StrategyArg;
+    use crate::sweep::groups::group;
+    use crate::sweep::results::tests::result;
+
+    #[test]
+    fn one_row_per_setting_and_the_validation_choice_is_marked() {
+        let mut strict = result(StrategyArg::Actprm, 0, 0.7, 0.9);
+        strict.spec.delta_pred = Some(0.99);
+        strict.validation.first_error.f1 = 0.95;
+        let loose = result(StrategyArg::Actprm, 0, 0.3, 0.5);
+        let table = markdown(&group(&[loose, strict, result(StrategyArg::Full, 0, 1.0, 0.9)]));
+        let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| actprm")).collect();
+        assert_eq!(rows.len(), 2);
+        assert!(rows[0].contains("δ_pred 0.95 · δ_std 0.005 |"), "{}", rows[0]);
+        assert!(rows[1].contains("δ_pred 0.99 · δ_std 0.005 ✓"), "{}", rows[1]);
+        assert!(rows[1].contains("| 70.0% ± 0.0 | 0.1M | 0.900 ± 0.000 | 0.950 |"));
+        assert!(table.lines().any(|l| l.starts_with("| full | 4 | every trajectory ✓")));
+    }
+}
