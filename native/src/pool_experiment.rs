@@ -4,6 +4,7 @@
 
 use actprm_core::Trajectory;
 use actprm_core::active::{BatchReport, PoolPass};
+use actprm_core::batch::PrmInput;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::CheckpointConfig;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
@@ -126,11 +127,18 @@ impl ExperimentData {
         on_batch: impl FnMut(&BatchReport, &PrmTrainer) -> Result<()>,
     ) -> Result<(EnsemblePrm, BudgetLedger)> {
         let model = {
-            // Seeding and initialising must not interleave with another thread's.
+            // burn draws a parameter's initial values when it is first used, from the device's
+            // generator: seeding, initialising and a first forward pass must not interleave
+            // with another thread's, or parallel experiments would not be reproducible.
             static INIT: Mutex<()> = Mutex::new(());
             let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             device.seed(training.seed);
-            config.model.init(device)
+            let model = config.model.init(device);
+            let first = &self.pool.encoded[..self.pool.encoded.len().min(1)];
+            if !first.is_empty() {
+                model.score(&PrmInput::new(first, self.tokenizer.pad_id(), device));
+            }
+            model
         };
         let pass = PoolPass {
             pool: &self.pool.trajectories,
