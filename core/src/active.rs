@@ -46,6 +46,12 @@ impl BatchReport {
     }
 }
 
+/// Number of mini-batches a pass over `pool_size` trajectories in mini-batches of `batch_size`
+/// makes (the last one may be short).
+pub fn num_batches(pool_size: usize, batch_size: usize) -> usize {
+    pool_size.div_ceil(batch_size.max(1))
+}
+
 /// One pass over a pool: `pool[i]` is the trajectory whose encoding is `encoded[i]`.
 pub struct PoolPass<'a, J: Judge> {
     /// The trajectories (their stored labels are only ever read through the judge).
@@ -67,7 +73,7 @@ pub struct PoolPass<'a, J: Judge> {
 impl<J: Judge> PoolPass<'_, J> {
     /// Number of mini-batches the pass makes.
     pub fn num_batches(&self) -> usize {
-        self.pool.len().div_ceil(self.batch_size.max(1))
+        num_batches(self.pool.len(), self.batch_size)
     }
 
     /// Runs the pass, calling `on_batch` with the report and the trainer after every

@@ -70,6 +70,12 @@ impl StepScores {
         self.mean.iter().position(|&m| m < tau)
     }
 
+    /// The last step selection looks at: the predicted first error, else the last step.
+    pub fn last_counted_step(&self, tau: f32) -> usize {
+        self.predicted_first_error(tau)
+            .unwrap_or(self.num_steps().saturating_sub(1))
+    }
+
     /// Predictive entropy of step `step` in bits: H(μ_j), the ensemble's total uncertainty
     /// (1 bit at μ = 0.5, 0 at μ ∈ {0, 1}).
     pub fn entropy(&self, step: usize) -> f32 {

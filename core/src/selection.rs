@@ -115,13 +115,6 @@ impl SelectionConfig {
         std <= self.delta_std
     }
 
-    /// The last step the rule looks at: the predicted first error, else the last step.
-    pub fn last_counted_step(&self, scores: &StepScores) -> usize {
-        scores
-            .predicted_first_error(self.tau)
-            .unwrap_or(scores.num_steps().saturating_sub(1))
-    }
-
     /// Applies the rule to one trajectory's scores.
     pub fn decide(&self, scores: &StepScores) -> Verdict {
         self.decide_with(scores, Tests::Both)
@@ -132,7 +125,7 @@ impl SelectionConfig {
         if scores.num_steps() == 0 {
             return Verdict::Trusted;
         }
-        let counted = 0..=self.last_counted_step(scores);
+        let counted = 0..=scores.last_counted_step(self.tau);
         let mut first_reason = None;
         let (mut aleatoric, mut epistemic) = (false, false);
         for step in counted {
@@ -347,7 +340,11 @@ mod tests {
             rule().decide_with(&unsure, Tests::EpistemicOnly),
             Verdict::Trusted
         );
-        assert!(rule().decide_with(&unsure, Tests::AleatoricOnly).is_selected());
+        assert!(
+            rule()
+                .decide_with(&unsure, Tests::AleatoricOnly)
+                .is_selected()
+        );
     }
 
     #[test]

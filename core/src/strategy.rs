@@ -172,10 +172,9 @@ impl InformationRule {
         if scores.num_steps() == 0 {
             return Verdict::Trusted;
         }
-        let last = scores
-            .predicted_first_error(self.tau)
-            .unwrap_or(scores.num_steps() - 1);
-        let per_step: Vec<f32> = (0..=last).map(|j| self.of_step(scores, j)).collect();
+        let per_step: Vec<f32> = (0..=scores.last_counted_step(self.tau))
+            .map(|j| self.of_step(scores, j))
+            .collect();
         let total: f32 = per_step.iter().sum();
         if total <= self.threshold {
             return Verdict::Trusted;

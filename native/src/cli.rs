@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use actprm_core::selection::{SelectionConfig, Tests};
+use actprm_core::strategy::Strategy;
 use actprm_core::synthetic::{ErrorKind, SyntheticConfig};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
@@ -189,6 +191,41 @@ pub enum StrategyArg {
     Full,
 }
 
+impl StrategyArg {
+    /// The command-line name.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map(|value| value.get_name().to_string())
+            .expect("every strategy has a command-line name")
+    }
+
+    /// The strategy this name stands for. `rule` holds the thresholds of the rule strategies
+    /// and τ of every score-based one; `threshold` is entropy's or bald's, in bits; `fraction`
+    /// and `seed` are random's.
+    pub fn strategy(
+        self,
+        rule: SelectionConfig,
+        threshold: f32,
+        fraction: f64,
+        seed: u64,
+    ) -> Strategy {
+        let tau = rule.tau;
+        let with_tests = |tests| Strategy::Rule {
+            config: rule.clone(),
+            tests,
+        };
+        match self {
+            StrategyArg::Actprm => with_tests(Tests::Both),
+            StrategyArg::AleatoricOnly => with_tests(Tests::AleatoricOnly),
+            StrategyArg::EpistemicOnly => with_tests(Tests::EpistemicOnly),
+            StrategyArg::Entropy => Strategy::entropy(threshold, tau),
+            StrategyArg::Bald => Strategy::bald(threshold, tau),
+            StrategyArg::Random => Strategy::Random { fraction, seed },
+            StrategyArg::Full => Strategy::Full,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -255,7 +292,10 @@ pub struct SweepArgs {
     #[arg(long, default_value = "sweeps/synthetic")]
     pub out: PathBuf,
     /// Title of the chart.
-    #[arg(long, default_value = "Synthetic task: held-out F1 against labels bought")]
+    #[arg(
+        long,
+        default_value = "Synthetic task: held-out F1 against labels bought"
+    )]
     pub title: String,
 }
 

@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use actprm_core::active;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
 use actprm_core::evaluation::Evaluation;
-use actprm_core::selection::{SelectionConfig, Tests};
+use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::{
     DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD, Strategy,
 };
@@ -53,27 +54,20 @@ pub fn run(args: &RunArgs, backend: &Backend) -> Result<()> {
         .with_delta_pred(args.selection.delta_pred)
         .with_delta_std(args.selection.delta_std)
         .with_tau(args.selection.tau);
-    let tau = selection.tau;
-    let rule = |tests| Strategy::Rule {
-        config: selection.clone(),
-        tests,
-    };
-    let strategy = match args.strategy {
-        StrategyArg::Actprm => rule(Tests::Both),
-        StrategyArg::AleatoricOnly => rule(Tests::AleatoricOnly),
-        StrategyArg::EpistemicOnly => rule(Tests::EpistemicOnly),
-        StrategyArg::Entropy => {
-            Strategy::entropy(args.threshold.unwrap_or(DEFAULT_ENTROPY_THRESHOLD), tau)
-        }
-        StrategyArg::Bald => Strategy::bald(
-            args.threshold
-                .unwrap_or(DEFAULT_MUTUAL_INFORMATION_THRESHOLD),
-            tau,
-        ),
+    let threshold = match args.strategy {
         StrategyArg::Random | StrategyArg::Full => {
             bail!("random and full are `actprm train` baselines (random with --label-fraction)")
         }
+        StrategyArg::Entropy => args.threshold.unwrap_or(DEFAULT_ENTROPY_THRESHOLD),
+        StrategyArg::Bald => args
+            .threshold
+            .unwrap_or(DEFAULT_MUTUAL_INFORMATION_THRESHOLD),
+        // The rule strategies have no information threshold.
+        StrategyArg::Actprm | StrategyArg::AleatoricOnly | StrategyArg::EpistemicOnly => 0.0,
     };
+    let strategy = args
+        .strategy
+        .strategy(selection.clone(), threshold, 1.0, args.experiment.seed);
     execute(&args.experiment, strategy, selection, backend)
 }
 
@@ -127,7 +121,7 @@ fn execute(
         },
     )?;
 
-    let num_batches = data.pool.len().div_ceil(training.batch_size.max(1));
+    let num_batches = active::num_batches(data.pool.len(), training.batch_size);
     println!(
         "{name}: one pass over {} synthetic trajectories in {num_batches} mini-batches of {} (E = {} heads)",
         data.pool.len(),

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use actprm_core::active;
 use actprm_core::selection::SelectionConfig;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
@@ -40,14 +41,30 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
         .collect::<Result<_>>()?;
 
     let grid = independent_grid(args);
-    run_all(args, &data, pending(&grid, &results), jobs, backend, &file, &mut results)?;
+    run_all(
+        args,
+        &data,
+        pending(&grid, &results),
+        jobs,
+        backend,
+        &file,
+        &mut results,
+    )?;
     if matches_random_to_actprm(args) {
         let matched: Vec<Spec> = results
             .iter()
             .filter(|r| r.spec.strategy == StrategyArg::Actprm && grid.contains(&r.spec))
             .map(|r| Spec::random_matching(&r.spec, r.budget_fraction))
             .collect();
-        run_all(args, &data, pending(&matched, &results), jobs, backend, &file, &mut results)?;
+        run_all(
+            args,
+            &data,
+            pending(&matched, &results),
+            jobs,
+            backend,
+            &file,
+            &mut results,
+        )?;
     }
 
     let groups = groups::group(&results);
@@ -73,7 +90,11 @@ fn validate(args: &SweepArgs) -> Result<()> {
     if args.heads.contains(&0) {
         bail!("--heads: an ensemble has at least one head");
     }
-    if let Some(f) = args.random_fractions.iter().find(|f| !(0.0..=1.0).contains(*f)) {
+    if let Some(f) = args
+        .random_fractions
+        .iter()
+        .find(|f| !(0.0..=1.0).contains(*f))
+    {
         bail!("--random-fractions must lie in [0, 1], got {f}");
     }
     Ok(())
@@ -137,7 +158,7 @@ fn run_all(
     if specs.is_empty() {
         return Ok(());
     }
-    let batches_each = args.pool.pool_size.div_ceil(args.model.batch_size.max(1));
+    let batches_each = active::num_batches(args.pool.pool_size, args.model.batch_size);
     let total = specs.len();
     let bar = progress::bar(total * batches_each, "sweep");
     bar.set_message(format!("0/{total} experiments"));

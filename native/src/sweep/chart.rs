@@ -2,8 +2,6 @@
 //! budget, one line per series through the seed means of its settings, every seed as a dot and
 //! the seeds' range as a bar. Drawn as SVG with plotters, rasterised to PNG with resvg.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, Result, anyhow};
 use plotters::prelude::*;
 
@@ -56,19 +54,14 @@ fn draw<DB: DrawingBackend>(
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
 
-    let mut series: BTreeMap<usize, (&str, Vec<&Group>)> = BTreeMap::new();
+    let mut series: Vec<(&str, Vec<&Group>)> = Vec::new();
     for group in groups {
-        let rank = groups
-            .iter()
-            .position(|g| g.series == group.series)
-            .unwrap_or(0);
-        series
-            .entry(rank)
-            .or_insert_with(|| (group.series.as_str(), Vec::new()))
-            .1
-            .push(group);
+        match series.iter_mut().find(|(name, _)| *name == group.series) {
+            Some((_, members)) => members.push(group),
+            None => series.push((&group.series, vec![group])),
+        }
     }
-    for (index, (name, members)) in series.values().enumerate() {
+    for (index, (name, members)) in series.iter().enumerate() {
         let color = PALETTE[index % PALETTE.len()];
         let mut means: Vec<(f64, f64)> = members
             .iter()

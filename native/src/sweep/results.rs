@@ -68,8 +68,7 @@ impl ResultsFile {
                             .with_context(|| format!("truncating {}", self.path.display()))?;
                     }
                     Err(e) => {
-                        return Err(e)
-                            .with_context(|| format!("{}:{number}", self.path.display()));
+                        return Err(e).with_context(|| format!("{}:{number}", self.path.display()));
                     }
                 }
             }
@@ -159,7 +158,9 @@ pub mod tests {
         file.append(&first).unwrap();
         assert_eq!(file.load().unwrap().len(), 3);
         // ...but a bad line in the middle is an error that names the file and line.
-        let broken = text.replacen("{\"spec\"", "{\"spek\"", 1) + "\n" + &serde_json::to_string(&first).unwrap();
+        let broken = text.replacen("{\"spec\"", "{\"spek\"", 1)
+            + "\n"
+            + &serde_json::to_string(&first).unwrap();
         fs::write(&path, broken).unwrap();
         let error = format!("{:#}", file.load().unwrap_err());
         assert!(error.contains("results.jsonl:1"), "{error}");

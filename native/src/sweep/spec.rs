@@ -1,6 +1,6 @@
 //! One experiment of a sweep, and the grid of them the arguments describe.
 
-use actprm_core::selection::{SelectionConfig, Tests};
+use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use serde::{Deserialize, Serialize};
 
@@ -52,26 +52,17 @@ impl Spec {
 
     /// The strategy to run, with τ for the score-based ones.
     pub fn strategy(&self, tau: f32) -> Strategy {
-        let rule = |tests| Strategy::Rule {
-            config: SelectionConfig::new()
-                .with_delta_pred(self.delta_pred.unwrap_or(0.95))
-                .with_delta_std(self.delta_std.unwrap_or(0.005))
-                .with_tau(tau),
-            tests,
-        };
-        let threshold = self.threshold.unwrap_or_default();
-        match self.strategy {
-            StrategyArg::Actprm => rule(Tests::Both),
-            StrategyArg::AleatoricOnly => rule(Tests::AleatoricOnly),
-            StrategyArg::EpistemicOnly => rule(Tests::EpistemicOnly),
-            StrategyArg::Entropy => Strategy::entropy(threshold, tau),
-            StrategyArg::Bald => Strategy::bald(threshold, tau),
-            StrategyArg::Random => Strategy::Random {
-                fraction: self.fraction.unwrap_or_default(),
-                seed: self.seed,
-            },
-            StrategyArg::Full => Strategy::Full,
-        }
+        let defaults = SelectionConfig::new();
+        let rule = SelectionConfig::new()
+            .with_delta_pred(self.delta_pred.unwrap_or(defaults.delta_pred))
+            .with_delta_std(self.delta_std.unwrap_or(defaults.delta_std))
+            .with_tau(tau);
+        self.strategy.strategy(
+            rule,
+            self.threshold.unwrap_or_default(),
+            self.fraction.unwrap_or_default(),
+            self.seed,
+        )
     }
 
     /// The setting within the strategy, the same across seeds: the experiments a chart point
@@ -108,15 +99,6 @@ impl Spec {
             self.seed,
             self.setting()
         )
-    }
-}
-
-impl StrategyArg {
-    /// The command-line name.
-    pub fn name(self) -> String {
-        clap::ValueEnum::to_possible_value(&self)
-            .map(|value| value.get_name().to_string())
-            .expect("every strategy has a command-line name")
     }
 }
 
@@ -245,7 +227,10 @@ mod tests {
             ..Spec::new(StrategyArg::Actprm, 2, 32)
         };
         let random = Spec::random_matching(&actprm, 0.4886666);
-        assert_eq!(random.setting(), "budget of actprm δ_pred 0.95 · δ_std 0.005");
+        assert_eq!(
+            random.setting(),
+            "budget of actprm δ_pred 0.95 · δ_std 0.005"
+        );
         let line = serde_json::to_string(&random).unwrap();
         assert_eq!(serde_json::from_str::<Spec>(&line).unwrap(), random);
         assert_eq!(actprm.strategy(0.5).name(), "actprm");

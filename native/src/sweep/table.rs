@@ -69,12 +69,31 @@ mod tests {
         strict.spec.delta_pred = Some(0.99);
         strict.validation.first_error.f1 = 0.95;
         let loose = result(StrategyArg::Actprm, 0, 0.3, 0.5);
-        let table = markdown(&group(&[loose, strict, result(StrategyArg::Full, 0, 1.0, 0.9)]));
-        let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| actprm")).collect();
+        let table = markdown(&group(&[
+            loose,
+            strict,
+            result(StrategyArg::Full, 0, 1.0, 0.9),
+        ]));
+        let rows: Vec<&str> = table
+            .lines()
+            .filter(|l| l.starts_with("| actprm"))
+            .collect();
         assert_eq!(rows.len(), 2);
-        assert!(rows[0].contains("δ_pred 0.95 · δ_std 0.005 |"), "{}", rows[0]);
-        assert!(rows[1].contains("δ_pred 0.99 · δ_std 0.005 ✓"), "{}", rows[1]);
+        assert!(
+            rows[0].contains("δ_pred 0.95 · δ_std 0.005 |"),
+            "{}",
+            rows[0]
+        );
+        assert!(
+            rows[1].contains("δ_pred 0.99 · δ_std 0.005 ✓"),
+            "{}",
+            rows[1]
+        );
         assert!(rows[1].contains("| 70.0% ± 0.0 | 0.1M | 0.900 ± 0.000 | 0.950 |"));
-        assert!(table.lines().any(|l| l.starts_with("| full | 4 | every trajectory ✓")));
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with("| full | 4 | every trajectory ✓"))
+        );
     }
 }
