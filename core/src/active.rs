@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::batch::PrmInput;
 use crate::budget::BudgetLedger;
 use crate::encoding::EncodedTrajectory;
 use crate::judge::{Judge, JudgeCost};
@@ -97,7 +96,12 @@ impl<J: Judge> PoolPass<'_, J> {
             .zip(self.encoded.chunks(batch_size))
             .enumerate()
         {
-            let choices = self.choices(trainer, batch * batch_size, encoded);
+            let choices = self.strategy.choose_batch(
+                trainer.model(),
+                batch * batch_size,
+                encoded,
+                self.pad_id,
+            );
             let mut report = BatchReport {
                 batch,
                 num_batches,
@@ -142,26 +146,6 @@ impl<J: Judge> PoolPass<'_, J> {
             on_batch(&report, trainer)?;
         }
         Ok(ledger)
-    }
-
-    /// The strategy's choice for every trajectory of the mini-batch that starts at pool index
-    /// `first`.
-    fn choices(
-        &self,
-        trainer: &PrmTrainer,
-        first: usize,
-        encoded: &[EncodedTrajectory],
-    ) -> Vec<Choice> {
-        let indices = first..first + encoded.len();
-        if !self.strategy.needs_scores() {
-            return indices.map(|i| self.strategy.choose(i, None)).collect();
-        }
-        let input = PrmInput::new(encoded, self.pad_id, &trainer.device());
-        let scores = trainer.model().score(&input);
-        indices
-            .zip(&scores)
-            .map(|(i, scores)| self.strategy.choose(i, Some(scores)))
-            .collect()
     }
 }
 

@@ -70,21 +70,11 @@ pub fn score_encoded(
     batch_size: usize,
     mut progress: impl FnMut(usize),
 ) -> Vec<StepScores> {
-    let device = model_device(model);
+    let device = model.device();
     let mut scores = Vec::with_capacity(encoded.len());
     for chunk in encoded.chunks(batch_size.max(1)) {
         scores.extend(model.score(&PrmInput::new(chunk, pad_id, &device)));
         progress(scores.len());
     }
     scores
-}
-
-fn model_device(model: &EnsemblePrm) -> burn::tensor::Device {
-    use burn::module::Module;
-    model
-        .devices()
-        .into_iter()
-        .next()
-        .expect("a model lives on a device")
-        .inner()
 }

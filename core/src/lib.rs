@@ -11,6 +11,8 @@ pub mod checkpoint;
 pub mod data;
 pub mod encoding;
 pub mod evaluation;
+pub mod filter;
+pub mod gsm8k;
 pub mod judge;
 pub mod loss;
 pub mod metrics;

@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::batch::PrmInput;
+use crate::encoding::EncodedTrajectory;
+use crate::model::EnsemblePrm;
 use crate::rng::SeededRng;
 use crate::scores::StepScores;
 use crate::selection::{
@@ -155,6 +158,26 @@ impl Strategy {
             }
             Strategy::Full => Choice::Unconditional,
         }
+    }
+
+    /// The decision on each trajectory of a mini-batch of the pool that starts at pool index
+    /// `first`, scoring it with `model` only when the strategy reads scores.
+    pub fn choose_batch(
+        &self,
+        model: &EnsemblePrm,
+        first: usize,
+        encoded: &[EncodedTrajectory],
+        pad_id: u32,
+    ) -> Vec<Choice> {
+        let indices = first..first + encoded.len();
+        if !self.needs_scores() {
+            return indices.map(|i| self.choose(i, None)).collect();
+        }
+        let scores = model.score(&PrmInput::new(encoded, pad_id, &model.device()));
+        indices
+            .zip(&scores)
+            .map(|(i, scores)| self.choose(i, Some(scores)))
+            .collect()
     }
 }
 

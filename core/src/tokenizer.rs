@@ -3,10 +3,17 @@
 //! special tokens written in user text are tokenised as plain text.
 
 use burn::config::Config;
+use std::collections::HashMap;
+
 use tokenizers::models::wordlevel::WordLevel;
 use tokenizers::normalizers::Lowercase;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
-use tokenizers::{AddedToken, Tokenizer};
+use tokenizers::pre_tokenizers::digits::Digits;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::{
+    AddedToken, OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer,
+    PreTokenizerWrapper, Tokenizer,
+};
 
 use crate::synthetic::{SyntheticConfig, vocabulary};
 
@@ -67,23 +74,44 @@ impl StepTokenizer {
     /// id is 0), then [`vocabulary`]; lower-cases, and splits on whitespace and punctuation, so
     /// every whole number is one token.
     pub fn for_synthetic(config: &SyntheticConfig) -> Self {
-        let special = SpecialTokensConfig::new();
-        let tokens = [&special.pad, &special.unk, &special.cls, &special.separator]
-            .map(String::clone)
+        word_level(vocabulary(config), BertPreTokenizer.into())
+    }
+
+    /// A word-level tokenizer for real text, its vocabulary learnt from `texts`: lower-cases,
+    /// splits on whitespace and punctuation and numbers into single digits (so any number can
+    /// be written with the ten digit tokens), and keeps the `config.max_words` most frequent
+    /// words seen at least `config.min_count` times (ties in alphabetical order); other words
+    /// read as the unknown token.
+    pub fn for_corpus<'a>(
+        texts: impl IntoIterator<Item = &'a str>,
+        config: &CorpusVocabularyConfig,
+    ) -> Self {
+        let pre_tokenizer: PreTokenizerWrapper =
+            Sequence::new(vec![BertPreTokenizer.into(), Digits::new(true).into()]).into();
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for text in texts {
+            let mut pieces = PreTokenizedString::from(text.to_lowercase().as_str());
+            pre_tokenizer
+                .pre_tokenize(&mut pieces)
+                .expect("splitting on whitespace, punctuation and digits cannot fail");
+            for (piece, _, _) in pieces.get_splits(OffsetReferential::Original, OffsetType::Byte) {
+                *counts.entry(piece.to_string()).or_default() += 1;
+            }
+        }
+        let digits = (0..10).map(|digit| digit.to_string());
+        let mut words: Vec<(String, usize)> = counts
             .into_iter()
-            .chain(vocabulary(config));
-        let model = WordLevel::builder()
-            .vocab(tokens.zip(0..).collect())
-            .unk_token(special.unk.clone())
-            .build()
-            .expect("the synthetic vocabulary contains its unknown token");
-        let mut inner = Tokenizer::new(model);
-        inner
-            .with_normalizer(Some(Lowercase))
-            .expect("setting a normalizer on an empty added vocabulary cannot fail");
-        inner.with_pre_tokenizer(Some(BertPreTokenizer));
-        Self::from_tokenizer(inner, &special)
-            .expect("the synthetic vocabulary contains every special token")
+            .filter(|(word, count)| {
+                *count >= config.min_count
+                    && !(word.len() == 1 && word.as_bytes()[0].is_ascii_digit())
+            })
+            .collect();
+        words.sort_by(|(a, count_a), (b, count_b)| count_b.cmp(count_a).then_with(|| a.cmp(b)));
+        let words = words
+            .into_iter()
+            .take(config.max_words)
+            .map(|(word, _)| word);
+        word_level(digits.chain(words), pre_tokenizer)
     }
 
     /// Reads a `tokenizer.json`. The padding and classification tokens named in `special` must
@@ -168,6 +196,42 @@ impl StepTokenizer {
     }
 }
 
+/// A lower-casing word-level tokenizer over the special tokens (padding first, so its id is 0)
+/// and then `words`, splitting text with `pre_tokenizer`.
+fn word_level(
+    words: impl IntoIterator<Item = String>,
+    pre_tokenizer: PreTokenizerWrapper,
+) -> StepTokenizer {
+    let special = SpecialTokensConfig::new();
+    let tokens = [&special.pad, &special.unk, &special.cls, &special.separator]
+        .map(String::clone)
+        .into_iter()
+        .chain(words);
+    let model = WordLevel::builder()
+        .vocab(tokens.zip(0..).collect())
+        .unk_token(special.unk.clone())
+        .build()
+        .expect("the vocabulary contains its unknown token");
+    let mut inner = Tokenizer::new(model);
+    inner
+        .with_normalizer(Some(Lowercase))
+        .expect("setting a normalizer on an empty added vocabulary cannot fail");
+    inner.with_pre_tokenizer(Some(pre_tokenizer));
+    StepTokenizer::from_tokenizer(inner, &special)
+        .expect("the vocabulary contains every special token")
+}
+
+/// How [`StepTokenizer::for_corpus`] chooses its vocabulary.
+#[derive(Config, Debug, PartialEq)]
+pub struct CorpusVocabularyConfig {
+    /// Most words kept, besides the special tokens and the ten digits.
+    #[config(default = 8000)]
+    pub max_words: usize,
+    /// Fewest occurrences for a word to be kept.
+    #[config(default = 2)]
+    pub min_count: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +264,28 @@ mod tests {
         );
         let unknown = tokenizer.encode_text("zebra 61").unwrap();
         assert_eq!(unknown, [1, 1]);
+    }
+
+    #[test]
+    fn a_corpus_vocabulary_keeps_frequent_words_and_spells_numbers_in_digits() {
+        let corpus = [
+            "Mia has 120 apples.",
+            "Mia sells 45 apples.",
+            "Leo waves once.",
+        ];
+        let config = CorpusVocabularyConfig::new().with_max_words(3);
+        let tokenizer = StepTokenizer::for_corpus(corpus, &config);
+        // Specials, ten digits, then "." (3 times), "apples" and "mia" (2 each).
+        assert_eq!(tokenizer.vocab_size(), 4 + 10 + 3);
+        let ids = tokenizer.encode_text("MIA has 907 apples.").unwrap();
+        let tokens: Vec<String> = ids
+            .iter()
+            .map(|id| tokenizer.inner.id_to_token(*id).unwrap())
+            .collect();
+        assert_eq!(tokens, ["mia", "[UNK]", "9", "0", "7", "apples", "."]);
+        let reloaded =
+            StepTokenizer::from_json(&tokenizer.to_json(), &SpecialTokensConfig::new()).unwrap();
+        assert_eq!(reloaded.encode_text("MIA has 907 apples.").unwrap(), ids);
     }
 
     #[test]

@@ -63,6 +63,15 @@ impl ProcessLabel {
     pub fn step_labels(self, num_steps: usize) -> Vec<Option<StepLabel>> {
         (0..num_steps).map(|step| self.step(step)).collect()
     }
+
+    /// The `hard_labels` of a training row (ACTPRM.md §6) for a trajectory of `num_steps`
+    /// steps: 1 per correct step and 0 for the first error, nothing after it.
+    pub fn hard_labels(self, num_steps: usize) -> Vec<u8> {
+        (0..num_steps)
+            .map_while(|step| self.step(step))
+            .map(|label| u8::from(label == StepLabel::Correct))
+            .collect()
+    }
 }
 
 /// A question with its solution steps and, when known, the process label.
@@ -107,6 +116,13 @@ mod tests {
                 None
             ]
         );
+    }
+
+    #[test]
+    fn hard_labels_end_at_the_first_error() {
+        assert_eq!(ProcessLabel::FirstErrorAt(2).hard_labels(5), [1, 1, 0]);
+        assert_eq!(ProcessLabel::FirstErrorAt(7).hard_labels(3), [1, 1, 1]);
+        assert_eq!(ProcessLabel::AllCorrect.hard_labels(2), [1, 1]);
     }
 
     #[test]

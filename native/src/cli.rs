@@ -3,8 +3,11 @@
 use std::path::PathBuf;
 
 use actprm_core::selection::{SelectionConfig, Tests};
-use actprm_core::strategy::Strategy;
+use actprm_core::strategy::{
+    DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD, Strategy,
+};
 use actprm_core::synthetic::{ErrorKind, SyntheticConfig};
+use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +43,14 @@ pub enum Command {
     /// Score every step of every trajectory of a data file with a trained checkpoint and print
     /// JSON lines: per-step mean, std and head probabilities, and the selection verdict.
     Score(ScoreArgs),
+    /// One-shot filtering: score a large unlabelled pool once with a trained checkpoint and
+    /// keep only the trajectories the strategy selects, for the judge to label.
+    ///
+    /// The pool is read and scored chunk by chunk, so memory does not grow with its size.
+    /// Writes kept.jsonl (each kept trajectory with its pool index and the reason it was kept)
+    /// and filter.json (settings and running totals, rewritten after every chunk); rerunning
+    /// the same command resumes an interrupted run where it stopped.
+    Filter(FilterArgs),
     /// Evaluate a checkpoint on a benchmark.
     #[command(subcommand)]
     Eval(EvalCommand),
@@ -98,16 +109,41 @@ impl SyntheticArgs {
     }
 }
 
+/// Where a pool experiment's pool, validation set and test set come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// The embedded synthetic task: every set is generated from the seed.
+    Synthetic,
+    /// Real text: the pool is derived from GSM8K's training solutions, split into steps, with
+    /// an arithmetic error injected into about half of them through their calculator
+    /// annotations (so labels are exact); the validation set is derived the same way from
+    /// GSM8K's test split; the test set is ProcessBench's gsm8k split. The vocabulary is learnt
+    /// from the pool.
+    Gsm8k,
+    /// Real text with human labels: the pool is a seeded sample of PRM800K phase 1 stepwise
+    /// training rows, the validation set one of its test rows, and the test set ProcessBench's
+    /// math split. The vocabulary is learnt from the pool.
+    Prm800k,
+}
+
 /// The pool experiment's data and judge, shared by `run`, `train` and `sweep`.
 #[derive(Debug, Args)]
 pub struct PoolArgs {
+    /// The task.
+    #[arg(long, value_enum, default_value_t = TaskArg::Synthetic)]
+    pub task: TaskArg,
     #[command(flatten)]
     pub synthetic: SyntheticArgs,
+    /// Directory of the real data sets: gsm8k/{train,test}.jsonl and processbench/gsm8k.json
+    /// for `--task gsm8k`; prm800k_stepwise/phase1_{train_plus,test}.stepwise-critic.jsonl.gz
+    /// and processbench/math.json for `--task prm800k`.
+    #[arg(long, default_value = "../shared/data")]
+    pub data_dir: PathBuf,
     /// Trajectories in the pool.
     #[arg(long, default_value_t = 12000)]
     pub pool_size: usize,
-    /// Trajectories in the test set the trained model is evaluated on (and in the validation
-    /// set `sweep` also evaluates on).
+    /// Trajectories in the validation set `sweep` evaluates on, and in the synthetic task's
+    /// test set (the real tasks test on a whole ProcessBench split).
     #[arg(long, default_value_t = 1000)]
     pub eval_size: usize,
     /// Tokens the judge generates per judged trajectory, for the ledger's cost estimate (the
@@ -224,6 +260,22 @@ impl StrategyArg {
             StrategyArg::Full => Strategy::Full,
         }
     }
+
+    /// The score-based strategy this name stands for, with `threshold` (entropy's or bald's,
+    /// in bits) defaulting to the strategy's own. Random and full read no scores and are
+    /// refused.
+    pub fn score_based(self, rule: SelectionConfig, threshold: Option<f32>) -> Result<Strategy> {
+        let threshold = match self {
+            StrategyArg::Random | StrategyArg::Full => {
+                bail!("{} does not read the ensemble's scores", self.name())
+            }
+            StrategyArg::Entropy => threshold.unwrap_or(DEFAULT_ENTROPY_THRESHOLD),
+            StrategyArg::Bald => threshold.unwrap_or(DEFAULT_MUTUAL_INFORMATION_THRESHOLD),
+            // The rule strategies have no information threshold.
+            StrategyArg::Actprm | StrategyArg::AleatoricOnly | StrategyArg::EpistemicOnly => 0.0,
+        };
+        Ok(self.strategy(rule, threshold, 1.0, 0))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -324,6 +376,8 @@ pub enum DataFormat {
     Jsonl,
     /// PRM800K stepwise rows JSONL, optionally gzipped.
     Prm800k,
+    /// Unlabelled rows JSONL (question, steps).
+    Unlabelled,
 }
 
 #[derive(Debug, Args)]
@@ -353,6 +407,51 @@ pub struct ScoreArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub thresholds: ThresholdOverrides,
+}
+
+/// `actprm filter`: one-shot filtering of a pool.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Checkpoint directory written by `run` or `train`.
+    #[arg(long, default_value = "runs/actprm/checkpoint")]
+    pub checkpoint: PathBuf,
+    /// The pool: a JSONL file of unlabelled rows ({question, steps}), training rows or PRM800K
+    /// stepwise rows, optionally gzipped, read line by line; or a ProcessBench JSON array
+    /// (read whole). Stored labels are never used to choose, only counted. Without --data,
+    /// --count synthetic problems are generated as they are needed.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Format of --data.
+    #[arg(long, value_enum, default_value_t = DataFormat::Auto)]
+    pub format: DataFormat,
+    /// Synthetic problems to generate when no --data is given.
+    #[arg(long, default_value_t = 100_000)]
+    pub count: usize,
+    #[command(flatten)]
+    pub synthetic: SyntheticArgs,
+    /// Seed of the generated problems (differs from `run`'s pools by default).
+    #[arg(long, default_value_t = 424_242)]
+    pub seed: u64,
+    /// Which score-based strategy keeps trajectories.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Actprm)]
+    pub strategy: StrategyArg,
+    #[command(flatten)]
+    pub thresholds: ThresholdOverrides,
+    /// Threshold in bits for `entropy` (default 0.2864 = H(0.95)) and `bald` (default 0.001).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Trajectories read, scored and written at a time: memory holds one chunk.
+    #[arg(long, default_value_t = 256)]
+    pub chunk_size: usize,
+    /// Tokens the judge generates per kept trajectory, for the cost estimate.
+    #[arg(long, default_value_t = 1920)]
+    pub judge_tokens: u64,
+    /// The output directory: kept.jsonl and filter.json.
+    #[arg(long, default_value = "runs/filter")]
+    pub out: PathBuf,
+    /// Start again even when --out holds an interrupted or finished run of the same settings.
+    #[arg(long)]
+    pub restart: bool,
 }
 
 /// Thresholds that override the ones stored in the checkpoint.

@@ -1,87 +1,179 @@
 //! Reading trajectory files in any of the supported formats, with the format guessed from the
-//! contents when not given.
+//! first record when not given. JSONL formats are read line by line, so a file of any size can
+//! be streamed; a ProcessBench JSON array is read whole.
 
+use std::cell::Cell;
 use std::fs::File;
-use std::io::{BufRead, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use actprm_core::Trajectory;
-use actprm_core::data::{read_prm800k_stepwise, read_processbench, read_training_rows};
+use actprm_core::data::{DataError, Prm800kRows, TrainingRows, UnlabelledRows, read_processbench};
 use anyhow::{Context, Result, bail};
 use flate2::read::GzDecoder;
 
 use crate::cli::DataFormat;
 
-/// Reads every trajectory of `path`.
-pub fn read_trajectories(path: &Path, format: DataFormat) -> Result<Vec<Trajectory>> {
-    let source = path.display().to_string();
-    let text = read_text(path)?;
-    let format = match format {
-        DataFormat::Auto => detect(&text)
-            .with_context(|| format!("{source}: cannot tell its format; pass --format"))?,
-        given => given,
-    };
-    let trajectories = match format {
-        DataFormat::Processbench => read_processbench(&source, &text)?
-            .into_iter()
-            .map(|item| item.trajectory)
-            .collect(),
-        DataFormat::Jsonl => read_training_rows(&source, text.as_bytes())?,
-        DataFormat::Prm800k => read_prm800k_stepwise(&source, text.as_bytes())?,
-        DataFormat::Auto => unreachable!("resolved above"),
-    };
-    Ok(trajectories)
+/// The trajectories of one file, read as they are asked for.
+pub struct TrajectoryFile {
+    rows: Box<dyn Iterator<Item = Result<Trajectory, DataError>>>,
+    bytes_read: Rc<Cell<u64>>,
+    len: u64,
 }
 
-/// The whole file as text, gunzipped when it ends in `.gz`.
-pub fn read_text(path: &Path) -> Result<String> {
+impl TrajectoryFile {
+    /// Opens `path`, gunzipping it when it ends in `.gz`, and resolves `format` (reading the
+    /// first record for [`DataFormat::Auto`]).
+    pub fn open(path: &Path, format: DataFormat) -> Result<Self> {
+        let source = path.display().to_string();
+        let format = match format {
+            DataFormat::Auto => detect(&first_record(path)?)
+                .with_context(|| format!("{source}: cannot tell its format; pass --format"))?,
+            given => given,
+        };
+        let file = File::open(path).with_context(|| format!("opening {source}"))?;
+        let len = file.metadata().map_or(0, |metadata| metadata.len());
+        let bytes_read = Rc::new(Cell::new(0));
+        let counted = CountingReader {
+            inner: file,
+            count: Rc::clone(&bytes_read),
+        };
+        let reader = BufReader::new(decompressed(path, counted));
+        let rows: Box<dyn Iterator<Item = Result<Trajectory, DataError>>> = match format {
+            DataFormat::Processbench => {
+                let mut text = String::new();
+                let mut reader = reader;
+                reader
+                    .read_to_string(&mut text)
+                    .with_context(|| format!("reading {source}"))?;
+                let items = read_processbench(&source, &text)?;
+                Box::new(items.into_iter().map(|item| Ok(item.trajectory)))
+            }
+            DataFormat::Jsonl => Box::new(TrainingRows::new(&source, reader)),
+            DataFormat::Prm800k => Box::new(Prm800kRows::new(&source, reader)),
+            DataFormat::Unlabelled => Box::new(UnlabelledRows::new(&source, reader)),
+            DataFormat::Auto => unreachable!("resolved above"),
+        };
+        Ok(Self {
+            rows,
+            bytes_read,
+            len,
+        })
+    }
+
+    /// Bytes of the file (compressed, for a `.gz`) read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.get()
+    }
+
+    /// Size of the file in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl Iterator for TrajectoryFile {
+    type Item = Result<Trajectory, DataError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rows.next()
+    }
+}
+
+/// Reads every trajectory of `path`, stopping at the first invalid record.
+pub fn read_trajectories(path: &Path, format: DataFormat) -> Result<Vec<Trajectory>> {
+    Ok(TrajectoryFile::open(path, format)?.collect::<Result<_, _>>()?)
+}
+
+/// `path` opened for reading lines, gunzipped when it ends in `.gz`.
+pub fn open_reader(path: &Path) -> Result<Box<dyn BufRead>> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
-        Box::new(GzDecoder::new(file))
+    Ok(Box::new(BufReader::new(decompressed(path, file))))
+}
+
+/// `reader` gunzipped when `path` ends in `.gz`.
+fn decompressed<'a>(path: &Path, reader: impl Read + 'a) -> Box<dyn Read + 'a> {
+    if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(GzDecoder::new(reader))
     } else {
-        Box::new(file)
-    };
-    let mut text = String::new();
-    reader
-        .read_to_string(&mut text)
-        .with_context(|| format!("reading {}", path.display()))?;
-    Ok(text)
+        Box::new(reader)
+    }
+}
+
+/// The start of the file's first record: its first non-blank line, or the start of a JSON
+/// array.
+fn first_record(path: &Path) -> Result<String> {
+    for line in open_reader(path)?.lines() {
+        let line = line.with_context(|| format!("reading {}", path.display()))?;
+        if !line.trim().is_empty() {
+            return Ok(line);
+        }
+    }
+    Ok(String::new())
 }
 
 /// The format of a file from its first record.
-fn detect(text: &str) -> Result<DataFormat> {
-    let trimmed = text.trim_start();
+fn detect(first: &str) -> Result<DataFormat> {
+    let trimmed = first.trim_start();
+    if trimmed.is_empty() {
+        bail!("the file is empty");
+    }
     if trimmed.starts_with('[') {
         return Ok(DataFormat::Processbench);
     }
-    let Some(first) = trimmed.as_bytes().lines().next().transpose()? else {
-        bail!("the file is empty");
-    };
     let record: serde_json::Value =
-        serde_json::from_str(&first).context("its first line is not JSON")?;
-    match (record.get("hard_labels"), record.get("next_response")) {
-        (Some(_), _) => Ok(DataFormat::Jsonl),
-        (None, Some(_)) => Ok(DataFormat::Prm800k),
-        (None, None) => bail!(
-            "its first record has neither `hard_labels` (training rows) nor `next_response` (PRM800K)"
-        ),
+        serde_json::from_str(trimmed).context("its first line is not JSON")?;
+    let has = |field| record.get(field).is_some();
+    if has("hard_labels") {
+        Ok(DataFormat::Jsonl)
+    } else if has("next_response") {
+        Ok(DataFormat::Prm800k)
+    } else if has("question") && has("steps") {
+        Ok(DataFormat::Unlabelled)
+    } else {
+        bail!(
+            "its first record has neither `hard_labels` (training rows), `next_response` \
+             (PRM800K) nor `question` and `steps` (unlabelled rows)"
+        )
+    }
+}
+
+/// Counts the bytes read through it, for progress on a stream.
+struct CountingReader<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.count.set(self.count.get() + read as u64);
+        Ok(read)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
 
     #[test]
     fn detects_each_format_from_its_first_record() {
         assert_eq!(detect("  [{\"id\": 1}]").unwrap(), DataFormat::Processbench);
+        assert_eq!(detect("[").unwrap(), DataFormat::Processbench);
         assert_eq!(
-            detect("{\"question\":\"q\",\"steps\":[],\"hard_labels\":[]}\n").unwrap(),
+            detect("{\"question\":\"q\",\"steps\":[],\"hard_labels\":[]}").unwrap(),
             DataFormat::Jsonl
         );
         assert_eq!(
             detect("{\"instruction\":\"q\",\"next_response\":\"s\"}").unwrap(),
             DataFormat::Prm800k
+        );
+        assert_eq!(
+            detect("{\"question\":\"q\",\"steps\":[\"a\"]}").unwrap(),
+            DataFormat::Unlabelled
         );
         assert!(
             detect("{\"other\": 1}")
@@ -90,5 +182,31 @@ mod tests {
                 .contains("hard_labels")
         );
         assert!(detect("").is_err());
+    }
+
+    /// A gzipped file streams row by row, its format found from the first record after blank
+    /// lines, and the bytes read grow to the file's size.
+    #[test]
+    fn streams_a_gzipped_file_and_counts_its_bytes() {
+        let dir = std::env::temp_dir().join(format!("actprm-data-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("pool.jsonl.gz");
+        let mut gz = flate2::write::GzEncoder::new(
+            File::create(&path).unwrap(),
+            flate2::Compression::default(),
+        );
+        writeln!(gz).unwrap();
+        for question in ["a", "b", "c"] {
+            writeln!(gz, "{{\"question\": \"{question}\", \"steps\": [\"s\"]}}").unwrap();
+        }
+        gz.finish().unwrap();
+
+        let mut file = TrajectoryFile::open(&path, DataFormat::Auto).unwrap();
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(file.len(), len);
+        let questions: Vec<String> = file.by_ref().map(|row| row.unwrap().question).collect();
+        assert_eq!(questions, ["a", "b", "c"]);
+        assert_eq!(file.bytes_read(), len);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

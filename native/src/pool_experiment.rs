@@ -7,22 +7,28 @@ use actprm_core::active::{BatchReport, PoolPass};
 use actprm_core::batch::PrmInput;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::CheckpointConfig;
+use actprm_core::data::{Gsm8kProblem, read_gsm8k, read_prm800k_stepwise, read_processbench};
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
 use actprm_core::evaluation::{Evaluation, encode_all, score_encoded};
+use actprm_core::gsm8k::{Gsm8kPoolConfig, derive_trajectories};
 use actprm_core::judge::{JudgeCost, StoredLabelJudge};
 use actprm_core::loss::LossConfig;
 use actprm_core::model::{BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmConfig};
+use actprm_core::rng::SeededRng;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
-use actprm_core::synthetic::{SyntheticConfig, generate};
-use actprm_core::tokenizer::StepTokenizer;
+use actprm_core::synthetic::generate;
+use actprm_core::tokenizer::{CorpusVocabularyConfig, StepTokenizer};
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
+use std::fs;
 use std::sync::Mutex;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use burn::tensor::Device;
+use serde_json::{Value, json};
 
-use crate::cli::{ModelArgs, PoolArgs};
+use crate::cli::{ModelArgs, PoolArgs, TaskArg};
+use crate::data_files::open_reader;
 
 /// Seed offset of the test set, so it never shares a stream with the pool.
 const TEST_SEED_OFFSET: u64 = 1_000_003;
@@ -60,7 +66,10 @@ impl EncodedSet {
 
 /// The data of one experiment.
 pub struct ExperimentData {
-    pub synthetic: SyntheticConfig,
+    /// The task's settings, as recorded in run.json and sweep.json.
+    pub task: Value,
+    /// What the test set is, for reports.
+    pub test_name: String,
     pub tokenizer: StepTokenizer,
     pub encoding: EncodingConfig,
     pub pool: EncodedSet,
@@ -71,20 +80,110 @@ pub struct ExperimentData {
 }
 
 impl ExperimentData {
-    /// The synthetic task's pool, validation and test sets for `seed`.
-    pub fn synthetic(args: &PoolArgs, seed: u64) -> Result<Self> {
+    /// The pool, validation and test sets of the task `args` names, for `seed`.
+    pub fn new(args: &PoolArgs, seed: u64) -> Result<Self> {
+        match args.task {
+            TaskArg::Synthetic => Self::synthetic(args, seed),
+            TaskArg::Gsm8k => Self::gsm8k(args, seed),
+            TaskArg::Prm800k => Self::prm800k(args, seed),
+        }
+    }
+
+    /// The synthetic task's sets: each generated from its own seed.
+    fn synthetic(args: &PoolArgs, seed: u64) -> Result<Self> {
         let synthetic = args.synthetic.config();
         let tokenizer = StepTokenizer::for_synthetic(&synthetic);
-        let encoding = EncodingConfig::new();
-        let set = |offset: u64, size: usize, what: &str| {
-            let trajectories = generate(&synthetic, seed.wrapping_add(offset), size);
-            EncodedSet::new(&tokenizer, &encoding, trajectories, what)
+        let generated =
+            |offset: u64, size: usize| generate(&synthetic, seed.wrapping_add(offset), size);
+        Self::encoded(
+            task_settings(args),
+            format!("{} synthetic trajectories", args.eval_size),
+            tokenizer,
+            generated(0, args.pool_size),
+            generated(VALIDATION_SEED_OFFSET, args.eval_size),
+            generated(TEST_SEED_OFFSET, args.eval_size),
+        )
+    }
+
+    /// The GSM8K-derived pool and validation set, and ProcessBench gsm8k as the test set.
+    fn gsm8k(args: &PoolArgs, seed: u64) -> Result<Self> {
+        let problems = |split: &str| -> Result<Vec<Gsm8kProblem>> {
+            let path = args.data_dir.join("gsm8k").join(format!("{split}.jsonl"));
+            Ok(read_gsm8k(
+                &path.display().to_string(),
+                open_reader(&path).context("set --data-dir")?,
+            )?)
         };
+        let config = Gsm8kPoolConfig::new();
+        let pool = derive_trajectories(&problems("train")?, &config, seed, args.pool_size);
+        let validation = derive_trajectories(
+            &problems("test")?,
+            &config,
+            seed.wrapping_add(VALIDATION_SEED_OFFSET),
+            args.eval_size,
+        );
+        let test = processbench_split(args, "gsm8k")?;
+        Self::encoded(
+            task_settings(args),
+            format!("{} ProcessBench gsm8k items", test.len()),
+            corpus_tokenizer(&pool),
+            pool,
+            validation,
+            test,
+        )
+    }
+
+    /// PRM800K phase 1 stepwise rows: a seeded sample of the training rows as the pool, one of
+    /// the test rows as the validation set, and ProcessBench math (problems of the same
+    /// competition) as the test set.
+    fn prm800k(args: &PoolArgs, seed: u64) -> Result<Self> {
+        let rows = |file: &str, size: usize, offset: u64| -> Result<Vec<Trajectory>> {
+            let path = args.data_dir.join("prm800k_stepwise").join(file);
+            let mut rows = read_prm800k_stepwise(
+                &path.display().to_string(),
+                open_reader(&path).context("set --data-dir")?,
+            )?;
+            SeededRng::derive(seed, offset).shuffle(&mut rows);
+            rows.truncate(size);
+            Ok(rows)
+        };
+        let pool = rows(
+            "phase1_train_plus.stepwise-critic.jsonl.gz",
+            args.pool_size,
+            0,
+        )?;
+        let validation = rows(
+            "phase1_test.stepwise-critic.jsonl.gz",
+            args.eval_size,
+            VALIDATION_SEED_OFFSET,
+        )?;
+        let test = processbench_split(args, "math")?;
+        Self::encoded(
+            task_settings(args),
+            format!("{} ProcessBench math items", test.len()),
+            corpus_tokenizer(&pool),
+            pool,
+            validation,
+            test,
+        )
+    }
+
+    fn encoded(
+        task: Value,
+        test_name: String,
+        tokenizer: StepTokenizer,
+        pool: Vec<Trajectory>,
+        validation: Vec<Trajectory>,
+        test: Vec<Trajectory>,
+    ) -> Result<Self> {
+        let encoding = EncodingConfig::new();
+        let set = |trajectories, what| EncodedSet::new(&tokenizer, &encoding, trajectories, what);
         Ok(Self {
-            pool: set(0, args.pool_size, "pool")?,
-            validation: set(VALIDATION_SEED_OFFSET, args.eval_size, "validation")?,
-            test: set(TEST_SEED_OFFSET, args.eval_size, "test")?,
-            synthetic,
+            pool: set(pool, "pool")?,
+            validation: set(validation, "validation")?,
+            test: set(test, "test")?,
+            task,
+            test_name,
             tokenizer,
             encoding,
         })
@@ -180,6 +279,44 @@ pub fn training_config(args: &ModelArgs, seed: u64) -> TrainingConfig {
         .with_learning_rate(args.learning_rate)
         .with_loss(LossConfig::new().with_anchor_weight(args.anchor_weight))
         .with_seed(seed)
+}
+
+/// The trajectories of one ProcessBench split under `--data-dir`.
+fn processbench_split(args: &PoolArgs, split: &str) -> Result<Vec<Trajectory>> {
+    let path = args
+        .data_dir
+        .join("processbench")
+        .join(format!("{split}.json"));
+    let text = fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (set --data-dir)", path.display()))?;
+    Ok(read_processbench(&path.display().to_string(), &text)?
+        .into_iter()
+        .map(|item| item.trajectory)
+        .collect())
+}
+
+/// A vocabulary learnt from the pool's questions and steps.
+fn corpus_tokenizer(pool: &[Trajectory]) -> StepTokenizer {
+    StepTokenizer::for_corpus(
+        pool.iter()
+            .flat_map(|t| std::iter::once(&t.question).chain(&t.steps))
+            .map(String::as_str),
+        &CorpusVocabularyConfig::new(),
+    )
+}
+
+/// The task's settings, keyed by its name: what decides the data of every seed.
+pub fn task_settings(args: &PoolArgs) -> Value {
+    match args.task {
+        TaskArg::Synthetic => json!({ "synthetic": args.synthetic.config() }),
+        TaskArg::Gsm8k => json!({ "gsm8k": {
+            "data_dir": args.data_dir.display().to_string(),
+            "pool": Gsm8kPoolConfig::new(),
+        } }),
+        TaskArg::Prm800k => json!({ "prm800k": {
+            "data_dir": args.data_dir.display().to_string(),
+        } }),
+    }
 }
 
 /// The judge's cost model `args` describe.

@@ -35,13 +35,9 @@ impl RunDir {
         &self.root
     }
 
-    /// Writes `value` as pretty JSON to `name` inside the run directory (write, then rename).
+    /// Writes `value` as pretty JSON to `name` inside the run directory.
     pub fn write_json(&self, name: &str, value: &impl Serialize) -> Result<()> {
-        let path = self.root.join(name);
-        let staging = self.root.join(format!(".{name}.partial"));
-        fs::write(&staging, serde_json::to_string_pretty(value)?)
-            .with_context(|| format!("writing {}", staging.display()))?;
-        fs::rename(&staging, &path).with_context(|| format!("writing {}", path.display()))
+        write_json_atomically(&self.root.join(name), value)
     }
 
     /// Appends one line to metrics.jsonl and flushes it.
@@ -59,4 +55,16 @@ impl RunDir {
             .with_context(|| format!("saving the checkpoint to {}", dir.display()))?;
         Ok(dir)
     }
+}
+
+/// Writes `value` as pretty JSON to `path` by writing a staging file beside it and renaming it,
+/// so `path` always holds a whole document, the old one or the new one.
+pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} names no file", path.display()))?;
+    let staging = path.with_file_name(format!(".{}.partial", name.to_string_lossy()));
+    fs::write(&staging, serde_json::to_string_pretty(value)?)
+        .with_context(|| format!("writing {}", staging.display()))?;
+    fs::rename(&staging, path).with_context(|| format!("writing {}", path.display()))
 }

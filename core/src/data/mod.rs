@@ -3,6 +3,7 @@
 //! problems as a [`DataError`] naming the source, the line or record, and the field.
 
 mod error;
+mod gsm8k;
 mod jsonl;
 mod prm800k;
 mod processbench;
@@ -10,8 +11,11 @@ mod record;
 #[cfg(test)]
 pub(crate) mod test_support;
 mod training_rows;
+mod unlabelled_rows;
 
 pub use error::{DataError, Position, Problem};
+pub use gsm8k::{Gsm8kProblem, Gsm8kRows, read_gsm8k};
 pub use prm800k::{Prm800kRows, read_prm800k_stepwise};
 pub use processbench::{PROCESSBENCH_SPLITS, ProcessBenchItem, read_processbench};
 pub use training_rows::{TrainingRows, read_training_rows, training_row_json};
+pub use unlabelled_rows::UnlabelledRows;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::error::{DataError, Problem};
 use super::jsonl::JsonlRows;
 use super::record::{Record, RecordError, wrong_type};
-use crate::trajectory::{ProcessLabel, StepLabel, Trajectory};
+use crate::trajectory::{ProcessLabel, Trajectory};
 
 /// The training rows of a JSONL source, read lazily, one labelled [`Trajectory`] per row.
 ///
@@ -67,9 +67,7 @@ pub fn training_row_json(trajectory: &Trajectory) -> Option<String> {
     let row = TrainingRow {
         question: &trajectory.question,
         steps,
-        hard_labels: (0..num_labelled)
-            .map(|step| u8::from(label.step(step) == Some(StepLabel::Correct)))
-            .collect(),
+        hard_labels: label.hard_labels(num_labelled),
     };
     Some(serde_json::to_string(&row).expect("a row of strings and integers always serializes"))
 }

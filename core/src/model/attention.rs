@@ -36,7 +36,7 @@ impl RotarySelfAttention {
         device: &Device,
     ) -> Self {
         assert!(
-            n_heads > 0 && d_model % n_heads == 0 && (d_model / n_heads) % 2 == 0,
+            n_heads > 0 && d_model.is_multiple_of(n_heads) && (d_model / n_heads).is_multiple_of(2),
             "d_model {d_model} must split into {n_heads} heads of an even width"
         );
         let linear = || LinearConfig::new(d_model, d_model).init(device);

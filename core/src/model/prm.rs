@@ -71,6 +71,15 @@ impl EnsemblePrm {
     pub fn num_heads(&self) -> usize {
         self.heads.num_heads()
     }
+
+    /// The device the model's parameters live on.
+    pub fn device(&self) -> Device {
+        self.devices()
+            .into_iter()
+            .next()
+            .expect("a model lives on a device")
+            .inner()
+    }
 }
 
 impl EnsemblePrm {

@@ -43,12 +43,19 @@ pub fn generate(config: &SyntheticConfig, seed: u64, count: usize) -> Vec<Trajec
 /// # Panics
 /// When `config` is invalid (see [`SyntheticConfig::validate`]).
 pub fn generate_items(config: &SyntheticConfig, seed: u64, count: usize) -> Vec<SyntheticItem> {
+    items(config, seed).take(count).collect()
+}
+
+/// The endless sequence of items for `seed`, generated as they are asked for: its first `count`
+/// are [`generate_items`]`(config, seed, count)`.
+///
+/// # Panics
+/// When `config` is invalid (see [`SyntheticConfig::validate`]).
+pub fn items(config: &SyntheticConfig, seed: u64) -> impl Iterator<Item = SyntheticItem> + '_ {
     if let Err(error) = config.validate() {
         panic!("{error}");
     }
-    (0..count as u64)
-        .map(|index| generate_item(config, &mut SeededRng::derive(seed, index)))
-        .collect()
+    (0..).map(move |index| generate_item(config, &mut SeededRng::derive(seed, index)))
 }
 
 fn generate_item(config: &SyntheticConfig, rng: &mut SeededRng) -> SyntheticItem {

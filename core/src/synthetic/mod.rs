@@ -10,5 +10,5 @@ mod story;
 mod vocabulary;
 
 pub use config::{ErrorKind, SyntheticConfig, SyntheticConfigError};
-pub use generator::{InjectedError, SyntheticItem, generate, generate_items};
+pub use generator::{InjectedError, SyntheticItem, generate, generate_items, items};
 pub use vocabulary::vocabulary;

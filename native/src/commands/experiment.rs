@@ -9,16 +9,13 @@ use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
 use actprm_core::evaluation::Evaluation;
 use actprm_core::selection::SelectionConfig;
-use actprm_core::strategy::{
-    DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD, Strategy,
-};
-use actprm_core::synthetic::SyntheticConfig;
+use actprm_core::strategy::Strategy;
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::cli::{ExperimentArgs, RunArgs, StrategyArg, TrainArgs};
+use crate::cli::{ExperimentArgs, RunArgs, TrainArgs};
 use crate::pool_experiment::{ExperimentData, judge_cost, training_config};
 use crate::progress;
 use crate::run_dir::RunDir;
@@ -31,7 +28,7 @@ struct RunRecord<'a> {
     eval_size: usize,
     seed: u64,
     backend: &'a str,
-    synthetic: &'a SyntheticConfig,
+    task: &'a serde_json::Value,
     training: &'a TrainingConfig,
     checkpoint: &'a CheckpointConfig,
 }
@@ -54,20 +51,10 @@ pub fn run(args: &RunArgs, backend: &Backend) -> Result<()> {
         .with_delta_pred(args.selection.delta_pred)
         .with_delta_std(args.selection.delta_std)
         .with_tau(args.selection.tau);
-    let threshold = match args.strategy {
-        StrategyArg::Random | StrategyArg::Full => {
-            bail!("random and full are `actprm train` baselines (random with --label-fraction)")
-        }
-        StrategyArg::Entropy => args.threshold.unwrap_or(DEFAULT_ENTROPY_THRESHOLD),
-        StrategyArg::Bald => args
-            .threshold
-            .unwrap_or(DEFAULT_MUTUAL_INFORMATION_THRESHOLD),
-        // The rule strategies have no information threshold.
-        StrategyArg::Actprm | StrategyArg::AleatoricOnly | StrategyArg::EpistemicOnly => 0.0,
-    };
     let strategy = args
         .strategy
-        .strategy(selection.clone(), threshold, 1.0, args.experiment.seed);
+        .score_based(selection.clone(), args.threshold)
+        .context("`actprm run` takes a score-based strategy; random and full are `actprm train` baselines (random with --label-fraction)")?;
     execute(&args.experiment, strategy, selection, backend)
 }
 
@@ -97,7 +84,7 @@ fn execute(
     let started = Instant::now();
     let name = strategy.name();
     let device = &backend.device;
-    let data = ExperimentData::synthetic(&args.pool, args.seed)?;
+    let data = ExperimentData::new(&args.pool, args.seed)?;
     let checkpoint_config =
         data.checkpoint_config(&args.model, args.heads, args.seed, selection.clone());
     let training = training_config(&args.model, args.seed);
@@ -115,7 +102,7 @@ fn execute(
             eval_size: args.pool.eval_size,
             seed: args.seed,
             backend: &backend.description,
-            synthetic: &data.synthetic,
+            task: &data.task,
             training: &training,
             checkpoint: &checkpoint_config,
         },
@@ -123,7 +110,7 @@ fn execute(
 
     let num_batches = active::num_batches(data.pool.len(), training.batch_size);
     println!(
-        "{name}: one pass over {} synthetic trajectories in {num_batches} mini-batches of {} (E = {} heads)",
+        "{name}: one pass over {} pool trajectories in {num_batches} mini-batches of {} (E = {} heads)",
         data.pool.len(),
         training.batch_size,
         args.heads
@@ -180,13 +167,13 @@ fn execute(
         backend: backend.description.clone(),
     };
     run_dir.write_json("summary.json", &result)?;
-    print_summary(&result, data.test.len(), &checkpoint_dir, run_dir.root());
+    print_summary(&result, &data.test_name, &checkpoint_dir, run_dir.root());
     Ok(())
 }
 
 fn print_summary(
     result: &RunSummary,
-    held_out: usize,
+    test_name: &str,
     checkpoint: &std::path::Path,
     root: &std::path::Path,
 ) {
@@ -215,7 +202,7 @@ fn print_summary(
     );
     println!("selection rate by tenth of the pass: {}", tenths.join(" "));
     println!(
-        "held-out F1 on {held_out} synthetic trajectories: {:.3} (erroneous {:.3} of {}, correct {:.3} of {}); step accuracy {:.3}",
+        "held-out F1 on {test_name}: {:.3} (erroneous {:.3} of {}, correct {:.3} of {}); step accuracy {:.3}",
         f1.f1,
         f1.erroneous_accuracy,
         f1.num_erroneous,

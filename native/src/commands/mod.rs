@@ -2,6 +2,7 @@
 
 mod eval;
 mod experiment;
+mod filter;
 mod score;
 mod sweep;
 
@@ -18,6 +19,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Run(args) => experiment::run(&args, &backend),
         Command::Train(args) => experiment::train(&args, &backend),
         Command::Score(args) => score::score(&args, &backend),
+        Command::Filter(args) => filter::filter(&args, &backend),
         Command::Eval(EvalCommand::Processbench(args)) => eval::processbench(&args, &backend),
         Command::Eval(EvalCommand::Synthetic(args)) => eval::synthetic(&args, &backend),
         Command::Sweep(args) => sweep::sweep(&args, &backend),

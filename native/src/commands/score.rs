@@ -120,7 +120,11 @@ pub fn load_checkpoint(dir: &std::path::Path, backend: &Backend) -> Result<Check
         .with_context(|| format!("loading the checkpoint {}", dir.display()))
 }
 
-fn apply_overrides(mut rule: SelectionConfig, overrides: &ThresholdOverrides) -> SelectionConfig {
+/// The checkpoint's thresholds, with the ones given on the command line in their place.
+pub fn apply_overrides(
+    mut rule: SelectionConfig,
+    overrides: &ThresholdOverrides,
+) -> SelectionConfig {
     if let Some(delta_pred) = overrides.delta_pred {
         rule.delta_pred = delta_pred;
     }

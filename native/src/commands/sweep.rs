@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::backend::Backend;
 use crate::cli::{StrategyArg, SweepArgs};
 use crate::commands::experiment::human;
-use crate::pool_experiment::{ExperimentData, judge_cost, training_config};
+use crate::pool_experiment::{ExperimentData, judge_cost, task_settings, training_config};
 use crate::progress;
 use crate::sweep::results::{ExperimentResult, ResultsFile};
 use crate::sweep::spec::{Spec, independent_grid, matches_random_to_actprm};
@@ -37,7 +37,7 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
     let data: BTreeMap<u64, ExperimentData> = args
         .seeds
         .iter()
-        .map(|&seed| Ok((seed, ExperimentData::synthetic(&args.pool, seed)?)))
+        .map(|&seed| Ok((seed, ExperimentData::new(&args.pool, seed)?)))
         .collect::<Result<_>>()?;
 
     let grid = independent_grid(args);
@@ -103,8 +103,7 @@ fn validate(args: &SweepArgs) -> Result<()> {
 /// Records the settings every experiment shares in sweep.json, or checks them against the
 /// ones already there: results made with other data or another model must not be mixed.
 fn check_settings(args: &SweepArgs) -> Result<()> {
-    let settings = json!({
-        "synthetic": args.pool.synthetic.config(),
+    let mut settings = json!({
         "pool_size": args.pool.pool_size,
         "eval_size": args.pool.eval_size,
         "judge_tokens": args.pool.judge_tokens,
@@ -115,6 +114,15 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "anchor_weight": args.model.anchor_weight,
         "tau": args.tau,
     });
+    let task = task_settings(&args.pool);
+    settings
+        .as_object_mut()
+        .expect("the settings are an object")
+        .extend(
+            task.as_object()
+                .expect("task settings are an object")
+                .clone(),
+        );
     let path = args.out.join("sweep.json");
     match fs::read_to_string(&path) {
         Ok(text) => {

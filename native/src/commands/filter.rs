@@ -1,0 +1,356 @@
+//! `actprm filter`: one-shot filtering of a pool with a trained checkpoint, chunk by chunk.
+//!
+//! After every chunk the kept rows are appended to kept.jsonl and synced, then filter.json
+//! records the totals and how many bytes of kept.jsonl they cover. A rerun with the same
+//! settings cuts kept.jsonl back to that length and goes on after the last recorded chunk, so
+//! an interruption loses at most one chunk of work.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use actprm_core::Trajectory;
+use actprm_core::checkpoint::Checkpoint;
+use actprm_core::encoding::encode_trajectory;
+use actprm_core::filter::{FilterTally, Kept, filter_chunk};
+use actprm_core::judge::JudgeCost;
+use actprm_core::selection::SelectionConfig;
+use actprm_core::strategy::Choice;
+use actprm_core::synthetic::{SyntheticConfig, items};
+use anyhow::{Context, Result, bail};
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::backend::Backend;
+use crate::cli::FilterArgs;
+use crate::commands::experiment::human;
+use crate::commands::score::{apply_overrides, load_checkpoint};
+use crate::data_files::TrajectoryFile;
+use crate::progress;
+use crate::run_dir::write_json_atomically;
+
+/// filter.json: what the run was made with and how far it got.
+#[derive(Debug, Serialize, Deserialize)]
+struct FilterState {
+    /// The settings that decide which trajectories are kept; a resumed run must match them.
+    settings: Value,
+    /// Totals over the trajectories scored so far.
+    tally: FilterTally,
+    /// Length of kept.jsonl that the totals account for.
+    kept_bytes: u64,
+    /// Whether the whole pool was scored.
+    complete: bool,
+    /// Fraction of the scored trajectories kept.
+    retained_fraction: f64,
+    /// Tokens the judge is estimated to generate to label the kept trajectories.
+    judge_tokens: u64,
+}
+
+/// One line of kept.jsonl: readable back as unlabelled rows, and as training rows when the
+/// pool carried labels.
+#[derive(Serialize)]
+struct KeptRow<'a> {
+    index: usize,
+    question: &'a str,
+    steps: &'a [String],
+    /// The stored label up to its first error, when the pool carries labels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hard_labels: Option<Vec<u8>>,
+    /// Why it was kept, in words.
+    reason: String,
+    aleatoric: bool,
+    epistemic: bool,
+}
+
+/// `actprm filter`.
+pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
+    if args.chunk_size == 0 {
+        bail!("--chunk-size must be at least 1");
+    }
+    let Checkpoint {
+        model,
+        config,
+        tokenizer,
+    } = load_checkpoint(&args.checkpoint, backend)?;
+    let rule = apply_overrides(config.selection.clone(), &args.thresholds);
+    let strategy = args
+        .strategy
+        .score_based(rule.clone(), args.threshold)
+        .context("`actprm filter` takes a score-based strategy")?;
+    let cost = JudgeCost::new().with_tokens_per_trajectory(args.judge_tokens);
+    let synthetic = args.synthetic.config();
+    let settings = settings(args, &synthetic, &strategy_settings(args, &rule));
+
+    fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let state_path = args.out.join("filter.json");
+    let kept_path = args.out.join("kept.jsonl");
+    let mut state = match (args.restart, read_state(&state_path)?) {
+        (false, Some(state)) => {
+            if state.settings != settings {
+                bail!(
+                    "{} records a filtering run with other settings:\n  stored: {}\n  now:    {settings}\nChoose another --out, or pass --restart to start again",
+                    state_path.display(),
+                    state.settings
+                );
+            }
+            state
+        }
+        _ => FilterState {
+            settings,
+            tally: FilterTally::default(),
+            kept_bytes: 0,
+            complete: false,
+            retained_fraction: 0.0,
+            judge_tokens: 0,
+        },
+    };
+    if state.complete {
+        eprintln!(
+            "{} is complete (pass --restart to filter again)",
+            state_path.display()
+        );
+        report(&state, &kept_path);
+        return Ok(());
+    }
+    if state.tally.scored > 0 {
+        eprintln!(
+            "resuming after {} scored trajectories ({} kept)",
+            state.tally.scored, state.tally.kept
+        );
+    }
+
+    let mut pool = Pool::open(args, &synthetic)?;
+    pool.skip(state.tally.scored)?;
+    let mut kept_file = open_kept(&kept_path, state.kept_bytes)?;
+    let bar = pool.progress_bar();
+    let started = Instant::now();
+    loop {
+        let first = state.tally.scored;
+        let chunk = pool.next_chunk(args.chunk_size)?;
+        if chunk.is_empty() {
+            break;
+        }
+        let encoded = chunk
+            .iter()
+            .enumerate()
+            .map(|(offset, trajectory)| {
+                encode_trajectory(&tokenizer, trajectory, &config.encoding)
+                    .with_context(|| format!("pool trajectory {}", first + offset))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let kept = filter_chunk(
+            &model,
+            &strategy,
+            first,
+            &chunk,
+            &encoded,
+            tokenizer.pad_id(),
+            &mut state.tally,
+        );
+        state.kept_bytes = append_kept(&mut kept_file, &kept, &kept_path)?;
+        state.retained_fraction = state.tally.retained_fraction();
+        state.judge_tokens = state.tally.kept as u64 * cost.tokens_per_trajectory;
+        write_json_atomically(&state_path, &state)?;
+        bar.set_position(pool.position(state.tally.scored));
+        bar.set_message(format!(
+            "kept {} of {} ({:.1}%)",
+            state.tally.kept,
+            state.tally.scored,
+            100.0 * state.retained_fraction
+        ));
+    }
+    bar.finish_and_clear();
+    state.complete = true;
+    write_json_atomically(&state_path, &state)?;
+    eprintln!("filtered in {}", human(started.elapsed()));
+    report(&state, &kept_path);
+    Ok(())
+}
+
+/// The settings that decide the outcome, as recorded in filter.json.
+fn settings(args: &FilterArgs, synthetic: &SyntheticConfig, strategy: &Value) -> Value {
+    let pool = match &args.data {
+        Some(path) => json!({
+            "data": path.display().to_string(),
+            "format": format!("{:?}", args.format).to_lowercase(),
+        }),
+        None => json!({ "synthetic": synthetic, "seed": args.seed, "count": args.count }),
+    };
+    json!({
+        "checkpoint": args.checkpoint.display().to_string(),
+        "pool": pool,
+        "strategy": strategy,
+    })
+}
+
+/// The strategy and every threshold it reads.
+fn strategy_settings(args: &FilterArgs, rule: &SelectionConfig) -> Value {
+    json!({
+        "name": args.strategy.name(),
+        "delta_pred": rule.delta_pred,
+        "delta_std": rule.delta_std,
+        "tau": rule.tau,
+        "threshold": args.threshold,
+    })
+}
+
+/// filter.json, when a run has written one.
+fn read_state(path: &Path) -> Result<Option<FilterState>> {
+    match fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .with_context(|| format!("reading {} (pass --restart to start again)", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// kept.jsonl, cut back to the `length` bytes filter.json accounts for, open for appending.
+fn open_kept(path: &Path, length: u64) -> Result<BufWriter<File>> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let on_disk = file.metadata()?.len();
+    if on_disk < length {
+        bail!(
+            "{} holds {on_disk} bytes but filter.json accounts for {length}; it was changed \
+             since (pass --restart to start again)",
+            path.display()
+        );
+    }
+    file.set_len(length)
+        .and_then(|()| file.seek(SeekFrom::Start(length)).map(drop))
+        .with_context(|| format!("cutting {} back to {length} bytes", path.display()))?;
+    Ok(BufWriter::new(file))
+}
+
+/// Appends the kept rows, syncs them to disk, and returns the file's new length.
+fn append_kept(file: &mut BufWriter<File>, kept: &[Kept<'_>], path: &Path) -> Result<u64> {
+    for kept in kept {
+        serde_json::to_writer(&mut *file, &kept_row(kept))?;
+        file.write_all(b"\n")?;
+    }
+    file.flush()
+        .and_then(|()| file.get_ref().sync_data())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(file.stream_position()?)
+}
+
+fn kept_row<'a>(kept: &Kept<'a>) -> KeptRow<'a> {
+    let trajectory = kept.trajectory;
+    let (reason, aleatoric, epistemic) = match kept.choice {
+        Choice::Selected(selection) => (
+            selection.reason.to_string(),
+            selection.aleatoric,
+            selection.epistemic,
+        ),
+        Choice::Unconditional | Choice::Skip => ("kept whatever the scores".into(), false, false),
+    };
+    KeptRow {
+        index: kept.index,
+        question: &trajectory.question,
+        steps: &trajectory.steps,
+        hard_labels: trajectory
+            .label
+            .map(|label| label.hard_labels(trajectory.num_steps())),
+        reason,
+        aleatoric,
+        epistemic,
+    }
+}
+
+/// The totals, on standard error.
+fn report(state: &FilterState, kept_path: &Path) {
+    let tally = &state.tally;
+    eprintln!(
+        "kept {} of {} trajectories ({:.1}%) in {}: {} with an aleatoric reason, {} with an \
+         epistemic one; labelling them costs about {:.1}M judge tokens",
+        tally.kept,
+        tally.scored,
+        100.0 * tally.retained_fraction(),
+        kept_path.display(),
+        tally.aleatoric,
+        tally.epistemic,
+        state.judge_tokens as f64 / 1e6
+    );
+    if let (Some(pool), Some(kept)) = (tally.pool_error_rate(), tally.kept_error_rate()) {
+        eprintln!(
+            "stored labels (never used to choose): {:.1}% of the pool and {:.1}% of the kept \
+             trajectories hold an error",
+            100.0 * pool,
+            100.0 * kept
+        );
+    }
+}
+
+/// Where the pool's trajectories come from.
+enum Pool<'a> {
+    /// A data file, streamed.
+    File(TrajectoryFile),
+    /// Synthetic problems generated as they are needed.
+    Synthetic {
+        items: Box<dyn Iterator<Item = Trajectory> + 'a>,
+        count: usize,
+    },
+}
+
+impl<'a> Pool<'a> {
+    fn open(args: &FilterArgs, synthetic: &'a SyntheticConfig) -> Result<Self> {
+        Ok(match &args.data {
+            Some(path) => Pool::File(TrajectoryFile::open(path, args.format)?),
+            None => Pool::Synthetic {
+                items: Box::new(
+                    items(synthetic, args.seed)
+                        .take(args.count)
+                        .map(|item| item.trajectory),
+                ),
+                count: args.count,
+            },
+        })
+    }
+
+    /// Up to `size` more trajectories; none when the pool is exhausted.
+    fn next_chunk(&mut self, size: usize) -> Result<Vec<Trajectory>> {
+        match self {
+            Pool::File(file) => Ok(file.by_ref().take(size).collect::<Result<_, _>>()?),
+            Pool::Synthetic { items, .. } => Ok(items.by_ref().take(size).collect()),
+        }
+    }
+
+    /// Passes over the first `count` trajectories, which a previous run scored.
+    fn skip(&mut self, count: usize) -> Result<()> {
+        let mut skipped = 0;
+        while skipped < count {
+            let chunk = self.next_chunk((count - skipped).min(4096))?;
+            if chunk.is_empty() {
+                bail!(
+                    "the pool holds {skipped} trajectories but filter.json records {count} \
+                     scored; the pool changed since (pass --restart to start again)"
+                );
+            }
+            skipped += chunk.len();
+        }
+        Ok(())
+    }
+
+    /// A bar over the file's bytes, or over the synthetic problems.
+    fn progress_bar(&self) -> ProgressBar {
+        match self {
+            Pool::File(file) => progress::bytes_bar(file.len(), "filtering"),
+            Pool::Synthetic { count, .. } => progress::bar(*count, "filtering"),
+        }
+    }
+
+    /// The bar's position after `scored` trajectories.
+    fn position(&self, scored: usize) -> u64 {
+        match self {
+            Pool::File(file) => file.bytes_read(),
+            Pool::Synthetic { .. } => scored as u64,
+        }
+    }
+}
