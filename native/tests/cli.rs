@@ -313,3 +313,39 @@ fn a_missing_checkpoint_is_a_readable_error() {
         "{stderr}"
     );
 }
+
+/// The PRM800K task samples its pool from the stepwise rows and tests on ProcessBench math.
+#[test]
+fn a_prm800k_run_tests_on_processbench_math() {
+    let out = std::env::temp_dir().join(format!("actprm-prm800k-{}", std::process::id()));
+    let data_dir = shared_data();
+    let run = actprm(&[
+        "--device",
+        "cpu",
+        "run",
+        "--task",
+        "prm800k",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--pool-size",
+        "32",
+        "--eval-size",
+        "8",
+        "--heads",
+        "2",
+        "--d-model",
+        "16",
+        "--layers",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("held-out F1 on 1000 ProcessBench math items"),
+        "{stdout}"
+    );
+    let record = std::fs::read_to_string(out.join("run.json")).unwrap();
+    assert!(record.contains("prm800k"), "{record}");
+    std::fs::remove_dir_all(&out).ok();
+}
