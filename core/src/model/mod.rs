@@ -2,10 +2,12 @@
 
 mod attention;
 mod backbone;
+mod bert;
 mod block;
 mod heads;
 mod prm;
 
 pub use backbone::{BackboneConfig, TransformerBackbone};
+pub use bert::{Bert, BertConfig, WeightsError};
 pub use heads::{EnsembleHeads, EnsembleHeadsConfig};
 pub use prm::{EnsemblePrm, PrmConfig};
