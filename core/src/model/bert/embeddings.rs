@@ -69,7 +69,7 @@ impl BertEmbeddings {
             "cannot grow {rows} rows to {vocab_size} from row {copy_of}"
         );
         self.word_embeddings.weight = self.word_embeddings.weight.map(|table| {
-            let row = table.clone().slice([copy_of..copy_of + 1]);
+            let row = table.clone().slice(copy_of..copy_of + 1);
             Tensor::cat(vec![table, row.repeat_dim(0, vocab_size - rows)], 0)
         });
         self
