@@ -183,7 +183,8 @@ mod tests {
             BackboneConfig::new(tokenizer.vocab_size())
                 .with_d_model(32)
                 .with_n_layers(2)
-                .with_d_ff(64),
+                .with_d_ff(64)
+                .into(),
         )
         .with_heads(EnsembleHeadsConfig::new().with_num_heads(4).with_hidden(32));
         let training = TrainingConfig::new()

@@ -199,7 +199,8 @@ mod tests {
                 .with_d_model(16)
                 .with_n_layers(1)
                 .with_d_ff(32)
-                .with_max_positions(encoding.max_positions),
+                .with_max_positions(encoding.max_positions)
+                .into(),
         )
         .with_heads(EnsembleHeadsConfig::new().with_num_heads(3).with_hidden(8));
         let config = CheckpointConfig::new(model, encoding);

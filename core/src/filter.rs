@@ -193,7 +193,8 @@ mod tests {
             BackboneConfig::new(tokenizer.vocab_size())
                 .with_d_model(16)
                 .with_n_layers(1)
-                .with_d_ff(32),
+                .with_d_ff(32)
+                .into(),
         )
         .with_heads(EnsembleHeadsConfig::new().with_num_heads(4).with_hidden(16))
         .init(&device);

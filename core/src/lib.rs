@@ -17,6 +17,7 @@ pub mod judge;
 pub mod loss;
 pub mod metrics;
 pub mod model;
+pub mod pretrained;
 pub mod rng;
 pub mod schedule;
 pub mod scores;

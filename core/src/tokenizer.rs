@@ -183,6 +183,11 @@ impl StepTokenizer {
         self.separator_id
     }
 
+    /// The id of `token`, when the vocabulary has it.
+    pub fn token_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
     /// Size of an embedding table covering every id (one more than the largest id).
     pub fn vocab_size(&self) -> usize {
         self.vocab_size

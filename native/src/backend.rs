@@ -115,7 +115,8 @@ mod tests {
                 .with_d_model(16)
                 .with_n_layers(1)
                 .with_n_heads(2)
-                .with_d_ff(32),
+                .with_d_ff(32)
+                .into(),
         )
         .with_heads(EnsembleHeadsConfig::new().with_num_heads(3).with_hidden(8));
         flex.seed(5);

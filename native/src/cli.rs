@@ -152,24 +152,70 @@ pub struct PoolArgs {
     pub judge_tokens: u64,
 }
 
+/// Which backbone reads the trajectories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackboneArg {
+    /// A small causal transformer trained from scratch (--d-model, --layers), with a
+    /// vocabulary from the task.
+    Small,
+    /// all-MiniLM-L6-v2, a pretrained 6-layer BERT encoder (d = 384) with its own tokenizer,
+    /// fine-tuned whole; get it with scripts/fetch-backbone.sh.
+    Minilm,
+}
+
+impl BackboneArg {
+    /// The command-line name.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map(|value| value.get_name().to_string())
+            .expect("every backbone has a command-line name")
+    }
+}
+
 /// The backbone and optimisation, shared by `run`, `train` and `sweep`.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// Backbone width.
+    /// The backbone.
+    #[arg(long, value_enum, default_value_t = BackboneArg::Small)]
+    pub backbone: BackboneArg,
+    /// Directory of the pretrained backbone: config.json, model.safetensors and tokenizer.json
+    /// [default: ~/.cache/actprm/all-minilm-l6-v2, where scripts/fetch-backbone.sh puts them].
+    #[arg(long)]
+    pub backbone_dir: Option<PathBuf>,
+    /// Width of the small backbone.
     #[arg(long, default_value_t = 64)]
     pub d_model: usize,
-    /// Backbone layers.
+    /// Layers of the small backbone.
     #[arg(long, default_value_t = 2)]
     pub layers: usize,
     /// Trajectories per pool mini-batch.
     #[arg(long, default_value_t = 16)]
     pub batch_size: usize,
-    /// Peak learning rate (AdamW, linear warm-up then linear decay).
-    #[arg(long, default_value_t = 3e-3)]
-    pub learning_rate: f64,
+    /// Peak learning rate (AdamW, linear warm-up then linear decay) [default: 3e-3 for the
+    /// small backbone, 2e-5 for minilm].
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
     /// λ, the weight of the anchored-ensemble regulariser.
     #[arg(long, default_value_t = 0.5)]
     pub anchor_weight: f64,
+}
+
+impl ModelArgs {
+    /// The peak learning rate: the one given, or the backbone's default.
+    pub fn learning_rate(&self) -> f64 {
+        self.learning_rate.unwrap_or(match self.backbone {
+            BackboneArg::Small => 3e-3,
+            BackboneArg::Minilm => 2e-5,
+        })
+    }
+
+    /// Where the pretrained backbone is.
+    pub fn backbone_dir(&self) -> PathBuf {
+        self.backbone_dir.clone().unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_default();
+            PathBuf::from(home).join(".cache/actprm/all-minilm-l6-v2")
+        })
+    }
 }
 
 /// One pool experiment: `run` and `train`.

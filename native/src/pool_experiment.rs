@@ -13,12 +13,15 @@ use actprm_core::evaluation::{Evaluation, encode_all, score_encoded};
 use actprm_core::gsm8k::{Gsm8kPoolConfig, derive_trajectories};
 use actprm_core::judge::{JudgeCost, StoredLabelJudge};
 use actprm_core::loss::LossConfig;
-use actprm_core::model::{BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmConfig};
+use actprm_core::model::{
+    BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmBackbone, PrmConfig,
+};
+use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone};
 use actprm_core::rng::SeededRng;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use actprm_core::synthetic::generate;
-use actprm_core::tokenizer::{CorpusVocabularyConfig, StepTokenizer};
+use actprm_core::tokenizer::{CorpusVocabularyConfig, SpecialTokensConfig, StepTokenizer};
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use std::fs;
 use std::sync::Mutex;
@@ -27,7 +30,7 @@ use anyhow::{Context, Result, anyhow};
 use burn::tensor::Device;
 use serde_json::{Value, json};
 
-use crate::cli::{ModelArgs, PoolArgs, TaskArg};
+use crate::cli::{BackboneArg, ModelArgs, PoolArgs, TaskArg};
 use crate::data_files::open_reader;
 
 /// Seed offset of the test set, so it never shares a stream with the pool.
@@ -77,115 +80,51 @@ pub struct ExperimentData {
     pub validation: EncodedSet,
     /// For reporting.
     pub test: EncodedSet,
+    /// The pretrained backbone every experiment starts from, for `--backbone minilm`.
+    pub pretrained: Option<PretrainedBackbone>,
+}
+
+/// A task's labelled sets, with the vocabulary a backbone trained from scratch would use.
+struct TaskSets {
+    test_name: String,
+    tokenizer: StepTokenizer,
+    pool: Vec<Trajectory>,
+    validation: Vec<Trajectory>,
+    test: Vec<Trajectory>,
 }
 
 impl ExperimentData {
-    /// The pool, validation and test sets of the task `args` names, for `seed`.
-    pub fn new(args: &PoolArgs, seed: u64) -> Result<Self> {
-        match args.task {
-            TaskArg::Synthetic => Self::synthetic(args, seed),
-            TaskArg::Gsm8k => Self::gsm8k(args, seed),
-            TaskArg::Prm800k => Self::prm800k(args, seed),
-        }
-    }
-
-    /// The synthetic task's sets: each generated from its own seed.
-    fn synthetic(args: &PoolArgs, seed: u64) -> Result<Self> {
-        let synthetic = args.synthetic.config();
-        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
-        let generated =
-            |offset: u64, size: usize| generate(&synthetic, seed.wrapping_add(offset), size);
-        Self::encoded(
-            task_settings(args),
-            format!("{} synthetic trajectories", args.eval_size),
-            tokenizer,
-            generated(0, args.pool_size),
-            generated(VALIDATION_SEED_OFFSET, args.eval_size),
-            generated(TEST_SEED_OFFSET, args.eval_size),
-        )
-    }
-
-    /// The GSM8K-derived pool and validation set, and ProcessBench gsm8k as the test set.
-    fn gsm8k(args: &PoolArgs, seed: u64) -> Result<Self> {
-        let problems = |split: &str| -> Result<Vec<Gsm8kProblem>> {
-            let path = args.data_dir.join("gsm8k").join(format!("{split}.jsonl"));
-            Ok(read_gsm8k(
-                &path.display().to_string(),
-                open_reader(&path).context("set --data-dir")?,
-            )?)
+    /// The pool, validation and test sets of the task `args` names, for `seed`, encoded for
+    /// the backbone `model` names (loaded onto `device` when pretrained).
+    pub fn new(args: &PoolArgs, model: &ModelArgs, seed: u64, device: &Device) -> Result<Self> {
+        let sets = match args.task {
+            TaskArg::Synthetic => synthetic_sets(args, seed),
+            TaskArg::Gsm8k => gsm8k_sets(args, seed)?,
+            TaskArg::Prm800k => prm800k_sets(args, seed)?,
         };
-        let config = Gsm8kPoolConfig::new();
-        let pool = derive_trajectories(&problems("train")?, &config, seed, args.pool_size);
-        let validation = derive_trajectories(
-            &problems("test")?,
-            &config,
-            seed.wrapping_add(VALIDATION_SEED_OFFSET),
-            args.eval_size,
-        );
-        let test = processbench_split(args, "gsm8k")?;
-        Self::encoded(
-            task_settings(args),
-            format!("{} ProcessBench gsm8k items", test.len()),
-            corpus_tokenizer(&pool),
-            pool,
-            validation,
-            test,
-        )
-    }
-
-    /// PRM800K phase 1 stepwise rows: a seeded sample of the training rows as the pool, one of
-    /// the test rows as the validation set, and ProcessBench math (problems of the same
-    /// competition) as the test set.
-    fn prm800k(args: &PoolArgs, seed: u64) -> Result<Self> {
-        let rows = |file: &str, size: usize, offset: u64| -> Result<Vec<Trajectory>> {
-            let path = args.data_dir.join("prm800k_stepwise").join(file);
-            let mut rows = read_prm800k_stepwise(
-                &path.display().to_string(),
-                open_reader(&path).context("set --data-dir")?,
-            )?;
-            SeededRng::derive(seed, offset).shuffle(&mut rows);
-            rows.truncate(size);
-            Ok(rows)
+        let pretrained = match model.backbone {
+            BackboneArg::Small => None,
+            BackboneArg::Minilm => Some(PretrainedBackbone::load(
+                &model.backbone_dir(),
+                &SpecialTokensConfig::new(),
+                DEFAULT_SEPARATOR_INIT,
+                device,
+            )?),
         };
-        let pool = rows(
-            "phase1_train_plus.stepwise-critic.jsonl.gz",
-            args.pool_size,
-            0,
-        )?;
-        let validation = rows(
-            "phase1_test.stepwise-critic.jsonl.gz",
-            args.eval_size,
-            VALIDATION_SEED_OFFSET,
-        )?;
-        let test = processbench_split(args, "math")?;
-        Self::encoded(
-            task_settings(args),
-            format!("{} ProcessBench math items", test.len()),
-            corpus_tokenizer(&pool),
-            pool,
-            validation,
-            test,
-        )
-    }
-
-    fn encoded(
-        task: Value,
-        test_name: String,
-        tokenizer: StepTokenizer,
-        pool: Vec<Trajectory>,
-        validation: Vec<Trajectory>,
-        test: Vec<Trajectory>,
-    ) -> Result<Self> {
+        let tokenizer = pretrained
+            .as_ref()
+            .map_or(sets.tokenizer, |pretrained| pretrained.tokenizer.clone());
         let encoding = EncodingConfig::new();
         let set = |trajectories, what| EncodedSet::new(&tokenizer, &encoding, trajectories, what);
         Ok(Self {
-            pool: set(pool, "pool")?,
-            validation: set(validation, "validation")?,
-            test: set(test, "test")?,
-            task,
-            test_name,
+            pool: set(sets.pool, "pool")?,
+            validation: set(sets.validation, "validation")?,
+            test: set(sets.test, "test")?,
+            task: task_settings(args),
+            test_name: sets.test_name,
             tokenizer,
             encoding,
+            pretrained,
         })
     }
 
@@ -197,14 +136,16 @@ impl ExperimentData {
         seed: u64,
         selection: SelectionConfig,
     ) -> CheckpointConfig {
+        let backbone = match &self.pretrained {
+            Some(pretrained) => pretrained.config.clone().into(),
+            None => BackboneConfig::new(self.tokenizer.vocab_size())
+                .with_d_model(model.d_model)
+                .with_n_layers(model.layers)
+                .with_max_positions(self.encoding.max_positions)
+                .into(),
+        };
         CheckpointConfig::new(
-            PrmConfig::new(
-                BackboneConfig::new(self.tokenizer.vocab_size())
-                    .with_d_model(model.d_model)
-                    .with_n_layers(model.layers)
-                    .with_max_positions(self.encoding.max_positions),
-            )
-            .with_heads(
+            PrmConfig::new(backbone).with_heads(
                 EnsembleHeadsConfig::new()
                     .with_num_heads(heads)
                     .with_seed(seed),
@@ -232,7 +173,12 @@ impl ExperimentData {
             static INIT: Mutex<()> = Mutex::new(());
             let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             device.seed(training.seed);
-            let model = config.model.init(device);
+            let model = match &self.pretrained {
+                Some(pretrained) => config
+                    .model
+                    .init_around(PrmBackbone::Bert(pretrained.bert.clone()), device),
+                None => config.model.init(device),
+            };
             let first = &self.pool.encoded[..self.pool.encoded.len().min(1)];
             if !first.is_empty() {
                 model.score(&PrmInput::new(first, self.tokenizer.pad_id(), device));
@@ -276,9 +222,85 @@ impl ExperimentData {
 pub fn training_config(args: &ModelArgs, seed: u64) -> TrainingConfig {
     TrainingConfig::new()
         .with_batch_size(args.batch_size)
-        .with_learning_rate(args.learning_rate)
+        .with_learning_rate(args.learning_rate())
         .with_loss(LossConfig::new().with_anchor_weight(args.anchor_weight))
         .with_seed(seed)
+}
+
+/// The synthetic task's sets: each generated from its own seed.
+fn synthetic_sets(args: &PoolArgs, seed: u64) -> TaskSets {
+    let synthetic = args.synthetic.config();
+    let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+    let generated =
+        |offset: u64, size: usize| generate(&synthetic, seed.wrapping_add(offset), size);
+    TaskSets {
+        test_name: format!("{} synthetic trajectories", args.eval_size),
+        tokenizer,
+        pool: generated(0, args.pool_size),
+        validation: generated(VALIDATION_SEED_OFFSET, args.eval_size),
+        test: generated(TEST_SEED_OFFSET, args.eval_size),
+    }
+}
+
+/// The GSM8K-derived pool and validation set, and ProcessBench gsm8k as the test set.
+fn gsm8k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
+    let problems = |split: &str| -> Result<Vec<Gsm8kProblem>> {
+        let path = args.data_dir.join("gsm8k").join(format!("{split}.jsonl"));
+        Ok(read_gsm8k(
+            &path.display().to_string(),
+            open_reader(&path).context("set --data-dir")?,
+        )?)
+    };
+    let config = Gsm8kPoolConfig::new();
+    let pool = derive_trajectories(&problems("train")?, &config, seed, args.pool_size);
+    let validation = derive_trajectories(
+        &problems("test")?,
+        &config,
+        seed.wrapping_add(VALIDATION_SEED_OFFSET),
+        args.eval_size,
+    );
+    let test = processbench_split(args, "gsm8k")?;
+    Ok(TaskSets {
+        test_name: format!("{} ProcessBench gsm8k items", test.len()),
+        tokenizer: corpus_tokenizer(&pool),
+        pool,
+        validation,
+        test,
+    })
+}
+
+/// PRM800K phase 1 stepwise rows: a seeded sample of the training rows as the pool, one of
+/// the test rows as the validation set, and ProcessBench math (problems of the same
+/// competition) as the test set.
+fn prm800k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
+    let rows = |file: &str, size: usize, offset: u64| -> Result<Vec<Trajectory>> {
+        let path = args.data_dir.join("prm800k_stepwise").join(file);
+        let mut rows = read_prm800k_stepwise(
+            &path.display().to_string(),
+            open_reader(&path).context("set --data-dir")?,
+        )?;
+        SeededRng::derive(seed, offset).shuffle(&mut rows);
+        rows.truncate(size);
+        Ok(rows)
+    };
+    let pool = rows(
+        "phase1_train_plus.stepwise-critic.jsonl.gz",
+        args.pool_size,
+        0,
+    )?;
+    let validation = rows(
+        "phase1_test.stepwise-critic.jsonl.gz",
+        args.eval_size,
+        VALIDATION_SEED_OFFSET,
+    )?;
+    let test = processbench_split(args, "math")?;
+    Ok(TaskSets {
+        test_name: format!("{} ProcessBench math items", test.len()),
+        tokenizer: corpus_tokenizer(&pool),
+        pool,
+        validation,
+        test,
+    })
 }
 
 /// The trajectories of one ProcessBench split under `--data-dir`.

@@ -349,3 +349,45 @@ fn a_prm800k_run_tests_on_processbench_math() {
     assert!(record.contains("prm800k"), "{record}");
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// `--backbone minilm` fine-tunes the pretrained encoder (scripts/fetch-backbone.sh fetches it)
+/// and saves it in the checkpoint with its grown vocabulary.
+#[test]
+fn a_run_on_the_pretrained_backbone() {
+    let out = std::env::temp_dir().join(format!("actprm-minilm-{}", std::process::id()));
+    let run = actprm(&[
+        "--device",
+        "cpu",
+        "run",
+        "--backbone",
+        "minilm",
+        "--pool-size",
+        "16",
+        "--eval-size",
+        "8",
+        "--heads",
+        "2",
+        "--batch-size",
+        "8",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("held-out F1 on 8 synthetic trajectories"),
+        "{stdout}"
+    );
+    let config = std::fs::read_to_string(out.join("checkpoint/config.json")).unwrap();
+    let config: serde_json::Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(
+        config["model"]["backbone"]["Bert"]["vocab_size"], 30523,
+        "{config}"
+    );
+    let record = std::fs::read_to_string(out.join("run.json")).unwrap();
+    let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(
+        record["training"]["learning_rate"], 2e-5,
+        "the fine-tuning learning rate"
+    );
+    std::fs::remove_dir_all(&out).ok();
+}

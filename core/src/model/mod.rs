@@ -6,8 +6,10 @@ mod bert;
 mod block;
 mod heads;
 mod prm;
+mod prm_backbone;
 
 pub use backbone::{BackboneConfig, TransformerBackbone};
 pub use bert::{Bert, BertConfig, WeightsError};
 pub use heads::{EnsembleHeads, EnsembleHeadsConfig};
 pub use prm::{EnsemblePrm, PrmConfig};
+pub use prm_backbone::{PrmBackbone, PrmBackboneConfig};

@@ -6,8 +6,8 @@ use burn::module::Module;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-use super::backbone::{BackboneConfig, TransformerBackbone};
 use super::heads::{EnsembleHeads, EnsembleHeadsConfig};
+use super::prm_backbone::{PrmBackbone, PrmBackboneConfig};
 use crate::batch::PrmInput;
 use crate::scores::StepScores;
 
@@ -15,7 +15,7 @@ use crate::scores::StepScores;
 #[derive(Config, Debug)]
 pub struct PrmConfig {
     /// The transformer that reads `question + steps`.
-    pub backbone: BackboneConfig,
+    pub backbone: PrmBackboneConfig,
     /// The ensemble of scoring heads.
     #[config(default = "EnsembleHeadsConfig::new()")]
     pub heads: EnsembleHeadsConfig,
@@ -24,7 +24,7 @@ pub struct PrmConfig {
 /// An ensemble process reward model.
 #[derive(Module, Debug)]
 pub struct EnsemblePrm {
-    backbone: TransformerBackbone,
+    backbone: PrmBackbone,
     heads: EnsembleHeads,
 }
 
@@ -33,7 +33,24 @@ impl PrmConfig {
     pub fn init(&self, device: &Device) -> EnsemblePrm {
         EnsemblePrm {
             backbone: self.backbone.init(device),
-            heads: self.heads.init(self.backbone.d_model, device),
+            heads: self.heads.init(self.backbone.width(), device),
+        }
+    }
+
+    /// The model around an existing backbone (a pretrained one), with fresh heads.
+    ///
+    /// # Panics
+    /// When `backbone` is not of the configured kind.
+    pub fn init_around(&self, backbone: PrmBackbone, device: &Device) -> EnsemblePrm {
+        let same_kind = matches!(
+            (&self.backbone, &backbone),
+            (PrmBackboneConfig::Small(_), PrmBackbone::Small(_))
+                | (PrmBackboneConfig::Bert(_), PrmBackbone::Bert(_))
+        );
+        assert!(same_kind, "the backbone is not of the configured kind");
+        EnsemblePrm {
+            backbone,
+            heads: self.heads.init(self.backbone.width(), device),
         }
     }
 }

@@ -84,7 +84,7 @@ fn execute(
     let started = Instant::now();
     let name = strategy.name();
     let device = &backend.device;
-    let data = ExperimentData::new(&args.pool, args.seed)?;
+    let data = ExperimentData::new(&args.pool, &args.model, args.seed, device)?;
     let checkpoint_config =
         data.checkpoint_config(&args.model, args.heads, args.seed, selection.clone());
     let training = training_config(&args.model, args.seed);

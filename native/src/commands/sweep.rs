@@ -37,7 +37,12 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
     let data: BTreeMap<u64, ExperimentData> = args
         .seeds
         .iter()
-        .map(|&seed| Ok((seed, ExperimentData::new(&args.pool, seed)?)))
+        .map(|&seed| {
+            Ok((
+                seed,
+                ExperimentData::new(&args.pool, &args.model, seed, &backend.device)?,
+            ))
+        })
         .collect::<Result<_>>()?;
 
     let grid = independent_grid(args);
@@ -110,7 +115,8 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "d_model": args.model.d_model,
         "layers": args.model.layers,
         "batch_size": args.model.batch_size,
-        "learning_rate": args.model.learning_rate,
+        "learning_rate": args.model.learning_rate(),
+        "backbone": args.model.backbone.name(),
         "anchor_weight": args.model.anchor_weight,
         "tau": args.tau,
     });

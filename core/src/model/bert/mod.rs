@@ -135,30 +135,11 @@ impl Bert {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use burn::tensor::TensorData;
 
     use super::*;
+    use crate::pretrained::test_support::backbone_dir;
     use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
-
-    /// Where scripts/fetch-backbone.sh unpacks all-MiniLM-L6-v2 (`$ACTPRM_BACKBONE` overrides).
-    fn backbone_dir() -> PathBuf {
-        let dir = std::env::var_os("ACTPRM_BACKBONE").map_or_else(
-            || {
-                let home = std::env::var_os("HOME").expect("HOME is set");
-                PathBuf::from(home).join(".cache/actprm/all-minilm-l6-v2")
-            },
-            PathBuf::from,
-        );
-        assert!(
-            dir.join("model.safetensors").is_file(),
-            "the all-MiniLM-L6-v2 weights are not in {}: run scripts/fetch-backbone.sh (or set \
-             ACTPRM_BACKBONE to where they are)",
-            dir.display()
-        );
-        dir
-    }
 
     fn config() -> BertConfig {
         let text = std::fs::read_to_string(backbone_dir().join("config.json")).unwrap();

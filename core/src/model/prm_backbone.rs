@@ -1,0 +1,87 @@
+//! The backbone an [`EnsemblePrm`](super::EnsemblePrm) reads trajectories with: the small
+//! causal transformer trained from scratch, or a pretrained BERT-family encoder.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::{Bool, Device, Int, Tensor};
+
+use super::backbone::{BackboneConfig, TransformerBackbone};
+use super::bert::{Bert, BertConfig};
+
+/// Which backbone, with its configuration.
+#[derive(Config, Debug)]
+pub enum PrmBackboneConfig {
+    /// The small causal transformer: a step's feature depends on the question and the steps up
+    /// to it.
+    Small(BackboneConfig),
+    /// A BERT-family encoder with bidirectional attention, as it was pretrained: a step's
+    /// feature may also depend on the steps after it.
+    Bert(BertConfig),
+}
+
+/// The backbone module.
+#[derive(Module, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a model holds one backbone, built once; boxing would only add an indirection"
+)]
+pub enum PrmBackbone {
+    /// See [`PrmBackboneConfig::Small`].
+    Small(TransformerBackbone),
+    /// See [`PrmBackboneConfig::Bert`].
+    Bert(Bert),
+}
+
+impl From<BackboneConfig> for PrmBackboneConfig {
+    fn from(config: BackboneConfig) -> Self {
+        PrmBackboneConfig::Small(config)
+    }
+}
+
+impl From<BertConfig> for PrmBackboneConfig {
+    fn from(config: BertConfig) -> Self {
+        PrmBackboneConfig::Bert(config)
+    }
+}
+
+impl PrmBackboneConfig {
+    /// A backbone with freshly initialised weights.
+    pub fn init(&self, device: &Device) -> PrmBackbone {
+        match self {
+            PrmBackboneConfig::Small(config) => PrmBackbone::Small(config.init(device)),
+            PrmBackboneConfig::Bert(config) => PrmBackbone::Bert(config.init(device)),
+        }
+    }
+
+    /// Width of the hidden states, and so of the step features.
+    pub fn width(&self) -> usize {
+        match self {
+            PrmBackboneConfig::Small(config) => config.d_model,
+            PrmBackboneConfig::Bert(config) => config.hidden_size,
+        }
+    }
+
+    /// The longest input the backbone takes, in tokens.
+    pub fn max_positions(&self) -> usize {
+        match self {
+            PrmBackboneConfig::Small(config) => config.max_positions,
+            PrmBackboneConfig::Bert(config) => config.max_position_embeddings,
+        }
+    }
+}
+
+impl PrmBackbone {
+    /// Hidden states for a padded batch of token ids; padding is never attended to.
+    ///
+    /// # Shapes
+    ///
+    /// - tokens: `[batch, seq_len]`
+    /// - padding: `[batch, seq_len]`, `true` at padding positions
+    /// - output: `[batch, seq_len, width]`
+    pub fn forward(&self, tokens: Tensor<2, Int>, padding: Tensor<2, Bool>) -> Tensor<3> {
+        match self {
+            PrmBackbone::Small(backbone) => backbone.forward(tokens, padding),
+            PrmBackbone::Bert(bert) => bert.forward(tokens, Bert::padding_mask(padding)),
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! A pretrained BERT-family backbone read from a directory holding the Hugging Face
+//! `config.json`, `model.safetensors` and `tokenizer.json` (as scripts/fetch-backbone.sh
+//! unpacks all-MiniLM-L6-v2), made ready for a PRM: the step separator is added to the
+//! tokenizer as a new token, and its embedding row starts as a copy of an existing token's.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+
+use crate::model::{Bert, BertConfig, WeightsError};
+use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
+
+/// The token whose embedding a new step separator starts from, by default: BERT's own
+/// segment separator.
+pub const DEFAULT_SEPARATOR_INIT: &str = "[SEP]";
+
+/// A loaded backbone with its tokenizer.
+#[derive(Debug)]
+pub struct PretrainedBackbone {
+    /// Its configuration, the grown vocabulary included.
+    pub config: BertConfig,
+    /// The encoder.
+    pub bert: Bert,
+    /// Its tokenizer, with the step separator.
+    pub tokenizer: StepTokenizer,
+}
+
+/// Why a pretrained backbone could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PretrainedError {
+    /// A file could not be read.
+    #[error("{path}: {source} (run scripts/fetch-backbone.sh to get all-MiniLM-L6-v2)")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// `config.json` is not a BERT configuration.
+    #[error("{path}: {source}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What serde said.
+        source: serde_json::Error,
+    },
+    /// `tokenizer.json` is unusable.
+    #[error("{path}: {message}")]
+    Tokenizer {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The token the separator's embedding should copy is not in the vocabulary.
+    #[error("the tokenizer has no token {0:?} to initialise the step separator from")]
+    UnknownInitToken(String),
+    /// The weights do not fit the configuration.
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+}
+
+impl PretrainedBackbone {
+    /// Loads the backbone in `dir` onto `device`; the separator named in `special` is added to
+    /// the vocabulary (when absent) with the embedding of `separator_init`.
+    pub fn load(
+        dir: &Path,
+        special: &SpecialTokensConfig,
+        separator_init: &str,
+        device: &Device,
+    ) -> Result<Self, PretrainedError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read_to_string(&path)
+                .map(|text| (text, path.clone()))
+                .map_err(|source| PretrainedError::Io { path, source })
+        };
+        let (text, path) = read("config.json")?;
+        let mut config = BertConfig::from_hf_json(&text)
+            .map_err(|source| PretrainedError::Config { path, source })?;
+        let (text, path) = read("tokenizer.json")?;
+        let tokenizer = StepTokenizer::from_json(&text, special).map_err(|error| {
+            PretrainedError::Tokenizer {
+                path,
+                message: error.to_string(),
+            }
+        })?;
+        let init_id = tokenizer
+            .token_id(separator_init)
+            .ok_or_else(|| PretrainedError::UnknownInitToken(separator_init.to_string()))?;
+        let mut bert = config
+            .init(device)
+            .load_hf_file(&dir.join("model.safetensors"))?;
+        if tokenizer.vocab_size() > config.vocab_size {
+            bert = bert.with_vocab_size(tokenizer.vocab_size(), init_id as usize);
+            config.vocab_size = tokenizer.vocab_size();
+        }
+        Ok(Self {
+            config,
+            bert,
+            tokenizer,
+        })
+    }
+}
+
+/// The backbone directory the tests read.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::path::PathBuf;
+
+    /// Where scripts/fetch-backbone.sh unpacks all-MiniLM-L6-v2 (`$ACTPRM_BACKBONE` overrides).
+    ///
+    /// # Panics
+    /// When the weights are not there, saying how to get them.
+    pub(crate) fn backbone_dir() -> PathBuf {
+        let dir = std::env::var_os("ACTPRM_BACKBONE").map_or_else(
+            || {
+                let home = std::env::var_os("HOME").expect("HOME is set");
+                PathBuf::from(home).join(".cache/actprm/all-minilm-l6-v2")
+            },
+            PathBuf::from,
+        );
+        assert!(
+            dir.join("model.safetensors").is_file(),
+            "the all-MiniLM-L6-v2 weights are not in {}: run scripts/fetch-backbone.sh (or set \
+             ACTPRM_BACKBONE to where they are)",
+            dir.display()
+        );
+        dir
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::backbone_dir;
+    use super::*;
+    use crate::batch::PrmInput;
+    use crate::checkpoint::{CheckpointConfig, CheckpointFiles};
+    use crate::encoding::{EncodingConfig, encode_trajectory};
+    use crate::model::{EnsembleHeadsConfig, PrmBackbone, PrmConfig};
+    use crate::trajectory::Trajectory;
+
+    /// MiniLM with the separator added scores every step of a trajectory, and a checkpoint of
+    /// it scores the same after a save and a load.
+    #[test]
+    fn minilm_becomes_an_ensemble_prm_that_checkpoints() {
+        let device = Device::flex();
+        let special = SpecialTokensConfig::new();
+        let pretrained =
+            PretrainedBackbone::load(&backbone_dir(), &special, DEFAULT_SEPARATOR_INIT, &device)
+                .unwrap();
+        assert_eq!(pretrained.config.vocab_size, 30523);
+        assert_eq!(pretrained.bert.vocab_size(), 30523);
+        assert_eq!(pretrained.tokenizer.separator_id(), 30522);
+
+        let config = PrmConfig::new(
+            pretrained
+                .config
+                .clone()
+                .with_hidden_dropout_prob(0.0)
+                .into(),
+        )
+        .with_heads(EnsembleHeadsConfig::new().with_num_heads(4));
+        let model = config.init_around(PrmBackbone::Bert(pretrained.bert), &device);
+        let trajectory = Trajectory {
+            question: "Natalia sold 48 clips in April and half as many in May.".into(),
+            steps: vec![
+                "In May she sold 48 / 2 = 24 clips.".into(),
+                "In all, 48 + 24 = 72.".into(),
+            ],
+            label: None,
+        };
+        let encoding = EncodingConfig::new();
+        let encoded = encode_trajectory(&pretrained.tokenizer, &trajectory, &encoding).unwrap();
+        let input = PrmInput::new(
+            std::slice::from_ref(&encoded),
+            pretrained.tokenizer.pad_id(),
+            &device,
+        );
+        let scores = model.score(&input);
+        assert_eq!(scores[0].num_steps(), 2);
+        assert_eq!(scores[0].heads.len(), 4);
+
+        let checkpoint = CheckpointConfig::new(config, encoding);
+        let files =
+            CheckpointFiles::from_model(&model, &checkpoint, &pretrained.tokenizer).unwrap();
+        let reloaded = files.load(&device).unwrap();
+        let input = PrmInput::new(
+            std::slice::from_ref(&encoded),
+            reloaded.tokenizer.pad_id(),
+            &device,
+        );
+        assert_eq!(reloaded.model.score(&input), scores);
+    }
+
+    #[test]
+    fn a_missing_directory_says_how_to_get_the_backbone() {
+        let error = PretrainedBackbone::load(
+            Path::new("/nonexistent"),
+            &SpecialTokensConfig::new(),
+            DEFAULT_SEPARATOR_INIT,
+            &Device::flex(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("/nonexistent/config.json") && error.contains("fetch-backbone"),
+            "{error}"
+        );
+        let unknown = PretrainedBackbone::load(
+            &backbone_dir(),
+            &SpecialTokensConfig::new(),
+            "[NO-SUCH-TOKEN]",
+            &Device::flex(),
+        )
+        .unwrap_err();
+        assert!(matches!(unknown, PretrainedError::UnknownInitToken(_)));
+    }
+}
