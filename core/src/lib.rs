@@ -18,6 +18,7 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod pretrained;
+pub mod prmbench;
 pub mod rng;
 pub mod schedule;
 pub mod scores;

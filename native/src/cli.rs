@@ -521,6 +521,11 @@ pub enum EvalCommand {
     Processbench(ProcessBenchArgs),
     /// The synthetic task's held-out set.
     Synthetic(SyntheticEvalArgs),
+    /// PRMBench: every step judged valid when its score exceeds 0.5; F1 of correct steps, F1
+    /// of erroneous steps (negF1) and PRMScore (their mean) per error class, per category
+    /// (simplicity, soundness, sensitivity) and overall. The full benchmark is the
+    /// `mr_eval/tasks/prmtest_classified/data` directory of the ssmisya/PRMBench repository.
+    Prmbench(PrmBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -535,6 +540,25 @@ pub struct ProcessBenchArgs {
     #[arg(long, value_delimiter = ',')]
     pub splits: Vec<String>,
     /// Evaluate at most this many items per split.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Trajectories scored per forward pass.
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PrmBenchArgs {
+    /// A PRMBench JSONL file, or a directory of them.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Checkpoint directory.
+    #[arg(long, default_value = "runs/actprm/checkpoint")]
+    pub checkpoint: PathBuf,
+    /// Evaluate at most this many items.
     #[arg(long)]
     pub limit: Option<usize>,
     /// Trajectories scored per forward pass.

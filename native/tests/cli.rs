@@ -127,6 +127,41 @@ fn run_then_score_and_evaluate() {
         serde_json::from_str(&std::fs::read_to_string(results).unwrap()).unwrap();
     assert_eq!(json["splits"].as_array().unwrap().len(), 2);
 
+    let sample = shared_data().join("prmbench_sample");
+    let results = out.join("prmbench.json");
+    let prmbench = actprm(&[
+        "--device",
+        "cpu",
+        "eval",
+        "prmbench",
+        "--data",
+        sample.to_str().unwrap(),
+        "--checkpoint",
+        checkpoint,
+        "--out",
+        results.to_str().unwrap(),
+    ]);
+    let table = String::from_utf8_lossy(&prmbench.stdout);
+    for row in [
+        "circular",
+        "correct",
+        "simplicity",
+        "soundness",
+        "sensitivity",
+        "overall",
+    ] {
+        assert!(table.contains(row), "{row} in\n{table}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results).unwrap()).unwrap();
+    assert_eq!(
+        json["classes"].as_array().unwrap().len(),
+        10,
+        "nine error classes and correct"
+    );
+    let score = json["overall"]["score"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&score));
+
     filter_resumes_after_an_interruption(&out, checkpoint);
     std::fs::remove_dir_all(&out).ok();
 }

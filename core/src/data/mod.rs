@@ -6,6 +6,7 @@ mod error;
 mod gsm8k;
 mod jsonl;
 mod prm800k;
+mod prmbench;
 mod processbench;
 mod record;
 #[cfg(test)]
@@ -16,6 +17,7 @@ mod unlabelled_rows;
 pub use error::{DataError, Position, Problem};
 pub use gsm8k::{Gsm8kProblem, Gsm8kRows, read_gsm8k};
 pub use prm800k::{Prm800kRows, read_prm800k_stepwise};
+pub use prmbench::{CORRECT_CLASSIFICATION, PrmBenchItem, read_prmbench};
 pub use processbench::{PROCESSBENCH_SPLITS, ProcessBenchItem, read_processbench};
 pub use training_rows::{TrainingRows, read_training_rows, training_row_json};
 pub use unlabelled_rows::UnlabelledRows;

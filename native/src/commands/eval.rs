@@ -1,17 +1,22 @@
 //! `actprm eval`: first-error F1 on ProcessBench (per split and averaged) and on the synthetic
-//! task's held-out set.
+//! task's held-out set, and PRMScore on PRMBench (per class, per category and overall).
+
+use std::path::{Path, PathBuf};
 
 use actprm_core::Trajectory;
 use actprm_core::checkpoint::Checkpoint;
-use actprm_core::data::{PROCESSBENCH_SPLITS, read_processbench};
+use actprm_core::data::{PROCESSBENCH_SPLITS, PrmBenchItem, read_prmbench, read_processbench};
 use actprm_core::evaluation::{Evaluation, encode_all, score_encoded};
+use actprm_core::prmbench::GroupScore;
+use actprm_core::scores::StepScores;
 use actprm_core::synthetic::generate;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
 use super::score::load_checkpoint;
 use crate::backend::Backend;
-use crate::cli::{ProcessBenchArgs, SyntheticEvalArgs};
+use crate::cli::{PrmBenchArgs, ProcessBenchArgs, SyntheticEvalArgs};
+use crate::data_files::open_reader;
 use crate::progress;
 
 /// One split's result.
@@ -106,6 +111,84 @@ fn evaluate(
     batch_size: usize,
     label: &str,
 ) -> Result<Evaluation> {
+    let scores = score_all(checkpoint, items, batch_size, label)?;
+    Ok(Evaluation::from_scores(
+        items,
+        &scores,
+        checkpoint.config.selection.tau,
+    ))
+}
+
+/// `actprm eval prmbench`.
+pub fn prmbench(args: &PrmBenchArgs, backend: &Backend) -> Result<()> {
+    let checkpoint = load_checkpoint(&args.checkpoint, backend)?;
+    let mut items = read_prmbench_data(&args.data)?;
+    if let Some(limit) = args.limit {
+        items.truncate(limit);
+    }
+    let trajectories: Vec<Trajectory> = items.iter().map(|i| i.trajectory.clone()).collect();
+    let scores = score_all(&checkpoint, &trajectories, args.batch_size, "prmbench")?;
+    let report = actprm_core::prmbench::evaluate(&items, &scores);
+    println!(
+        "{:<22} {:>6} {:>7} {:>8} {:>8} {:>9}",
+        "class", "items", "steps", "F1", "negF1", "PRMScore"
+    );
+    let row = |group: &GroupScore| {
+        let steps = group.steps;
+        let total = steps.correct_valid
+            + steps.correct_invalid
+            + steps.erroneous_valid
+            + steps.erroneous_invalid;
+        println!(
+            "{:<22} {:>6} {:>7} {:>8.3} {:>8.3} {:>9.3}",
+            group.name, group.items, total, group.f1, group.negative_f1, group.score
+        );
+    };
+    report.classes.iter().for_each(row);
+    println!();
+    report.categories.iter().for_each(row);
+    row(&report.overall);
+    if let Some(out) = &args.out {
+        std::fs::write(out, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// The items of a PRMBench JSONL file, or of every `.jsonl` file of a directory (in name
+/// order), as the benchmark ships them.
+fn read_prmbench_data(path: &Path) -> Result<Vec<PrmBenchItem>> {
+    let files = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("reading the directory {}", path.display()))?
+            .map(|entry| entry.map(|entry| entry.path()))
+            .collect::<Result<_, _>>()?;
+        files.retain(|file| file.extension().is_some_and(|e| e == "jsonl"));
+        files.sort();
+        if files.is_empty() {
+            bail!("{} holds no .jsonl file", path.display());
+        }
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut items = Vec::new();
+    for file in files {
+        items.extend(read_prmbench(
+            &file.display().to_string(),
+            open_reader(&file)?,
+        )?);
+    }
+    Ok(items)
+}
+
+/// Every item's step scores, with a progress bar.
+fn score_all(
+    checkpoint: &Checkpoint,
+    items: &[Trajectory],
+    batch_size: usize,
+    label: &str,
+) -> Result<Vec<StepScores>> {
     let Checkpoint {
         model,
         config,
@@ -118,9 +201,5 @@ fn evaluate(
         bar.set_position(done as u64)
     });
     bar.finish_and_clear();
-    Ok(Evaluation::from_scores(
-        items,
-        &scores,
-        config.selection.tau,
-    ))
+    Ok(scores)
 }

@@ -22,6 +22,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Filter(args) => filter::filter(&args, &backend),
         Command::Eval(EvalCommand::Processbench(args)) => eval::processbench(&args, &backend),
         Command::Eval(EvalCommand::Synthetic(args)) => eval::synthetic(&args, &backend),
+        Command::Eval(EvalCommand::Prmbench(args)) => eval::prmbench(&args, &backend),
         Command::Sweep(args) => sweep::sweep(&args, &backend),
     }
 }
