@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::batch::Inputs;
 use crate::budget::BudgetLedger;
-use crate::encoding::EncodedTrajectory;
 use crate::judge::{Judge, JudgeCost};
 use crate::strategy::{Choice, Strategy};
 use crate::trainer::{PrmTrainer, UpdateStats};
@@ -55,8 +55,8 @@ pub fn num_batches(pool_size: usize, batch_size: usize) -> usize {
 pub struct PoolPass<'a, J: Judge> {
     /// The trajectories (their stored labels are only ever read through the judge).
     pub pool: &'a [Trajectory],
-    /// Their encodings.
-    pub encoded: &'a [EncodedTrajectory],
+    /// What the model reads of them: `inputs` item `i` is `pool[i]`.
+    pub inputs: Inputs<'a>,
     /// Which trajectories to label.
     pub strategy: Strategy,
     /// Who labels them.
@@ -65,8 +65,6 @@ pub struct PoolPass<'a, J: Judge> {
     pub judge_cost: JudgeCost,
     /// Trajectories per mini-batch.
     pub batch_size: usize,
-    /// The tokenizer's padding id.
-    pub pad_id: u32,
 }
 
 impl<J: Judge> PoolPass<'_, J> {
@@ -84,24 +82,16 @@ impl<J: Judge> PoolPass<'_, J> {
     ) -> Result<BudgetLedger, E> {
         assert_eq!(
             self.pool.len(),
-            self.encoded.len(),
-            "one encoding per pool trajectory"
+            self.inputs.len(),
+            "one input per pool trajectory"
         );
         let num_batches = self.num_batches();
         let batch_size = self.batch_size.max(1);
         let mut ledger = BudgetLedger::new(self.pool.len(), &self.judge_cost);
-        for (batch, (trajectories, encoded)) in self
-            .pool
-            .chunks(batch_size)
-            .zip(self.encoded.chunks(batch_size))
-            .enumerate()
-        {
-            let choices = self.strategy.choose_batch(
-                trainer.model(),
-                batch * batch_size,
-                encoded,
-                self.pad_id,
-            );
+        for (batch, trajectories) in self.pool.chunks(batch_size).enumerate() {
+            let first = batch * batch_size;
+            let inputs = self.inputs.slice(first..first + trajectories.len());
+            let choices = self.strategy.choose_batch(trainer.model(), first, inputs);
             let mut report = BatchReport {
                 batch,
                 num_batches,
@@ -116,7 +106,7 @@ impl<J: Judge> PoolPass<'_, J> {
                 update: None,
             };
             let (mut chosen, mut labels, mut steps) = (Vec::new(), Vec::new(), 0);
-            for ((trajectory, encoding), choice) in trajectories.iter().zip(encoded).zip(choices) {
+            for (offset, (trajectory, choice)) in trajectories.iter().zip(choices).enumerate() {
                 match choice {
                     Choice::Skip => continue,
                     Choice::Unconditional => report.unconditional += 1,
@@ -133,13 +123,13 @@ impl<J: Judge> PoolPass<'_, J> {
                             .iter()
                             .flatten()
                             .count();
-                        chosen.push(encoding.clone());
+                        chosen.push(offset);
                         labels.push(label);
                     }
                     None => report.discarded += 1,
                 }
             }
-            report.update = trainer.step(&chosen, &labels, self.pad_id);
+            report.update = trainer.step(inputs, &chosen, &labels);
             ledger.record(&report, steps);
             report.labels_consumed = ledger.labels_consumed;
             report.steps_labelled = ledger.steps_labelled;
@@ -200,12 +190,14 @@ mod tests {
 
         let pass = PoolPass {
             pool: &pool,
-            encoded: &pool_encoded,
+            inputs: Inputs::Tokens {
+                encoded: &pool_encoded,
+                pad_id: tokenizer.pad_id(),
+            },
             strategy: Strategy::actprm(SelectionConfig::new()),
             judge: StoredLabelJudge,
             judge_cost: JudgeCost::new(),
             batch_size: training.batch_size,
-            pad_id: tokenizer.pad_id(),
         };
         let mut trainer = PrmTrainer::new(untrained, &training, pass.num_batches(), &device);
         let mut rates = Vec::new();

@@ -1,23 +1,105 @@
-//! Padded model inputs built from encoded trajectories: token ids, the padding mask, where to
-//! read each step's feature, and (for training) the step targets with their typed label mask.
+//! Padded model inputs: built from encoded trajectories (token ids, the padding mask, where to
+//! read each step's feature) or from step features a frozen backbone computed once; and, for
+//! training, the step targets with their typed label mask.
+
+use std::ops::Range;
 
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::encoding::EncodedTrajectory;
+use crate::features::StepFeatures;
 use crate::trajectory::ProcessLabel;
 
 /// The model's input for a batch of trajectories.
 #[derive(Debug, Clone)]
 pub struct PrmInput {
-    /// Token ids, `[batch, seq_len]`, padded with the tokenizer's pad id.
-    pub tokens: Tensor<2, Int>,
-    /// `true` at padding positions, `[batch, seq_len]`.
-    pub padding: Tensor<2, Bool>,
-    /// Flat index `b · seq_len + position` of every step separator, `[batch · max_steps]`;
-    /// slots past a trajectory's last step point at its first token and are never read.
-    pub step_gather: Tensor<1, Int>,
+    /// What the model reads.
+    pub source: InputSource,
     /// Number of steps of each trajectory.
     pub step_counts: Vec<usize>,
+}
+
+/// Tokens for the backbone to read, or the step features it already computed.
+#[derive(Debug, Clone)]
+pub enum InputSource {
+    /// Token ids and where the steps are.
+    Tokens {
+        /// Token ids, `[batch, seq_len]`, padded with the tokenizer's pad id.
+        tokens: Tensor<2, Int>,
+        /// `true` at padding positions, `[batch, seq_len]`.
+        padding: Tensor<2, Bool>,
+        /// Flat index `b · seq_len + position` of every step separator, `[batch · max_steps]`;
+        /// slots past a trajectory's last step point at its first token and are never read.
+        step_gather: Tensor<1, Int>,
+    },
+    /// Step features, `[batch, max_steps, width]` (zero past a trajectory's last step).
+    Features(Tensor<3>),
+}
+
+/// The trajectories a model reads, by index: encoded (the backbone runs on them) or as
+/// step features cached from a frozen backbone.
+#[derive(Debug, Clone, Copy)]
+pub enum Inputs<'a> {
+    /// Encoded trajectories.
+    Tokens {
+        /// The encodings.
+        encoded: &'a [EncodedTrajectory],
+        /// The tokenizer's padding id.
+        pad_id: u32,
+    },
+    /// Cached step features.
+    Features(&'a [StepFeatures]),
+}
+
+impl<'a> Inputs<'a> {
+    /// Number of trajectories.
+    pub fn len(&self) -> usize {
+        match self {
+            Inputs::Tokens { encoded, .. } => encoded.len(),
+            Inputs::Features(features) => features.len(),
+        }
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The trajectories in `range`.
+    pub fn slice(&self, range: Range<usize>) -> Inputs<'a> {
+        match *self {
+            Inputs::Tokens { encoded, pad_id } => Inputs::Tokens {
+                encoded: &encoded[range],
+                pad_id,
+            },
+            Inputs::Features(features) => Inputs::Features(&features[range]),
+        }
+    }
+
+    /// All of them as one batch on `device`.
+    pub fn batch(&self, device: &Device) -> PrmInput {
+        match *self {
+            Inputs::Tokens { encoded, pad_id } => PrmInput::new(encoded, pad_id, device),
+            Inputs::Features(features) => {
+                PrmInput::from_features(&features.iter().collect::<Vec<_>>(), device)
+            }
+        }
+    }
+
+    /// The trajectories at `indices`, in that order, as one batch on `device`.
+    pub fn select(&self, indices: &[usize], device: &Device) -> PrmInput {
+        match *self {
+            Inputs::Tokens { encoded, pad_id } => {
+                let chosen: Vec<EncodedTrajectory> =
+                    indices.iter().map(|&i| encoded[i].clone()).collect();
+                PrmInput::new(&chosen, pad_id, device)
+            }
+            Inputs::Features(features) => {
+                let chosen: Vec<&StepFeatures> = indices.iter().map(|&i| &features[i]).collect();
+                PrmInput::from_features(&chosen, device)
+            }
+        }
+    }
 }
 
 impl PrmInput {
@@ -44,13 +126,43 @@ impl PrmInput {
             }
         }
         Self {
-            tokens: Tensor::from_data(TensorData::new(tokens, [batch, seq_len]), device),
-            padding: Tensor::from_data(TensorData::new(padding, [batch, seq_len]), device),
-            step_gather: Tensor::from_data(
-                TensorData::new(step_gather, [batch * max_steps]),
-                device,
-            ),
+            source: InputSource::Tokens {
+                tokens: Tensor::from_data(TensorData::new(tokens, [batch, seq_len]), device),
+                padding: Tensor::from_data(TensorData::new(padding, [batch, seq_len]), device),
+                step_gather: Tensor::from_data(
+                    TensorData::new(step_gather, [batch * max_steps]),
+                    device,
+                ),
+            },
             step_counts: encoded.iter().map(|e| e.step_positions.len()).collect(),
+        }
+    }
+
+    /// Pads cached step features into one batch on `device`.
+    ///
+    /// # Panics
+    /// When the features have different widths.
+    pub fn from_features(features: &[&StepFeatures], device: &Device) -> Self {
+        let batch = features.len();
+        let width = features.first().map_or(1, |f| f.width);
+        let max_steps = features
+            .iter()
+            .map(|f| f.num_steps())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let mut values = vec![0f32; batch * max_steps * width];
+        for (b, item) in features.iter().enumerate() {
+            assert_eq!(item.width, width, "every feature has the same width");
+            let start = b * max_steps * width;
+            values[start..start + item.values.len()].copy_from_slice(&item.values);
+        }
+        Self {
+            source: InputSource::Features(Tensor::from_data(
+                TensorData::new(values, [batch, max_steps, width]),
+                device,
+            )),
+            step_counts: features.iter().map(|f| f.num_steps()).collect(),
         }
     }
 
@@ -59,9 +171,9 @@ impl PrmInput {
         self.step_counts.len()
     }
 
-    /// The padded number of steps (the longest trajectory's).
+    /// The padded number of steps (the longest trajectory's, at least 1).
     pub fn max_steps(&self) -> usize {
-        self.step_gather.dims()[0] / self.batch_size().max(1)
+        self.step_counts.iter().copied().max().unwrap_or(0).max(1)
     }
 }
 
@@ -130,15 +242,19 @@ mod tests {
     fn pads_tokens_and_flattens_step_positions() {
         let device = Device::flex();
         let input = PrmInput::new(&[encoded(3, &[1, 2]), encoded(5, &[4])], 0, &device);
-        assert_eq!(input.tokens.dims(), [2, 5]);
         assert_eq!(input.max_steps(), 2);
-        let gather = input
-            .step_gather
-            .into_data()
-            .try_into_vec_as::<i64>()
-            .unwrap();
+        let InputSource::Tokens {
+            tokens,
+            padding,
+            step_gather,
+        } = input.source
+        else {
+            panic!("an input of tokens");
+        };
+        assert_eq!(tokens.dims(), [2, 5]);
+        let gather = step_gather.into_data().try_into_vec_as::<i64>().unwrap();
         assert_eq!(gather, vec![1, 2, 5 + 4, 5]);
-        let padding = input.padding.into_data().try_into_vec::<bool>().unwrap();
+        let padding = padding.into_data().try_into_vec::<bool>().unwrap();
         assert_eq!(
             padding,
             vec![

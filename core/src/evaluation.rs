@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::batch::PrmInput;
+use crate::batch::Inputs;
 use crate::encoding::{EncodedTrajectory, EncodingConfig, EncodingError, encode_trajectory};
 use crate::metrics::{FirstErrorF1, step_accuracy};
 use crate::model::EnsemblePrm;
@@ -68,12 +68,31 @@ pub fn score_encoded(
     encoded: &[EncodedTrajectory],
     pad_id: u32,
     batch_size: usize,
+    progress: impl FnMut(usize),
+) -> Vec<StepScores> {
+    score_inputs(
+        model,
+        Inputs::Tokens { encoded, pad_id },
+        batch_size,
+        progress,
+    )
+}
+
+/// Scores `inputs` in mini-batches of `batch_size`, calling `progress` with the number scored
+/// so far.
+pub fn score_inputs(
+    model: &EnsemblePrm,
+    inputs: Inputs,
+    batch_size: usize,
     mut progress: impl FnMut(usize),
 ) -> Vec<StepScores> {
     let device = model.device();
-    let mut scores = Vec::with_capacity(encoded.len());
-    for chunk in encoded.chunks(batch_size.max(1)) {
-        scores.extend(model.score(&PrmInput::new(chunk, pad_id, &device)));
+    let batch_size = batch_size.max(1);
+    let mut scores = Vec::with_capacity(inputs.len());
+    while scores.len() < inputs.len() {
+        let end = (scores.len() + batch_size).min(inputs.len());
+        let batch = inputs.slice(scores.len()..end).batch(&device);
+        scores.extend(model.score(&batch));
         progress(scores.len());
     }
     scores

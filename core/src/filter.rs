@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::encoding::EncodedTrajectory;
+use crate::batch::Inputs;
 use crate::model::EnsemblePrm;
 use crate::strategy::{Choice, Strategy};
 use crate::trajectory::Trajectory;
@@ -83,24 +83,19 @@ fn ratio(part: usize, whole: usize) -> f64 {
     part as f64 / whole.max(1) as f64
 }
 
-/// Filters one chunk of the pool: `trajectories[i]`, encoded as `encoded[i]`, is pool
-/// trajectory `first + i`. Every trajectory is counted in `tally`; the kept ones are returned
-/// in pool order.
+/// Filters one chunk of the pool: `trajectories[i]`, read by the model as `inputs` item `i`,
+/// is pool trajectory `first + i`. Every trajectory is counted in `tally`; the kept ones are
+/// returned in pool order.
 pub fn filter_chunk<'a>(
     model: &EnsemblePrm,
     strategy: &Strategy,
     first: usize,
     trajectories: &'a [Trajectory],
-    encoded: &[EncodedTrajectory],
-    pad_id: u32,
+    inputs: Inputs,
     tally: &mut FilterTally,
 ) -> Vec<Kept<'a>> {
-    assert_eq!(
-        trajectories.len(),
-        encoded.len(),
-        "one encoding per trajectory"
-    );
-    let choices = strategy.choose_batch(model, first, encoded, pad_id);
+    assert_eq!(trajectories.len(), inputs.len(), "one input per trajectory");
+    let choices = strategy.choose_batch(model, first, inputs);
     trajectories
         .iter()
         .zip(choices)
@@ -215,11 +210,20 @@ mod tests {
         };
 
         let mut whole = FilterTally::default();
-        let at_once: Vec<usize> =
-            filter_chunk(&model, &strategy, 0, &pool, &encoded, pad, &mut whole)
-                .iter()
-                .map(|kept| kept.index)
-                .collect();
+        let at_once: Vec<usize> = filter_chunk(
+            &model,
+            &strategy,
+            0,
+            &pool,
+            Inputs::Tokens {
+                encoded: &encoded,
+                pad_id: pad,
+            },
+            &mut whole,
+        )
+        .iter()
+        .map(|kept| kept.index)
+        .collect();
         let mut chunked = FilterTally::default();
         let mut in_chunks = Vec::new();
         for (chunk, (trajectories, encoded)) in pool.chunks(16).zip(encoded.chunks(16)).enumerate()
@@ -229,8 +233,10 @@ mod tests {
                 &strategy,
                 chunk * 16,
                 trajectories,
-                encoded,
-                pad,
+                Inputs::Tokens {
+                    encoded,
+                    pad_id: pad,
+                },
                 &mut chunked,
             );
             for kept in kept {

@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod encoding;
 pub mod evaluation;
+pub mod features;
 pub mod filter;
 pub mod gsm8k;
 pub mod judge;

@@ -4,8 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::batch::PrmInput;
-use crate::encoding::EncodedTrajectory;
+use crate::batch::Inputs;
 use crate::model::EnsemblePrm;
 use crate::rng::SeededRng;
 use crate::scores::StepScores;
@@ -162,18 +161,12 @@ impl Strategy {
 
     /// The decision on each trajectory of a mini-batch of the pool that starts at pool index
     /// `first`, scoring it with `model` only when the strategy reads scores.
-    pub fn choose_batch(
-        &self,
-        model: &EnsemblePrm,
-        first: usize,
-        encoded: &[EncodedTrajectory],
-        pad_id: u32,
-    ) -> Vec<Choice> {
-        let indices = first..first + encoded.len();
+    pub fn choose_batch(&self, model: &EnsemblePrm, first: usize, inputs: Inputs) -> Vec<Choice> {
+        let indices = first..first + inputs.len();
         if !self.needs_scores() {
             return indices.map(|i| self.choose(i, None)).collect();
         }
-        let scores = model.score(&PrmInput::new(encoded, pad_id, &model.device()));
+        let scores = model.score(&inputs.batch(&model.device()));
         indices
             .zip(&scores)
             .map(|(i, scores)| self.choose(i, Some(scores)))

@@ -7,8 +7,7 @@ use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 
-use crate::batch::{PrmInput, StepTargets};
-use crate::encoding::EncodedTrajectory;
+use crate::batch::{Inputs, StepTargets};
 use crate::loss::{BootstrapMask, LossConfig};
 use crate::model::EnsemblePrm;
 use crate::rng::SeededRng;
@@ -112,20 +111,21 @@ impl PrmTrainer {
         self.device.clone().inner()
     }
 
-    /// Advances the schedule by one mini-batch and, when `selected` holds labelled steps,
-    /// updates the model on them. Returns `None` when the update was skipped.
+    /// Advances the schedule by one mini-batch and, when `selected` names any trajectory of
+    /// `inputs`, updates the model on those, labelled `labels` (in the same order). Returns
+    /// `None` when the update was skipped.
     pub fn step(
         &mut self,
-        selected: &[EncodedTrajectory],
+        inputs: Inputs,
+        selected: &[usize],
         labels: &[ProcessLabel],
-        pad_id: u32,
     ) -> Option<UpdateStats> {
         let learning_rate = self.schedule.at(self.step);
         self.step += 1;
         if selected.is_empty() {
             return None;
         }
-        let input = PrmInput::new(selected, pad_id, &self.device);
+        let input = inputs.select(selected, &self.device);
         let targets = StepTargets::new(labels, &input.step_counts, input.max_steps(), &self.device);
         let bootstrap = BootstrapMask::sample(
             self.model.num_heads(),

@@ -182,6 +182,10 @@ pub struct ModelArgs {
     /// [default: ~/.cache/actprm/all-minilm-l6-v2, where scripts/fetch-backbone.sh puts them].
     #[arg(long)]
     pub backbone_dir: Option<PathBuf>,
+    /// Keep the pretrained backbone fixed and train the heads alone, on step features the
+    /// backbone computes once per trajectory: far faster on a CPU than fine-tuning it whole.
+    #[arg(long)]
+    pub freeze_backbone: bool,
     /// Width of the small backbone.
     #[arg(long, default_value_t = 64)]
     pub d_model: usize,
@@ -192,7 +196,7 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = 16)]
     pub batch_size: usize,
     /// Peak learning rate (AdamW, linear warm-up then linear decay) [default: 3e-3 for the
-    /// small backbone, 2e-5 for minilm].
+    /// small backbone, 2e-5 to fine-tune minilm, 1e-3 for heads on a frozen minilm].
     #[arg(long)]
     pub learning_rate: Option<f64>,
     /// λ, the weight of the anchored-ensemble regulariser.
@@ -203,10 +207,12 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// The peak learning rate: the one given, or the backbone's default.
     pub fn learning_rate(&self) -> f64 {
-        self.learning_rate.unwrap_or(match self.backbone {
-            BackboneArg::Small => 3e-3,
-            BackboneArg::Minilm => 2e-5,
-        })
+        self.learning_rate
+            .unwrap_or(match (self.backbone, self.freeze_backbone) {
+                (BackboneArg::Small, _) => 3e-3,
+                (BackboneArg::Minilm, true) => 1e-3,
+                (BackboneArg::Minilm, false) => 2e-5,
+            })
     }
 
     /// Where the pretrained backbone is.

@@ -4,12 +4,13 @@
 
 use actprm_core::Trajectory;
 use actprm_core::active::{BatchReport, PoolPass};
-use actprm_core::batch::PrmInput;
+use actprm_core::batch::Inputs;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::CheckpointConfig;
 use actprm_core::data::{Gsm8kProblem, read_gsm8k, read_prm800k_stepwise, read_processbench};
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
-use actprm_core::evaluation::{Evaluation, encode_all, score_encoded};
+use actprm_core::evaluation::{Evaluation, encode_all, score_inputs};
+use actprm_core::features::{StepFeatures, compute_features};
 use actprm_core::gsm8k::{Gsm8kPoolConfig, derive_trajectories};
 use actprm_core::judge::{JudgeCost, StoredLabelJudge};
 use actprm_core::loss::LossConfig;
@@ -26,12 +27,13 @@ use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use std::fs;
 use std::sync::Mutex;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::Device;
 use serde_json::{Value, json};
 
 use crate::cli::{BackboneArg, ModelArgs, PoolArgs, TaskArg};
 use crate::data_files::open_reader;
+use crate::progress;
 
 /// Seed offset of the test set, so it never shares a stream with the pool.
 const TEST_SEED_OFFSET: u64 = 1_000_003;
@@ -41,10 +43,12 @@ const VALIDATION_SEED_OFFSET: u64 = 2_000_003;
 /// Trajectories scored per forward pass when evaluating.
 const EVAL_BATCH: usize = 64;
 
-/// Labelled trajectories and their encodings.
+/// Labelled trajectories and their encodings, with their step features when the backbone is
+/// frozen.
 pub struct EncodedSet {
     pub trajectories: Vec<Trajectory>,
     pub encoded: Vec<EncodedTrajectory>,
+    pub features: Option<Vec<StepFeatures>>,
 }
 
 impl EncodedSet {
@@ -59,7 +63,29 @@ impl EncodedSet {
         Ok(Self {
             trajectories,
             encoded,
+            features: None,
         })
+    }
+
+    /// What the model reads: the cached features when there are some, else the encodings.
+    pub fn inputs(&self, pad_id: u32) -> Inputs<'_> {
+        match &self.features {
+            Some(features) => Inputs::Features(features),
+            None => Inputs::Tokens {
+                encoded: &self.encoded,
+                pad_id,
+            },
+        }
+    }
+
+    /// Caches the step features `model`'s backbone gives every trajectory.
+    fn cache_features(&mut self, model: &EnsemblePrm, pad_id: u32, what: &str) {
+        let bar = progress::bar(self.encoded.len(), what);
+        let features = compute_features(model, &self.encoded, pad_id, EVAL_BATCH, |done| {
+            bar.set_position(done as u64)
+        });
+        bar.finish_and_clear();
+        self.features = Some(features);
     }
 
     pub fn len(&self) -> usize {
@@ -116,10 +142,26 @@ impl ExperimentData {
             .map_or(sets.tokenizer, |pretrained| pretrained.tokenizer.clone());
         let encoding = EncodingConfig::new();
         let set = |trajectories, what| EncodedSet::new(&tokenizer, &encoding, trajectories, what);
+        let mut pool = set(sets.pool, "pool")?;
+        let mut validation = set(sets.validation, "validation")?;
+        let mut test = set(sets.test, "test")?;
+        if model.freeze_backbone {
+            let Some(pretrained) = &pretrained else {
+                bail!(
+                    "--freeze-backbone keeps a pretrained backbone fixed: pass --backbone minilm"
+                );
+            };
+            let reader = PrmConfig::new(pretrained.config.clone().into())
+                .init_around(PrmBackbone::Bert(pretrained.bert.clone()), device);
+            let pad_id = tokenizer.pad_id();
+            pool.cache_features(&reader, pad_id, "pool features");
+            validation.cache_features(&reader, pad_id, "validation features");
+            test.cache_features(&reader, pad_id, "test features");
+        }
         Ok(Self {
-            pool: set(sets.pool, "pool")?,
-            validation: set(sets.validation, "validation")?,
-            test: set(sets.test, "test")?,
+            pool,
+            validation,
+            test,
             task: task_settings(args),
             test_name: sets.test_name,
             tokenizer,
@@ -179,20 +221,19 @@ impl ExperimentData {
                     .init_around(PrmBackbone::Bert(pretrained.bert.clone()), device),
                 None => config.model.init(device),
             };
-            let first = &self.pool.encoded[..self.pool.encoded.len().min(1)];
-            if !first.is_empty() {
-                model.score(&PrmInput::new(first, self.tokenizer.pad_id(), device));
+            let pool = self.pool.inputs(self.tokenizer.pad_id());
+            if !pool.is_empty() {
+                model.score(&pool.slice(0..1).batch(device));
             }
             model
         };
         let pass = PoolPass {
             pool: &self.pool.trajectories,
-            encoded: &self.pool.encoded,
+            inputs: self.pool.inputs(self.tokenizer.pad_id()),
             strategy,
             judge: StoredLabelJudge,
             judge_cost: cost.clone(),
             batch_size: training.batch_size,
-            pad_id: self.tokenizer.pad_id(),
         };
         let mut trainer = PrmTrainer::new(model, training, pass.num_batches(), device);
         let ledger = pass.run(&mut trainer, on_batch)?;
@@ -207,10 +248,9 @@ impl ExperimentData {
         tau: f32,
         progress: impl FnMut(usize),
     ) -> Evaluation {
-        let scores = score_encoded(
+        let scores = score_inputs(
             model,
-            &set.encoded,
-            self.tokenizer.pad_id(),
+            set.inputs(self.tokenizer.pad_id()),
             EVAL_BATCH,
             progress,
         );

@@ -424,5 +424,43 @@ fn a_run_on_the_pretrained_backbone() {
         record["training"]["learning_rate"], 2e-5,
         "the fine-tuning learning rate"
     );
+
+    // The frozen mode trains the heads on cached features.
+    let frozen = actprm(&[
+        "--device",
+        "cpu",
+        "run",
+        "--backbone",
+        "minilm",
+        "--freeze-backbone",
+        "--pool-size",
+        "16",
+        "--eval-size",
+        "8",
+        "--heads",
+        "2",
+        "--batch-size",
+        "8",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&frozen.stdout);
+    assert!(
+        stdout.contains("held-out F1 on 8 synthetic trajectories"),
+        "{stdout}"
+    );
+    let refused = Command::new(env!("CARGO_BIN_EXE_actprm"))
+        .args([
+            "--device",
+            "cpu",
+            "run",
+            "--freeze-backbone",
+            "--pool-size",
+            "16",
+        ])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--backbone minilm"));
     std::fs::remove_dir_all(&out).ok();
 }

@@ -8,7 +8,7 @@ use burn::tensor::{Device, Tensor};
 
 use super::heads::{EnsembleHeads, EnsembleHeadsConfig};
 use super::prm_backbone::{PrmBackbone, PrmBackboneConfig};
-use crate::batch::PrmInput;
+use crate::batch::{InputSource, PrmInput};
 use crate::scores::StepScores;
 
 /// Configuration of [`EnsemblePrm`].
@@ -63,15 +63,27 @@ impl EnsemblePrm {
     /// - input: a batch of `batch` trajectories with at most `max_steps` steps
     /// - output: `[E, batch, max_steps]` (slots past a trajectory's last step are meaningless)
     pub fn forward(&self, input: &PrmInput) -> Tensor<3> {
-        let hidden = self
-            .backbone
-            .forward(input.tokens.clone(), input.padding.clone());
-        let [batch, seq_len, d_model] = hidden.dims();
-        let features = hidden
-            .reshape([batch * seq_len, d_model])
-            .select(0, input.step_gather.clone())
-            .reshape([batch, input.max_steps(), d_model]);
-        self.heads.forward(features)
+        self.heads.forward(self.step_features(input))
+    }
+
+    /// The backbone's feature of every step, `[batch, max_steps, width]`; for an input of
+    /// cached features, those features.
+    pub fn step_features(&self, input: &PrmInput) -> Tensor<3> {
+        match &input.source {
+            InputSource::Features(features) => features.clone(),
+            InputSource::Tokens {
+                tokens,
+                padding,
+                step_gather,
+            } => {
+                let hidden = self.backbone.forward(tokens.clone(), padding.clone());
+                let [batch, seq_len, width] = hidden.dims();
+                hidden
+                    .reshape([batch * seq_len, width])
+                    .select(0, step_gather.clone())
+                    .reshape([batch, input.max_steps(), width])
+            }
+        }
     }
 
     /// Per-head probabilities that each step is correct, `[E, batch, max_steps]`.

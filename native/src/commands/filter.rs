@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use actprm_core::Trajectory;
+use actprm_core::batch::Inputs;
 use actprm_core::checkpoint::Checkpoint;
 use actprm_core::encoding::encode_trajectory;
 use actprm_core::filter::{FilterTally, Kept, filter_chunk};
@@ -145,8 +146,10 @@ pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
             &strategy,
             first,
             &chunk,
-            &encoded,
-            tokenizer.pad_id(),
+            Inputs::Tokens {
+                encoded: &encoded,
+                pad_id: tokenizer.pad_id(),
+            },
             &mut state.tally,
         );
         state.kept_bytes = append_kept(&mut kept_file, &kept, &kept_path)?;

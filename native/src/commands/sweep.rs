@@ -117,6 +117,7 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "batch_size": args.model.batch_size,
         "learning_rate": args.model.learning_rate(),
         "backbone": args.model.backbone.name(),
+        "freeze_backbone": args.model.freeze_backbone,
         "anchor_weight": args.model.anchor_weight,
         "tau": args.tau,
     });

@@ -1,0 +1,158 @@
+//! Step features computed once by a frozen backbone, so that training and scoring run the
+//! heads alone (the cheap training mode: a pretrained encoder's features, trained heads).
+
+use burn::module::Module;
+
+use crate::batch::{Inputs, PrmInput};
+use crate::encoding::EncodedTrajectory;
+use crate::model::EnsemblePrm;
+
+/// One trajectory's step features, `[num_steps, width]` row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepFeatures {
+    /// The values.
+    pub values: Vec<f32>,
+    /// Width of one step's feature.
+    pub width: usize,
+}
+
+impl StepFeatures {
+    /// Number of steps.
+    pub fn num_steps(&self) -> usize {
+        self.values.len() / self.width.max(1)
+    }
+}
+
+/// The step features `model`'s backbone gives every trajectory of `encoded`, computed in
+/// mini-batches of `batch_size`; `progress` hears how many are done.
+pub fn compute_features(
+    model: &EnsemblePrm,
+    encoded: &[EncodedTrajectory],
+    pad_id: u32,
+    batch_size: usize,
+    mut progress: impl FnMut(usize),
+) -> Vec<StepFeatures> {
+    let device = model.device();
+    let model = model.valid();
+    let mut all = Vec::with_capacity(encoded.len());
+    for chunk in encoded.chunks(batch_size.max(1)) {
+        let input: PrmInput = Inputs::Tokens {
+            encoded: chunk,
+            pad_id,
+        }
+        .batch(&device);
+        let features = model.step_features(&input);
+        let [_, max_steps, width] = features.dims();
+        let flat = features
+            .into_data()
+            .try_into_vec::<f32>()
+            .expect("features are f32");
+        for (b, &steps) in input.step_counts.iter().enumerate() {
+            let start = b * max_steps * width;
+            all.push(StepFeatures {
+                values: flat[start..start + steps * width].to_vec(),
+                width,
+            });
+        }
+        progress(all.len());
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Device;
+
+    use super::*;
+    use crate::encoding::EncodingConfig;
+    use crate::evaluation::encode_all;
+    use crate::model::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
+    use crate::synthetic::{SyntheticConfig, generate};
+    use crate::tokenizer::StepTokenizer;
+
+    /// Scoring from cached features gives what scoring from tokens gives, whatever the
+    /// batching.
+    #[test]
+    fn cached_features_score_like_tokens() {
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        let trajectories = generate(&synthetic, 3, 10);
+        let encoded = encode_all(&tokenizer, &trajectories, &EncodingConfig::new()).unwrap();
+        let model = PrmConfig::new(
+            BackboneConfig::new(tokenizer.vocab_size())
+                .with_d_model(16)
+                .with_n_layers(1)
+                .with_d_ff(32)
+                .into(),
+        )
+        .with_heads(EnsembleHeadsConfig::new().with_num_heads(3).with_hidden(8))
+        .init(&device);
+        let pad_id = tokenizer.pad_id();
+        let features = compute_features(&model, &encoded, pad_id, 4, |_| {});
+        assert_eq!(features.len(), 10);
+        assert_eq!(features[0].num_steps(), trajectories[0].num_steps());
+        let from_tokens = model.score(
+            &Inputs::Tokens {
+                encoded: &encoded,
+                pad_id,
+            }
+            .batch(&device),
+        );
+        let from_features = model.score(&Inputs::Features(&features).batch(&device));
+        for (a, b) in from_tokens.iter().zip(&from_features) {
+            for (x, y) in a.mean.iter().zip(&b.mean) {
+                assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+            }
+        }
+        let picked = model.score(&Inputs::Features(&features).select(&[7, 2], &device));
+        assert_eq!(picked[0].num_steps(), trajectories[7].num_steps());
+        assert!((picked[1].mean[0] - from_tokens[2].mean[0]).abs() < 1e-5);
+    }
+
+    /// Training on cached features moves the heads and leaves the backbone as it was.
+    #[test]
+    fn training_on_features_leaves_the_backbone_alone() {
+        use crate::trainer::{PrmTrainer, TrainingConfig};
+        use crate::trajectory::ProcessLabel;
+
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        let trajectories = generate(&synthetic, 4, 8);
+        let encoded = encode_all(&tokenizer, &trajectories, &EncodingConfig::new()).unwrap();
+        let model = PrmConfig::new(
+            BackboneConfig::new(tokenizer.vocab_size())
+                .with_d_model(16)
+                .with_n_layers(1)
+                .with_d_ff(32)
+                .into(),
+        )
+        .with_heads(EnsembleHeadsConfig::new().with_num_heads(2).with_hidden(8))
+        .init(&device);
+        let pad_id = tokenizer.pad_id();
+        let tokens = Inputs::Tokens {
+            encoded: &encoded,
+            pad_id,
+        };
+        let features_before = compute_features(&model, &encoded, pad_id, 8, |_| {});
+        let scores_before = model.score(&tokens.batch(&device));
+
+        let training = TrainingConfig::new()
+            .with_learning_rate(1e-2)
+            .with_warmup_steps(0);
+        let mut trainer = PrmTrainer::new(model, &training, 3, &device);
+        let labels: Vec<ProcessLabel> = trajectories.iter().map(|t| t.label.unwrap()).collect();
+        let all: Vec<usize> = (0..8).collect();
+        for _ in 0..3 {
+            trainer
+                .step(Inputs::Features(&features_before), &all, &labels)
+                .expect("an update");
+        }
+        let model = trainer.into_model();
+        let features_after = compute_features(&model, &encoded, pad_id, 8, |_| {});
+        assert_eq!(features_after, features_before, "the backbone did not move");
+        let scores_after = model.score(&tokens.batch(&device));
+        assert_ne!(scores_after, scores_before, "the heads did");
+    }
+}
