@@ -9,6 +9,7 @@ mod pool_experiment;
 mod progress;
 mod run_dir;
 mod sweep;
+mod tasks;
 
 use clap::Parser;
 

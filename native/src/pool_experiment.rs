@@ -7,38 +7,28 @@ use actprm_core::active::{BatchReport, PoolPass};
 use actprm_core::batch::Inputs;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::CheckpointConfig;
-use actprm_core::data::{Gsm8kProblem, read_gsm8k, read_prm800k_stepwise, read_processbench};
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
 use actprm_core::evaluation::{Evaluation, encode_all, score_inputs};
 use actprm_core::features::{StepFeatures, compute_features};
-use actprm_core::gsm8k::{Gsm8kPoolConfig, derive_trajectories};
 use actprm_core::judge::{JudgeCost, StoredLabelJudge};
 use actprm_core::loss::LossConfig;
 use actprm_core::model::{
     BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmBackbone, PrmConfig,
 };
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone};
-use actprm_core::rng::SeededRng;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
-use actprm_core::synthetic::generate;
-use actprm_core::tokenizer::{CorpusVocabularyConfig, SpecialTokensConfig, StepTokenizer};
+use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
-use std::fs;
 use std::sync::Mutex;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use burn::tensor::Device;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::cli::{BackboneArg, ModelArgs, PoolArgs, TaskArg};
-use crate::data_files::open_reader;
 use crate::progress;
-
-/// Seed offset of the test set, so it never shares a stream with the pool.
-const TEST_SEED_OFFSET: u64 = 1_000_003;
-/// Seed offset of the validation set.
-const VALIDATION_SEED_OFFSET: u64 = 2_000_003;
+use crate::tasks;
 
 /// Trajectories scored per forward pass when evaluating.
 const EVAL_BATCH: usize = 64;
@@ -110,23 +100,17 @@ pub struct ExperimentData {
     pub pretrained: Option<PretrainedBackbone>,
 }
 
-/// A task's labelled sets, with the vocabulary a backbone trained from scratch would use.
-struct TaskSets {
-    test_name: String,
-    tokenizer: StepTokenizer,
-    pool: Vec<Trajectory>,
-    validation: Vec<Trajectory>,
-    test: Vec<Trajectory>,
-}
-
 impl ExperimentData {
     /// The pool, validation and test sets of the task `args` names, for `seed`, encoded for
     /// the backbone `model` names (loaded onto `device` when pretrained).
     pub fn new(args: &PoolArgs, model: &ModelArgs, seed: u64, device: &Device) -> Result<Self> {
+        if model.freeze_backbone && model.backbone == BackboneArg::Small {
+            bail!("--freeze-backbone keeps a pretrained backbone fixed: pass --backbone minilm");
+        }
         let sets = match args.task {
-            TaskArg::Synthetic => synthetic_sets(args, seed),
-            TaskArg::Gsm8k => gsm8k_sets(args, seed)?,
-            TaskArg::Prm800k => prm800k_sets(args, seed)?,
+            TaskArg::Synthetic => tasks::synthetic_sets(args, seed),
+            TaskArg::Gsm8k => tasks::gsm8k_sets(args, seed)?,
+            TaskArg::Prm800k => tasks::prm800k_sets(args, seed)?,
         };
         let pretrained = match model.backbone {
             BackboneArg::Small => None,
@@ -145,12 +129,7 @@ impl ExperimentData {
         let mut pool = set(sets.pool, "pool")?;
         let mut validation = set(sets.validation, "validation")?;
         let mut test = set(sets.test, "test")?;
-        if model.freeze_backbone {
-            let Some(pretrained) = &pretrained else {
-                bail!(
-                    "--freeze-backbone keeps a pretrained backbone fixed: pass --backbone minilm"
-                );
-            };
+        if let (true, Some(pretrained)) = (model.freeze_backbone, &pretrained) {
             let reader = PrmConfig::new(pretrained.config.clone().into())
                 .init_around(PrmBackbone::Bert(pretrained.bert.clone()), device);
             let pad_id = tokenizer.pad_id();
@@ -162,7 +141,7 @@ impl ExperimentData {
             pool,
             validation,
             test,
-            task: task_settings(args),
+            task: tasks::task_settings(args),
             test_name: sets.test_name,
             tokenizer,
             encoding,
@@ -265,120 +244,6 @@ pub fn training_config(args: &ModelArgs, seed: u64) -> TrainingConfig {
         .with_learning_rate(args.learning_rate())
         .with_loss(LossConfig::new().with_anchor_weight(args.anchor_weight))
         .with_seed(seed)
-}
-
-/// The synthetic task's sets: each generated from its own seed.
-fn synthetic_sets(args: &PoolArgs, seed: u64) -> TaskSets {
-    let synthetic = args.synthetic.config();
-    let tokenizer = StepTokenizer::for_synthetic(&synthetic);
-    let generated =
-        |offset: u64, size: usize| generate(&synthetic, seed.wrapping_add(offset), size);
-    TaskSets {
-        test_name: format!("{} synthetic trajectories", args.eval_size),
-        tokenizer,
-        pool: generated(0, args.pool_size),
-        validation: generated(VALIDATION_SEED_OFFSET, args.eval_size),
-        test: generated(TEST_SEED_OFFSET, args.eval_size),
-    }
-}
-
-/// The GSM8K-derived pool and validation set, and ProcessBench gsm8k as the test set.
-fn gsm8k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
-    let problems = |split: &str| -> Result<Vec<Gsm8kProblem>> {
-        let path = args.data_dir.join("gsm8k").join(format!("{split}.jsonl"));
-        Ok(read_gsm8k(
-            &path.display().to_string(),
-            open_reader(&path).context("set --data-dir")?,
-        )?)
-    };
-    let config = Gsm8kPoolConfig::new();
-    let pool = derive_trajectories(&problems("train")?, &config, seed, args.pool_size);
-    let validation = derive_trajectories(
-        &problems("test")?,
-        &config,
-        seed.wrapping_add(VALIDATION_SEED_OFFSET),
-        args.eval_size,
-    );
-    let test = processbench_split(args, "gsm8k")?;
-    Ok(TaskSets {
-        test_name: format!("{} ProcessBench gsm8k items", test.len()),
-        tokenizer: corpus_tokenizer(&pool),
-        pool,
-        validation,
-        test,
-    })
-}
-
-/// PRM800K phase 1 stepwise rows: a seeded sample of the training rows as the pool, one of
-/// the test rows as the validation set, and ProcessBench math (problems of the same
-/// competition) as the test set.
-fn prm800k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
-    let rows = |file: &str, size: usize, offset: u64| -> Result<Vec<Trajectory>> {
-        let path = args.data_dir.join("prm800k_stepwise").join(file);
-        let mut rows = read_prm800k_stepwise(
-            &path.display().to_string(),
-            open_reader(&path).context("set --data-dir")?,
-        )?;
-        SeededRng::derive(seed, offset).shuffle(&mut rows);
-        rows.truncate(size);
-        Ok(rows)
-    };
-    let pool = rows(
-        "phase1_train_plus.stepwise-critic.jsonl.gz",
-        args.pool_size,
-        0,
-    )?;
-    let validation = rows(
-        "phase1_test.stepwise-critic.jsonl.gz",
-        args.eval_size,
-        VALIDATION_SEED_OFFSET,
-    )?;
-    let test = processbench_split(args, "math")?;
-    Ok(TaskSets {
-        test_name: format!("{} ProcessBench math items", test.len()),
-        tokenizer: corpus_tokenizer(&pool),
-        pool,
-        validation,
-        test,
-    })
-}
-
-/// The trajectories of one ProcessBench split under `--data-dir`.
-fn processbench_split(args: &PoolArgs, split: &str) -> Result<Vec<Trajectory>> {
-    let path = args
-        .data_dir
-        .join("processbench")
-        .join(format!("{split}.json"));
-    let text = fs::read_to_string(&path)
-        .with_context(|| format!("reading {} (set --data-dir)", path.display()))?;
-    Ok(read_processbench(&path.display().to_string(), &text)?
-        .into_iter()
-        .map(|item| item.trajectory)
-        .collect())
-}
-
-/// A vocabulary learnt from the pool's questions and steps.
-fn corpus_tokenizer(pool: &[Trajectory]) -> StepTokenizer {
-    StepTokenizer::for_corpus(
-        pool.iter()
-            .flat_map(|t| std::iter::once(&t.question).chain(&t.steps))
-            .map(String::as_str),
-        &CorpusVocabularyConfig::new(),
-    )
-}
-
-/// The task's settings, keyed by its name: what decides the data of every seed.
-pub fn task_settings(args: &PoolArgs) -> Value {
-    match args.task {
-        TaskArg::Synthetic => json!({ "synthetic": args.synthetic.config() }),
-        TaskArg::Gsm8k => json!({ "gsm8k": {
-            "data_dir": args.data_dir.display().to_string(),
-            "pool": Gsm8kPoolConfig::new(),
-        } }),
-        TaskArg::Prm800k => json!({ "prm800k": {
-            "data_dir": args.data_dir.display().to_string(),
-        } }),
-    }
 }
 
 /// The judge's cost model `args` describe.

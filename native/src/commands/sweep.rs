@@ -17,11 +17,12 @@ use serde_json::json;
 use crate::backend::Backend;
 use crate::cli::{StrategyArg, SweepArgs};
 use crate::commands::experiment::human;
-use crate::pool_experiment::{ExperimentData, judge_cost, task_settings, training_config};
+use crate::pool_experiment::{ExperimentData, judge_cost, training_config};
 use crate::progress;
 use crate::sweep::results::{ExperimentResult, ResultsFile};
 use crate::sweep::spec::{Spec, independent_grid, matches_random_to_actprm};
 use crate::sweep::{chart, groups, table};
+use crate::tasks::task_settings;
 
 /// `actprm sweep`.
 pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {

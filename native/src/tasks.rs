@@ -1,0 +1,148 @@
+//! The tasks a pool experiment runs on: where the pool, the validation set and the test set
+//! come from, and the vocabulary a backbone trained from scratch reads them with.
+
+use std::fs;
+
+use actprm_core::Trajectory;
+use actprm_core::data::{Gsm8kProblem, read_gsm8k, read_prm800k_stepwise, read_processbench};
+use actprm_core::gsm8k::{Gsm8kPoolConfig, derive_trajectories};
+use actprm_core::rng::SeededRng;
+use actprm_core::synthetic::generate;
+use actprm_core::tokenizer::{CorpusVocabularyConfig, StepTokenizer};
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use crate::cli::{PoolArgs, TaskArg};
+use crate::data_files::open_reader;
+
+/// Seed offset of the test set, so it never shares a stream with the pool.
+const TEST_SEED_OFFSET: u64 = 1_000_003;
+/// Seed offset of the validation set.
+const VALIDATION_SEED_OFFSET: u64 = 2_000_003;
+
+/// A task's labelled sets, with the vocabulary a backbone trained from scratch would use.
+pub struct TaskSets {
+    /// What the test set is, for reports.
+    pub test_name: String,
+    /// The vocabulary of a backbone trained from scratch.
+    pub tokenizer: StepTokenizer,
+    pub pool: Vec<Trajectory>,
+    /// For choosing thresholds.
+    pub validation: Vec<Trajectory>,
+    /// For reporting.
+    pub test: Vec<Trajectory>,
+}
+
+/// The synthetic task's sets: each generated from its own seed.
+pub fn synthetic_sets(args: &PoolArgs, seed: u64) -> TaskSets {
+    let synthetic = args.synthetic.config();
+    let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+    let generated =
+        |offset: u64, size: usize| generate(&synthetic, seed.wrapping_add(offset), size);
+    TaskSets {
+        test_name: format!("{} synthetic trajectories", args.eval_size),
+        tokenizer,
+        pool: generated(0, args.pool_size),
+        validation: generated(VALIDATION_SEED_OFFSET, args.eval_size),
+        test: generated(TEST_SEED_OFFSET, args.eval_size),
+    }
+}
+
+/// The GSM8K-derived pool and validation set, and ProcessBench gsm8k as the test set.
+pub fn gsm8k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
+    let problems = |split: &str| -> Result<Vec<Gsm8kProblem>> {
+        let path = args.data_dir.join("gsm8k").join(format!("{split}.jsonl"));
+        Ok(read_gsm8k(
+            &path.display().to_string(),
+            open_reader(&path).context("set --data-dir")?,
+        )?)
+    };
+    let config = Gsm8kPoolConfig::new();
+    let pool = derive_trajectories(&problems("train")?, &config, seed, args.pool_size);
+    let validation = derive_trajectories(
+        &problems("test")?,
+        &config,
+        seed.wrapping_add(VALIDATION_SEED_OFFSET),
+        args.eval_size,
+    );
+    let test = processbench_split(args, "gsm8k")?;
+    Ok(TaskSets {
+        test_name: format!("{} ProcessBench gsm8k items", test.len()),
+        tokenizer: corpus_tokenizer(&pool),
+        pool,
+        validation,
+        test,
+    })
+}
+
+/// PRM800K phase 1 stepwise rows: a seeded sample of the training rows as the pool, one of
+/// the test rows as the validation set, and ProcessBench math (problems of the same
+/// competition) as the test set.
+pub fn prm800k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
+    let rows = |file: &str, size: usize, offset: u64| -> Result<Vec<Trajectory>> {
+        let path = args.data_dir.join("prm800k_stepwise").join(file);
+        let mut rows = read_prm800k_stepwise(
+            &path.display().to_string(),
+            open_reader(&path).context("set --data-dir")?,
+        )?;
+        SeededRng::derive(seed, offset).shuffle(&mut rows);
+        rows.truncate(size);
+        Ok(rows)
+    };
+    let pool = rows(
+        "phase1_train_plus.stepwise-critic.jsonl.gz",
+        args.pool_size,
+        0,
+    )?;
+    let validation = rows(
+        "phase1_test.stepwise-critic.jsonl.gz",
+        args.eval_size,
+        VALIDATION_SEED_OFFSET,
+    )?;
+    let test = processbench_split(args, "math")?;
+    Ok(TaskSets {
+        test_name: format!("{} ProcessBench math items", test.len()),
+        tokenizer: corpus_tokenizer(&pool),
+        pool,
+        validation,
+        test,
+    })
+}
+
+/// The trajectories of one ProcessBench split under `--data-dir`.
+fn processbench_split(args: &PoolArgs, split: &str) -> Result<Vec<Trajectory>> {
+    let path = args
+        .data_dir
+        .join("processbench")
+        .join(format!("{split}.json"));
+    let text = fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (set --data-dir)", path.display()))?;
+    Ok(read_processbench(&path.display().to_string(), &text)?
+        .into_iter()
+        .map(|item| item.trajectory)
+        .collect())
+}
+
+/// A vocabulary learnt from the pool's questions and steps.
+fn corpus_tokenizer(pool: &[Trajectory]) -> StepTokenizer {
+    StepTokenizer::for_corpus(
+        pool.iter()
+            .flat_map(|t| std::iter::once(&t.question).chain(&t.steps))
+            .map(String::as_str),
+        &CorpusVocabularyConfig::new(),
+    )
+}
+
+/// The task's settings, keyed by its name: what decides the data of every seed.
+pub fn task_settings(args: &PoolArgs) -> Value {
+    match args.task {
+        TaskArg::Synthetic => json!({ "synthetic": args.synthetic.config() }),
+        TaskArg::Gsm8k => json!({ "gsm8k": {
+            "data_dir": args.data_dir.display().to_string(),
+            "pool": Gsm8kPoolConfig::new(),
+        } }),
+        TaskArg::Prm800k => json!({ "prm800k": {
+            "data_dir": args.data_dir.display().to_string(),
+        } }),
+    }
+}
