@@ -86,6 +86,22 @@ pub fn read_trajectories(path: &Path, format: DataFormat) -> Result<Vec<Trajecto
     Ok(TrajectoryFile::open(path, format)?.collect::<Result<_, _>>()?)
 }
 
+/// The trajectories of ProcessBench's `split` (`gsm8k`, `math`, ...), read from
+/// `{dir}/{split}.json`.
+pub fn read_processbench_split(dir: &Path, split: &str) -> Result<Vec<Trajectory>> {
+    let path = dir.join(format!("{split}.json"));
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "reading {} (ProcessBench is the Hugging Face dataset Qwen/ProcessBench)",
+            path.display()
+        )
+    })?;
+    Ok(read_processbench(&path.display().to_string(), &text)?
+        .into_iter()
+        .map(|item| item.trajectory)
+        .collect())
+}
+
 /// `path` opened for reading lines, gunzipped when it ends in `.gz`.
 pub fn open_reader(path: &Path) -> Result<Box<dyn BufRead>> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;

@@ -1,10 +1,8 @@
 //! The tasks a pool experiment runs on: where the pool, the validation set and the test set
 //! come from, and the vocabulary a backbone trained from scratch reads them with.
 
-use std::fs;
-
 use actprm_core::Trajectory;
-use actprm_core::data::{Gsm8kProblem, read_gsm8k, read_prm800k_stepwise, read_processbench};
+use actprm_core::data::{Gsm8kProblem, read_gsm8k, read_prm800k_stepwise};
 use actprm_core::gsm8k::{Gsm8kPoolConfig, derive_trajectories};
 use actprm_core::rng::SeededRng;
 use actprm_core::synthetic::generate;
@@ -13,7 +11,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use crate::cli::{PoolArgs, TaskArg};
-use crate::data_files::open_reader;
+use crate::data_files::{open_reader, read_processbench_split};
 
 /// Seed offset of the test set, so it never shares a stream with the pool.
 const TEST_SEED_OFFSET: u64 = 1_000_003;
@@ -65,7 +63,8 @@ pub fn gsm8k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
         seed.wrapping_add(VALIDATION_SEED_OFFSET),
         args.eval_size,
     );
-    let test = processbench_split(args, "gsm8k")?;
+    let test = read_processbench_split(&args.data_dir.join("processbench"), "gsm8k")
+        .context("set --data-dir")?;
     Ok(TaskSets {
         test_name: format!("{} ProcessBench gsm8k items", test.len()),
         tokenizer: corpus_tokenizer(&pool),
@@ -99,7 +98,8 @@ pub fn prm800k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
         args.eval_size,
         VALIDATION_SEED_OFFSET,
     )?;
-    let test = processbench_split(args, "math")?;
+    let test = read_processbench_split(&args.data_dir.join("processbench"), "math")
+        .context("set --data-dir")?;
     Ok(TaskSets {
         test_name: format!("{} ProcessBench math items", test.len()),
         tokenizer: corpus_tokenizer(&pool),
@@ -107,20 +107,6 @@ pub fn prm800k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
         validation,
         test,
     })
-}
-
-/// The trajectories of one ProcessBench split under `--data-dir`.
-fn processbench_split(args: &PoolArgs, split: &str) -> Result<Vec<Trajectory>> {
-    let path = args
-        .data_dir
-        .join("processbench")
-        .join(format!("{split}.json"));
-    let text = fs::read_to_string(&path)
-        .with_context(|| format!("reading {} (set --data-dir)", path.display()))?;
-    Ok(read_processbench(&path.display().to_string(), &text)?
-        .into_iter()
-        .map(|item| item.trajectory)
-        .collect())
 }
 
 /// A vocabulary learnt from the pool's questions and steps.

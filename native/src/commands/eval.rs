@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use actprm_core::Trajectory;
 use actprm_core::checkpoint::Checkpoint;
-use actprm_core::data::{PROCESSBENCH_SPLITS, PrmBenchItem, read_prmbench, read_processbench};
+use actprm_core::data::{PROCESSBENCH_SPLITS, PrmBenchItem, read_prmbench};
 use actprm_core::evaluation::{Evaluation, encode_all, score_encoded};
 use actprm_core::prmbench::GroupScore;
 use actprm_core::scores::StepScores;
@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::score::load_checkpoint;
 use crate::backend::Backend;
 use crate::cli::{PrmBenchArgs, ProcessBenchArgs, SyntheticEvalArgs};
-use crate::data_files::open_reader;
+use crate::data_files::{open_reader, read_processbench_split};
 use crate::progress;
 
 /// One split's result.
@@ -38,13 +38,7 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
     };
     let mut results = Vec::new();
     for split in &splits {
-        let path = args.data.join(format!("{split}.json"));
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {} (download ProcessBench from the Hugging Face dataset Qwen/ProcessBench)", path.display()))?;
-        let mut items: Vec<Trajectory> = read_processbench(&path.display().to_string(), &text)?
-            .into_iter()
-            .map(|i| i.trajectory)
-            .collect();
+        let mut items = read_processbench_split(&args.data, split)?;
         if let Some(limit) = args.limit {
             items.truncate(limit);
         }
