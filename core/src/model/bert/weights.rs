@@ -13,6 +13,16 @@ use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 
 use super::Bert;
 
+/// Name fragments of a checkpoint and the module's names for them, renamed both ways: on
+/// loading, and back in errors.
+const RENAMES: [(&str, &str); 2] = [
+    ("LayerNorm", "layer_norm"),
+    (".attention.self.", ".attention.self_attention."),
+];
+
+/// PyTorch's names of norm parameters and the module's.
+const NORM_PARAMETERS: [(&str, &str); 2] = [(".weight", ".gamma"), (".bias", ".beta")];
+
 /// Why a checkpoint could not be loaded into the encoder.
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
@@ -73,13 +83,15 @@ impl Bert {
         store: SafetensorsStore,
         source_name: String,
     ) -> Result<Self, WeightsError> {
-        let mut store = store
-            .with_from_adapter(PyTorchToBurnAdapter)
-            .with_key_remapping(r"^bert\.", "")
-            .with_key_remapping(r"LayerNorm", "layer_norm")
-            .with_key_remapping(r"\.attention\.self\.", ".attention.self_attention.")
-            .allow_partial(true)
-            .validate(false);
+        let store = RENAMES.iter().fold(
+            store
+                .with_from_adapter(PyTorchToBurnAdapter)
+                .with_key_remapping(r"^bert\.", ""),
+            |store, (checkpoint, module)| {
+                store.with_key_remapping(checkpoint.replace('.', r"\."), *module)
+            },
+        );
+        let mut store = store.allow_partial(true).validate(false);
         let result = self
             .load_from(&mut store)
             .map_err(|error| WeightsError::Unreadable {
@@ -137,7 +149,17 @@ fn checkpoint_shape(name: &str, dims: &[usize]) -> Vec<usize> {
 /// The checkpoint name of a module tensor path: the renames undone, with PyTorch's names for
 /// norm parameters.
 fn checkpoint_name(path: &str) -> String {
-    path.replace("layer_norm.gamma", "LayerNorm.weight")
-        .replace("layer_norm.beta", "LayerNorm.bias")
-        .replace(".self_attention.", ".self.")
+    let mut name = RENAMES
+        .iter()
+        .fold(path.to_string(), |name, (checkpoint, module)| {
+            name.replace(module, checkpoint)
+        });
+    if name.contains("LayerNorm.") {
+        for (pytorch, module) in NORM_PARAMETERS {
+            if let Some(stem) = name.strip_suffix(module) {
+                name = format!("{stem}{pytorch}");
+            }
+        }
+    }
+    name
 }
