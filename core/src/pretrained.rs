@@ -15,7 +15,7 @@ use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
 pub const DEFAULT_SEPARATOR_INIT: &str = "[SEP]";
 
 /// A loaded backbone with its tokenizer.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PretrainedBackbone {
     /// Its configuration, the grown vocabulary included.
     pub config: BertConfig,

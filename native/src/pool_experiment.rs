@@ -102,25 +102,20 @@ pub struct ExperimentData {
 
 impl ExperimentData {
     /// The pool, validation and test sets of the task `args` names, for `seed`, encoded for
-    /// the backbone `model` names (loaded onto `device` when pretrained).
-    pub fn new(args: &PoolArgs, model: &ModelArgs, seed: u64, device: &Device) -> Result<Self> {
-        if model.freeze_backbone && model.backbone == BackboneArg::Small {
-            bail!("--freeze-backbone keeps a pretrained backbone fixed: pass --backbone minilm");
-        }
+    /// the backbone `model` names: `pretrained` when there is one (see [`load_pretrained`]).
+    pub fn new(
+        args: &PoolArgs,
+        model: &ModelArgs,
+        pretrained: Option<&PretrainedBackbone>,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
         let sets = match args.task {
             TaskArg::Synthetic => tasks::synthetic_sets(args, seed),
             TaskArg::Gsm8k => tasks::gsm8k_sets(args, seed)?,
             TaskArg::Prm800k => tasks::prm800k_sets(args, seed)?,
         };
-        let pretrained = match model.backbone {
-            BackboneArg::Small => None,
-            BackboneArg::Minilm => Some(PretrainedBackbone::load(
-                &model.backbone_dir(),
-                &SpecialTokensConfig::new(),
-                DEFAULT_SEPARATOR_INIT,
-                device,
-            )?),
-        };
+        let pretrained = pretrained.cloned();
         let tokenizer = pretrained
             .as_ref()
             .map_or(sets.tokenizer, |pretrained| pretrained.tokenizer.clone());
@@ -234,6 +229,23 @@ impl ExperimentData {
             progress,
         );
         Evaluation::from_scores(&set.trajectories, &scores, tau)
+    }
+}
+
+/// The pretrained backbone `model` asks for, loaded onto `device` once for every experiment,
+/// or `None` for the small backbone trained from scratch.
+pub fn load_pretrained(model: &ModelArgs, device: &Device) -> Result<Option<PretrainedBackbone>> {
+    match model.backbone {
+        BackboneArg::Small if model.freeze_backbone => {
+            bail!("--freeze-backbone keeps a pretrained backbone fixed: pass --backbone minilm")
+        }
+        BackboneArg::Small => Ok(None),
+        BackboneArg::Minilm => Ok(Some(PretrainedBackbone::load(
+            &model.backbone_dir(),
+            &SpecialTokensConfig::new(),
+            DEFAULT_SEPARATOR_INIT,
+            device,
+        )?)),
     }
 }
 

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::cli::{ExperimentArgs, RunArgs, TrainArgs};
-use crate::pool_experiment::{ExperimentData, judge_cost, training_config};
+use crate::pool_experiment::{ExperimentData, judge_cost, load_pretrained, training_config};
 use crate::progress;
 use crate::run_dir::RunDir;
 
@@ -84,7 +84,14 @@ fn execute(
     let started = Instant::now();
     let name = strategy.name();
     let device = &backend.device;
-    let data = ExperimentData::new(&args.pool, &args.model, args.seed, device)?;
+    let pretrained = load_pretrained(&args.model, device)?;
+    let data = ExperimentData::new(
+        &args.pool,
+        &args.model,
+        pretrained.as_ref(),
+        args.seed,
+        device,
+    )?;
     let checkpoint_config =
         data.checkpoint_config(&args.model, args.heads, args.seed, selection.clone());
     let training = training_config(&args.model, args.seed);

@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::backend::Backend;
 use crate::cli::{StrategyArg, SweepArgs};
 use crate::commands::experiment::human;
-use crate::pool_experiment::{ExperimentData, judge_cost, training_config};
+use crate::pool_experiment::{ExperimentData, judge_cost, load_pretrained, training_config};
 use crate::progress;
 use crate::sweep::results::{ExperimentResult, ResultsFile};
 use crate::sweep::spec::{Spec, independent_grid, matches_random_to_actprm};
@@ -35,13 +35,20 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
+    let pretrained = load_pretrained(&args.model, &backend.device)?;
     let data: BTreeMap<u64, ExperimentData> = args
         .seeds
         .iter()
         .map(|&seed| {
             Ok((
                 seed,
-                ExperimentData::new(&args.pool, &args.model, seed, &backend.device)?,
+                ExperimentData::new(
+                    &args.pool,
+                    &args.model,
+                    pretrained.as_ref(),
+                    seed,
+                    &backend.device,
+                )?,
             ))
         })
         .collect::<Result<_>>()?;
