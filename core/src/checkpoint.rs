@@ -188,21 +188,13 @@ mod tests {
     use super::*;
     use crate::batch::PrmInput;
     use crate::encoding::encode_trajectory;
-    use crate::model::{BackboneConfig, EnsembleHeadsConfig};
+    use crate::model::test_support::tiny_prm_config;
     use crate::synthetic::{SyntheticConfig, generate};
 
     fn tiny() -> (EnsemblePrm, CheckpointConfig, StepTokenizer) {
         let tokenizer = StepTokenizer::for_synthetic(&SyntheticConfig::new());
         let encoding = EncodingConfig::new();
-        let model = PrmConfig::new(
-            BackboneConfig::new(tokenizer.vocab_size())
-                .with_d_model(16)
-                .with_n_layers(1)
-                .with_d_ff(32)
-                .with_max_positions(encoding.max_positions)
-                .into(),
-        )
-        .with_heads(EnsembleHeadsConfig::new().with_num_heads(3).with_hidden(8));
+        let model = tiny_prm_config(tokenizer.vocab_size(), 3, 8);
         let config = CheckpointConfig::new(model, encoding);
         (config.model.init(&Device::flex()), config, tokenizer)
     }

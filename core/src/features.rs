@@ -66,7 +66,7 @@ mod tests {
     use super::*;
     use crate::encoding::EncodingConfig;
     use crate::evaluation::encode_all;
-    use crate::model::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
+    use crate::model::test_support::tiny_prm_config;
     use crate::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
 
@@ -79,15 +79,7 @@ mod tests {
         let tokenizer = StepTokenizer::for_synthetic(&synthetic);
         let trajectories = generate(&synthetic, 3, 10);
         let encoded = encode_all(&tokenizer, &trajectories, &EncodingConfig::new()).unwrap();
-        let model = PrmConfig::new(
-            BackboneConfig::new(tokenizer.vocab_size())
-                .with_d_model(16)
-                .with_n_layers(1)
-                .with_d_ff(32)
-                .into(),
-        )
-        .with_heads(EnsembleHeadsConfig::new().with_num_heads(3).with_hidden(8))
-        .init(&device);
+        let model = tiny_prm_config(tokenizer.vocab_size(), 3, 8).init(&device);
         let pad_id = tokenizer.pad_id();
         let features = compute_features(&model, &encoded, pad_id, 4, |_| {});
         assert_eq!(features.len(), 10);
@@ -121,15 +113,7 @@ mod tests {
         let tokenizer = StepTokenizer::for_synthetic(&synthetic);
         let trajectories = generate(&synthetic, 4, 8);
         let encoded = encode_all(&tokenizer, &trajectories, &EncodingConfig::new()).unwrap();
-        let model = PrmConfig::new(
-            BackboneConfig::new(tokenizer.vocab_size())
-                .with_d_model(16)
-                .with_n_layers(1)
-                .with_d_ff(32)
-                .into(),
-        )
-        .with_heads(EnsembleHeadsConfig::new().with_num_heads(2).with_hidden(8))
-        .init(&device);
+        let model = tiny_prm_config(tokenizer.vocab_size(), 2, 8).init(&device);
         let pad_id = tokenizer.pad_id();
         let tokens = Inputs::Tokens {
             encoded: &encoded,

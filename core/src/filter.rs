@@ -118,7 +118,7 @@ mod tests {
     use super::*;
     use crate::encoding::EncodingConfig;
     use crate::evaluation::encode_all;
-    use crate::model::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
+    use crate::model::test_support::tiny_prm_config;
     use crate::selection::{Selection, SelectionConfig, SelectionReason, Tests, UncertaintyTest};
     use crate::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
@@ -184,15 +184,7 @@ mod tests {
         let pool = generate(&synthetic, 7, 40);
         let encoded = encode_all(&tokenizer, &pool, &EncodingConfig::new()).unwrap();
         device.seed(0);
-        let model = PrmConfig::new(
-            BackboneConfig::new(tokenizer.vocab_size())
-                .with_d_model(16)
-                .with_n_layers(1)
-                .with_d_ff(32)
-                .into(),
-        )
-        .with_heads(EnsembleHeadsConfig::new().with_num_heads(4).with_hidden(16))
-        .init(&device);
+        let model = tiny_prm_config(tokenizer.vocab_size(), 4, 16).init(&device);
         // An untrained model doubts every mean, so split the pool on the heads' spread: with
         // every step counted (τ = 0), δ_std at the median of the trajectories' largest spread.
         let pad = tokenizer.pad_id();

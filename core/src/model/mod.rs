@@ -13,3 +13,26 @@ pub use bert::{Bert, BertConfig, WeightsError};
 pub use heads::{EnsembleHeads, EnsembleHeadsConfig};
 pub use prm::{EnsemblePrm, PrmConfig};
 pub use prm_backbone::{PrmBackbone, PrmBackboneConfig};
+
+/// Models small enough for unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
+
+    /// A one-layer PRM of width 16 over `vocab_size` tokens, with `num_heads` heads of hidden
+    /// width `hidden`.
+    pub(crate) fn tiny_prm_config(vocab_size: usize, num_heads: usize, hidden: usize) -> PrmConfig {
+        PrmConfig::new(
+            BackboneConfig::new(vocab_size)
+                .with_d_model(16)
+                .with_n_layers(1)
+                .with_d_ff(32)
+                .into(),
+        )
+        .with_heads(
+            EnsembleHeadsConfig::new()
+                .with_num_heads(num_heads)
+                .with_hidden(hidden),
+        )
+    }
+}
