@@ -1,0 +1,170 @@
+//! Arguments of the commands that read a trained checkpoint: `score`, `filter` and `eval`.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::experiment::SyntheticArgs;
+use super::strategy::StrategyArg;
+
+/// Formats `score` and `eval` read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormat {
+    /// Decide from the file's contents.
+    Auto,
+    /// ProcessBench JSON array.
+    Processbench,
+    /// Training rows JSONL (question, steps, hard_labels).
+    Jsonl,
+    /// PRM800K stepwise rows JSONL, optionally gzipped.
+    Prm800k,
+    /// Unlabelled rows JSONL (question, steps).
+    Unlabelled,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// Checkpoint directory written by `run` or `train`.
+    #[arg(long, default_value = "runs/actprm/checkpoint")]
+    pub checkpoint: PathBuf,
+    /// Data file to score; without it, freshly generated synthetic problems are scored.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Format of --data.
+    #[arg(long, value_enum, default_value_t = DataFormat::Auto)]
+    pub format: DataFormat,
+    /// Synthetic problems to generate when no --data is given.
+    #[arg(long, default_value_t = 8)]
+    pub count: usize,
+    #[command(flatten)]
+    pub synthetic: SyntheticArgs,
+    /// Seed of the generated problems.
+    #[arg(long, default_value_t = 12345)]
+    pub seed: u64,
+    /// Score at most this many trajectories.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Write the JSON lines here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub thresholds: ThresholdOverrides,
+}
+
+/// `actprm filter`: one-shot filtering of a pool.
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Checkpoint directory written by `run` or `train`.
+    #[arg(long, default_value = "runs/actprm/checkpoint")]
+    pub checkpoint: PathBuf,
+    /// The pool: a JSONL file of unlabelled rows ({question, steps}), training rows or PRM800K
+    /// stepwise rows, optionally gzipped, read line by line; or a ProcessBench JSON array
+    /// (read whole). Stored labels are never used to choose, only counted. Without --data,
+    /// --count synthetic problems are generated as they are needed.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Format of --data.
+    #[arg(long, value_enum, default_value_t = DataFormat::Auto)]
+    pub format: DataFormat,
+    /// Synthetic problems to generate when no --data is given.
+    #[arg(long, default_value_t = 100_000)]
+    pub count: usize,
+    #[command(flatten)]
+    pub synthetic: SyntheticArgs,
+    /// Seed of the generated problems (differs from `run`'s pools by default).
+    #[arg(long, default_value_t = 424_242)]
+    pub seed: u64,
+    /// Which score-based strategy keeps trajectories.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Actprm)]
+    pub strategy: StrategyArg,
+    #[command(flatten)]
+    pub thresholds: ThresholdOverrides,
+    /// Threshold in bits for `entropy` (default 0.2864 = H(0.95)) and `bald` (default 0.001).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Trajectories read, scored and written at a time: memory holds one chunk.
+    #[arg(long, default_value_t = 256)]
+    pub chunk_size: usize,
+    /// Tokens the judge generates per kept trajectory, for the cost estimate.
+    #[arg(long, default_value_t = 1920)]
+    pub judge_tokens: u64,
+    /// The output directory: kept.jsonl and filter.json.
+    #[arg(long, default_value = "runs/filter")]
+    pub out: PathBuf,
+    /// Start again even when --out holds an interrupted or finished run of the same settings.
+    #[arg(long)]
+    pub restart: bool,
+}
+
+/// Thresholds that override the ones stored in the checkpoint.
+#[derive(Debug, Args)]
+pub struct ThresholdOverrides {
+    /// Override δ_pred.
+    #[arg(long)]
+    pub delta_pred: Option<f32>,
+    /// Override δ_std.
+    #[arg(long)]
+    pub delta_std: Option<f32>,
+    /// Override τ.
+    #[arg(long)]
+    pub tau: Option<f32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProcessBenchArgs {
+    /// Directory holding gsm8k.json, math.json, olympiadbench.json and omnimath.json.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Checkpoint directory.
+    #[arg(long, default_value = "runs/actprm/checkpoint")]
+    pub checkpoint: PathBuf,
+    /// Evaluate only these splits (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub splits: Vec<String>,
+    /// Evaluate at most this many items per split.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Trajectories scored per forward pass.
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PrmBenchArgs {
+    /// A PRMBench JSONL file, or a directory of them.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Checkpoint directory.
+    #[arg(long, default_value = "runs/actprm/checkpoint")]
+    pub checkpoint: PathBuf,
+    /// Evaluate at most this many items.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Trajectories scored per forward pass.
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyntheticEvalArgs {
+    /// Checkpoint directory.
+    #[arg(long, default_value = "runs/actprm/checkpoint")]
+    pub checkpoint: PathBuf,
+    /// Problems to generate.
+    #[arg(long, default_value_t = 1000)]
+    pub count: usize,
+    #[command(flatten)]
+    pub synthetic: SyntheticArgs,
+    /// Seed of the generated problems (differs from the training pool's by default).
+    #[arg(long, default_value_t = 987_654_321)]
+    pub seed: u64,
+    /// Trajectories scored per forward pass.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+}

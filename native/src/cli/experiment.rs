@@ -1,0 +1,290 @@
+//! Arguments of the pool experiments: the task and its data, the backbone and optimisation,
+//! and the grids `sweep` runs.
+
+use std::path::PathBuf;
+
+use actprm_core::synthetic::{ErrorKind, SyntheticConfig};
+use clap::{Args, ValueEnum};
+
+use super::strategy::StrategyArg;
+
+/// Kinds of error the synthetic generator injects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ErrorKindArg {
+    /// A computation's result is off: `12 + 5 = 18`. Checking it takes arithmetic.
+    Result,
+    /// A step starts from a value other than the previous result. Checking it takes comparing
+    /// two numbers across steps.
+    Carry,
+    /// A step uses a quantity other than the question's. Checking it takes matching each step
+    /// to its sentence of the question.
+    Operand,
+    /// A step names its event but applies another operation: `after finding 5 more she has
+    /// 12 - 5 = 7`. A small model learns it within one default pass.
+    Operation,
+}
+
+impl From<ErrorKindArg> for ErrorKind {
+    fn from(kind: ErrorKindArg) -> Self {
+        match kind {
+            ErrorKindArg::Result => ErrorKind::WrongResult,
+            ErrorKindArg::Carry => ErrorKind::WrongCarry,
+            ErrorKindArg::Operand => ErrorKind::WrongOperand,
+            ErrorKindArg::Operation => ErrorKind::WrongOperation,
+        }
+    }
+}
+
+/// The synthetic task's settings.
+#[derive(Debug, Args)]
+pub struct SyntheticArgs {
+    /// Kinds of error injected into the synthetic problems (comma-separated), each equally
+    /// likely. The arithmetic kinds (result, carry, operand) need far more updates than one
+    /// default pass gives.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "operation")]
+    pub error_kinds: Vec<ErrorKindArg>,
+}
+
+impl SyntheticArgs {
+    /// The generator configuration these arguments describe.
+    pub fn config(&self) -> SyntheticConfig {
+        SyntheticConfig::new()
+            .with_error_kinds(self.error_kinds.iter().map(|&kind| kind.into()).collect())
+    }
+}
+
+/// Where a pool experiment's pool, validation set and test set come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// The embedded synthetic task: every set is generated from the seed.
+    Synthetic,
+    /// Real text: the pool is derived from GSM8K's training solutions, split into steps, with
+    /// an arithmetic error injected into about half of them through their calculator
+    /// annotations (so labels are exact); the validation set is derived the same way from
+    /// GSM8K's test split; the test set is ProcessBench's gsm8k split. The vocabulary is learnt
+    /// from the pool.
+    Gsm8k,
+    /// Real text with human labels: the pool is a seeded sample of PRM800K phase 1 stepwise
+    /// training rows, the validation set one of its test rows, and the test set ProcessBench's
+    /// math split. The vocabulary is learnt from the pool.
+    Prm800k,
+}
+
+/// The pool experiment's data and judge, shared by `run`, `train` and `sweep`.
+#[derive(Debug, Args)]
+pub struct PoolArgs {
+    /// The task.
+    #[arg(long, value_enum, default_value_t = TaskArg::Synthetic)]
+    pub task: TaskArg,
+    #[command(flatten)]
+    pub synthetic: SyntheticArgs,
+    /// Directory of the real data sets: gsm8k/{train,test}.jsonl and processbench/gsm8k.json
+    /// for `--task gsm8k`; prm800k_stepwise/phase1_{train_plus,test}.stepwise-critic.jsonl.gz
+    /// and processbench/math.json for `--task prm800k`.
+    #[arg(long, default_value = "../shared/data")]
+    pub data_dir: PathBuf,
+    /// Trajectories in the pool.
+    #[arg(long, default_value_t = 12000)]
+    pub pool_size: usize,
+    /// Trajectories in the validation set `sweep` evaluates on, and in the synthetic task's
+    /// test set (the real tasks test on a whole ProcessBench split).
+    #[arg(long, default_value_t = 1000)]
+    pub eval_size: usize,
+    /// Tokens the judge generates per judged trajectory, for the ledger's cost estimate (the
+    /// paper's reasoning judge averages about 1,920).
+    #[arg(long, default_value_t = 1920)]
+    pub judge_tokens: u64,
+}
+
+/// Which backbone reads the trajectories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackboneArg {
+    /// A small causal transformer trained from scratch (--d-model, --layers), with a
+    /// vocabulary from the task.
+    Small,
+    /// all-MiniLM-L6-v2, a pretrained 6-layer BERT encoder (d = 384) with its own tokenizer,
+    /// fine-tuned whole; get it with scripts/fetch-backbone.sh.
+    Minilm,
+}
+
+impl BackboneArg {
+    /// The command-line name.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map(|value| value.get_name().to_string())
+            .expect("every backbone has a command-line name")
+    }
+}
+
+/// The backbone and optimisation, shared by `run`, `train` and `sweep`.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The backbone.
+    #[arg(long, value_enum, default_value_t = BackboneArg::Small)]
+    pub backbone: BackboneArg,
+    /// Directory of the pretrained backbone: config.json, model.safetensors and tokenizer.json
+    /// [default: ~/.cache/actprm/all-minilm-l6-v2, where scripts/fetch-backbone.sh puts them].
+    #[arg(long)]
+    pub backbone_dir: Option<PathBuf>,
+    /// Keep the pretrained backbone fixed and train the heads alone, on step features the
+    /// backbone computes once per trajectory: far faster on a CPU than fine-tuning it whole.
+    #[arg(long)]
+    pub freeze_backbone: bool,
+    /// Width of the small backbone.
+    #[arg(long, default_value_t = 64)]
+    pub d_model: usize,
+    /// Layers of the small backbone.
+    #[arg(long, default_value_t = 2)]
+    pub layers: usize,
+    /// Trajectories per pool mini-batch.
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// Peak learning rate (AdamW, linear warm-up then linear decay) [default: 3e-3 for the
+    /// small backbone, 2e-5 to fine-tune minilm, 1e-3 for heads on a frozen minilm].
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    /// λ, the weight of the anchored-ensemble regulariser.
+    #[arg(long, default_value_t = 0.5)]
+    pub anchor_weight: f64,
+}
+
+impl ModelArgs {
+    /// The peak learning rate: the one given, or the backbone's default.
+    pub fn learning_rate(&self) -> f64 {
+        self.learning_rate
+            .unwrap_or(match (self.backbone, self.freeze_backbone) {
+                (BackboneArg::Small, _) => 3e-3,
+                (BackboneArg::Minilm, true) => 1e-3,
+                (BackboneArg::Minilm, false) => 2e-5,
+            })
+    }
+
+    /// Where the pretrained backbone is.
+    pub fn backbone_dir(&self) -> PathBuf {
+        self.backbone_dir.clone().unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_default();
+            PathBuf::from(home).join(".cache/actprm/all-minilm-l6-v2")
+        })
+    }
+}
+
+/// One pool experiment: `run` and `train`.
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Seed of the data, the model initialisation and the bootstrap masks.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Ensemble heads E (the paper uses 32).
+    #[arg(long, default_value_t = 32)]
+    pub heads: usize,
+    /// Save a checkpoint every this many mini-batches (and always at the end).
+    #[arg(long, default_value_t = 50)]
+    pub checkpoint_every: usize,
+    /// The run directory to write.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SelectionArgs {
+    /// δ_pred: a step is confidently judged when its mean is ≥ δ_pred or ≤ 1 − δ_pred.
+    #[arg(long, default_value_t = 0.95)]
+    pub delta_pred: f32,
+    /// δ_std: the heads agree on a step when their standard deviation is ≤ δ_std.
+    #[arg(long, default_value_t = 0.005)]
+    pub delta_std: f32,
+    /// τ: a step is predicted erroneous when its mean is below τ.
+    #[arg(long, default_value_t = 0.5)]
+    pub tau: f32,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    /// Which score-based strategy selects (random and full are `actprm train`'s).
+    #[arg(long, value_enum, default_value_t = StrategyArg::Actprm)]
+    pub strategy: StrategyArg,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Threshold in bits for `entropy` (default 0.2864 = H(0.95)) and `bald` (default 0.001).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+}
+
+/// `actprm sweep`: a grid of pool experiments.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub pool: PoolArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Strategies to run (comma-separated). `random` is run at the budget each `actprm` run of
+    /// the same seed and heads spent, unless --random-fractions is given.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "actprm,random,aleatoric-only,epistemic-only,full"
+    )]
+    pub strategies: Vec<StrategyArg>,
+    /// Seeds (comma-separated): each seed draws its own pool, evaluation sets, initialisation
+    /// and bootstrap masks.
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    pub seeds: Vec<u64>,
+    /// Ensemble head counts E (comma-separated). With E = 1 the spread is 0, so `actprm`
+    /// amounts to `aleatoric-only`.
+    #[arg(long, value_delimiter = ',', default_value = "32")]
+    pub heads: Vec<usize>,
+    /// δ_pred values for actprm, aleatoric-only and epistemic-only (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.95")]
+    pub delta_pred: Vec<f32>,
+    /// δ_std values for actprm, aleatoric-only and epistemic-only (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.005")]
+    pub delta_std: Vec<f32>,
+    /// τ: a step is predicted erroneous when its mean is below τ.
+    #[arg(long, default_value_t = 0.5)]
+    pub tau: f32,
+    /// Thresholds in bits for `entropy` (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.2864")]
+    pub entropy_thresholds: Vec<f32>,
+    /// Thresholds in bits for `bald` (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.001")]
+    pub bald_thresholds: Vec<f32>,
+    /// Fractions of the pool `random` labels (comma-separated); without them, `random` matches
+    /// each `actprm` run's budget.
+    #[arg(long, value_delimiter = ',')]
+    pub random_fractions: Vec<f64>,
+    /// Experiments run at once (default: one per core; each experiment uses one core on the
+    /// CPU backend).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// The sweep directory: results.jsonl (one line per finished experiment; a rerun skips the
+    /// experiments already there), chart.svg, chart.png and table.md.
+    #[arg(long, default_value = "sweeps/synthetic")]
+    pub out: PathBuf,
+    /// Title of the chart.
+    #[arg(
+        long,
+        default_value = "Synthetic task: held-out F1 against labels bought"
+    )]
+    pub title: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
+    /// Label each pool trajectory with this probability instead of labelling all of them: the
+    /// random baseline at an expected budget (e.g. the fraction an `actprm run` used). Below 1
+    /// the run is named `random` and writes runs/random/.
+    #[arg(long, default_value_t = 1.0)]
+    pub label_fraction: f64,
+    /// τ: a step is predicted erroneous when its mean is below τ.
+    #[arg(long, default_value_t = 0.5)]
+    pub tau: f32,
+}

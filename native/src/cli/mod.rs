@@ -1,0 +1,82 @@
+//! Command-line interface: subcommands and their arguments, with the help text users read.
+//!
+//! The arguments live beside their subject: `experiment` (the pool experiments `run`, `train`
+//! and `sweep` share), `strategy` (selection strategies by name) and `checkpoint_use` (the
+//! commands that read a trained checkpoint).
+
+mod checkpoint_use;
+mod experiment;
+mod strategy;
+
+use clap::{Parser, Subcommand};
+
+pub use checkpoint_use::*;
+pub use experiment::*;
+pub use strategy::*;
+
+use crate::backend::DeviceChoice;
+
+/// Train, score and evaluate ensemble process reward models (PRMs) with ActPRM, the
+/// active-learning method that labels only the trajectories the ensemble is unsure about.
+///
+/// Every command works with no data files: the default data set is an embedded, seeded
+/// synthetic task of arithmetic word problems with injected errors at known steps.
+#[derive(Debug, Parser)]
+#[command(name = "actprm", version, propagate_version = true)]
+pub struct Cli {
+    /// Where to compute: `auto` takes a hardware GPU through wgpu when one exists, else the CPU.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto, global = true)]
+    pub device: DeviceChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Active learning (the main job): one pass over the pool; the ensemble picks which
+    /// trajectories to label, then the model is evaluated on held-out data.
+    ///
+    /// Writes a run directory with run.json (the configuration), metrics.jsonl (one line per
+    /// mini-batch, flushed as it goes), checkpoint/ and summary.json.
+    Run(RunArgs),
+    /// Full-data training, the baseline: the same pass, but every trajectory is labelled (or,
+    /// with --label-fraction, a random subset: the random baseline).
+    Train(TrainArgs),
+    /// Score every step of every trajectory of a data file with a trained checkpoint and print
+    /// JSON lines: per-step mean, std and head probabilities, and the selection verdict.
+    Score(ScoreArgs),
+    /// One-shot filtering: score a large unlabelled pool once with a trained checkpoint and
+    /// keep only the trajectories the strategy selects, for the judge to label.
+    ///
+    /// The pool is read and scored chunk by chunk, so memory does not grow with its size.
+    /// Writes kept.jsonl (each kept trajectory with its pool index and the reason it was kept)
+    /// and filter.json (settings and running totals, rewritten after every chunk); rerunning
+    /// the same command resumes an interrupted run where it stopped.
+    Filter(FilterArgs),
+    /// Evaluate a checkpoint on a benchmark.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Run a grid of experiments (strategies × seeds × head counts × thresholds) on the same
+    /// pools and evaluation sets, then chart test F1 against the normalised budget.
+    ///
+    /// Each experiment trains on the pool, then evaluates on a validation set (for choosing
+    /// thresholds) and a separate test set (for reporting). Results are appended to
+    /// results.jsonl as each experiment finishes, so an interrupted sweep resumes where it
+    /// stopped; chart.svg, chart.png and table.md are redrawn from all of results.jsonl.
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// ProcessBench: first-error F1 per split (gsm8k, math, olympiadbench, omnimath) and their
+    /// average. Download the four JSON files from the Hugging Face dataset Qwen/ProcessBench.
+    Processbench(ProcessBenchArgs),
+    /// The synthetic task's held-out set.
+    Synthetic(SyntheticEvalArgs),
+    /// PRMBench: every step judged valid when its score exceeds 0.5; F1 of correct steps, F1
+    /// of erroneous steps (negF1) and PRMScore (their mean) per error class, per category
+    /// (simplicity, soundness, sensitivity) and overall. The full benchmark is the
+    /// `mr_eval/tasks/prmtest_classified/data` directory of the ssmisya/PRMBench repository.
+    Prmbench(PrmBenchArgs),
+}

@@ -1,0 +1,81 @@
+//! Selection strategies by their command-line names.
+
+use actprm_core::selection::{SelectionConfig, Tests};
+use actprm_core::strategy::{
+    DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD, Strategy,
+};
+use anyhow::{Result, bail};
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+
+/// A selection strategy, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyArg {
+    /// The paper's rule: an unsure mean or disagreeing heads on a counted step.
+    Actprm,
+    /// Only the test on the mean (δ_pred).
+    AleatoricOnly,
+    /// Only the test on the heads' spread (δ_std).
+    EpistemicOnly,
+    /// Predictive entropy summed over the counted steps, above a threshold in bits.
+    Entropy,
+    /// Mutual information between label and head (BALD) summed over the counted steps, above a
+    /// threshold in bits.
+    Bald,
+    /// Each trajectory with a fixed probability, whatever the model says.
+    Random,
+    /// Every trajectory: the full-data baseline.
+    Full,
+}
+
+impl StrategyArg {
+    /// The command-line name.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map(|value| value.get_name().to_string())
+            .expect("every strategy has a command-line name")
+    }
+
+    /// The strategy this name stands for. `rule` holds the thresholds of the rule strategies
+    /// and τ of every score-based one; `threshold` is entropy's or bald's, in bits; `fraction`
+    /// and `seed` are random's.
+    pub fn strategy(
+        self,
+        rule: SelectionConfig,
+        threshold: f32,
+        fraction: f64,
+        seed: u64,
+    ) -> Strategy {
+        let tau = rule.tau;
+        let with_tests = |tests| Strategy::Rule {
+            config: rule.clone(),
+            tests,
+        };
+        match self {
+            StrategyArg::Actprm => with_tests(Tests::Both),
+            StrategyArg::AleatoricOnly => with_tests(Tests::AleatoricOnly),
+            StrategyArg::EpistemicOnly => with_tests(Tests::EpistemicOnly),
+            StrategyArg::Entropy => Strategy::entropy(threshold, tau),
+            StrategyArg::Bald => Strategy::bald(threshold, tau),
+            StrategyArg::Random => Strategy::Random { fraction, seed },
+            StrategyArg::Full => Strategy::Full,
+        }
+    }
+
+    /// The score-based strategy this name stands for, with `threshold` (entropy's or bald's,
+    /// in bits) defaulting to the strategy's own. Random and full read no scores and are
+    /// refused.
+    pub fn score_based(self, rule: SelectionConfig, threshold: Option<f32>) -> Result<Strategy> {
+        let threshold = match self {
+            StrategyArg::Random | StrategyArg::Full => {
+                bail!("{} does not read the ensemble's scores", self.name())
+            }
+            StrategyArg::Entropy => threshold.unwrap_or(DEFAULT_ENTROPY_THRESHOLD),
+            StrategyArg::Bald => threshold.unwrap_or(DEFAULT_MUTUAL_INFORMATION_THRESHOLD),
+            // The rule strategies have no information threshold.
+            StrategyArg::Actprm | StrategyArg::AleatoricOnly | StrategyArg::EpistemicOnly => 0.0,
+        };
+        Ok(self.strategy(rule, threshold, 1.0, 0))
+    }
+}
