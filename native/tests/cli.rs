@@ -1,34 +1,11 @@
-//! The `actprm` binary end to end on tiny settings: run, score, both evaluations, filter and
-//! sweep.
+//! The `actprm` binary end to end on tiny settings: run, score, both evaluations and filter.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn actprm(args: &[&str]) -> Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
-        .args(args)
-        .output()
-        .expect("the actprm binary runs");
-    assert!(
-        output.status.success(),
-        "actprm {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
+use std::path::Path;
+use std::process::Command;
 
-fn shared_data() -> PathBuf {
-    let dir = std::env::var_os("ACTPRM_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(
-        dir.is_dir(),
-        "the shared data directory {} is missing (set ACTPRM_SHARED_DATA)",
-        dir.display()
-    );
-    dir
-}
+use common::{actprm, shared_data};
 
 #[test]
 fn run_then_score_and_evaluate() {
@@ -258,77 +235,6 @@ fn filter_resumes_after_an_interruption(out: &Path, checkpoint: &str) {
     assert_eq!(state["tally"]["kept"], rows.len());
 }
 
-/// A sweep on the GSM8K-derived task: one experiment per strategy, random matched to actprm's
-/// budget, the chart and table drawn; a rerun skips what is done.
-#[test]
-fn a_tiny_sweep_on_the_gsm8k_task_runs_resumes_and_draws() {
-    let out = std::env::temp_dir().join(format!("actprm-sweep-{}", std::process::id()));
-    std::fs::remove_dir_all(&out).ok();
-    let data_dir = shared_data();
-    let sweep = || {
-        actprm(&[
-            "--device",
-            "cpu",
-            "sweep",
-            "--task",
-            "gsm8k",
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-            "--strategies",
-            "actprm,random,full",
-            "--seeds",
-            "0",
-            "--heads",
-            "2",
-            "--pool-size",
-            "32",
-            "--eval-size",
-            "16",
-            "--d-model",
-            "16",
-            "--layers",
-            "1",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-    };
-    let first = sweep();
-    let table = String::from_utf8_lossy(&first.stdout);
-    for strategy in ["| actprm", "| random", "| full"] {
-        assert!(table.contains(strategy), "{table}");
-    }
-    let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
-    assert_eq!(results.lines().count(), 3, "{results}");
-    let full = results
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
-        .find(|result| result["spec"]["strategy"] == "full")
-        .unwrap();
-    assert_eq!(full["ledger"]["labels_consumed"], 32);
-    assert_eq!(
-        full["test"]["first_error"]["num_erroneous"]
-            .as_u64()
-            .unwrap()
-            + full["test"]["first_error"]["num_correct"].as_u64().unwrap(),
-        400,
-        "the test set is ProcessBench gsm8k"
-    );
-    for file in ["chart.svg", "chart.png", "table.md", "sweep.json"] {
-        assert!(out.join(file).is_file(), "{file}");
-    }
-    let settings = std::fs::read_to_string(out.join("sweep.json")).unwrap();
-    assert!(settings.contains("gsm8k"), "{settings}");
-
-    let rerun = sweep();
-    assert!(String::from_utf8_lossy(&rerun.stdout).contains("3 experiments"));
-    assert_eq!(
-        std::fs::read_to_string(out.join("results.jsonl")).unwrap(),
-        results,
-        "a rerun runs nothing again"
-    );
-    std::fs::remove_dir_all(&out).ok();
-}
-
 #[test]
 fn a_missing_checkpoint_is_a_readable_error() {
     let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
@@ -347,120 +253,4 @@ fn a_missing_checkpoint_is_a_readable_error() {
         stderr.contains("/nonexistent/checkpoint") && stderr.contains("actprm run"),
         "{stderr}"
     );
-}
-
-/// The PRM800K task samples its pool from the stepwise rows and tests on ProcessBench math.
-#[test]
-fn a_prm800k_run_tests_on_processbench_math() {
-    let out = std::env::temp_dir().join(format!("actprm-prm800k-{}", std::process::id()));
-    let data_dir = shared_data();
-    let run = actprm(&[
-        "--device",
-        "cpu",
-        "run",
-        "--task",
-        "prm800k",
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--pool-size",
-        "32",
-        "--eval-size",
-        "8",
-        "--heads",
-        "2",
-        "--d-model",
-        "16",
-        "--layers",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        stdout.contains("held-out F1 on 1000 ProcessBench math items"),
-        "{stdout}"
-    );
-    let record = std::fs::read_to_string(out.join("run.json")).unwrap();
-    assert!(record.contains("prm800k"), "{record}");
-    std::fs::remove_dir_all(&out).ok();
-}
-
-/// `--backbone minilm` fine-tunes the pretrained encoder (scripts/fetch-backbone.sh fetches it)
-/// and saves it in the checkpoint with its grown vocabulary.
-#[test]
-fn a_run_on_the_pretrained_backbone() {
-    let out = std::env::temp_dir().join(format!("actprm-minilm-{}", std::process::id()));
-    let run = actprm(&[
-        "--device",
-        "cpu",
-        "run",
-        "--backbone",
-        "minilm",
-        "--pool-size",
-        "16",
-        "--eval-size",
-        "8",
-        "--heads",
-        "2",
-        "--batch-size",
-        "8",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        stdout.contains("held-out F1 on 8 synthetic trajectories"),
-        "{stdout}"
-    );
-    let config = std::fs::read_to_string(out.join("checkpoint/config.json")).unwrap();
-    let config: serde_json::Value = serde_json::from_str(&config).unwrap();
-    assert_eq!(
-        config["model"]["backbone"]["Bert"]["vocab_size"], 30523,
-        "{config}"
-    );
-    let record = std::fs::read_to_string(out.join("run.json")).unwrap();
-    let record: serde_json::Value = serde_json::from_str(&record).unwrap();
-    assert_eq!(
-        record["training"]["learning_rate"], 2e-5,
-        "the fine-tuning learning rate"
-    );
-
-    // The frozen mode trains the heads on cached features.
-    let frozen = actprm(&[
-        "--device",
-        "cpu",
-        "run",
-        "--backbone",
-        "minilm",
-        "--freeze-backbone",
-        "--pool-size",
-        "16",
-        "--eval-size",
-        "8",
-        "--heads",
-        "2",
-        "--batch-size",
-        "8",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&frozen.stdout);
-    assert!(
-        stdout.contains("held-out F1 on 8 synthetic trajectories"),
-        "{stdout}"
-    );
-    let refused = Command::new(env!("CARGO_BIN_EXE_actprm"))
-        .args([
-            "--device",
-            "cpu",
-            "run",
-            "--freeze-backbone",
-            "--pool-size",
-            "16",
-        ])
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--backbone minilm"));
-    std::fs::remove_dir_all(&out).ok();
 }

@@ -1,0 +1,32 @@
+//! Helpers shared by the end-to-end tests of the `actprm` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs `actprm` with `args`, failing the test with its output when it fails.
+pub fn actprm(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
+        .args(args)
+        .output()
+        .expect("the actprm binary runs");
+    assert!(
+        output.status.success(),
+        "actprm {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// The shared data directory (`$ACTPRM_SHARED_DATA`, else `shared/data` beside the workspace).
+pub fn shared_data() -> PathBuf {
+    let dir = std::env::var_os("ACTPRM_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+    assert!(
+        dir.is_dir(),
+        "the shared data directory {} is missing (set ACTPRM_SHARED_DATA)",
+        dir.display()
+    );
+    dir
+}
