@@ -28,12 +28,14 @@ pub struct PrmInput {
 pub enum InputSource {
     /// Token ids and where the steps are.
     Tokens {
-        /// Token ids, `[batch, seq_len]`, padded with the tokenizer's pad id.
+        /// Token ids, one row per window, `[windows, seq_len]`, padded with the tokenizer's pad
+        /// id.
         tokens: Tensor<2, Int>,
-        /// `true` at padding positions, `[batch, seq_len]`.
+        /// `true` at padding positions, `[windows, seq_len]`.
         padding: Tensor<2, Bool>,
-        /// Flat index `b · seq_len + position` of every step separator, `[batch · max_steps]`;
-        /// slots past a trajectory's last step point at its first token and are never read.
+        /// Flat index `row · seq_len + position` of every step separator, `[batch · max_steps]`,
+        /// trajectory by trajectory; slots past a trajectory's last step point at the first
+        /// token of the batch and are never read.
         step_gather: Tensor<1, Int>,
     },
     /// Step features, `[batch, max_steps, width]` (zero past a trajectory's last step).
@@ -107,38 +109,48 @@ impl<'a> Inputs<'a> {
 }
 
 impl PrmInput {
-    /// Pads `encoded` into one batch on `device`.
+    /// Pads `encoded` into one batch on `device`: every window is a row of the token tensor,
+    /// and each step is gathered from the row and position it is scored at.
     pub fn new(encoded: &[EncodedTrajectory], pad_id: u32, device: &Device) -> Self {
-        let batch = encoded.len();
-        let seq_len = padded_length(encoded, |e| e.token_ids.len());
-        let max_steps = padded_length(encoded, |e| e.step_positions.len());
+        let windows: Vec<&Vec<u32>> = encoded.iter().flat_map(|e| &e.windows).collect();
+        let rows = windows.len().max(1);
+        let seq_len = windows.iter().map(|w| w.len()).max().unwrap_or(0).max(1);
+        let max_steps = encoded
+            .iter()
+            .map(|e| e.num_steps())
+            .max()
+            .unwrap_or(0)
+            .max(1);
 
-        let mut tokens = vec![pad_id as i64; batch * seq_len];
-        let mut padding = vec![true; batch * seq_len];
-        let mut step_gather = vec![0i64; batch * max_steps];
+        let mut tokens = vec![pad_id as i64; rows * seq_len];
+        let mut padding = vec![true; rows * seq_len];
+        for (row, window) in windows.iter().enumerate() {
+            for (t, &id) in window.iter().enumerate() {
+                tokens[row * seq_len + t] = id as i64;
+                padding[row * seq_len + t] = false;
+            }
+        }
+        let mut step_gather = vec![0i64; encoded.len() * max_steps];
+        let mut first_row = 0;
         for (b, item) in encoded.iter().enumerate() {
-            let row = b * seq_len;
-            for (t, &id) in item.token_ids.iter().enumerate() {
-                tokens[row + t] = id as i64;
-                padding[row + t] = false;
-            }
-            for (s, slot) in step_gather[b * max_steps..(b + 1) * max_steps]
+            for (slot, at) in step_gather[b * max_steps..]
                 .iter_mut()
-                .enumerate()
+                .zip(&item.step_positions)
             {
-                *slot = (row + item.step_positions.get(s).copied().unwrap_or(0)) as i64;
+                *slot = ((first_row + at.window) * seq_len + at.position) as i64;
             }
+            first_row += item.windows.len();
         }
         Self {
             source: InputSource::Tokens {
-                tokens: Tensor::from_data(TensorData::new(tokens, [batch, seq_len]), device),
-                padding: Tensor::from_data(TensorData::new(padding, [batch, seq_len]), device),
+                tokens: Tensor::from_data(TensorData::new(tokens, [rows, seq_len]), device),
+                padding: Tensor::from_data(TensorData::new(padding, [rows, seq_len]), device),
                 step_gather: Tensor::from_data(
-                    TensorData::new(step_gather, [batch * max_steps]),
+                    TensorData::new(step_gather, [encoded.len() * max_steps]),
                     device,
                 ),
             },
-            step_counts: encoded.iter().map(|e| e.step_positions.len()).collect(),
+            step_counts: encoded.iter().map(EncodedTrajectory::num_steps).collect(),
         }
     }
 
@@ -179,14 +191,6 @@ impl PrmInput {
     pub fn max_steps(&self) -> usize {
         self.step_counts.iter().copied().max().unwrap_or(0).max(1)
     }
-}
-
-/// The longest `length` over `encoded`, at least 1 so that an empty batch still has a shape.
-fn padded_length(
-    encoded: &[EncodedTrajectory],
-    length: impl Fn(&EncodedTrajectory) -> usize,
-) -> usize {
-    encoded.iter().map(length).max().unwrap_or(0).max(1)
 }
 
 /// Training targets of a batch: 1 for a correct step, 0 for an error, and which steps carry a
@@ -236,10 +240,7 @@ mod tests {
     use super::*;
 
     fn encoded(tokens: usize, positions: &[usize]) -> EncodedTrajectory {
-        EncodedTrajectory {
-            token_ids: (1..=tokens as u32).collect(),
-            step_positions: positions.to_vec(),
-        }
+        EncodedTrajectory::single_window((1..=tokens as u32).collect(), positions)
     }
 
     #[test]
@@ -257,7 +258,7 @@ mod tests {
         };
         assert_eq!(tokens.dims(), [2, 5]);
         let gather = step_gather.into_data().try_into_vec_as::<i64>().unwrap();
-        assert_eq!(gather, vec![1, 2, 5 + 4, 5]);
+        assert_eq!(gather, vec![1, 2, 5 + 4, 0]);
         let padding = padding.into_data().try_into_vec::<bool>().unwrap();
         assert_eq!(
             padding,
@@ -265,6 +266,31 @@ mod tests {
                 false, false, false, true, true, false, false, false, false, false
             ]
         );
+    }
+
+    #[test]
+    fn every_window_is_a_row_and_steps_are_gathered_from_theirs() {
+        use crate::encoding::StepPosition;
+        let at = |window, position| StepPosition { window, position };
+        let windowed = EncodedTrajectory {
+            windows: vec![vec![1, 2, 3], vec![1, 4, 5, 6]],
+            step_positions: vec![at(0, 1), at(0, 2), at(1, 3)],
+        };
+        let device = Device::flex();
+        let input = PrmInput::new(&[encoded(2, &[1]), windowed], 0, &device);
+        assert_eq!(input.step_counts, vec![1, 3]);
+        let InputSource::Tokens {
+            tokens,
+            step_gather,
+            ..
+        } = input.source
+        else {
+            panic!("an input of tokens");
+        };
+        let tokens = tokens.into_data().try_into_vec_as::<i64>().unwrap();
+        assert_eq!(tokens, vec![1, 2, 0, 0, 1, 2, 3, 0, 1, 4, 5, 6]);
+        let gather = step_gather.into_data().try_into_vec_as::<i64>().unwrap();
+        assert_eq!(gather, vec![1, 0, 0, 4 + 1, 4 + 2, 8 + 3]);
     }
 
     #[test]

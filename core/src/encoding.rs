@@ -1,6 +1,12 @@
 //! Turning a trajectory into token ids with one separator after every step:
 //! `[CLS] question step_1 [STEP] step_2 [STEP] ...`. Separators are inserted by id, never by
 //! tokenising text, so training and evaluation build them identically.
+//!
+//! A trajectory longer than the backbone's positions is read in several windows. Every window
+//! starts with `[CLS]` and the head of the question; the first reads steps from the start, each
+//! later one repeats as context as many whole steps before its first scored step as fit in
+//! `max_context_tokens`, then reads the next steps. Every step is scored in exactly one window,
+//! and a trajectory that fits is one window laid out as above.
 
 use burn::config::Config;
 use thiserror::Error;
@@ -11,7 +17,7 @@ use crate::trajectory::Trajectory;
 /// Length limits of an encoded trajectory.
 #[derive(Config, Debug)]
 pub struct EncodingConfig {
-    /// Longest encoded sequence, `[CLS]` and separators included.
+    /// Longest window, `[CLS]` and separators included: at most the backbone's positions.
     #[config(default = 256)]
     pub max_positions: usize,
     /// Most question tokens kept; a longer question keeps its first tokens, where the givens
@@ -22,106 +28,170 @@ pub struct EncodingConfig {
     /// the result of its computation sits.
     #[config(default = 48)]
     pub max_step_tokens: usize,
+    /// Most tokens of preceding steps (separators included) a window after the first repeats
+    /// before its first scored step, so that a step is never read without what led to it.
+    #[config(default = 96)]
+    pub max_context_tokens: usize,
 }
 
-/// A trajectory as token ids, with the position of every step's separator.
+impl EncodingConfig {
+    /// Limits for a pretrained encoder of `max_positions` positions: windows of its full length,
+    /// and a quarter of them at most for the question, for one step, and for context.
+    pub fn for_encoder(max_positions: usize) -> Self {
+        let quarter = max_positions / 4;
+        Self::new()
+            .with_max_positions(max_positions)
+            .with_max_question_tokens(quarter)
+            .with_max_step_tokens(quarter)
+            .with_max_context_tokens(quarter)
+    }
+}
+
+/// Where a step's score is read: the separator after it, in one of the windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepPosition {
+    /// Index of the window in [`EncodedTrajectory::windows`].
+    pub window: usize,
+    /// Index of the separator in that window's token ids.
+    pub position: usize,
+}
+
+/// A trajectory as token ids, in one window or several, with where every step is scored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedTrajectory {
-    /// `[CLS]`, the question's tokens, then each step's tokens followed by a separator.
-    pub token_ids: Vec<u32>,
-    /// `step_positions[j]` is the index in `token_ids` of the separator after step `j`.
-    pub step_positions: Vec<usize>,
+    /// Token ids of each window: `[CLS]`, the question's head, then whole steps each followed
+    /// by a separator.
+    pub windows: Vec<Vec<u32>>,
+    /// `step_positions[j]` is where the separator after step `j` is read.
+    pub step_positions: Vec<StepPosition>,
+}
+
+impl EncodedTrajectory {
+    /// A trajectory read in a single window: `token_ids`, with step `j`'s separator at
+    /// `positions[j]`.
+    pub fn single_window(token_ids: Vec<u32>, positions: &[usize]) -> Self {
+        Self {
+            windows: vec![token_ids],
+            step_positions: positions
+                .iter()
+                .map(|&position| StepPosition {
+                    window: 0,
+                    position,
+                })
+                .collect(),
+        }
+    }
+
+    /// Number of steps.
+    pub fn num_steps(&self) -> usize {
+        self.step_positions.len()
+    }
 }
 
 /// Why a trajectory could not be encoded.
 #[derive(Debug, Error)]
 pub enum EncodingError {
-    /// `[CLS]` and one separator per step alone exceed the position limit.
-    #[error(
-        "a trajectory of {steps} steps needs {} positions for [CLS] and its separators, \
-         but max_positions is {max_positions}",
-        steps + 1
-    )]
-    TooManySteps {
-        /// Number of steps of the trajectory.
-        steps: usize,
-        /// The configured position limit.
-        max_positions: usize,
-    },
+    /// A window cannot hold `[CLS]` and one separator.
+    #[error("max_positions is {0}, but a window needs at least 2 ([CLS] and one separator)")]
+    TooFewPositions(usize),
     /// The tokenizer failed on the question or a step.
     #[error(transparent)]
     Tokenizer(#[from] TokenizerError),
 }
 
-/// How many tokens of the question and of each step one trajectory keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Budget {
-    question: usize,
-    per_step: usize,
-}
-
-/// Encodes `trajectory` within `config`'s limits, keeping every step's separator.
+/// Encodes `trajectory` within `config`'s limits, scoring every step.
 ///
-/// The question keeps its first `max_question_tokens` tokens (fewer only when `[CLS]`, the
-/// question and the separators alone exceed `max_positions`). Each step keeps its last
-/// `max_step_tokens` tokens; if that exceeds `max_positions`, this trajectory's per-step budget
-/// shrinks until it fits, down to zero body tokens. Fails only when `[CLS]` and the separators
-/// alone do not fit.
+/// The question keeps its first `max_question_tokens` tokens and each step its last
+/// `max_step_tokens`, both fewer only when a window could not otherwise hold `[CLS]`, the
+/// question and one step. Fails only when `max_positions` is below 2.
 pub fn encode_trajectory(
     tokenizer: &StepTokenizer,
     trajectory: &Trajectory,
     config: &EncodingConfig,
 ) -> Result<EncodedTrajectory, EncodingError> {
+    let room = config
+        .max_positions
+        .checked_sub(2)
+        .ok_or(EncodingError::TooFewPositions(config.max_positions))?;
     let question = tokenizer.encode_text(&trajectory.question)?;
+    let question = &question[..question.len().min(config.max_question_tokens).min(room)];
+    let step_budget = config.max_step_tokens.min(room - question.len());
     let steps = trajectory
         .steps
         .iter()
-        .map(|step| tokenizer.encode_text(step))
-        .collect::<Result<Vec<_>, _>>()?;
-    let step_lengths: Vec<usize> = steps.iter().map(Vec::len).collect();
-    let budget = fit(question.len(), &step_lengths, config)?;
+        .map(|step| {
+            let tokens = tokenizer.encode_text(step)?;
+            Ok(tokens[tokens.len().saturating_sub(step_budget)..].to_vec())
+        })
+        .collect::<Result<Vec<_>, TokenizerError>>()?;
 
-    let mut token_ids = Vec::with_capacity(config.max_positions);
-    token_ids.push(tokenizer.cls_id());
-    token_ids.extend_from_slice(&question[..budget.question]);
-    let mut step_positions = Vec::with_capacity(steps.len());
-    for step in &steps {
-        token_ids.extend_from_slice(&step[step.len().saturating_sub(budget.per_step)..]);
-        step_positions.push(token_ids.len());
-        token_ids.push(tokenizer.separator_id());
+    let mut head = Vec::with_capacity(1 + question.len());
+    head.push(tokenizer.cls_id());
+    head.extend_from_slice(question);
+    let mut encoded = EncodedTrajectory {
+        windows: Vec::new(),
+        step_positions: Vec::with_capacity(steps.len()),
+    };
+    for plan in plan_windows(&steps, config.max_positions - head.len(), config) {
+        let mut window = head.clone();
+        for (j, step) in steps
+            .iter()
+            .enumerate()
+            .take(plan.scored.end)
+            .skip(plan.first)
+        {
+            window.extend_from_slice(step);
+            if plan.scored.contains(&j) {
+                encoded.step_positions.push(StepPosition {
+                    window: encoded.windows.len(),
+                    position: window.len(),
+                });
+            }
+            window.push(tokenizer.separator_id());
+        }
+        encoded.windows.push(window);
     }
-    Ok(EncodedTrajectory {
-        token_ids,
-        step_positions,
-    })
+    Ok(encoded)
 }
 
-/// The largest budgets within `config` whose encoding fits in `max_positions`.
-fn fit(
-    question_length: usize,
-    step_lengths: &[usize],
-    config: &EncodingConfig,
-) -> Result<Budget, EncodingError> {
-    let cls_and_separators = 1 + step_lengths.len();
-    let room = config.max_positions.checked_sub(cls_and_separators).ok_or(
-        EncodingError::TooManySteps {
-            steps: step_lengths.len(),
-            max_positions: config.max_positions,
-        },
-    )?;
-    let question = question_length.min(config.max_question_tokens).min(room);
-    let room = room - question;
-    let step_tokens = |per_step: usize| -> usize {
-        step_lengths
-            .iter()
-            .map(|length| (*length).min(per_step))
-            .sum()
-    };
-    let per_step = (0..=config.max_step_tokens)
-        .rev()
-        .find(|per_step| step_tokens(*per_step) <= room)
-        .unwrap_or(0);
-    Ok(Budget { question, per_step })
+/// The steps one window reads: context steps `first..scored.start`, then the steps it scores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct WindowPlan {
+    first: usize,
+    scored: std::ops::Range<usize>,
+}
+
+/// Splits `steps` into windows of at most `room` tokens after the question's head. Each step
+/// costs its tokens and a separator, and fits in `room` alone. There is always at least one
+/// window, even for no steps.
+fn plan_windows(steps: &[Vec<u32>], room: usize, config: &EncodingConfig) -> Vec<WindowPlan> {
+    let cost = |j: usize| steps[j].len() + 1;
+    let mut plans = Vec::new();
+    let mut next = 0;
+    loop {
+        let mut used = 0;
+        let mut first = next;
+        if next > 0 {
+            let context_room = config.max_context_tokens.min(room - cost(next));
+            while first > 0 && used + cost(first - 1) <= context_room {
+                first -= 1;
+                used += cost(first);
+            }
+        }
+        let mut end = next;
+        while end < steps.len() && used + cost(end) <= room {
+            used += cost(end);
+            end += 1;
+        }
+        plans.push(WindowPlan {
+            first,
+            scored: next..end,
+        });
+        next = end;
+        if next == steps.len() {
+            return plans;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -141,11 +211,16 @@ mod tests {
         }
     }
 
-    fn separators(tokenizer: &StepTokenizer, encoded: &EncodedTrajectory) -> Vec<usize> {
+    fn separators(tokenizer: &StepTokenizer, window: &[u32]) -> Vec<usize> {
         let separator = tokenizer.separator_id();
-        (0..encoded.token_ids.len())
-            .filter(|i| encoded.token_ids[*i] == separator)
+        (0..window.len())
+            .filter(|i| window[*i] == separator)
             .collect()
+    }
+
+    /// Steps of the same length, numbered so that each one's tokens are recognisable.
+    fn numbered_steps(count: usize) -> Vec<String> {
+        (0..count).map(|j| format!("{j} + 1 = {}", j + 1)).collect()
     }
 
     #[test]
@@ -154,18 +229,18 @@ mod tests {
         let config = EncodingConfig::new();
         for trajectory in generate(&SyntheticConfig::new(), 5, 100) {
             let encoded = encode_trajectory(&tokenizer, &trajectory, &config).unwrap();
-            assert_eq!(encoded.token_ids[0], tokenizer.cls_id());
-            assert_eq!(encoded.step_positions.len(), trajectory.num_steps());
-            assert_eq!(separators(&tokenizer, &encoded), encoded.step_positions);
-            assert_eq!(
-                encoded.step_positions.last(),
-                Some(&(encoded.token_ids.len() - 1))
-            );
+            assert_eq!(encoded.windows.len(), 1);
+            let window = &encoded.windows[0];
+            assert_eq!(window[0], tokenizer.cls_id());
+            let positions: Vec<usize> = encoded.step_positions.iter().map(|p| p.position).collect();
+            assert_eq!(positions.len(), trajectory.num_steps());
+            assert_eq!(separators(&tokenizer, window), positions);
+            assert_eq!(positions.last(), Some(&(window.len() - 1)));
         }
     }
 
     #[test]
-    fn a_trajectory_that_fits_is_untouched() {
+    fn a_trajectory_that_fits_is_one_window() {
         let tokenizer = tokenizer();
         let trajectory = trajectory("Mia has 12 marbles .", &["12 + 5 = 17", "the answer is 17"]);
         let encoded = encode_trajectory(&tokenizer, &trajectory, &EncodingConfig::new()).unwrap();
@@ -181,55 +256,147 @@ mod tests {
             ])
             .flatten()
             .collect();
-        assert_eq!(encoded.token_ids, expected);
-        assert_eq!(encoded.step_positions, [11, 16]);
+        assert_eq!(
+            encoded,
+            EncodedTrajectory::single_window(expected, &[11, 16])
+        );
+    }
+
+    /// Every step is scored once, in order, at a separator after its own tokens; every window
+    /// fits, starts with `[CLS]` and the question's head, and holds whole steps.
+    #[test]
+    fn a_long_trajectory_is_windowed_without_dropping_a_step() {
+        let tokenizer = tokenizer();
+        let steps = numbered_steps(40);
+        let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+        let trajectory = trajectory("Mia has 12 marbles . She finds 5 more .", &steps);
+        let config = EncodingConfig::new()
+            .with_max_positions(40)
+            .with_max_question_tokens(4)
+            .with_max_context_tokens(12);
+        let encoded = encode_trajectory(&tokenizer, &trajectory, &config).unwrap();
+        let head = [
+            vec![tokenizer.cls_id()],
+            tokenizer.encode_text("Mia has 12 marbles").unwrap(),
+        ]
+        .concat();
+        assert!(encoded.windows.len() > 1);
+        assert_eq!(encoded.num_steps(), 40);
+        for window in &encoded.windows {
+            assert!(window.len() <= 40);
+            assert_eq!(window[..head.len()], head);
+            assert_eq!(window.last(), Some(&tokenizer.separator_id()));
+        }
+        let mut previous = None;
+        for (j, at) in encoded.step_positions.iter().enumerate() {
+            let window = &encoded.windows[at.window];
+            let step = tokenizer.encode_text(steps[j]).unwrap();
+            assert_eq!(window[at.position], tokenizer.separator_id());
+            assert_eq!(window[at.position - step.len()..at.position], step);
+            assert!(
+                previous < Some((at.window, at.position)),
+                "steps are scored in order"
+            );
+            previous = Some((at.window, at.position));
+        }
+    }
+
+    /// A later window first repeats the steps just before its first scored step, as many as
+    /// `max_context_tokens` allows.
+    #[test]
+    fn later_windows_repeat_the_preceding_steps_as_context() {
+        let tokenizer = tokenizer();
+        let steps = numbered_steps(12);
+        let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+        let trajectory = trajectory("Mia has 12 marbles .", &steps);
+        let head = 1 + tokenizer.encode_text(&trajectory.question).unwrap().len();
+        let step_cost = tokenizer.encode_text(steps[0]).unwrap().len() + 1;
+        let config = EncodingConfig::new()
+            .with_max_positions(head + 5 * step_cost)
+            .with_max_context_tokens(2 * step_cost);
+        let encoded = encode_trajectory(&tokenizer, &trajectory, &config).unwrap();
+        let scored_in = |window: usize| {
+            encoded
+                .step_positions
+                .iter()
+                .filter(|p| p.window == window)
+                .count()
+        };
+        assert_eq!(encoded.windows.len(), 4);
+        assert_eq!(
+            (0..4).map(scored_in).collect::<Vec<_>>(),
+            [5, 3, 3, 1],
+            "5 steps fill the first window; each later one has 2 steps of context"
+        );
+        let second = &encoded.windows[1];
+        let context = [steps[3], steps[4]]
+            .iter()
+            .flat_map(|step| {
+                let mut tokens = tokenizer.encode_text(step).unwrap();
+                tokens.push(tokenizer.separator_id());
+                tokens
+            })
+            .collect::<Vec<_>>();
+        assert_eq!(second[head..head + context.len()], context);
+        assert_eq!(
+            encoded.step_positions[5],
+            StepPosition {
+                window: 1,
+                position: head + context.len() + step_cost - 1
+            }
+        );
     }
 
     #[test]
-    fn fitting_keeps_every_step_and_its_last_tokens() {
+    fn long_steps_keep_their_last_tokens() {
         let tokenizer = tokenizer();
         let long_step = "after finding 5 more she has 12 + 5 = 17";
-        let trajectory = trajectory("Mia has 12 marbles . She finds 5 more .", &[long_step; 6]);
-        let config = EncodingConfig::new()
-            .with_max_positions(30)
-            .with_max_question_tokens(4);
+        let trajectory = trajectory("Mia has 12 marbles .", &[long_step; 3]);
+        let config = EncodingConfig::new().with_max_step_tokens(3);
         let encoded = encode_trajectory(&tokenizer, &trajectory, &config).unwrap();
-        assert!(encoded.token_ids.len() <= 30);
-        assert_eq!(separators(&tokenizer, &encoded), encoded.step_positions);
-        assert_eq!(encoded.step_positions.len(), 6);
-        assert_eq!(
-            encoded.token_ids[1..5],
-            tokenizer.encode_text("Mia has 12 marbles").unwrap()
-        );
-        let step_end = tokenizer.encode_text("= 17").unwrap();
-        for position in &encoded.step_positions {
-            assert_eq!(encoded.token_ids[position - 2..*position], step_end);
+        let step_end = tokenizer.encode_text("5 = 17").unwrap();
+        for at in &encoded.step_positions {
+            assert_eq!(encoded.windows[0][at.position - 3..at.position], step_end);
         }
     }
 
     #[test]
-    fn the_question_gives_way_only_to_separators() {
+    fn a_question_that_fills_the_window_leaves_the_separators() {
         let tokenizer = tokenizer();
         let trajectory = trajectory("Mia has 12 marbles .", &["12 + 5 = 17"; 4]);
-        let config = EncodingConfig::new().with_max_positions(7);
+        let config = EncodingConfig::new().with_max_positions(4);
         let encoded = encode_trajectory(&tokenizer, &trajectory, &config).unwrap();
-        assert_eq!(encoded.token_ids.len(), 7);
-        assert_eq!(encoded.step_positions, [3, 4, 5, 6]);
+        let mia = tokenizer.encode_text("Mia has").unwrap();
+        let expected = [
+            vec![tokenizer.cls_id()],
+            mia,
+            vec![tokenizer.separator_id()],
+        ]
+        .concat();
+        assert_eq!(encoded.windows, vec![expected; 4]);
+        assert!(encoded.step_positions.iter().all(|at| at.position == 3));
     }
 
     #[test]
-    fn too_many_steps_is_an_error() {
-        let trajectory = trajectory("Mia has 12 marbles .", &["12 + 5 = 17"; 4]);
-        let config = EncodingConfig::new().with_max_positions(4);
+    fn fewer_than_two_positions_is_an_error() {
+        let trajectory = trajectory("Mia has 12 marbles .", &["12 + 5 = 17"]);
+        let config = EncodingConfig::new().with_max_positions(1);
         let error = encode_trajectory(&tokenizer(), &trajectory, &config).unwrap_err();
-        assert!(matches!(
-            error,
-            EncodingError::TooManySteps {
-                steps: 4,
-                max_positions: 4
-            }
-        ));
-        assert!(error.to_string().contains("4 steps"), "{error}");
+        assert!(matches!(error, EncodingError::TooFewPositions(1)));
+        assert!(error.to_string().contains("max_positions is 1"), "{error}");
+    }
+
+    #[test]
+    fn no_steps_is_one_window_of_the_question() {
+        let tokenizer = tokenizer();
+        let encoded = encode_trajectory(
+            &tokenizer,
+            &trajectory("Mia has", &[]),
+            &EncodingConfig::new(),
+        )
+        .unwrap();
+        assert_eq!(encoded.windows.len(), 1);
+        assert_eq!(encoded.num_steps(), 0);
     }
 
     #[test]
@@ -237,7 +404,8 @@ mod tests {
         let tokenizer = tokenizer();
         let trajectory = trajectory("Mia has [STEP] 12 marbles .", &["12 [STEP] 5", "[STEP]"]);
         let encoded = encode_trajectory(&tokenizer, &trajectory, &EncodingConfig::new()).unwrap();
-        assert_eq!(separators(&tokenizer, &encoded), encoded.step_positions);
-        assert_eq!(encoded.step_positions.len(), 2);
+        let positions: Vec<usize> = encoded.step_positions.iter().map(|p| p.position).collect();
+        assert_eq!(separators(&tokenizer, &encoded.windows[0]), positions);
+        assert_eq!(positions.len(), 2);
     }
 }

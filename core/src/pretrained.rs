@@ -136,6 +136,8 @@ mod tests {
     use super::*;
     use crate::batch::PrmInput;
     use crate::checkpoint::{CheckpointConfig, CheckpointFiles};
+    use crate::data::read_processbench;
+    use crate::data::test_support::shared_data_dir;
     use crate::encoding::{EncodingConfig, encode_trajectory};
     use crate::model::{EnsembleHeadsConfig, PrmBackbone, PrmConfig};
     use crate::trajectory::Trajectory;
@@ -191,6 +193,38 @@ mod tests {
             &device,
         );
         assert_eq!(reloaded.model.score(&input), scores);
+    }
+
+    /// Within MiniLM's 512 positions, every step of every ProcessBench olympiadbench
+    /// trajectory gets a place to be scored, and the long ones are read in several windows.
+    #[test]
+    fn processbench_olympiad_traces_are_windowed_to_the_encoder() {
+        let tokenizer_json =
+            std::fs::read_to_string(backbone_dir().join("tokenizer.json")).unwrap();
+        let tokenizer =
+            StepTokenizer::from_json(&tokenizer_json, &SpecialTokensConfig::new()).unwrap();
+        let path = shared_data_dir().join("processbench/olympiadbench.json");
+        let items = read_processbench(
+            &path.display().to_string(),
+            &std::fs::read_to_string(&path).unwrap(),
+        )
+        .unwrap();
+        let config = EncodingConfig::for_encoder(512);
+        let mut windowed = 0;
+        for item in &items {
+            let encoded = encode_trajectory(&tokenizer, &item.trajectory, &config).unwrap();
+            assert_eq!(encoded.num_steps(), item.trajectory.num_steps());
+            assert!(encoded.windows.iter().all(|window| window.len() <= 512));
+            for at in &encoded.step_positions {
+                assert_eq!(
+                    encoded.windows[at.window][at.position],
+                    tokenizer.separator_id()
+                );
+            }
+            windowed += usize::from(encoded.windows.len() > 1);
+        }
+        println!("{windowed} of {} trajectories windowed", items.len());
+        assert!(windowed > items.len() / 10, "{windowed} of {}", items.len());
     }
 
     #[test]

@@ -122,14 +122,8 @@ mod tests {
         flex.seed(5);
         let model = config.init(&flex);
         let encoded = vec![
-            EncodedTrajectory {
-                token_ids: vec![2, 5, 6, 3, 7, 8, 9, 3],
-                step_positions: vec![3, 7],
-            },
-            EncodedTrajectory {
-                token_ids: vec![2, 11, 3],
-                step_positions: vec![2],
-            },
+            EncodedTrajectory::single_window(vec![2, 5, 6, 3, 7, 8, 9, 3], &[3, 7]),
+            EncodedTrajectory::single_window(vec![2, 11, 3], &[2]),
         ];
         let on_flex = model.score(&PrmInput::new(&encoded, 0, &flex));
         let on_gpu =

@@ -119,7 +119,11 @@ impl ExperimentData {
         let tokenizer = pretrained
             .as_ref()
             .map_or(sets.tokenizer, |pretrained| pretrained.tokenizer.clone());
-        let encoding = EncodingConfig::new();
+        let encoding = pretrained
+            .as_ref()
+            .map_or_else(EncodingConfig::new, |pretrained| {
+                EncodingConfig::for_encoder(pretrained.config.max_position_embeddings)
+            });
         let set = |trajectories, what| EncodedSet::new(&tokenizer, &encoding, trajectories, what);
         let mut pool = set(sets.pool, "pool")?;
         let mut validation = set(sets.validation, "validation")?;

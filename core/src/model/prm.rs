@@ -77,11 +77,11 @@ impl EnsemblePrm {
                 step_gather,
             } => {
                 let hidden = self.backbone.forward(tokens.clone(), padding.clone());
-                let [batch, seq_len, width] = hidden.dims();
+                let [rows, seq_len, width] = hidden.dims();
                 hidden
-                    .reshape([batch * seq_len, width])
+                    .reshape([rows * seq_len, width])
                     .select(0, step_gather.clone())
-                    .reshape([batch, input.max_steps(), width])
+                    .reshape([input.batch_size(), input.max_steps(), width])
             }
         }
     }
@@ -132,5 +132,73 @@ impl EnsemblePrm {
             .try_into_vec::<f32>()
             .expect("probabilities are f32");
         StepScores::from_batch(&flat, self.num_heads(), &input.step_counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Device;
+
+    use crate::batch::PrmInput;
+    use crate::encoding::{EncodedTrajectory, EncodingConfig, encode_trajectory};
+    use crate::model::test_support::tiny_prm_config;
+    use crate::scores::StepScores;
+    use crate::synthetic::{SyntheticConfig, generate};
+    use crate::tokenizer::StepTokenizer;
+    use crate::trajectory::Trajectory;
+
+    fn assert_close(a: &StepScores, b: &StepScores) {
+        for (x, y) in a.heads.iter().flatten().zip(b.heads.iter().flatten()) {
+            assert!((x - y).abs() < 1e-5, "{x} against {y}");
+        }
+    }
+
+    /// Each step of a windowed trajectory scores as it does when its window is read alone, and
+    /// a trajectory that fits in one window scores the same alone or batched with windowed
+    /// ones.
+    #[test]
+    fn windows_are_scored_as_separate_reads() {
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        device.seed(3);
+        let model = tiny_prm_config(tokenizer.vocab_size(), 3, 8).init(&device);
+        let mut short = generate(&synthetic, 1, 7).remove(0);
+        short.steps.truncate(2);
+        let long = Trajectory {
+            steps: generate(&synthetic, 6, 8)
+                .into_iter()
+                .flat_map(|t| t.steps)
+                .collect(),
+            ..short.clone()
+        };
+        let config = EncodingConfig::new()
+            .with_max_positions(64)
+            .with_max_context_tokens(16);
+        let short = encode_trajectory(&tokenizer, &short, &config).unwrap();
+        let long = encode_trajectory(&tokenizer, &long, &config).unwrap();
+        assert_eq!(short.windows.len(), 1);
+        assert!(long.windows.len() > 2, "{} windows", long.windows.len());
+
+        let pad = tokenizer.pad_id();
+        let batched = model.score(&PrmInput::new(
+            &[short.clone(), long.clone(), short.clone()],
+            pad,
+            &device,
+        ));
+        let alone = model.score(&PrmInput::new(std::slice::from_ref(&short), pad, &device));
+        assert_close(&batched[0], &alone[0]);
+        assert_close(&batched[2], &alone[0]);
+        assert_eq!(batched[1].mean.len(), long.num_steps());
+        for (j, at) in long.step_positions.iter().enumerate() {
+            let window =
+                EncodedTrajectory::single_window(long.windows[at.window].clone(), &[at.position]);
+            let read_alone = model
+                .score(&PrmInput::new(&[window], pad, &device))
+                .remove(0);
+            let step =
+                StepScores::from_heads(batched[1].heads.iter().map(|head| vec![head[j]]).collect());
+            assert_close(&step, &read_alone);
+        }
     }
 }
