@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::Inputs;
 use crate::encoding::{EncodedTrajectory, EncodingConfig, EncodingError, encode_trajectory};
+use crate::features::compute_features;
 use crate::metrics::{FirstErrorF1, step_accuracy};
 use crate::model::EnsemblePrm;
 use crate::scores::StepScores;
@@ -78,6 +79,28 @@ pub fn score_encoded(
     )
 }
 
+/// Scores already-encoded trajectories with each of `models`, which share one backbone
+/// ([`EnsemblePrm::shares_backbone_with`]): the backbone reads every trajectory once, in
+/// mini-batches of `batch_size`, and each model's heads score the step features. `progress`
+/// hears how many trajectories the backbone has read. Returns the scores model by model.
+///
+/// # Panics
+/// When `models` is empty.
+pub fn score_with_shared_backbone(
+    models: &[&EnsemblePrm],
+    encoded: &[EncodedTrajectory],
+    pad_id: u32,
+    batch_size: usize,
+    progress: impl FnMut(usize),
+) -> Vec<Vec<StepScores>> {
+    let reader = models.first().expect("at least one model");
+    let features = compute_features(reader, encoded, pad_id, batch_size, progress);
+    models
+        .iter()
+        .map(|model| score_inputs(model, Inputs::Features(&features), batch_size, |_| {}))
+        .collect()
+}
+
 /// Scores `inputs` in mini-batches of `batch_size`, calling `progress` with the number scored
 /// so far.
 pub fn score_inputs(
@@ -96,4 +119,47 @@ pub fn score_inputs(
         progress(scores.len());
     }
     scores
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Models that share a backbone score the same from one feature computation as each does
+    /// alone.
+    #[test]
+    fn a_shared_backbone_is_read_once_for_every_model() {
+        use burn::tensor::Device;
+
+        use crate::model::test_support::tiny_prm_config;
+        use crate::synthetic::{SyntheticConfig, generate};
+
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        let trajectories = generate(&synthetic, 5, 9);
+        let encoded = encode_all(&tokenizer, &trajectories, &EncodingConfig::new()).unwrap();
+        device.seed(2);
+        let config = tiny_prm_config(tokenizer.vocab_size(), 3, 8);
+        let backbone = config.backbone.init(&device);
+        let first = config.init_around(backbone.clone(), &device);
+        let second = config
+            .clone()
+            .with_heads(config.heads.clone().with_seed(77))
+            .init_around(backbone, &device);
+        let pad = tokenizer.pad_id();
+        let mut read = 0;
+        let shared =
+            score_with_shared_backbone(&[&first, &second], &encoded, pad, 4, |done| read = done);
+        assert_eq!(read, 9);
+        for (model, shared) in [&first, &second].into_iter().zip(&shared) {
+            let alone = score_encoded(model, &encoded, pad, 4, |_| {});
+            for (a, b) in alone.iter().zip(shared) {
+                for (x, y) in a.mean.iter().zip(&b.mean) {
+                    assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+                }
+            }
+        }
+        assert_ne!(shared[0], shared[1], "the heads differ");
+    }
 }

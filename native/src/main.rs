@@ -2,6 +2,7 @@
 //! uncertainty-driven active learning.
 
 mod backend;
+mod checkpoint_set;
 mod cli;
 mod commands;
 mod data_files;

@@ -101,8 +101,34 @@ fn run_then_score_and_evaluate() {
         "{table}"
     );
     let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(results).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
     assert_eq!(json["splits"].as_array().unwrap().len(), 2);
+
+    // The same checkpoint twice: one backbone reading, two identical reports.
+    let twice = actprm(&[
+        "--device",
+        "cpu",
+        "eval",
+        "processbench",
+        "--data",
+        data.to_str().unwrap(),
+        "--checkpoint",
+        checkpoint,
+        "--checkpoint",
+        checkpoint,
+        "--splits",
+        "gsm8k",
+        "--limit",
+        "6",
+        "--out",
+        results.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&twice.stdout).contains(checkpoint));
+    let reports: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["splits"][0], json["splits"][0]);
+    assert_eq!(reports[0], reports[1]);
 
     let sample = shared_data().join("prmbench_sample");
     let results = out.join("prmbench.json");

@@ -3,6 +3,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
+use burn::store::ModuleSnapshot;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
@@ -101,6 +102,20 @@ impl EnsemblePrm {
         self.heads.num_heads()
     }
 
+    /// Whether `other` reads trajectories with the same backbone, weight for weight, as models
+    /// whose heads were trained on one frozen backbone do. Compares every backbone tensor.
+    pub fn shares_backbone_with(&self, other: &EnsemblePrm) -> bool {
+        let ours = self.backbone.collect(None, None, false);
+        let theirs = other.backbone.collect(None, None, false);
+        ours.len() == theirs.len()
+            && ours.iter().zip(&theirs).all(|(a, b)| {
+                a.name == b.name
+                    && a.dtype == b.dtype
+                    && a.shape == b.shape
+                    && matches!((a.to_bytes(), b.to_bytes()), (Ok(x), Ok(y)) if x == y)
+            })
+    }
+
     /// The device the model's parameters live on.
     pub fn device(&self) -> Device {
         self.devices()
@@ -151,6 +166,22 @@ mod tests {
         for (x, y) in a.heads.iter().flatten().zip(b.heads.iter().flatten()) {
             assert!((x - y).abs() < 1e-5, "{x} against {y}");
         }
+    }
+
+    #[test]
+    fn a_backbone_is_shared_only_weight_for_weight() {
+        let device = Device::flex();
+        device.seed(1);
+        let config = tiny_prm_config(20, 2, 8);
+        let backbone = config.backbone.init(&device);
+        let model = config.init_around(backbone.clone(), &device);
+        let other_heads = config
+            .clone()
+            .with_heads(config.heads.clone().with_seed(9))
+            .init_around(backbone, &device);
+        let other_backbone = config.init(&device);
+        assert!(model.shares_backbone_with(&other_heads));
+        assert!(!model.shares_backbone_with(&other_backbone));
     }
 
     /// Each step of a windowed trajectory scores as it does when its window is read alone, and

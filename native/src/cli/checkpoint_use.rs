@@ -115,9 +115,11 @@ pub struct ProcessBenchArgs {
     /// Directory holding gsm8k.json, math.json, olympiadbench.json and omnimath.json.
     #[arg(long)]
     pub data: PathBuf,
-    /// Checkpoint directory.
-    #[arg(long, default_value = "runs/actprm/checkpoint")]
-    pub checkpoint: PathBuf,
+    /// Checkpoint directory; repeat the flag to compare several. Checkpoints whose heads were
+    /// trained on one frozen backbone share its reading of every item, which is then computed
+    /// once.
+    #[arg(long = "checkpoint", default_value = "runs/actprm/checkpoint")]
+    pub checkpoints: Vec<PathBuf>,
     /// Evaluate only these splits (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub splits: Vec<String>,
@@ -127,7 +129,8 @@ pub struct ProcessBenchArgs {
     /// Trajectories scored per forward pass.
     #[arg(long, default_value_t = 16)]
     pub batch_size: usize,
-    /// Also write the results as JSON here.
+    /// Also write the results as JSON here: one object for one checkpoint, an array of them
+    /// (in the order given) for several.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -137,16 +140,19 @@ pub struct PrmBenchArgs {
     /// A PRMBench JSONL file, or a directory of them.
     #[arg(long)]
     pub data: PathBuf,
-    /// Checkpoint directory.
-    #[arg(long, default_value = "runs/actprm/checkpoint")]
-    pub checkpoint: PathBuf,
+    /// Checkpoint directory; repeat the flag to compare several. Checkpoints whose heads were
+    /// trained on one frozen backbone share its reading of every item, which is then computed
+    /// once.
+    #[arg(long = "checkpoint", default_value = "runs/actprm/checkpoint")]
+    pub checkpoints: Vec<PathBuf>,
     /// Evaluate at most this many items.
     #[arg(long)]
     pub limit: Option<usize>,
     /// Trajectories scored per forward pass.
     #[arg(long, default_value_t = 16)]
     pub batch_size: usize,
-    /// Also write the results as JSON here.
+    /// Also write the results as JSON here: one object for one checkpoint, an array of them
+    /// (in the order given) for several.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }

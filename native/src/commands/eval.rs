@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::score::load_checkpoint;
 use crate::backend::Backend;
+use crate::checkpoint_set::CheckpointSet;
 use crate::cli::{PrmBenchArgs, ProcessBenchArgs, SyntheticEvalArgs};
 use crate::data_files::{open_reader, read_processbench_split};
 use crate::progress;
@@ -28,40 +29,70 @@ struct SplitResult {
     evaluation: Evaluation,
 }
 
+/// One checkpoint's ProcessBench results.
+#[derive(Debug, Serialize)]
+struct ProcessBenchReport {
+    checkpoint: PathBuf,
+    splits: Vec<SplitResult>,
+    average_f1: f64,
+}
+
 /// `actprm eval processbench`.
 pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
-    let checkpoint = load_checkpoint(&args.checkpoint, backend)?;
+    let set = CheckpointSet::load(&args.checkpoints, backend)?;
     let splits: Vec<String> = if args.splits.is_empty() {
         PROCESSBENCH_SPLITS.iter().map(|s| s.to_string()).collect()
     } else {
         args.splits.clone()
     };
-    let mut results = Vec::new();
+    if splits.is_empty() {
+        bail!("no split to evaluate");
+    }
+    let mut results: Vec<Vec<SplitResult>> = (0..set.len()).map(|_| Vec::new()).collect();
     for split in &splits {
         let mut items = read_processbench_split(&args.data, split)?;
         if let Some(limit) = args.limit {
             items.truncate(limit);
         }
-        let evaluation = evaluate(&checkpoint, &items, args.batch_size, split)?;
-        results.push(SplitResult {
-            split: split.clone(),
-            items: items.len(),
-            evaluation,
-        });
+        let scores = set.score(&items, args.batch_size, split)?;
+        for ((index, checkpoint), scores) in set.checkpoints.iter().enumerate().zip(scores) {
+            let tau = checkpoint.1.config.selection.tau;
+            results[index].push(SplitResult {
+                split: split.clone(),
+                items: items.len(),
+                evaluation: Evaluation::from_scores(&items, &scores, tau),
+            });
+        }
     }
-    if results.is_empty() {
-        bail!("no split to evaluate");
+    let reports: Vec<ProcessBenchReport> = results
+        .into_iter()
+        .enumerate()
+        .map(|(index, splits)| ProcessBenchReport {
+            checkpoint: set.dir(index).to_path_buf(),
+            average_f1: splits
+                .iter()
+                .map(|r| r.evaluation.first_error.f1)
+                .sum::<f64>()
+                / splits.len() as f64,
+            splits,
+        })
+        .collect();
+    for report in &reports {
+        print_processbench(report, reports.len() > 1);
     }
-    let average = results
-        .iter()
-        .map(|r| r.evaluation.first_error.f1)
-        .sum::<f64>()
-        / results.len() as f64;
+    write_reports(args.out.as_deref(), &reports)
+}
+
+/// Prints one checkpoint's table, under its directory when several are compared.
+fn print_processbench(report: &ProcessBenchReport, named: bool) {
+    if named {
+        println!("{}", report.checkpoint.display());
+    }
     println!(
         "{:<14} {:>6} {:>10} {:>10} {:>8}",
         "split", "items", "acc_err", "acc_cor", "F1"
     );
-    for r in &results {
+    for r in &report.splits {
         let f = &r.evaluation.first_error;
         println!(
             "{:<14} {:>6} {:>10.3} {:>10.3} {:>8.3}",
@@ -70,14 +101,23 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
     }
     println!(
         "{:<14} {:>6} {:>10} {:>10} {:>8.3}",
-        "average", "", "", "", average
+        "average", "", "", "", report.average_f1
     );
-    if let Some(out) = &args.out {
-        let json = serde_json::json!({ "splits": results, "average_f1": average });
-        std::fs::write(out, serde_json::to_string_pretty(&json)?)
-            .with_context(|| format!("writing {}", out.display()))?;
+    if named {
+        println!();
     }
-    Ok(())
+}
+
+/// Writes one report as a JSON object, or several as an array, to `out` when given.
+fn write_reports<T: Serialize>(out: Option<&Path>, reports: &[T]) -> Result<()> {
+    let Some(out) = out else {
+        return Ok(());
+    };
+    let json = match reports {
+        [one] => serde_json::to_string_pretty(one)?,
+        several => serde_json::to_string_pretty(several)?,
+    };
+    std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
 }
 
 /// `actprm eval synthetic`.
@@ -113,16 +153,45 @@ fn evaluate(
     ))
 }
 
+/// One checkpoint's PRMBench results.
+#[derive(Debug, Serialize)]
+struct PrmBenchReport {
+    checkpoint: PathBuf,
+    #[serde(flatten)]
+    report: actprm_core::prmbench::PrmBenchReport,
+}
+
 /// `actprm eval prmbench`.
 pub fn prmbench(args: &PrmBenchArgs, backend: &Backend) -> Result<()> {
-    let checkpoint = load_checkpoint(&args.checkpoint, backend)?;
+    let set = CheckpointSet::load(&args.checkpoints, backend)?;
     let mut items = read_prmbench_data(&args.data)?;
     if let Some(limit) = args.limit {
         items.truncate(limit);
     }
     let trajectories: Vec<Trajectory> = items.iter().map(|i| i.trajectory.clone()).collect();
-    let scores = score_all(&checkpoint, &trajectories, args.batch_size, "prmbench")?;
-    let report = actprm_core::prmbench::evaluate(&items, &scores);
+    let scores = set.score(&trajectories, args.batch_size, "prmbench")?;
+    let reports: Vec<PrmBenchReport> = scores
+        .iter()
+        .enumerate()
+        .map(|(index, scores)| PrmBenchReport {
+            checkpoint: set.dir(index).to_path_buf(),
+            report: actprm_core::prmbench::evaluate(&items, scores),
+        })
+        .collect();
+    for report in &reports {
+        if reports.len() > 1 {
+            println!("{}", report.checkpoint.display());
+        }
+        print_prmbench(&report.report);
+        if reports.len() > 1 {
+            println!();
+        }
+    }
+    write_reports(args.out.as_deref(), &reports)
+}
+
+/// Prints the per-class and per-category table.
+fn print_prmbench(report: &actprm_core::prmbench::PrmBenchReport) {
     println!(
         "{:<22} {:>6} {:>7} {:>8} {:>8} {:>9}",
         "class", "items", "steps", "F1", "negF1", "PRMScore"
@@ -142,11 +211,6 @@ pub fn prmbench(args: &PrmBenchArgs, backend: &Backend) -> Result<()> {
     println!();
     report.categories.iter().for_each(row);
     row(&report.overall);
-    if let Some(out) = &args.out {
-        std::fs::write(out, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("writing {}", out.display()))?;
-    }
-    Ok(())
 }
 
 /// The items of a PRMBench JSONL file, or of every `.jsonl` file of a directory (in name

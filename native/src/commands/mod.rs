@@ -6,6 +6,8 @@ mod filter;
 mod score;
 mod sweep;
 
+pub use score::load_checkpoint;
+
 use anyhow::Result;
 
 use crate::backend::Backend;

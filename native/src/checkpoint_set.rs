@@ -1,0 +1,101 @@
+//! Several checkpoints evaluated on the same items. Checkpoints with the same tokenizer,
+//! encoding and backbone weights (heads trained on one frozen encoder) form a group whose
+//! backbone reads each item once; each checkpoint's heads then score the shared features.
+
+use std::path::{Path, PathBuf};
+
+use actprm_core::Trajectory;
+use actprm_core::checkpoint::Checkpoint;
+use actprm_core::evaluation::{encode_all, score_with_shared_backbone};
+use actprm_core::scores::StepScores;
+use anyhow::{Result, anyhow, bail};
+
+use crate::backend::Backend;
+use crate::commands::load_checkpoint;
+use crate::progress;
+
+/// Loaded checkpoints, grouped by the backbone they share.
+pub struct CheckpointSet {
+    /// Each checkpoint with the directory it was read from, in the order given.
+    pub checkpoints: Vec<(PathBuf, Checkpoint)>,
+    /// Indices into `checkpoints`, one group per distinct backbone.
+    groups: Vec<Vec<usize>>,
+}
+
+impl CheckpointSet {
+    /// Loads every checkpoint in `dirs` and groups those that share a backbone.
+    pub fn load(dirs: &[PathBuf], backend: &Backend) -> Result<Self> {
+        if dirs.is_empty() {
+            bail!("no checkpoint to evaluate");
+        }
+        let checkpoints = dirs
+            .iter()
+            .map(|dir| Ok((dir.clone(), load_checkpoint(dir, backend)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (index, (_, checkpoint)) in checkpoints.iter().enumerate() {
+            let group = groups
+                .iter_mut()
+                .find(|group| reads_like(&checkpoints[group[0]].1, checkpoint));
+            match group {
+                Some(group) => group.push(index),
+                None => groups.push(vec![index]),
+            }
+        }
+        Ok(Self {
+            checkpoints,
+            groups,
+        })
+    }
+
+    /// Number of checkpoints.
+    pub fn len(&self) -> usize {
+        self.checkpoints.len()
+    }
+
+    /// Every checkpoint's step scores of `items`, checkpoint by checkpoint, with a progress bar
+    /// per backbone read; `label` names the items in the bar and in errors.
+    pub fn score(
+        &self,
+        items: &[Trajectory],
+        batch_size: usize,
+        label: &str,
+    ) -> Result<Vec<Vec<StepScores>>> {
+        let mut scores = vec![Vec::new(); self.len()];
+        for group in &self.groups {
+            let (_, first) = &self.checkpoints[group[0]];
+            let encoded = encode_all(&first.tokenizer, items, &first.config.encoding)
+                .map_err(|(index, e)| anyhow!("{label} item {index}: {e}"))?;
+            let models: Vec<_> = group
+                .iter()
+                .map(|&i| &self.checkpoints[i].1.model)
+                .collect();
+            let bar = progress::bar(encoded.len(), label);
+            let group_scores = score_with_shared_backbone(
+                &models,
+                &encoded,
+                first.tokenizer.pad_id(),
+                batch_size,
+                |done| bar.set_position(done as u64),
+            );
+            bar.finish_and_clear();
+            for (&index, model_scores) in group.iter().zip(group_scores) {
+                scores[index] = model_scores;
+            }
+        }
+        Ok(scores)
+    }
+
+    /// The directory of checkpoint `index`.
+    pub fn dir(&self, index: usize) -> &Path {
+        &self.checkpoints[index].0
+    }
+}
+
+/// Whether `b` encodes items and reads them exactly as `a` does.
+fn reads_like(a: &Checkpoint, b: &Checkpoint) -> bool {
+    let encoding = |c: &Checkpoint| serde_json::to_value(&c.config.encoding).ok();
+    encoding(a) == encoding(b)
+        && a.tokenizer.to_json() == b.tokenizer.to_json()
+        && a.model.shares_backbone_with(&b.model)
+}
