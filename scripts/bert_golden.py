@@ -1,4 +1,5 @@
-"""Golden hidden states of all-MiniLM-L6-v2 for the Rust parity test, computed with NumPy.
+"""Golden hidden states and step scores of all-MiniLM-L6-v2 for the Rust parity tests, computed
+with NumPy.
 
 An independent reference implementation of a BERT encoder (post-LN blocks, erf GELU), reading
 the same model.safetensors the Rust encoder loads and tokenising with the same tokenizer.json
@@ -9,7 +10,11 @@ through the Python `tokenizers` package. Run by hand, not in CI:
     /tmp/golden/bin/python scripts/bert_golden.py [BACKBONE_DIR]
 
 It rewrites core/src/model/bert/minilm_golden.json: each text, its token ids ([CLS] ... [SEP]),
-and the last hidden state of every position.
+and the last hidden state of every position. It also rewrites
+core/src/minilm_step_scores_golden.json: an ensemble of small MLP heads with fixed weights on
+the encoder, and for each trajectory its token ids (`[CLS] question step [STEP] step [STEP]`,
+the new `[STEP]` token's embedding a copy of `[SEP]`'s), the separator positions, and every
+head's probability that each step is correct.
 """
 
 import json
@@ -26,7 +31,21 @@ TEXTS = [
     "Natalia sold 48 clips in April and half as many in May.",
     "So she sold 72 clips altogether.",
 ]
-OUTPUT = Path(__file__).resolve().parent.parent / "core/src/model/bert/minilm_golden.json"
+TRAJECTORIES = [
+    {
+        "question": "Natalia sold 48 clips in April and half as many in May. How many in all?",
+        "steps": ["In May she sold 48 / 2 = 24 clips.", "In all she sold 48 + 24 = 72 clips."],
+    },
+    {
+        "question": "A pen costs 3 dollars. How much do 5 pens cost?",
+        "steps": ["Each pen costs 3 dollars.", "5 pens cost 5 * 3 = 16 dollars.", "The answer is 16."],
+    },
+]
+HEADS = 3
+HEAD_WIDTH = 4
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "core/src/model/bert/minilm_golden.json"
+STEP_OUTPUT = ROOT / "core/src/minilm_step_scores_golden.json"
 
 
 def read_safetensors(path):
@@ -98,6 +117,71 @@ def encode(ids, w, config):
     return x
 
 
+def head_layers(width):
+    """Fixed head weights: per layer, weight [HEADS, in, out] and bias [HEADS, out], rounded to
+    float32 as the Rust model stores them."""
+    widths = [width, HEAD_WIDTH, HEAD_WIDTH, 1]
+    layers = []
+    for index, (fan_in, fan_out) in enumerate(zip(widths, widths[1:])):
+        k = np.arange(HEADS * fan_in * fan_out)
+        weight = 5.0 * np.sin(0.7 * k + index) / math.sqrt(fan_in)
+        bias = 0.1 * np.cos(np.arange(HEADS * fan_out) + index)
+        layers.append(
+            {
+                "weight": weight.astype(np.float32).reshape(HEADS, fan_in, fan_out),
+                "bias": bias.astype(np.float32).reshape(HEADS, fan_out),
+            }
+        )
+    return layers
+
+
+def step_probabilities(features, layers):
+    """Every head's sigmoid output for each step feature: [HEADS, steps]."""
+    probabilities = []
+    for e in range(HEADS):
+        x = features
+        for index, layer in enumerate(layers):
+            x = x @ layer["weight"][e].astype(np.float64) + layer["bias"][e]
+            if index < len(layers) - 1:
+                x = np.maximum(x, 0.0)
+        probabilities.append(1.0 / (1.0 + np.exp(-x[:, 0])))
+    return np.array(probabilities)
+
+
+def step_scores(weights, config, tokenizer):
+    """The step-score golden: heads, then per trajectory ids, separator positions, scores."""
+    step_id = tokenizer.get_vocab_size()
+    embeddings = weights["embeddings.word_embeddings.weight"]
+    grown = dict(weights)
+    grown["embeddings.word_embeddings.weight"] = np.vstack(
+        [embeddings, embeddings[tokenizer.token_to_id("[SEP]")]]
+    )
+    layers = head_layers(config["hidden_size"])
+    items = []
+    for trajectory in TRAJECTORIES:
+        ids = [tokenizer.token_to_id("[CLS]")]
+        ids += tokenizer.encode(trajectory["question"], add_special_tokens=False).ids
+        positions = []
+        for step in trajectory["steps"]:
+            ids += tokenizer.encode(step, add_special_tokens=False).ids
+            positions.append(len(ids))
+            ids.append(step_id)
+        hidden = encode(np.array(ids), grown, config)
+        probabilities = step_probabilities(hidden[positions], layers)
+        items.append(
+            dict(
+                trajectory,
+                ids=ids,
+                separator_positions=positions,
+                probabilities=[[round(float(p), 7) for p in head] for head in probabilities],
+            )
+        )
+    heads = [
+        {"weight": layer["weight"].tolist(), "bias": layer["bias"].tolist()} for layer in layers
+    ]
+    return {"backbone": "all-MiniLM-L6-v2", "separator_init": "[SEP]", "heads": heads, "trajectories": items}
+
+
 def main():
     default = Path(os.environ.get("ACTPRM_BACKBONE", Path.home() / ".cache/actprm/all-minilm-l6-v2"))
     backbone = Path(sys.argv[1]) if len(sys.argv) > 1 else default
@@ -115,6 +199,9 @@ def main():
         )
     OUTPUT.write_text(json.dumps({"backbone": "all-MiniLM-L6-v2", "items": items}) + "\n")
     print(f"wrote {OUTPUT}: {[len(item['ids']) for item in items]} tokens")
+    golden = step_scores(weights, config, tokenizer)
+    STEP_OUTPUT.write_text(json.dumps(golden) + "\n")
+    print(f"wrote {STEP_OUTPUT}: {[len(t['ids']) for t in golden['trajectories']]} tokens")
 
 
 if __name__ == "__main__":

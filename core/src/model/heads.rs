@@ -99,6 +99,21 @@ impl EnsembleHeadsConfig {
 }
 
 impl EnsembleHeads {
+    /// Heads with the given weights, layer by layer: `(weight [E, in, out], bias [E, 1, out])`;
+    /// the anchor is a frozen copy of them.
+    #[cfg(test)]
+    pub(crate) fn from_weights(layers: Vec<(TensorData, TensorData)>, device: &Device) -> Self {
+        let layers: Vec<BatchedLinear> = layers
+            .into_iter()
+            .map(|(weight, bias)| BatchedLinear {
+                weight: Param::from_data(weight, device),
+                bias: Param::from_data(bias, device),
+            })
+            .collect();
+        let anchor = layers.iter().map(BatchedLinear::frozen_copy).collect();
+        Self { layers, anchor }
+    }
+
     /// Per-head logits for every feature vector.
     ///
     /// # Shapes

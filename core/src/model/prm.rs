@@ -57,6 +57,12 @@ impl PrmConfig {
 }
 
 impl EnsemblePrm {
+    /// The model made of `backbone` and `heads`.
+    #[cfg(test)]
+    pub(crate) fn from_parts(backbone: PrmBackbone, heads: EnsembleHeads) -> Self {
+        Self { backbone, heads }
+    }
+
     /// Per-head logits of every step.
     ///
     /// # Shapes
