@@ -1,40 +1,239 @@
-//! The ActPRM web explainer. For now it shows a problem of the embedded synthetic task with its
-//! labelled first error; the uncertainty views build on this page.
+//! The ActPRM web explainer: a small ensemble PRM trained by `actprm` scores a pool of
+//! synthetic problems in the browser (WebGPU, or the CPU without it); the page shows each step's
+//! mean, spread and heads, and which trajectories the selection rule would pay a judge for.
 
-use actprm_core::synthetic::{SyntheticConfig, generate};
+mod assets;
+mod compute;
+mod custom;
+mod explain;
+mod inspector;
+mod pool;
+mod pool_view;
+mod scene;
+mod step_chart;
+mod thresholds;
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actprm_core::Trajectory;
+use actprm_core::checkpoint::Checkpoint;
+use actprm_core::scores::StepScores;
+use burn::tensor::Device;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
-/// Seed of the problem shown on the page.
-const EXAMPLE_SEED: u64 = 7;
+use crate::assets::fetch_checkpoint;
+use crate::compute::{Compute, init_device};
+use crate::custom::CustomTrajectory;
+use crate::inspector::Inspector;
+use crate::pool::{POOL_SIZE, ScoredPool, score_pool, score_trajectories};
+use crate::pool_view::{PoolView, by_uncertainty};
+use crate::scene::Scene;
+use crate::thresholds::Thresholds;
+
+/// What the page is doing.
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    /// Choosing the backend.
+    Starting,
+    /// Fetching the model; the files received so far.
+    Loading(usize),
+    /// Scoring the pool; trajectories done.
+    Scoring(usize),
+    /// Everything is shown.
+    Ready,
+    /// Something failed; the page says what.
+    Failed(String),
+}
+
+impl Phase {
+    fn message(&self) -> String {
+        match self {
+            Phase::Starting => "Starting the compute backend…".to_string(),
+            Phase::Loading(files) => format!("Loading the model: {files} of 3 files"),
+            Phase::Scoring(done) => format!("Scoring the pool: {done} of {POOL_SIZE}"),
+            Phase::Ready => String::new(),
+            Phase::Failed(error) => format!("Error: {error}"),
+        }
+    }
+}
 
 /// The page.
 #[component]
 pub fn App() -> impl IntoView {
-    let example = generate(&SyntheticConfig::new(), EXAMPLE_SEED, 1).remove(0);
-    let first_error = example.label.and_then(|label| label.first_error());
-    let steps = example
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(index, step)| {
-            let class = if Some(index) == first_error {
-                "step first-error"
-            } else {
-                "step"
-            };
-            view! { <li class=class>{step.clone()}</li> }
+    let initial = Scene::from_hash(&current_hash());
+    let seed = RwSignal::new(initial.seed);
+    let example = RwSignal::new(initial.example);
+    let thresholds = RwSignal::new(initial.thresholds);
+    Effect::new(move |_| {
+        let scene = Scene {
+            seed: seed.get(),
+            example: example.get(),
+            thresholds: thresholds.get(),
+        };
+        replace_hash(&scene.to_hash());
+    });
+
+    let compute = RwSignal::new(None::<Compute>);
+    let phase = RwSignal::new(Phase::Starting);
+    let checkpoint = RwSignal::new_local(None::<Rc<Checkpoint>>);
+    let pool = RwSignal::new(None::<Arc<ScoredPool>>);
+
+    spawn_local(async move {
+        let (device, kind) = init_device().await;
+        compute.set(Some(kind));
+        match load_checkpoint(&device, phase).await {
+            Ok(loaded) => checkpoint.set(Some(Rc::new(loaded))),
+            Err(error) => phase.set(Phase::Failed(error)),
+        }
+    });
+
+    // Score the pool whenever the seed or the model changes.
+    Effect::new(move |_| {
+        let wanted = seed.get();
+        let Some(checkpoint) = checkpoint.get() else {
+            return;
+        };
+        spawn_local(async move {
+            phase.set(Phase::Scoring(0));
+            match score_pool(&checkpoint, wanted, |done| phase.set(Phase::Scoring(done))).await {
+                Ok(scored) if seed.get_untracked() == scored.seed => {
+                    pool.set(Some(Arc::new(scored)));
+                    phase.set(Phase::Ready);
+                }
+                Ok(_) => {}
+                Err(error) => phase.set(Phase::Failed(error)),
+            }
+        });
+    });
+
+    // The trajectory in the inspector: the chosen one, else the pool's most uncertain.
+    let shown = Memo::new(move |_| {
+        pool.with(|pool| {
+            let pool = pool.as_ref()?;
+            let chosen = example.get().filter(|&i| i < pool.scores.len());
+            chosen.or_else(|| {
+                let tau = thresholds.with_untracked(|t| t.tau);
+                by_uncertainty(pool, tau).first().copied()
+            })
         })
-        .collect_view();
+        .unwrap_or(0)
+    });
+
+    // A trajectory of the visitor's own, when one is scored; it replaces the pool item.
+    let custom = RwSignal::new(None::<(Trajectory, StepScores)>);
+    let custom_error = RwSignal::new(None::<String>);
+    let score_custom = move |trajectory: Trajectory| {
+        let Some(checkpoint) = checkpoint.get_untracked() else {
+            custom_error.set(Some("the model is still loading".to_string()));
+            return;
+        };
+        spawn_local(async move {
+            let scored = score_trajectories(&checkpoint, std::slice::from_ref(&trajectory), |_| {});
+            match scored.await {
+                Ok(mut scores) => {
+                    custom_error.set(None);
+                    custom.set(scores.pop().map(|scores| (trajectory, scores)));
+                }
+                Err(error) => custom_error.set(Some(error)),
+            }
+        });
+    };
+
+    let inspector = move || {
+        if let Some((trajectory, scores)) = custom.get() {
+            let title = "Your trajectory".to_string();
+            return Some(view! { <Inspector title trajectory scores thresholds /> }.into_any());
+        }
+        pool.get().map(|pool| {
+            let index = shown.get();
+            view! {
+                <Inspector title=format!("Problem {}", index + 1) pool_index=index
+                    trajectory=pool.trajectories[index].clone()
+                    scores=pool.scores[index].clone() thresholds />
+            }
+            .into_any()
+        })
+    };
+    let pool_view = move || {
+        pool.get().map(|pool| {
+            let pick = move |index| {
+                custom.set(None);
+                example.set(Some(index));
+            };
+            view! { <PoolView pool thresholds shown on_pick=pick /> }
+        })
+    };
+
     view! {
-        <main>
+        <header>
             <h1>"ActPRM"</h1>
-            <p>
-                "A process reward model scores every step of a solution. ActPRM trains an "
-                "ensemble of scoring heads and pays for labels only where the heads are unsure."
-            </p>
-            <h2>"A problem from the synthetic task"</h2>
-            <p class="question">{example.question.clone()}</p>
-            <ol class="steps">{steps}</ol>
-        </main>
+            <span class="badge" data-compute=move || compute.get().map(|c| c.label())
+                title=move || compute.get().map(|c| c.detail())>
+                {move || compute.get().map_or("starting…", |c| c.label())}
+            </span>
+        </header>
+        <p class="intro">
+            "A process reward model scores every step of a solution. ActPRM gives it an "
+            "ensemble of heads and pays a judge only for trajectories where, up to the first "
+            "predicted error, some step's mean is not confidently near 0 or 1, or the heads "
+            "disagree. Move the thresholds: the verdicts change, the model does not run again."
+        </p>
+        <p class="phase" class:failed=move || matches!(phase.get(), Phase::Failed(_))>
+            {move || phase.get().message()}
+        </p>
+        <div class="controls">
+            <Thresholds thresholds />
+            <button on:click=move |_| {
+                example.set(None);
+                seed.update(|s| *s = s.wrapping_add(1));
+            }>"New pool"</button>
+            <span class="seed">{move || format!("seed {}", seed.get())}</span>
+        </div>
+        <div class="columns">
+            <div>
+                {inspector}
+                <CustomTrajectory on_score=score_custom error=custom_error />
+            </div>
+            {pool_view}
+        </div>
     }
+}
+
+/// Fetches and loads the model onto `device`, counting files in `phase`.
+async fn load_checkpoint(device: &Device, phase: RwSignal<Phase>) -> Result<Checkpoint, String> {
+    phase.set(Phase::Loading(0));
+    let mut received = 0;
+    let files = fetch_checkpoint(|_| {
+        received += 1;
+        phase.set(Phase::Loading(received));
+    })
+    .await?;
+    files
+        .load(device)
+        .map_err(|error| format!("the model did not load: {error}"))
+}
+
+/// The page's URL hash.
+fn current_hash() -> String {
+    #[cfg(target_family = "wasm")]
+    {
+        return gloo::utils::window().location().hash().unwrap_or_default();
+    }
+    #[allow(unreachable_code, reason = "the wasm build returns above")]
+    String::new()
+}
+
+/// Replaces the URL hash without adding a history entry.
+fn replace_hash(hash: &str) {
+    #[cfg(target_family = "wasm")]
+    {
+        let history = gloo::utils::window().history();
+        if let Ok(history) = history {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(hash));
+        }
+    }
+    #[cfg(not(target_family = "wasm"))]
+    let _ = hash;
 }

@@ -1,0 +1,175 @@
+//! What the selection rule makes of one trajectory's scores, in the words and colours the page
+//! shows: each step's state, the verdict as a sentence, and how uncertain the trajectory is.
+
+use actprm_core::scores::StepScores;
+use actprm_core::selection::{SelectionConfig, UncertaintyTest, Verdict};
+
+/// How the selection rule sees one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    /// Counted, with a confident mean and agreeing heads.
+    Confident,
+    /// Counted, with a mean between 1 − δ_pred and δ_pred.
+    Unsure,
+    /// Counted, with heads whose spread exceeds δ_std.
+    Disagreeing,
+    /// Counted, failing both tests.
+    UnsureAndDisagreeing,
+    /// After the predicted first error: the rule does not look at it.
+    NotCounted,
+}
+
+impl StepState {
+    /// The CSS class the page colours the step with.
+    pub fn class(self) -> &'static str {
+        match self {
+            StepState::Confident => "confident",
+            StepState::Unsure => "unsure",
+            StepState::Disagreeing => "disagreeing",
+            StepState::UnsureAndDisagreeing => "unsure disagreeing",
+            StepState::NotCounted => "not-counted",
+        }
+    }
+
+    /// The state in words, so that colour is never the only cue.
+    pub fn label(self) -> &'static str {
+        match self {
+            StepState::Confident => "confident",
+            StepState::Unsure => "unsure",
+            StepState::Disagreeing => "heads disagree",
+            StepState::UnsureAndDisagreeing => "unsure, heads disagree",
+            StepState::NotCounted => "not counted",
+        }
+    }
+}
+
+/// The state of every step of `scores` under `thresholds`.
+pub fn step_states(scores: &StepScores, thresholds: &SelectionConfig) -> Vec<StepState> {
+    let last_counted = scores.last_counted_step(thresholds.tau);
+    (0..scores.num_steps())
+        .map(|step| {
+            if step > last_counted {
+                return StepState::NotCounted;
+            }
+            let unsure = !thresholds.is_prediction_confident(scores.mean[step]);
+            let disagreeing = !thresholds.is_agreement_confident(scores.std[step]);
+            match (unsure, disagreeing) {
+                (false, false) => StepState::Confident,
+                (true, false) => StepState::Unsure,
+                (false, true) => StepState::Disagreeing,
+                (true, true) => StepState::UnsureAndDisagreeing,
+            }
+        })
+        .collect()
+}
+
+/// The verdict as the page states it, steps counted from 1.
+pub fn verdict_sentence(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Trusted => {
+            "trusted: every step up to the predicted first error is confident".to_string()
+        }
+        Verdict::Selected(selection) => {
+            let reason = &selection.reason;
+            let step = reason.step + 1;
+            match reason.test {
+                UncertaintyTest::Aleatoric => format!(
+                    "selected: step {step}, the ensemble is unsure (mean {:.3} between {:.3} and \
+                     δ_pred {:.3})",
+                    reason.value,
+                    1.0 - reason.threshold,
+                    reason.threshold
+                ),
+                UncertaintyTest::Epistemic => format!(
+                    "selected: step {step}, heads disagree (std {:.3} > δ_std {:.3})",
+                    reason.value, reason.threshold
+                ),
+                UncertaintyTest::Entropy | UncertaintyTest::MutualInformation => format!(
+                    "selected: step {step} contributes most ({:.3} bits > {:.3})",
+                    reason.value, reason.threshold
+                ),
+            }
+        }
+    }
+}
+
+/// How far the heads spread on the steps the rule counts: the largest standard deviation
+/// among them. The pool is sorted by it, most uncertain first.
+pub fn largest_counted_spread(scores: &StepScores, tau: f32) -> f32 {
+    if scores.num_steps() == 0 {
+        return 0.0;
+    }
+    scores.std[..=scores.last_counted_step(tau)]
+        .iter()
+        .copied()
+        .fold(0.0, f32::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three heads whose mean and spread are set per step.
+    fn scores(heads: [[f32; 4]; 3]) -> StepScores {
+        StepScores::from_heads(heads.iter().map(|h| h.to_vec()).collect())
+    }
+
+    #[test]
+    fn states_follow_both_tests_up_to_the_predicted_first_error() {
+        let scores = scores([
+            [0.99, 0.80, 0.99, 0.01],
+            [0.99, 0.80, 0.70, 0.01],
+            [0.99, 0.80, 0.99, 0.01],
+        ]);
+        let thresholds = SelectionConfig::new();
+        assert_eq!(
+            step_states(&scores, &thresholds),
+            [
+                StepState::Confident,
+                StepState::Unsure,
+                StepState::UnsureAndDisagreeing,
+                StepState::Confident,
+            ]
+        );
+        let early_error = scores_with_error_at_first_step();
+        assert_eq!(
+            step_states(&early_error, &thresholds)[1..],
+            [StepState::NotCounted; 3]
+        );
+    }
+
+    fn scores_with_error_at_first_step() -> StepScores {
+        scores([[0.01, 0.5, 0.5, 0.5]; 3])
+    }
+
+    #[test]
+    fn the_verdict_names_the_step_the_test_and_the_numbers() {
+        let thresholds = SelectionConfig::new();
+        let disagreeing = scores([
+            [0.99, 0.99, 0.99, 0.99],
+            [0.99, 0.99, 0.99, 0.99],
+            [0.99, 0.97, 0.99, 0.99],
+        ]);
+        let sentence = verdict_sentence(&thresholds.decide(&disagreeing));
+        assert_eq!(
+            sentence,
+            "selected: step 2, heads disagree (std 0.012 > δ_std 0.005)"
+        );
+        let unsure = scores([[0.99, 0.7, 0.99, 0.99]; 3]);
+        let sentence = verdict_sentence(&thresholds.decide(&unsure));
+        assert!(sentence.starts_with("selected: step 2, the ensemble is unsure (mean 0.700"));
+        let trusted = verdict_sentence(&thresholds.decide(&scores([[0.99; 4]; 3])));
+        assert!(trusted.starts_with("trusted"));
+    }
+
+    #[test]
+    fn the_spread_counts_only_steps_the_rule_looks_at() {
+        let scores = scores([
+            [0.99, 0.2, 0.9, 0.9],
+            [0.99, 0.2, 0.1, 0.1],
+            [0.99, 0.2, 0.5, 0.5],
+        ]);
+        assert_eq!(largest_counted_spread(&scores, 0.5), 0.0);
+        assert!(largest_counted_spread(&scores, 0.1) > 0.3);
+    }
+}
