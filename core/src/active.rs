@@ -2,6 +2,8 @@
 //! the pool with a cold start; each mini-batch is scored, the uncertain trajectories are sent to
 //! the judge, and the model is updated on them alone.
 
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 use crate::batch::Inputs;
@@ -9,7 +11,7 @@ use crate::budget::BudgetLedger;
 use crate::judge::{Judge, JudgeCost};
 use crate::strategy::{Choice, Strategy};
 use crate::trainer::{PrmTrainer, UpdateStats};
-use crate::trajectory::Trajectory;
+use crate::trajectory::{ProcessLabel, Trajectory};
 
 /// What happened to one mini-batch of the pool.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -67,10 +69,22 @@ pub struct PoolPass<'a, J: Judge> {
     pub batch_size: usize,
 }
 
-impl<J: Judge> PoolPass<'_, J> {
+impl<'a, J: Judge> PoolPass<'a, J> {
     /// Number of mini-batches the pass makes.
     pub fn num_batches(&self) -> usize {
         num_batches(self.pool.len(), self.batch_size)
+    }
+
+    /// Pool indices of mini-batch `batch`.
+    pub fn batch_range(&self, batch: usize) -> Range<usize> {
+        let batch_size = self.batch_size.max(1);
+        let first = (batch * batch_size).min(self.pool.len());
+        first..(first + batch_size).min(self.pool.len())
+    }
+
+    /// What the model reads of mini-batch `batch`.
+    pub fn batch_inputs(&self, batch: usize) -> Inputs<'a> {
+        self.inputs.slice(self.batch_range(batch))
     }
 
     /// Runs the pass, calling `on_batch` with the report and the trainer after every
@@ -85,17 +99,30 @@ impl<J: Judge> PoolPass<'_, J> {
             self.inputs.len(),
             "one input per pool trajectory"
         );
-        let num_batches = self.num_batches();
-        let batch_size = self.batch_size.max(1);
         let mut ledger = BudgetLedger::new(self.pool.len(), &self.judge_cost);
-        for (batch, trajectories) in self.pool.chunks(batch_size).enumerate() {
-            let first = batch * batch_size;
-            let inputs = self.inputs.slice(first..first + trajectories.len());
+        for batch in 0..self.num_batches() {
+            let inputs = self.batch_inputs(batch);
+            let first = self.batch_range(batch).start;
             let choices = self.strategy.choose_batch(trainer.model(), first, inputs);
-            let mut report = BatchReport {
+            let judged = self.judge_batch(batch, choices);
+            let update = trainer.step(inputs, &judged.chosen, &judged.labels);
+            let report = judged.finish(update, &mut ledger);
+            on_batch(&report, trainer)?;
+        }
+        Ok(ledger)
+    }
+
+    /// Sends the trajectories of mini-batch `batch` that `choices` (one per trajectory, from
+    /// the strategy) name to the judge. The model is then updated on the labelled ones, and
+    /// [`JudgedBatch::finish`] records the mini-batch.
+    pub fn judge_batch(&mut self, batch: usize, choices: Vec<Choice>) -> JudgedBatch {
+        let range = self.batch_range(batch);
+        assert_eq!(choices.len(), range.len(), "one choice per trajectory");
+        let mut judged = JudgedBatch {
+            report: BatchReport {
                 batch,
-                num_batches,
-                batch_size: trajectories.len(),
+                num_batches: self.num_batches(),
+                batch_size: range.len(),
                 selected: 0,
                 aleatoric: 0,
                 epistemic: 0,
@@ -104,38 +131,59 @@ impl<J: Judge> PoolPass<'_, J> {
                 labels_consumed: 0,
                 steps_labelled: 0,
                 update: None,
-            };
-            let (mut chosen, mut labels, mut steps) = (Vec::new(), Vec::new(), 0);
-            for (offset, (trajectory, choice)) in trajectories.iter().zip(choices).enumerate() {
-                match choice {
-                    Choice::Skip => continue,
-                    Choice::Unconditional => report.unconditional += 1,
-                    Choice::Selected(selection) => {
-                        report.aleatoric += usize::from(selection.aleatoric);
-                        report.epistemic += usize::from(selection.epistemic);
-                    }
-                }
-                report.selected += 1;
-                match self.judge.judge(trajectory) {
-                    Some(label) => {
-                        steps += label
-                            .step_labels(trajectory.num_steps())
-                            .iter()
-                            .flatten()
-                            .count();
-                        chosen.push(offset);
-                        labels.push(label);
-                    }
-                    None => report.discarded += 1,
+            },
+            chosen: Vec::new(),
+            labels: Vec::new(),
+            steps: 0,
+        };
+        let report = &mut judged.report;
+        for (offset, (trajectory, choice)) in self.pool[range].iter().zip(choices).enumerate() {
+            match choice {
+                Choice::Skip => continue,
+                Choice::Unconditional => report.unconditional += 1,
+                Choice::Selected(selection) => {
+                    report.aleatoric += usize::from(selection.aleatoric);
+                    report.epistemic += usize::from(selection.epistemic);
                 }
             }
-            report.update = trainer.step(inputs, &chosen, &labels);
-            ledger.record(&report, steps);
-            report.labels_consumed = ledger.labels_consumed;
-            report.steps_labelled = ledger.steps_labelled;
-            on_batch(&report, trainer)?;
+            report.selected += 1;
+            match self.judge.judge(trajectory) {
+                Some(label) => {
+                    judged.steps += label
+                        .step_labels(trajectory.num_steps())
+                        .iter()
+                        .flatten()
+                        .count();
+                    judged.chosen.push(offset);
+                    judged.labels.push(label);
+                }
+                None => report.discarded += 1,
+            }
         }
-        Ok(ledger)
+        judged
+    }
+}
+
+/// A mini-batch after the judge, before the update.
+#[derive(Debug, Clone)]
+pub struct JudgedBatch {
+    report: BatchReport,
+    /// Offsets within the mini-batch of the labelled trajectories.
+    pub chosen: Vec<usize>,
+    /// Their labels, in the same order.
+    pub labels: Vec<ProcessLabel>,
+    /// Labelled steps obtained.
+    steps: usize,
+}
+
+impl JudgedBatch {
+    /// Records the mini-batch, with the update made on it, in `ledger`.
+    pub fn finish(mut self, update: Option<UpdateStats>, ledger: &mut BudgetLedger) -> BatchReport {
+        self.report.update = update;
+        ledger.record(&self.report, self.steps);
+        self.report.labels_consumed = ledger.labels_consumed;
+        self.report.steps_labelled = ledger.steps_labelled;
+        self.report
     }
 }
 

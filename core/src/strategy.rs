@@ -162,14 +162,33 @@ impl Strategy {
     /// The decision on each trajectory of a mini-batch of the pool that starts at pool index
     /// `first`, scoring it with `model` only when the strategy reads scores.
     pub fn choose_batch(&self, model: &EnsemblePrm, first: usize, inputs: Inputs) -> Vec<Choice> {
-        let indices = first..first + inputs.len();
-        if !self.needs_scores() {
-            return indices.map(|i| self.choose(i, None)).collect();
-        }
-        let scores = model.score(&inputs.batch(&model.device()));
-        indices
-            .zip(&scores)
-            .map(|(i, scores)| self.choose(i, Some(scores)))
+        let scores = self
+            .needs_scores()
+            .then(|| model.score(&inputs.batch(&model.device())));
+        self.choices(first, inputs.len(), scores.as_deref())
+    }
+
+    /// [`Strategy::choose_batch`] reading the scores back asynchronously, as a browser's
+    /// WebGPU device requires.
+    pub async fn choose_batch_async(
+        &self,
+        model: &EnsemblePrm,
+        first: usize,
+        inputs: Inputs<'_>,
+    ) -> Vec<Choice> {
+        let scores = match self.needs_scores() {
+            true => Some(model.score_async(&inputs.batch(&model.device())).await),
+            false => None,
+        };
+        self.choices(first, inputs.len(), scores.as_deref())
+    }
+
+    /// The decisions on pool indices `first..first + len`, given their scores when the
+    /// strategy reads them.
+    fn choices(&self, first: usize, len: usize, scores: Option<&[StepScores]>) -> Vec<Choice> {
+        (first..first + len)
+            .enumerate()
+            .map(|(offset, index)| self.choose(index, scores.map(|scores| &scores[offset])))
             .collect()
     }
 }

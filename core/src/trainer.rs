@@ -5,7 +5,7 @@ use burn::config::Config;
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::batch::{Inputs, StepTargets};
 use crate::loss::{BootstrapMask, LossConfig};
@@ -120,6 +120,30 @@ impl PrmTrainer {
         selected: &[usize],
         labels: &[ProcessLabel],
     ) -> Option<UpdateStats> {
+        let update = self.update(inputs, selected, labels)?;
+        Some(update.stats(update.loss_parts.clone().into_data()))
+    }
+
+    /// [`PrmTrainer::step`] reading the loss back asynchronously, as a browser's WebGPU device
+    /// requires.
+    pub async fn step_async(
+        &mut self,
+        inputs: Inputs<'_>,
+        selected: &[usize],
+        labels: &[ProcessLabel],
+    ) -> Option<UpdateStats> {
+        let update = self.update(inputs, selected, labels)?;
+        let parts = update.loss_parts.clone().into_data_async().await;
+        Some(update.stats(parts.expect("the loss parts are readable")))
+    }
+
+    /// The update of [`PrmTrainer::step`], leaving the loss on the device.
+    fn update(
+        &mut self,
+        inputs: Inputs,
+        selected: &[usize],
+        labels: &[ProcessLabel],
+    ) -> Option<AppliedUpdate> {
         let learning_rate = self.schedule.at(self.step);
         self.step += 1;
         if selected.is_empty() {
@@ -137,30 +161,45 @@ impl PrmTrainer {
         let loss = self
             .loss
             .loss(logits, &targets, &bootstrap, self.model.anchor_penalty())?;
-        // One read-back for the three parts of the loss.
-        let [total, classification, anchor] = Tensor::cat(
+        let loss_parts = Tensor::cat(
             vec![
                 loss.total.clone().detach(),
                 loss.classification.detach(),
                 loss.anchor.detach(),
             ],
             0,
-        )
-        .into_data()
-        .try_into_vec::<f32>()
-        .expect("loss is f32")
-        .try_into()
-        .expect("three loss parts");
-        let stats = UpdateStats {
-            loss: total,
-            classification,
-            anchor,
-            learning_rate,
-        };
+        );
         let gradients = GradientsParams::from_grads(loss.total.backward(), &self.model);
         self.model = self
             .optimizer
             .step(learning_rate, self.model.clone(), gradients);
-        Some(stats)
+        Some(AppliedUpdate {
+            loss_parts,
+            learning_rate,
+        })
+    }
+}
+
+/// An update made, with its loss still on the device.
+struct AppliedUpdate {
+    /// Total, classification and anchor loss, in that order.
+    loss_parts: Tensor<1>,
+    learning_rate: f64,
+}
+
+impl AppliedUpdate {
+    /// The statistics, from the read-back loss parts.
+    fn stats(&self, parts: TensorData) -> UpdateStats {
+        let [loss, classification, anchor]: [f32; 3] = parts
+            .try_into_vec::<f32>()
+            .expect("loss is f32")
+            .try_into()
+            .expect("three loss parts");
+        UpdateStats {
+            loss,
+            classification,
+            anchor,
+            learning_rate: self.learning_rate,
+        }
     }
 }
