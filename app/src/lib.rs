@@ -3,10 +3,13 @@
 //! mean, spread and heads, and which trajectories the selection rule would pay a judge for.
 
 mod assets;
+mod budget_chart;
 mod compute;
 mod custom;
 mod explain;
 mod inspector;
+mod live_run;
+mod live_view;
 mod pool;
 mod pool_view;
 mod scene;
@@ -27,6 +30,7 @@ use crate::assets::fetch_checkpoint;
 use crate::compute::{Compute, init_device};
 use crate::custom::CustomTrajectory;
 use crate::inspector::Inspector;
+use crate::live_view::LiveLearning;
 use crate::pool::{POOL_SIZE, ScoredPool, score_pool, score_trajectories};
 use crate::pool_view::{PoolView, by_uncertainty};
 use crate::scene::Scene;
@@ -80,8 +84,12 @@ pub fn App() -> impl IntoView {
     let checkpoint = RwSignal::new_local(None::<Rc<Checkpoint>>);
     let pool = RwSignal::new(None::<Arc<ScoredPool>>);
 
+    let device = RwSignal::new_local(None::<Device>);
+
     spawn_local(async move {
-        let (device, kind) = init_device().await;
+        let (initialised, kind) = init_device().await;
+        device.set(Some(initialised.clone()));
+        let device = initialised;
         compute.set(Some(kind));
         match load_checkpoint(&device, phase).await {
             Ok(loaded) => checkpoint.set(Some(Rc::new(loaded))),
@@ -198,6 +206,7 @@ pub fn App() -> impl IntoView {
             </div>
             {pool_view}
         </div>
+        {move || device.get().map(|device| view! { <LiveLearning device seed /> })}
     }
 }
 

@@ -1,0 +1,252 @@
+//! The paper's loop, live: a tiny ensemble PRM trained from scratch on the synthetic task, one
+//! pool mini-batch at a time, once choosing by the ActPRM rule and once at random, with the
+//! held-out F1 of each measured as its labels grow (the budget curve).
+
+use actprm_core::Trajectory;
+use actprm_core::active::PoolPass;
+use actprm_core::batch::{Inputs, PrmInput};
+use actprm_core::budget::BudgetLedger;
+use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
+use actprm_core::evaluation::{Evaluation, encode_all};
+use actprm_core::judge::{JudgeCost, StoredLabelJudge};
+use actprm_core::model::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
+use actprm_core::scores::StepScores;
+use actprm_core::selection::SelectionConfig;
+use actprm_core::strategy::Strategy;
+use actprm_core::synthetic::{SyntheticConfig, generate};
+use actprm_core::tokenizer::StepTokenizer;
+use actprm_core::trainer::{PrmTrainer, TrainingConfig};
+use burn::tensor::Device;
+
+/// Trajectories in the pool of one pass.
+pub const POOL_SIZE: usize = 4800;
+/// Trajectories per mini-batch.
+const BATCH_SIZE: usize = 16;
+/// Held-out problems the F1 is measured on.
+const HELD_OUT_SIZE: usize = 128;
+/// Mini-batches between two F1 measurements.
+pub const EVALUATE_EVERY: usize = 20;
+/// Share of the pool the random baseline labels: about what the rule ends up buying.
+pub const RANDOM_FRACTION: f64 = 0.5;
+
+/// One point of a budget curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurvePoint {
+    /// Trajectories labelled so far.
+    pub labels: usize,
+    /// Held-out first-error F1 of the model at that point.
+    pub f1: f64,
+}
+
+/// One learner: a model, its strategy and what it has bought.
+struct Learner {
+    strategy: Strategy,
+    trainer: PrmTrainer,
+    ledger: BudgetLedger,
+    curve: Vec<CurvePoint>,
+}
+
+/// Both learners over the same pool, advanced together.
+pub struct LiveRun {
+    pool: Vec<Trajectory>,
+    encoded: Vec<EncodedTrajectory>,
+    held_out: Vec<Trajectory>,
+    held_out_encoded: Vec<EncodedTrajectory>,
+    pad_id: u32,
+    learners: [Learner; 2],
+    next_batch: usize,
+    num_batches: usize,
+}
+
+/// What the page shows of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveSnapshot {
+    /// Mini-batches done.
+    pub batch: usize,
+    /// Mini-batches in the pass.
+    pub num_batches: usize,
+    /// Pool size.
+    pub pool_size: usize,
+    /// The curves of ActPRM and of random selection.
+    pub curves: [Vec<CurvePoint>; 2],
+    /// Labels bought so far by each.
+    pub labels: [usize; 2],
+}
+
+/// Names of the two learners, in the order of [`LiveSnapshot::curves`].
+pub const LEARNERS: [&str; 2] = ["actprm", "random"];
+
+impl LiveRun {
+    /// A fresh run from `seed` on `device`: both learners start from the same initial weights.
+    pub fn new(seed: u64, device: &Device) -> Self {
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        let encoding = EncodingConfig::new();
+        let pool = generate(&synthetic, seed, POOL_SIZE);
+        let held_out = generate(&synthetic, seed.wrapping_add(1), HELD_OUT_SIZE);
+        let encode = |trajectories: &[Trajectory]| {
+            encode_all(&tokenizer, trajectories, &encoding)
+                .expect("generated problems fit the encoding")
+        };
+        let config = PrmConfig::new(
+            BackboneConfig::new(tokenizer.vocab_size())
+                .with_d_model(32)
+                .with_n_layers(2)
+                .with_d_ff(64)
+                .into(),
+        )
+        .with_heads(EnsembleHeadsConfig::new().with_num_heads(4).with_hidden(32));
+        let training = TrainingConfig::new()
+            .with_batch_size(BATCH_SIZE)
+            .with_learning_rate(3e-3);
+        device.seed(seed);
+        let initial = config.init(device);
+        let num_batches = actprm_core::active::num_batches(POOL_SIZE, BATCH_SIZE);
+        let learner = |strategy: Strategy| Learner {
+            strategy,
+            trainer: PrmTrainer::new(initial.clone(), &training, num_batches, device),
+            ledger: BudgetLedger::new(POOL_SIZE, &JudgeCost::new()),
+            curve: Vec::new(),
+        };
+        let random = Strategy::Random {
+            fraction: RANDOM_FRACTION,
+            seed,
+        };
+        Self {
+            encoded: encode(&pool),
+            pool,
+            held_out_encoded: encode(&held_out),
+            held_out,
+            pad_id: tokenizer.pad_id(),
+            learners: [
+                learner(Strategy::actprm(SelectionConfig::new())),
+                learner(random),
+            ],
+            next_batch: 0,
+            num_batches,
+        }
+    }
+
+    /// Whether the pass is over.
+    pub fn is_done(&self) -> bool {
+        self.next_batch >= self.num_batches
+    }
+
+    /// Measures both learners before any label, so that each curve starts at zero labels.
+    pub async fn start(&mut self) {
+        for index in 0..self.learners.len() {
+            self.measure(index).await;
+        }
+    }
+
+    /// Advances both learners by one mini-batch of the pool, measuring their F1 every
+    /// [`EVALUATE_EVERY`] mini-batches and at the end.
+    pub async fn step(&mut self) {
+        if self.is_done() {
+            return;
+        }
+        let batch = self.next_batch;
+        for index in 0..self.learners.len() {
+            let learner = &mut self.learners[index];
+            let mut pass = PoolPass {
+                pool: &self.pool,
+                inputs: Inputs::Tokens {
+                    encoded: &self.encoded,
+                    pad_id: self.pad_id,
+                },
+                strategy: learner.strategy.clone(),
+                judge: StoredLabelJudge,
+                judge_cost: JudgeCost::new(),
+                batch_size: BATCH_SIZE,
+            };
+            let inputs = pass.batch_inputs(batch);
+            let first = pass.batch_range(batch).start;
+            let choices = learner
+                .strategy
+                .choose_batch_async(learner.trainer.model(), first, inputs)
+                .await;
+            let judged = pass.judge_batch(batch, choices);
+            let update = learner
+                .trainer
+                .step_async(inputs, &judged.chosen, &judged.labels)
+                .await;
+            judged.finish(update, &mut learner.ledger);
+        }
+        self.next_batch += 1;
+        if self.next_batch.is_multiple_of(EVALUATE_EVERY) || self.is_done() {
+            for index in 0..self.learners.len() {
+                self.measure(index).await;
+            }
+        }
+    }
+
+    /// Adds the current held-out F1 of learner `index` to its curve.
+    async fn measure(&mut self, index: usize) {
+        let learner = &mut self.learners[index];
+        let model = learner.trainer.model();
+        let device = model.device();
+        let mut scores: Vec<StepScores> = Vec::with_capacity(self.held_out.len());
+        for chunk in self.held_out_encoded.chunks(64) {
+            let input = PrmInput::new(chunk, self.pad_id, &device);
+            scores.extend(model.score_async(&input).await);
+        }
+        let evaluation = Evaluation::from_scores(&self.held_out, &scores, 0.5);
+        learner.curve.push(CurvePoint {
+            labels: learner.ledger.labels_consumed,
+            f1: evaluation.first_error.f1,
+        });
+    }
+
+    /// The state to draw.
+    pub fn snapshot(&self) -> LiveSnapshot {
+        LiveSnapshot {
+            batch: self.next_batch,
+            num_batches: self.num_batches,
+            pool_size: self.pool.len(),
+            curves: self.learners.each_ref().map(|l| l.curve.clone()),
+            labels: self.learners.each_ref().map(|l| l.ledger.labels_consumed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Polls a future that never waits on anything outside it (the flex backend's reads are
+    /// ready at once) to its end.
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut future = std::pin::pin!(future);
+        let mut context = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                return output;
+            }
+        }
+    }
+
+    #[test]
+    fn both_learners_advance_and_their_curves_start_at_zero_labels() {
+        let mut run = LiveRun::new(0, &Device::flex());
+        block_on(run.start());
+        for _ in 0..EVALUATE_EVERY {
+            block_on(run.step());
+        }
+        let snapshot = run.snapshot();
+        assert_eq!(snapshot.batch, EVALUATE_EVERY);
+        for (name, curve) in LEARNERS.iter().zip(&snapshot.curves) {
+            assert_eq!(curve.len(), 2, "{name}: a point at the start and one after");
+            assert_eq!(curve[0].labels, 0, "{name}");
+        }
+        // The rule buys everything while the cold model is unsure; random buys about half.
+        let seen = EVALUATE_EVERY * BATCH_SIZE;
+        assert_eq!(snapshot.labels[0], seen);
+        let random_share = snapshot.labels[1] as f64 / seen as f64;
+        assert!(
+            (0.35..0.65).contains(&random_share),
+            "random bought {random_share}"
+        );
+        assert_eq!(snapshot.curves[0][1].labels, snapshot.labels[0]);
+    }
+}
