@@ -1,0 +1,191 @@
+// The web app in a real browser: the CPU fallback and the WebGPU backend each score the pool
+// exactly as the native `actprm score` does, the threshold sliders re-draw the verdicts, and
+// live active learning trains and grows its budget curves.
+//
+// Needs: the site built by trunk (ACTPRM_E2E_DIST, default dist/), and the native scores of the
+// same model on the same pool (ACTPRM_E2E_NATIVE_SCORES, JSON lines of `actprm score`, generated
+// with --seed ACTPRM_E2E_SEED --count 48). app/e2e/run.sh prepares both.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { launch } from "./browser.mjs";
+import { serve } from "./serve.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const DIST = process.env.ACTPRM_E2E_DIST ?? resolve(here, "../../dist");
+const SEED = Number(process.env.ACTPRM_E2E_SEED ?? 3);
+const SCREENSHOTS = process.env.ACTPRM_E2E_SCREENSHOTS ?? join(here, "screenshots");
+const NATIVE_SCORES = process.env.ACTPRM_E2E_NATIVE_SCORES;
+/** Loading and scoring on a software GPU is slow; this is a bound, not an expectation. */
+const PAGE_TIMEOUT = 600_000;
+/** How far the page's scores may be from the native ones. */
+const TOLERANCE = 1e-4;
+/** Pool rows compared against the native scores, taken from the top of the pool list. */
+const ROWS_COMPARED = 4;
+
+let site;
+let native;
+
+before(async () => {
+  assert.ok(NATIVE_SCORES, "set ACTPRM_E2E_NATIVE_SCORES (app/e2e/run.sh does)");
+  native = readFileSync(NATIVE_SCORES, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line));
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  site = await serve(DIST);
+});
+
+after(async () => {
+  await site?.close();
+});
+
+/** Opens the page with `hash` and waits until the pool is scored. */
+async function open({ webgpu, hash }) {
+  const context = await launch({ webgpu });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  await page.goto(`${site.url}#${hash}`);
+  await page.locator(".verdict").waitFor({ timeout: PAGE_TIMEOUT });
+  return { context, page, errors };
+}
+
+/** The inspected trajectory as the page shows it. */
+async function inspected(page) {
+  const inspector = page.locator(".inspector");
+  return {
+    index: Number(await inspector.getAttribute("data-index")),
+    question: (await inspector.locator(".question").textContent()).trim(),
+    means: await inspector
+      .locator(".steps > li")
+      .evaluateAll((steps) => steps.map((step) => Number(step.dataset.mean))),
+    stds: await inspector
+      .locator(".steps > li")
+      .evaluateAll((steps) => steps.map((step) => Number(step.dataset.std))),
+  };
+}
+
+function assertClose(actual, expected, what) {
+  assert.equal(actual.length, expected.length, `${what}: number of steps`);
+  actual.forEach((value, step) => {
+    const difference = Math.abs(value - expected[step]);
+    assert.ok(
+      difference <= TOLERANCE,
+      `${what}, step ${step + 1}: page ${value}, native ${expected[step]} (|Δ| ${difference})`,
+    );
+  });
+}
+
+/** Clicks the first pool rows in turn and compares each inspected trajectory with native. */
+async function assertScoresMatchNative(page) {
+  const rows = page.locator(".pool-row button");
+  assert.equal(await rows.count(), native.length, "pool size");
+  for (let row = 0; row < ROWS_COMPARED; row++) {
+    await rows.nth(row).click();
+    await page.locator(".pool-row.shown").nth(0).waitFor();
+    const shown = await inspected(page);
+    const expected = native[shown.index];
+    assert.equal(shown.question, expected.question, `problem ${shown.index + 1}: question`);
+    assertClose(shown.means, expected.scores.mean, `problem ${shown.index + 1} mean`);
+    assertClose(shown.stds, expected.scores.std, `problem ${shown.index + 1} std`);
+  }
+}
+
+async function badge(page) {
+  return (await page.locator(".badge").textContent()).trim();
+}
+
+test("without WebGPU the page falls back to the CPU and scores as native does", async () => {
+  const { context, page, errors } = await open({ webgpu: false, hash: `seed=${SEED}` });
+  try {
+    assert.equal(await badge(page), "CPU (flex)");
+    await assertScoresMatchNative(page);
+    await page.screenshot({ path: join(SCREENSHOTS, "cpu.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("with WebGPU the page scores on the GPU backend as native does", async () => {
+  const { context, page, errors } = await open({ webgpu: true, hash: `seed=${SEED}` });
+  try {
+    assert.equal(await badge(page), "WebGPU");
+    await assertScoresMatchNative(page);
+    // One mini-batch of live active learning: scoring, an autodiff update and the loss read
+    // back, all on the GPU backend.
+    await page.locator(".live .step-once").click();
+    await page
+      .locator(".live-status", { hasText: /^mini-batch 1 of/ })
+      .waitFor({ timeout: PAGE_TIMEOUT });
+    await page.screenshot({ path: join(SCREENSHOTS, "webgpu.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("moving the thresholds re-draws the verdicts and the URL hash", async () => {
+  const { context, page, errors } = await open({ webgpu: false, hash: `seed=${SEED}` });
+  const slider = (name) => page.locator("label.slider", { hasText: name }).locator("input");
+  const selectedCount = async () => {
+    const summary = await page.locator(".pool-summary").textContent();
+    return Number(summary.match(/^(\d+) of/)[1]);
+  };
+  try {
+    // Any spread at all counts as disagreement: every trajectory goes to the judge.
+    await slider("δ_std").fill("0");
+    assert.equal(await selectedCount(), native.length);
+    assert.match(await page.locator(".verdict").textContent(), /^selected/);
+    assert.match(page.url(), /delta_std=0(&|$)/);
+    await page.screenshot({ path: join(SCREENSHOTS, "strict.png"), fullPage: true });
+
+    // No mean is strictly inside (0.5, 0.5) and a spread must pass 0.05: far fewer selected.
+    await slider("δ_pred").fill("0.5");
+    await slider("δ_std").fill("0.05");
+    const lenient = await selectedCount();
+    assert.ok(lenient < native.length, `${lenient} selected with lenient thresholds`);
+    assert.equal(
+      await page.locator(".steps > li.unsure").count(),
+      0,
+      "no step is unsure at δ_pred 0.5",
+    );
+    await page.screenshot({ path: join(SCREENSHOTS, "lenient.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("live active learning advances both budget curves", async () => {
+  const { context, page, errors } = await open({ webgpu: false, hash: `seed=${SEED}` });
+  const points = (learner) =>
+    page.locator(".curve-numbers tbody tr", { has: page.locator(`td:text-is("${learner}")`) });
+  try {
+    await page.locator(".live .play").click();
+    // A point at zero labels, then one every 20 mini-batches.
+    await points("random").nth(1).waitFor({ state: "attached", timeout: PAGE_TIMEOUT });
+    await page.locator(".live .play").click();
+    assert.equal(await page.locator(".live .play").textContent(), "Play");
+    for (const learner of ["actprm", "random"]) {
+      const labels = await points(learner).evaluateAll((rows) =>
+        rows.map((row) => Number(row.children[1].textContent)),
+      );
+      assert.ok(labels.length >= 2, `${learner}: ${labels.length} points`);
+      assert.equal(labels[0], 0, `${learner} starts with no labels`);
+      assert.ok(labels[1] > 0, `${learner} bought labels`);
+    }
+    assert.equal(await page.locator(".budget-chart polyline").count(), 2);
+    await page.screenshot({ path: join(SCREENSHOTS, "live.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
