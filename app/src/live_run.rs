@@ -4,19 +4,20 @@
 
 use actprm_core::Trajectory;
 use actprm_core::active::PoolPass;
-use actprm_core::batch::{Inputs, PrmInput};
+use actprm_core::batch::Inputs;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
 use actprm_core::evaluation::{Evaluation, encode_all};
 use actprm_core::judge::{JudgeCost, StoredLabelJudge};
 use actprm_core::model::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
-use actprm_core::scores::StepScores;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use actprm_core::synthetic::{SyntheticConfig, generate};
 use actprm_core::tokenizer::StepTokenizer;
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use burn::tensor::Device;
+
+use crate::pool::score_encoded;
 
 /// Trajectories in the pool of one pass.
 pub const POOL_SIZE: usize = 4800;
@@ -184,12 +185,7 @@ impl LiveRun {
     async fn measure(&mut self, index: usize) {
         let learner = &mut self.learners[index];
         let model = learner.trainer.model();
-        let device = model.device();
-        let mut scores: Vec<StepScores> = Vec::with_capacity(self.held_out.len());
-        for chunk in self.held_out_encoded.chunks(64) {
-            let input = PrmInput::new(chunk, self.pad_id, &device);
-            scores.extend(model.score_async(&input).await);
-        }
+        let scores = score_encoded(model, &self.held_out_encoded, self.pad_id, |_| {}).await;
         let evaluation = Evaluation::from_scores(&self.held_out, &scores, 0.5);
         learner.curve.push(CurvePoint {
             labels: learner.ledger.labels_consumed,

@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 
 use crate::budget_chart::BudgetChart;
 use crate::live_run::{LEARNERS, LiveRun, LiveSnapshot, POOL_SIZE, RANDOM_FRACTION};
+use crate::pool::yield_to_browser;
 
 /// The run, and whether a task is advancing it.
 #[derive(Default)]
@@ -60,11 +61,6 @@ async fn advance(
         *runner.run.borrow_mut() = Some(run);
     }
     runner.busy.set(false);
-}
-
-async fn yield_to_browser() {
-    #[cfg(target_family = "wasm")]
-    gloo::timers::future::TimeoutFuture::new(0).await;
 }
 
 /// The controls, the progress and the chart.

@@ -4,7 +4,9 @@
 use actprm_core::Trajectory;
 use actprm_core::batch::PrmInput;
 use actprm_core::checkpoint::Checkpoint;
+use actprm_core::encoding::EncodedTrajectory;
 use actprm_core::evaluation::encode_all;
+use actprm_core::model::EnsemblePrm;
 use actprm_core::scores::StepScores;
 use actprm_core::synthetic::{SyntheticConfig, generate};
 
@@ -45,7 +47,7 @@ pub async fn score_pool(
 pub async fn score_trajectories(
     checkpoint: &Checkpoint,
     trajectories: &[Trajectory],
-    mut progress: impl FnMut(usize),
+    progress: impl FnMut(usize),
 ) -> Result<Vec<StepScores>, String> {
     let encoded = encode_all(
         &checkpoint.tokenizer,
@@ -53,20 +55,36 @@ pub async fn score_trajectories(
         &checkpoint.config.encoding,
     )
     .map_err(|(index, error)| format!("trajectory {}: {error}", index + 1))?;
-    let device = checkpoint.model.device();
-    let pad_id = checkpoint.tokenizer.pad_id();
+    Ok(score_encoded(
+        &checkpoint.model,
+        &encoded,
+        checkpoint.tokenizer.pad_id(),
+        progress,
+    )
+    .await)
+}
+
+/// Scores encoded trajectories with `model` in batches, yielding to the browser after each;
+/// `progress` hears how many are scored.
+pub async fn score_encoded(
+    model: &EnsemblePrm,
+    encoded: &[EncodedTrajectory],
+    pad_id: u32,
+    mut progress: impl FnMut(usize),
+) -> Vec<StepScores> {
+    let device = model.device();
     let mut scores = Vec::with_capacity(encoded.len());
     for chunk in encoded.chunks(BATCH_SIZE) {
         let input = PrmInput::new(chunk, pad_id, &device);
-        scores.extend(checkpoint.model.score_async(&input).await);
+        scores.extend(model.score_async(&input).await);
         progress(scores.len());
         yield_to_browser().await;
     }
-    Ok(scores)
+    scores
 }
 
 /// Lets the browser handle events and paint before the next batch.
-async fn yield_to_browser() {
+pub async fn yield_to_browser() {
     #[cfg(target_family = "wasm")]
     gloo::timers::future::TimeoutFuture::new(0).await;
 }
