@@ -9,7 +9,7 @@ use actprm_core::budget::BudgetLedger;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
 use actprm_core::evaluation::{Evaluation, encode_all};
 use actprm_core::judge::{JudgeCost, StoredLabelJudge};
-use actprm_core::model::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
+use actprm_core::model::PrmConfig;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use actprm_core::synthetic::{SyntheticConfig, generate};
@@ -21,8 +21,6 @@ use crate::pool::score_encoded;
 
 /// Trajectories in the pool of one pass.
 pub const POOL_SIZE: usize = 4800;
-/// Trajectories per mini-batch.
-const BATCH_SIZE: usize = 16;
 /// Held-out problems the F1 is measured on.
 const HELD_OUT_SIZE: usize = 128;
 /// Mini-batches between two F1 measurements.
@@ -55,6 +53,8 @@ pub struct LiveRun {
     held_out_encoded: Vec<EncodedTrajectory>,
     pad_id: u32,
     learners: [Learner; 2],
+    /// Trajectories per mini-batch.
+    batch_size: usize,
     next_batch: usize,
     num_batches: usize,
 }
@@ -89,20 +89,11 @@ impl LiveRun {
             encode_all(&tokenizer, trajectories, &encoding)
                 .expect("generated problems fit the encoding")
         };
-        let config = PrmConfig::new(
-            BackboneConfig::new(tokenizer.vocab_size())
-                .with_d_model(32)
-                .with_n_layers(2)
-                .with_d_ff(64)
-                .into(),
-        )
-        .with_heads(EnsembleHeadsConfig::new().with_num_heads(4).with_hidden(32));
-        let training = TrainingConfig::new()
-            .with_batch_size(BATCH_SIZE)
-            .with_learning_rate(3e-3);
+        let config = PrmConfig::tiny(tokenizer.vocab_size());
+        let training = TrainingConfig::tiny();
         device.seed(seed);
         let initial = config.init(device);
-        let num_batches = actprm_core::active::num_batches(POOL_SIZE, BATCH_SIZE);
+        let num_batches = actprm_core::active::num_batches(POOL_SIZE, training.batch_size);
         let learner = |strategy: Strategy| Learner {
             strategy,
             trainer: PrmTrainer::new(initial.clone(), &training, num_batches, device),
@@ -123,6 +114,7 @@ impl LiveRun {
                 learner(Strategy::actprm(SelectionConfig::new())),
                 learner(random),
             ],
+            batch_size: training.batch_size,
             next_batch: 0,
             num_batches,
         }
@@ -158,7 +150,8 @@ impl LiveRun {
                 strategy: learner.strategy.clone(),
                 judge: StoredLabelJudge,
                 judge_cost: JudgeCost::new(),
-                batch_size: BATCH_SIZE,
+                batch_size: self.batch_size,
+                label_budget: None,
             };
             let inputs = pass.batch_inputs(batch);
             let first = pass.batch_range(batch).start;
@@ -236,7 +229,7 @@ mod tests {
             assert_eq!(curve[0].labels, 0, "{name}");
         }
         // The rule buys everything while the cold model is unsure; random buys about half.
-        let seen = EVALUATE_EVERY * BATCH_SIZE;
+        let seen = EVALUATE_EVERY * run.batch_size;
         assert_eq!(snapshot.labels[0], seen);
         let random_share = snapshot.labels[1] as f64 / seen as f64;
         assert!(

@@ -67,6 +67,9 @@ pub struct PoolPass<'a, J: Judge> {
     pub judge_cost: JudgeCost,
     /// Trajectories per mini-batch.
     pub batch_size: usize,
+    /// At most this many trajectories are sent to the judge (the label budget); the pass ends
+    /// once it is spent. `None` places no limit.
+    pub label_budget: Option<usize>,
 }
 
 impl<'a, J: Judge> PoolPass<'a, J> {
@@ -103,11 +106,20 @@ impl<'a, J: Judge> PoolPass<'a, J> {
         for batch in 0..self.num_batches() {
             let inputs = self.batch_inputs(batch);
             let first = self.batch_range(batch).start;
-            let choices = self.strategy.choose_batch(trainer.model(), first, inputs);
+            let mut choices = self.strategy.choose_batch(trainer.model(), first, inputs);
+            if let Some(budget) = self.label_budget {
+                within_budget(&mut choices, budget.saturating_sub(ledger.labels_consumed));
+            }
             let judged = self.judge_batch(batch, choices);
             let update = trainer.step(inputs, &judged.chosen, &judged.labels);
             let report = judged.finish(update, &mut ledger);
             on_batch(&report, trainer)?;
+            if self
+                .label_budget
+                .is_some_and(|budget| ledger.labels_consumed >= budget)
+            {
+                break;
+            }
         }
         Ok(ledger)
     }
@@ -164,6 +176,21 @@ impl<'a, J: Judge> PoolPass<'a, J> {
     }
 }
 
+/// Keeps the first `remaining` trajectories `choices` send to the judge, and skips the rest.
+fn within_budget(choices: &mut [Choice], remaining: usize) {
+    let mut kept = 0;
+    for choice in choices {
+        if !choice.is_labelled() {
+            continue;
+        }
+        if kept == remaining {
+            *choice = Choice::Skip;
+        } else {
+            kept += 1;
+        }
+    }
+}
+
 /// A mini-batch after the judge, before the update.
 #[derive(Debug, Clone)]
 pub struct JudgedBatch {
@@ -195,7 +222,7 @@ mod tests {
     use crate::encoding::EncodingConfig;
     use crate::evaluation::{Evaluation, encode_all, score_encoded};
     use crate::judge::StoredLabelJudge;
-    use crate::model::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
+    use crate::model::PrmConfig;
     use crate::selection::SelectionConfig;
     use crate::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
@@ -217,17 +244,8 @@ mod tests {
         let held_out = generate(&synthetic, 2, 256);
         let pool_encoded = encode_all(&tokenizer, &pool, &encoding).unwrap();
         let held_out_encoded = encode_all(&tokenizer, &held_out, &encoding).unwrap();
-        let config = PrmConfig::new(
-            BackboneConfig::new(tokenizer.vocab_size())
-                .with_d_model(32)
-                .with_n_layers(2)
-                .with_d_ff(64)
-                .into(),
-        )
-        .with_heads(EnsembleHeadsConfig::new().with_num_heads(4).with_hidden(32));
-        let training = TrainingConfig::new()
-            .with_batch_size(16)
-            .with_learning_rate(3e-3);
+        let config = PrmConfig::tiny(tokenizer.vocab_size());
+        let training = TrainingConfig::tiny();
         device.seed(0);
         let untrained = config.init(&device);
         let evaluate = |model: &crate::model::EnsemblePrm| {
@@ -246,6 +264,7 @@ mod tests {
             judge: StoredLabelJudge,
             judge_cost: JudgeCost::new(),
             batch_size: training.batch_size,
+            label_budget: None,
         };
         let mut trainer = PrmTrainer::new(untrained, &training, pass.num_batches(), &device);
         let mut rates = Vec::new();
@@ -271,5 +290,55 @@ mod tests {
             after.first_error.f1,
             before.first_error.f1
         );
+    }
+
+    /// The judge is never paid past the label budget, and the pass ends once it is spent.
+    #[test]
+    fn a_label_budget_caps_the_judge_and_ends_the_pass() {
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        let pool = generate(&synthetic, 3, 96);
+        let encoded = encode_all(&tokenizer, &pool, &EncodingConfig::new()).unwrap();
+        let training = TrainingConfig::tiny();
+        let pass = PoolPass {
+            pool: &pool,
+            inputs: Inputs::Tokens {
+                encoded: &encoded,
+                pad_id: tokenizer.pad_id(),
+            },
+            strategy: Strategy::Full,
+            judge: StoredLabelJudge,
+            judge_cost: JudgeCost::new(),
+            batch_size: training.batch_size,
+            label_budget: Some(40),
+        };
+        let model = PrmConfig::tiny(tokenizer.vocab_size()).init(&device);
+        let mut trainer = PrmTrainer::new(model, &training, pass.num_batches(), &device);
+        let mut selected = Vec::new();
+        let ledger = pass
+            .run(&mut trainer, |report, _| {
+                selected.push(report.selected);
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        assert_eq!(selected, [16, 16, 8]);
+        assert_eq!(ledger.labels_consumed, 40);
+    }
+
+    #[test]
+    fn within_budget_keeps_the_first_labelled_choices() {
+        let mut choices = vec![
+            Choice::Skip,
+            Choice::Unconditional,
+            Choice::Skip,
+            Choice::Unconditional,
+            Choice::Unconditional,
+        ];
+        within_budget(&mut choices, 1);
+        let labelled: Vec<bool> = choices.iter().map(Choice::is_labelled).collect();
+        assert_eq!(labelled, [false, true, false, false, false]);
+        within_budget(&mut choices, 0);
+        assert!(choices.iter().all(|choice| !choice.is_labelled()));
     }
 }

@@ -35,11 +35,13 @@ pub enum Tests {
 }
 
 impl Tests {
-    fn aleatoric(self) -> bool {
+    /// Whether the test on the mean may select.
+    pub fn aleatoric(self) -> bool {
         self != Tests::EpistemicOnly
     }
 
-    fn epistemic(self) -> bool {
+    /// Whether the test on the spread may select.
+    pub fn epistemic(self) -> bool {
         self != Tests::AleatoricOnly
     }
 }

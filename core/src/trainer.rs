@@ -41,6 +41,16 @@ pub struct TrainingConfig {
     pub seed: u64,
 }
 
+impl TrainingConfig {
+    /// Settings for [`PrmConfig::tiny`](crate::model::PrmConfig::tiny): mini-batches of 16 at
+    /// a peak learning rate of 3e-3.
+    pub fn tiny() -> Self {
+        TrainingConfig::new()
+            .with_batch_size(16)
+            .with_learning_rate(3e-3)
+    }
+}
+
 /// What one update did.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateStats {

@@ -98,6 +98,8 @@ pub struct ExperimentData {
     pub test: EncodedSet,
     /// The pretrained backbone every experiment starts from, for `--backbone minilm`.
     pub pretrained: Option<PretrainedBackbone>,
+    /// What a label costs, for the ledgers.
+    pub judge_cost: JudgeCost,
 }
 
 impl ExperimentData {
@@ -145,6 +147,7 @@ impl ExperimentData {
             tokenizer,
             encoding,
             pretrained,
+            judge_cost: JudgeCost::new().with_tokens_per_trajectory(args.judge_tokens),
         })
     }
 
@@ -175,14 +178,15 @@ impl ExperimentData {
         .with_selection(selection)
     }
 
-    /// Trains a fresh model in one pass over the pool with `strategy`, calling `on_batch`
-    /// after every mini-batch.
+    /// Trains a fresh model in one pass over the pool with `strategy` (ending early once
+    /// `label_budget` trajectories are labelled, when given), calling `on_batch` after every
+    /// mini-batch.
     pub fn train(
         &self,
         config: &CheckpointConfig,
         training: &TrainingConfig,
         strategy: Strategy,
-        cost: &JudgeCost,
+        label_budget: Option<usize>,
         device: &Device,
         on_batch: impl FnMut(&BatchReport, &PrmTrainer) -> Result<()>,
     ) -> Result<(EnsemblePrm, BudgetLedger)> {
@@ -210,8 +214,9 @@ impl ExperimentData {
             inputs: self.pool.inputs(self.tokenizer.pad_id()),
             strategy,
             judge: StoredLabelJudge,
-            judge_cost: cost.clone(),
+            judge_cost: self.judge_cost.clone(),
             batch_size: training.batch_size,
+            label_budget,
         };
         let mut trainer = PrmTrainer::new(model, training, pass.num_batches(), device);
         let ledger = pass.run(&mut trainer, on_batch)?;
@@ -260,9 +265,4 @@ pub fn training_config(args: &ModelArgs, seed: u64) -> TrainingConfig {
         .with_learning_rate(args.learning_rate())
         .with_loss(LossConfig::new().with_anchor_weight(args.anchor_weight))
         .with_seed(seed)
-}
-
-/// The judge's cost model `args` describe.
-pub fn judge_cost(args: &PoolArgs) -> JudgeCost {
-    JudgeCost::new().with_tokens_per_trajectory(args.judge_tokens)
 }

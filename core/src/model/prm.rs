@@ -7,6 +7,7 @@ use burn::store::ModuleSnapshot;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
+use super::backbone::BackboneConfig;
 use super::heads::{EnsembleHeads, EnsembleHeadsConfig};
 use super::prm_backbone::{PrmBackbone, PrmBackboneConfig};
 use crate::batch::{InputSource, PrmInput};
@@ -30,6 +31,22 @@ pub struct EnsemblePrm {
 }
 
 impl PrmConfig {
+    /// A tiny model for a vocabulary of `vocab_size`: a 2-layer backbone of width 32
+    /// (feed-forward 64) and 4 heads of hidden width 32. Trained with
+    /// [`TrainingConfig::tiny`](crate::trainer::TrainingConfig::tiny), it learns the synthetic
+    /// task's default error kind within one pass over about 5,000 problems, in seconds on a
+    /// CPU: small enough to train live in a browser.
+    pub fn tiny(vocab_size: usize) -> Self {
+        PrmConfig::new(
+            BackboneConfig::new(vocab_size)
+                .with_d_model(32)
+                .with_n_layers(2)
+                .with_d_ff(64)
+                .into(),
+        )
+        .with_heads(EnsembleHeadsConfig::new().with_num_heads(4).with_hidden(32))
+    }
+
     /// Builds the model with freshly initialised weights on `device`.
     pub fn init(&self, device: &Device) -> EnsemblePrm {
         EnsemblePrm {

@@ -184,6 +184,10 @@ pub struct ExperimentArgs {
     /// Save a checkpoint every this many mini-batches (and always at the end).
     #[arg(long, default_value_t = 50)]
     pub checkpoint_every: usize,
+    /// The label budget: the pass ends once this many trajectories have been sent to the
+    /// judge, and the checkpoint is the model at that point. No limit by default.
+    #[arg(long)]
+    pub max_labels: Option<usize>,
     /// The run directory to write.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::cli::{ExperimentArgs, RunArgs, TrainArgs};
-use crate::pool_experiment::{ExperimentData, judge_cost, load_pretrained, training_config};
+use crate::pool_experiment::{ExperimentData, load_pretrained, training_config};
 use crate::progress;
 use crate::run_dir::RunDir;
 
@@ -127,7 +127,7 @@ fn execute(
         &checkpoint_config,
         &training,
         strategy,
-        &judge_cost(&args.pool),
+        args.max_labels,
         device,
         |report, trainer: &PrmTrainer| {
             run_dir.log(report)?;
@@ -152,6 +152,13 @@ fn execute(
         },
     )?;
     bar.finish_and_clear();
+    if let Some(budget) = args.max_labels.filter(|&b| ledger.labels_consumed >= b) {
+        let seen: usize = ledger.seen_by_tenth.iter().sum();
+        println!(
+            "the label budget of {budget} ended the pass after {seen} of {} pool trajectories",
+            data.pool.len()
+        );
+    }
 
     let checkpoint_dir = run_dir.save_checkpoint(&CheckpointFiles::from_model(
         &model,

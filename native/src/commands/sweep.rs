@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::backend::Backend;
 use crate::cli::{StrategyArg, SweepArgs};
 use crate::commands::experiment::human;
-use crate::pool_experiment::{ExperimentData, judge_cost, load_pretrained, training_config};
+use crate::pool_experiment::{ExperimentData, load_pretrained, training_config};
 use crate::progress;
 use crate::sweep::results::{ExperimentResult, ResultsFile};
 use crate::sweep::spec::{Spec, independent_grid, matches_random_to_actprm};
@@ -255,14 +255,9 @@ fn experiment(
         SelectionConfig::new().with_tau(args.tau),
     );
     let training = training_config(&args.model, spec.seed);
-    let (model, ledger) = data.train(
-        &config,
-        &training,
-        strategy,
-        &judge_cost(&args.pool),
-        device,
-        |_, _| after_batch(),
-    )?;
+    let (model, ledger) = data.train(&config, &training, strategy, None, device, |_, _| {
+        after_batch()
+    })?;
     Ok(ExperimentResult {
         spec: spec.clone(),
         budget_fraction: ledger.budget_fraction(),
