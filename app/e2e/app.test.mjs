@@ -164,6 +164,36 @@ test("moving the thresholds re-draws the verdicts and the URL hash", async () =>
   }
 });
 
+test("a shared link restores the rule and the visitor's own trajectory", async () => {
+  const text = [
+    "Ann has 12 shells . She finds 5 more . How many shells does Ann have ?",
+    "After finding 5 more she has 12 + 5 = 17",
+    "The answer is 17",
+  ].join("\n");
+  const hash = `seed=${SEED}&tests=epistemic_only&custom=${encodeURIComponent(text)}`;
+  const { context, page, errors } = await open({ webgpu: false, hash });
+  try {
+    await page
+      .locator(".inspector h2", { hasText: "Your trajectory" })
+      .waitFor({ timeout: PAGE_TIMEOUT });
+    assert.equal(await page.locator(".custom textarea").inputValue(), text);
+    assert.equal(await page.locator(".inspector .steps > li").count(), 2);
+    assert.ok(await page.locator('input[name="tests"][value="epistemic_only"]').isChecked());
+    // With the test on the mean switched off, no step is flagged as unsure.
+    assert.equal(await page.locator(".steps > li.unsure").count(), 0);
+    await page.screenshot({ path: join(SCREENSHOTS, "shared.png"), fullPage: true });
+
+    await page.locator('input[name="tests"][value="both"]').check();
+    assert.match(page.url(), /tests=both/);
+    await page.locator(".pool-row button").first().click();
+    await page.locator(".inspector h2", { hasText: /^Problem / }).waitFor();
+    assert.doesNotMatch(page.url(), /custom=/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test("live active learning advances both budget curves", async () => {
   const { context, page, errors } = await open({ webgpu: false, hash: `seed=${SEED}` });
   const points = (learner) =>

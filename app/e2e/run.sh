@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Builds the web app and runs its end-to-end tests in headless Debian Chromium: the site with
-# trunk (release), the model with scripts/app-model.sh when it is missing, and the native scores
-# the page must reproduce. Screenshots land in app/e2e/screenshots/.
+# Builds the web app and runs its browser tests in headless Debian Chromium: first the
+# components' wasm-bindgen tests (through ChromeDriver, sharing the release build trunk made),
+# then the end-to-end tests of the whole page, which need the model (scripts/app-model.sh builds
+# it when it is missing) and the native scores the page must reproduce. Screenshots land in
+# app/e2e/screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 seed=3
 [ -f app/assets/model/model.safetensors ] || scripts/app-model.sh
 trunk build --release
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
+    cargo test --release --target wasm32-unknown-unknown -p actprm-app --lib
 scores="$(mktemp)"
 trap 'rm -f "$scores"' EXIT
 cargo run --release --quiet -p actprm-native -- --device cpu score \

@@ -59,23 +59,27 @@ pub fn parse_trajectory(text: &str) -> Result<Trajectory, String> {
     })
 }
 
-/// The text box, the example picker and the button that scores what is written;
-/// `on_score` receives the parsed trajectory.
+/// The text box (holding `initial`, else the first example), the example picker and the
+/// button that scores what is written; `on_score` receives the text and its trajectory.
 #[component]
 pub fn CustomTrajectory(
-    on_score: impl Fn(Trajectory) + Copy + 'static,
+    initial: Option<String>,
+    on_score: impl Fn(String, Trajectory) + Copy + 'static,
     /// Why the last text could not be scored, if it could not.
     #[prop(into)]
     error: Signal<Option<String>>,
 ) -> impl IntoView {
-    let text = RwSignal::new(EXAMPLES[0].1.to_string());
+    let text = RwSignal::new(initial.unwrap_or_else(|| EXAMPLES[0].1.to_string()));
     let parse_error = RwSignal::new(None::<String>);
-    let submit = move || match parse_trajectory(&text.get_untracked()) {
-        Ok(trajectory) => {
-            parse_error.set(None);
-            on_score(trajectory);
+    let submit = move || {
+        let written = text.get_untracked();
+        match parse_trajectory(&written) {
+            Ok(trajectory) => {
+                parse_error.set(None);
+                on_score(written, trajectory);
+            }
+            Err(message) => parse_error.set(Some(message)),
         }
-        Err(message) => parse_error.set(Some(message)),
     };
     let examples = EXAMPLES
         .iter()
@@ -95,7 +99,10 @@ pub fn CustomTrajectory(
                     {
                         text.set(example.to_string());
                     }
-                }>{examples}</select>
+                }>
+                    <option value="" disabled selected>"choose one"</option>
+                    {examples}
+                </select>
             </label>
             <label class="custom-text">
                 "The question on the first line, then one step per line:"

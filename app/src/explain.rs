@@ -2,7 +2,55 @@
 //! shows: each step's state, the verdict as a sentence, and how uncertain the trajectory is.
 
 use actprm_core::scores::StepScores;
-use actprm_core::selection::{SelectionConfig, UncertaintyTest, Verdict};
+use actprm_core::selection::{SelectionConfig, Tests, UncertaintyTest, Verdict};
+
+/// The selection rule the page applies: its thresholds, and which of its tests may select
+/// (both is ActPRM; one alone is an ablation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub thresholds: SelectionConfig,
+    pub tests: Tests,
+}
+
+impl Default for Rule {
+    /// The paper's thresholds, both tests.
+    fn default() -> Self {
+        Self {
+            thresholds: SelectionConfig::new(),
+            tests: Tests::Both,
+        }
+    }
+}
+
+impl Rule {
+    /// The rule's verdict on one trajectory.
+    pub fn decide(&self, scores: &StepScores) -> Verdict {
+        self.thresholds.decide_with(scores, self.tests)
+    }
+
+    /// The state of every step of `scores`: a test that may not select flags nothing.
+    pub fn step_states(&self, scores: &StepScores) -> Vec<StepState> {
+        let thresholds = &self.thresholds;
+        let last_counted = scores.last_counted_step(thresholds.tau);
+        (0..scores.num_steps())
+            .map(|step| {
+                if step > last_counted {
+                    return StepState::NotCounted;
+                }
+                let unsure = self.tests.aleatoric()
+                    && !thresholds.is_prediction_confident(scores.mean[step]);
+                let disagreeing =
+                    self.tests.epistemic() && !thresholds.is_agreement_confident(scores.std[step]);
+                match (unsure, disagreeing) {
+                    (false, false) => StepState::Confident,
+                    (true, false) => StepState::Unsure,
+                    (false, true) => StepState::Disagreeing,
+                    (true, true) => StepState::UnsureAndDisagreeing,
+                }
+            })
+            .collect()
+    }
+}
 
 /// How the selection rule sees one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,26 +89,6 @@ impl StepState {
             StepState::NotCounted => "not counted",
         }
     }
-}
-
-/// The state of every step of `scores` under `thresholds`.
-pub fn step_states(scores: &StepScores, thresholds: &SelectionConfig) -> Vec<StepState> {
-    let last_counted = scores.last_counted_step(thresholds.tau);
-    (0..scores.num_steps())
-        .map(|step| {
-            if step > last_counted {
-                return StepState::NotCounted;
-            }
-            let unsure = !thresholds.is_prediction_confident(scores.mean[step]);
-            let disagreeing = !thresholds.is_agreement_confident(scores.std[step]);
-            match (unsure, disagreeing) {
-                (false, false) => StepState::Confident,
-                (true, false) => StepState::Unsure,
-                (false, true) => StepState::Disagreeing,
-                (true, true) => StepState::UnsureAndDisagreeing,
-            }
-        })
-        .collect()
 }
 
 /// The verdict as the page states it, steps counted from 1.
@@ -121,9 +149,9 @@ mod tests {
             [0.99, 0.80, 0.70, 0.01],
             [0.99, 0.80, 0.99, 0.01],
         ]);
-        let thresholds = SelectionConfig::new();
+        let rule = Rule::default();
         assert_eq!(
-            step_states(&scores, &thresholds),
+            rule.step_states(&scores),
             [
                 StepState::Confident,
                 StepState::Unsure,
@@ -133,8 +161,41 @@ mod tests {
         );
         let early_error = scores_with_error_at_first_step();
         assert_eq!(
-            step_states(&early_error, &thresholds)[1..],
+            rule.step_states(&early_error)[1..],
             [StepState::NotCounted; 3]
+        );
+    }
+
+    #[test]
+    fn a_test_that_may_not_select_flags_no_step() {
+        let scores = scores([
+            [0.99, 0.80, 0.99, 0.99],
+            [0.99, 0.80, 0.70, 0.99],
+            [0.99, 0.80, 0.99, 0.99],
+        ]);
+        let rule = |tests| Rule {
+            thresholds: SelectionConfig::new(),
+            tests,
+        };
+        use StepState::*;
+        assert_eq!(
+            rule(Tests::AleatoricOnly).step_states(&scores),
+            [Confident, Unsure, Unsure, Confident]
+        );
+        assert_eq!(
+            rule(Tests::EpistemicOnly).step_states(&scores),
+            [Confident, Confident, Disagreeing, Confident]
+        );
+        let steady_but_unsure = StepScores::from_heads(vec![vec![0.99, 0.8]; 3]);
+        assert!(
+            rule(Tests::AleatoricOnly)
+                .decide(&steady_but_unsure)
+                .is_selected()
+        );
+        assert!(
+            !rule(Tests::EpistemicOnly)
+                .decide(&steady_but_unsure)
+                .is_selected()
         );
     }
 

@@ -3,13 +3,12 @@
 
 use actprm_core::Trajectory;
 use actprm_core::scores::StepScores;
-use actprm_core::selection::SelectionConfig;
 use leptos::prelude::*;
 
-use crate::explain::{step_states, verdict_sentence};
+use crate::explain::{Rule, verdict_sentence};
 use crate::step_chart::StepChart;
 
-/// One trajectory under the current thresholds.
+/// One trajectory under the current rule.
 #[component]
 pub fn Inspector(
     /// The heading.
@@ -19,14 +18,15 @@ pub fn Inspector(
     pool_index: Option<usize>,
     trajectory: Trajectory,
     scores: StepScores,
-    #[prop(into)] thresholds: Signal<SelectionConfig>,
+    #[prop(into)] rule: Signal<Rule>,
 ) -> impl IntoView {
     let true_first_error = trajectory.label.and_then(|label| label.first_error());
     let scores = StoredValue::new(scores);
-    let states = Memo::new(move |_| scores.with_value(|s| step_states(s, &thresholds.get())));
-    let predicted =
-        Memo::new(move |_| scores.with_value(|s| s.predicted_first_error(thresholds.get().tau)));
-    let verdict = move || scores.with_value(|s| thresholds.get().decide(s));
+    let states = Memo::new(move |_| rule.with(|r| scores.with_value(|s| r.step_states(s))));
+    let tau = move || rule.with(|r| r.thresholds.tau);
+    let predicted = Memo::new(move |_| scores.with_value(|s| s.predicted_first_error(tau())));
+    let verdict = move || rule.with(|r| scores.with_value(|s| r.decide(s)));
+    let thresholds = Signal::derive(move || rule.with(|r| r.thresholds.clone()));
     let rows = trajectory
         .steps
         .iter()
@@ -76,5 +76,45 @@ pub fn Inspector(
                 {move || verdict_sentence(&verdict())}
             </p>
         </section>
+    }
+}
+
+#[cfg(all(test, target_family = "wasm"))]
+mod browser_tests {
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::*;
+    use crate::browser_test_support::{Mounted, settle};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    async fn a_looser_threshold_recolours_the_steps_and_the_verdict() {
+        let rule = RwSignal::new(Rule::default());
+        let trajectory = Trajectory {
+            question: "Q ?".to_string(),
+            steps: vec!["first".to_string(), "second".to_string()],
+            label: None,
+        };
+        // Three agreeing heads; the second step's mean of 0.9 is not confident at δ_pred 0.95.
+        let scores = StepScores::from_heads(vec![vec![0.99, 0.9]; 3]);
+        let page = Mounted::new(move || {
+            view! { <Inspector title="T".to_string() trajectory scores rule /> }
+        });
+        assert_eq!(
+            page.child_classes(".steps"),
+            ["step confident", "step unsure"]
+        );
+        let verdict = page.text(".verdict");
+        assert!(verdict.starts_with("selected: step 2"), "{verdict}");
+
+        rule.update(|r| r.thresholds.delta_pred = 0.85);
+        settle().await;
+        assert_eq!(
+            page.child_classes(".steps"),
+            ["step confident", "step confident"]
+        );
+        let verdict = page.text(".verdict");
+        assert!(verdict.starts_with("trusted"), "{verdict}");
     }
 }

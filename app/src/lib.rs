@@ -3,6 +3,8 @@
 //! mean, spread and heads, and which trajectories the selection rule would pay a judge for.
 
 mod assets;
+#[cfg(all(test, target_family = "wasm"))]
+mod browser_test_support;
 mod budget_chart;
 mod compute;
 mod custom;
@@ -12,9 +14,9 @@ mod live_run;
 mod live_view;
 mod pool;
 mod pool_view;
+mod rule_controls;
 mod scene;
 mod step_chart;
-mod thresholds;
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -26,23 +28,23 @@ use burn::tensor::Device;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::assets::fetch_checkpoint;
+use crate::assets::{Download, fetch_checkpoint};
 use crate::compute::{Compute, init_device};
-use crate::custom::CustomTrajectory;
+use crate::custom::{CustomTrajectory, parse_trajectory};
 use crate::inspector::Inspector;
 use crate::live_view::LiveLearning;
 use crate::pool::{POOL_SIZE, ScoredPool, score_pool, score_trajectories};
 use crate::pool_view::{PoolView, by_uncertainty};
+use crate::rule_controls::RuleControls;
 use crate::scene::Scene;
-use crate::thresholds::Thresholds;
 
 /// What the page is doing.
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
     /// Choosing the backend.
     Starting,
-    /// Fetching the model; the files received so far.
-    Loading(usize),
+    /// Fetching the model.
+    Loading(Download),
     /// Scoring the pool; trajectories done.
     Scoring(usize),
     /// Everything is shown.
@@ -55,7 +57,7 @@ impl Phase {
     fn message(&self) -> String {
         match self {
             Phase::Starting => "Starting the compute backend…".to_string(),
-            Phase::Loading(files) => format!("Loading the model: {files} of 3 files"),
+            Phase::Loading(download) => format!("Loading the model: {}", download.describe()),
             Phase::Scoring(done) => format!("Scoring the pool: {done} of {POOL_SIZE}"),
             Phase::Ready => String::new(),
             Phase::Failed(error) => format!("Error: {error}"),
@@ -69,12 +71,16 @@ pub fn App() -> impl IntoView {
     let initial = Scene::from_hash(&current_hash());
     let seed = RwSignal::new(initial.seed);
     let example = RwSignal::new(initial.example);
-    let thresholds = RwSignal::new(initial.thresholds);
+    let rule = RwSignal::new(initial.rule);
+    // The visitor's own trajectory as typed, once scored (or while a shared one waits for the
+    // model).
+    let custom_text = RwSignal::new(initial.custom.clone());
     Effect::new(move |_| {
         let scene = Scene {
             seed: seed.get(),
             example: example.get(),
-            thresholds: thresholds.get(),
+            rule: rule.get(),
+            custom: custom_text.get(),
         };
         replace_hash(&scene.to_hash());
     });
@@ -122,7 +128,7 @@ pub fn App() -> impl IntoView {
             let pool = pool.as_ref()?;
             let chosen = example.get().filter(|&i| i < pool.scores.len());
             chosen.or_else(|| {
-                let tau = thresholds.with_untracked(|t| t.tau);
+                let tau = rule.with_untracked(|r| r.thresholds.tau);
                 by_uncertainty(pool, tau).first().copied()
             })
         })
@@ -132,11 +138,13 @@ pub fn App() -> impl IntoView {
     // A trajectory of the visitor's own, when one is scored; it replaces the pool item.
     let custom = RwSignal::new(None::<(Trajectory, StepScores)>);
     let custom_error = RwSignal::new(None::<String>);
-    let score_custom = move |trajectory: Trajectory| {
+    let initial_custom = initial.custom.clone();
+    let score_custom = move |text: String, trajectory: Trajectory| {
         let Some(checkpoint) = checkpoint.get_untracked() else {
             custom_error.set(Some("the model is still loading".to_string()));
             return;
         };
+        custom_text.set(Some(text));
         spawn_local(async move {
             let scored = score_trajectories(&checkpoint, std::slice::from_ref(&trajectory), |_| {});
             match scored.await {
@@ -149,17 +157,31 @@ pub fn App() -> impl IntoView {
         });
     };
 
+    // A shared link's own trajectory is scored as soon as the model is there.
+    if let Some(text) = initial.custom {
+        Effect::new(move |scored: Option<bool>| {
+            if scored == Some(true) || checkpoint.with(Option::is_none) {
+                return scored.unwrap_or(false);
+            }
+            match parse_trajectory(&text) {
+                Ok(trajectory) => score_custom(text.clone(), trajectory),
+                Err(error) => custom_error.set(Some(error)),
+            }
+            true
+        });
+    }
+
     let inspector = move || {
         if let Some((trajectory, scores)) = custom.get() {
             let title = "Your trajectory".to_string();
-            return Some(view! { <Inspector title trajectory scores thresholds /> }.into_any());
+            return Some(view! { <Inspector title trajectory scores rule /> }.into_any());
         }
         pool.get().map(|pool| {
             let index = shown.get();
             view! {
                 <Inspector title=format!("Problem {}", index + 1) pool_index=index
                     trajectory=pool.trajectories[index].clone()
-                    scores=pool.scores[index].clone() thresholds />
+                    scores=pool.scores[index].clone() rule />
             }
             .into_any()
         })
@@ -168,9 +190,10 @@ pub fn App() -> impl IntoView {
         pool.get().map(|pool| {
             let pick = move |index| {
                 custom.set(None);
+                custom_text.set(None);
                 example.set(Some(index));
             };
-            view! { <PoolView pool thresholds shown on_pick=pick /> }
+            view! { <PoolView pool rule shown on_pick=pick /> }
         })
     };
 
@@ -192,7 +215,7 @@ pub fn App() -> impl IntoView {
             {move || phase.get().message()}
         </p>
         <div class="controls">
-            <Thresholds thresholds />
+            <RuleControls rule />
             <button on:click=move |_| {
                 example.set(None);
                 seed.update(|s| *s = s.wrapping_add(1));
@@ -202,7 +225,7 @@ pub fn App() -> impl IntoView {
         <div class="columns">
             <div>
                 {inspector}
-                <CustomTrajectory on_score=score_custom error=custom_error />
+                <CustomTrajectory initial=initial_custom on_score=score_custom error=custom_error />
             </div>
             {pool_view}
         </div>
@@ -210,15 +233,9 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Fetches and loads the model onto `device`, counting files in `phase`.
+/// Fetches and loads the model onto `device`, counting bytes in `phase`.
 async fn load_checkpoint(device: &Device, phase: RwSignal<Phase>) -> Result<Checkpoint, String> {
-    phase.set(Phase::Loading(0));
-    let mut received = 0;
-    let files = fetch_checkpoint(|_| {
-        received += 1;
-        phase.set(Phase::Loading(received));
-    })
-    .await?;
+    let files = fetch_checkpoint(|download| phase.set(Phase::Loading(download))).await?;
     files
         .load(device)
         .map_err(|error| format!("the model did not load: {error}"))

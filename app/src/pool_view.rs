@@ -1,12 +1,11 @@
 //! The pool: every scored trajectory, most uncertain first, with its verdict under the current
-//! thresholds, and how many the rule would send to the judge.
+//! rule, and how many the rule would send to the judge.
 
 use std::sync::Arc;
 
-use actprm_core::selection::SelectionConfig;
 use leptos::prelude::*;
 
-use crate::explain::largest_counted_spread;
+use crate::explain::{Rule, largest_counted_spread};
 use crate::pool::ScoredPool;
 
 /// Pool indices, most uncertain first (largest spread among counted steps; ties by index).
@@ -21,14 +20,14 @@ pub fn by_uncertainty(pool: &ScoredPool, tau: f32) -> Vec<usize> {
 #[component]
 pub fn PoolView(
     pool: Arc<ScoredPool>,
-    #[prop(into)] thresholds: Signal<SelectionConfig>,
+    #[prop(into)] rule: Signal<Rule>,
     #[prop(into)] shown: Signal<usize>,
     on_pick: impl Fn(usize) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let summary = {
         let pool = pool.clone();
         move || {
-            let rule = thresholds.get();
+            let rule = rule.get();
             let selected = pool
                 .scores
                 .iter()
@@ -43,13 +42,14 @@ pub fn PoolView(
         }
     };
     let rows = move || {
-        let rule = thresholds.get();
-        by_uncertainty(&pool, rule.tau)
+        let rule = rule.get();
+        let tau = rule.thresholds.tau;
+        by_uncertainty(&pool, tau)
             .into_iter()
             .map(|index| {
                 let scores = &pool.scores[index];
                 let selected = rule.decide(scores).is_selected();
-                let spread = largest_counted_spread(scores, rule.tau);
+                let spread = largest_counted_spread(scores, tau);
                 let question: String = pool.trajectories[index].question.chars().take(70).collect();
                 view! {
                     <li class="pool-row" class:selected=selected
@@ -71,5 +71,69 @@ pub fn PoolView(
             <p class="pool-summary">{summary}</p>
             <ol class="pool-list">{rows}</ol>
         </section>
+    }
+}
+
+#[cfg(all(test, target_family = "wasm"))]
+mod browser_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use actprm_core::Trajectory;
+    use actprm_core::scores::StepScores;
+    use actprm_core::selection::Tests;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+    use web_sys::HtmlElement;
+
+    use super::*;
+    use crate::browser_test_support::{Mounted, settle};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    /// Three problems: trusted, heads disagreeing (std about 0.05), and unsure (mean 0.9).
+    fn pool() -> Arc<ScoredPool> {
+        let trajectory = |question: &str| Trajectory {
+            question: question.to_string(),
+            steps: vec!["only step".to_string()],
+            label: None,
+        };
+        Arc::new(ScoredPool {
+            seed: 0,
+            trajectories: vec![
+                trajectory("sure"),
+                trajectory("split"),
+                trajectory("unsure"),
+            ],
+            scores: vec![
+                StepScores::from_heads(vec![vec![0.99]; 3]),
+                StepScores::from_heads(vec![vec![0.99], vec![0.99], vec![0.88]]),
+                StepScores::from_heads(vec![vec![0.9]; 3]),
+            ],
+        })
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_pool_counts_verdicts_under_the_rule_and_picks_a_row() {
+        static PICKED: AtomicUsize = AtomicUsize::new(usize::MAX);
+        let rule = RwSignal::new(Rule::default());
+        let page = Mounted::new(move || {
+            let on_pick = |index| PICKED.store(index, Ordering::SeqCst);
+            view! { <PoolView pool=pool() rule shown=0 on_pick /> }
+        });
+        let summary = page.text(".pool-summary");
+        assert!(summary.starts_with("2 of 3 selected"), "{summary}");
+        // Most uncertain first: the split heads lead.
+        let first = page.text(".pool-row .pool-question");
+        assert!(first.starts_with("2. split"), "{first}");
+
+        rule.update(|r| r.tests = Tests::EpistemicOnly);
+        settle().await;
+        let summary = page.text(".pool-summary");
+        assert!(summary.starts_with("1 of 3 selected"), "{summary}");
+
+        page.find(".pool-row button")
+            .unchecked_into::<HtmlElement>()
+            .click();
+        assert_eq!(PICKED.load(Ordering::SeqCst), 1);
     }
 }

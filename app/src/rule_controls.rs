@@ -1,8 +1,11 @@
-//! Sliders for δ_pred, δ_std and τ. Moving one re-draws every verdict from the scores already
-//! computed; the model does not run again.
+//! The rule's controls: sliders for δ_pred, δ_std and τ, and which tests may select. Changing
+//! one re-draws every verdict from the scores already computed; the model does not run again.
 
-use actprm_core::selection::SelectionConfig;
+use actprm_core::selection::Tests;
 use leptos::prelude::*;
+
+use crate::explain::Rule;
+use crate::scene::tests_name;
 
 /// One labelled slider over `[min, max]`.
 #[component]
@@ -29,24 +32,88 @@ fn Slider(
     }
 }
 
-/// The three threshold sliders, editing `thresholds`.
+/// The three threshold sliders and the choice of tests, editing `rule`.
 #[component]
-pub fn Thresholds(thresholds: RwSignal<SelectionConfig>) -> impl IntoView {
+pub fn RuleControls(rule: RwSignal<Rule>) -> impl IntoView {
+    let threshold = move |read: fn(&Rule) -> f32| Signal::derive(move || rule.with(read));
     view! {
         <fieldset class="thresholds">
             <legend>"Selection thresholds"</legend>
             <Slider label="δ_pred" min=0.5 max=1.0 step=0.001
                 hint="a step is confident when its mean is ≥ δ_pred or ≤ 1 − δ_pred"
-                value=Signal::derive(move || thresholds.get().delta_pred)
-                on_change=move |v| thresholds.update(|t| t.delta_pred = v) />
+                value=threshold(|r| r.thresholds.delta_pred)
+                on_change=move |v| rule.update(|r| r.thresholds.delta_pred = v) />
             <Slider label="δ_std" min=0.0 max=0.05 step=0.0005
                 hint="the heads agree on a step when their standard deviation is ≤ δ_std"
-                value=Signal::derive(move || thresholds.get().delta_std)
-                on_change=move |v| thresholds.update(|t| t.delta_std = v) />
+                value=threshold(|r| r.thresholds.delta_std)
+                on_change=move |v| rule.update(|r| r.thresholds.delta_std = v) />
             <Slider label="τ" min=0.0 max=1.0 step=0.01
                 hint="a step is predicted erroneous when its mean is below τ"
-                value=Signal::derive(move || thresholds.get().tau)
-                on_change=move |v| thresholds.update(|t| t.tau = v) />
+                value=threshold(|r| r.thresholds.tau)
+                on_change=move |v| rule.update(|r| r.thresholds.tau = v) />
         </fieldset>
+        <fieldset class="tests">
+            <legend>"Which tests select"</legend>
+            <TestChoice rule tests=Tests::Both label="both (ActPRM)"
+                hint="an unsure mean or disagreeing heads" />
+            <TestChoice rule tests=Tests::AleatoricOnly label="unsure mean only"
+                hint="what a single head can see: its spread is always 0" />
+            <TestChoice rule tests=Tests::EpistemicOnly label="disagreeing heads only"
+                hint="the ensemble's own contribution" />
+        </fieldset>
+    }
+}
+
+/// One radio button of the choice of tests.
+#[component]
+fn TestChoice(
+    rule: RwSignal<Rule>,
+    tests: Tests,
+    label: &'static str,
+    hint: &'static str,
+) -> impl IntoView {
+    view! {
+        <label class="test-choice" title=hint>
+            <input type="radio" name="tests" value=tests_name(tests)
+                prop:checked=move || rule.with(|r| r.tests == tests)
+                on:change=move |_| rule.update(|r| r.tests = tests) />
+            {label}
+        </label>
+    }
+}
+
+#[cfg(all(test, target_family = "wasm"))]
+mod browser_tests {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+    use web_sys::{Event, HtmlInputElement};
+
+    use super::*;
+    use crate::browser_test_support::{Mounted, settle};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    #[wasm_bindgen_test]
+    async fn the_controls_edit_the_rule() {
+        let rule = RwSignal::new(Rule::default());
+        let page = Mounted::new(move || view! { <RuleControls rule /> });
+        let input = |selector: &str| page.find(selector).unchecked_into::<HtmlInputElement>();
+        assert!(input(r#"input[value="both"]"#).checked());
+
+        input(r#"input[value="aleatoric_only"]"#).click();
+        settle().await;
+        assert_eq!(rule.get_untracked().tests, Tests::AleatoricOnly);
+
+        let delta_std = input(r#"label.slider:nth-of-type(2) input"#);
+        delta_std.set_value("0.02");
+        delta_std
+            .dispatch_event(&Event::new("input").expect("an input event"))
+            .expect("the event is dispatched");
+        settle().await;
+        assert_eq!(rule.get_untracked().thresholds.delta_std, 0.02);
+        assert_eq!(
+            page.text("label.slider:nth-of-type(2) .slider-value"),
+            "0.0200"
+        );
     }
 }

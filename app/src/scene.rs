@@ -1,7 +1,10 @@
 //! The scene a visitor sees, kept in the URL hash so that a shared link opens the same view:
-//! `#seed=7&example=3&delta_pred=0.95&delta_std=0.005&tau=0.5`.
+//! `#seed=7&example=3&delta_pred=0.95&delta_std=0.005&tau=0.5&tests=both`, with
+//! `&custom=…` (the visitor's own trajectory, percent-encoded) when one is shown.
 
-use actprm_core::selection::SelectionConfig;
+use actprm_core::selection::Tests;
+
+use crate::explain::Rule;
 
 /// Everything that decides what the page shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -10,8 +13,11 @@ pub struct Scene {
     pub seed: u64,
     /// The pool trajectory shown in the inspector; `None` shows the most uncertain one.
     pub example: Option<usize>,
-    /// The selection thresholds the verdicts are drawn with.
-    pub thresholds: SelectionConfig,
+    /// The rule the verdicts are drawn with.
+    pub rule: Rule,
+    /// The visitor's own trajectory as typed (question, then one step per line), shown in
+    /// place of the pool's.
+    pub custom: Option<String>,
 }
 
 impl Default for Scene {
@@ -19,7 +25,8 @@ impl Default for Scene {
         Self {
             seed: DEFAULT_SEED,
             example: None,
-            thresholds: SelectionConfig::new(),
+            rule: Rule::default(),
+            custom: None,
         }
     }
 }
@@ -40,17 +47,19 @@ impl Scene {
                 "seed" => scene.seed = value.parse().unwrap_or(scene.seed),
                 "example" => scene.example = value.parse().ok(),
                 "delta_pred" => {
-                    let value = value.parse().unwrap_or(scene.thresholds.delta_pred);
-                    scene.thresholds.delta_pred = clamp(value, 0.5, 1.0);
+                    let t = &mut scene.rule.thresholds;
+                    t.delta_pred = clamp(value.parse().unwrap_or(t.delta_pred), 0.5, 1.0);
                 }
                 "delta_std" => {
-                    let value = value.parse().unwrap_or(scene.thresholds.delta_std);
-                    scene.thresholds.delta_std = clamp(value, 0.0, 0.5);
+                    let t = &mut scene.rule.thresholds;
+                    t.delta_std = clamp(value.parse().unwrap_or(t.delta_std), 0.0, 0.5);
                 }
                 "tau" => {
-                    let value = value.parse().unwrap_or(scene.thresholds.tau);
-                    scene.thresholds.tau = clamp(value, 0.0, 1.0);
+                    let t = &mut scene.rule.thresholds;
+                    t.tau = clamp(value.parse().unwrap_or(t.tau), 0.0, 1.0);
                 }
+                "tests" => scene.rule.tests = tests_from_name(value).unwrap_or_default(),
+                "custom" => scene.custom = percent_decode(value).filter(|text| !text.is_empty()),
                 _ => {}
             }
         }
@@ -63,13 +72,66 @@ impl Scene {
         if let Some(example) = self.example {
             hash.push_str(&format!("&example={example}"));
         }
-        let t = &self.thresholds;
+        let t = &self.rule.thresholds;
         hash.push_str(&format!(
-            "&delta_pred={}&delta_std={}&tau={}",
-            t.delta_pred, t.delta_std, t.tau
+            "&delta_pred={}&delta_std={}&tau={}&tests={}",
+            t.delta_pred,
+            t.delta_std,
+            t.tau,
+            tests_name(self.rule.tests)
         ));
+        if let Some(custom) = &self.custom {
+            hash.push_str("&custom=");
+            hash.push_str(&percent_encode(custom));
+        }
         hash
     }
+}
+
+/// The name of `tests` in the hash.
+pub fn tests_name(tests: Tests) -> &'static str {
+    match tests {
+        Tests::Both => "both",
+        Tests::AleatoricOnly => "aleatoric_only",
+        Tests::EpistemicOnly => "epistemic_only",
+    }
+}
+
+fn tests_from_name(name: &str) -> Option<Tests> {
+    [Tests::Both, Tests::AleatoricOnly, Tests::EpistemicOnly]
+        .into_iter()
+        .find(|&tests| tests_name(tests) == name)
+}
+
+/// `text` with every byte but ASCII letters, digits and `-._~` written as `%XX`.
+fn percent_encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// The text `%XX` escapes encode (`+` included as itself); `None` when an escape is broken or
+/// the bytes are not UTF-8.
+fn percent_decode(encoded: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(encoded.len());
+    let mut rest = encoded.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        if byte == b'%' {
+            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
+            bytes.push(u8::from_str_radix(hex, 16).ok()?);
+            rest = &tail[2..];
+        } else {
+            bytes.push(byte);
+            rest = tail;
+        }
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// `value` within `[low, high]`; NaN becomes `low`.
@@ -85,15 +147,21 @@ fn clamp(value: f32, low: f32, high: f32) -> f32 {
 mod tests {
     use super::*;
 
+    use actprm_core::selection::SelectionConfig;
+
     #[test]
     fn a_scene_survives_its_hash() {
         let scene = Scene {
             seed: 42,
             example: Some(3),
-            thresholds: SelectionConfig::new()
-                .with_delta_pred(0.9)
-                .with_delta_std(0.02)
-                .with_tau(0.4),
+            rule: Rule {
+                thresholds: SelectionConfig::new()
+                    .with_delta_pred(0.9)
+                    .with_delta_std(0.02)
+                    .with_tau(0.4),
+                tests: Tests::EpistemicOnly,
+            },
+            custom: Some("Ann has 3 % more & 5 = 8 ?\nIt is 3 + 5 = 8 → done".to_string()),
         };
         assert_eq!(Scene::from_hash(&scene.to_hash()), scene);
         let default = Scene::default();
@@ -104,15 +172,31 @@ mod tests {
     fn an_empty_or_broken_hash_keeps_the_defaults() {
         assert_eq!(Scene::from_hash(""), Scene::default());
         assert_eq!(Scene::from_hash("#"), Scene::default());
-        let scene = Scene::from_hash("#seed=x&example=-1&delta_std=&colour=red&tau");
+        let scene = Scene::from_hash(
+            "#seed=x&example=-1&delta_std=&colour=red&tau&tests=all&custom=%E2%8&custom=",
+        );
         assert_eq!(scene, Scene::default());
+    }
+
+    #[test]
+    fn custom_text_is_percent_encoded_to_url_safe_characters() {
+        let text = "Q ? 50% off\nstep = 2 & more été";
+        let encoded = percent_encode(text);
+        assert!(
+            encoded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b))
+        );
+        assert_eq!(percent_decode(&encoded).as_deref(), Some(text));
+        assert_eq!(percent_decode("a%2").as_deref(), None);
+        assert_eq!(percent_decode("%FF").as_deref(), None);
     }
 
     #[test]
     fn thresholds_are_clamped_to_their_ranges() {
         let scene = Scene::from_hash("delta_pred=0.2&delta_std=3&tau=NaN");
-        assert_eq!(scene.thresholds.delta_pred, 0.5);
-        assert_eq!(scene.thresholds.delta_std, 0.5);
-        assert_eq!(scene.thresholds.tau, 0.0);
+        assert_eq!(scene.rule.thresholds.delta_pred, 0.5);
+        assert_eq!(scene.rule.thresholds.delta_std, 0.5);
+        assert_eq!(scene.rule.thresholds.tau, 0.0);
     }
 }
