@@ -123,7 +123,8 @@ pub struct ProcessBenchArgs {
     /// Evaluate only these splits (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub splits: Vec<String>,
-    /// Evaluate at most this many items per split.
+    /// Evaluate at most this many items per split, spread evenly over it (ProcessBench files
+    /// list their erroneous items first, so the head of a file would not do).
     #[arg(long)]
     pub limit: Option<usize>,
     /// Trajectories scored per forward pass.
@@ -145,7 +146,8 @@ pub struct PrmBenchArgs {
     /// once.
     #[arg(long = "checkpoint", default_value = "runs/actprm/checkpoint")]
     pub checkpoints: Vec<PathBuf>,
-    /// Evaluate at most this many items.
+    /// Evaluate at most this many items, spread evenly over them (the files are grouped by
+    /// error class).
     #[arg(long)]
     pub limit: Option<usize>,
     /// Trajectories scored per forward pass.
