@@ -43,18 +43,26 @@ after(async () => {
   await site?.close();
 });
 
-/** Opens the page with `hash` and waits until the pool is scored. */
-async function open({ webgpu, hash }) {
+/**
+ * Opens the page with `hash`, waits until the pool is scored, runs `check` on it and asserts
+ * that the page logged no error; the browser is closed whatever happens.
+ */
+async function inPage({ webgpu, hash }, check) {
   const context = await launch({ webgpu });
-  const page = context.pages()[0] ?? (await context.newPage());
-  const errors = [];
-  page.on("pageerror", (error) => errors.push(error.message));
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  await page.goto(`${site.url}#${hash}`);
-  await page.locator(".verdict").waitFor({ timeout: PAGE_TIMEOUT });
-  return { context, page, errors };
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const errors = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    page.on("console", (message) => {
+      if (message.type() === "error") errors.push(message.text());
+    });
+    await page.goto(`${site.url}#${hash}`);
+    await page.locator(".verdict").waitFor({ timeout: PAGE_TIMEOUT });
+    await check(page);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
 }
 
 /** The inspected trajectory as the page shows it. */
@@ -103,20 +111,15 @@ async function badge(page) {
 }
 
 test("without WebGPU the page falls back to the CPU and scores as native does", async () => {
-  const { context, page, errors } = await open({ webgpu: false, hash: `seed=${SEED}` });
-  try {
+  await inPage({ webgpu: false, hash: `seed=${SEED}` }, async (page) => {
     assert.equal(await badge(page), "CPU (flex)");
     await assertScoresMatchNative(page);
     await page.screenshot({ path: join(SCREENSHOTS, "cpu.png"), fullPage: true });
-    assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test("with WebGPU the page scores on the GPU backend as native does", async () => {
-  const { context, page, errors } = await open({ webgpu: true, hash: `seed=${SEED}` });
-  try {
+  await inPage({ webgpu: true, hash: `seed=${SEED}` }, async (page) => {
     assert.equal(await badge(page), "WebGPU");
     await assertScoresMatchNative(page);
     // One mini-batch of live active learning: scoring, an autodiff update and the loss read
@@ -126,20 +129,16 @@ test("with WebGPU the page scores on the GPU backend as native does", async () =
       .locator(".live-status", { hasText: /^mini-batch 1 of/ })
       .waitFor({ timeout: PAGE_TIMEOUT });
     await page.screenshot({ path: join(SCREENSHOTS, "webgpu.png"), fullPage: true });
-    assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test("moving the thresholds re-draws the verdicts and the URL hash", async () => {
-  const { context, page, errors } = await open({ webgpu: false, hash: `seed=${SEED}` });
-  const slider = (name) => page.locator("label.slider", { hasText: name }).locator("input");
-  const selectedCount = async () => {
-    const summary = await page.locator(".pool-summary").textContent();
-    return Number(summary.match(/^(\d+) of/)[1]);
-  };
-  try {
+  await inPage({ webgpu: false, hash: `seed=${SEED}` }, async (page) => {
+    const slider = (name) => page.locator("label.slider", { hasText: name }).locator("input");
+    const selectedCount = async () => {
+      const summary = await page.locator(".pool-summary").textContent();
+      return Number(summary.match(/^(\d+) of/)[1]);
+    };
     // Any spread at all counts as disagreement: every trajectory goes to the judge.
     await slider("δ_std").fill("0");
     assert.equal(await selectedCount(), native.length);
@@ -158,10 +157,7 @@ test("moving the thresholds re-draws the verdicts and the URL hash", async () =>
       "no step is unsure at δ_pred 0.5",
     );
     await page.screenshot({ path: join(SCREENSHOTS, "lenient.png"), fullPage: true });
-    assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test("a shared link restores the rule and the visitor's own trajectory", async () => {
@@ -171,8 +167,7 @@ test("a shared link restores the rule and the visitor's own trajectory", async (
     "The answer is 17",
   ].join("\n");
   const hash = `seed=${SEED}&tests=epistemic_only&custom=${encodeURIComponent(text)}`;
-  const { context, page, errors } = await open({ webgpu: false, hash });
-  try {
+  await inPage({ webgpu: false, hash }, async (page) => {
     await page
       .locator(".inspector h2", { hasText: "Your trajectory" })
       .waitFor({ timeout: PAGE_TIMEOUT });
@@ -188,17 +183,13 @@ test("a shared link restores the rule and the visitor's own trajectory", async (
     await page.locator(".pool-row button").first().click();
     await page.locator(".inspector h2", { hasText: /^Problem / }).waitFor();
     assert.doesNotMatch(page.url(), /custom=/);
-    assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test("live active learning advances both budget curves", async () => {
-  const { context, page, errors } = await open({ webgpu: false, hash: `seed=${SEED}` });
-  const points = (learner) =>
-    page.locator(".curve-numbers tbody tr", { has: page.locator(`td:text-is("${learner}")`) });
-  try {
+  await inPage({ webgpu: false, hash: `seed=${SEED}` }, async (page) => {
+    const points = (learner) =>
+      page.locator(".curve-numbers tbody tr", { has: page.locator(`td:text-is("${learner}")`) });
     await page.locator(".live .play").click();
     // A point at zero labels, then one every 20 mini-batches.
     await points("random").nth(1).waitFor({ state: "attached", timeout: PAGE_TIMEOUT });
@@ -214,8 +205,5 @@ test("live active learning advances both budget curves", async () => {
     }
     assert.equal(await page.locator(".budget-chart polyline").count(), 2);
     await page.screenshot({ path: join(SCREENSHOTS, "live.png"), fullPage: true });
-    assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 });

@@ -138,7 +138,6 @@ pub fn App() -> impl IntoView {
     // A trajectory of the visitor's own, when one is scored; it replaces the pool item.
     let custom = RwSignal::new(None::<(Trajectory, StepScores)>);
     let custom_error = RwSignal::new(None::<String>);
-    let initial_custom = initial.custom.clone();
     let score_custom = move |text: String, trajectory: Trajectory| {
         let Some(checkpoint) = checkpoint.get_untracked() else {
             custom_error.set(Some("the model is still loading".to_string()));
@@ -225,7 +224,7 @@ pub fn App() -> impl IntoView {
         <div class="columns">
             <div>
                 {inspector}
-                <CustomTrajectory initial=initial_custom on_score=score_custom error=custom_error />
+                <CustomTrajectory initial=custom_text.get_untracked() on_score=score_custom error=custom_error />
             </div>
             {pool_view}
         </div>
