@@ -27,6 +27,8 @@ pub struct Backend {
     pub device: Device,
     /// e.g. "wgpu (Vulkan, NVIDIA H100)" or "flex CPU (no GPU adapter found)".
     pub description: String,
+    /// The wgpu adapter's name, or `None` on the CPU.
+    pub adapter: Option<String>,
 }
 
 /// The wgpu adapter found in this process, if any (wgpu may be initialised only once).
@@ -59,6 +61,7 @@ impl Backend {
         let cpu = |why: String| Self {
             device: Device::flex(),
             description: format!("flex CPU ({why})"),
+            adapter: None,
         };
         if choice == DeviceChoice::Cpu {
             return Ok(cpu("requested".into()));
@@ -79,6 +82,17 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// `wgpu` or `flex`.
+    pub fn name(&self) -> &'static str {
+        if self.adapter.is_some() {
+            "wgpu"
+        } else {
+            "flex"
+        }
+    }
+}
+
 impl Adapter {
     fn backend(&self) -> Backend {
         let kind = if self.software {
@@ -89,6 +103,7 @@ impl Adapter {
         Backend {
             device: self.device.clone(),
             description: format!("wgpu ({}, {kind} adapter {})", self.api, self.name),
+            adapter: Some(self.name.clone()),
         }
     }
 }

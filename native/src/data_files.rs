@@ -169,6 +169,27 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
+/// At most `limit` of `items`, spread evenly over them in their order, so that a file sorted by
+/// label or by class keeps its proportions.
+pub fn evenly_spaced<T>(items: Vec<T>, limit: usize) -> Vec<T> {
+    let total = items.len();
+    if limit >= total {
+        return items;
+    }
+    // Item k of the subset is the first at or after k·total/limit.
+    let mut next = 0;
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|&(index, _)| {
+            let wanted = next < limit && index == next * total / limit;
+            next += usize::from(wanted);
+            wanted
+        })
+        .map(|(_, item)| item)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -224,5 +245,16 @@ mod tests {
         assert_eq!(questions, ["a", "b", "c"]);
         assert_eq!(file.bytes_read(), len);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_limit_spreads_over_a_sorted_file() {
+        // Eight erroneous items, then eight correct ones.
+        let items: Vec<bool> = (0..16).map(|i| i < 8).collect();
+        let subset = evenly_spaced(items.clone(), 4);
+        assert_eq!(subset, [true, true, false, false]);
+        assert_eq!(evenly_spaced((0..10).collect::<Vec<_>>(), 3), [0, 3, 6]);
+        assert_eq!(evenly_spaced(items.clone(), 40), items);
+        assert!(evenly_spaced(items, 0).is_empty());
     }
 }

@@ -2,6 +2,7 @@
 //! uncertainty-driven active learning.
 
 mod backend;
+mod bench;
 mod checkpoint_set;
 mod cli;
 mod commands;

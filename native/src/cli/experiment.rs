@@ -161,11 +161,16 @@ impl ModelArgs {
 
     /// Where the pretrained backbone is.
     pub fn backbone_dir(&self) -> PathBuf {
-        self.backbone_dir.clone().unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").unwrap_or_default();
-            PathBuf::from(home).join(".cache/actprm/all-minilm-l6-v2")
-        })
+        self.backbone_dir
+            .clone()
+            .unwrap_or_else(default_backbone_dir)
     }
+}
+
+/// Where scripts/fetch-backbone.sh puts all-MiniLM-L6-v2: `~/.cache/actprm/all-minilm-l6-v2`.
+pub fn default_backbone_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").unwrap_or_default();
+    PathBuf::from(home).join(".cache/actprm/all-minilm-l6-v2")
 }
 
 /// One pool experiment: `run` and `train`.

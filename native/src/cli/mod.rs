@@ -4,12 +4,14 @@
 //! and `sweep` share), `strategy` (selection strategies by name) and `checkpoint_use` (the
 //! commands that read a trained checkpoint).
 
+mod bench;
 mod checkpoint_use;
 mod experiment;
 mod strategy;
 
 use clap::{Parser, Subcommand};
 
+pub use bench::*;
 pub use checkpoint_use::*;
 pub use experiment::*;
 pub use strategy::*;
@@ -65,6 +67,14 @@ pub enum Command {
     /// results.jsonl as each experiment finishes, so an interrupted sweep resumes where it
     /// stopped; chart.svg, chart.png and table.md are redrawn from all of results.jsonl.
     Sweep(SweepArgs),
+    /// Measure throughput: the encoder's forward pass, ensemble scoring with 1, 8 and 32
+    /// heads, the heads alone on cached features, a full fine-tuning step and an evaluation,
+    /// each after warm-up runs, as the median and the best of several timed runs.
+    ///
+    /// Prints a table and appends one JSON line per case (with the backend, the CPU or GPU,
+    /// the threads, the commit and the date) to --out. scripts/bench.sh runs it beside
+    /// PyTorch and writes docs/performance.md.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]

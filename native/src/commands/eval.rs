@@ -17,7 +17,7 @@ use super::score::load_checkpoint;
 use crate::backend::Backend;
 use crate::checkpoint_set::CheckpointSet;
 use crate::cli::{PrmBenchArgs, ProcessBenchArgs, SyntheticEvalArgs};
-use crate::data_files::{open_reader, read_processbench_split};
+use crate::data_files::{evenly_spaced, open_reader, read_processbench_split};
 use crate::progress;
 
 /// One split's result.
@@ -81,27 +81,6 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
         print_processbench(report, reports.len() > 1);
     }
     write_reports(args.out.as_deref(), &reports)
-}
-
-/// At most `limit` of `items`, spread evenly over them in their order, so that a file sorted by
-/// label or by class keeps its proportions.
-fn evenly_spaced<T>(items: Vec<T>, limit: usize) -> Vec<T> {
-    let total = items.len();
-    if limit >= total {
-        return items;
-    }
-    // Item k of the subset is the first at or after k·total/limit.
-    let mut next = 0;
-    items
-        .into_iter()
-        .enumerate()
-        .filter(|&(index, _)| {
-            let wanted = next < limit && index == next * total / limit;
-            next += usize::from(wanted);
-            wanted
-        })
-        .map(|(_, item)| item)
-        .collect()
 }
 
 /// Prints one checkpoint's table, under its directory when several are compared.
@@ -281,20 +260,4 @@ fn score_all(
     });
     bar.finish_and_clear();
     Ok(scores)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_limit_spreads_over_a_sorted_file() {
-        // Eight erroneous items, then eight correct ones.
-        let items: Vec<bool> = (0..16).map(|i| i < 8).collect();
-        let subset = evenly_spaced(items.clone(), 4);
-        assert_eq!(subset, [true, true, false, false]);
-        assert_eq!(evenly_spaced((0..10).collect::<Vec<_>>(), 3), [0, 3, 6]);
-        assert_eq!(evenly_spaced(items.clone(), 40), items);
-        assert!(evenly_spaced(items, 0).is_empty());
-    }
 }

@@ -1,5 +1,6 @@
 //! The subcommands.
 
+mod bench;
 mod eval;
 mod experiment;
 mod filter;
@@ -26,5 +27,6 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Eval(EvalCommand::Synthetic(args)) => eval::synthetic(&args, &backend),
         Command::Eval(EvalCommand::Prmbench(args)) => eval::prmbench(&args, &backend),
         Command::Sweep(args) => sweep::sweep(&args, &backend),
+        Command::Bench(args) => bench::bench(&args, &backend),
     }
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs `actprm bench` and scripts/bench_torch.py back to back on this machine, with the same
+# thread count, then writes this machine's table of docs/performance.md (both columns and their
+# ratio) and appends the raw JSON lines to docs/performance/results.jsonl.
+#
+# usage: scripts/bench.sh NAME [cpu|gpu]
+#   NAME       the table's title, e.g. "2-core AMD EPYC, CPU"
+#   cpu|gpu    actprm on flex and PyTorch on the CPU (default), or actprm on wgpu and PyTorch on
+#              CUDA
+# environment:
+#   ACTPRM         the actprm binary [default: target/release/actprm, built when missing]
+#   TORCH_PYTHON   a Python with torch, transformers, safetensors and tokenizers, outside the
+#                  repository [default: python3]
+#   PROCESSBENCH   the ProcessBench directory for the end-to-end case [default: ../shared/data/processbench]
+#   THREADS        CPU threads for both [default: nproc]
+#   BENCH_ARGS     more arguments for both (e.g. "--repeats 3")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+name="${1:?usage: scripts/bench.sh NAME [cpu|gpu]}"
+kind="${2:-cpu}"
+case "$kind" in
+    cpu) actprm_device=cpu; torch_device=cpu ;;
+    gpu) actprm_device=gpu; torch_device=cuda ;;
+    *) echo "error: the second argument is cpu or gpu, not $kind" >&2; exit 2 ;;
+esac
+threads="${THREADS:-$(nproc)}"
+processbench="${PROCESSBENCH:-../shared/data/processbench}"
+torch_python="${TORCH_PYTHON:-python3}"
+actprm="${ACTPRM:-}"
+if [ -z "$actprm" ]; then
+    cargo build --release -p actprm-native
+    actprm="${CARGO_TARGET_DIR:-target}/release/actprm"
+fi
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+
+# shellcheck disable=SC2086
+"$actprm" --device "$actprm_device" bench --threads "$threads" --processbench "$processbench" \
+    --commit "$commit" --out "$scratch/actprm.jsonl" ${BENCH_ARGS:-}
+# shellcheck disable=SC2086
+"$torch_python" scripts/bench_torch.py --device "$torch_device" --threads "$threads" \
+    --processbench "$processbench" --commit "$commit" --out "$scratch/pytorch.jsonl" ${BENCH_ARGS:-}
+
+cat "$scratch/actprm.jsonl" "$scratch/pytorch.jsonl" >>docs/performance/results.jsonl
+python3 scripts/bench_report.py --actprm "$scratch/actprm.jsonl" --pytorch "$scratch/pytorch.jsonl" \
+    --name "$name" --command "scripts/bench.sh \"$name\" $kind" --doc docs/performance.md
