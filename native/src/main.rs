@@ -15,6 +15,12 @@ mod tasks;
 
 use clap::Parser;
 
+/// The CPU backend allocates a fresh buffer for nearly every tensor operation; mimalloc reuses
+/// freed pages where the system allocator maps and unmaps large blocks, paying a page fault per
+/// page each time (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     commands::dispatch(cli)
