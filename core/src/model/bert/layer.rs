@@ -3,14 +3,12 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::gelu;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Tensor};
 
 use super::BertConfig;
-
-/// Score given to blocked (query, key) pairs before the softmax: far below any real score, yet
-/// finite, so a fully blocked row never turns into NaN.
-const BLOCKED_SCORE: f32 = -1.0e4;
 
 /// One encoder layer (`encoder.layer.{i}` in a checkpoint).
 #[derive(Module, Debug)]
@@ -98,6 +96,9 @@ impl BertLayer {
 }
 
 impl BertSelfAttention {
+    /// Scaled dot-product attention through the backend's fused attention op (a tiled kernel
+    /// on the CPU, no score tensor materialised per head). Blocked pairs get no weight; every
+    /// query must have at least one key it may attend to (in a window, `[CLS]`).
     fn forward(&self, input: Tensor<3>, blocked: Tensor<3, Bool>) -> Tensor<3> {
         let [batch, seq_len, hidden] = input.dims();
         let head_width = hidden / self.num_heads;
@@ -108,15 +109,20 @@ impl BertSelfAttention {
         let query = split(self.query.forward(input.clone()));
         let key = split(self.key.forward(input.clone()));
         let value = split(self.value.forward(input));
-        let scores = query.matmul(key.swap_dims(2, 3)) / (head_width as f64).sqrt();
         let blocked =
             blocked
                 .unsqueeze_dim::<4>(1)
                 .expand([batch, self.num_heads, seq_len, seq_len]);
-        softmax(scores.mask_fill(blocked, BLOCKED_SCORE), 3)
-            .matmul(value)
-            .swap_dims(1, 2)
-            .reshape([batch, seq_len, hidden])
+        attention(
+            query,
+            key,
+            value,
+            Some(blocked),
+            None,
+            AttentionModuleOptions::default(),
+        )
+        .swap_dims(1, 2)
+        .reshape([batch, seq_len, hidden])
     }
 }
 
