@@ -2,11 +2,11 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::{Bool, Device, Tensor};
 
 use super::attention::RotarySelfAttention;
 use super::backbone::BackboneConfig;
+use super::gelu::gelu;
 
 /// A pre-norm transformer block with rotary self-attention and a GELU feed-forward layer.
 #[derive(Module, Debug)]

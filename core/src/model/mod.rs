@@ -4,6 +4,7 @@ mod attention;
 mod backbone;
 mod bert;
 mod block;
+mod gelu;
 mod heads;
 mod prm;
 mod prm_backbone;

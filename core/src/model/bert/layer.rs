@@ -3,12 +3,12 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use burn::tensor::activation::gelu;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Tensor};
 
 use super::BertConfig;
+use crate::model::gelu::gelu;
 
 /// One encoder layer (`encoder.layer.{i}` in a checkpoint).
 #[derive(Module, Debug)]

@@ -1,0 +1,125 @@
+//! GELU, `x · Φ(x)` with the exact normal CDF, as BERT was pretrained with.
+//!
+//! burn-flex evaluates it one element at a time with libm's `erff`, on one thread: after the
+//! matrix products, the largest cost of a MiniLM forward pass on the CPU (docs/performance.md).
+//! With the `cpu-kernels` feature, a tensor on the plain flex device (no autodiff) is computed
+//! here instead: in place on its own buffer, with a closed-form approximation of erf (within
+//! 1e-6), spread over rayon's threads. Everywhere else burn's own op runs.
+
+use burn::tensor::Tensor;
+
+/// GELU of every element.
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "cpu-kernels")]
+    if cpu::is_plain_flex(&x.device()) {
+        return cpu::gelu(x);
+    }
+    burn::tensor::activation::gelu(x)
+}
+
+#[cfg(feature = "cpu-kernels")]
+mod cpu {
+    use burn::tensor::{Device, Tensor};
+
+    /// erf(x) to within 1e-6 absolute: Abramowitz and Stegun's formula 7.1.26,
+    /// `1 − (a₁t + a₂t² + a₃t³ + a₄t⁴ + a₅t⁵)·e^(−x²)` with `t = 1 / (1 + p·x)` for x ≥ 0 (an error
+    /// of at most 1.5e-7 in exact arithmetic), and erf(−x) = −erf(x).
+    #[inline]
+    pub(super) fn erf_f32(x: f32) -> f32 {
+        const P: f32 = 0.327_591_1;
+        const A: [f32; 5] = [
+            1.061_405_4,
+            -1.453_152_1,
+            1.421_413_8,
+            -0.284_496_74,
+            0.254_829_6,
+        ];
+        let magnitude = x.abs();
+        let t = 1.0 / (1.0 + P * magnitude);
+        let polynomial = A.iter().fold(0.0, |acc, &a| acc * t + a) * t;
+        let value = 1.0 - polynomial * (-magnitude * magnitude).exp();
+        value.copysign(x)
+    }
+
+    /// GELU of one value through [`erf_f32`].
+    #[inline]
+    fn gelu_f32(x: f32) -> f32 {
+        0.5 * x * (1.0 + erf_f32(x * std::f32::consts::FRAC_1_SQRT_2))
+    }
+
+    /// Values per task: large enough that a task outweighs its scheduling.
+    const CHUNK: usize = 1 << 14;
+
+    /// Whether `device` is the flex CPU device without autodiff, whose tensors convert to and
+    /// from host data without a copy.
+    pub fn is_plain_flex(device: &Device) -> bool {
+        !device.is_autodiff() && *device == Device::flex()
+    }
+
+    /// GELU computed on the tensor's host buffer.
+    pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+        let device = x.device();
+        let mut data = x.into_data();
+        match data.as_mut_slice::<f32>() {
+            Ok(values) => {
+                #[cfg(not(target_family = "wasm"))]
+                {
+                    use rayon::prelude::*;
+                    values
+                        .par_chunks_mut(CHUNK)
+                        .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = gelu_f32(*v)));
+                }
+                #[cfg(target_family = "wasm")]
+                values.iter_mut().for_each(|v| *v = gelu_f32(*v));
+                Tensor::from_data(data, &device)
+            }
+            // Another float type: burn's op.
+            Err(_) => burn::tensor::activation::gelu(Tensor::from_data(data, &device)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, Tensor, TensorData};
+
+    use super::*;
+
+    /// erf to within 1e-6 over the range a layer's pre-activations take, and beyond.
+    #[cfg(feature = "cpu-kernels")]
+    #[test]
+    fn erf_matches_libm() {
+        use super::cpu::erf_f32;
+
+        let device = Device::flex();
+        let xs: Vec<f32> = (-8000..=8000).map(|i| i as f32 / 1000.0).collect();
+        let reference = Tensor::<1>::from_data(TensorData::new(xs.clone(), [xs.len()]), &device)
+            .erf()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        let worst = xs
+            .iter()
+            .zip(&reference)
+            .map(|(&x, &want)| (erf_f32(x) - want).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst <= 1e-6, "max |erf error| {worst:e}");
+        assert!(erf_f32(0.0).abs() < 1e-6);
+        assert_eq!(erf_f32(-1.5), -erf_f32(1.5), "odd");
+    }
+
+    /// The tensor function gives burn's GELU, on the device where it computes itself and
+    /// through autodiff, where burn's op runs.
+    #[test]
+    fn gelu_matches_burns_op() {
+        let xs: Vec<f32> = (0..70_007)
+            .map(|i| (i as f32 - 35_000.0) / 5_000.0)
+            .collect();
+        for device in [Device::flex(), Device::flex().autodiff()] {
+            let x = Tensor::<2>::from_data(TensorData::new(xs.clone(), [7, 10_001]), &device);
+            let ours = gelu(x.clone()).into_data();
+            let burns = burn::tensor::activation::gelu(x).into_data();
+            ours.assert_approx_eq::<f32>(&burns, burn::tensor::Tolerance::absolute(1e-6));
+        }
+    }
+}
