@@ -23,8 +23,11 @@ impl StepFeatures {
     }
 }
 
-/// The step features `model`'s backbone gives every trajectory of `encoded`, computed in
-/// mini-batches of `batch_size`; `progress` hears how many are done.
+/// The step features `model`'s backbone gives every trajectory of `encoded`, in their order,
+/// computed in mini-batches of `batch_size`; `progress` hears how many are done.
+///
+/// A batch is padded to its longest window, so trajectories are read shortest first: each batch
+/// then holds windows of similar lengths, and little of the work is padding.
 pub fn compute_features(
     model: &EnsemblePrm,
     encoded: &[EncodedTrajectory],
@@ -34,29 +37,37 @@ pub fn compute_features(
 ) -> Vec<StepFeatures> {
     let device = model.device();
     let model = model.valid();
-    let mut all = Vec::with_capacity(encoded.len());
-    for chunk in encoded.chunks(batch_size.max(1)) {
-        let input: PrmInput = Inputs::Tokens {
-            encoded: chunk,
-            pad_id,
-        }
-        .batch(&device);
+    let mut by_length: Vec<usize> = (0..encoded.len()).collect();
+    by_length.sort_by_key(|&index| {
+        let windows = &encoded[index].windows;
+        (
+            windows.iter().map(Vec::len).max().unwrap_or(0),
+            windows.len(),
+        )
+    });
+    let mut all: Vec<Option<StepFeatures>> = vec![None; encoded.len()];
+    let mut done = 0;
+    for chunk in by_length.chunks(batch_size.max(1)) {
+        let input: PrmInput = Inputs::Tokens { encoded, pad_id }.select(chunk, &device);
         let features = model.step_features(&input);
         let [_, max_steps, width] = features.dims();
         let flat = features
             .into_data()
             .try_into_vec::<f32>()
             .expect("features are f32");
-        for (b, &steps) in input.step_counts.iter().enumerate() {
+        for (b, (&index, &steps)) in chunk.iter().zip(&input.step_counts).enumerate() {
             let start = b * max_steps * width;
-            all.push(StepFeatures {
+            all[index] = Some(StepFeatures {
                 values: flat[start..start + steps * width].to_vec(),
                 width,
             });
         }
-        progress(all.len());
+        done += chunk.len();
+        progress(done);
     }
-    all
+    all.into_iter()
+        .map(|features| features.expect("every trajectory is read once"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -95,6 +106,13 @@ mod tests {
         for (a, b) in from_tokens.iter().zip(&from_features) {
             for (x, y) in a.mean.iter().zip(&b.mean) {
                 assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+            }
+        }
+        let one_by_one = compute_features(&model, &encoded, pad_id, 1, |_| {});
+        for (a, b) in features.iter().zip(&one_by_one) {
+            assert_eq!(a.values.len(), b.values.len(), "the order is kept");
+            for (x, y) in a.values.iter().zip(&b.values) {
+                assert!((x - y).abs() < 1e-4, "{x} vs {y}");
             }
         }
         let picked = model.score(&Inputs::Features(&features).select(&[7, 2], &device));
