@@ -9,6 +9,8 @@
 #              CUDA
 # environment:
 #   ACTPRM         the actprm binary [default: target/release/actprm, built when missing]
+#   BEFORE_ACTPRM  an earlier build of actprm, measured first in the same run for a before/after
+#                  table; BEFORE_COMMIT names its commit
 #   TORCH_PYTHON   a Python with torch, transformers, safetensors and tokenizers, outside the
 #                  repository [default: python3]
 #   PROCESSBENCH   the ProcessBench directory for the end-to-end case [default: ../shared/data/processbench]
@@ -36,6 +38,13 @@ commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
+before=()
+if [ -n "${BEFORE_ACTPRM:-}" ]; then
+    # shellcheck disable=SC2086
+    "$BEFORE_ACTPRM" --device "$actprm_device" bench --threads "$threads" --processbench "$processbench" \
+        --commit "${BEFORE_COMMIT:-before}" --out "$scratch/before.jsonl" ${BENCH_ARGS:-}
+    before=(--before "$scratch/before.jsonl")
+fi
 # shellcheck disable=SC2086
 "$actprm" --device "$actprm_device" bench --threads "$threads" --processbench "$processbench" \
     --commit "$commit" --out "$scratch/actprm.jsonl" ${BENCH_ARGS:-}
@@ -43,6 +52,6 @@ trap 'rm -rf "$scratch"' EXIT
 "$torch_python" scripts/bench_torch.py --device "$torch_device" --threads "$threads" \
     --processbench "$processbench" --commit "$commit" --out "$scratch/pytorch.jsonl" ${BENCH_ARGS:-}
 
-cat "$scratch/actprm.jsonl" "$scratch/pytorch.jsonl" >>docs/performance/results.jsonl
-python3 scripts/bench_report.py --actprm "$scratch/actprm.jsonl" --pytorch "$scratch/pytorch.jsonl" \
+cat "$scratch"/*.jsonl >>docs/performance/results.jsonl
+python3 scripts/bench_report.py --actprm "$scratch/actprm.jsonl" --pytorch "$scratch/pytorch.jsonl" "${before[@]}" \
     --name "$name" --command "scripts/bench.sh \"$name\" $kind" --doc docs/performance.md

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Writes one machine's table of docs/performance.md from the JSON lines of one side-by-side
-run: `actprm bench` and scripts/bench_torch.py, case by case, with the ratio actprm / PyTorch
-of the median throughputs. The table sits between `<!-- bench:NAME -->` and
+run: `actprm bench` and scripts/bench_torch.py (and, when given, `actprm bench` of an earlier
+build), case by case, with the ratio actprm / PyTorch of the median throughputs. The table sits between `<!-- bench:NAME -->` and
 `<!-- /bench:NAME -->`; the rest of the document is left as it is, and a new machine's table is
 added at the end.
 
 usage: scripts/bench_report.py --actprm A.jsonl --pytorch P.jsonl --name NAME --command CMD
-                               [--doc docs/performance.md]
+                               [--before B.jsonl] [--doc docs/performance.md]
 """
 
 import argparse
@@ -29,8 +29,21 @@ def shape(record):
     return f"{record['batch']} items"
 
 
-def table(actprm, pytorch, name, command):
-    theirs = {tuple(r[k] for k in KEY): r for r in pytorch}
+def key(record):
+    return tuple(record[k] for k in KEY)
+
+
+def ratio(ours, theirs):
+    return f"{ours['median'] / theirs['median']:.2f}×" if ours and theirs else "—"
+
+
+def median(record):
+    return f"{record['median']:,.1f}" if record else "—"
+
+
+def table(actprm, pytorch, before, name, command):
+    theirs = {key(r): r for r in pytorch}
+    earlier = {key(r): r for r in before}
     first = actprm[0]
     torch_first = pytorch[0] if pytorch else {}
     lines = [
@@ -43,17 +56,27 @@ def table(actprm, pytorch, name, command):
         "",
         f"Command: `{command}`",
         "",
-        "| case | model | shape | E | actprm | PyTorch | unit | actprm / PyTorch |",
-        "|---|---|---|---|---:|---:|---|---:|",
     ]
+    if before:
+        lines[-1:-1] = [f"Before: commit {before[0]['commit']}, measured in the same run.", ""]
+        lines += [
+            "| case | model | shape | E | unit | before | actprm | PyTorch | before / PyTorch | actprm / PyTorch |",
+            "|---|---|---|---|---|---:|---:|---:|---:|---:|",
+        ]
+    else:
+        lines += [
+            "| case | model | shape | E | unit | actprm | PyTorch | actprm / PyTorch |",
+            "|---|---|---|---|---|---:|---:|---:|",
+        ]
     for record in actprm:
-        other = theirs.get(tuple(record[k] for k in KEY))
-        torch_median = f"{other['median']:,.1f}" if other else "—"
-        ratio = f"**{record['median'] / other['median']:.2f}×**" if other else "—"
-        lines.append(
-            f"| {record['case']} | {record['model'] or '—'} | {shape(record)} | "
-            f"{record['heads'] or '—'} | {record['median']:,.1f} | {torch_median} | {record['unit']} | {ratio} |"
-        )
+        other = theirs.get(key(record))
+        cells = [record["case"], record["model"] or "—", shape(record), str(record["heads"] or "—"), record["unit"]]
+        if before:
+            old = earlier.get(key(record))
+            cells += [median(old), median(record), median(other), ratio(old, other), f"**{ratio(record, other)}**"]
+        else:
+            cells += [median(record), median(other), f"**{ratio(record, other)}**"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -63,9 +86,11 @@ def main():
     parser.add_argument("--pytorch", required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--command", required=True)
+    parser.add_argument("--before", help="`actprm bench` lines of an earlier build, from the same run")
     parser.add_argument("--doc", default="docs/performance.md")
     args = parser.parse_args()
-    section = table(read(args.actprm), read(args.pytorch), args.name, args.command)
+    before = read(args.before) if args.before else []
+    section = table(read(args.actprm), read(args.pytorch), before, args.name, args.command)
     begin, end = f"<!-- bench:{args.name} -->", f"<!-- /bench:{args.name} -->"
     block = f"{begin}\n{section}{end}"
     try:
