@@ -1,6 +1,7 @@
 //! `actprm`: train, score and evaluate ensemble process reward models with ActPRM's
 //! uncertainty-driven active learning.
 
+mod allocator;
 mod backend;
 mod bench;
 mod checkpoint_set;
@@ -15,13 +16,8 @@ mod tasks;
 
 use clap::Parser;
 
-/// The CPU backend allocates a fresh buffer for nearly every tensor operation; mimalloc reuses
-/// freed pages where the system allocator maps and unmaps large blocks, paying a page fault per
-/// page each time (docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
+    allocator::keep_freed_memory();
     let cli = cli::Cli::parse();
     commands::dispatch(cli)
 }
