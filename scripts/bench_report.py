@@ -58,7 +58,7 @@ def table(actprm, pytorch, before, name, command):
         "",
     ]
     if before:
-        lines[-1:-1] = [f"Before: commit {before[0]['commit']}, measured in the same run.", ""]
+        lines += [f"Before: commit {before[0]['commit']}, measured in the same run.", ""]
         lines += [
             "| case | model | shape | E | unit | before | actprm | PyTorch | before / PyTorch | actprm / PyTorch |",
             "|---|---|---|---|---|---:|---:|---:|---:|---:|",
