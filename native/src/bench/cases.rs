@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use actprm_core::Trajectory;
 use actprm_core::batch::{InputSource, Inputs, PrmInput};
-use actprm_core::encoding::EncodingConfig;
+use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
 use actprm_core::evaluation::{encode_all, score_with_shared_backbone};
 use actprm_core::model::{
     BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmBackbone, PrmConfig,
@@ -38,6 +38,21 @@ pub struct Encoder<'a> {
     pub pad: u32,
 }
 
+impl Encoder<'_> {
+    /// `shape.batch` seeded windows of `shape.seq_len` of this encoder's tokens, in [`STEPS`]
+    /// steps each.
+    fn windows(&self, shape: BatchShape, rng: &mut SeededRng) -> Vec<EncodedTrajectory> {
+        token_windows(
+            shape.batch,
+            shape.seq_len,
+            STEPS,
+            self.ids.clone(),
+            self.special,
+            rng,
+        )
+    }
+}
+
 /// The shape record of a case reading tokens.
 fn token_case(case: &str, model: &str, shape: BatchShape, heads: Option<usize>) -> CaseShape {
     CaseShape {
@@ -63,14 +78,7 @@ pub fn encoder_forward(
     shape: BatchShape,
     rng: &mut SeededRng,
 ) -> Result<()> {
-    let encoded = token_windows(
-        shape.batch,
-        shape.seq_len,
-        STEPS,
-        encoder.ids.clone(),
-        encoder.special,
-        rng,
-    );
+    let encoded = encoder.windows(shape, rng);
     let InputSource::Tokens {
         tokens, padding, ..
     } = PrmInput::new(&encoded, encoder.pad, &run.device).source
@@ -102,14 +110,7 @@ pub fn ensemble_scoring(
     rng: &mut SeededRng,
 ) -> Result<()> {
     let model = ensemble(minilm, heads, run);
-    let encoded = token_windows(
-        shape.batch,
-        shape.seq_len,
-        STEPS,
-        encoder.ids.clone(),
-        encoder.special,
-        rng,
-    );
+    let encoded = encoder.windows(shape, rng);
     let input = PrmInput::new(&encoded, encoder.pad, &run.device);
     let work = (shape.batch * shape.seq_len) as f64;
     run.time(
@@ -172,14 +173,7 @@ pub fn finetune_step(
     rng: &mut SeededRng,
 ) -> Result<()> {
     let model = ensemble(minilm, heads, run);
-    let encoded = token_windows(
-        shape.batch,
-        shape.seq_len,
-        STEPS,
-        encoder.ids.clone(),
-        encoder.special,
-        rng,
-    );
+    let encoded = encoder.windows(shape, rng);
     let labels = labels(shape.batch, STEPS, rng);
     let all: Vec<usize> = (0..shape.batch).collect();
     let training = TrainingConfig::new()
