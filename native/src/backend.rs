@@ -80,9 +80,7 @@ impl Backend {
             Err(_) => Ok(cpu("no GPU adapter found".into())),
         }
     }
-}
 
-impl Backend {
     /// `wgpu` or `flex`.
     pub fn name(&self) -> &'static str {
         if self.adapter.is_some() {

@@ -12,6 +12,7 @@ use actprm_core::model::{
 };
 use actprm_core::pretrained::PretrainedBackbone;
 use actprm_core::rng::SeededRng;
+use actprm_core::tokenizer::StepTokenizer;
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use anyhow::{Result, anyhow};
 use burn::tensor::Tensor;
@@ -38,7 +39,23 @@ pub struct Encoder<'a> {
     pub pad: u32,
 }
 
-impl Encoder<'_> {
+impl<'a> Encoder<'a> {
+    /// `backbone` reading ids of `tokenizer`, its ordinary tokens drawn from `ids`.
+    pub fn new(
+        name: &'static str,
+        backbone: &'a PrmBackbone,
+        ids: Range<u32>,
+        tokenizer: &StepTokenizer,
+    ) -> Self {
+        Self {
+            name,
+            backbone,
+            ids,
+            special: (tokenizer.cls_id(), tokenizer.separator_id()),
+            pad: tokenizer.pad_id(),
+        }
+    }
+
     /// `shape.batch` seeded windows of `shape.seq_len` of this encoder's tokens, in [`STEPS`]
     /// steps each.
     fn windows(&self, shape: BatchShape, rng: &mut SeededRng) -> Vec<EncodedTrajectory> {

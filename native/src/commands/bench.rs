@@ -1,6 +1,6 @@
 //! `actprm bench`: measures every case asked for on the chosen device, with seeded inputs.
 
-use actprm_core::model::{BackboneConfig, PrmBackboneConfig};
+use actprm_core::model::{BackboneConfig, PrmBackbone, PrmBackboneConfig};
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone};
 use actprm_core::rng::SeededRng;
 use actprm_core::synthetic::SyntheticConfig;
@@ -98,15 +98,13 @@ pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
         DEFAULT_SEPARATOR_INIT,
         &device,
     )?;
-    let minilm_backbone = PrmBackboneConfig::Bert(minilm.config.clone());
-    let minilm_model = actprm_core::model::PrmBackbone::Bert(minilm.bert.clone());
-    let minilm_encoder = Encoder {
-        name: "minilm",
-        backbone: &minilm_model,
-        ids: MINILM_ORDINARY_IDS,
-        special: (minilm.tokenizer.cls_id(), minilm.tokenizer.separator_id()),
-        pad: minilm.tokenizer.pad_id(),
-    };
+    let minilm_model = PrmBackbone::Bert(minilm.bert.clone());
+    let minilm_encoder = Encoder::new(
+        "minilm",
+        &minilm_model,
+        MINILM_ORDINARY_IDS,
+        &minilm.tokenizer,
+    );
 
     let synthetic = StepTokenizer::for_synthetic(&SyntheticConfig::new());
     let longest = sizes
@@ -119,13 +117,12 @@ pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
         BackboneConfig::new(synthetic.vocab_size()).with_max_positions(longest),
     )
     .init(&device);
-    let small_encoder = Encoder {
-        name: "small",
-        backbone: &small_model,
-        ids: 0..synthetic.vocab_size() as u32,
-        special: (synthetic.cls_id(), synthetic.separator_id()),
-        pad: synthetic.pad_id(),
-    };
+    let small_encoder = Encoder::new(
+        "small",
+        &small_model,
+        0..synthetic.vocab_size() as u32,
+        &synthetic,
+    );
 
     let mut run = BenchRun::new(device, warmup, repeats, environment, &args.out)?;
     let mut rng = SeededRng::new(0);
@@ -153,7 +150,7 @@ pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
             BenchCaseArg::Heads => cases::heads(
                 &mut run,
                 sizes.heads_trajectories,
-                minilm_backbone.width(),
+                minilm.config.hidden_size,
                 sizes.heads,
                 &mut rng,
             )?,
