@@ -4,12 +4,9 @@
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig, RotaryEncoding, RotaryEncodingConfig};
-use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Device, Tensor};
 
-/// Score given to blocked (query, key) pairs before the softmax: far below any real score, yet
-/// finite, so a row never turns into NaN.
-const BLOCKED_SCORE: f32 = -1.0e4;
+use crate::model::masked_softmax::masked_softmax;
 
 /// Multi-head self-attention with rotary positions.
 #[derive(Module, Debug)]
@@ -70,11 +67,8 @@ impl RotarySelfAttention {
         let key = self.rotary.forward(split(self.key.forward(input.clone())));
         let value = split(self.value.forward(input));
 
-        let scores = query.matmul(key.swap_dims(2, 3)) / (d_head as f64).sqrt();
-        let blocked = blocked
-            .unsqueeze_dim::<4>(1)
-            .expand([batch, self.n_heads, seq_len, seq_len]);
-        let weights = softmax(scores.mask_fill(blocked, BLOCKED_SCORE), 3);
+        let scores = query.matmul(key.swap_dims(2, 3));
+        let weights = masked_softmax(scores, blocked, (d_head as f32).sqrt().recip());
         let mixed = weights
             .matmul(value)
             .swap_dims(1, 2)

@@ -4,14 +4,15 @@
 //! matrix products, the largest cost of a MiniLM forward pass on the CPU (docs/performance.md).
 //! With the `cpu-kernels` feature, a tensor on the plain flex device (no autodiff) is computed
 //! here instead: in place on its own buffer, with a closed-form approximation of erf (within
-//! 1e-6), spread over rayon's threads. Everywhere else burn's own op runs.
+//! 1e-6) that the compiler vectorises, spread over rayon's threads. Everywhere else burn's own
+//! op runs.
 
 use burn::tensor::Tensor;
 
 /// GELU of every element.
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     #[cfg(feature = "cpu-kernels")]
-    if cpu::is_plain_flex(&x.device()) {
+    if crate::model::host::is_plain_flex(&x.device()) {
         return cpu::gelu(x);
     }
     burn::tensor::activation::gelu(x)
@@ -19,12 +20,15 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 
 #[cfg(feature = "cpu-kernels")]
 mod cpu {
-    use burn::tensor::{Device, Tensor};
+    use burn::tensor::Tensor;
+
+    use crate::model::host::{CHUNK, exp_nonpositive, with_widest_vectors};
 
     /// erf(x) to within 1e-6 absolute: Abramowitz and Stegun's formula 7.1.26,
     /// `1 − (a₁t + a₂t² + a₃t³ + a₄t⁴ + a₅t⁵)·e^(−x²)` with `t = 1 / (1 + p·x)` for x ≥ 0 (an error
-    /// of at most 1.5e-7 in exact arithmetic), and erf(−x) = −erf(x).
-    #[inline]
+    /// of at most 1.5e-7 in exact arithmetic), and erf(−x) = −erf(x). Without branches or libm
+    /// calls, so that a loop of it vectorises.
+    #[inline(always)]
     pub(super) fn erf_f32(x: f32) -> f32 {
         const P: f32 = 0.327_591_1;
         const A: [f32; 5] = [
@@ -37,23 +41,20 @@ mod cpu {
         let magnitude = x.abs();
         let t = 1.0 / (1.0 + P * magnitude);
         let polynomial = A.iter().fold(0.0, |acc, &a| acc * t + a) * t;
-        let value = 1.0 - polynomial * (-magnitude * magnitude).exp();
+        let value = 1.0 - polynomial * exp_nonpositive(-magnitude * magnitude);
         value.copysign(x)
     }
 
     /// GELU of one value through [`erf_f32`].
-    #[inline]
+    #[inline(always)]
     fn gelu_f32(x: f32) -> f32 {
         0.5 * x * (1.0 + erf_f32(x * std::f32::consts::FRAC_1_SQRT_2))
     }
 
-    /// Values per task: large enough that a task outweighs its scheduling.
-    const CHUNK: usize = 1 << 14;
-
-    /// Whether `device` is the flex CPU device without autodiff, whose tensors convert to and
-    /// from host data without a copy.
-    pub fn is_plain_flex(device: &Device) -> bool {
-        !device.is_autodiff() && *device == Device::flex()
+    /// GELU of every value, in place.
+    #[inline(always)]
+    fn gelu_in_place(values: &mut [f32]) {
+        values.iter_mut().for_each(|v| *v = gelu_f32(*v));
     }
 
     /// GELU computed on the tensor's host buffer.
@@ -67,10 +68,10 @@ mod cpu {
                     use rayon::prelude::*;
                     values
                         .par_chunks_mut(CHUNK)
-                        .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = gelu_f32(*v)));
+                        .for_each(|chunk| with_widest_vectors(|| gelu_in_place(chunk)));
                 }
                 #[cfg(target_family = "wasm")]
-                values.iter_mut().for_each(|v| *v = gelu_f32(*v));
+                gelu_in_place(values);
                 Tensor::from_data(data, &device)
             }
             // Another float type: burn's op.

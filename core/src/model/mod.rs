@@ -6,6 +6,9 @@ mod bert;
 mod block;
 mod gelu;
 mod heads;
+#[cfg(feature = "cpu-kernels")]
+mod host;
+mod masked_softmax;
 mod prm;
 mod prm_backbone;
 

@@ -9,6 +9,7 @@ use burn::tensor::{Bool, Device, Tensor};
 
 use super::BertConfig;
 use crate::model::gelu::gelu;
+use crate::model::masked_softmax::{computes_on_host, masked_softmax};
 
 /// One encoder layer (`encoder.layer.{i}` in a checkpoint).
 #[derive(Module, Debug)]
@@ -96,9 +97,10 @@ impl BertLayer {
 }
 
 impl BertSelfAttention {
-    /// Scaled dot-product attention through the backend's fused attention op (a tiled kernel
-    /// on the CPU, no score tensor materialised per head). Blocked pairs get no weight; every
-    /// query must have at least one key it may attend to (in a window, `[CLS]`).
+    /// Scaled dot-product attention. Blocked pairs get no weight; every query must have at
+    /// least one key it may attend to (in a window, `[CLS]`). Where the masked softmax has a
+    /// host kernel (`masked_softmax.rs`), scores are materialised and turned into weights there;
+    /// elsewhere the backend's fused attention op runs, with no score tensor per head.
     fn forward(&self, input: Tensor<3>, blocked: Tensor<3, Bool>) -> Tensor<3> {
         let [batch, seq_len, hidden] = input.dims();
         let head_width = hidden / self.num_heads;
@@ -109,20 +111,24 @@ impl BertSelfAttention {
         let query = split(self.query.forward(input.clone()));
         let key = split(self.key.forward(input.clone()));
         let value = split(self.value.forward(input));
-        let blocked =
-            blocked
-                .unsqueeze_dim::<4>(1)
-                .expand([batch, self.num_heads, seq_len, seq_len]);
-        attention(
-            query,
-            key,
-            value,
-            Some(blocked),
-            None,
-            AttentionModuleOptions::default(),
-        )
-        .swap_dims(1, 2)
-        .reshape([batch, seq_len, hidden])
+        let mixed = if computes_on_host(&query) {
+            let scores = query.matmul(key.swap_dims(2, 3));
+            masked_softmax(scores, blocked, (head_width as f32).sqrt().recip()).matmul(value)
+        } else {
+            let blocked =
+                blocked
+                    .unsqueeze_dim::<4>(1)
+                    .expand([batch, self.num_heads, seq_len, seq_len]);
+            attention(
+                query,
+                key,
+                value,
+                Some(blocked),
+                None,
+                AttentionModuleOptions::default(),
+            )
+        };
+        mixed.swap_dims(1, 2).reshape([batch, seq_len, hidden])
     }
 }
 

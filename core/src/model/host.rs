@@ -1,0 +1,107 @@
+//! What the host kernels share: which tensors they may compute on, how they split work, how
+//! they reach the CPU's widest vector instructions, and a vectorisable exponential.
+//!
+//! With the `cpu-kernels` feature, a few operations whose burn-flex kernels are slow (GELU in
+//! `gelu.rs`, the masked softmax of attention in `masked_softmax.rs`) are computed here on the
+//! tensor's own host buffer. Only tensors on the plain flex device qualify: those convert to
+//! and from host data without a copy and record no autodiff graph.
+
+use burn::tensor::Device;
+
+/// Whether `device` is the flex CPU device without autodiff.
+pub fn is_plain_flex(device: &Device) -> bool {
+    !device.is_autodiff() && *device == Device::flex()
+}
+
+/// Values per parallel task: large enough that a task outweighs its scheduling.
+pub const CHUNK: usize = 1 << 14;
+
+/// Runs `kernel` compiled for the widest vector instructions this CPU has (AVX-512 or AVX2 on
+/// x86-64, chosen at run time), so that its loops vectorise beyond the build's baseline.
+#[inline(always)]
+pub fn with_widest_vectors<R>(kernel: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn avx512<R>(kernel: impl FnOnce() -> R) -> R {
+            kernel()
+        }
+        #[target_feature(enable = "avx2")]
+        fn avx2<R>(kernel: impl FnOnce() -> R) -> R {
+            kernel()
+        }
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has the feature the function is compiled for.
+            return unsafe { avx512(kernel) };
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { avx2(kernel) };
+        }
+    }
+    kernel()
+}
+
+/// e^x for x ≤ 0 to within 2e-7 relative, without branches, so that a loop of it vectorises:
+/// x = n·ln 2 + g with n an integer and |g| ≤ ½ ln 2 (ln 2 split in two parts so that n·ln 2
+/// loses no digits), e^g from its Taylor series to the seventh power, and 2^n written into the
+/// exponent bits. Below −87 (where e^x < 2⁻¹²⁵) it returns about 2⁻¹²⁶ instead of a
+/// subnormal: nothing next to the values it is summed with or subtracted from.
+#[inline(always)]
+pub fn exp_nonpositive(x: f32) -> f32 {
+    /// Adding 1.5·2²³ to an f32 of magnitude below 2²² rounds it to an integer, which the
+    /// sum's low mantissa bits then hold in two's complement.
+    const ROUND: f32 = 12_582_912.0;
+    /// ln 2 to 16 bits, so that n · LN_2_HIGH is exact for |n| < 2⁸.
+    const LN_2_HIGH: f32 = 0.693_145_75;
+    /// The rest of ln 2.
+    const LN_2_LOW: f32 = 1.428_606_8e-6;
+    const TAYLOR: [f32; 8] = [
+        1.0 / 5040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ];
+    let x = x.max(-87.0);
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    let g = (x - n * LN_2_HIGH) - n * LN_2_LOW;
+    let series = TAYLOR.iter().fold(0.0, |acc, &c| acc * g + c);
+    // n from the bits rather than `n as i32`, whose saturating conversion does not vectorise.
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let two_to_n = f32::from_bits(n_bits.wrapping_add(127) << 23);
+    series * two_to_n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// exp to within 2e-7 relative from 0 down to −87, and nothing above 2⁻¹²⁵ below that.
+    #[test]
+    fn exponential_matches_libm() {
+        let worst = (0..=870_000)
+            .map(|i| -(i as f32) / 10_000.0)
+            .map(|x| ((exp_nonpositive(x) as f64) / (x as f64).exp() - 1.0).abs())
+            .fold(0.0f64, f64::max);
+        assert!(worst <= 2e-7, "max relative error {worst:e}");
+        assert_eq!(exp_nonpositive(0.0), 1.0);
+        assert!(exp_nonpositive(-1000.0) < 1e-37);
+    }
+
+    /// The dispatch runs the kernel once and hands back its result.
+    #[test]
+    fn widest_vectors_run_the_kernel() {
+        let values: Vec<f32> = (0..1000).map(|i| -(i as f32) / 100.0).collect();
+        let ours = with_widest_vectors(|| values.iter().map(|&x| exp_nonpositive(x)).sum::<f32>());
+        let plain = values.iter().map(|&x| exp_nonpositive(x)).sum::<f32>();
+        assert!(
+            (ours - plain).abs() <= 1e-5 * plain,
+            "{ours} against {plain}"
+        );
+    }
+}

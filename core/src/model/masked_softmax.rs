@@ -1,0 +1,176 @@
+//! Attention weights: a softmax over each query's keys in which blocked keys get no weight.
+//!
+//! burn's softmax after a mask fill spends most of a small model's forward pass in libm's
+//! `expf`, half of it on the slow path for the masked scores' underflow, and burn-flex's fused
+//! attention runs its scale, mask and softmax in a scalar loop (docs/performance.md). With the
+//! `cpu-kernels` feature, scores on the plain flex device are turned into weights here instead:
+//! in place, blocked keys skipped, with a branch-free exponential the compiler vectorises, rows
+//! spread over rayon's threads. Everywhere else burn's ops run.
+
+use burn::tensor::activation::softmax;
+use burn::tensor::{Bool, Tensor};
+
+/// Score given to blocked (query, key) pairs before burn's softmax: far below any real score,
+/// yet finite, so that a row with every key blocked turns uniform rather than NaN.
+const BLOCKED_SCORE: f32 = -1.0e4;
+
+/// `softmax(scale · scores)` over the last axis, with blocked pairs given no weight. A query
+/// whose keys are all blocked weighs every key equally.
+///
+/// # Shapes
+///
+/// - scores: `[batch, heads, queries, keys]`
+/// - blocked: `[batch, queries, keys]`, `true` where a query may not attend to a key
+/// - output: `[batch, heads, queries, keys]`
+pub fn masked_softmax(scores: Tensor<4>, blocked: Tensor<3, Bool>, scale: f32) -> Tensor<4> {
+    #[cfg(feature = "cpu-kernels")]
+    if computes_on_host(&scores) {
+        return cpu::masked_softmax(scores, blocked, scale);
+    }
+    let [batch, heads, queries, keys] = scores.dims();
+    let blocked = blocked
+        .unsqueeze_dim::<4>(1)
+        .expand([batch, heads, queries, keys]);
+    softmax((scores * scale).mask_fill(blocked, BLOCKED_SCORE), 3)
+}
+
+/// Whether [`masked_softmax`] of `scores` runs this module's host kernel rather than burn's ops.
+pub fn computes_on_host(scores: &Tensor<4>) -> bool {
+    #[cfg(feature = "cpu-kernels")]
+    return crate::model::host::is_plain_flex(&scores.device())
+        && scores.dtype() == burn::tensor::DType::F32;
+    #[cfg(not(feature = "cpu-kernels"))]
+    {
+        let _ = scores;
+        false
+    }
+}
+
+#[cfg(feature = "cpu-kernels")]
+mod cpu {
+    use std::borrow::Cow;
+
+    use burn::tensor::{Bool, Tensor, TensorData};
+
+    use crate::model::host::{CHUNK, exp_nonpositive, with_widest_vectors};
+
+    /// The weights of one row of scores, in place.
+    #[inline(always)]
+    fn softmax_row(row: &mut [f32], blocked: &[bool], scale: f32) {
+        let largest = row
+            .iter()
+            .zip(blocked)
+            .map(|(&score, &off)| if off { f32::NEG_INFINITY } else { score })
+            .fold(f32::NEG_INFINITY, f32::max);
+        if largest == f32::NEG_INFINITY {
+            row.fill(1.0 / row.len() as f32);
+            return;
+        }
+        for (score, &off) in row.iter_mut().zip(blocked) {
+            let weight = exp_nonpositive((*score - largest) * scale);
+            *score = if off { 0.0 } else { weight };
+        }
+        let total = lane_sum(row);
+        let inverse = 1.0 / total;
+        row.iter_mut().for_each(|weight| *weight *= inverse);
+    }
+
+    /// A sum in eight interleaved lanes, so that it vectorises.
+    #[inline(always)]
+    fn lane_sum(values: &[f32]) -> f32 {
+        let mut lanes = [0.0f32; 8];
+        let mut chunks = values.chunks_exact(8);
+        for chunk in &mut chunks {
+            lanes
+                .iter_mut()
+                .zip(chunk)
+                .for_each(|(lane, &v)| *lane += v);
+        }
+        lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
+    }
+
+    /// The mask's values as booleans, borrowed when the backend stores them so.
+    fn mask_values(data: &TensorData) -> Cow<'_, [bool]> {
+        match data.as_slice::<bool>() {
+            Ok(values) => Cow::Borrowed(values),
+            Err(_) => Cow::Owned(data.iter::<bool>().collect()),
+        }
+    }
+
+    /// The weights computed on the f32 scores' host buffer.
+    pub fn masked_softmax(scores: Tensor<4>, blocked: Tensor<3, Bool>, scale: f32) -> Tensor<4> {
+        let device = scores.device();
+        let [_, heads, queries, keys] = scores.dims();
+        let mask = blocked.into_data();
+        let mask = mask_values(&mask);
+        let mut data = scores.into_data();
+        let values = data
+            .as_mut_slice::<f32>()
+            .expect("the caller checked the scores are f32");
+        let mask_row = |row: usize| {
+            let batch = row / (heads * queries);
+            let query = row % queries;
+            let start = (batch * queries + query) * keys;
+            &mask[start..start + keys]
+        };
+        let rows_per_task = (CHUNK / keys.max(1)).max(1);
+        let task = |(index, rows): (usize, &mut [f32])| {
+            with_widest_vectors(|| {
+                for (offset, row) in rows.chunks_exact_mut(keys).enumerate() {
+                    softmax_row(row, mask_row(index * rows_per_task + offset), scale);
+                }
+            })
+        };
+        #[cfg(not(target_family = "wasm"))]
+        {
+            use rayon::prelude::*;
+            values
+                .par_chunks_mut(rows_per_task * keys)
+                .enumerate()
+                .for_each(task);
+        }
+        #[cfg(target_family = "wasm")]
+        values
+            .chunks_mut(rows_per_task * keys)
+            .enumerate()
+            .for_each(task);
+        Tensor::from_data(data, &device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, Distribution, TensorData};
+
+    use super::*;
+
+    /// The same weights as burn's softmax after a mask fill, on the device where the kernel
+    /// computes them and through autodiff, where burn's ops run; rows with every key blocked
+    /// included.
+    #[test]
+    fn matches_burns_softmax() {
+        let [batch, heads, queries, keys] = [3, 2, 19, 21];
+        let mut blocked = vec![false; batch * queries * keys];
+        for (i, off) in blocked.iter_mut().enumerate() {
+            let (query, key) = ((i / keys) % queries, i % keys);
+            *off = key > query + 1 || (i / (queries * keys) == 1 && query == 5);
+        }
+        for device in [Device::flex(), Device::flex().autodiff()] {
+            let scores = Tensor::<4>::random(
+                [batch, heads, queries, keys],
+                Distribution::Normal(0.0, 8.0),
+                &device,
+            );
+            let mask = Tensor::<3, Bool>::from_data(
+                TensorData::new(blocked.clone(), [batch, queries, keys]),
+                &device,
+            );
+            let ours = masked_softmax(scores.clone(), mask.clone(), 0.25).into_data();
+            let mask = mask
+                .unsqueeze_dim::<4>(1)
+                .expand([batch, heads, queries, keys]);
+            let burns = softmax((scores * 0.25).mask_fill(mask, -1.0e4), 3).into_data();
+            ours.assert_approx_eq::<f32>(&burns, burn::tensor::Tolerance::absolute(1e-6));
+        }
+    }
+}
