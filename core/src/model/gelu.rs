@@ -22,7 +22,7 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 mod cpu {
     use burn::tensor::Tensor;
 
-    use crate::model::host::{CHUNK, exp_nonpositive, with_widest_vectors};
+    use crate::model::host::{CHUNK, Kernel, exp_nonpositive, run_widest};
 
     /// erf(x) to within 1e-6 absolute: Abramowitz and Stegun's formula 7.1.26,
     /// `1 − (a₁t + a₂t² + a₃t³ + a₄t⁴ + a₅t⁵)·e^(−x²)` with `t = 1 / (1 + p·x)` for x ≥ 0 (an error
@@ -52,9 +52,13 @@ mod cpu {
     }
 
     /// GELU of every value, in place.
-    #[inline(always)]
-    fn gelu_in_place(values: &mut [f32]) {
-        values.iter_mut().for_each(|v| *v = gelu_f32(*v));
+    struct GeluInPlace<'a>(&'a mut [f32]);
+
+    impl Kernel for GeluInPlace<'_> {
+        #[inline(always)]
+        fn run(self) {
+            self.0.iter_mut().for_each(|v| *v = gelu_f32(*v));
+        }
     }
 
     /// GELU computed on the tensor's host buffer.
@@ -68,10 +72,10 @@ mod cpu {
                     use rayon::prelude::*;
                     values
                         .par_chunks_mut(CHUNK)
-                        .for_each(|chunk| with_widest_vectors(|| gelu_in_place(chunk)));
+                        .for_each(|chunk| run_widest(GeluInPlace(chunk)));
                 }
                 #[cfg(target_family = "wasm")]
-                gelu_in_place(values);
+                GeluInPlace(values).run();
                 Tensor::from_data(data, &device)
             }
             // Another float type: burn's op.

@@ -52,7 +52,7 @@ mod cpu {
 
     use burn::tensor::{Bool, Tensor, TensorData};
 
-    use crate::model::host::{CHUNK, exp_nonpositive, with_widest_vectors};
+    use crate::model::host::{CHUNK, Kernel, exp_nonpositive, run_widest};
 
     /// The weights of one row of scores, in place.
     #[inline(always)]
@@ -89,6 +89,31 @@ mod cpu {
         lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
     }
 
+    /// Consecutive rows of scores of `[batch, heads, queries, keys]`, from row `first_row` on,
+    /// turned into weights; `mask` is the whole `[batch, queries, keys]` mask.
+    struct SoftmaxRows<'a> {
+        rows: &'a mut [f32],
+        first_row: usize,
+        mask: &'a [bool],
+        heads: usize,
+        queries: usize,
+        keys: usize,
+        scale: f32,
+    }
+
+    impl Kernel for SoftmaxRows<'_> {
+        #[inline(always)]
+        fn run(self) {
+            for (offset, row) in self.rows.chunks_exact_mut(self.keys).enumerate() {
+                let index = self.first_row + offset;
+                let batch = index / (self.heads * self.queries);
+                let query = index % self.queries;
+                let start = (batch * self.queries + query) * self.keys;
+                softmax_row(row, &self.mask[start..start + self.keys], self.scale);
+            }
+        }
+    }
+
     /// The mask's values as booleans, borrowed when the backend stores them so.
     fn mask_values(data: &TensorData) -> Cow<'_, [bool]> {
         match data.as_slice::<bool>() {
@@ -107,18 +132,16 @@ mod cpu {
         let values = data
             .as_mut_slice::<f32>()
             .expect("the caller checked the scores are f32");
-        let mask_row = |row: usize| {
-            let batch = row / (heads * queries);
-            let query = row % queries;
-            let start = (batch * queries + query) * keys;
-            &mask[start..start + keys]
-        };
         let rows_per_task = (CHUNK / keys.max(1)).max(1);
         let task = |(index, rows): (usize, &mut [f32])| {
-            with_widest_vectors(|| {
-                for (offset, row) in rows.chunks_exact_mut(keys).enumerate() {
-                    softmax_row(row, mask_row(index * rows_per_task + offset), scale);
-                }
+            run_widest(SoftmaxRows {
+                rows,
+                first_row: index * rows_per_task,
+                mask: &mask,
+                heads,
+                queries,
+                keys,
+                scale,
             })
         };
         #[cfg(not(target_family = "wasm"))]
