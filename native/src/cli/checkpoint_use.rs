@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::experiment::SyntheticArgs;
+use super::ranges;
 use super::strategy::StrategyArg;
 
 /// Formats `score` and `eval` read.
@@ -34,7 +35,7 @@ pub struct ScoreArgs {
     #[arg(long, value_enum, default_value_t = DataFormat::Auto)]
     pub format: DataFormat,
     /// Synthetic problems to generate when no --data is given.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = ranges::count)]
     pub count: usize,
     #[command(flatten)]
     pub synthetic: SyntheticArgs,
@@ -42,7 +43,7 @@ pub struct ScoreArgs {
     #[arg(long, default_value_t = 12345)]
     pub seed: u64,
     /// Score at most this many trajectories.
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::count)]
     pub limit: Option<usize>,
     /// Write the JSON lines here instead of standard output.
     #[arg(long)]
@@ -67,7 +68,7 @@ pub struct FilterArgs {
     #[arg(long, value_enum, default_value_t = DataFormat::Auto)]
     pub format: DataFormat,
     /// Synthetic problems to generate when no --data is given.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, value_parser = ranges::count)]
     pub count: usize,
     #[command(flatten)]
     pub synthetic: SyntheticArgs,
@@ -80,10 +81,10 @@ pub struct FilterArgs {
     #[command(flatten)]
     pub thresholds: ThresholdOverrides,
     /// Threshold in bits for `entropy` (default 0.2864 = H(0.95)) and `bald` (default 0.001).
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::bits, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
     /// Trajectories read, scored and written at a time: memory holds one chunk.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = ranges::count)]
     pub chunk_size: usize,
     /// Tokens the judge generates per kept trajectory, for the cost estimate.
     #[arg(long, default_value_t = 1920)]
@@ -100,13 +101,13 @@ pub struct FilterArgs {
 #[derive(Debug, Args)]
 pub struct ThresholdOverrides {
     /// Override δ_pred.
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::delta_pred, allow_negative_numbers = true)]
     pub delta_pred: Option<f32>,
     /// Override δ_std.
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::delta_std, allow_negative_numbers = true)]
     pub delta_std: Option<f32>,
     /// Override τ.
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::tau, allow_negative_numbers = true)]
     pub tau: Option<f32>,
 }
 
@@ -125,10 +126,10 @@ pub struct ProcessBenchArgs {
     pub splits: Vec<String>,
     /// Evaluate at most this many items per split, spread evenly over it (ProcessBench files
     /// list their erroneous items first, so the head of a file would not do).
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::count)]
     pub limit: Option<usize>,
     /// Trajectories scored per forward pass.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = ranges::count)]
     pub batch_size: usize,
     /// Also write the results as JSON here: one object for one checkpoint, an array of them
     /// (in the order given) for several.
@@ -148,10 +149,10 @@ pub struct PrmBenchArgs {
     pub checkpoints: Vec<PathBuf>,
     /// Evaluate at most this many items, spread evenly over them (the files are grouped by
     /// error class).
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::count)]
     pub limit: Option<usize>,
     /// Trajectories scored per forward pass.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = ranges::count)]
     pub batch_size: usize,
     /// Also write the results as JSON here: one object for one checkpoint, an array of them
     /// (in the order given) for several.
@@ -165,7 +166,7 @@ pub struct SyntheticEvalArgs {
     #[arg(long, default_value = "runs/actprm/checkpoint")]
     pub checkpoint: PathBuf,
     /// Problems to generate.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = ranges::count)]
     pub count: usize,
     #[command(flatten)]
     pub synthetic: SyntheticArgs,
@@ -173,6 +174,6 @@ pub struct SyntheticEvalArgs {
     #[arg(long, default_value_t = 987_654_321)]
     pub seed: u64,
     /// Trajectories scored per forward pass.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = ranges::count)]
     pub batch_size: usize,
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use actprm_core::synthetic::{ErrorKind, SyntheticConfig};
 use clap::{Args, ValueEnum};
 
+use super::ranges;
 use super::strategy::StrategyArg;
 
 /// Kinds of error the synthetic generator injects.
@@ -84,11 +85,11 @@ pub struct PoolArgs {
     #[arg(long, default_value = "../shared/data")]
     pub data_dir: PathBuf,
     /// Trajectories in the pool.
-    #[arg(long, default_value_t = 12000)]
+    #[arg(long, default_value_t = 12000, value_parser = ranges::count)]
     pub pool_size: usize,
     /// Trajectories in the validation set `sweep` evaluates on, and in the synthetic task's
     /// test set (the real tasks test on a whole ProcessBench split).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = ranges::count)]
     pub eval_size: usize,
     /// Tokens the judge generates per judged trajectory, for the ledger's cost estimate (the
     /// paper's reasoning judge averages about 1,920).
@@ -130,21 +131,22 @@ pub struct ModelArgs {
     /// backbone computes once per trajectory: far faster on a CPU than fine-tuning it whole.
     #[arg(long)]
     pub freeze_backbone: bool,
-    /// Width of the small backbone.
-    #[arg(long, default_value_t = 64)]
+    /// Width of the small backbone: a multiple of 8, so that it splits into 4 attention heads
+    /// of an even width.
+    #[arg(long, default_value_t = 64, value_parser = ranges::small_width)]
     pub d_model: usize,
     /// Layers of the small backbone.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = ranges::count)]
     pub layers: usize,
     /// Trajectories per pool mini-batch.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = ranges::count)]
     pub batch_size: usize,
     /// Peak learning rate (AdamW, linear warm-up then linear decay) [default: 3e-3 for the
     /// small backbone, 2e-5 to fine-tune minilm, 1e-3 for heads on a frozen minilm].
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::learning_rate, allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
     /// λ, the weight of the anchored-ensemble regulariser.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = ranges::weight, allow_negative_numbers = true)]
     pub anchor_weight: f64,
 }
 
@@ -184,30 +186,33 @@ pub struct ExperimentArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Ensemble heads E (the paper uses 32).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = ranges::count)]
     pub heads: usize,
     /// Save a checkpoint every this many mini-batches (and always at the end).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = ranges::count)]
     pub checkpoint_every: usize,
     /// The label budget: the pass ends once this many trajectories have been sent to the
     /// judge, and the checkpoint is the model at that point. No limit by default.
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::count)]
     pub max_labels: Option<usize>,
-    /// The run directory to write.
+    /// The run directory to write [default: runs/<strategy>].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Overwrite the run directory when it already holds a run.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct SelectionArgs {
     /// δ_pred: a step is confidently judged when its mean is ≥ δ_pred or ≤ 1 − δ_pred.
-    #[arg(long, default_value_t = 0.95)]
+    #[arg(long, default_value_t = 0.95, value_parser = ranges::delta_pred, allow_negative_numbers = true)]
     pub delta_pred: f32,
     /// δ_std: the heads agree on a step when their standard deviation is ≤ δ_std.
-    #[arg(long, default_value_t = 0.005)]
+    #[arg(long, default_value_t = 0.005, value_parser = ranges::delta_std, allow_negative_numbers = true)]
     pub delta_std: f32,
     /// τ: a step is predicted erroneous when its mean is below τ.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = ranges::tau, allow_negative_numbers = true)]
     pub tau: f32,
 }
 
@@ -221,7 +226,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,
     /// Threshold in bits for `entropy` (default 0.2864 = H(0.95)) and `bald` (default 0.001).
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::bits, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
 }
 
@@ -247,30 +252,30 @@ pub struct SweepArgs {
     pub seeds: Vec<u64>,
     /// Ensemble head counts E (comma-separated). With E = 1 the spread is 0, so `actprm`
     /// amounts to `aleatoric-only`.
-    #[arg(long, value_delimiter = ',', default_value = "32")]
+    #[arg(long, value_delimiter = ',', default_value = "32", value_parser = ranges::count)]
     pub heads: Vec<usize>,
     /// δ_pred values for actprm, aleatoric-only and epistemic-only (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "0.95")]
+    #[arg(long, value_delimiter = ',', default_value = "0.95", value_parser = ranges::delta_pred, allow_negative_numbers = true)]
     pub delta_pred: Vec<f32>,
     /// δ_std values for actprm, aleatoric-only and epistemic-only (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "0.005")]
+    #[arg(long, value_delimiter = ',', default_value = "0.005", value_parser = ranges::delta_std, allow_negative_numbers = true)]
     pub delta_std: Vec<f32>,
     /// τ: a step is predicted erroneous when its mean is below τ.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = ranges::tau, allow_negative_numbers = true)]
     pub tau: f32,
     /// Thresholds in bits for `entropy` (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "0.2864")]
+    #[arg(long, value_delimiter = ',', default_value = "0.2864", value_parser = ranges::bits, allow_negative_numbers = true)]
     pub entropy_thresholds: Vec<f32>,
     /// Thresholds in bits for `bald` (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "0.001")]
+    #[arg(long, value_delimiter = ',', default_value = "0.001", value_parser = ranges::bits, allow_negative_numbers = true)]
     pub bald_thresholds: Vec<f32>,
     /// Fractions of the pool `random` labels (comma-separated); without them, `random` matches
     /// each `actprm` run's budget.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = ranges::fraction, allow_negative_numbers = true)]
     pub random_fractions: Vec<f64>,
     /// Experiments run at once (default: one per core; each experiment uses one core on the
     /// CPU backend).
-    #[arg(long)]
+    #[arg(long, value_parser = ranges::count)]
     pub jobs: Option<usize>,
     /// The sweep directory: results.jsonl (one line per finished experiment; a rerun skips the
     /// experiments already there), chart.svg, chart.png and table.md.
@@ -291,9 +296,9 @@ pub struct TrainArgs {
     /// Label each pool trajectory with this probability instead of labelling all of them: the
     /// random baseline at an expected budget (e.g. the fraction an `actprm run` used). Below 1
     /// the run is named `random` and writes runs/random/.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = ranges::fraction, allow_negative_numbers = true)]
     pub label_fraction: f64,
     /// τ: a step is predicted erroneous when its mean is below τ.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = ranges::tau, allow_negative_numbers = true)]
     pub tau: f32,
 }

@@ -7,6 +7,7 @@
 mod bench;
 mod checkpoint_use;
 mod experiment;
+mod ranges;
 mod strategy;
 
 use clap::{Parser, Subcommand};
@@ -89,4 +90,63 @@ pub enum EvalCommand {
     /// (simplicity, soundness, sensitivity) and overall. The full benchmark is the
     /// `mr_eval/tasks/prmtest_classified/data` directory of the ssmisya/PRMBench repository.
     Prmbench(PrmBenchArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use clap::error::ErrorKind;
+
+    use super::Cli;
+
+    /// Every argument that once ran to a wrong result or a panic is refused at parse time, and
+    /// the message names the flag.
+    #[test]
+    fn out_of_range_arguments_are_refused_naming_the_flag() {
+        let cases: &[&[&str]] = &[
+            &["run", "--delta-pred", "nan"],
+            &["run", "--delta-pred", "inf"],
+            &["run", "--delta-pred", "2"],
+            &["run", "--delta-pred", "-1"],
+            &["run", "--delta-pred", "0"],
+            &["run", "--delta-std", "nan"],
+            &["run", "--delta-std", "-0.1"],
+            &["run", "--tau", "nan"],
+            &["run", "--threshold", "-1"],
+            &["run", "--learning-rate", "nan"],
+            &["run", "--batch-size", "0"],
+            &["run", "--pool-size", "0"],
+            &["run", "--heads", "0"],
+            &["run", "--d-model", "0"],
+            &["run", "--d-model", "65"],
+            &["train", "--label-fraction", "0"],
+            &["sweep", "--delta-pred", "0.95,1.5"],
+            &["sweep", "--heads", "8,0"],
+            &["score", "--tau", "1"],
+            &["filter", "--chunk-size", "0"],
+            &["eval", "processbench", "--data", "x", "--limit", "0"],
+            &["eval", "prmbench", "--data", "x", "--batch-size", "0"],
+            &["bench", "--repeats", "0"],
+        ];
+        for args in cases {
+            let flag = args.iter().rev().nth(1).unwrap();
+            let error = Cli::try_parse_from(std::iter::once("actprm").chain(args.iter().copied()))
+                .expect_err(&format!("{args:?} parsed"));
+            assert_eq!(
+                error.kind(),
+                ErrorKind::ValueValidation,
+                "{args:?}: {error}"
+            );
+            let message = error.to_string();
+            assert!(message.contains(flag), "{args:?}: {message}");
+        }
+    }
+
+    /// The defaults themselves pass the parsers.
+    #[test]
+    fn defaults_are_in_range() {
+        for command in ["run", "train", "sweep", "score", "filter", "bench"] {
+            Cli::try_parse_from(["actprm", command]).unwrap_or_else(|e| panic!("{command}: {e}"));
+        }
+    }
 }

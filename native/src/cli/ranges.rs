@@ -1,0 +1,171 @@
+//! Value parsers that hold every numeric argument to its meaningful range, so that a bad value
+//! stops the command at parse time with a sentence naming the range (clap adds the flag), and
+//! never runs to a silent wrong result or a panic.
+
+use actprm_core::model::BackboneConfig;
+
+/// A number that parses, is finite and satisfies `accept`; otherwise `requirement` explains.
+fn finite<T>(text: &str, accept: impl Fn(f64) -> bool, requirement: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + Copy + Into<f64>,
+{
+    let value: T = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a number; {requirement}"))?;
+    let wide: f64 = value.into();
+    if wide.is_finite() && accept(wide) {
+        Ok(value)
+    } else {
+        Err(requirement.to_string())
+    }
+}
+
+/// A size or count: a whole number of at least 1.
+pub fn count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(value) if value >= 1 => Ok(value),
+        _ => Err("must be a whole number of at least 1".to_string()),
+    }
+}
+
+/// δ_pred, the confidence a step's mean must reach: in (0.5, 1].
+pub fn delta_pred(text: &str) -> Result<f32, String> {
+    finite(
+        text,
+        |x| x > 0.5 && x <= 1.0,
+        "δ_pred must be a finite number in (0.5, 1]: a step counts as confidently judged when \
+         its mean is at least δ_pred or at most 1 − δ_pred",
+    )
+}
+
+/// δ_std, the spread under which the heads agree: at least 0.
+pub fn delta_std(text: &str) -> Result<f32, String> {
+    finite(
+        text,
+        |x| x >= 0.0,
+        "δ_std must be a finite number of at least 0 (a standard deviation of probabilities)",
+    )
+}
+
+/// τ, the mean below which a step is predicted erroneous: in (0, 1).
+pub fn tau(text: &str) -> Result<f32, String> {
+    finite(
+        text,
+        |x| x > 0.0 && x < 1.0,
+        "τ must be a finite number in (0, 1): at 0 no step, at 1 every step would be an error",
+    )
+}
+
+/// A threshold on an entropy or a mutual information in bits, summed over a trajectory's
+/// counted steps: at least 0.
+pub fn bits(text: &str) -> Result<f32, String> {
+    finite(
+        text,
+        |x| x >= 0.0,
+        "a threshold in bits must be a finite number of at least 0",
+    )
+}
+
+/// A learning rate: finite and above 0.
+pub fn learning_rate(text: &str) -> Result<f64, String> {
+    finite(
+        text,
+        |x| x > 0.0,
+        "a learning rate must be a finite number above 0",
+    )
+}
+
+/// A regulariser's weight: finite and at least 0.
+pub fn weight(text: &str) -> Result<f64, String> {
+    finite(
+        text,
+        |x| x >= 0.0,
+        "a weight must be a finite number of at least 0",
+    )
+}
+
+/// A fraction of the pool to label: in (0, 1].
+pub fn fraction(text: &str) -> Result<f64, String> {
+    finite(
+        text,
+        |x| x > 0.0 && x <= 1.0,
+        "a fraction must be a finite number in (0, 1]",
+    )
+}
+
+/// The small backbone's width: a multiple of twice its head count, so that it splits into
+/// heads of an even width (rotary positions turn pairs of features).
+pub fn small_width(text: &str) -> Result<usize, String> {
+    let heads = BackboneConfig::new(1).n_heads;
+    let step = 2 * heads;
+    match text.trim().parse::<usize>() {
+        Ok(width) if width > 0 && width.is_multiple_of(step) => Ok(width),
+        _ => Err(format!(
+            "must be a positive multiple of {step}, so that it splits into {heads} attention \
+             heads of an even width"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_start_at_one() {
+        assert_eq!(count("1"), Ok(1));
+        assert_eq!(count(" 16 "), Ok(16));
+        for bad in ["0", "-1", "1.5", "", "x"] {
+            assert!(count(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn probabilities_keep_to_their_ranges() {
+        assert_eq!(delta_pred("0.95"), Ok(0.95));
+        assert_eq!(delta_pred("1"), Ok(1.0));
+        for bad in ["0.5", "0", "-1", "2", "nan", "inf", "-inf", "x"] {
+            assert!(delta_pred(bad).is_err(), "δ_pred {bad:?}");
+        }
+        assert_eq!(delta_std("0"), Ok(0.0));
+        for bad in ["-0.1", "nan", "inf"] {
+            assert!(delta_std(bad).is_err(), "δ_std {bad:?}");
+        }
+        assert_eq!(tau("0.5"), Ok(0.5));
+        for bad in ["0", "1", "nan", "-0.2"] {
+            assert!(tau(bad).is_err(), "τ {bad:?}");
+        }
+        assert_eq!(bits("0.2864"), Ok(0.2864));
+        assert_eq!(bits("4.5"), Ok(4.5));
+        for bad in ["-1", "nan", "inf"] {
+            assert!(bits(bad).is_err(), "bits {bad:?}");
+        }
+        assert_eq!(fraction("1"), Ok(1.0));
+        for bad in ["0", "1.01", "nan"] {
+            assert!(fraction(bad).is_err(), "fraction {bad:?}");
+        }
+    }
+
+    #[test]
+    fn rates_and_weights_are_finite() {
+        assert_eq!(learning_rate("3e-3"), Ok(3e-3));
+        for bad in ["0", "-1e-3", "nan", "inf"] {
+            assert!(learning_rate(bad).is_err(), "learning rate {bad:?}");
+        }
+        assert_eq!(weight("0"), Ok(0.0));
+        for bad in ["-0.5", "nan", "inf"] {
+            assert!(weight(bad).is_err(), "weight {bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_small_width_splits_into_even_heads() {
+        assert_eq!(small_width("64"), Ok(64));
+        assert_eq!(small_width("8"), Ok(8));
+        for bad in ["0", "65", "12", "4"] {
+            let error = small_width(bad).expect_err(bad);
+            assert!(error.contains("multiple of 8"), "{error}");
+        }
+    }
+}
