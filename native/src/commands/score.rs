@@ -17,7 +17,7 @@ use crate::cli::{ScoreArgs, ThresholdOverrides};
 use crate::data_files::read_trajectories;
 use crate::progress;
 
-/// One output line.
+/// One output line; README.md ("Commands") documents its keys.
 #[derive(Debug, Serialize)]
 struct ScoredTrajectory<'a> {
     index: usize,
@@ -26,10 +26,12 @@ struct ScoredTrajectory<'a> {
     /// The stored label's first error, when the data has labels.
     labelled_first_error: Option<Option<usize>>,
     predicted_first_error: Option<usize>,
+    /// `verdict` ("trusted" or "selected"); when selected, `reason` (the first failing step,
+    /// test, value and threshold), `aleatoric` and `epistemic`.
     #[serde(flatten)]
     verdict: Verdict,
     /// The verdict in words.
-    reason: String,
+    explanation: String,
     scores: &'a StepScores,
 }
 
@@ -89,7 +91,7 @@ fn scored<'a>(
     rule: &SelectionConfig,
 ) -> ScoredTrajectory<'a> {
     let verdict = rule.decide(scores);
-    let reason = match &verdict {
+    let explanation = match &verdict {
         Verdict::Trusted => {
             "trusted: every step up to the predicted first error is confident".to_string()
         }
@@ -102,7 +104,7 @@ fn scored<'a>(
         labelled_first_error: trajectory.label.map(|l| l.first_error()),
         predicted_first_error: scores.predicted_first_error(rule.tau),
         verdict,
-        reason,
+        explanation,
         scores,
     }
 }
