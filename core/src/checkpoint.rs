@@ -10,6 +10,7 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 
 use crate::encoding::EncodingConfig;
+use crate::finite::{first_non_finite_tensor, to_json_that_reads_back};
 use crate::model::{EnsemblePrm, PrmConfig};
 use crate::selection::SelectionConfig;
 use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
@@ -53,6 +54,12 @@ pub enum CheckpointError {
     /// The weights do not fit the configured model.
     #[error("{WEIGHTS_FILE}: {0}")]
     Weights(String),
+    /// A weight is NaN or infinite: a diverged model, never saved or loaded.
+    #[error("{WEIGHTS_FILE}: tensor `{0}` holds a NaN or an infinity (training diverged)")]
+    NonFiniteWeights(String),
+    /// A setting is NaN or infinite, so `config.json` would not read back.
+    #[error("{CONFIG_FILE}: {0}")]
+    NonFiniteConfig(String),
     /// The tokenizer file is unusable.
     #[error("{TOKENIZER_FILE}: {0}")]
     Tokenizer(String),
@@ -81,7 +88,8 @@ pub struct Checkpoint {
 }
 
 impl CheckpointFiles {
-    /// Serialises a model with its configuration and tokenizer.
+    /// Serialises a model with its configuration and tokenizer, refusing a model or a
+    /// configuration that holds a NaN or an infinity.
     pub fn from_model(
         model: &EnsemblePrm,
         config: &CheckpointConfig,
@@ -91,19 +99,31 @@ impl CheckpointFiles {
         model
             .save_into(&mut store)
             .map_err(|e| CheckpointError::Weights(e.to_string()))?;
-        Ok(Self {
-            config: serde_json::to_string_pretty(config).map_err(CheckpointError::Config)?,
+        let files = Self {
+            config: to_json_that_reads_back(config).map_err(CheckpointError::NonFiniteConfig)?,
             weights: store
                 .get_bytes()
                 .map_err(|e| CheckpointError::Weights(e.to_string()))?,
             tokenizer: tokenizer.to_json(),
-        })
+        };
+        files.ensure_finite_weights()?;
+        Ok(files)
     }
 
-    /// Rebuilds the model on `device` and loads the weights into it.
+    /// An error naming the first tensor of the weights that holds a NaN or an infinity.
+    fn ensure_finite_weights(&self) -> Result<(), CheckpointError> {
+        match first_non_finite_tensor(&self.weights).map_err(CheckpointError::Weights)? {
+            Some(name) => Err(CheckpointError::NonFiniteWeights(name)),
+            None => Ok(()),
+        }
+    }
+
+    /// Rebuilds the model on `device` and loads the weights into it, refusing weights that
+    /// hold a NaN or an infinity.
     pub fn load(&self, device: &Device) -> Result<Checkpoint, CheckpointError> {
         let config: CheckpointConfig =
             serde_json::from_str(&self.config).map_err(CheckpointError::Config)?;
+        self.ensure_finite_weights()?;
         let tokenizer = StepTokenizer::from_json(&self.tokenizer, &config.special_tokens)
             .map_err(|e| CheckpointError::Tokenizer(e.to_string()))?;
         let mut model = config.model.init(device);
@@ -254,6 +274,53 @@ mod tests {
                 .is_ok()
         );
         fs::remove_dir_all(sibling(&dir, "previous")).unwrap();
+    }
+
+    /// Turns every float parameter into NaN.
+    struct Poison;
+
+    impl burn::module::ModuleMapper for Poison {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<burn::tensor::Tensor<D>>,
+        ) -> burn::module::Param<burn::tensor::Tensor<D>> {
+            param.map(|tensor| tensor * f32::NAN)
+        }
+    }
+
+    #[test]
+    fn a_diverged_model_is_neither_saved_nor_loaded() {
+        use burn::module::Module;
+
+        let (model, config, tokenizer) = tiny();
+        let diverged = model.clone().map(&mut Poison);
+        let error = CheckpointFiles::from_model(&diverged, &config, &tokenizer).unwrap_err();
+        assert!(
+            matches!(error, CheckpointError::NonFiniteWeights(_)),
+            "{error}"
+        );
+        assert!(error.to_string().contains("NaN"), "{error}");
+
+        // A file whose last weight was overwritten with NaN on disk.
+        let mut files = CheckpointFiles::from_model(&model, &config, &tokenizer).unwrap();
+        let end = files.weights.len();
+        files.weights[end - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
+        let error = files.load(&Device::flex()).unwrap_err();
+        assert!(
+            matches!(error, CheckpointError::NonFiniteWeights(_)),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_non_finite_setting_is_never_written() {
+        let (model, mut config, tokenizer) = tiny();
+        config.selection.delta_pred = f32::NAN;
+        let error = CheckpointFiles::from_model(&model, &config, &tokenizer).unwrap_err();
+        assert!(
+            matches!(error, CheckpointError::NonFiniteConfig(_)),
+            "{error}"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod encoding;
 pub mod evaluation;
 pub mod features;
 pub mod filter;
+pub mod finite;
 pub mod gsm8k;
 pub mod judge;
 pub mod loss;
