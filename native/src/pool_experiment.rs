@@ -180,7 +180,8 @@ impl ExperimentData {
 
     /// Trains a fresh model in one pass over the pool with `strategy` (ending early once
     /// `label_budget` trajectories are labelled, when given), calling `on_batch` after every
-    /// mini-batch.
+    /// mini-batch. Training stops with an error naming the mini-batch when the loss turns NaN
+    /// or infinite, before `on_batch` sees the diverged model.
     pub fn train(
         &self,
         config: &CheckpointConfig,
@@ -219,7 +220,19 @@ impl ExperimentData {
             label_budget,
         };
         let mut trainer = PrmTrainer::new(model, training, pass.num_batches(), device);
-        let ledger = pass.run(&mut trainer, on_batch)?;
+        let mut on_batch = on_batch;
+        let ledger = pass.run(&mut trainer, |report, trainer| {
+            if let Some(update) = report.update.filter(|u| !u.loss.is_finite()) {
+                bail!(
+                    "training diverged at mini-batch {} of the pool: the loss is {} at learning \
+                     rate {:.2e}; try a lower --learning-rate",
+                    report.batch + 1,
+                    update.loss,
+                    update.learning_rate
+                );
+            }
+            on_batch(report, trainer)
+        })?;
         Ok((trainer.into_model(), ledger))
     }
 

@@ -7,7 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use actprm_core::checkpoint::CheckpointFiles;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 /// An open run directory.
@@ -17,8 +17,31 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates (or reuses) `root` and starts a fresh metrics.jsonl in it.
-    pub fn create(root: &Path) -> Result<Self> {
+    /// Creates `root` and starts a fresh metrics.jsonl in it. A directory that already holds a
+    /// run (its run.json) is refused unless `overwrite`, which first removes the old run's
+    /// summary so that nothing of it passes for the new run's.
+    pub fn create(root: &Path, overwrite: bool) -> Result<Self> {
+        let record = root.join("run.json");
+        if record.exists() {
+            let summary = root.join("summary.json");
+            if !overwrite {
+                let state = if summary.exists() {
+                    "a finished run"
+                } else {
+                    "an interrupted run"
+                };
+                bail!(
+                    "{} holds {state} already ({}); pass --force to overwrite it, or choose \
+                     another --out",
+                    root.display(),
+                    record.display()
+                );
+            }
+            if summary.exists() {
+                fs::remove_file(&summary)
+                    .with_context(|| format!("removing {}", summary.display()))?;
+            }
+        }
         fs::create_dir_all(root)
             .with_context(|| format!("creating the run directory {}", root.display()))?;
         let path = root.join("metrics.jsonl");

@@ -40,6 +40,17 @@ fn run_then_score_and_evaluate() {
     assert!(out.join("checkpoint/config.json").is_file());
     assert!(out.join("summary.json").is_file());
 
+    let again = Command::new(env!("CARGO_BIN_EXE_actprm"))
+        .args(["--device", "cpu", "run", "--out", out_str])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success(), "a second run overwrote the first");
+    assert!(
+        stderr.contains("holds a finished run") && stderr.contains("--force"),
+        "{stderr}"
+    );
+
     let checkpoint = out.join("checkpoint");
     let checkpoint = checkpoint.to_str().unwrap();
     let scored = actprm(&[
@@ -51,7 +62,14 @@ fn run_then_score_and_evaluate() {
         "--count",
         "3",
     ]);
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&scored.stdout)
+    let raw = String::from_utf8_lossy(&scored.stdout);
+    for line in raw.lines() {
+        assert!(
+            line.matches("\"reason\"").count() <= 1,
+            "a key twice: {line}"
+        );
+    }
+    let lines: Vec<serde_json::Value> = raw
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -60,10 +78,15 @@ fn run_then_score_and_evaluate() {
     let steps = first["num_steps"].as_u64().unwrap() as usize;
     assert_eq!(first["scores"]["mean"].as_array().unwrap().len(), steps);
     assert_eq!(first["scores"]["heads"].as_array().unwrap().len(), 3);
-    assert!(
-        first["reason"].as_str().unwrap().starts_with("selected")
-            || first["reason"].as_str().unwrap().starts_with("trusted")
-    );
+    let explanation = first["explanation"].as_str().unwrap();
+    match first["verdict"].as_str().unwrap() {
+        "selected" => {
+            assert!(explanation.starts_with("selected"), "{explanation}");
+            assert!(first["reason"]["step"].is_u64(), "{first}");
+        }
+        "trusted" => assert!(explanation.starts_with("trusted"), "{explanation}"),
+        other => panic!("verdict {other}"),
+    }
 
     let synthetic = actprm(&[
         "--device",
@@ -279,4 +302,70 @@ fn a_missing_checkpoint_is_a_readable_error() {
         stderr.contains("/nonexistent/checkpoint") && stderr.contains("actprm run"),
         "{stderr}"
     );
+}
+
+/// A bad argument stops the command before any work, naming the flag and its range.
+#[test]
+fn an_out_of_range_argument_is_refused_before_any_work() {
+    let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
+        .args(["--device", "cpu", "run", "--learning-rate", "nan"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--learning-rate") && stderr.contains("finite number above 0"),
+        "{stderr}"
+    );
+}
+
+/// A diverging run stops naming the mini-batch, and keeps its last good checkpoint, which
+/// still loads.
+#[test]
+fn a_diverging_run_stops_and_keeps_its_last_good_checkpoint() {
+    let out = std::env::temp_dir().join(format!("actprm-diverge-{}", std::process::id()));
+    std::fs::remove_dir_all(&out).ok();
+    let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
+        .args([
+            "--device",
+            "cpu",
+            "run",
+            "--pool-size",
+            "96",
+            "--eval-size",
+            "8",
+            "--heads",
+            "2",
+            "--d-model",
+            "16",
+            "--layers",
+            "1",
+            "--batch-size",
+            "16",
+            "--checkpoint-every",
+            "1",
+            "--learning-rate",
+            "1e30",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "a diverged run reported success");
+    assert!(
+        stderr.contains("training diverged at mini-batch") && stderr.contains("last good"),
+        "{stderr}"
+    );
+    assert!(!out.join("summary.json").exists());
+    actprm(&[
+        "--device",
+        "cpu",
+        "score",
+        "--checkpoint",
+        out.join("checkpoint").to_str().unwrap(),
+        "--count",
+        "2",
+    ]);
+    std::fs::remove_dir_all(&out).ok();
 }

@@ -172,6 +172,7 @@ fn a_run_on_the_pretrained_backbone() {
         "8",
         "--out",
         out.to_str().unwrap(),
+        "--force",
     ]);
     let stdout = String::from_utf8_lossy(&frozen.stdout);
     assert!(

@@ -83,6 +83,11 @@ fn execute(
 ) -> Result<()> {
     let started = Instant::now();
     let name = strategy.name();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(name));
+    let mut run_dir = RunDir::create(&out, args.force)?;
     let device = &backend.device;
     let pretrained = load_pretrained(&args.model, device)?;
     let data = ExperimentData::new(
@@ -96,11 +101,6 @@ fn execute(
         data.checkpoint_config(&args.model, args.heads, args.seed, selection.clone());
     let training = training_config(&args.model, args.seed);
 
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(name));
-    let mut run_dir = RunDir::create(&out)?;
     run_dir.write_json(
         "run.json",
         &RunRecord {
@@ -123,7 +123,8 @@ fn execute(
         args.heads
     );
     let bar = progress::bar(num_batches, "pool");
-    let (model, ledger) = data.train(
+    let mut last_saved = None;
+    let trained = data.train(
         &checkpoint_config,
         &training,
         strategy,
@@ -147,11 +148,19 @@ fn execute(
                     &data.tokenizer,
                 )?;
                 run_dir.save_checkpoint(&files)?;
+                last_saved = Some(report.batch + 1);
             }
             Ok(())
         },
-    )?;
+    );
     bar.finish_and_clear();
+    let (model, ledger) = trained.map_err(|error| match last_saved {
+        Some(batch) => error.context(format!(
+            "training stopped; the last good checkpoint, of mini-batch {batch}, is kept in {}",
+            run_dir.root().join("checkpoint").display()
+        )),
+        None => error.context("training stopped before its first checkpoint"),
+    })?;
     if let Some(budget) = args.max_labels.filter(|&b| ledger.labels_consumed >= b) {
         let seen: usize = ledger.seen_by_tenth.iter().sum();
         println!(
