@@ -139,13 +139,20 @@ impl GroupScore {
 /// A whole PRMBench evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrmBenchReport {
-    /// One per class present, in the order of [`CATEGORIES`], then `correct`.
+    /// One per class present, in the order of [`CATEGORIES`], then classes outside them in
+    /// the order they first appear, then `correct`.
     pub classes: Vec<GroupScore>,
     /// One per category with a class present: its score is the mean of its classes' scores,
     /// its counts their sums.
     pub categories: Vec<GroupScore>,
-    /// Every error class pooled.
+    /// Every error class pooled, those outside [`CATEGORIES`] included (as PRMBench's own
+    /// evaluation pools every class it finds).
     pub overall: GroupScore,
+    /// Error classes present that belong to no category: scored as classes and pooled, but in
+    /// no category's mean.
+    pub unknown_classes: Vec<String>,
+    /// Items whose `error_steps` name steps outside their solution: those numbers mark no step.
+    pub items_with_ignored_error_steps: usize,
 }
 
 /// Scores `items` given each one's step scores (`scores[i]` belongs to `items[i]`).
@@ -154,9 +161,24 @@ pub struct PrmBenchReport {
 /// When the lengths differ or an item's scores cover another number of steps.
 pub fn evaluate(items: &[PrmBenchItem], scores: &[StepScores]) -> PrmBenchReport {
     assert_eq!(items.len(), scores.len(), "one score set per item");
-    let class_names = CATEGORIES
+    let known: Vec<&str> = CATEGORIES
         .iter()
         .flat_map(|(_, classes)| classes.iter().copied())
+        .collect();
+    let mut unknown_classes: Vec<String> = Vec::new();
+    for item in items {
+        let class = item.classification.as_str();
+        if !known.contains(&class)
+            && class != CORRECT_CLASSIFICATION
+            && !unknown_classes.iter().any(|c| c == class)
+        {
+            unknown_classes.push(class.to_string());
+        }
+    }
+    let class_names = known
+        .iter()
+        .copied()
+        .chain(unknown_classes.iter().map(String::as_str))
         .chain([CORRECT_CLASSIFICATION]);
     let classes: Vec<GroupScore> = class_names
         .filter_map(|class| {
@@ -209,6 +231,11 @@ pub fn evaluate(items: &[PrmBenchItem], scores: &[StepScores]) -> PrmBenchReport
         classes,
         categories,
         overall: GroupScore::new("overall", pooled_items, pooled),
+        unknown_classes,
+        items_with_ignored_error_steps: items
+            .iter()
+            .filter(|item| !item.ignored_error_steps.is_empty())
+            .count(),
     }
 }
 
@@ -227,6 +254,7 @@ mod tests {
                 label: None,
             },
             error_steps: error_steps.to_vec(),
+            ignored_error_steps: Vec::new(),
         }
     }
 
@@ -283,5 +311,20 @@ mod tests {
         assert_eq!(report.classes.last().unwrap().name, "correct");
         assert_eq!(report.overall.items, 1);
         assert_eq!(report.overall.score, 1.0);
+    }
+
+    #[test]
+    fn an_unknown_class_is_pooled_and_named_and_ignored_steps_are_counted() {
+        let mut shifted = item("deception", 2, &[]);
+        shifted.ignored_error_steps = vec![99];
+        let items = [item("made_up", 2, &[0]), shifted];
+        let scores = [scored(&[0.1, 0.9]), scored(&[0.9, 0.9])];
+        let report = evaluate(&items, &scores);
+        assert_eq!(report.unknown_classes, ["made_up"]);
+        assert_eq!(report.overall.items, 2, "the unknown class is pooled");
+        assert_eq!(report.overall.steps.erroneous_invalid, 1);
+        assert!(report.classes.iter().any(|c| c.name == "made_up"));
+        assert!(report.categories.iter().all(|c| c.items == 1));
+        assert_eq!(report.items_with_ignored_error_steps, 1);
     }
 }

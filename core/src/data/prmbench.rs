@@ -32,6 +32,10 @@ pub struct PrmBenchItem {
     pub trajectory: Trajectory,
     /// 0-based indices of the erroneous steps.
     pub error_steps: Vec<usize>,
+    /// The `error_steps` numbers that name no step of the solution (0, negative, or past its
+    /// last step): they mark no step, as in PRMBench's own evaluation, and are kept here to be
+    /// counted and reported.
+    pub ignored_error_steps: Vec<i64>,
 }
 
 /// Reads a PRMBench JSONL source, stopping at the first invalid row.
@@ -69,10 +73,12 @@ fn prmbench_row(mut record: Record) -> Result<Vec<PrmBenchItem>, RecordError> {
                 label: None,
             },
             error_steps: Vec::new(),
+            ignored_error_steps: Vec::new(),
         });
     }
     let steps = record.steps("modified_process")?;
-    let error_steps = error_steps(&record.list("error_steps")?, steps.len())?;
+    let (error_steps, ignored_error_steps) =
+        error_steps(&record.list("error_steps")?, steps.len())?;
     items.push(PrmBenchItem {
         id: format!("{classification}_{idx}"),
         classification,
@@ -82,15 +88,20 @@ fn prmbench_row(mut record: Record) -> Result<Vec<PrmBenchItem>, RecordError> {
             label: None,
         },
         error_steps,
+        ignored_error_steps,
     });
     Ok(items)
 }
 
-/// The 1-based `error_steps` as 0-based indices. Numbers outside the solution (the benchmark
-/// has a few, left from before its solutions were shortened) mark no step, as in PRMBench's own
-/// evaluation, and are dropped.
-fn error_steps(values: &[serde_json::Value], num_steps: usize) -> Result<Vec<usize>, RecordError> {
+/// The 1-based `error_steps` as 0-based indices, and apart the numbers outside the solution
+/// (the benchmark has about a hundred rows of them, left from before its solutions were
+/// shortened), which mark no step, as in PRMBench's own evaluation.
+fn error_steps(
+    values: &[serde_json::Value],
+    num_steps: usize,
+) -> Result<(Vec<usize>, Vec<i64>), RecordError> {
     let mut steps = Vec::with_capacity(values.len());
+    let mut ignored = Vec::new();
     for (index, value) in values.iter().enumerate() {
         let step = value.as_i64().ok_or_else(|| {
             RecordError::in_field(
@@ -100,9 +111,11 @@ fn error_steps(values: &[serde_json::Value], num_steps: usize) -> Result<Vec<usi
         })?;
         if (1..=num_steps as i64).contains(&step) {
             steps.push(step as usize - 1);
+        } else {
+            ignored.push(step);
         }
     }
-    Ok(steps)
+    Ok((steps, ignored))
 }
 
 #[cfg(test)]
@@ -151,10 +164,11 @@ mod tests {
     fn step_numbers_outside_the_solution_mark_no_step() {
         let items = read_prmbench(
             "prmbench.jsonl",
-            row("p1", "circular", "[0, 2, 4]").as_bytes(),
+            row("p1", "circular", "[0, 2, 4, -5, 99]").as_bytes(),
         )
         .unwrap();
         assert_eq!(items[0].error_steps, [1]);
+        assert_eq!(items[0].ignored_error_steps, [0, 4, -5, 99]);
         let error = read_prmbench(
             "prmbench.jsonl",
             row("p1", "circular", "[\"2\"]").as_bytes(),

@@ -211,6 +211,20 @@ fn print_prmbench(report: &actprm_core::prmbench::PrmBenchReport) {
     println!();
     report.categories.iter().for_each(row);
     row(&report.overall);
+    if report.items_with_ignored_error_steps > 0 {
+        eprintln!(
+            "warning: {} items list error steps outside their solution; those numbers mark no \
+             step, as in PRMBench's own evaluation",
+            report.items_with_ignored_error_steps
+        );
+    }
+    if !report.unknown_classes.is_empty() {
+        eprintln!(
+            "warning: classes outside PRMBench's categories: {}; scored and pooled in overall, \
+             in no category",
+            report.unknown_classes.join(", ")
+        );
+    }
 }
 
 /// The items of a PRMBench JSONL file, or of every `.jsonl` file of a directory (in name
