@@ -126,6 +126,14 @@ impl CheckpointFiles {
         self.ensure_finite_weights()?;
         let tokenizer = StepTokenizer::from_json(&self.tokenizer, &config.special_tokens)
             .map_err(|e| CheckpointError::Tokenizer(e.to_string()))?;
+        let table = config.model.backbone.vocab_size();
+        if tokenizer.vocab_size() > table {
+            return Err(CheckpointError::Tokenizer(format!(
+                "it gives token ids up to {}, beyond the model's embedding table of {table} rows \
+                 ({CONFIG_FILE})",
+                tokenizer.vocab_size() - 1
+            )));
+        }
         let mut model = config.model.init(device);
         let mut store = SafetensorsStore::from_bytes(Some(self.weights.clone()));
         model
@@ -310,6 +318,20 @@ mod tests {
             matches!(error, CheckpointError::NonFiniteWeights(_)),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_tokenizer_with_ids_beyond_the_embedding_table_is_refused() {
+        let (_, config, tokenizer) = tiny();
+        let smaller = CheckpointConfig::new(
+            tiny_prm_config(tokenizer.vocab_size() - 1, 3, 8),
+            config.encoding.clone(),
+        );
+        let model = smaller.model.init(&Device::flex());
+        let files = CheckpointFiles::from_model(&model, &smaller, &tokenizer).unwrap();
+        let error = files.load(&Device::flex()).unwrap_err();
+        assert!(matches!(error, CheckpointError::Tokenizer(_)), "{error}");
+        assert!(error.to_string().contains("embedding table"), "{error}");
     }
 
     #[test]

@@ -61,6 +61,14 @@ impl PrmBackboneConfig {
         }
     }
 
+    /// Rows of the token embedding table: every token id must be below it.
+    pub fn vocab_size(&self) -> usize {
+        match self {
+            PrmBackboneConfig::Small(config) => config.vocab_size,
+            PrmBackboneConfig::Bert(config) => config.vocab_size,
+        }
+    }
+
     /// The longest input the backbone takes, in tokens.
     pub fn max_positions(&self) -> usize {
         match self {
