@@ -9,7 +9,9 @@ use std::path::Path;
 use std::rc::Rc;
 
 use actprm_core::Trajectory;
-use actprm_core::data::{DataError, Prm800kRows, TrainingRows, UnlabelledRows, read_processbench};
+use actprm_core::data::{
+    DataError, Prm800kRows, TrainingRows, UnlabelledRows, read_processbench_bytes,
+};
 use anyhow::{Context, Result, bail};
 use flate2::read::GzDecoder;
 
@@ -42,12 +44,12 @@ impl TrajectoryFile {
         let reader = BufReader::new(decompressed(path, counted));
         let rows: Box<dyn Iterator<Item = Result<Trajectory, DataError>>> = match format {
             DataFormat::Processbench => {
-                let mut text = String::new();
+                let mut bytes = Vec::new();
                 let mut reader = reader;
                 reader
-                    .read_to_string(&mut text)
+                    .read_to_end(&mut bytes)
                     .with_context(|| format!("reading {source}"))?;
-                let items = read_processbench(&source, &text)?;
+                let items = read_processbench_bytes(&source, &bytes)?;
                 Box::new(items.into_iter().map(|item| Ok(item.trajectory)))
             }
             DataFormat::Jsonl => Box::new(TrainingRows::new(&source, reader)),
@@ -90,16 +92,18 @@ pub fn read_trajectories(path: &Path, format: DataFormat) -> Result<Vec<Trajecto
 /// `{dir}/{split}.json`.
 pub fn read_processbench_split(dir: &Path, split: &str) -> Result<Vec<Trajectory>> {
     let path = dir.join(format!("{split}.json"));
-    let text = std::fs::read_to_string(&path).with_context(|| {
+    let bytes = std::fs::read(&path).with_context(|| {
         format!(
             "reading {} (ProcessBench is the Hugging Face dataset Qwen/ProcessBench)",
             path.display()
         )
     })?;
-    Ok(read_processbench(&path.display().to_string(), &text)?
-        .into_iter()
-        .map(|item| item.trajectory)
-        .collect())
+    Ok(
+        read_processbench_bytes(&path.display().to_string(), &bytes)?
+            .into_iter()
+            .map(|item| item.trajectory)
+            .collect(),
+    )
 }
 
 /// `path` opened for reading lines, gunzipped when it ends in `.gz`.

@@ -72,6 +72,28 @@ pub enum Problem {
     /// The bytes could not be read (an I/O error, or text that is not UTF-8).
     #[error("could not be read: {0}")]
     Unreadable(std::io::Error),
+    /// The bytes are not UTF-8 text.
+    #[error("byte {byte} (line {line}) is not UTF-8 text")]
+    NotUtf8 {
+        /// 0-based offset of the first byte that is not UTF-8.
+        byte: usize,
+        /// 1-based line it is on.
+        line: usize,
+    },
+    /// A JSON array where one JSON object per line was expected.
+    #[error(
+        "the line opens a JSON array, but this format is JSON lines (one object per line); \
+         a JSON array of trajectories is ProcessBench's format"
+    )]
+    ArrayNotRows,
+    /// A step longer than any real one, refused before it is tokenised.
+    #[error("{chars} characters long; a step may be at most {limit}")]
+    StepTooLong {
+        /// The step's length in characters.
+        chars: usize,
+        /// The longest step read.
+        limit: usize,
+    },
     /// The text is not valid JSON.
     #[error("malformed JSON at column {column}: {message}")]
     MalformedJson {

@@ -11,8 +11,9 @@ use super::record::{Record, RecordError};
 /// The rows of a JSONL source, read lazily.
 ///
 /// A source without any record (empty, or only blank lines) yields one
-/// [`Problem::NoRecords`] error. Reading stops after an I/O error; a malformed or invalid row
-/// yields its error and reading goes on with the next line.
+/// [`Problem::NoRecords`] error. Reading stops after an I/O error and at a line that opens a
+/// JSON array (a file of another format); a malformed or invalid row yields its error and
+/// reading goes on with the next line.
 pub(crate) struct JsonlRows<R> {
     source_name: String,
     reader: R,
@@ -69,6 +70,12 @@ impl<R: BufRead> JsonlRows<R> {
                 Ok(_) if self.line.trim().is_empty() => {}
                 Ok(_) => {
                     self.saw_record = true;
+                    if self.line.trim_start().starts_with('[') {
+                        self.finished = true;
+                        return Some(Err(
+                            self.error_here(RecordError::whole(Problem::ArrayNotRows))
+                        ));
+                    }
                     let row = serde_json::from_str(self.line.trim_end())
                         .map_err(|error| RecordError::whole(Problem::malformed_json(&error)))
                         .and_then(Record::new)

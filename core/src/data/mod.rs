@@ -18,6 +18,9 @@ pub use error::{DataError, Position, Problem};
 pub use gsm8k::{Gsm8kProblem, Gsm8kRows, read_gsm8k};
 pub use prm800k::{Prm800kRows, read_prm800k_stepwise};
 pub use prmbench::{CORRECT_CLASSIFICATION, PrmBenchItem, read_prmbench};
-pub use processbench::{PROCESSBENCH_SPLITS, ProcessBenchItem, read_processbench};
+pub use processbench::{
+    PROCESSBENCH_SPLITS, ProcessBenchItem, read_processbench, read_processbench_bytes,
+};
+pub use record::MAX_STEP_CHARS;
 pub use training_rows::{TrainingRows, read_training_rows, training_row_json};
 pub use unlabelled_rows::UnlabelledRows;

@@ -28,6 +28,40 @@ pub struct ProcessBenchItem {
 /// What a ProcessBench split file holds, for the "no records" error.
 const EXPECTED: &str = "a JSON array of ProcessBench records";
 
+/// Reads a ProcessBench JSON array from raw bytes; bytes that are not UTF-8 are reported at
+/// their offset and line, and in their record when the rest of the file parses.
+pub fn read_processbench_bytes(
+    source: &str,
+    bytes: &[u8],
+) -> Result<Vec<ProcessBenchItem>, DataError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => read_processbench(source, text),
+        Err(error) => Err(not_utf8(source, bytes, error.valid_up_to())),
+    }
+}
+
+/// The error for bytes that stop being UTF-8 at `byte`: placed in the first record that holds
+/// a replaced character once the file is read leniently, else at its line.
+fn not_utf8(source: &str, bytes: &[u8], byte: usize) -> DataError {
+    let line = bytes[..byte].iter().filter(|&&b| b == b'\n').count() + 1;
+    let lenient = String::from_utf8_lossy(bytes);
+    let position = match serde_json::from_str::<Value>(&lenient) {
+        Ok(Value::Array(records)) => records
+            .iter()
+            .position(|record| record.to_string().contains(char::REPLACEMENT_CHARACTER))
+            .map(|index| Position::Record {
+                index,
+                id: records[index]
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            }),
+        _ => None,
+    }
+    .unwrap_or(Position::Line(line));
+    RecordError::whole(Problem::NotUtf8 { byte, line }).at(source, position)
+}
+
 /// Reads one ProcessBench split from its JSON text; `source` names it in errors.
 ///
 /// A record's error names its index and, when it has one, its `id`; a split without records is
@@ -97,6 +131,7 @@ fn first_error_label(label: i64, num_steps: usize) -> Result<ProcessLabel, Recor
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::MAX_STEP_CHARS;
     use crate::data::test_support::shared_data_dir;
 
     const SOURCE: &str = "processbench/gsm8k.json";
@@ -183,6 +218,42 @@ mod tests {
         assert_eq!(
             error(r#"{"id": "x"}"#),
             "processbench/gsm8k.json: expected a JSON array of ProcessBench records, found an object"
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_placed_at_their_offset_and_record() {
+        let text = format!(
+            "[\n{},\n{}\n]",
+            record("a", r#"["x"]"#, "-1"),
+            record("b", r#"["y"]"#, "0")
+        );
+        let mut bytes = text.into_bytes();
+        let at = bytes.iter().rposition(|&b| b == b'y').unwrap();
+        bytes[at] = 0xff;
+        let error = read_processbench_bytes(SOURCE, &bytes).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(r#"{SOURCE}: record 1 (id "b"): byte {at} (line 3) is not UTF-8 text"#)
+        );
+        // A file that does not parse even leniently is placed at the line.
+        let error = read_processbench_bytes(SOURCE, b"[{\"id\": \"\xff").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("{SOURCE}: line 1: byte 9 (line 1) is not UTF-8 text")
+        );
+    }
+
+    #[test]
+    fn a_runaway_step_is_refused_before_tokenising() {
+        let long = "x".repeat(MAX_STEP_CHARS + 1);
+        let text = format!("[{}]", record("a", &format!(r#"["ok", "{long}"]"#), "-1"));
+        assert_eq!(
+            error(&text),
+            format!(
+                r#"{SOURCE}: record 0 (id "a"): field "steps[1]": {} characters long; a step may be at most {MAX_STEP_CHARS}"#,
+                MAX_STEP_CHARS + 1
+            )
         );
     }
 

@@ -7,6 +7,11 @@ use serde_json::{Map, Value};
 
 use super::error::{DataError, Position, Problem};
 
+/// The longest step, in characters, a reader accepts: real steps run to a few thousand (the
+/// longest in ProcessBench has 1,470), while tokenising a runaway one of megabytes would take
+/// gigabytes of memory.
+pub const MAX_STEP_CHARS: usize = 20_000;
+
 /// What went wrong inside one record, before the reader says where the record is.
 #[derive(Debug)]
 pub(crate) struct RecordError {
@@ -106,6 +111,19 @@ impl Record {
         let steps = self.strings(name)?;
         if steps.is_empty() {
             return Err(RecordError::in_field(name, Problem::NoSteps));
+        }
+        if let Some((index, step)) = steps
+            .iter()
+            .enumerate()
+            .find(|(_, step)| step.len() > MAX_STEP_CHARS && step.chars().count() > MAX_STEP_CHARS)
+        {
+            return Err(RecordError::in_field(
+                format!("{name}[{index}]"),
+                Problem::StepTooLong {
+                    chars: step.chars().count(),
+                    limit: MAX_STEP_CHARS,
+                },
+            ));
         }
         Ok(steps)
     }

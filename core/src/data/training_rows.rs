@@ -217,9 +217,24 @@ mod tests {
             "data/train.jsonl: line 1: malformed JSON at column 17: EOF while parsing a value"
         );
         assert_eq!(
-            error("[1, 2]"),
-            "data/train.jsonl: line 1: expected a JSON object, found a list"
+            error("\"a string\""),
+            "data/train.jsonl: line 1: expected a JSON object, found a string"
         );
+    }
+
+    #[test]
+    fn a_json_array_read_as_rows_says_so() {
+        for text in [
+            "[{\"question\": \"Q\",\n \"steps\": [\"a\"]}]\n",
+            "[{\"question\": \"Q\", \"steps\": [\"a\"]}]\n",
+        ] {
+            let message = error(text);
+            assert!(
+                message.contains("line 1: the line opens a JSON array"),
+                "{message}"
+            );
+            assert!(message.contains("ProcessBench"), "{message}");
+        }
     }
 
     #[test]
