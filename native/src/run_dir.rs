@@ -65,9 +65,13 @@ impl RunDir {
 
     /// Appends one line to metrics.jsonl and flushes it.
     pub fn log(&mut self, record: &impl Serialize) -> Result<()> {
-        serde_json::to_writer(&mut self.metrics, record)?;
-        self.metrics.write_all(b"\n")?;
-        self.metrics.flush().context("writing metrics.jsonl")
+        let metrics = &mut self.metrics;
+        let mut write = || -> std::io::Result<()> {
+            serde_json::to_writer(&mut *metrics, record)?;
+            metrics.write_all(b"\n")?;
+            metrics.flush()
+        };
+        write().with_context(|| format!("writing {}", self.root.join("metrics.jsonl").display()))
     }
 
     /// Saves the checkpoint atomically into `checkpoint/`.

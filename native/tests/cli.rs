@@ -88,6 +88,27 @@ fn run_then_score_and_evaluate() {
         other => panic!("verdict {other}"),
     }
 
+    // A full disk names the file it could not write.
+    if Path::new("/dev/full").exists() {
+        let full = Command::new(env!("CARGO_BIN_EXE_actprm"))
+            .args([
+                "--device",
+                "cpu",
+                "score",
+                "--checkpoint",
+                checkpoint,
+                "--count",
+                "3",
+                "--out",
+                "/dev/full",
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&full.stderr);
+        assert!(!full.status.success());
+        assert!(stderr.contains("writing /dev/full"), "{stderr}");
+    }
+
     let synthetic = actprm(&[
         "--device",
         "cpu",

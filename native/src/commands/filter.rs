@@ -234,13 +234,15 @@ fn open_kept(path: &Path, length: u64) -> Result<BufWriter<File>> {
 
 /// Appends the kept rows, syncs them to disk, and returns the file's new length.
 fn append_kept(file: &mut BufWriter<File>, kept: &[Kept<'_>], path: &Path) -> Result<u64> {
-    for kept in kept {
-        serde_json::to_writer(&mut *file, &kept_row(kept))?;
-        file.write_all(b"\n")?;
-    }
-    file.flush()
-        .and_then(|()| file.get_ref().sync_data())
-        .with_context(|| format!("writing {}", path.display()))?;
+    let mut write = || -> std::io::Result<()> {
+        for kept in kept {
+            serde_json::to_writer(&mut *file, &kept_row(kept))?;
+            file.write_all(b"\n")?;
+        }
+        file.flush()?;
+        file.get_ref().sync_data()
+    };
+    write().with_context(|| format!("writing {}", path.display()))?;
     Ok(file.stream_position()?)
 }
 

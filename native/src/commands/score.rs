@@ -64,14 +64,23 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
         )),
         None => Box::new(std::io::stdout().lock()),
     };
+    let destination = args
+        .out
+        .as_ref()
+        .map_or("standard output".to_string(), |path| {
+            path.display().to_string()
+        });
     let mut selected = 0;
-    for (index, (trajectory, scores)) in trajectories.iter().zip(&scores).enumerate() {
-        let line = scored(index, trajectory, scores, &rule);
-        selected += usize::from(line.verdict.is_selected());
-        serde_json::to_writer(&mut out, &line)?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()?;
+    let mut write = || -> std::io::Result<()> {
+        for (index, (trajectory, scores)) in trajectories.iter().zip(&scores).enumerate() {
+            let line = scored(index, trajectory, scores, &rule);
+            selected += usize::from(line.verdict.is_selected());
+            serde_json::to_writer(&mut out, &line)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    };
+    write().with_context(|| format!("writing {destination}"))?;
     eprintln!(
         "scored {} trajectories; {} selected for labelling ({:.1}%) at δ_pred {} δ_std {} τ {}",
         trajectories.len(),
