@@ -8,6 +8,8 @@ mod checkpoint_set;
 mod cli;
 mod commands;
 mod data_files;
+mod dir_lock;
+mod identity;
 mod pool_experiment;
 mod progress;
 mod run_dir;

@@ -10,10 +10,13 @@ use actprm_core::checkpoint::CheckpointFiles;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-/// An open run directory.
+use crate::dir_lock::DirLock;
+
+/// An open run directory, locked against other processes while it is open.
 pub struct RunDir {
     root: PathBuf,
     metrics: BufWriter<File>,
+    _lock: DirLock,
 }
 
 impl RunDir {
@@ -21,6 +24,7 @@ impl RunDir {
     /// run (its run.json) is refused unless `overwrite`, which first removes the old run's
     /// summary so that nothing of it passes for the new run's.
     pub fn create(root: &Path, overwrite: bool) -> Result<Self> {
+        let lock = DirLock::acquire(root)?;
         let record = root.join("run.json");
         if record.exists() {
             let summary = root.join("summary.json");
@@ -50,6 +54,7 @@ impl RunDir {
         Ok(Self {
             root: root.to_path_buf(),
             metrics: BufWriter::new(metrics),
+            _lock: lock,
         })
     }
 

@@ -218,8 +218,8 @@ fn run_then_score_and_evaluate() {
 /// the same kept rows and totals.
 fn filter_resumes_after_an_interruption(out: &Path, checkpoint: &str) {
     let dir = out.join("filter");
-    let filter = || {
-        actprm(&[
+    let arguments = |checkpoint: &str| {
+        [
             "--device",
             "cpu",
             "filter",
@@ -237,9 +237,14 @@ fn filter_resumes_after_an_interruption(out: &Path, checkpoint: &str) {
             "4.5",
             "--out",
             dir.to_str().unwrap(),
-        ])
+        ]
+        .map(str::to_owned)
     };
-    let first = filter();
+    let filter = |checkpoint: &str| {
+        let arguments = arguments(checkpoint);
+        actprm(&arguments.each_ref().map(String::as_str))
+    };
+    let first = filter(checkpoint);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(stderr.contains("of 40 trajectories"), "{stderr}");
     let kept = std::fs::read_to_string(dir.join("kept.jsonl")).unwrap();
@@ -292,7 +297,9 @@ fn filter_resumes_after_an_interruption(out: &Path, checkpoint: &str) {
     )
     .unwrap();
 
-    let resumed = filter();
+    // The same checkpoint named by another path resumes: inputs are compared by content.
+    let same_checkpoint = format!("{}/../checkpoint", dir.display());
+    let resumed = filter(&same_checkpoint);
     let stderr = String::from_utf8_lossy(&resumed.stderr);
     assert!(stderr.contains("resuming after 32 scored"), "{stderr}");
     assert_eq!(
@@ -303,6 +310,23 @@ fn filter_resumes_after_an_interruption(out: &Path, checkpoint: &str) {
         serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
     assert_eq!(state["tally"]["scored"], 40);
     assert_eq!(state["tally"]["kept"], rows.len());
+
+    // A checkpoint changed at the same path is refused, naming what changed.
+    std::fs::write(&state_path, interrupted.to_string()).unwrap();
+    let config = Path::new(checkpoint).join("config.json");
+    let original = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{original}\n")).unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_actprm"))
+        .args(arguments(checkpoint))
+        .output()
+        .unwrap();
+    std::fs::write(&config, original).unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "resumed with another checkpoint");
+    assert!(
+        stderr.contains("checkpoint_sha256") && stderr.contains("--restart"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -27,16 +27,22 @@ use serde_json::{Value, json};
 use crate::backend::Backend;
 use crate::cli::FilterArgs;
 use crate::commands::experiment::human;
-use crate::commands::score::{apply_overrides, load_checkpoint};
+use crate::commands::score::{apply_overrides, load_checkpoint_files, read_checkpoint_files};
 use crate::data_files::TrajectoryFile;
+use crate::dir_lock::DirLock;
+use crate::identity::{checkpoint_digest, differences, file_digest};
 use crate::progress;
 use crate::run_dir::write_json_atomically;
 
 /// filter.json: what the run was made with and how far it got.
 #[derive(Debug, Serialize, Deserialize)]
 struct FilterState {
-    /// The settings that decide which trajectories are kept; a resumed run must match them.
+    /// What decides which trajectories are kept, the checkpoint and the pool by the SHA-256
+    /// of their content; a resumed run must match it.
     settings: Value,
+    /// The paths the inputs were read from, for the reader (not compared on resume).
+    #[serde(default)]
+    inputs: Value,
     /// Totals over the trajectories scored so far.
     tally: FilterTally,
     /// Length of kept.jsonl that the totals account for.
@@ -67,14 +73,13 @@ struct KeptRow<'a> {
 
 /// `actprm filter`.
 pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
-    if args.chunk_size == 0 {
-        bail!("--chunk-size must be at least 1");
-    }
+    let _lock = DirLock::acquire(&args.out)?;
+    let checkpoint_files = read_checkpoint_files(&args.checkpoint)?;
     let Checkpoint {
         model,
         config,
         tokenizer,
-    } = load_checkpoint(&args.checkpoint, backend)?;
+    } = load_checkpoint_files(&checkpoint_files, &args.checkpoint, backend)?;
     let rule = apply_overrides(config.selection.clone(), &args.thresholds);
     let strategy = args
         .strategy
@@ -82,24 +87,33 @@ pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
         .context("`actprm filter` takes a score-based strategy")?;
     let cost = JudgeCost::new().with_tokens_per_trajectory(args.judge_tokens);
     let synthetic = args.synthetic.config();
-    let settings = settings(args, &synthetic, &strategy_settings(args, &rule));
+    let settings = settings(
+        args,
+        &checkpoint_digest(&checkpoint_files),
+        &synthetic,
+        &strategy_settings(args, &rule),
+    )?;
+    drop(checkpoint_files);
 
-    fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let state_path = args.out.join("filter.json");
     let kept_path = args.out.join("kept.jsonl");
     let mut state = match (args.restart, read_state(&state_path)?) {
         (false, Some(state)) => {
             if state.settings != settings {
                 bail!(
-                    "{} records a filtering run with other settings:\n  stored: {}\n  now:    {settings}\nChoose another --out, or pass --restart to start again",
+                    "{} records a filtering run made from other inputs or settings; what changed:\n{}\nChoose another --out, or pass --restart to start again",
                     state_path.display(),
-                    state.settings
+                    differences(&state.settings, &settings)
                 );
             }
             state
         }
         _ => FilterState {
             settings,
+            inputs: json!({
+                "checkpoint": args.checkpoint.display().to_string(),
+                "data": args.data.as_ref().map(|path| path.display().to_string()),
+            }),
             tally: FilterTally::default(),
             kept_bytes: 0,
             complete: false,
@@ -172,20 +186,26 @@ pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
     Ok(())
 }
 
-/// The settings that decide the outcome, as recorded in filter.json.
-fn settings(args: &FilterArgs, synthetic: &SyntheticConfig, strategy: &Value) -> Value {
+/// What decides the outcome, as recorded in filter.json: the checkpoint and a pool file by
+/// their content's digest.
+fn settings(
+    args: &FilterArgs,
+    checkpoint_sha256: &str,
+    synthetic: &SyntheticConfig,
+    strategy: &Value,
+) -> Result<Value> {
     let pool = match &args.data {
         Some(path) => json!({
-            "data": path.display().to_string(),
+            "data_sha256": file_digest(path)?,
             "format": format!("{:?}", args.format).to_lowercase(),
         }),
         None => json!({ "synthetic": synthetic, "seed": args.seed, "count": args.count }),
     };
-    json!({
-        "checkpoint": args.checkpoint.display().to_string(),
+    Ok(json!({
+        "checkpoint_sha256": checkpoint_sha256,
         "pool": pool,
         "strategy": strategy,
-    })
+    }))
 }
 
 /// The strategy and every threshold it reads.

@@ -120,12 +120,25 @@ fn scored<'a>(
 
 /// Reads and loads a checkpoint directory onto the backend's device.
 pub fn load_checkpoint(dir: &std::path::Path, backend: &Backend) -> Result<Checkpoint> {
-    let files = CheckpointFiles::read_dir(dir).with_context(|| {
+    load_checkpoint_files(&read_checkpoint_files(dir)?, dir, backend)
+}
+
+/// Reads a checkpoint directory's files.
+pub fn read_checkpoint_files(dir: &std::path::Path) -> Result<CheckpointFiles> {
+    CheckpointFiles::read_dir(dir).with_context(|| {
         format!(
             "reading the checkpoint {} (train one with `actprm run`)",
             dir.display()
         )
-    })?;
+    })
+}
+
+/// Loads the files read from checkpoint directory `dir` onto the backend's device.
+pub fn load_checkpoint_files(
+    files: &CheckpointFiles,
+    dir: &std::path::Path,
+    backend: &Backend,
+) -> Result<Checkpoint> {
     files
         .load(&backend.device)
         .with_context(|| format!("loading the checkpoint {}", dir.display()))

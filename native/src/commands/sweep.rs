@@ -15,6 +15,7 @@ use burn::tensor::Device;
 use serde_json::json;
 
 use crate::backend::Backend;
+use crate::dir_lock::DirLock;
 use crate::cli::{StrategyArg, SweepArgs};
 use crate::commands::experiment::human;
 use crate::pool_experiment::{ExperimentData, load_pretrained, training_config};
@@ -28,6 +29,7 @@ use crate::tasks::task_settings;
 pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
     let started = Instant::now();
     validate(args)?;
+    let _lock = DirLock::acquire(&args.out)?;
     check_settings(args)?;
     let file = ResultsFile::in_dir(&args.out);
     let mut results = file.load()?;
@@ -99,16 +101,6 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
 fn validate(args: &SweepArgs) -> Result<()> {
     if args.seeds.is_empty() || args.heads.is_empty() || args.strategies.is_empty() {
         bail!("--seeds, --heads and --strategies each need at least one value");
-    }
-    if args.heads.contains(&0) {
-        bail!("--heads: an ensemble has at least one head");
-    }
-    if let Some(f) = args
-        .random_fractions
-        .iter()
-        .find(|f| !(0.0..=1.0).contains(*f))
-    {
-        bail!("--random-fractions must lie in [0, 1], got {f}");
     }
     Ok(())
 }
