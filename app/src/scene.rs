@@ -199,4 +199,66 @@ mod tests {
         assert_eq!(scene.rule.thresholds.delta_std, 0.5);
         assert_eq!(scene.rule.thresholds.tau, 0.0);
     }
+
+    /// The URL-hash parser on arbitrary text and on mutated real hashes: it never panics, and
+    /// every threshold it returns lies in its slider's range. `ACTPRM_FUZZ_CASES` sets the
+    /// number of cases (256 by default).
+    #[cfg(not(target_family = "wasm"))]
+    mod fuzz {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn config() -> ProptestConfig {
+            let cases = std::env::var("ACTPRM_FUZZ_CASES")
+                .ok()
+                .and_then(|value| value.parse().ok())
+                .unwrap_or(256);
+            ProptestConfig {
+                cases,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        /// A hash built from the parser's own keys and arbitrary values.
+        fn hash() -> impl Strategy<Value = String> {
+            let key = prop::sample::select(vec![
+                "seed",
+                "example",
+                "delta_pred",
+                "delta_std",
+                "tau",
+                "tests",
+                "custom",
+                "x",
+            ]);
+            let value = prop_oneof![
+                any::<String>(),
+                "[-+]?[0-9]{0,3}(\\.[0-9]{0,4})?([eE][-+]?[0-9]{1,3})?",
+                prop::sample::select(vec!["nan", "inf", "-inf", "%", "%f", "%zz", "%ff%fe"])
+                    .prop_map(str::to_string),
+            ];
+            prop::collection::vec((key, value), 0..8).prop_map(|pairs| {
+                let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("#{}", body.join("&"))
+            })
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn the_hash_parser_never_panics_and_keeps_thresholds_in_range(
+                text in prop_oneof![any::<String>(), hash()]
+            ) {
+                let scene = Scene::from_hash(&text);
+                let t = &scene.rule.thresholds;
+                prop_assert!((0.5..=1.0).contains(&t.delta_pred), "δ_pred {}", t.delta_pred);
+                prop_assert!((0.0..=0.5).contains(&t.delta_std), "δ_std {}", t.delta_std);
+                prop_assert!((0.0..=1.0).contains(&t.tau), "τ {}", t.tau);
+                prop_assert_eq!(Scene::from_hash(&scene.to_hash()), scene);
+            }
+        }
+    }
 }

@@ -117,6 +117,10 @@ impl StepTokenizer {
     /// Reads a `tokenizer.json`. The padding and classification tokens named in `special` must
     /// exist; the separator is added as a special token when the vocabulary lacks it.
     pub fn from_json(json: &str, special: &SpecialTokensConfig) -> Result<Self, TokenizerError> {
+        // The tokenizers crate panics on some malformed JSON (in its decoder section) instead
+        // of returning an error: the text is checked to be JSON first.
+        serde_json::from_str::<serde::de::IgnoredAny>(json)
+            .map_err(|error| TokenizerError::Parse(error.to_string()))?;
         let inner: Tokenizer = json
             .parse()
             .map_err(|error: tokenizers::Error| TokenizerError::Parse(error.to_string()))?;

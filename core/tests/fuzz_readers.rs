@@ -1,0 +1,243 @@
+//! Property tests of every reader of outside input: arbitrary bytes, and real records mutated
+//! (bytes flipped, cut, repeated, spliced), must give a value or an error, never a panic.
+//!
+//! Needs the shared data directory (`$ACTPRM_SHARED_DATA`, else `shared/data` beside the
+//! workspace), whose files seed the corpora. Each property runs `ACTPRM_FUZZ_CASES` cases
+//! (256 by default); README.md ("Tests") says how to run a long campaign.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use actprm_core::checkpoint::CheckpointConfig;
+use actprm_core::data::{
+    UnlabelledRows, read_prm800k_stepwise, read_prmbench, read_processbench_bytes,
+    read_training_rows,
+};
+use actprm_core::encoding::EncodingConfig;
+use actprm_core::model::PrmConfig;
+use actprm_core::synthetic::SyntheticConfig;
+use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+/// Cases per property.
+fn cases() -> u32 {
+    std::env::var("ACTPRM_FUZZ_CASES")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(256)
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: cases(),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn shared_data() -> PathBuf {
+    let dir = std::env::var_os("ACTPRM_SHARED_DATA").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
+        PathBuf::from,
+    );
+    assert!(
+        dir.is_dir(),
+        "no shared data directory at {}",
+        dir.display()
+    );
+    dir
+}
+
+/// The first `count` lines of a (possibly gzipped) file, each with its newline.
+fn first_lines(path: PathBuf, count: usize) -> Vec<u8> {
+    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader: Box<dyn Read> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::GzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut out = Vec::new();
+    for line in BufReader::new(reader).lines().take(count) {
+        out.extend_from_slice(line.unwrap().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Valid inputs of every format, to be mutated.
+struct Corpora {
+    processbench: Vec<u8>,
+    training_rows: Vec<u8>,
+    unlabelled_rows: Vec<u8>,
+    prm800k: Vec<u8>,
+    prmbench: Vec<u8>,
+    config: Vec<u8>,
+    tokenizer: Vec<u8>,
+}
+
+fn corpora() -> &'static Corpora {
+    static CORPORA: OnceLock<Corpora> = OnceLock::new();
+    CORPORA.get_or_init(|| {
+        let data = shared_data();
+        let split: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(data.join("processbench/gsm8k.json")).unwrap())
+                .unwrap();
+        let processbench = serde_json::to_vec_pretty(
+            &split.as_array().unwrap().iter().take(3).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let training_rows = concat!(
+            r#"{"question": "Q", "steps": ["a = 1", "b = 2"], "hard_labels": [1, 0]}"#,
+            "\n",
+            r#"{"question": "R", "steps": ["c"], "hard_labels": [1]}"#,
+            "\n"
+        )
+        .as_bytes()
+        .to_vec();
+        let unlabelled_rows = concat!(
+            r#"{"question": "Q", "steps": ["a = 1", "b = 2"]}"#,
+            "\n",
+            r#"{"question": "R", "steps": ["c"]}"#,
+            "\n"
+        )
+        .as_bytes()
+        .to_vec();
+        let tokenizer = StepTokenizer::for_synthetic(&SyntheticConfig::new());
+        let config = CheckpointConfig::new(
+            PrmConfig::tiny(tokenizer.vocab_size()),
+            EncodingConfig::new(),
+        );
+        Corpora {
+            processbench,
+            training_rows,
+            unlabelled_rows,
+            prm800k: first_lines(
+                data.join("prm800k_stepwise/phase1_test.stepwise-critic.jsonl.gz"),
+                3,
+            ),
+            prmbench: first_lines(data.join("prmbench_sample/sample.jsonl"), 3),
+            config: serde_json::to_vec_pretty(&config).unwrap(),
+            tokenizer: tokenizer.to_json().into_bytes(),
+        }
+    })
+}
+
+/// One edit of a byte string.
+#[derive(Debug, Clone)]
+enum Mutation {
+    /// Replace the byte at a place.
+    Set(Index, u8),
+    /// Remove a span.
+    Cut(Index, Index),
+    /// Insert bytes at a place.
+    Insert(Index, Vec<u8>),
+    /// Repeat a span in place.
+    Repeat(Index, Index),
+    /// Swap two bytes.
+    Swap(Index, Index),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<Index>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Set(at, byte)),
+        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::Cut(a, b)),
+        (
+            any::<Index>(),
+            prop::collection::vec(
+                prop_oneof![
+                    any::<u8>(),
+                    prop::sample::select(b"{}[]\",:0123456789-.eE\\ntrufalsn ".to_vec()),
+                ],
+                1..8
+            )
+        )
+            .prop_map(|(at, bytes)| Mutation::Insert(at, bytes)),
+        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::Repeat(a, b)),
+        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::Swap(a, b)),
+    ]
+}
+
+fn apply(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
+    for mutation in mutations {
+        let len = bytes.len();
+        if len == 0 {
+            bytes.push(b'{');
+            continue;
+        }
+        let span = |a: &Index, b: &Index| {
+            let (a, b) = (a.index(len), b.index(len));
+            (a.min(b), a.max(b) + 1)
+        };
+        match mutation {
+            Mutation::Set(at, byte) => bytes[at.index(len)] = *byte,
+            Mutation::Cut(a, b) => {
+                let (start, end) = span(a, b);
+                bytes.drain(start..end);
+            }
+            Mutation::Insert(at, inserted) => {
+                let at = at.index(len + 1);
+                bytes.splice(at..at, inserted.iter().copied());
+            }
+            Mutation::Repeat(a, b) => {
+                let (start, end) = span(a, b);
+                let copy = bytes[start..end].to_vec();
+                bytes.splice(end..end, copy);
+            }
+            Mutation::Swap(a, b) => bytes.swap(a.index(len), b.index(len)),
+        }
+    }
+    bytes
+}
+
+/// Arbitrary bytes, or a format's valid input under a few mutations.
+fn input(valid: fn(&Corpora) -> &Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..512),
+        prop::collection::vec(mutation(), 1..6)
+            .prop_map(move |mutations| apply(valid(corpora()).clone(), &mutations)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn processbench_never_panics(bytes in input(|c| &c.processbench)) {
+        drop(read_processbench_bytes("fuzz.json", &bytes[..]));
+    }
+
+    #[test]
+    fn training_rows_never_panic(bytes in input(|c| &c.training_rows)) {
+        drop(read_training_rows("fuzz.jsonl", &bytes[..]));
+    }
+
+    #[test]
+    fn unlabelled_rows_never_panic(bytes in input(|c| &c.unlabelled_rows)) {
+        UnlabelledRows::new("fuzz.jsonl", &bytes[..]).for_each(drop);
+    }
+
+    #[test]
+    fn prm800k_rows_never_panic(bytes in input(|c| &c.prm800k)) {
+        drop(read_prm800k_stepwise("fuzz.jsonl", &bytes[..]));
+    }
+
+    #[test]
+    fn prmbench_rows_never_panic(bytes in input(|c| &c.prmbench)) {
+        drop(read_prmbench("fuzz.jsonl", &bytes[..]));
+    }
+
+    #[test]
+    fn checkpoint_config_never_panics(bytes in input(|c| &c.config)) {
+        drop(serde_json::from_slice::<CheckpointConfig>(&bytes));
+    }
+
+    #[test]
+    fn tokenizer_loader_never_panics(bytes in input(|c| &c.tokenizer)) {
+        let text = String::from_utf8_lossy(&bytes);
+        if let Ok(tokenizer) = StepTokenizer::from_json(&text, &SpecialTokensConfig::new()) {
+            drop(tokenizer.encode_text("Tom has 12 apples and buys 5 more: 12 + 5 = 17."));
+        }
+    }
+}
