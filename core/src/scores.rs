@@ -15,6 +15,11 @@ pub struct StepScores {
 }
 
 impl StepScores {
+    /// Whether every head's probability is a finite number (and so the mean and spread).
+    pub fn is_finite(&self) -> bool {
+        self.heads.iter().flatten().all(|p| p.is_finite())
+    }
+
     /// Scores from per-head probabilities `heads[e][j]` (at least one head).
     pub fn from_heads(heads: Vec<Vec<f32>>) -> Self {
         let count = heads.len();
@@ -105,6 +110,14 @@ fn binary_entropy(p: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nan_or_infinite_head_makes_the_scores_non_finite() {
+        assert!(StepScores::from_heads(vec![vec![0.2, 0.9], vec![0.3, 0.8]]).is_finite());
+        for bad in [f32::NAN, f32::INFINITY] {
+            assert!(!StepScores::from_heads(vec![vec![0.2, 0.9], vec![0.3, bad]]).is_finite());
+        }
+    }
 
     #[test]
     fn mean_and_unbiased_std_by_hand() {

@@ -80,6 +80,7 @@ impl CheckpointSet {
             );
             bar.finish_and_clear();
             for (&index, model_scores) in group.iter().zip(group_scores) {
+                ensure_finite(&model_scores, label)?;
                 scores[index] = model_scores;
             }
         }
@@ -89,6 +90,17 @@ impl CheckpointSet {
     /// The directory of checkpoint `index`.
     pub fn dir(&self, index: usize) -> &Path {
         &self.checkpoints[index].0
+    }
+}
+
+/// An error naming the first of `scores` holding a NaN or an infinity: such a score is never
+/// reported as a verdict or counted in a metric.
+pub fn ensure_finite(scores: &[StepScores], label: &str) -> Result<()> {
+    match scores.iter().position(|s| !s.is_finite()) {
+        Some(index) => Err(anyhow!(
+            "{label} item {index}: the model's scores are NaN or infinite, so none are reported"
+        )),
+        None => Ok(()),
     }
 }
 

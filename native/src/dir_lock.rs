@@ -52,7 +52,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("actprm-lock-{}", std::process::id()));
         let first = DirLock::acquire(&dir).unwrap();
         let error = DirLock::acquire(&dir).unwrap_err().to_string();
-        assert!(error.contains("in use by another actprm process"), "{error}");
+        assert!(
+            error.contains("in use by another actprm process"),
+            "{error}"
+        );
         drop(first);
         DirLock::acquire(&dir).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();

@@ -59,7 +59,8 @@ pub fn differences(stored: &Value, now: &Value) -> String {
     keys.into_iter()
         .filter(|key| stored_map.get(*key) != now_map.get(*key))
         .map(|key| {
-            let show = |value: Option<&Value>| value.map_or("(absent)".to_string(), Value::to_string);
+            let show =
+                |value: Option<&Value>| value.map_or("(absent)".to_string(), Value::to_string);
             format!(
                 "  {key}: was {}, now {}",
                 show(stored_map.get(key)),

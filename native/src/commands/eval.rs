@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::score::load_checkpoint;
 use crate::backend::Backend;
-use crate::checkpoint_set::CheckpointSet;
+use crate::checkpoint_set::{CheckpointSet, ensure_finite};
 use crate::cli::{PrmBenchArgs, ProcessBenchArgs, SyntheticEvalArgs};
 use crate::data_files::{evenly_spaced, open_reader, read_processbench_split};
 use crate::progress;
@@ -273,5 +273,6 @@ fn score_all(
         bar.set_position(done as u64)
     });
     bar.finish_and_clear();
+    ensure_finite(&scores, label)?;
     Ok(scores)
 }

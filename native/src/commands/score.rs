@@ -13,6 +13,7 @@ use anyhow::{Context, Result, anyhow};
 use serde::Serialize;
 
 use crate::backend::Backend;
+use crate::checkpoint_set::ensure_finite;
 use crate::cli::{ScoreArgs, ThresholdOverrides};
 use crate::data_files::read_trajectories;
 use crate::progress;
@@ -57,6 +58,7 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
         bar.set_position(done as u64)
     });
     bar.finish_and_clear();
+    ensure_finite(&scores, "trajectory")?;
 
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(BufWriter::new(

@@ -15,9 +15,9 @@ use burn::tensor::Device;
 use serde_json::json;
 
 use crate::backend::Backend;
-use crate::dir_lock::DirLock;
 use crate::cli::{StrategyArg, SweepArgs};
 use crate::commands::experiment::human;
+use crate::dir_lock::DirLock;
 use crate::pool_experiment::{ExperimentData, load_pretrained, training_config};
 use crate::progress;
 use crate::sweep::results::{ExperimentResult, ResultsFile};
