@@ -58,7 +58,7 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
         bar.set_position(done as u64)
     });
     bar.finish_and_clear();
-    ensure_finite(&scores, "trajectory")?;
+    ensure_finite(&scores, "input")?;
 
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(BufWriter::new(
