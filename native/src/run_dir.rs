@@ -20,31 +20,35 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates `root` and starts a fresh metrics.jsonl in it. A directory that already holds a
-    /// run (its run.json) is refused unless `overwrite`, which first removes the old run's
-    /// summary so that nothing of it passes for the new run's.
+    /// An error when `root` already holds a run (its run.json) and `overwrite` is not set;
+    /// touches nothing, so that a command can check before its long preparations.
+    pub fn ensure_free(root: &Path, overwrite: bool) -> Result<()> {
+        let record = root.join("run.json");
+        if record.exists() && !overwrite {
+            let state = if root.join("summary.json").exists() {
+                "a finished run"
+            } else {
+                "an interrupted run"
+            };
+            bail!(
+                "{} holds {state} already ({}); pass --force to overwrite it, or choose \
+                 another --out",
+                root.display(),
+                record.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Creates and locks `root` and starts a fresh metrics.jsonl in it. A directory that
+    /// already holds a run is refused unless `overwrite` (see [`RunDir::ensure_free`]), which
+    /// first removes the old run's summary so that nothing of it passes for the new run's.
     pub fn create(root: &Path, overwrite: bool) -> Result<Self> {
         let lock = DirLock::acquire(root)?;
-        let record = root.join("run.json");
-        if record.exists() {
-            let summary = root.join("summary.json");
-            if !overwrite {
-                let state = if summary.exists() {
-                    "a finished run"
-                } else {
-                    "an interrupted run"
-                };
-                bail!(
-                    "{} holds {state} already ({}); pass --force to overwrite it, or choose \
-                     another --out",
-                    root.display(),
-                    record.display()
-                );
-            }
-            if summary.exists() {
-                fs::remove_file(&summary)
-                    .with_context(|| format!("removing {}", summary.display()))?;
-            }
+        Self::ensure_free(root, overwrite)?;
+        let summary = root.join("summary.json");
+        if summary.exists() {
+            fs::remove_file(&summary).with_context(|| format!("removing {}", summary.display()))?;
         }
         fs::create_dir_all(root)
             .with_context(|| format!("creating the run directory {}", root.display()))?;

@@ -87,7 +87,7 @@ fn execute(
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(name));
-    let mut run_dir = RunDir::create(&out, args.force)?;
+    RunDir::ensure_free(&out, args.force)?;
     let device = &backend.device;
     let pretrained = load_pretrained(&args.model, device)?;
     let data = ExperimentData::new(
@@ -100,6 +100,7 @@ fn execute(
     let checkpoint_config =
         data.checkpoint_config(&args.model, args.heads, args.seed, selection.clone());
     let training = training_config(&args.model, args.seed);
+    let mut run_dir = RunDir::create(&out, args.force)?;
 
     run_dir.write_json(
         "run.json",
