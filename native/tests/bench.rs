@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{actprm, shared_data};
+use common::{actprm, actprm_refused, shared_data};
 
 #[test]
 fn every_case_writes_a_finite_positive_record() {
@@ -77,11 +77,7 @@ fn every_case_writes_a_finite_positive_record() {
 
 #[test]
 fn the_eval_case_asks_for_processbench() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_actprm"))
-        .args(["--device", "cpu", "bench", "--smoke", "--cases", "eval"])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
+    let output = actprm_refused(&["--device", "cpu", "bench", "--smoke", "--cases", "eval"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--processbench"), "{stderr}");
 }

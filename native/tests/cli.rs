@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{actprm, shared_data};
+use common::{actprm, actprm_refused, shared_data};
 
 #[test]
 fn run_then_score_and_evaluate() {
@@ -40,12 +40,8 @@ fn run_then_score_and_evaluate() {
     assert!(out.join("checkpoint/config.json").is_file());
     assert!(out.join("summary.json").is_file());
 
-    let again = Command::new(env!("CARGO_BIN_EXE_actprm"))
-        .args(["--device", "cpu", "run", "--out", out_str])
-        .output()
-        .unwrap();
+    let again = actprm_refused(&["--device", "cpu", "run", "--out", out_str]);
     let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(!again.status.success(), "a second run overwrote the first");
     assert!(
         stderr.contains("holds a finished run") && stderr.contains("--force"),
         "{stderr}"
@@ -90,22 +86,18 @@ fn run_then_score_and_evaluate() {
 
     // A full disk names the file it could not write.
     if Path::new("/dev/full").exists() {
-        let full = Command::new(env!("CARGO_BIN_EXE_actprm"))
-            .args([
-                "--device",
-                "cpu",
-                "score",
-                "--checkpoint",
-                checkpoint,
-                "--count",
-                "3",
-                "--out",
-                "/dev/full",
-            ])
-            .output()
-            .unwrap();
+        let full = actprm_refused(&[
+            "--device",
+            "cpu",
+            "score",
+            "--checkpoint",
+            checkpoint,
+            "--count",
+            "3",
+            "--out",
+            "/dev/full",
+        ]);
         let stderr = String::from_utf8_lossy(&full.stderr);
-        assert!(!full.status.success());
         assert!(stderr.contains("writing /dev/full"), "{stderr}");
     }
 
@@ -316,13 +308,9 @@ fn filter_resumes_after_an_interruption(out: &Path, checkpoint: &str) {
     let config = Path::new(checkpoint).join("config.json");
     let original = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, format!("{original}\n")).unwrap();
-    let refused = Command::new(env!("CARGO_BIN_EXE_actprm"))
-        .args(arguments(checkpoint))
-        .output()
-        .unwrap();
+    let refused = actprm_refused(&arguments(checkpoint).each_ref().map(String::as_str));
     std::fs::write(&config, original).unwrap();
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success(), "resumed with another checkpoint");
     assert!(
         stderr.contains("checkpoint_sha256") && stderr.contains("--restart"),
         "{stderr}"
@@ -331,17 +319,13 @@ fn filter_resumes_after_an_interruption(out: &Path, checkpoint: &str) {
 
 #[test]
 fn a_missing_checkpoint_is_a_readable_error() {
-    let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
-        .args([
-            "--device",
-            "cpu",
-            "score",
-            "--checkpoint",
-            "/nonexistent/checkpoint",
-        ])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
+    let output = actprm_refused(&[
+        "--device",
+        "cpu",
+        "score",
+        "--checkpoint",
+        "/nonexistent/checkpoint",
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("/nonexistent/checkpoint") && stderr.contains("actprm run"),
@@ -352,10 +336,7 @@ fn a_missing_checkpoint_is_a_readable_error() {
 /// A bad argument stops the command before any work, naming the flag and its range.
 #[test]
 fn an_out_of_range_argument_is_refused_before_any_work() {
-    let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
-        .args(["--device", "cpu", "run", "--learning-rate", "nan"])
-        .output()
-        .unwrap();
+    let output = actprm_refused(&["--device", "cpu", "run", "--learning-rate", "nan"]);
     assert_eq!(output.status.code(), Some(2), "a usage error");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -370,34 +351,30 @@ fn an_out_of_range_argument_is_refused_before_any_work() {
 fn a_diverging_run_stops_and_keeps_its_last_good_checkpoint() {
     let out = std::env::temp_dir().join(format!("actprm-diverge-{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
-    let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
-        .args([
-            "--device",
-            "cpu",
-            "run",
-            "--pool-size",
-            "96",
-            "--eval-size",
-            "8",
-            "--heads",
-            "2",
-            "--d-model",
-            "16",
-            "--layers",
-            "1",
-            "--batch-size",
-            "16",
-            "--checkpoint-every",
-            "1",
-            "--learning-rate",
-            "1e30",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let output = actprm_refused(&[
+        "--device",
+        "cpu",
+        "run",
+        "--pool-size",
+        "96",
+        "--eval-size",
+        "8",
+        "--heads",
+        "2",
+        "--d-model",
+        "16",
+        "--layers",
+        "1",
+        "--batch-size",
+        "16",
+        "--checkpoint-every",
+        "1",
+        "--learning-rate",
+        "1e30",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "a diverged run reported success");
     assert!(
         stderr.contains("training diverged at mini-batch") && stderr.contains("last good"),
         "{stderr}"

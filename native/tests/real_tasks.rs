@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{actprm, shared_data};
+use common::{actprm, actprm_refused, shared_data};
 
 /// A sweep on the GSM8K-derived task: one experiment per strategy, random matched to actprm's
 /// budget, the chart and table drawn; a rerun skips what is done.
@@ -179,18 +177,14 @@ fn a_run_on_the_pretrained_backbone() {
         stdout.contains("held-out F1 on 8 synthetic trajectories"),
         "{stdout}"
     );
-    let refused = Command::new(env!("CARGO_BIN_EXE_actprm"))
-        .args([
-            "--device",
-            "cpu",
-            "run",
-            "--freeze-backbone",
-            "--pool-size",
-            "16",
-        ])
-        .output()
-        .unwrap();
-    assert!(!refused.status.success());
+    let refused = actprm_refused(&[
+        "--device",
+        "cpu",
+        "run",
+        "--freeze-backbone",
+        "--pool-size",
+        "16",
+    ]);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--backbone minilm"));
     std::fs::remove_dir_all(&out).ok();
 }

@@ -18,6 +18,20 @@ pub fn actprm(args: &[&str]) -> Output {
     output
 }
 
+/// Runs `actprm` with `args`, failing the test when it succeeds; its output holds the error.
+pub fn actprm_refused(args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
+        .args(args)
+        .output()
+        .expect("the actprm binary runs");
+    assert!(
+        !output.status.success(),
+        "actprm {args:?} succeeded where it should have refused:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    output
+}
+
 /// The shared data directory (`$ACTPRM_SHARED_DATA`, else `shared/data` beside the workspace).
 pub fn shared_data() -> PathBuf {
     let dir = std::env::var_os("ACTPRM_SHARED_DATA")
