@@ -3,7 +3,6 @@
 //! path, and allowed when the same files are named by another path.
 
 use std::fs::File;
-use std::io::{BufReader, Read};
 use std::path::Path;
 
 use actprm_core::checkpoint::CheckpointFiles;
@@ -13,19 +12,9 @@ use sha2::{Digest, Sha256};
 
 /// The SHA-256 digest of a file's bytes, in hex.
 pub fn file_digest(path: &Path) -> Result<String> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 1 << 20];
-    loop {
-        let read = reader
-            .read(&mut buffer)
-            .with_context(|| format!("reading {}", path.display()))?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-    }
+    std::io::copy(&mut file, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
     Ok(hex(&hasher.finalize()))
 }
 
