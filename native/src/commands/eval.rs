@@ -187,6 +187,10 @@ pub fn prmbench(args: &PrmBenchArgs, backend: &Backend) -> Result<()> {
             println!();
         }
     }
+    // What the data holds, the same in every checkpoint's report.
+    if let Some(PrmBenchReport { report, .. }) = reports.first() {
+        warn_about_prmbench_data(report);
+    }
     write_reports(args.out.as_deref(), &reports)
 }
 
@@ -211,6 +215,11 @@ fn print_prmbench(report: &actprm_core::prmbench::PrmBenchReport) {
     println!();
     report.categories.iter().for_each(row);
     row(&report.overall);
+}
+
+/// Warns about PRMBench items scored as PRMBench's own evaluation scores them, though their
+/// data is questionable.
+fn warn_about_prmbench_data(report: &actprm_core::prmbench::PrmBenchReport) {
     if report.items_with_ignored_error_steps > 0 {
         eprintln!(
             "warning: {} items list error steps outside their solution; those numbers mark no \
