@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use clap::{Args, ValueEnum};
 
+use super::ranges;
+
 /// What `actprm bench` measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BenchCaseArg {
@@ -76,11 +78,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
     /// Timed runs of every case; the median and the best are reported.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
-    pub repeats: u64,
+    #[arg(long, default_value_t = 5, value_parser = ranges::count)]
+    pub repeats: usize,
     /// Threads of the CPU backend [default: one per core].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    pub threads: Option<u64>,
+    #[arg(long, value_parser = ranges::count)]
+    pub threads: Option<usize>,
     /// Directory of all-MiniLM-L6-v2 (config.json, model.safetensors, tokenizer.json)
     /// [default: ~/.cache/actprm/all-minilm-l6-v2, where scripts/fetch-backbone.sh puts it].
     #[arg(long)]
@@ -89,8 +91,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub processbench: Option<PathBuf>,
     /// Items of ProcessBench gsm8k the end-to-end case scores, evenly spaced over the split.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
-    pub eval_items: u64,
+    #[arg(long, default_value_t = 64, value_parser = ranges::count)]
+    pub eval_items: usize,
     /// Append one JSON line per case to this file.
     #[arg(long, default_value = "bench.jsonl")]
     pub out: PathBuf,

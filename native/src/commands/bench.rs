@@ -52,7 +52,7 @@ impl Sizes {
             heads_trajectories: 256,
             heads: 32,
             finetune_shape: shape(16, 256),
-            eval_items: args.eval_items as usize,
+            eval_items: args.eval_items,
             eval_batch: 16,
         }
     }
@@ -62,7 +62,7 @@ impl Sizes {
 pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
     if let Some(threads) = args.threads {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(threads as usize)
+            .num_threads(threads)
             .build_global()
             .context("setting the CPU backend's threads")?;
     }
@@ -74,7 +74,7 @@ pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
     let (warmup, repeats) = if args.smoke {
         (0, 1)
     } else {
-        (args.warmup, args.repeats as usize)
+        (args.warmup, args.repeats)
     };
     let environment = BenchEnvironment {
         implementation: "actprm".to_string(),
