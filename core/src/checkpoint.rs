@@ -13,6 +13,7 @@ use crate::encoding::EncodingConfig;
 use crate::finite::{first_non_finite_tensor, to_json_that_reads_back};
 use crate::model::{EnsemblePrm, PrmConfig};
 use crate::selection::SelectionConfig;
+use crate::threshold::ChosenThreshold;
 use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
 
 /// File name of the configuration inside a checkpoint directory.
@@ -35,6 +36,18 @@ pub struct CheckpointConfig {
     /// Names of the tokenizer's special tokens, the step separator among them.
     #[config(default = "SpecialTokensConfig::new()")]
     pub special_tokens: SpecialTokensConfig,
+    /// The decision threshold chosen on the training run's validation set, which evaluation
+    /// uses unless told otherwise; `None` when none was chosen (then `selection.tau`).
+    #[config(default = "None")]
+    pub threshold: Option<ChosenThreshold>,
+}
+
+impl CheckpointConfig {
+    /// The τ evaluation uses by default: the one chosen on validation, else the selection's.
+    pub fn decision_tau(&self) -> f32 {
+        self.threshold
+            .map_or(self.selection.tau, |chosen| chosen.tau)
+    }
 }
 
 /// Why a checkpoint could not be saved or loaded.

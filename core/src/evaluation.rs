@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::batch::Inputs;
 use crate::encoding::{EncodedTrajectory, EncodingConfig, EncodingError, encode_trajectory};
 use crate::features::compute_features;
-use crate::metrics::{FirstErrorF1, step_accuracy};
+use crate::metrics::{FirstErrorF1, step_accuracy, step_roc_auc};
 use crate::model::EnsemblePrm;
 use crate::scores::StepScores;
 use crate::tokenizer::StepTokenizer;
@@ -14,10 +14,15 @@ use crate::trajectory::{StepLabel, Trajectory};
 /// The metrics of one evaluation set.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
+    /// The threshold the predictions used: a step is predicted erroneous when μ < τ.
+    pub tau: f32,
     /// Trajectory-level first-error accuracies and F1.
     pub first_error: FirstErrorF1,
     /// Fraction of labelled steps whose predicted correctness matches the label.
     pub step_accuracy: f64,
+    /// ROC-AUC of μ between correct and erroneous labelled steps, which needs no threshold;
+    /// `None` when the set lacks either kind of step.
+    pub step_auc: Option<f64>,
 }
 
 impl Evaluation {
@@ -32,19 +37,22 @@ impl Evaluation {
         let first_error = FirstErrorF1::from_pairs(
             labelled().map(|(label, s)| (s.predicted_first_error(tau), label.first_error())),
         );
-        let steps = labelled().flat_map(|(label, s)| {
-            label
-                .step_labels(s.num_steps())
-                .into_iter()
-                .zip(&s.mean)
-                .filter_map(|(step, &mean)| {
-                    step.map(|step| (mean >= tau, step == StepLabel::Correct))
-                })
-                .collect::<Vec<_>>()
-        });
+        let labelled_steps = || {
+            labelled().flat_map(|(label, s)| {
+                label
+                    .step_labels(s.num_steps())
+                    .into_iter()
+                    .zip(s.mean.clone())
+                    .filter_map(|(step, mean)| step.map(|step| (mean, step == StepLabel::Correct)))
+            })
+        };
         Self {
+            tau,
             first_error,
-            step_accuracy: step_accuracy(steps),
+            step_accuracy: step_accuracy(
+                labelled_steps().map(|(mean, correct)| (mean >= tau, correct)),
+            ),
+            step_auc: step_roc_auc(labelled_steps()),
         }
     }
 }

@@ -24,7 +24,9 @@ impl StepFeatures {
 }
 
 /// The step features `model`'s backbone gives every trajectory of `encoded`, in their order,
-/// computed in mini-batches of `batch_size`; `progress` hears how many are done.
+/// computed in mini-batches of at most `batch_size` windows (a trajectory longer than one
+/// window counts once per window, so that memory stays bounded however long the trajectories
+/// are); `progress` hears how many trajectories are done.
 ///
 /// A batch is padded to its longest window, so trajectories are read shortest first: each batch
 /// then holds windows of similar lengths, and little of the work is padding.
@@ -47,7 +49,7 @@ pub fn compute_features(
     });
     let mut all: Vec<Option<StepFeatures>> = vec![None; encoded.len()];
     let mut done = 0;
-    for chunk in by_length.chunks(batch_size.max(1)) {
+    for chunk in window_batches(&by_length, encoded, batch_size) {
         let input: PrmInput = Inputs::Tokens { encoded, pad_id }.select(chunk, &device);
         let features = model.step_features(&input);
         let [_, max_steps, width] = features.dims();
@@ -68,6 +70,33 @@ pub fn compute_features(
     all.into_iter()
         .map(|features| features.expect("every trajectory is read once"))
         .collect()
+}
+
+/// `order` cut into consecutive batches of at most `max_windows` windows, each holding at
+/// least one trajectory.
+fn window_batches<'a>(
+    order: &'a [usize],
+    encoded: &'a [EncodedTrajectory],
+    max_windows: usize,
+) -> impl Iterator<Item = &'a [usize]> {
+    let mut rest = order;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut windows = 0;
+        let taken = rest
+            .iter()
+            .take_while(|&&index| {
+                windows += encoded[index].windows.len();
+                windows <= max_windows
+            })
+            .count()
+            .max(1);
+        let (batch, tail) = rest.split_at(taken);
+        rest = tail;
+        Some(batch)
+    })
 }
 
 #[cfg(test)]
@@ -118,6 +147,22 @@ mod tests {
         let picked = model.score(&Inputs::Features(&features).select(&[7, 2], &device));
         assert_eq!(picked[0].num_steps(), trajectories[7].num_steps());
         assert!((picked[1].mean[0] - from_tokens[2].mean[0]).abs() < 1e-5);
+    }
+
+    /// Batches hold at most the given number of windows, and a trajectory alone when it has
+    /// more.
+    #[test]
+    fn batches_are_bounded_in_windows() {
+        let with_windows = |count: usize| EncodedTrajectory {
+            windows: vec![vec![1, 2]; count],
+            step_positions: Vec::new(),
+        };
+        let encoded: Vec<EncodedTrajectory> = [1, 2, 1, 5, 1].map(with_windows).into();
+        let order = [0, 1, 2, 3, 4];
+        let batches: Vec<&[usize]> = window_batches(&order, &encoded, 4).collect();
+        assert_eq!(batches, vec![&[0, 1, 2][..], &[3], &[4]]);
+        let all: Vec<&[usize]> = window_batches(&order, &encoded, 100).collect();
+        assert_eq!(all, vec![&order[..]]);
     }
 
     /// Training on cached features moves the heads and leaves the backbone as it was.

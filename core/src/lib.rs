@@ -5,6 +5,7 @@
 //! leaf crates (the `actprm` CLI, the web app) decide which backend that is.
 
 pub mod active;
+pub mod baselines;
 pub mod batch;
 pub mod budget;
 pub mod checkpoint;
@@ -27,6 +28,7 @@ pub mod scores;
 pub mod selection;
 pub mod strategy;
 pub mod synthetic;
+pub mod threshold;
 pub mod tokenizer;
 pub mod trainer;
 pub mod trajectory;

@@ -42,11 +42,24 @@ impl FirstErrorF1 {
                 hits as f64 / total as f64
             }
         };
-        let erroneous_accuracy = ratio(erroneous_hits, erroneous);
-        let correct_accuracy = ratio(correct_hits, correct);
+        Self::from_accuracies(
+            erroneous,
+            correct,
+            ratio(erroneous_hits, erroneous),
+            ratio(correct_hits, correct),
+        )
+    }
+
+    /// The metric of given accuracies on `num_erroneous` and `num_correct` items.
+    pub fn from_accuracies(
+        num_erroneous: usize,
+        num_correct: usize,
+        erroneous_accuracy: f64,
+        correct_accuracy: f64,
+    ) -> Self {
         Self {
-            num_erroneous: erroneous,
-            num_correct: correct,
+            num_erroneous,
+            num_correct,
             erroneous_accuracy,
             correct_accuracy,
             f1: harmonic_mean(erroneous_accuracy, correct_accuracy),
@@ -76,9 +89,65 @@ pub fn step_accuracy(pairs: impl IntoIterator<Item = (bool, bool)>) -> f64 {
     }
 }
 
+/// Step-level ROC-AUC of correct against erroneous steps: the probability that a randomly
+/// drawn correct step scores higher than a randomly drawn erroneous one, ties counting half.
+/// It needs no threshold, so it shows ranking signal that a badly placed τ hides; 0.5 is chance.
+/// `None` when either class has no step.
+pub fn step_roc_auc(pairs: impl IntoIterator<Item = (f32, bool)>) -> Option<f64> {
+    let mut pairs: Vec<(f32, bool)> = pairs.into_iter().collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let correct = pairs.iter().filter(|(_, correct)| *correct).count();
+    let erroneous = pairs.len() - correct;
+    if correct == 0 || erroneous == 0 {
+        return None;
+    }
+    // Mann-Whitney: the rank sum of the correct steps, tied scores sharing their mean rank.
+    let mut rank_sum = 0.0;
+    let mut start = 0;
+    while start < pairs.len() {
+        let end = start + pairs[start..].partition_point(|p| p.0 == pairs[start].0);
+        let mean_rank = (start + end + 1) as f64 / 2.0;
+        let tied_correct = pairs[start..end].iter().filter(|(_, c)| *c).count();
+        rank_sum += mean_rank * tied_correct as f64;
+        start = end;
+    }
+    let correct = correct as f64;
+    Some((rank_sum - correct * (correct + 1.0) / 2.0) / (correct * erroneous as f64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roc_auc_of_hand_ranked_steps() {
+        // Correct 0.9, 0.6, 0.4 against erroneous 0.5, 0.1: of 6 pairs, 5 are ordered right.
+        let pairs = [
+            (0.9, true),
+            (0.5, false),
+            (0.6, true),
+            (0.1, false),
+            (0.4, true),
+        ];
+        assert!((step_roc_auc(pairs).unwrap() - 5.0 / 6.0).abs() < 1e-12);
+        let flipped = pairs.map(|(score, correct)| (score, !correct));
+        assert!((step_roc_auc(flipped).unwrap() - 1.0 / 6.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn roc_auc_counts_ties_as_half() {
+        assert_eq!(step_roc_auc([(0.7, true), (0.7, false)]), Some(0.5));
+        assert_eq!(
+            step_roc_auc([(0.7, true), (0.7, false), (0.2, false)]),
+            Some(0.75)
+        );
+    }
+
+    #[test]
+    fn roc_auc_needs_both_classes() {
+        assert_eq!(step_roc_auc([(0.3, true), (0.9, true)]), None);
+        assert_eq!(step_roc_auc([]), None);
+    }
 
     #[test]
     fn hand_computed_f1() {

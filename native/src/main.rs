@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod data_files;
 mod dir_lock;
+mod feature_cache;
 mod identity;
 mod pool_experiment;
 mod progress;

@@ -16,8 +16,10 @@ use actprm_core::model::{
     BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmBackbone, PrmConfig,
 };
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone};
+use actprm_core::scores::StepScores;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
+use actprm_core::threshold::{ChosenThreshold, choose_threshold};
 use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use std::sync::Mutex;
@@ -27,6 +29,7 @@ use burn::tensor::Device;
 use serde_json::Value;
 
 use crate::cli::{BackboneArg, ModelArgs, PoolArgs, TaskArg};
+use crate::feature_cache::FeatureCache;
 use crate::progress;
 use crate::tasks;
 
@@ -68,14 +71,36 @@ impl EncodedSet {
         }
     }
 
-    /// Caches the step features `model`'s backbone gives every trajectory.
-    fn cache_features(&mut self, model: &EnsemblePrm, pad_id: u32, what: &str) {
+    /// Computes the step features `model`'s backbone gives every trajectory, reading those
+    /// that `cache` holds from it and storing the others there.
+    fn cache_features(
+        &mut self,
+        model: &EnsemblePrm,
+        cache: Option<&FeatureCache>,
+        pad_id: u32,
+        what: &str,
+    ) -> Result<()> {
         let bar = progress::bar(self.encoded.len(), what);
-        let features = compute_features(model, &self.encoded, pad_id, EVAL_BATCH, |done| {
-            bar.set_position(done as u64)
-        });
+        let progress = |done: usize| bar.set_position(done as u64);
+        let features = match cache {
+            Some(cache) => {
+                let (features, usage) =
+                    cache.features(model, &self.encoded, pad_id, EVAL_BATCH, progress)?;
+                if usage.hits > 0 {
+                    println!(
+                        "{what}: {} of {} read from the cache {}",
+                        usage.hits,
+                        self.encoded.len(),
+                        cache.dir().display()
+                    );
+                }
+                features
+            }
+            None => compute_features(model, &self.encoded, pad_id, EVAL_BATCH, progress),
+        };
         bar.finish_and_clear();
         self.features = Some(features);
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -134,9 +159,13 @@ impl ExperimentData {
             let reader = PrmConfig::new(pretrained.config.clone().into())
                 .init_around(PrmBackbone::Bert(pretrained.bert.clone()), device);
             let pad_id = tokenizer.pad_id();
-            pool.cache_features(&reader, pad_id, "pool features");
-            validation.cache_features(&reader, pad_id, "validation features");
-            test.cache_features(&reader, pad_id, "test features");
+            let cache = model
+                .feature_cache_root()
+                .map(|root| FeatureCache::new(&root, reader.backbone()));
+            let cache = cache.as_ref();
+            pool.cache_features(&reader, cache, pad_id, "pool features")?;
+            validation.cache_features(&reader, cache, pad_id, "validation features")?;
+            test.cache_features(&reader, cache, pad_id, "test features")?;
         }
         Ok(Self {
             pool,
@@ -236,7 +265,23 @@ impl ExperimentData {
         Ok((trainer.into_model(), ledger))
     }
 
-    /// Evaluates `model` on `set`, calling `progress` with the number scored so far.
+    /// `model`'s scores of every trajectory of `set`, calling `progress` with the number
+    /// scored so far.
+    pub fn score(
+        &self,
+        model: &EnsemblePrm,
+        set: &EncodedSet,
+        progress: impl FnMut(usize),
+    ) -> Vec<StepScores> {
+        score_inputs(
+            model,
+            set.inputs(self.tokenizer.pad_id()),
+            EVAL_BATCH,
+            progress,
+        )
+    }
+
+    /// Evaluates `model` on `set` at `tau`, calling `progress` with the number scored so far.
     pub fn evaluate(
         &self,
         model: &EnsemblePrm,
@@ -244,13 +289,14 @@ impl ExperimentData {
         tau: f32,
         progress: impl FnMut(usize),
     ) -> Evaluation {
-        let scores = score_inputs(
-            model,
-            set.inputs(self.tokenizer.pad_id()),
-            EVAL_BATCH,
-            progress,
-        );
-        Evaluation::from_scores(&set.trajectories, &scores, tau)
+        Evaluation::from_scores(&set.trajectories, &self.score(model, set, progress), tau)
+    }
+
+    /// The τ at which `model` scores the highest first-error F1 on the validation set, or
+    /// `None` when that set is empty.
+    pub fn choose_threshold(&self, model: &EnsemblePrm) -> Option<ChosenThreshold> {
+        let scores = self.score(model, &self.validation, |_| {});
+        choose_threshold(&self.validation.trajectories, &scores)
     }
 }
 

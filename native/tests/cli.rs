@@ -34,11 +34,24 @@ fn run_then_score_and_evaluate() {
     ]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("labels used:"), "{stdout}");
-    assert!(stdout.contains("held-out F1"), "{stdout}");
+    assert!(stdout.contains("chosen on validation"), "{stdout}");
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 3, "one line per mini-batch");
-    assert!(out.join("checkpoint/config.json").is_file());
-    assert!(out.join("summary.json").is_file());
+    let read_json = |path: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    // The τ chosen on validation is saved in the checkpoint and reported beside τ = 0.5.
+    let config = read_json(&out.join("checkpoint/config.json"));
+    let summary = read_json(&out.join("summary.json"));
+    let chosen_tau = config["threshold"]["tau"].as_f64().unwrap();
+    assert!(chosen_tau > 0.0 && chosen_tau < 1.0, "{config}");
+    assert_eq!(summary["threshold"], config["threshold"]);
+    assert_eq!(summary["held_out"]["tau"].as_f64(), Some(0.5));
+    assert_eq!(
+        summary["held_out_at_threshold"]["tau"].as_f64(),
+        Some(chosen_tau)
+    );
+    assert!(summary["baselines"]["random_step"]["f1"].as_f64().unwrap() > 0.0);
 
     let again = actprm_refused(&["--device", "cpu", "run", "--out", out_str]);
     let stderr = String::from_utf8_lossy(&again.stderr);
@@ -136,9 +149,46 @@ fn run_then_score_and_evaluate() {
         table.contains("gsm8k") && table.contains("math") && table.contains("average"),
         "{table}"
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
-    assert_eq!(json["splits"].as_array().unwrap().len(), 2);
+    let json = read_json(&results);
+    let splits = json["splits"].as_array().unwrap();
+    assert_eq!(splits.len(), 2);
+    // By default at the checkpoint's validation τ, with τ = 0.5 beside it.
+    assert_eq!(json["tau_source"]["from"], "validation");
+    assert_eq!(json["tau_source"]["tau"].as_f64(), Some(chosen_tau));
+    assert_eq!(splits[0]["tau"].as_f64(), Some(chosen_tau));
+    assert_eq!(splits[0]["at_half"]["tau"].as_f64(), Some(0.5));
+    assert!(splits[0]["baselines"]["random_step"]["f1"].is_f64());
+    let split_f1 = |split: &serde_json::Value| split["first_error"]["f1"].as_f64().unwrap();
+    let average = (split_f1(&splits[0]) + split_f1(&splits[1])) / 2.0;
+    assert!((json["average_f1"].as_f64().unwrap() - average).abs() < 1e-12);
+    assert!(
+        table.contains("step AUC") && table.contains("chance"),
+        "{table}"
+    );
+
+    // --tau overrides the checkpoint's.
+    actprm(&[
+        "--device",
+        "cpu",
+        "eval",
+        "processbench",
+        "--data",
+        data.to_str().unwrap(),
+        "--checkpoint",
+        checkpoint,
+        "--splits",
+        "gsm8k",
+        "--limit",
+        "6",
+        "--tau",
+        "0.5",
+        "--out",
+        results.to_str().unwrap(),
+    ]);
+    let at_half = read_json(&results);
+    assert_eq!(at_half["tau_source"]["from"], "argument");
+    assert_eq!(at_half["splits"][0]["tau"].as_f64(), Some(0.5));
+    assert!(at_half["splits"][0]["at_half"].is_null());
 
     // The same checkpoint twice: one backbone reading, two identical reports.
     let twice = actprm(&[

@@ -125,6 +125,11 @@ impl EnsemblePrm {
         self.heads.num_heads()
     }
 
+    /// The backbone that reads trajectories into step features.
+    pub fn backbone(&self) -> &PrmBackbone {
+        &self.backbone
+    }
+
     /// Whether `other` reads trajectories with the same backbone, weight for weight, as models
     /// whose heads were trained on one frozen backbone do. Compares every backbone tensor.
     pub fn shares_backbone_with(&self, other: &EnsemblePrm) -> bool {

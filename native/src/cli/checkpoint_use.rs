@@ -124,6 +124,10 @@ pub struct ProcessBenchArgs {
     /// Evaluate only these splits (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub splits: Vec<String>,
+    /// Decision threshold τ: a step is predicted erroneous when μ < τ. Default: the τ the
+    /// checkpoint's training chose on its validation set, else its selection τ (0.5).
+    #[arg(long, value_parser = ranges::tau)]
+    pub tau: Option<f32>,
     /// Evaluate at most this many items per split, spread evenly over it (ProcessBench files
     /// list their erroneous items first, so the head of a file would not do).
     #[arg(long, value_parser = ranges::count)]
@@ -165,6 +169,10 @@ pub struct SyntheticEvalArgs {
     /// Checkpoint directory.
     #[arg(long, default_value = "runs/actprm/checkpoint")]
     pub checkpoint: PathBuf,
+    /// Decision threshold τ: a step is predicted erroneous when μ < τ. Default: the τ the
+    /// checkpoint's training chose on its validation set, else its selection τ (0.5).
+    #[arg(long, value_parser = ranges::tau)]
+    pub tau: Option<f32>,
     /// Problems to generate.
     #[arg(long, default_value_t = 1000, value_parser = ranges::count)]
     pub count: usize,

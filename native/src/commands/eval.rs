@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use actprm_core::Trajectory;
+use actprm_core::baselines::TrivialBaselines;
 use actprm_core::checkpoint::Checkpoint;
 use actprm_core::data::{PROCESSBENCH_SPLITS, PrmBenchItem, read_prmbench};
 use actprm_core::evaluation::{Evaluation, encode_all, score_encoded};
@@ -13,6 +14,7 @@ use actprm_core::synthetic::generate;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
+use super::experiment::auc;
 use super::score::load_checkpoint;
 use crate::backend::Backend;
 use crate::checkpoint_set::{CheckpointSet, ensure_finite};
@@ -25,17 +27,85 @@ use crate::progress;
 struct SplitResult {
     split: String,
     items: usize,
+    /// At the checkpoint's τ (or `--tau`).
     #[serde(flatten)]
     evaluation: Evaluation,
+    /// At τ = 0.5, the paper's protocol, when that is not the τ above.
+    at_half: Option<Evaluation>,
+    /// What predictors that read no step score on the split.
+    baselines: TrivialBaselines,
 }
 
 /// One checkpoint's ProcessBench results.
 #[derive(Debug, Serialize)]
 struct ProcessBenchReport {
     checkpoint: PathBuf,
+    /// Where τ came from.
+    tau_source: TauSource,
     splits: Vec<SplitResult>,
     average_f1: f64,
+    /// The average at τ = 0.5, when that is not the τ used.
+    average_f1_at_half: Option<f64>,
 }
+
+/// Where an evaluation's τ came from.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case", tag = "from")]
+enum TauSource {
+    /// `--tau`.
+    Argument { tau: f32 },
+    /// Chosen on the training run's validation set.
+    Validation {
+        tau: f32,
+        validation_f1: f64,
+        validation_items: usize,
+    },
+    /// The checkpoint's selection τ, none having been chosen on validation.
+    Selection { tau: f32 },
+}
+
+impl TauSource {
+    fn of(checkpoint: &Checkpoint, argument: Option<f32>) -> Self {
+        match (argument, checkpoint.config.threshold) {
+            (Some(tau), _) => Self::Argument { tau },
+            (None, Some(chosen)) => Self::Validation {
+                tau: chosen.tau,
+                validation_f1: chosen.validation_f1,
+                validation_items: chosen.validation_items,
+            },
+            (None, None) => Self::Selection {
+                tau: checkpoint.config.selection.tau,
+            },
+        }
+    }
+
+    fn tau(self) -> f32 {
+        match self {
+            Self::Argument { tau } | Self::Validation { tau, .. } | Self::Selection { tau } => tau,
+        }
+    }
+
+    /// A sentence for reports.
+    fn describe(self) -> String {
+        match self {
+            Self::Argument { tau } => format!("τ = {tau:.3} (--tau)"),
+            Self::Validation {
+                tau,
+                validation_f1,
+                validation_items,
+            } => format!(
+                "τ = {tau:.3}, chosen on the training run's validation set (F1 {validation_f1:.3} \
+                 on {validation_items} items)"
+            ),
+            Self::Selection { tau } => {
+                format!("τ = {tau:.3} (none was chosen on validation for this checkpoint)")
+            }
+        }
+    }
+}
+
+/// The paper's threshold.
+const HALF: f32 = 0.5;
 
 /// `actprm eval processbench`.
 pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
@@ -48,6 +118,11 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
     if splits.is_empty() {
         bail!("no split to evaluate");
     }
+    let sources: Vec<TauSource> = set
+        .checkpoints
+        .iter()
+        .map(|(_, checkpoint)| TauSource::of(checkpoint, args.tau))
+        .collect();
     let mut results: Vec<Vec<SplitResult>> = (0..set.len()).map(|_| Vec::new()).collect();
     for split in &splits {
         let mut items = read_processbench_split(&args.data, split)?;
@@ -55,26 +130,34 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
             items = evenly_spaced(items, limit);
         }
         let scores = set.score(&items, args.batch_size, split)?;
-        for ((index, checkpoint), scores) in set.checkpoints.iter().enumerate().zip(scores) {
-            let tau = checkpoint.1.config.selection.tau;
-            results[index].push(SplitResult {
+        let baselines = TrivialBaselines::of(&items);
+        for ((results, source), scores) in results.iter_mut().zip(&sources).zip(scores) {
+            let tau = source.tau();
+            results.push(SplitResult {
                 split: split.clone(),
                 items: items.len(),
                 evaluation: Evaluation::from_scores(&items, &scores, tau),
+                at_half: (tau != HALF).then(|| Evaluation::from_scores(&items, &scores, HALF)),
+                baselines,
             });
         }
     }
     let reports: Vec<ProcessBenchReport> = results
         .into_iter()
+        .zip(sources)
         .enumerate()
-        .map(|(index, splits)| ProcessBenchReport {
-            checkpoint: set.dir(index).to_path_buf(),
-            average_f1: splits
-                .iter()
-                .map(|r| r.evaluation.first_error.f1)
-                .sum::<f64>()
-                / splits.len() as f64,
-            splits,
+        .map(|(index, (splits, tau_source))| {
+            let average = |f1: &dyn Fn(&SplitResult) -> Option<f64>| {
+                let values: Option<Vec<f64>> = splits.iter().map(f1).collect();
+                values.map(|values| values.iter().sum::<f64>() / values.len() as f64)
+            };
+            ProcessBenchReport {
+                checkpoint: set.dir(index).to_path_buf(),
+                tau_source,
+                average_f1: average(&|r| Some(r.evaluation.first_error.f1)).unwrap_or(0.0),
+                average_f1_at_half: average(&|r| r.at_half.map(|e| e.first_error.f1)),
+                splits,
+            }
         })
         .collect();
     for report in &reports {
@@ -88,20 +171,40 @@ fn print_processbench(report: &ProcessBenchReport, named: bool) {
     if named {
         println!("{}", report.checkpoint.display());
     }
+    println!("{}", report.tau_source.describe());
+    let at_half = |f1: Option<f64>| f1.map_or_else(|| "=".to_string(), |f1| format!("{f1:.3}"));
     println!(
-        "{:<14} {:>6} {:>10} {:>10} {:>8}",
-        "split", "items", "acc_err", "acc_cor", "F1"
+        "{:<14} {:>6} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7}",
+        "split", "items", "step AUC", "acc_err", "acc_cor", "F1", "F1@0.5", "chance"
     );
     for r in &report.splits {
         let f = &r.evaluation.first_error;
         println!(
-            "{:<14} {:>6} {:>10.3} {:>10.3} {:>8.3}",
-            r.split, r.items, f.erroneous_accuracy, f.correct_accuracy, f.f1
+            "{:<14} {:>6} {:>9} {:>8.3} {:>8.3} {:>7.3} {:>7} {:>7.3}",
+            r.split,
+            r.items,
+            auc(r.evaluation.step_auc),
+            f.erroneous_accuracy,
+            f.correct_accuracy,
+            f.f1,
+            at_half(r.at_half.map(|e| e.first_error.f1)),
+            r.baselines.random_step.f1
         );
     }
     println!(
-        "{:<14} {:>6} {:>10} {:>10} {:>8.3}",
-        "average", "", "", "", report.average_f1
+        "{:<14} {:>6} {:>9} {:>8} {:>8} {:>7.3} {:>7}",
+        "average",
+        "",
+        "",
+        "",
+        "",
+        report.average_f1,
+        at_half(report.average_f1_at_half)
+    );
+    println!(
+        "(step AUC: correct against erroneous steps, 0.5 is chance; chance: the F1 of flagging one \
+         of a trajectory's n steps or none, each with probability 1/(n+1); flagging nothing or \
+         always the last step scores 0)"
     );
     if named {
         println!();
@@ -124,33 +227,24 @@ fn write_reports<T: Serialize>(out: Option<&Path>, reports: &[T]) -> Result<()> 
 pub fn synthetic(args: &SyntheticEvalArgs, backend: &Backend) -> Result<()> {
     let checkpoint = load_checkpoint(&args.checkpoint, backend)?;
     let items = generate(&args.synthetic.config(), args.seed, args.count);
-    let evaluation = evaluate(&checkpoint, &items, args.batch_size, "synthetic")?;
+    let scores = score_all(&checkpoint, &items, args.batch_size, "synthetic")?;
+    let source = TauSource::of(&checkpoint, args.tau);
+    let evaluation = Evaluation::from_scores(&items, &scores, source.tau());
     let f = &evaluation.first_error;
+    println!("{}", source.describe());
     println!(
-        "synthetic ({} items): F1 {:.3} (erroneous {:.3} of {}, correct {:.3} of {}); step accuracy {:.3}",
+        "synthetic ({} items): F1 {:.3} (erroneous {:.3} of {}, correct {:.3} of {}); step accuracy {:.3}; step AUC {}; chance F1 {:.3}",
         items.len(),
         f.f1,
         f.erroneous_accuracy,
         f.num_erroneous,
         f.correct_accuracy,
         f.num_correct,
-        evaluation.step_accuracy
+        evaluation.step_accuracy,
+        auc(evaluation.step_auc),
+        TrivialBaselines::of(&items).random_step.f1
     );
     Ok(())
-}
-
-fn evaluate(
-    checkpoint: &Checkpoint,
-    items: &[Trajectory],
-    batch_size: usize,
-    label: &str,
-) -> Result<Evaluation> {
-    let scores = score_all(checkpoint, items, batch_size, label)?;
-    Ok(Evaluation::from_scores(
-        items,
-        &scores,
-        checkpoint.config.selection.tau,
-    ))
 }
 
 /// One checkpoint's PRMBench results.

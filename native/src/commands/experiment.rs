@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use actprm_core::active;
+use actprm_core::baselines::TrivialBaselines;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
 use actprm_core::evaluation::Evaluation;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
+use actprm_core::threshold::ChosenThreshold;
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -40,7 +42,14 @@ struct RunSummary {
     ledger: BudgetLedger,
     budget_fraction: f64,
     selection_rate_by_tenth: Vec<f64>,
+    /// At the selection's τ (0.5 by default, the paper's protocol).
     held_out: Evaluation,
+    /// The τ chosen on the validation set, saved in the checkpoint.
+    threshold: Option<ChosenThreshold>,
+    /// At that τ.
+    held_out_at_threshold: Option<Evaluation>,
+    /// What predictors that read no step score on the held-out set.
+    baselines: TrivialBaselines,
     wall_seconds: f64,
     backend: String,
 }
@@ -170,23 +179,29 @@ fn execute(
         );
     }
 
+    let threshold = data.choose_threshold(&model);
+    let checkpoint_config = checkpoint_config.with_threshold(threshold);
     let checkpoint_dir = run_dir.save_checkpoint(&CheckpointFiles::from_model(
         &model,
         &checkpoint_config,
         &data.tokenizer,
     )?)?;
     let eval_bar = progress::bar(data.test.len(), "held-out");
-    let evaluation = data.evaluate(&model, &data.test, selection.tau, |done| {
+    let scores = data.score(&model, &data.test, |done| {
         eval_bar.set_position(done as u64)
     });
     eval_bar.finish_and_clear();
+    let evaluate = |tau| Evaluation::from_scores(&data.test.trajectories, &scores, tau);
 
     let result = RunSummary {
         strategy: name.to_string(),
         budget_fraction: ledger.budget_fraction(),
         selection_rate_by_tenth: ledger.selection_rate_by_tenth(),
         ledger,
-        held_out: evaluation,
+        held_out: evaluate(selection.tau),
+        threshold,
+        held_out_at_threshold: threshold.map(|chosen| evaluate(chosen.tau)),
+        baselines: TrivialBaselines::of(&data.test.trajectories),
         wall_seconds: started.elapsed().as_secs_f64(),
         backend: backend.description.clone(),
     };
@@ -202,7 +217,6 @@ fn print_summary(
     root: &std::path::Path,
 ) {
     let ledger = &result.ledger;
-    let f1 = &result.held_out.first_error;
     let tenths: Vec<String> = result
         .selection_rate_by_tenth
         .iter()
@@ -225,14 +239,23 @@ fn print_summary(
         ledger.unconditional
     );
     println!("selection rate by tenth of the pass: {}", tenths.join(" "));
+    println!("held-out on {test_name}:");
+    let held_out = &result.held_out;
+    print_evaluation(&format!("at τ = {:.3}", held_out.tau), held_out);
+    if let (Some(chosen), Some(evaluation)) = (&result.threshold, &result.held_out_at_threshold) {
+        print_evaluation(
+            &format!(
+                "at τ = {:.3}, chosen on validation (F1 {:.3} there, {} items)",
+                chosen.tau, chosen.validation_f1, chosen.validation_items
+            ),
+            evaluation,
+        );
+    }
     println!(
-        "held-out F1 on {test_name}: {:.3} (erroneous {:.3} of {}, correct {:.3} of {}); step accuracy {:.3}",
-        f1.f1,
-        f1.erroneous_accuracy,
-        f1.num_erroneous,
-        f1.correct_accuracy,
-        f1.num_correct,
-        result.held_out.step_accuracy
+        "  trivial baselines' F1: flag nothing {:.3}, flag the last step {:.3}, random step {:.3}",
+        result.baselines.flag_nothing.f1,
+        result.baselines.flag_last_step.f1,
+        result.baselines.random_step.f1
     );
     println!(
         "wall time: {}",
@@ -243,6 +266,26 @@ fn print_summary(
         checkpoint.display(),
         root.display()
     );
+}
+
+/// One line of an evaluation: F1, its two accuracies, step accuracy and step AUC.
+fn print_evaluation(what: &str, evaluation: &Evaluation) {
+    let f1 = &evaluation.first_error;
+    println!(
+        "  {what}: F1 {:.3} (erroneous {:.3} of {}, correct {:.3} of {}); step accuracy {:.3}; step AUC {}",
+        f1.f1,
+        f1.erroneous_accuracy,
+        f1.num_erroneous,
+        f1.correct_accuracy,
+        f1.num_correct,
+        evaluation.step_accuracy,
+        auc(evaluation.step_auc)
+    );
+}
+
+/// A step AUC for a report: three decimals, or "n/a" for a set lacking a class of step.
+pub fn auc(auc: Option<f64>) -> String {
+    auc.map_or_else(|| "n/a".to_string(), |auc| format!("{auc:.3}"))
 }
 
 pub fn human(duration: Duration) -> String {

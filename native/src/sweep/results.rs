@@ -106,6 +106,7 @@ pub mod tests {
     /// A result with the given strategy, seed, budget and test F1 (other fields plausible).
     pub fn result(strategy: StrategyArg, seed: u64, budget: f64, f1: f64) -> ExperimentResult {
         let evaluation = Evaluation {
+            tau: 0.5,
             first_error: FirstErrorF1 {
                 erroneous_accuracy: f1,
                 correct_accuracy: f1,
@@ -114,6 +115,7 @@ pub mod tests {
                 num_correct: 50,
             },
             step_accuracy: 0.9,
+            step_auc: Some(0.8),
         };
         let mut ledger = BudgetLedger::new(100, &JudgeCost::new());
         ledger.labels_consumed = (budget * 100.0).round() as usize;

@@ -1,0 +1,368 @@
+//! Step features of a frozen backbone, cached on disk, so that every seed, strategy and
+//! evaluation that reads the same trajectories with the same backbone computes them once.
+//!
+//! The cache is content-addressed. A trajectory's features are filed under the SHA-256 of its
+//! encoding (windows of token ids and separator positions), in a directory named by the
+//! SHA-256 of the backbone's weights: a changed data file, tokenizer, encoding setting or
+//! backbone misses and is computed afresh, and nothing stale is read back. Each computation
+//! adds one shard, a safetensors file written under a temporary name and renamed into place,
+//! holding one `[steps, width]` f32 tensor per trajectory, named by its key. A shard that does
+//! not read back (a torn write, a damaged disk) is reported, removed, and its trajectories
+//! computed again.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use actprm_core::encoding::EncodedTrajectory;
+use actprm_core::features::{StepFeatures, compute_features};
+use actprm_core::model::{EnsemblePrm, PrmBackbone};
+use anyhow::{Context, Result, bail};
+use burn::store::ModuleSnapshot;
+use safetensors::{Dtype, SafeTensors};
+use sha2::{Digest, Sha256};
+
+use crate::identity::hex;
+
+/// Extension of a shard.
+const SHARD_EXTENSION: &str = "safetensors";
+
+/// The cached features of one backbone.
+#[derive(Debug, Clone)]
+pub struct FeatureCache {
+    dir: PathBuf,
+}
+
+/// How a request was served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheUse {
+    /// Trajectories whose features were read from the cache.
+    pub hits: usize,
+    /// Trajectories whose features the backbone computed (and the cache now holds).
+    pub computed: usize,
+}
+
+impl FeatureCache {
+    /// The cache of `backbone`'s features under `root`.
+    pub fn new(root: &Path, backbone: &PrmBackbone) -> Self {
+        Self {
+            dir: root.join(backbone_digest(backbone)),
+        }
+    }
+
+    /// The directory holding this backbone's shards.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The step features `reader`'s backbone gives every trajectory of `encoded`, in order:
+    /// read from the cache where it holds them, otherwise computed in mini-batches of
+    /// `batch_size` and stored. `progress` hears how many of the missing ones are computed.
+    pub fn features(
+        &self,
+        reader: &EnsemblePrm,
+        encoded: &[EncodedTrajectory],
+        pad_id: u32,
+        batch_size: usize,
+        progress: impl FnMut(usize),
+    ) -> Result<(Vec<StepFeatures>, CacheUse)> {
+        let keys: Vec<String> = encoded.iter().map(trajectory_key).collect();
+        let mut found = self.read(&keys.iter().map(String::as_str).collect())?;
+        let missing: Vec<usize> = (0..encoded.len())
+            .filter(|&i| {
+                found
+                    .get(&keys[i])
+                    .is_none_or(|f| f.num_steps() != encoded[i].num_steps())
+            })
+            .collect();
+        let usage = CacheUse {
+            hits: encoded.len() - missing.len(),
+            computed: missing.len(),
+        };
+        if !missing.is_empty() {
+            let to_compute: Vec<EncodedTrajectory> =
+                missing.iter().map(|&i| encoded[i].clone()).collect();
+            let computed = compute_features(reader, &to_compute, pad_id, batch_size, progress);
+            let shard: Vec<(&str, &StepFeatures)> = missing
+                .iter()
+                .map(|&i| keys[i].as_str())
+                .zip(&computed)
+                .collect();
+            self.write_shard(&shard)?;
+            for (&i, features) in missing.iter().zip(computed) {
+                found.insert(keys[i].clone(), features);
+            }
+        }
+        let features = keys
+            .iter()
+            .map(|key| {
+                found
+                    .get(key)
+                    .cloned()
+                    .expect("every key was found or computed")
+            })
+            .collect();
+        Ok((features, usage))
+    }
+
+    /// The features of every key in `wanted` that some readable shard holds.
+    fn read(&self, wanted: &HashSet<&str>) -> Result<HashMap<String, StepFeatures>> {
+        let mut found = HashMap::new();
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return Ok(found);
+        };
+        let mut shards: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|e| e == SHARD_EXTENSION))
+            .collect();
+        shards.sort();
+        for shard in shards {
+            let bytes = fs::read(&shard).with_context(|| format!("reading {}", shard.display()))?;
+            match read_shard(&bytes, wanted, &mut found) {
+                Ok(()) => {}
+                Err(problem) => {
+                    eprintln!(
+                        "warning: feature cache shard {} does not read back ({problem}); \
+                         removing it, its features will be computed again",
+                        shard.display()
+                    );
+                    fs::remove_file(&shard)
+                        .with_context(|| format!("removing {}", shard.display()))?;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes one shard holding `features` under their keys.
+    fn write_shard(&self, features: &[(&str, &StepFeatures)]) -> Result<()> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating the feature cache {}", self.dir.display()))?;
+        let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = features
+            .iter()
+            .map(|(key, f)| {
+                let data = f.values.iter().flat_map(|v| v.to_le_bytes()).collect();
+                (key.to_string(), data, vec![f.num_steps(), f.width])
+            })
+            .collect();
+        let views = bytes
+            .iter()
+            .map(|(key, data, shape)| {
+                safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), data)
+                    .map(|view| (key.as_str(), view))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let serialised = safetensors::serialize(views, None)?;
+        let mut name = Sha256::new();
+        for (key, _) in features {
+            name.update(key.as_bytes());
+        }
+        let path = self.dir.join(format!(
+            "{}.{SHARD_EXTENSION}",
+            &hex(&name.finalize())[..32]
+        ));
+        let staging = path.with_extension(format!("{}.partial", std::process::id()));
+        fs::write(&staging, serialised)
+            .with_context(|| format!("writing {}", staging.display()))?;
+        fs::rename(&staging, &path).with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+/// Copies into `found` the tensors of one shard that `wanted` names, or says why the shard is
+/// unusable.
+fn read_shard(
+    bytes: &[u8],
+    wanted: &HashSet<&str>,
+    found: &mut HashMap<String, StepFeatures>,
+) -> Result<()> {
+    let shard = SafeTensors::deserialize(bytes)?;
+    for (name, view) in shard.iter() {
+        if !wanted.contains(name) || found.contains_key(name) {
+            continue;
+        }
+        let &[steps, width] = view.shape() else {
+            bail!(
+                "tensor {name} has shape {:?}, not [steps, width]",
+                view.shape()
+            );
+        };
+        if view.dtype() != Dtype::F32 || view.data().len() != steps * width * 4 {
+            bail!("tensor {name} is not {steps}×{width} f32 values");
+        }
+        let values = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        found.insert(name.to_string(), StepFeatures { values, width });
+    }
+    Ok(())
+}
+
+/// The SHA-256 of a trajectory's encoding: its windows' token ids and where each step is read.
+pub fn trajectory_key(encoded: &EncodedTrajectory) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update((encoded.windows.len() as u64).to_le_bytes());
+    for window in &encoded.windows {
+        hasher.update((window.len() as u64).to_le_bytes());
+        for id in window {
+            hasher.update(id.to_le_bytes());
+        }
+    }
+    for step in &encoded.step_positions {
+        hasher.update((step.window as u64).to_le_bytes());
+        hasher.update((step.position as u64).to_le_bytes());
+    }
+    hex(&hasher.finalize())
+}
+
+/// The SHA-256 of a backbone's configuration-free identity: every tensor's name, shape, type
+/// and bytes.
+pub fn backbone_digest(backbone: &PrmBackbone) -> String {
+    let mut hasher = Sha256::new();
+    for tensor in backbone.collect(None, None, false) {
+        hasher.update(format!("{} {:?} {:?}", tensor.name, tensor.shape, tensor.dtype).as_bytes());
+        if let Ok(bytes) = tensor.to_bytes() {
+            hasher.update(&bytes[..]);
+        }
+    }
+    hex(&hasher.finalize())
+}
+
+/// Where the feature cache lives by default: `~/.cache/actprm/features`.
+pub fn default_root() -> PathBuf {
+    let home = std::env::var_os("HOME").unwrap_or_default();
+    PathBuf::from(home).join(".cache/actprm/features")
+}
+
+#[cfg(test)]
+mod tests {
+    use actprm_core::encoding::EncodingConfig;
+    use actprm_core::evaluation::encode_all;
+    use actprm_core::model::PrmConfig;
+    use actprm_core::synthetic::{SyntheticConfig, generate};
+    use actprm_core::tokenizer::StepTokenizer;
+    use burn::tensor::Device;
+
+    use super::*;
+
+    /// A tiny model, a few encoded synthetic trajectories and an empty cache directory.
+    fn setup(name: &str) -> (EnsemblePrm, Vec<EncodedTrajectory>, u32, PathBuf) {
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        let trajectories = generate(&synthetic, 5, 6);
+        let encoded = encode_all(&tokenizer, &trajectories, &EncodingConfig::new()).unwrap();
+        device.seed(3);
+        let model = PrmConfig::tiny(tokenizer.vocab_size()).init(&device);
+        let root = std::env::temp_dir().join(format!(
+            "actprm-feature-cache-{name}-{}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&root);
+        (model, encoded, tokenizer.pad_id(), root)
+    }
+
+    fn shards(cache: &FeatureCache) -> Vec<PathBuf> {
+        let mut shards: Vec<PathBuf> = fs::read_dir(cache.dir())
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        shards.sort();
+        shards
+    }
+
+    #[test]
+    fn a_second_request_is_read_from_the_cache() {
+        let (model, encoded, pad, root) = setup("hit");
+        let cache = FeatureCache::new(&root, model.backbone());
+        let (first, usage) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        assert_eq!(
+            usage,
+            CacheUse {
+                hits: 0,
+                computed: 6
+            }
+        );
+        let (second, usage) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        assert_eq!(
+            usage,
+            CacheUse {
+                hits: 6,
+                computed: 0
+            }
+        );
+        assert_eq!(
+            first, second,
+            "the cache returns the features it stored, in order"
+        );
+        let reversed: Vec<_> = encoded.iter().rev().cloned().collect();
+        let (backwards, usage) = cache.features(&model, &reversed, pad, 4, |_| {}).unwrap();
+        assert_eq!(usage.hits, 6);
+        assert_eq!(backwards[0], first[5]);
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_changed_input_misses_and_only_it_is_computed() {
+        let (model, mut encoded, pad, root) = setup("stale");
+        let cache = FeatureCache::new(&root, model.backbone());
+        let (before, _) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        // The data file changed under one trajectory: a step now reads another token.
+        let window = &mut encoded[2].windows[0];
+        window[1] = if window[1] == 5 { 6 } else { 5 };
+        let (after, usage) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        assert_eq!(
+            usage,
+            CacheUse {
+                hits: 5,
+                computed: 1
+            }
+        );
+        assert_ne!(after[2], before[2], "the stale features are not read back");
+        assert_eq!(after[3], before[3]);
+        // Another backbone never reads this one's features.
+        let other = PrmConfig::tiny(model_vocab(&encoded)).init(&Device::flex());
+        assert_ne!(
+            FeatureCache::new(&root, other.backbone()).dir(),
+            cache.dir()
+        );
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn a_torn_shard_is_removed_and_its_features_computed_again() {
+        let (model, encoded, pad, root) = setup("torn");
+        let cache = FeatureCache::new(&root, model.backbone());
+        let (before, _) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        let [shard] = shards(&cache).try_into().expect("one shard");
+        let bytes = fs::read(&shard).unwrap();
+        fs::write(&shard, &bytes[..bytes.len() / 2]).unwrap();
+        let (after, usage) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        assert_eq!(
+            usage,
+            CacheUse {
+                hits: 0,
+                computed: 6
+            }
+        );
+        for (a, b) in before.iter().zip(&after) {
+            assert_eq!(a.width, b.width);
+            for (x, y) in a.values.iter().zip(&b.values) {
+                assert!((x - y).abs() < 1e-5, "{x} vs {y}");
+            }
+        }
+        let [rewritten] = shards(&cache).try_into().expect("one shard again");
+        assert_eq!(fs::read(rewritten).unwrap().len(), bytes.len());
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    /// A vocabulary that holds every id of `encoded`.
+    fn model_vocab(encoded: &[EncodedTrajectory]) -> usize {
+        let max = encoded
+            .iter()
+            .flat_map(|e| e.windows.iter().flatten())
+            .max();
+        *max.unwrap() as usize + 1
+    }
+}
