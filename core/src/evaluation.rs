@@ -14,15 +14,23 @@ use crate::trajectory::{StepLabel, Trajectory};
 /// The metrics of one evaluation set.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
-    /// The threshold the predictions used: a step is predicted erroneous when μ < τ.
+    /// The threshold the predictions used: a step is predicted erroneous when μ < τ (0.5 in
+    /// records written before the threshold was recorded, the default then).
+    #[serde(default = "paper_tau")]
     pub tau: f32,
     /// Trajectory-level first-error accuracies and F1.
     pub first_error: FirstErrorF1,
     /// Fraction of labelled steps whose predicted correctness matches the label.
     pub step_accuracy: f64,
     /// ROC-AUC of μ between correct and erroneous labelled steps, which needs no threshold;
-    /// `None` when the set lacks either kind of step.
+    /// `None` when the set lacks either kind of step (or in records written before it was).
+    #[serde(default)]
     pub step_auc: Option<f64>,
+}
+
+/// The paper's decision threshold.
+fn paper_tau() -> f32 {
+    0.5
 }
 
 impl Evaluation {

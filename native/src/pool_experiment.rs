@@ -8,7 +8,7 @@ use actprm_core::batch::Inputs;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::CheckpointConfig;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
-use actprm_core::evaluation::{Evaluation, encode_all, score_inputs};
+use actprm_core::evaluation::{encode_all, score_inputs};
 use actprm_core::features::{StepFeatures, compute_features};
 use actprm_core::judge::{JudgeCost, StoredLabelJudge};
 use actprm_core::loss::LossConfig;
@@ -279,17 +279,6 @@ impl ExperimentData {
             EVAL_BATCH,
             progress,
         )
-    }
-
-    /// Evaluates `model` on `set` at `tau`, calling `progress` with the number scored so far.
-    pub fn evaluate(
-        &self,
-        model: &EnsemblePrm,
-        set: &EncodedSet,
-        tau: f32,
-        progress: impl FnMut(usize),
-    ) -> Evaluation {
-        Evaluation::from_scores(&set.trajectories, &self.score(model, set, progress), tau)
     }
 
     /// The τ at which `model` scores the highest first-error F1 on the validation set, or

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actprm_core::active;
+use actprm_core::evaluation::Evaluation;
 use actprm_core::selection::SelectionConfig;
+use actprm_core::threshold::choose_threshold;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use serde_json::json;
@@ -250,11 +252,17 @@ fn experiment(
     let (model, ledger) = data.train(&config, &training, strategy, None, device, |_, _| {
         after_batch()
     })?;
+    let validation = data.score(&model, &data.validation, |_| {});
+    let threshold = choose_threshold(&data.validation.trajectories, &validation);
+    let test = data.score(&model, &data.test, |_| {});
+    let on_test = |tau| Evaluation::from_scores(&data.test.trajectories, &test, tau);
     Ok(ExperimentResult {
         spec: spec.clone(),
         budget_fraction: ledger.budget_fraction(),
-        validation: data.evaluate(&model, &data.validation, args.tau, |_| {}),
-        test: data.evaluate(&model, &data.test, args.tau, |_| {}),
+        validation: Evaluation::from_scores(&data.validation.trajectories, &validation, args.tau),
+        test: on_test(args.tau),
+        threshold,
+        test_at_threshold: threshold.map(|chosen| on_test(chosen.tau)),
         ledger,
         wall_seconds: started.elapsed().as_secs_f64(),
     })

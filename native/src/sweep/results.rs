@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use actprm_core::budget::BudgetLedger;
 use actprm_core::evaluation::Evaluation;
+use actprm_core::threshold::ChosenThreshold;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,13 @@ pub struct ExperimentResult {
     pub validation: Evaluation,
     /// On the test set: what is reported.
     pub test: Evaluation,
+    /// The τ with the best first-error F1 on the validation set (absent from results written
+    /// before thresholds were chosen).
+    #[serde(default)]
+    pub threshold: Option<ChosenThreshold>,
+    /// On the test set at that τ.
+    #[serde(default)]
+    pub test_at_threshold: Option<Evaluation>,
     pub wall_seconds: f64,
 }
 
@@ -134,8 +142,21 @@ pub mod tests {
             ledger,
             validation: evaluation,
             test: evaluation,
+            threshold: None,
+            test_at_threshold: None,
             wall_seconds: 1.0,
         }
+    }
+
+    /// The results the documentation shows, written before thresholds were chosen and step
+    /// AUC recorded, still load, so their sweeps can be resumed and redrawn.
+    #[test]
+    fn results_written_before_thresholds_load() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results/synthetic");
+        let results = ResultsFile::in_dir(&docs).load().unwrap();
+        assert!(!results.is_empty());
+        assert_eq!(results[0].test.tau, 0.5);
+        assert_eq!(results[0].threshold, None);
     }
 
     #[test]
