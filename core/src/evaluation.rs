@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::Inputs;
 use crate::encoding::{EncodedTrajectory, EncodingConfig, EncodingError, encode_trajectory};
-use crate::features::compute_features;
+use crate::features::{StepFeatures, compute_features};
 use crate::metrics::{FirstErrorF1, step_accuracy, step_roc_auc};
 use crate::model::EnsemblePrm;
 use crate::scores::StepScores;
@@ -111,9 +111,19 @@ pub fn score_with_shared_backbone(
 ) -> Vec<Vec<StepScores>> {
     let reader = models.first().expect("at least one model");
     let features = compute_features(reader, encoded, pad_id, batch_size, progress);
+    score_features(models, &features, batch_size)
+}
+
+/// Scores step features already computed by the backbone `models` share with each model's
+/// heads, in mini-batches of `batch_size`. Returns the scores model by model.
+pub fn score_features(
+    models: &[&EnsemblePrm],
+    features: &[StepFeatures],
+    batch_size: usize,
+) -> Vec<Vec<StepScores>> {
     models
         .iter()
-        .map(|model| score_inputs(model, Inputs::Features(&features), batch_size, |_| {}))
+        .map(|model| score_inputs(model, Inputs::Features(features), batch_size, |_| {}))
         .collect()
 }
 

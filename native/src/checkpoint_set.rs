@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 
 use actprm_core::Trajectory;
 use actprm_core::checkpoint::Checkpoint;
-use actprm_core::evaluation::{encode_all, score_with_shared_backbone};
+use actprm_core::evaluation::{encode_all, score_features, score_with_shared_backbone};
 use actprm_core::scores::StepScores;
 use anyhow::{Result, anyhow, bail};
 
 use crate::backend::Backend;
 use crate::commands::load_checkpoint;
+use crate::feature_cache::FeatureCache;
 use crate::progress;
 
 /// Loaded checkpoints, grouped by the backbone they share.
@@ -54,12 +55,14 @@ impl CheckpointSet {
     }
 
     /// Every checkpoint's step scores of `items`, checkpoint by checkpoint, with a progress bar
-    /// per backbone read; `label` names the items in the bar and in errors.
+    /// per backbone read; `label` names the items in the bar and in errors. With a
+    /// `cache_root`, step features are read from and stored in the feature cache there.
     pub fn score(
         &self,
         items: &[Trajectory],
         batch_size: usize,
         label: &str,
+        cache_root: Option<&Path>,
     ) -> Result<Vec<Vec<StepScores>>> {
         let mut scores = vec![Vec::new(); self.len()];
         for group in &self.groups {
@@ -71,13 +74,17 @@ impl CheckpointSet {
                 .map(|&i| &self.checkpoints[i].1.model)
                 .collect();
             let bar = progress::bar(encoded.len(), label);
-            let group_scores = score_with_shared_backbone(
-                &models,
-                &encoded,
-                first.tokenizer.pad_id(),
-                batch_size,
-                |done| bar.set_position(done as u64),
-            );
+            let pad_id = first.tokenizer.pad_id();
+            let progress = |done: usize| bar.set_position(done as u64);
+            let group_scores = match cache_root {
+                Some(root) => {
+                    let cache = FeatureCache::new(root, first.model.backbone());
+                    let (features, _) =
+                        cache.features(&first.model, &encoded, pad_id, batch_size, progress)?;
+                    score_features(&models, &features, batch_size)
+                }
+                None => score_with_shared_backbone(&models, &encoded, pad_id, batch_size, progress),
+            };
             bar.finish_and_clear();
             for (&index, model_scores) in group.iter().zip(group_scores) {
                 ensure_finite(&model_scores, label)?;

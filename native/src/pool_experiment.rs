@@ -160,7 +160,8 @@ impl ExperimentData {
                 .init_around(PrmBackbone::Bert(pretrained.bert.clone()), device);
             let pad_id = tokenizer.pad_id();
             let cache = model
-                .feature_cache_root()
+                .feature_cache
+                .root()
                 .map(|root| FeatureCache::new(&root, reader.backbone()));
             let cache = cache.as_ref();
             pool.cache_features(&reader, cache, pad_id, "pool features")?;

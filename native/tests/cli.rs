@@ -126,6 +126,8 @@ fn run_then_score_and_evaluate() {
     ]);
     assert!(String::from_utf8_lossy(&synthetic.stdout).contains("F1"));
 
+    let cache = out.join("features");
+    let cache_str = cache.to_str().unwrap();
     let data = shared_data().join("processbench");
     let results = out.join("processbench.json");
     let bench = actprm(&[
@@ -143,6 +145,8 @@ fn run_then_score_and_evaluate() {
         "6",
         "--out",
         results.to_str().unwrap(),
+        "--feature-cache",
+        cache_str,
     ]);
     let table = String::from_utf8_lossy(&bench.stdout);
     assert!(
@@ -184,6 +188,8 @@ fn run_then_score_and_evaluate() {
         "0.5",
         "--out",
         results.to_str().unwrap(),
+        "--feature-cache",
+        cache_str,
     ]);
     let at_half = read_json(&results);
     assert_eq!(at_half["tau_source"]["from"], "argument");
@@ -208,6 +214,8 @@ fn run_then_score_and_evaluate() {
         "6",
         "--out",
         results.to_str().unwrap(),
+        "--feature-cache",
+        cache_str,
     ]);
     assert!(String::from_utf8_lossy(&twice.stdout).contains(checkpoint));
     let reports: Vec<serde_json::Value> =
@@ -215,6 +223,10 @@ fn run_then_score_and_evaluate() {
     assert_eq!(reports.len(), 2);
     assert_eq!(reports[0]["splits"][0], json["splits"][0]);
     assert_eq!(reports[0], reports[1]);
+    // Both evaluations read gsm8k through one backbone: the second from the first's cached
+    // features, with the same results.
+    let backbones: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+    assert_eq!(backbones.len(), 1, "one backbone's features in {cache_str}");
 
     let sample = shared_data().join("prmbench_sample");
     let results = out.join("prmbench.json");
@@ -229,6 +241,8 @@ fn run_then_score_and_evaluate() {
         checkpoint,
         "--out",
         results.to_str().unwrap(),
+        "--feature-cache",
+        cache_str,
     ]);
     let table = String::from_utf8_lossy(&prmbench.stdout);
     for row in [

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::experiment::SyntheticArgs;
+use super::feature_cache::FeatureCacheArgs;
 use super::ranges;
 use super::strategy::StrategyArg;
 
@@ -135,6 +136,8 @@ pub struct ProcessBenchArgs {
     /// Trajectories scored per forward pass.
     #[arg(long, default_value_t = 16, value_parser = ranges::count)]
     pub batch_size: usize,
+    #[command(flatten)]
+    pub feature_cache: FeatureCacheArgs,
     /// Also write the results as JSON here: one object for one checkpoint, an array of them
     /// (in the order given) for several.
     #[arg(long)]
@@ -158,6 +161,8 @@ pub struct PrmBenchArgs {
     /// Trajectories scored per forward pass.
     #[arg(long, default_value_t = 16, value_parser = ranges::count)]
     pub batch_size: usize,
+    #[command(flatten)]
+    pub feature_cache: FeatureCacheArgs,
     /// Also write the results as JSON here: one object for one checkpoint, an array of them
     /// (in the order given) for several.
     #[arg(long)]

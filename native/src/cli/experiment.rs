@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use actprm_core::synthetic::{ErrorKind, SyntheticConfig};
 use clap::{Args, ValueEnum};
 
+use super::feature_cache::FeatureCacheArgs;
 use super::ranges;
 use super::strategy::StrategyArg;
 
@@ -131,14 +132,8 @@ pub struct ModelArgs {
     /// backbone computes once per trajectory: far faster on a CPU than fine-tuning it whole.
     #[arg(long)]
     pub freeze_backbone: bool,
-    /// Where a frozen backbone's step features are cached, by content, so that every later
-    /// run, seed, strategy and sweep reading the same trajectories reuses them [default:
-    /// ~/.cache/actprm/features].
-    #[arg(long)]
-    pub feature_cache: Option<PathBuf>,
-    /// Compute a frozen backbone's step features afresh and do not cache them.
-    #[arg(long, conflicts_with = "feature_cache")]
-    pub no_feature_cache: bool,
+    #[command(flatten)]
+    pub feature_cache: FeatureCacheArgs,
     /// Width of the small backbone: a multiple of 8, so that it splits into 4 attention heads
     /// of an even width.
     #[arg(long, default_value_t = 64, value_parser = ranges::small_width)]
@@ -167,15 +162,6 @@ impl ModelArgs {
                 (BackboneArg::Minilm, true) => 1e-3,
                 (BackboneArg::Minilm, false) => 2e-5,
             })
-    }
-
-    /// Where step features are cached, or `None` with `--no-feature-cache`.
-    pub fn feature_cache_root(&self) -> Option<PathBuf> {
-        (!self.no_feature_cache).then(|| {
-            self.feature_cache
-                .clone()
-                .unwrap_or_else(crate::feature_cache::default_root)
-        })
     }
 
     /// Where the pretrained backbone is.

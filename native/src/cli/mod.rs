@@ -7,6 +7,7 @@
 mod bench;
 mod checkpoint_use;
 mod experiment;
+mod feature_cache;
 mod ranges;
 mod strategy;
 

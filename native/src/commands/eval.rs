@@ -118,6 +118,7 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
     if splits.is_empty() {
         bail!("no split to evaluate");
     }
+    let cache_root = args.feature_cache.root();
     let sources: Vec<TauSource> = set
         .checkpoints
         .iter()
@@ -129,7 +130,7 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
         if let Some(limit) = args.limit {
             items = evenly_spaced(items, limit);
         }
-        let scores = set.score(&items, args.batch_size, split)?;
+        let scores = set.score(&items, args.batch_size, split, cache_root.as_deref())?;
         let baselines = TrivialBaselines::of(&items);
         for ((results, source), scores) in results.iter_mut().zip(&sources).zip(scores) {
             let tau = source.tau();
@@ -263,7 +264,13 @@ pub fn prmbench(args: &PrmBenchArgs, backend: &Backend) -> Result<()> {
         items = evenly_spaced(items, limit);
     }
     let trajectories: Vec<Trajectory> = items.iter().map(|i| i.trajectory.clone()).collect();
-    let scores = set.score(&trajectories, args.batch_size, "prmbench")?;
+    let cache_root = args.feature_cache.root();
+    let scores = set.score(
+        &trajectories,
+        args.batch_size,
+        "prmbench",
+        cache_root.as_deref(),
+    )?;
     let reports: Vec<PrmBenchReport> = scores
         .iter()
         .enumerate()
