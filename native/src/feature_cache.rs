@@ -38,7 +38,7 @@ pub struct FeatureCache {
 pub struct CacheUse {
     /// Trajectories whose features were read from the cache.
     pub hits: usize,
-    /// Trajectories whose features the backbone computed (and the cache now holds).
+    /// Distinct trajectories whose features the backbone computed (and the cache now holds).
     pub computed: usize,
 }
 
@@ -68,15 +68,19 @@ impl FeatureCache {
     ) -> Result<(Vec<StepFeatures>, CacheUse)> {
         let keys: Vec<String> = encoded.iter().map(trajectory_key).collect();
         let mut found = self.read(&keys.iter().map(String::as_str).collect())?;
+        let is_cached = |i: usize| {
+            found
+                .get(&keys[i])
+                .is_some_and(|f| f.num_steps() == encoded[i].num_steps())
+        };
+        let hits = (0..encoded.len()).filter(|&i| is_cached(i)).count();
+        // A trajectory given twice (the same row twice in a data file) is computed once.
+        let mut first_seen = HashSet::new();
         let missing: Vec<usize> = (0..encoded.len())
-            .filter(|&i| {
-                found
-                    .get(&keys[i])
-                    .is_none_or(|f| f.num_steps() != encoded[i].num_steps())
-            })
+            .filter(|&i| !is_cached(i) && first_seen.insert(keys[i].as_str()))
             .collect();
         let usage = CacheUse {
-            hits: encoded.len() - missing.len(),
+            hits,
             computed: missing.len(),
         };
         if !missing.is_empty() {
@@ -300,6 +304,21 @@ mod tests {
         let (backwards, usage) = cache.features(&model, &reversed, pad, 4, |_| {}).unwrap();
         assert_eq!(usage.hits, 6);
         assert_eq!(backwards[0], first[5]);
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    /// The same trajectory twice is computed and stored once, and both get its features.
+    #[test]
+    fn duplicates_are_computed_once() {
+        let (model, mut encoded, pad, root) = setup("duplicates");
+        encoded.push(encoded[1].clone());
+        let cache = FeatureCache::new(&root, model.backbone());
+        let (features, usage) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        assert_eq!(usage, CacheUse { hits: 0, computed: 6 });
+        assert_eq!(features.len(), 7);
+        assert_eq!(features[6], features[1]);
+        let (_, usage) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        assert_eq!(usage, CacheUse { hits: 7, computed: 0 });
         fs::remove_dir_all(root).unwrap();
     }
 
