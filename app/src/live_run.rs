@@ -152,6 +152,7 @@ impl LiveRun {
                 judge_cost: JudgeCost::new(),
                 batch_size: self.batch_size,
                 label_budget: None,
+                warmup_updates: 0,
             };
             let inputs = pass.batch_inputs(batch);
             let first = pass.batch_range(batch).start;

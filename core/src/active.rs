@@ -70,6 +70,10 @@ pub struct PoolPass<'a, J: Judge> {
     /// At most this many trajectories are sent to the judge (the label budget); the pass ends
     /// once it is spent. `None` places no limit.
     pub label_budget: Option<usize>,
+    /// Until this many updates are made, every trajectory of a mini-batch is labelled whatever
+    /// the strategy says: a guard against the cold start's confident "all correct", which the
+    /// paper's loop (0, no guard) trusts as soon as the untrained heads agree on it.
+    pub warmup_updates: usize,
 }
 
 impl<'a, J: Judge> PoolPass<'a, J> {
@@ -106,7 +110,11 @@ impl<'a, J: Judge> PoolPass<'a, J> {
         for batch in 0..self.num_batches() {
             let inputs = self.batch_inputs(batch);
             let first = self.batch_range(batch).start;
-            let mut choices = self.strategy.choose_batch(trainer.model(), first, inputs);
+            let mut choices = if ledger.updates < self.warmup_updates {
+                vec![Choice::Unconditional; inputs.len()]
+            } else {
+                self.strategy.choose_batch(trainer.model(), first, inputs)
+            };
             if let Some(budget) = self.label_budget {
                 within_budget(&mut choices, budget.saturating_sub(ledger.labels_consumed));
             }
@@ -265,6 +273,7 @@ mod tests {
             judge_cost: JudgeCost::new(),
             batch_size: training.batch_size,
             label_budget: None,
+            warmup_updates: 0,
         };
         let mut trainer = PrmTrainer::new(untrained, &training, pass.num_batches(), &device);
         let mut rates = Vec::new();
@@ -312,6 +321,7 @@ mod tests {
             judge_cost: JudgeCost::new(),
             batch_size: training.batch_size,
             label_budget: Some(40),
+            warmup_updates: 0,
         };
         let model = PrmConfig::tiny(tokenizer.vocab_size()).init(&device);
         let mut trainer = PrmTrainer::new(model, &training, pass.num_batches(), &device);
@@ -324,6 +334,45 @@ mod tests {
             .unwrap();
         assert_eq!(selected, [16, 16, 8]);
         assert_eq!(ledger.labels_consumed, 40);
+    }
+
+    /// A warm-up labels every trajectory until it has made its updates, then lets the
+    /// strategy choose.
+    #[test]
+    fn a_warm_up_labels_everything_for_its_updates() {
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        let pool = generate(&synthetic, 4, 80);
+        let encoded = encode_all(&tokenizer, &pool, &EncodingConfig::new()).unwrap();
+        let training = TrainingConfig::tiny();
+        let pass = PoolPass {
+            pool: &pool,
+            inputs: Inputs::Tokens {
+                encoded: &encoded,
+                pad_id: tokenizer.pad_id(),
+            },
+            strategy: Strategy::Random {
+                fraction: 0.0,
+                seed: 1,
+            },
+            judge: StoredLabelJudge,
+            judge_cost: JudgeCost::new(),
+            batch_size: 16,
+            label_budget: None,
+            warmup_updates: 2,
+        };
+        let model = PrmConfig::tiny(tokenizer.vocab_size()).init(&device);
+        let mut trainer = PrmTrainer::new(model, &training, pass.num_batches(), &device);
+        let mut reports = Vec::new();
+        let ledger = pass
+            .run(&mut trainer, |report, _| {
+                reports.push((report.selected, report.unconditional));
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        assert_eq!(reports, [(16, 16), (16, 16), (0, 0), (0, 0), (0, 0)]);
+        assert_eq!(ledger.updates, 2);
     }
 
     #[test]

@@ -209,7 +209,8 @@ impl ExperimentData {
     }
 
     /// Trains a fresh model in one pass over the pool with `strategy` (ending early once
-    /// `label_budget` trajectories are labelled, when given), calling `on_batch` after every
+    /// `label_budget` trajectories are labelled, when given; labelling everything for the first
+    /// `warmup_updates` updates), calling `on_batch` after every
     /// mini-batch. Training stops with an error naming the mini-batch when the loss turns NaN
     /// or infinite, before `on_batch` sees the diverged model.
     pub fn train(
@@ -218,6 +219,7 @@ impl ExperimentData {
         training: &TrainingConfig,
         strategy: Strategy,
         label_budget: Option<usize>,
+        warmup_updates: usize,
         device: &Device,
         on_batch: impl FnMut(&BatchReport, &PrmTrainer) -> Result<()>,
     ) -> Result<(EnsemblePrm, BudgetLedger)> {
@@ -248,6 +250,7 @@ impl ExperimentData {
             judge_cost: self.judge_cost.clone(),
             batch_size: training.batch_size,
             label_budget,
+            warmup_updates,
         };
         let mut trainer = PrmTrainer::new(model, training, pass.num_batches(), device);
         let mut on_batch = on_batch;

@@ -231,6 +231,11 @@ pub struct RunArgs {
     /// Threshold in bits for `entropy` (default 0.2864 = H(0.95)) and `bald` (default 0.001).
     #[arg(long, value_parser = ranges::bits, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
+    /// Label every trajectory of the first N mini-batches' updates before the strategy may
+    /// trust any: a guard against the cold start trusting an untrained "all correct" (0, the
+    /// paper's loop, has none).
+    #[arg(long, default_value_t = 0)]
+    pub warmup_updates: usize,
 }
 
 /// `actprm sweep`: a grid of pool experiments.

@@ -29,6 +29,8 @@ struct RunRecord<'a> {
     pool_size: usize,
     eval_size: usize,
     seed: u64,
+    /// Updates made on every trajectory before the strategy may trust any.
+    warmup_updates: usize,
     backend: &'a str,
     task: &'a serde_json::Value,
     training: &'a TrainingConfig,
@@ -64,7 +66,13 @@ pub fn run(args: &RunArgs, backend: &Backend) -> Result<()> {
         .strategy
         .score_based(selection.clone(), args.threshold)
         .context("`actprm run` takes a score-based strategy; random and full are `actprm train` baselines (random with --label-fraction)")?;
-    execute(&args.experiment, strategy, selection, backend)
+    execute(
+        &args.experiment,
+        strategy,
+        selection,
+        args.warmup_updates,
+        backend,
+    )
 }
 
 /// `actprm train`: every trajectory is labelled (the full-data baseline), or a random fraction
@@ -81,13 +89,14 @@ pub fn train(args: &TrainArgs, backend: &Backend) -> Result<()> {
     } else {
         Strategy::Full
     };
-    execute(&args.experiment, strategy, selection, backend)
+    execute(&args.experiment, strategy, selection, 0, backend)
 }
 
 fn execute(
     args: &ExperimentArgs,
     strategy: Strategy,
     selection: SelectionConfig,
+    warmup_updates: usize,
     backend: &Backend,
 ) -> Result<()> {
     let started = Instant::now();
@@ -118,6 +127,7 @@ fn execute(
             pool_size: args.pool.pool_size,
             eval_size: args.pool.eval_size,
             seed: args.seed,
+            warmup_updates,
             backend: &backend.description,
             task: &data.task,
             training: &training,
@@ -139,6 +149,7 @@ fn execute(
         &training,
         strategy,
         args.max_labels,
+        warmup_updates,
         device,
         |report, trainer: &PrmTrainer| {
             run_dir.log(report)?;

@@ -249,7 +249,7 @@ fn experiment(
         SelectionConfig::new().with_tau(args.tau),
     );
     let training = training_config(&args.model, spec.seed);
-    let (model, ledger) = data.train(&config, &training, strategy, None, device, |_, _| {
+    let (model, ledger) = data.train(&config, &training, strategy, None, 0, device, |_, _| {
         after_batch()
     })?;
     let validation = data.score(&model, &data.validation, |_| {});
