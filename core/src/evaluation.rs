@@ -8,6 +8,7 @@ use crate::features::{StepFeatures, compute_features};
 use crate::metrics::{FirstErrorF1, step_accuracy, step_roc_auc};
 use crate::model::EnsemblePrm;
 use crate::scores::StepScores;
+use crate::threshold::PAPER_TAU;
 use crate::tokenizer::StepTokenizer;
 use crate::trajectory::{StepLabel, Trajectory};
 
@@ -28,9 +29,9 @@ pub struct Evaluation {
     pub step_auc: Option<f64>,
 }
 
-/// The paper's decision threshold.
+/// The threshold of records that predate its recording.
 fn paper_tau() -> f32 {
-    0.5
+    PAPER_TAU
 }
 
 impl Evaluation {

@@ -10,6 +10,9 @@ use crate::metrics::FirstErrorF1;
 use crate::scores::StepScores;
 use crate::trajectory::Trajectory;
 
+/// The paper's decision threshold: a step is erroneous when μ < 0.5.
+pub const PAPER_TAU: f32 = 0.5;
+
 /// Most thresholds tried: with more distinct scores than this, candidates are spread over
 /// their quantiles.
 pub const MAX_CANDIDATES: usize = 2_048;
@@ -53,13 +56,13 @@ pub fn choose_threshold(
         .f1
     };
     let mut best = ChosenThreshold {
-        tau: 0.5,
-        validation_f1: f1_at(0.5),
+        tau: PAPER_TAU,
+        validation_f1: f1_at(PAPER_TAU),
         validation_items: labelled.len(),
     };
     for tau in candidates(labelled.iter().flat_map(|(s, _)| s.mean.iter().copied())) {
         let f1 = f1_at(tau);
-        let nearer = (tau - 0.5).abs() < (best.tau - 0.5).abs();
+        let nearer = (tau - PAPER_TAU).abs() < (best.tau - PAPER_TAU).abs();
         if f1 > best.validation_f1 || (f1 == best.validation_f1 && nearer) {
             best.tau = tau;
             best.validation_f1 = f1;

@@ -314,11 +314,23 @@ mod tests {
         encoded.push(encoded[1].clone());
         let cache = FeatureCache::new(&root, model.backbone());
         let (features, usage) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
-        assert_eq!(usage, CacheUse { hits: 0, computed: 6 });
+        assert_eq!(
+            usage,
+            CacheUse {
+                hits: 0,
+                computed: 6
+            }
+        );
         assert_eq!(features.len(), 7);
         assert_eq!(features[6], features[1]);
         let (_, usage) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
-        assert_eq!(usage, CacheUse { hits: 7, computed: 0 });
+        assert_eq!(
+            usage,
+            CacheUse {
+                hits: 7,
+                computed: 0
+            }
+        );
         fs::remove_dir_all(root).unwrap();
     }
 

@@ -11,6 +11,7 @@ use actprm_core::evaluation::{Evaluation, encode_all, score_encoded};
 use actprm_core::prmbench::GroupScore;
 use actprm_core::scores::StepScores;
 use actprm_core::synthetic::generate;
+use actprm_core::threshold::PAPER_TAU;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
@@ -104,9 +105,6 @@ impl TauSource {
     }
 }
 
-/// The paper's threshold.
-const HALF: f32 = 0.5;
-
 /// `actprm eval processbench`.
 pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
     let set = CheckpointSet::load(&args.checkpoints, backend)?;
@@ -138,7 +136,8 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
                 split: split.clone(),
                 items: items.len(),
                 evaluation: Evaluation::from_scores(&items, &scores, tau),
-                at_half: (tau != HALF).then(|| Evaluation::from_scores(&items, &scores, HALF)),
+                at_half: (tau != PAPER_TAU)
+                    .then(|| Evaluation::from_scores(&items, &scores, PAPER_TAU)),
                 baselines,
             });
         }
