@@ -104,7 +104,7 @@ fn a_prm800k_run_tests_on_processbench_math() {
     ]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
-        stdout.contains("held-out F1 on 1000 ProcessBench math items"),
+        stdout.contains("held-out on 1000 ProcessBench math items"),
         "{stdout}"
     );
     let record = std::fs::read_to_string(out.join("run.json")).unwrap();
@@ -136,7 +136,7 @@ fn a_run_on_the_pretrained_backbone() {
     ]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
-        stdout.contains("held-out F1 on 8 synthetic trajectories"),
+        stdout.contains("held-out on 8 synthetic trajectories"),
         "{stdout}"
     );
     let config = std::fs::read_to_string(out.join("checkpoint/config.json")).unwrap();
@@ -152,31 +152,60 @@ fn a_run_on_the_pretrained_backbone() {
         "the fine-tuning learning rate"
     );
 
-    // The frozen mode trains the heads on cached features.
-    let frozen = actprm(&[
-        "--device",
-        "cpu",
-        "run",
-        "--backbone",
-        "minilm",
-        "--freeze-backbone",
-        "--pool-size",
-        "16",
-        "--eval-size",
-        "8",
-        "--heads",
-        "2",
-        "--batch-size",
-        "8",
-        "--out",
-        out.to_str().unwrap(),
-        "--force",
-    ]);
-    let stdout = String::from_utf8_lossy(&frozen.stdout);
+    // The frozen mode trains the heads on features computed once; a second run reads them all
+    // from the feature cache and ends where the first did.
+    let cache = out.with_extension("features");
+    let frozen = || {
+        actprm(&[
+            "--device",
+            "cpu",
+            "run",
+            "--backbone",
+            "minilm",
+            "--freeze-backbone",
+            "--pool-size",
+            "16",
+            "--eval-size",
+            "8",
+            "--heads",
+            "2",
+            "--batch-size",
+            "8",
+            "--feature-cache",
+            cache.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--force",
+        ])
+    };
+    let first = String::from_utf8_lossy(&frozen().stdout).into_owned();
     assert!(
-        stdout.contains("held-out F1 on 8 synthetic trajectories"),
-        "{stdout}"
+        first.contains("held-out on 8 synthetic trajectories") && !first.contains("from the cache"),
+        "{first}"
     );
+    let second = String::from_utf8_lossy(&frozen().stdout).into_owned();
+    for set in [
+        "pool features: 16 of 16",
+        "validation features: 8 of 8",
+        "test features: 8 of 8",
+    ] {
+        assert!(
+            second.contains(set),
+            "{set} read from the cache in\n{second}"
+        );
+    }
+    let held_out = |stdout: &str| {
+        stdout
+            .lines()
+            .find(|line| line.contains("at τ = 0.500"))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        held_out(&second),
+        held_out(&first),
+        "the same run from cached features"
+    );
+    std::fs::remove_dir_all(&cache).ok();
     let refused = actprm_refused(&[
         "--device",
         "cpu",
