@@ -231,9 +231,9 @@ pub struct RunArgs {
     /// Threshold in bits for `entropy` (default 0.2864 = H(0.95)) and `bald` (default 0.001).
     #[arg(long, value_parser = ranges::bits, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
-    /// Label every trajectory of the first N mini-batches' updates before the strategy may
-    /// trust any: a guard against the cold start trusting an untrained "all correct" (0, the
-    /// paper's loop, has none).
+    /// Label every trajectory until N updates are made, and only then let the strategy choose:
+    /// a guard against the cold start trusting an untrained "all correct" (30 prevented every
+    /// collapse over ten synthetic seeds; 0, the paper's loop, has no guard).
     #[arg(long, default_value_t = 0)]
     pub warmup_updates: usize,
 }
