@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use actprm_core::Trajectory;
 use actprm_core::checkpoint::Checkpoint;
-use actprm_core::evaluation::{encode_all, score_features, score_with_shared_backbone};
+use actprm_core::evaluation::{encode_all, score_features};
 use actprm_core::scores::StepScores;
 use anyhow::{Result, anyhow, bail};
 
 use crate::backend::Backend;
 use crate::commands::load_checkpoint;
-use crate::feature_cache::FeatureCache;
+use crate::feature_cache::{FeatureCache, step_features};
 use crate::progress;
 
 /// Loaded checkpoints, grouped by the backbone they share.
@@ -21,11 +21,15 @@ pub struct CheckpointSet {
     pub checkpoints: Vec<(PathBuf, Checkpoint)>,
     /// Indices into `checkpoints`, one group per distinct backbone.
     groups: Vec<Vec<usize>>,
+    /// The feature cache of each group's backbone, when features are cached.
+    caches: Vec<Option<FeatureCache>>,
 }
 
 impl CheckpointSet {
-    /// Loads every checkpoint in `dirs` and groups those that share a backbone.
-    pub fn load(dirs: &[PathBuf], backend: &Backend) -> Result<Self> {
+    /// Loads every checkpoint in `dirs` and groups those that share a backbone; with a
+    /// `cache_root`, each group's step features are read from and stored in the feature cache
+    /// there.
+    pub fn load(dirs: &[PathBuf], backend: &Backend, cache_root: Option<&Path>) -> Result<Self> {
         if dirs.is_empty() {
             bail!("no checkpoint to evaluate");
         }
@@ -43,9 +47,17 @@ impl CheckpointSet {
                 None => groups.push(vec![index]),
             }
         }
+        let caches = groups
+            .iter()
+            .map(|group| {
+                cache_root
+                    .map(|root| FeatureCache::new(root, checkpoints[group[0]].1.model.backbone()))
+            })
+            .collect();
         Ok(Self {
             checkpoints,
             groups,
+            caches,
         })
     }
 
@@ -55,17 +67,15 @@ impl CheckpointSet {
     }
 
     /// Every checkpoint's step scores of `items`, checkpoint by checkpoint, with a progress bar
-    /// per backbone read; `label` names the items in the bar and in errors. With a
-    /// `cache_root`, step features are read from and stored in the feature cache there.
+    /// per backbone read; `label` names the items in the bar and in errors.
     pub fn score(
         &self,
         items: &[Trajectory],
         batch_size: usize,
         label: &str,
-        cache_root: Option<&Path>,
     ) -> Result<Vec<Vec<StepScores>>> {
         let mut scores = vec![Vec::new(); self.len()];
-        for group in &self.groups {
+        for (group, cache) in self.groups.iter().zip(&self.caches) {
             let (_, first) = &self.checkpoints[group[0]];
             let encoded = encode_all(&first.tokenizer, items, &first.config.encoding)
                 .map_err(|(index, e)| anyhow!("{label} item {index}: {e}"))?;
@@ -76,15 +86,15 @@ impl CheckpointSet {
             let bar = progress::bar(encoded.len(), label);
             let pad_id = first.tokenizer.pad_id();
             let progress = |done: usize| bar.set_position(done as u64);
-            let group_scores = match cache_root {
-                Some(root) => {
-                    let cache = FeatureCache::new(root, first.model.backbone());
-                    let (features, _) =
-                        cache.features(&first.model, &encoded, pad_id, batch_size, progress)?;
-                    score_features(&models, &features, batch_size)
-                }
-                None => score_with_shared_backbone(&models, &encoded, pad_id, batch_size, progress),
-            };
+            let (features, _) = step_features(
+                cache.as_ref(),
+                &first.model,
+                &encoded,
+                pad_id,
+                batch_size,
+                progress,
+            )?;
+            let group_scores = score_features(&models, &features, batch_size);
             bar.finish_and_clear();
             for (&index, model_scores) in group.iter().zip(group_scores) {
                 ensure_finite(&model_scores, label)?;

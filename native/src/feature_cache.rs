@@ -172,6 +172,29 @@ impl FeatureCache {
     }
 }
 
+/// The step features `reader`'s backbone gives every trajectory of `encoded`: through `cache`
+/// when there is one (see [`FeatureCache::features`]), otherwise computed afresh.
+pub fn step_features(
+    cache: Option<&FeatureCache>,
+    reader: &EnsemblePrm,
+    encoded: &[EncodedTrajectory],
+    pad_id: u32,
+    batch_size: usize,
+    progress: impl FnMut(usize),
+) -> Result<(Vec<StepFeatures>, CacheUse)> {
+    match cache {
+        Some(cache) => cache.features(reader, encoded, pad_id, batch_size, progress),
+        None => {
+            let features = compute_features(reader, encoded, pad_id, batch_size, progress);
+            let usage = CacheUse {
+                hits: 0,
+                computed: encoded.len(),
+            };
+            Ok((features, usage))
+        }
+    }
+}
+
 /// Copies into `found` the tensors of one shard that `wanted` names, or says why the shard is
 /// unusable.
 fn read_shard(

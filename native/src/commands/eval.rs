@@ -107,7 +107,8 @@ impl TauSource {
 
 /// `actprm eval processbench`.
 pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
-    let set = CheckpointSet::load(&args.checkpoints, backend)?;
+    let cache_root = args.feature_cache.root();
+    let set = CheckpointSet::load(&args.checkpoints, backend, cache_root.as_deref())?;
     let splits: Vec<String> = if args.splits.is_empty() {
         PROCESSBENCH_SPLITS.iter().map(|s| s.to_string()).collect()
     } else {
@@ -116,7 +117,6 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
     if splits.is_empty() {
         bail!("no split to evaluate");
     }
-    let cache_root = args.feature_cache.root();
     let sources: Vec<TauSource> = set
         .checkpoints
         .iter()
@@ -128,7 +128,7 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
         if let Some(limit) = args.limit {
             items = evenly_spaced(items, limit);
         }
-        let scores = set.score(&items, args.batch_size, split, cache_root.as_deref())?;
+        let scores = set.score(&items, args.batch_size, split)?;
         let baselines = TrivialBaselines::of(&items);
         for ((results, source), scores) in results.iter_mut().zip(&sources).zip(scores) {
             let tau = source.tau();
@@ -257,19 +257,14 @@ struct PrmBenchReport {
 
 /// `actprm eval prmbench`.
 pub fn prmbench(args: &PrmBenchArgs, backend: &Backend) -> Result<()> {
-    let set = CheckpointSet::load(&args.checkpoints, backend)?;
+    let cache_root = args.feature_cache.root();
+    let set = CheckpointSet::load(&args.checkpoints, backend, cache_root.as_deref())?;
     let mut items = read_prmbench_data(&args.data)?;
     if let Some(limit) = args.limit {
         items = evenly_spaced(items, limit);
     }
     let trajectories: Vec<Trajectory> = items.iter().map(|i| i.trajectory.clone()).collect();
-    let cache_root = args.feature_cache.root();
-    let scores = set.score(
-        &trajectories,
-        args.batch_size,
-        "prmbench",
-        cache_root.as_deref(),
-    )?;
+    let scores = set.score(&trajectories, args.batch_size, "prmbench")?;
     let reports: Vec<PrmBenchReport> = scores
         .iter()
         .enumerate()
