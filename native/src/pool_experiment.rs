@@ -9,7 +9,7 @@ use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::CheckpointConfig;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
 use actprm_core::evaluation::{encode_all, score_inputs};
-use actprm_core::features::{StepFeatures, compute_features};
+use actprm_core::features::StepFeatures;
 use actprm_core::judge::{JudgeCost, StoredLabelJudge};
 use actprm_core::loss::LossConfig;
 use actprm_core::model::{
@@ -29,7 +29,7 @@ use burn::tensor::Device;
 use serde_json::Value;
 
 use crate::cli::{BackboneArg, ModelArgs, PoolArgs, TaskArg};
-use crate::feature_cache::FeatureCache;
+use crate::feature_cache::{FeatureCache, step_features};
 use crate::progress;
 use crate::tasks;
 
@@ -82,22 +82,16 @@ impl EncodedSet {
     ) -> Result<()> {
         let bar = progress::bar(self.encoded.len(), what);
         let progress = |done: usize| bar.set_position(done as u64);
-        let features = match cache {
-            Some(cache) => {
-                let (features, usage) =
-                    cache.features(model, &self.encoded, pad_id, EVAL_BATCH, progress)?;
-                if usage.hits > 0 {
-                    println!(
-                        "{what}: {} of {} read from the cache {}",
-                        usage.hits,
-                        self.encoded.len(),
-                        cache.dir().display()
-                    );
-                }
-                features
-            }
-            None => compute_features(model, &self.encoded, pad_id, EVAL_BATCH, progress),
-        };
+        let (features, usage) =
+            step_features(cache, model, &self.encoded, pad_id, EVAL_BATCH, progress)?;
+        if let (Some(cache), true) = (cache, usage.hits > 0) {
+            println!(
+                "{what}: {} of {} read from the cache {}",
+                usage.hits,
+                self.encoded.len(),
+                cache.dir().display()
+            );
+        }
         bar.finish_and_clear();
         self.features = Some(features);
         Ok(())
@@ -105,6 +99,28 @@ impl EncodedSet {
 
     pub fn len(&self) -> usize {
         self.trajectories.len()
+    }
+}
+
+/// What one pass over the pool does: which trajectories it labels, when it stops, and how long
+/// it labels everything first.
+pub struct PassPlan {
+    /// Which trajectories to label.
+    pub strategy: Strategy,
+    /// The pass ends once this many trajectories are labelled; `None` places no limit.
+    pub label_budget: Option<usize>,
+    /// Updates made on every trajectory before the strategy may trust any (0: none).
+    pub warmup_updates: usize,
+}
+
+impl PassPlan {
+    /// The whole pool with `strategy`, no budget and no warm-up: the paper's loop.
+    pub fn new(strategy: Strategy) -> Self {
+        Self {
+            strategy,
+            label_budget: None,
+            warmup_updates: 0,
+        }
     }
 }
 
@@ -208,18 +224,14 @@ impl ExperimentData {
         .with_selection(selection)
     }
 
-    /// Trains a fresh model in one pass over the pool with `strategy` (ending early once
-    /// `label_budget` trajectories are labelled, when given; labelling everything for the first
-    /// `warmup_updates` updates), calling `on_batch` after every
-    /// mini-batch. Training stops with an error naming the mini-batch when the loss turns NaN
-    /// or infinite, before `on_batch` sees the diverged model.
+    /// Trains a fresh model in one pass over the pool as `plan` says, calling `on_batch` after
+    /// every mini-batch. Training stops with an error naming the mini-batch when the loss turns
+    /// NaN or infinite, before `on_batch` sees the diverged model.
     pub fn train(
         &self,
         config: &CheckpointConfig,
         training: &TrainingConfig,
-        strategy: Strategy,
-        label_budget: Option<usize>,
-        warmup_updates: usize,
+        plan: PassPlan,
         device: &Device,
         on_batch: impl FnMut(&BatchReport, &PrmTrainer) -> Result<()>,
     ) -> Result<(EnsemblePrm, BudgetLedger)> {
@@ -245,12 +257,12 @@ impl ExperimentData {
         let pass = PoolPass {
             pool: &self.pool.trajectories,
             inputs: self.pool.inputs(self.tokenizer.pad_id()),
-            strategy,
+            strategy: plan.strategy,
             judge: StoredLabelJudge,
             judge_cost: self.judge_cost.clone(),
             batch_size: training.batch_size,
-            label_budget,
-            warmup_updates,
+            label_budget: plan.label_budget,
+            warmup_updates: plan.warmup_updates,
         };
         let mut trainer = PrmTrainer::new(model, training, pass.num_batches(), device);
         let mut on_batch = on_batch;

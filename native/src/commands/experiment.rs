@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::cli::{ExperimentArgs, RunArgs, TrainArgs};
-use crate::pool_experiment::{ExperimentData, load_pretrained, training_config};
+use crate::pool_experiment::{ExperimentData, PassPlan, load_pretrained, training_config};
 use crate::progress;
 use crate::run_dir::RunDir;
 
@@ -147,9 +147,11 @@ fn execute(
     let trained = data.train(
         &checkpoint_config,
         &training,
-        strategy,
-        args.max_labels,
-        warmup_updates,
+        PassPlan {
+            strategy,
+            label_budget: args.max_labels,
+            warmup_updates,
+        },
         device,
         |report, trainer: &PrmTrainer| {
             run_dir.log(report)?;

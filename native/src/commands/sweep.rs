@@ -20,7 +20,7 @@ use crate::backend::Backend;
 use crate::cli::{StrategyArg, SweepArgs};
 use crate::commands::experiment::human;
 use crate::dir_lock::DirLock;
-use crate::pool_experiment::{ExperimentData, load_pretrained, training_config};
+use crate::pool_experiment::{ExperimentData, PassPlan, load_pretrained, training_config};
 use crate::progress;
 use crate::sweep::results::{ExperimentResult, ResultsFile};
 use crate::sweep::spec::{Spec, independent_grid, matches_random_to_actprm};
@@ -249,9 +249,13 @@ fn experiment(
         SelectionConfig::new().with_tau(args.tau),
     );
     let training = training_config(&args.model, spec.seed);
-    let (model, ledger) = data.train(&config, &training, strategy, None, 0, device, |_, _| {
-        after_batch()
-    })?;
+    let (model, ledger) = data.train(
+        &config,
+        &training,
+        PassPlan::new(strategy),
+        device,
+        |_, _| after_batch(),
+    )?;
     let validation = data.score(&model, &data.validation, |_| {});
     let threshold = choose_threshold(&data.validation.trajectories, &validation);
     let test = data.score(&model, &data.test, |_| {});
