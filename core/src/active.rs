@@ -301,37 +301,50 @@ mod tests {
         );
     }
 
-    /// The judge is never paid past the label budget, and the pass ends once it is spent.
-    #[test]
-    fn a_label_budget_caps_the_judge_and_ends_the_pass() {
+    /// One pass of a tiny model, in mini-batches of 16, over `pool_size` generated trajectories
+    /// with `strategy`: every mini-batch's report, and the ledger.
+    fn tiny_pass(
+        pool_size: usize,
+        strategy: Strategy,
+        label_budget: Option<usize>,
+        warmup_updates: usize,
+    ) -> (Vec<BatchReport>, BudgetLedger) {
         let device = Device::flex();
         let synthetic = SyntheticConfig::new();
         let tokenizer = StepTokenizer::for_synthetic(&synthetic);
-        let pool = generate(&synthetic, 3, 96);
+        let pool = generate(&synthetic, 3, pool_size);
         let encoded = encode_all(&tokenizer, &pool, &EncodingConfig::new()).unwrap();
-        let training = TrainingConfig::tiny();
+        let training = TrainingConfig::tiny().with_batch_size(16);
         let pass = PoolPass {
             pool: &pool,
             inputs: Inputs::Tokens {
                 encoded: &encoded,
                 pad_id: tokenizer.pad_id(),
             },
-            strategy: Strategy::Full,
+            strategy,
             judge: StoredLabelJudge,
             judge_cost: JudgeCost::new(),
             batch_size: training.batch_size,
-            label_budget: Some(40),
-            warmup_updates: 0,
+            label_budget,
+            warmup_updates,
         };
         let model = PrmConfig::tiny(tokenizer.vocab_size()).init(&device);
         let mut trainer = PrmTrainer::new(model, &training, pass.num_batches(), &device);
-        let mut selected = Vec::new();
+        let mut reports = Vec::new();
         let ledger = pass
             .run(&mut trainer, |report, _| {
-                selected.push(report.selected);
+                reports.push(*report);
                 Ok::<_, ()>(())
             })
             .unwrap();
+        (reports, ledger)
+    }
+
+    /// The judge is never paid past the label budget, and the pass ends once it is spent.
+    #[test]
+    fn a_label_budget_caps_the_judge_and_ends_the_pass() {
+        let (reports, ledger) = tiny_pass(96, Strategy::Full, Some(40), 0);
+        let selected: Vec<usize> = reports.iter().map(|r| r.selected).collect();
         assert_eq!(selected, [16, 16, 8]);
         assert_eq!(ledger.labels_consumed, 40);
     }
@@ -340,38 +353,16 @@ mod tests {
     /// strategy choose.
     #[test]
     fn a_warm_up_labels_everything_for_its_updates() {
-        let device = Device::flex();
-        let synthetic = SyntheticConfig::new();
-        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
-        let pool = generate(&synthetic, 4, 80);
-        let encoded = encode_all(&tokenizer, &pool, &EncodingConfig::new()).unwrap();
-        let training = TrainingConfig::tiny();
-        let pass = PoolPass {
-            pool: &pool,
-            inputs: Inputs::Tokens {
-                encoded: &encoded,
-                pad_id: tokenizer.pad_id(),
-            },
-            strategy: Strategy::Random {
-                fraction: 0.0,
-                seed: 1,
-            },
-            judge: StoredLabelJudge,
-            judge_cost: JudgeCost::new(),
-            batch_size: 16,
-            label_budget: None,
-            warmup_updates: 2,
+        let never = Strategy::Random {
+            fraction: 0.0,
+            seed: 1,
         };
-        let model = PrmConfig::tiny(tokenizer.vocab_size()).init(&device);
-        let mut trainer = PrmTrainer::new(model, &training, pass.num_batches(), &device);
-        let mut reports = Vec::new();
-        let ledger = pass
-            .run(&mut trainer, |report, _| {
-                reports.push((report.selected, report.unconditional));
-                Ok::<_, ()>(())
-            })
-            .unwrap();
-        assert_eq!(reports, [(16, 16), (16, 16), (0, 0), (0, 0), (0, 0)]);
+        let (reports, ledger) = tiny_pass(80, never, None, 2);
+        let labelled: Vec<(usize, usize)> = reports
+            .iter()
+            .map(|r| (r.selected, r.unconditional))
+            .collect();
+        assert_eq!(labelled, [(16, 16), (16, 16), (0, 0), (0, 0), (0, 0)]);
         assert_eq!(ledger.updates, 2);
     }
 

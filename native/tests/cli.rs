@@ -130,24 +130,26 @@ fn run_then_score_and_evaluate() {
     let cache_str = cache.to_str().unwrap();
     let data = shared_data().join("processbench");
     let results = out.join("processbench.json");
-    let bench = actprm(&[
-        "--device",
-        "cpu",
-        "eval",
-        "processbench",
-        "--data",
-        data.to_str().unwrap(),
-        "--checkpoint",
-        checkpoint,
-        "--splits",
-        "gsm8k,math",
-        "--limit",
-        "6",
-        "--out",
-        results.to_str().unwrap(),
-        "--feature-cache",
-        cache_str,
-    ]);
+    // `eval processbench` on 6 items per split, written to `results`, with `extra` arguments.
+    let processbench = |extra: &[&str]| {
+        let mut args = vec![
+            "--device",
+            "cpu",
+            "eval",
+            "processbench",
+            "--data",
+            data.to_str().unwrap(),
+            "--limit",
+            "6",
+            "--out",
+            results.to_str().unwrap(),
+            "--feature-cache",
+            cache_str,
+        ];
+        args.extend_from_slice(extra);
+        actprm(&args)
+    };
+    let bench = processbench(&["--checkpoint", checkpoint, "--splits", "gsm8k,math"]);
     let table = String::from_utf8_lossy(&bench.stdout);
     assert!(
         table.contains("gsm8k") && table.contains("math") && table.contains("average"),
@@ -171,25 +173,13 @@ fn run_then_score_and_evaluate() {
     );
 
     // --tau overrides the checkpoint's.
-    actprm(&[
-        "--device",
-        "cpu",
-        "eval",
-        "processbench",
-        "--data",
-        data.to_str().unwrap(),
+    processbench(&[
         "--checkpoint",
         checkpoint,
         "--splits",
         "gsm8k",
-        "--limit",
-        "6",
         "--tau",
         "0.5",
-        "--out",
-        results.to_str().unwrap(),
-        "--feature-cache",
-        cache_str,
     ]);
     let at_half = read_json(&results);
     assert_eq!(at_half["tau_source"]["from"], "argument");
@@ -197,29 +187,17 @@ fn run_then_score_and_evaluate() {
     assert!(at_half["splits"][0]["at_half"].is_null());
 
     // The same checkpoint twice: one backbone reading, two identical reports.
-    let twice = actprm(&[
-        "--device",
-        "cpu",
-        "eval",
-        "processbench",
-        "--data",
-        data.to_str().unwrap(),
+    let twice = processbench(&[
         "--checkpoint",
         checkpoint,
         "--checkpoint",
         checkpoint,
         "--splits",
         "gsm8k",
-        "--limit",
-        "6",
-        "--out",
-        results.to_str().unwrap(),
-        "--feature-cache",
-        cache_str,
     ]);
     assert!(String::from_utf8_lossy(&twice.stdout).contains(checkpoint));
-    let reports: Vec<serde_json::Value> =
-        serde_json::from_str(&std::fs::read_to_string(&results).unwrap()).unwrap();
+    let reports = read_json(&results);
+    let reports = reports.as_array().unwrap();
     assert_eq!(reports.len(), 2);
     assert_eq!(reports[0]["splits"][0], json["splits"][0]);
     assert_eq!(reports[0], reports[1]);
@@ -255,8 +233,7 @@ fn run_then_score_and_evaluate() {
     ] {
         assert!(table.contains(row), "{row} in\n{table}");
     }
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(results).unwrap()).unwrap();
+    let json = read_json(&results);
     assert_eq!(
         json["classes"].as_array().unwrap().len(),
         10,

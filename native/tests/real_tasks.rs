@@ -117,23 +117,29 @@ fn a_prm800k_run_tests_on_processbench_math() {
 #[test]
 fn a_run_on_the_pretrained_backbone() {
     let out = std::env::temp_dir().join(format!("actprm-minilm-{}", std::process::id()));
-    let run = actprm(&[
-        "--device",
-        "cpu",
-        "run",
-        "--backbone",
-        "minilm",
-        "--pool-size",
-        "16",
-        "--eval-size",
-        "8",
-        "--heads",
-        "2",
-        "--batch-size",
-        "8",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    // A run on MiniLM over 16 pool trajectories into `out`, with `extra` arguments.
+    let minilm_run = |extra: &[&str]| {
+        let mut args = vec![
+            "--device",
+            "cpu",
+            "run",
+            "--backbone",
+            "minilm",
+            "--pool-size",
+            "16",
+            "--eval-size",
+            "8",
+            "--heads",
+            "2",
+            "--batch-size",
+            "8",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        actprm(&args)
+    };
+    let run = minilm_run(&[]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         stdout.contains("held-out on 8 synthetic trajectories"),
@@ -156,25 +162,10 @@ fn a_run_on_the_pretrained_backbone() {
     // from the feature cache and ends where the first did.
     let cache = out.with_extension("features");
     let frozen = || {
-        actprm(&[
-            "--device",
-            "cpu",
-            "run",
-            "--backbone",
-            "minilm",
+        minilm_run(&[
             "--freeze-backbone",
-            "--pool-size",
-            "16",
-            "--eval-size",
-            "8",
-            "--heads",
-            "2",
-            "--batch-size",
-            "8",
             "--feature-cache",
             cache.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
             "--force",
         ])
     };
