@@ -2,13 +2,21 @@
 //! `[CLS] question step_1 [STEP] step_2 [STEP] ...`. Separators are inserted by id, never by
 //! tokenising text, so training and evaluation build them identically.
 //!
-//! A trajectory longer than the backbone's positions is read in several windows. Every window
-//! starts with `[CLS]` and the head of the question; the first reads steps from the start, each
-//! later one repeats as context as many whole steps before its first scored step as fit in
-//! `max_context_tokens`, then reads the next steps. Every step is scored in exactly one window,
-//! and a trajectory that fits is one window laid out as above.
+//! A trajectory is read in one of two ways ([`StepReading`]):
+//!
+//! - **whole**: one read of the whole trajectory, every separator seeing every step. A
+//!   trajectory longer than the backbone's positions is read in several windows. Every window
+//!   starts with `[CLS]` and the head of the question; the first reads steps from the start,
+//!   each later one repeats as context as many whole steps before its first scored step as fit
+//!   in `max_context_tokens`, then reads the next steps. Every step is scored in exactly one
+//!   window, and a trajectory that fits is one window laid out as above.
+//! - **prefix**: one window per step, holding the question's head, as many of the steps just
+//!   before it as fit, and the step itself, scored at its separator. A bidirectional encoder then
+//!   sees at each separator what a causal decoder would: the step and what led to it, never
+//!   what follows. It costs one read per step instead of one per trajectory.
 
 use burn::config::Config;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::tokenizer::{StepTokenizer, TokenizerError};
@@ -32,6 +40,58 @@ pub struct EncodingConfig {
     /// before its first scored step, so that a step is never read without what led to it.
     #[config(default = 96)]
     pub max_context_tokens: usize,
+    /// How each step is read: with the whole trajectory, or with its prefix alone.
+    #[config(default = "StepReading::Whole")]
+    pub reading: StepReading,
+}
+
+/// What a step's separator sees when it is read. Written by name (`"whole"`, `"prefix"`); a
+/// configuration saved before readings existed has none and reads [`StepReading::Whole`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepReading {
+    /// The whole trajectory in one read (in windows when it is long): every separator sees the
+    /// steps after its own too.
+    #[default]
+    Whole,
+    /// Each step in a read of its own, after as much of its prefix as fits: a separator sees the
+    /// question, the steps before it and its step, as in a causal decoder.
+    Prefix,
+}
+
+impl<'de> Deserialize<'de> for StepReading {
+    /// Reads the name, or the default when the field is absent: serde reads an absent field
+    /// as an `Option`'s `None`.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Named {
+            Whole,
+            Prefix,
+        }
+        Ok(match Option::<Named>::deserialize(deserializer)? {
+            None | Some(Named::Whole) => StepReading::Whole,
+            Some(Named::Prefix) => StepReading::Prefix,
+        })
+    }
+}
+
+impl StepReading {
+    /// Every reading, in the order the command line lists them.
+    pub const ALL: [StepReading; 2] = [StepReading::Whole, StepReading::Prefix];
+
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            StepReading::Whole => "whole",
+            StepReading::Prefix => "prefix",
+        }
+    }
+
+    /// The reading called `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|reading| reading.name() == name)
+    }
 }
 
 impl EncodingConfig {
@@ -99,7 +159,7 @@ pub enum EncodingError {
     Tokenizer(#[from] TokenizerError),
 }
 
-/// Encodes `trajectory` within `config`'s limits, scoring every step.
+/// Encodes `trajectory` within `config`'s limits and in its reading, scoring every step.
 ///
 /// The question keeps its first `max_question_tokens` tokens and each step its last
 /// `max_step_tokens`, both fewer only when a window could not otherwise hold `[CLS]`, the
@@ -132,7 +192,12 @@ pub fn encode_trajectory(
         windows: Vec::new(),
         step_positions: Vec::with_capacity(steps.len()),
     };
-    for plan in plan_windows(&steps, config.max_positions - head.len(), config) {
+    let room = config.max_positions - head.len();
+    let plans = match config.reading {
+        StepReading::Whole => plan_windows(&steps, room, config),
+        StepReading::Prefix => plan_prefix_windows(&steps, room),
+    };
+    for plan in plans {
         let mut window = head.clone();
         for (j, step) in steps
             .iter()
@@ -159,6 +224,33 @@ pub fn encode_trajectory(
 struct WindowPlan {
     first: usize,
     scored: std::ops::Range<usize>,
+}
+
+/// One window per step, of at most `room` tokens after the question's head: the step, after as
+/// many of the steps just before it as fit. Each step costs its tokens and a separator, and fits
+/// in `room` alone. A trajectory without steps is one window of the question.
+fn plan_prefix_windows(steps: &[Vec<u32>], room: usize) -> Vec<WindowPlan> {
+    if steps.is_empty() {
+        return vec![WindowPlan {
+            first: 0,
+            scored: 0..0,
+        }];
+    }
+    let cost = |j: usize| steps[j].len() + 1;
+    (0..steps.len())
+        .map(|step| {
+            let mut used = cost(step);
+            let mut first = step;
+            while first > 0 && used + cost(first - 1) <= room {
+                first -= 1;
+                used += cost(first);
+            }
+            WindowPlan {
+                first,
+                scored: step..step + 1,
+            }
+        })
+        .collect()
 }
 
 /// Splits `steps` into windows of at most `room` tokens after the question's head. Each step
@@ -345,6 +437,84 @@ mod tests {
                 position: head + context.len() + step_cost - 1
             }
         );
+    }
+
+    /// Read by prefix, step `j` is scored at the end of a window of its own that holds the
+    /// steps before it: the whole reading of the trajectory cut after step `j`.
+    #[test]
+    fn prefix_reading_gives_each_step_its_prefix() {
+        let tokenizer = tokenizer();
+        let steps = numbered_steps(4);
+        let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+        let config = EncodingConfig::new().with_reading(StepReading::Prefix);
+        let encoded =
+            encode_trajectory(&tokenizer, &trajectory("Mia has 12 marbles .", &steps), &config)
+                .unwrap();
+        assert_eq!(encoded.windows.len(), 4);
+        for (j, at) in encoded.step_positions.iter().enumerate() {
+            let cut = trajectory("Mia has 12 marbles .", &steps[..=j]);
+            let whole = encode_trajectory(&tokenizer, &cut, &EncodingConfig::new()).unwrap();
+            assert_eq!(encoded.windows[j], whole.windows[0], "step {j}");
+            assert_eq!(
+                *at,
+                StepPosition {
+                    window: j,
+                    position: whole.windows[0].len() - 1
+                }
+            );
+        }
+    }
+
+    /// A prefix longer than the window keeps the steps closest to the one it scores.
+    #[test]
+    fn prefix_reading_drops_the_earliest_steps_of_a_long_prefix() {
+        let tokenizer = tokenizer();
+        let steps = numbered_steps(12);
+        let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+        let trajectory = trajectory("Mia has 12 marbles .", &steps);
+        let head = 1 + tokenizer.encode_text(&trajectory.question).unwrap().len();
+        let step_cost = tokenizer.encode_text(steps[0]).unwrap().len() + 1;
+        let config = EncodingConfig::new()
+            .with_max_positions(head + 3 * step_cost)
+            .with_reading(StepReading::Prefix);
+        let encoded = encode_trajectory(&tokenizer, &trajectory, &config).unwrap();
+        assert_eq!(encoded.num_steps(), 12);
+        let separator = tokenizer.separator_id();
+        for (j, at) in encoded.step_positions.iter().enumerate() {
+            let window = &encoded.windows[at.window];
+            assert_eq!(at.window, j);
+            assert_eq!(at.position, window.len() - 1);
+            let read = separators(&tokenizer, window).len();
+            assert_eq!(read, (j + 1).min(3), "step {j} sees at most 2 steps before it");
+            let step = tokenizer.encode_text(steps[j]).unwrap();
+            assert_eq!(window[at.position - step.len()..at.position], step);
+            assert_eq!(window[at.position], separator);
+        }
+    }
+
+    #[test]
+    fn prefix_reading_without_steps_is_one_window_of_the_question() {
+        let config = EncodingConfig::new().with_reading(StepReading::Prefix);
+        let encoded =
+            encode_trajectory(&tokenizer(), &trajectory("Mia has", &[]), &config).unwrap();
+        assert_eq!(encoded.windows.len(), 1);
+        assert_eq!(encoded.num_steps(), 0);
+    }
+
+    /// A configuration saved before readings existed reads the whole trajectory.
+    #[test]
+    fn a_config_without_a_reading_reads_whole() {
+        let json = r#"{"max_positions":512,"max_question_tokens":128,"max_step_tokens":128,"max_context_tokens":128}"#;
+        let config: EncodingConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(config.reading, StepReading::Whole);
+        let prefix = EncodingConfig::new().with_reading(StepReading::Prefix);
+        let json = serde_json::to_string(&prefix).unwrap();
+        assert!(json.contains(r#""reading":"prefix""#), "{json}");
+        let sideways = json.replace("prefix", "sideways");
+        assert!(serde_json::from_str::<EncodingConfig>(&sideways).is_err());
+        for reading in StepReading::ALL {
+            assert_eq!(StepReading::from_name(reading.name()), Some(reading));
+        }
     }
 
     #[test]
