@@ -1,5 +1,7 @@
 //! The ActPRM training loss (ACTPRM.md §2): per-head binary cross-entropy over the labelled
 //! steps of the selected trajectories, optionally bootstrapped, plus λ times the anchor term.
+//! Erroneous steps may weigh more than correct ones (a departure from the paper, off by
+//! default), since in real process labels they are rare.
 
 use burn::config::Config;
 use burn::tensor::activation::log_sigmoid;
@@ -17,6 +19,11 @@ pub struct LossConfig {
     /// Probability that a (head, trajectory) pair contributes to the loss (1 = no bootstrap).
     #[config(default = 1.0)]
     pub learning_probability: f64,
+    /// Weight of an erroneous step's term against a correct step's 1; the classification loss
+    /// is then the weighted mean. 1 is the paper's loss; more counters the rarity of errors
+    /// (PRM800K's rows label about one step in 40 erroneous).
+    #[config(default = 1.0)]
+    pub error_weight: f64,
 }
 
 /// Which (head, trajectory) pairs contribute to the loss.
@@ -61,7 +68,8 @@ impl BootstrapMask {
 pub struct EnsembleLoss {
     /// Classification + λ · anchor, the value to differentiate.
     pub total: Tensor<1>,
-    /// Mean BCE over every kept (head, trajectory, labelled step) element.
+    /// Mean BCE over every kept (head, trajectory, labelled step) element, erroneous steps
+    /// weighted by `error_weight`.
     pub classification: Tensor<1>,
     /// mean((θ − θ₀)²).
     pub anchor: Tensor<1>,
@@ -86,6 +94,8 @@ impl LossConfig {
         let [heads, batch, steps] = logits.dims();
         let device = logits.device();
         let y = targets.targets.clone().reshape([1, batch, steps]);
+        // 1 for a correct step, error_weight for an erroneous one.
+        let class_weight = (y.clone().neg() + 1.0) * (self.error_weight - 1.0) + 1.0;
         // −[y·log σ(z) + (1 − y)·log σ(−z)], stable for any logit.
         let bce = -(y.clone() * log_sigmoid(logits.clone())
             + (y.neg() + 1.0) * log_sigmoid(logits.neg()));
@@ -95,8 +105,9 @@ impl LossConfig {
             .reshape([1, batch, steps])
             .expand([heads, batch, steps]);
         let kept = bootstrap.to_tensor(&device).expand([heads, batch, steps]);
-        let weight = labelled.bool_and(kept).float();
-        let classification = (bce * weight).sum() / count as f64;
+        // The class weight where a step counts, 0 elsewhere.
+        let weight = labelled.bool_and(kept).float() * class_weight;
+        let classification = (bce * weight.clone()).sum() / weight.sum();
         let anchor_weight = if heads > 1 { self.anchor_weight } else { 0.0 };
         let total = classification.clone() + anchor.clone() * anchor_weight;
         Some(EnsembleLoss {
@@ -133,6 +144,21 @@ mod tests {
             .unwrap();
         // Step 0: y = 1, z = 0 → ln 2. Step 1: y = 0, z = 2 → ln(1 + e²). Mean of the two.
         let expected = ((2f32).ln() + (1.0 + 2f32.exp()).ln()) / 2.0;
+        assert!((scalar(loss.classification) - expected).abs() < 1e-5);
+    }
+
+    #[test]
+    fn erroneous_steps_weigh_error_weight_in_a_weighted_mean() {
+        let device = device();
+        let targets = StepTargets::new(&[ProcessLabel::FirstErrorAt(1)], &[3], 3, &device);
+        let logits =
+            Tensor::<3>::from_data(TensorData::new(vec![0.0f32, 2.0, 50.0], [1, 1, 3]), &device);
+        let mask = BootstrapMask::sample(1, 1, 1.0, &mut SeededRng::new(0));
+        let loss = LossConfig::new()
+            .with_error_weight(3.0)
+            .loss(logits, &targets, &mask, Tensor::zeros([1], &device))
+            .unwrap();
+        let expected = ((2f32).ln() + 3.0 * (1.0 + 2f32.exp()).ln()) / 4.0;
         assert!((scalar(loss.classification) - expected).abs() < 1e-5);
     }
 

@@ -166,7 +166,8 @@ impl ExperimentData {
             .as_ref()
             .map_or_else(EncodingConfig::new, |pretrained| {
                 EncodingConfig::for_encoder(pretrained.config.max_position_embeddings)
-            });
+            })
+            .with_reading(model.step_reading);
         let set = |trajectories, what| EncodedSet::new(&tokenizer, &encoding, trajectories, what);
         let mut pool = set(sets.pool, "pool")?;
         let mut validation = set(sets.validation, "validation")?;
@@ -327,6 +328,10 @@ pub fn training_config(args: &ModelArgs, seed: u64) -> TrainingConfig {
     TrainingConfig::new()
         .with_batch_size(args.batch_size)
         .with_learning_rate(args.learning_rate())
-        .with_loss(LossConfig::new().with_anchor_weight(args.anchor_weight))
+        .with_loss(
+            LossConfig::new()
+                .with_anchor_weight(args.anchor_weight)
+                .with_error_weight(args.error_weight),
+        )
         .with_seed(seed)
 }

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
+use actprm_core::encoding::StepReading;
 use actprm_core::synthetic::{ErrorKind, SyntheticConfig};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 
 use super::feature_cache::FeatureCacheArgs;
@@ -134,6 +136,13 @@ pub struct ModelArgs {
     pub freeze_backbone: bool,
     #[command(flatten)]
     pub feature_cache: FeatureCacheArgs,
+    /// How each step is read: `whole`, one read of the trajectory in which every separator
+    /// also sees the steps after it; or `prefix`, one read per step holding the question, the
+    /// steps before it and the step, which is what a causal decoder's separator sees (about
+    /// n/2 times the encoder's work for n steps; reads shared by several trajectories are done
+    /// once).
+    #[arg(long, default_value = "whole", value_parser = step_reading())]
+    pub step_reading: StepReading,
     /// Width of the small backbone: a multiple of 8, so that it splits into 4 attention heads
     /// of an even width.
     #[arg(long, default_value_t = 64, value_parser = ranges::small_width)]
@@ -151,6 +160,12 @@ pub struct ModelArgs {
     /// λ, the weight of the anchored-ensemble regulariser.
     #[arg(long, default_value_t = 0.5, value_parser = ranges::weight, allow_negative_numbers = true)]
     pub anchor_weight: f64,
+    /// Weight of an erroneous step in the loss, against 1 for a correct one. 1 is the paper's
+    /// loss; real process labels hold few errors (about 1 step in 40 in PRM800K's rows), and a
+    /// weight near their inverse frequency keeps the heads from calling every step correct.
+    /// A departure from the paper.
+    #[arg(long, default_value_t = 1.0, value_parser = ranges::relative_weight, allow_negative_numbers = true)]
+    pub error_weight: f64,
 }
 
 impl ModelArgs {
@@ -170,6 +185,13 @@ impl ModelArgs {
             .clone()
             .unwrap_or_else(default_backbone_dir)
     }
+}
+
+/// The parser of `--step-reading`, whose possible values are core's reading names.
+fn step_reading() -> impl TypedValueParser<Value = StepReading> {
+    PossibleValuesParser::new(StepReading::ALL.map(StepReading::name)).map(|name| {
+        StepReading::from_name(&name).expect("the parser admits only the readings' names")
+    })
 }
 
 /// Where scripts/fetch-backbone.sh puts all-MiniLM-L6-v2: `~/.cache/actprm/all-minilm-l6-v2`.

@@ -85,6 +85,15 @@ pub fn weight(text: &str) -> Result<f64, String> {
     )
 }
 
+/// A loss term's relative weight: finite and above 0.
+pub fn relative_weight(text: &str) -> Result<f64, String> {
+    finite(
+        text,
+        |x| x > 0.0,
+        "a relative weight must be a finite number above 0",
+    )
+}
+
 /// A fraction of the pool to label: in (0, 1].
 pub fn fraction(text: &str) -> Result<f64, String> {
     finite(
@@ -156,6 +165,10 @@ mod tests {
         assert_eq!(weight("0"), Ok(0.0));
         for bad in ["-0.5", "nan", "inf"] {
             assert!(weight(bad).is_err(), "weight {bad:?}");
+        }
+        assert_eq!(relative_weight("39"), Ok(39.0));
+        for bad in ["0", "-1", "nan", "inf"] {
+            assert!(relative_weight(bad).is_err(), "relative weight {bad:?}");
         }
     }
 

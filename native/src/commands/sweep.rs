@@ -120,7 +120,9 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "learning_rate": args.model.learning_rate(),
         "backbone": args.model.backbone.name(),
         "freeze_backbone": args.model.freeze_backbone,
+        "step_reading": args.model.step_reading.name(),
         "anchor_weight": args.model.anchor_weight,
+        "error_weight": args.model.error_weight,
         "tau": args.tau,
     });
     let task = task_settings(&args.pool);
