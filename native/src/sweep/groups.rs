@@ -49,8 +49,13 @@ pub struct Group {
     pub seeds: Vec<u64>,
     /// Labels consumed over the pool size.
     pub budget: Spread,
-    /// Test first-error F1.
+    /// Test first-error F1 at the selection's τ.
     pub test_f1: Spread,
+    /// Test first-error F1 at the τ each experiment chose on its validation set; `None` when
+    /// some experiment chose none (records written before thresholds were chosen).
+    pub test_f1_at_threshold: Option<Spread>,
+    /// Test step ROC-AUC; `None` when some experiment has none.
+    pub test_auc: Option<Spread>,
     /// Validation first-error F1.
     pub validation_f1: Spread,
     /// Per-seed (budget, test F1).
@@ -90,6 +95,10 @@ pub fn group(results: &[ExperimentResult]) -> Vec<Group> {
             let values = |f: &dyn Fn(&ExperimentResult) -> f64| -> Vec<f64> {
                 members.iter().map(|r| f(r)).collect()
             };
+            let all_of = |f: &dyn Fn(&ExperimentResult) -> Option<f64>| -> Option<Spread> {
+                let found: Option<Vec<f64>> = members.iter().map(|r| f(r)).collect();
+                found.map(|values| Spread::of(&values))
+            };
             let labelled: f64 = values(&|r| r.ledger.labels_consumed as f64).iter().sum();
             let share = |count: &dyn Fn(&ExperimentResult) -> f64| {
                 values(count).iter().sum::<f64>() / labelled.max(1.0)
@@ -105,6 +114,12 @@ pub fn group(results: &[ExperimentResult]) -> Vec<Group> {
                 seeds: members.iter().map(|r| r.spec.seed).collect(),
                 budget: Spread::of(&values(&|r| r.budget_fraction)),
                 test_f1: Spread::of(&values(&|r| r.test.first_error.f1)),
+                test_f1_at_threshold: all_of(&|r| {
+                    r.test_at_threshold
+                        .as_ref()
+                        .map(|evaluation| evaluation.first_error.f1)
+                }),
+                test_auc: all_of(&|r| r.test.step_auc),
                 validation_f1: Spread::of(&values(&|r| r.validation.first_error.f1)),
                 points: members
                     .iter()
