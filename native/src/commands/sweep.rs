@@ -39,49 +39,26 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
         .max(1);
-    let pretrained = load_pretrained(&args.model, &backend.device)?;
-    let data: BTreeMap<u64, ExperimentData> = args
-        .seeds
-        .iter()
-        .map(|&seed| {
-            Ok((
-                seed,
-                ExperimentData::new(
-                    &args.pool,
-                    &args.model,
-                    pretrained.as_ref(),
-                    seed,
-                    &backend.device,
-                )?,
-            ))
-        })
-        .collect::<Result<_>>()?;
-
+    // The data are loaded only when an experiment is pending, so that a finished sweep
+    // rewrites its table and chart at once.
+    let mut data: Option<BTreeMap<u64, ExperimentData>> = None;
     let grid = independent_grid(args);
-    run_all(
-        args,
-        &data,
-        pending(&grid, &results),
-        jobs,
-        backend,
-        &file,
-        &mut results,
-    )?;
+    let todo = pending(&grid, &results);
+    if !todo.is_empty() {
+        let data = loaded(&mut data, args, backend)?;
+        run_all(args, data, todo, jobs, backend, &file, &mut results)?;
+    }
     if matches_random_to_actprm(args) {
         let matched: Vec<Spec> = results
             .iter()
             .filter(|r| r.spec.strategy == StrategyArg::Actprm && grid.contains(&r.spec))
             .map(|r| Spec::random_matching(&r.spec, r.budget_fraction))
             .collect();
-        run_all(
-            args,
-            &data,
-            pending(&matched, &results),
-            jobs,
-            backend,
-            &file,
-            &mut results,
-        )?;
+        let todo = pending(&matched, &results);
+        if !todo.is_empty() {
+            let data = loaded(&mut data, args, backend)?;
+            run_all(args, data, todo, jobs, backend, &file, &mut results)?;
+        }
     }
 
     let groups = groups::group(&results);
@@ -152,6 +129,33 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         }
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
+}
+
+/// The data of every seed, loaded into `data` the first time they are needed.
+fn loaded<'a>(
+    data: &'a mut Option<BTreeMap<u64, ExperimentData>>,
+    args: &SweepArgs,
+    backend: &Backend,
+) -> Result<&'a BTreeMap<u64, ExperimentData>> {
+    if data.is_none() {
+        let pretrained = load_pretrained(&args.model, &backend.device)?;
+        let by_seed = args
+            .seeds
+            .iter()
+            .map(|&seed| {
+                let seed_data = ExperimentData::new(
+                    &args.pool,
+                    &args.model,
+                    pretrained.as_ref(),
+                    seed,
+                    &backend.device,
+                )?;
+                Ok((seed, seed_data))
+            })
+            .collect::<Result<_>>()?;
+        *data = Some(by_seed);
+    }
+    Ok(data.as_ref().expect("loaded above"))
 }
 
 /// The specs of `wanted` without a result yet.

@@ -8,8 +8,8 @@ use super::groups::{Group, Spread};
 /// The table for `groups`.
 pub fn markdown(groups: &[Group]) -> String {
     let mut table = String::from(
-        "| strategy | E | setting | seeds | budget | judge tokens | test F1 | validation F1 | test F1 at τ chosen on validation | test step AUC | aleatoric / epistemic | wall time |\n\
-         |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| strategy | E | setting | seeds | budget | judge tokens | test F1 | validation F1 | validation F1 at its τ | test F1 at τ chosen on validation | test step AUC | aleatoric / epistemic | wall time |\n\
+         |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for (index, group) in groups.iter().enumerate() {
         let chosen = if is_chosen(groups, index) { " ✓" } else { "" };
@@ -18,7 +18,7 @@ pub fn markdown(groups: &[Group]) -> String {
         };
         let _ = writeln!(
             table,
-            "| {} | {} | {}{chosen} | {} | {:.1}% ± {:.1} | {:.1}M | {:.3} ± {:.3} | {:.3} | {} | {} | {:.0}% / {:.0}% | {:.0} s |",
+            "| {} | {} | {}{chosen} | {} | {:.1}% ± {:.1} | {:.1}M | {:.3} ± {:.3} | {:.3} | {} | {} | {} | {:.0}% / {:.0}% | {:.0} s |",
             group.strategy.name(),
             group.heads,
             group.setting,
@@ -29,6 +29,9 @@ pub fn markdown(groups: &[Group]) -> String {
             group.test_f1.mean,
             group.test_f1.std,
             group.validation_f1.mean,
+            group
+                .validation_f1_at_threshold
+                .map_or("–".to_string(), |s| format!("{:.3}", s.mean)),
             spread(group.test_f1_at_threshold),
             spread(group.test_auc),
             100.0 * group.aleatoric_share,
@@ -39,8 +42,9 @@ pub fn markdown(groups: &[Group]) -> String {
     table.push_str(
         "\nBudget, F1, AUC and wall time are means over seeds (± sample standard deviation). Test \
          and validation F1 are at the selection's τ (0.5 by default, the paper's protocol). ✓ \
-         marks the setting of each strategy and head count with the best validation F1 (ties go \
-         to the smaller budget); nothing on the test set is used to choose.\n",
+         marks the setting of each strategy and head count with the best validation F1, at the \
+         τ each run chose there when every run chose one (ties go to the smaller budget); \
+         nothing on the test set is used to choose.\n",
     );
     table
 }
@@ -53,9 +57,8 @@ fn is_chosen(groups: &[Group], index: usize) -> bool {
         .filter(|g| g.strategy == candidate.strategy && g.heads == candidate.heads);
     let best = rivals
         .min_by(|a, b| {
-            b.validation_f1
-                .mean
-                .total_cmp(&a.validation_f1.mean)
+            b.choice_f1()
+                .total_cmp(&a.choice_f1())
                 .then(a.budget.mean.total_cmp(&b.budget.mean))
         })
         .expect("the candidate is its own rival");
@@ -100,12 +103,12 @@ mod tests {
         );
         assert!(rows[1].contains("| 70.0% ± 0.0 | 0.1M | 0.900 ± 0.000 | 0.950 |"));
         assert!(
-            rows[1].contains("| 0.950 | 0.600 ± 0.000 | 0.800 ± 0.000 |"),
+            rows[1].contains("| 0.950 | – | 0.600 ± 0.000 | 0.800 ± 0.000 |"),
             "{}",
             rows[1]
         );
         assert!(
-            rows[0].contains("| 0.500 | – | 0.800 ± 0.000 |"),
+            rows[0].contains("| 0.500 | – | – | 0.800 ± 0.000 |"),
             "no τ was chosen: {}",
             rows[0]
         );
@@ -114,5 +117,33 @@ mod tests {
                 .lines()
                 .any(|l| l.starts_with("| full | 4 | every trajectory ✓"))
         );
+    }
+
+    /// With a τ chosen on validation in every run, the setting is chosen by the validation F1
+    /// at that τ, not at 0.5.
+    #[test]
+    fn the_choice_uses_the_validation_f1_at_the_chosen_tau() {
+        use actprm_core::threshold::ChosenThreshold;
+
+        let chosen = |f1: f64| {
+            Some(ChosenThreshold {
+                tau: 0.9,
+                validation_f1: f1,
+                validation_items: 100,
+            })
+        };
+        let mut strict = result(StrategyArg::Actprm, 0, 0.7, 0.9);
+        strict.spec.delta_pred = Some(0.99);
+        strict.validation.first_error.f1 = 0.95;
+        strict.threshold = chosen(0.2);
+        let mut loose = result(StrategyArg::Actprm, 0, 0.3, 0.5);
+        loose.threshold = chosen(0.4);
+        let table = markdown(&group(&[loose, strict]));
+        let chosen_row = table
+            .lines()
+            .find(|l| l.contains(" ✓"))
+            .expect("a setting is chosen");
+        assert!(chosen_row.contains("δ_pred 0.95"), "{chosen_row}");
+        assert!(chosen_row.contains("| 0.500 | 0.400 |"), "{chosen_row}");
     }
 }
