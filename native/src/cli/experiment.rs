@@ -293,6 +293,11 @@ pub struct SweepArgs {
     /// τ: a step is predicted erroneous when its mean is below τ.
     #[arg(long, default_value_t = 0.5, value_parser = ranges::tau, allow_negative_numbers = true)]
     pub tau: f32,
+    /// Label every trajectory until N updates are made before a score-based strategy may
+    /// choose (as `run --warmup-updates`; random and full are unaffected, and random's matched
+    /// budget includes the warm-up's labels). 0, the paper's loop, has no guard.
+    #[arg(long, default_value_t = 0)]
+    pub warmup_updates: usize,
     /// Thresholds in bits for `entropy` (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "0.2864", value_parser = ranges::bits, allow_negative_numbers = true)]
     pub entropy_thresholds: Vec<f32>,

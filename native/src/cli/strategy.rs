@@ -63,6 +63,11 @@ impl StrategyArg {
         }
     }
 
+    /// Whether the strategy decides by the ensemble's scores (random and full do not).
+    pub fn reads_scores(self) -> bool {
+        !matches!(self, StrategyArg::Random | StrategyArg::Full)
+    }
+
     /// The score-based strategy this name stands for, with `threshold` (entropy's or bald's,
     /// in bits) defaulting to the strategy's own. Random and full read no scores and are
     /// refused.

@@ -101,6 +101,7 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "anchor_weight": args.model.anchor_weight,
         "error_weight": args.model.error_weight,
         "tau": args.tau,
+        "warmup_updates": args.warmup_updates,
     });
     let task = task_settings(&args.pool);
     settings
@@ -258,7 +259,14 @@ fn experiment(
     let (model, ledger) = data.train(
         &config,
         &training,
-        PassPlan::new(strategy),
+        PassPlan {
+            warmup_updates: if spec.strategy.reads_scores() {
+                args.warmup_updates
+            } else {
+                0
+            },
+            ..PassPlan::new(strategy)
+        },
         device,
         |_, _| after_batch(),
     )?;
