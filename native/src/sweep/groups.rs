@@ -38,6 +38,14 @@ impl Spread {
     }
 }
 
+/// One experiment's place on the chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeedPoint {
+    pub budget: f64,
+    pub test_f1: f64,
+    pub test_f1_at_threshold: Option<f64>,
+}
+
 /// The experiments of one strategy, head count and setting, over seeds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
@@ -61,8 +69,9 @@ pub struct Group {
     /// Validation first-error F1 at the τ each experiment chose there; `None` when some
     /// experiment chose none.
     pub validation_f1_at_threshold: Option<Spread>,
-    /// Per-seed (budget, test F1).
-    pub points: Vec<(f64, f64)>,
+    /// Per seed: the budget, the test F1 at the selection's τ, and at the τ chosen on
+    /// validation when one was.
+    pub points: Vec<SeedPoint>,
     /// Estimated judge tokens, mean over seeds.
     pub judge_tokens: f64,
     /// Fraction of the labelled trajectories with an aleatoric and an epistemic reason.
@@ -140,7 +149,14 @@ pub fn group(results: &[ExperimentResult]) -> Vec<Group> {
                 validation_f1: Spread::of(&values(&|r| r.validation.first_error.f1)),
                 points: members
                     .iter()
-                    .map(|r| (r.budget_fraction, r.test.first_error.f1))
+                    .map(|r| SeedPoint {
+                        budget: r.budget_fraction,
+                        test_f1: r.test.first_error.f1,
+                        test_f1_at_threshold: r
+                            .test_at_threshold
+                            .as_ref()
+                            .map(|evaluation| evaluation.first_error.f1),
+                    })
                     .collect(),
                 judge_tokens: Spread::of(&values(&|r| r.ledger.judge_tokens as f64)).mean,
                 aleatoric_share: share(&|r| r.ledger.aleatoric as f64),
