@@ -47,8 +47,7 @@ pub struct EncodingConfig {
 
 /// What a step's separator sees when it is read. Written by name (`"whole"`, `"prefix"`); a
 /// configuration saved before readings existed has none and reads [`StepReading::Whole`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StepReading {
     /// The whole trajectory in one read (in windows when it is long): every separator sees the
     /// steps after its own too.
@@ -59,20 +58,26 @@ pub enum StepReading {
     Prefix,
 }
 
+impl Serialize for StepReading {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 impl<'de> Deserialize<'de> for StepReading {
     /// Reads the name, or the default when the field is absent: serde reads an absent field
     /// as an `Option`'s `None`.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        enum Named {
-            Whole,
-            Prefix,
+        match Option::<String>::deserialize(deserializer)? {
+            None => Ok(StepReading::default()),
+            Some(name) => Self::from_name(&name).ok_or_else(|| {
+                let known: Vec<&str> = Self::ALL.map(Self::name).into();
+                serde::de::Error::custom(format!(
+                    "unknown step reading `{name}`, expected one of: {}",
+                    known.join(", ")
+                ))
+            }),
         }
-        Ok(match Option::<Named>::deserialize(deserializer)? {
-            None | Some(Named::Whole) => StepReading::Whole,
-            Some(Named::Prefix) => StepReading::Prefix,
-        })
     }
 }
 
@@ -315,6 +320,17 @@ mod tests {
         (0..count).map(|j| format!("{j} + 1 = {}", j + 1)).collect()
     }
 
+    /// Twelve numbered steps of equal length, with the cost of the question's head (`[CLS]`
+    /// included) and of one step (its separator included).
+    fn twelve_equal_steps(tokenizer: &StepTokenizer) -> (Trajectory, usize, usize) {
+        let steps = numbered_steps(12);
+        let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+        let trajectory = trajectory("Mia has 12 marbles .", &steps);
+        let head = 1 + tokenizer.encode_text(&trajectory.question).unwrap().len();
+        let step_cost = tokenizer.encode_text(steps[0]).unwrap().len() + 1;
+        (trajectory, head, step_cost)
+    }
+
     #[test]
     fn positions_point_at_one_separator_per_step() {
         let tokenizer = tokenizer();
@@ -398,11 +414,8 @@ mod tests {
     #[test]
     fn later_windows_repeat_the_preceding_steps_as_context() {
         let tokenizer = tokenizer();
-        let steps = numbered_steps(12);
-        let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
-        let trajectory = trajectory("Mia has 12 marbles .", &steps);
-        let head = 1 + tokenizer.encode_text(&trajectory.question).unwrap().len();
-        let step_cost = tokenizer.encode_text(steps[0]).unwrap().len() + 1;
+        let (trajectory, head, step_cost) = twelve_equal_steps(&tokenizer);
+        let steps: Vec<&str> = trajectory.steps.iter().map(String::as_str).collect();
         let config = EncodingConfig::new()
             .with_max_positions(head + 5 * step_cost)
             .with_max_context_tokens(2 * step_cost);
@@ -469,11 +482,8 @@ mod tests {
     #[test]
     fn prefix_reading_drops_the_earliest_steps_of_a_long_prefix() {
         let tokenizer = tokenizer();
-        let steps = numbered_steps(12);
-        let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
-        let trajectory = trajectory("Mia has 12 marbles .", &steps);
-        let head = 1 + tokenizer.encode_text(&trajectory.question).unwrap().len();
-        let step_cost = tokenizer.encode_text(steps[0]).unwrap().len() + 1;
+        let (trajectory, head, step_cost) = twelve_equal_steps(&tokenizer);
+        let steps: Vec<&str> = trajectory.steps.iter().map(String::as_str).collect();
         let config = EncodingConfig::new()
             .with_max_positions(head + 3 * step_cost)
             .with_reading(StepReading::Prefix);
@@ -511,7 +521,8 @@ mod tests {
         let json = serde_json::to_string(&prefix).unwrap();
         assert!(json.contains(r#""reading":"prefix""#), "{json}");
         let sideways = json.replace("prefix", "sideways");
-        assert!(serde_json::from_str::<EncodingConfig>(&sideways).is_err());
+        let error = serde_json::from_str::<EncodingConfig>(&sideways).unwrap_err();
+        assert!(error.to_string().contains("`sideways`"), "{error}");
         for reading in StepReading::ALL {
             assert_eq!(StepReading::from_name(reading.name()), Some(reading));
         }
