@@ -157,7 +157,9 @@ impl<'a, J: Judge> PoolPass<'a, J> {
             steps: 0,
         };
         let report = &mut judged.report;
-        for (offset, (trajectory, choice)) in self.pool[range].iter().zip(choices).enumerate() {
+        let pool = &self.pool[range];
+        let mut sent = Vec::new();
+        for (offset, choice) in choices.into_iter().enumerate() {
             match choice {
                 Choice::Skip => continue,
                 Choice::Unconditional => report.unconditional += 1,
@@ -167,17 +169,23 @@ impl<'a, J: Judge> PoolPass<'a, J> {
                 }
             }
             report.selected += 1;
-            match self.judge.judge(trajectory) {
+            sent.push(offset);
+        }
+        let trajectories: Vec<&Trajectory> = sent.iter().map(|&offset| &pool[offset]).collect();
+        let labels = self.judge.judge_all(&trajectories);
+        assert_eq!(labels.len(), sent.len(), "one answer per trajectory sent");
+        for (offset, label) in sent.into_iter().zip(labels) {
+            match label {
                 Some(label) => {
                     judged.steps += label
-                        .step_labels(trajectory.num_steps())
+                        .step_labels(pool[offset].num_steps())
                         .iter()
                         .flatten()
                         .count();
                     judged.chosen.push(offset);
                     judged.labels.push(label);
                 }
-                None => report.discarded += 1,
+                None => judged.report.discarded += 1,
             }
         }
         judged

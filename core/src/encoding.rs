@@ -460,9 +460,12 @@ mod tests {
         let steps = numbered_steps(4);
         let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
         let config = EncodingConfig::new().with_reading(StepReading::Prefix);
-        let encoded =
-            encode_trajectory(&tokenizer, &trajectory("Mia has 12 marbles .", &steps), &config)
-                .unwrap();
+        let encoded = encode_trajectory(
+            &tokenizer,
+            &trajectory("Mia has 12 marbles .", &steps),
+            &config,
+        )
+        .unwrap();
         assert_eq!(encoded.windows.len(), 4);
         for (j, at) in encoded.step_positions.iter().enumerate() {
             let cut = trajectory("Mia has 12 marbles .", &steps[..=j]);
@@ -495,7 +498,11 @@ mod tests {
             assert_eq!(at.window, j);
             assert_eq!(at.position, window.len() - 1);
             let read = separators(&tokenizer, window).len();
-            assert_eq!(read, (j + 1).min(3), "step {j} sees at most 2 steps before it");
+            assert_eq!(
+                read,
+                (j + 1).min(3),
+                "step {j} sees at most 2 steps before it"
+            );
             let step = tokenizer.encode_text(steps[j]).unwrap();
             assert_eq!(window[at.position - step.len()..at.position], step);
             assert_eq!(window[at.position], separator);

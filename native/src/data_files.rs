@@ -29,11 +29,7 @@ impl TrajectoryFile {
     /// first record for [`DataFormat::Auto`]).
     pub fn open(path: &Path, format: DataFormat) -> Result<Self> {
         let source = path.display().to_string();
-        let format = match format {
-            DataFormat::Auto => detect(&first_record(path)?)
-                .with_context(|| format!("{source}: cannot tell its format; pass --format"))?,
-            given => given,
-        };
+        let format = resolve_format(path, format)?;
         let file = File::open(path).with_context(|| format!("opening {source}"))?;
         let len = file.metadata().map_or(0, |metadata| metadata.len());
         let bytes_read = Rc::new(Cell::new(0));
@@ -80,6 +76,15 @@ impl Iterator for TrajectoryFile {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.rows.next()
+    }
+}
+
+/// `format`, or for [`DataFormat::Auto`] the format of `path`'s first record.
+pub fn resolve_format(path: &Path, format: DataFormat) -> Result<DataFormat> {
+    match format {
+        DataFormat::Auto => detect(&first_record(path)?)
+            .with_context(|| format!("{}: cannot tell its format; pass --format", path.display())),
+        given => Ok(given),
     }
 }
 

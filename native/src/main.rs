@@ -11,6 +11,7 @@ mod data_files;
 mod dir_lock;
 mod feature_cache;
 mod identity;
+mod judge;
 mod pool_experiment;
 mod progress;
 mod run_dir;

@@ -93,14 +93,18 @@ impl RunDir {
     }
 }
 
-/// Writes `value` as pretty JSON to `path` by writing a staging file beside it and renaming it,
-/// so `path` always holds a whole document, the old one or the new one.
+/// Writes `value` as pretty JSON to `path` atomically (see [`write_atomically`]).
 pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<()> {
+    write_atomically(path, serde_json::to_string_pretty(value)?.as_bytes())
+}
+
+/// Writes `bytes` to `path` by writing a staging file beside it and renaming it, so `path`
+/// always holds a whole document, the old one or the new one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .with_context(|| format!("{} names no file", path.display()))?;
     let staging = path.with_file_name(format!(".{}.partial", name.to_string_lossy()));
-    fs::write(&staging, serde_json::to_string_pretty(value)?)
-        .with_context(|| format!("writing {}", staging.display()))?;
+    fs::write(&staging, bytes).with_context(|| format!("writing {}", staging.display()))?;
     fs::rename(&staging, path).with_context(|| format!("writing {}", path.display()))
 }

@@ -8,6 +8,7 @@ mod bench;
 mod checkpoint_use;
 mod experiment;
 mod feature_cache;
+mod judge;
 mod ranges;
 mod strategy;
 
@@ -16,6 +17,7 @@ use clap::{Parser, Subcommand};
 pub use bench::*;
 pub use checkpoint_use::*;
 pub use experiment::*;
+pub use judge::*;
 pub use strategy::*;
 
 use crate::backend::DeviceChoice;
@@ -58,6 +60,14 @@ pub enum Command {
     /// and filter.json (settings and running totals, rewritten after every chunk); rerunning
     /// the same command resumes an interrupted run where it stopped.
     Filter(FilterArgs),
+    /// Label trajectories with a language-model judge served behind an OpenAI-compatible
+    /// chat-completions API, critiquing each solution paragraph by paragraph.
+    ///
+    /// Every answer is appended to the output directory's ledger and synced before it is used,
+    /// keyed by the trajectory, the prompt's version, the judge model and its sampling settings;
+    /// a rerun or resume looks each trajectory up there first, so no answer is bought twice.
+    /// Answers without a readable verdict are recorded with their text and never become labels.
+    Label(LabelArgs),
     /// Evaluate a checkpoint on a benchmark.
     #[command(subcommand)]
     Eval(EvalCommand),

@@ -103,6 +103,32 @@ pub fn fraction(text: &str) -> Result<f64, String> {
     )
 }
 
+/// A sampling temperature: finite and at least 0.
+pub fn temperature(text: &str) -> Result<f64, String> {
+    finite(
+        text,
+        |x| x >= 0.0,
+        "a sampling temperature must be a finite number of at least 0",
+    )
+}
+
+/// Nucleus sampling's top_p: in (0, 1].
+pub fn top_p(text: &str) -> Result<f64, String> {
+    finite(
+        text,
+        |x| x > 0.0 && x <= 1.0,
+        "top_p must be a finite number in (0, 1]",
+    )
+}
+
+/// A time limit such as `90s` or `5m`: above zero.
+pub fn duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err("must be a time above zero, such as 90s or 5m".to_string()),
+    }
+}
+
 /// The small backbone's width: a multiple of twice its head count, so that it splits into
 /// heads of an even width (rotary positions turn pairs of features).
 pub fn small_width(text: &str) -> Result<usize, String> {
@@ -127,6 +153,22 @@ mod tests {
         assert_eq!(count(" 16 "), Ok(16));
         for bad in ["0", "-1", "1.5", "", "x"] {
             assert!(count(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sampling_settings_and_times_keep_to_their_ranges() {
+        assert_eq!(temperature("0"), Ok(0.0));
+        assert_eq!(top_p("1"), Ok(1.0));
+        assert_eq!(duration("90s"), Ok(std::time::Duration::from_secs(90)));
+        for bad in ["-0.1", "nan", "inf"] {
+            assert!(temperature(bad).is_err(), "temperature {bad:?}");
+        }
+        for bad in ["0", "1.01", "nan"] {
+            assert!(top_p(bad).is_err(), "top_p {bad:?}");
+        }
+        for bad in ["0s", "-5s", "soon", ""] {
+            assert!(duration(bad).is_err(), "duration {bad:?}");
         }
     }
 

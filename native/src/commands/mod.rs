@@ -4,6 +4,7 @@ mod bench;
 mod eval;
 mod experiment;
 mod filter;
+mod label;
 mod score;
 mod sweep;
 
@@ -16,6 +17,9 @@ use crate::cli::{Cli, Command, EvalCommand};
 
 /// Runs the command `cli` names.
 pub fn dispatch(cli: Cli) -> Result<()> {
+    if let Command::Label(args) = &cli.command {
+        return label::label(args);
+    }
     let backend = Backend::select(cli.device)?;
     eprintln!("backend: {}", backend.description);
     match cli.command {
@@ -28,5 +32,6 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Eval(EvalCommand::Prmbench(args)) => eval::prmbench(&args, &backend),
         Command::Sweep(args) => sweep::sweep(&args, &backend),
         Command::Bench(args) => bench::bench(&args, &backend),
+        Command::Label(_) => unreachable!("labelling needs no backend and returned above"),
     }
 }

@@ -98,10 +98,7 @@ fn draw<DB: DrawingBackend>(
         )?;
         chart.draw_series(members.iter().map(|g| {
             PathElement::new(
-                vec![
-                    (g.budget.mean, f1(g).min),
-                    (g.budget.mean, f1(g).max),
-                ],
+                vec![(g.budget.mean, f1(g).min), (g.budget.mean, f1(g).max)],
                 color.stroke_width(1),
             )
         }))?;

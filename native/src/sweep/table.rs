@@ -14,7 +14,9 @@ pub fn markdown(groups: &[Group]) -> String {
     for (index, group) in groups.iter().enumerate() {
         let chosen = if is_chosen(groups, index) { " ✓" } else { "" };
         let spread = |spread: Option<Spread>| {
-            spread.map_or("–".to_string(), |s| format!("{:.3} ± {:.3}", s.mean, s.std))
+            spread.map_or("–".to_string(), |s| {
+                format!("{:.3} ± {:.3}", s.mean, s.std)
+            })
         };
         let _ = writeln!(
             table,

@@ -1,4 +1,6 @@
-//! Helpers shared by the end-to-end tests of the `actprm` binary.
+//! Helpers shared by the end-to-end tests of the `actprm` binary. Each test binary uses some
+//! of them.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

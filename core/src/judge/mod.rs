@@ -1,13 +1,30 @@
 //! The judge: the only place where labels are paid for. In the pool experiment the pool is
-//! already labelled and judging reveals the stored label.
+//! already labelled and judging reveals the stored label; a language-model judge reads the
+//! [`prompt`] and its answer is turned into a label by [`verdict`].
+
+pub mod prompt;
+pub mod verdict;
 
 use crate::trajectory::{ProcessLabel, Trajectory};
 
-/// Something that labels a trajectory on request.
+pub use prompt::{PROMPT_VERSION, critique_prompt};
+pub use verdict::{Unusable, parse_verdict};
+
+/// Something that labels trajectories on request.
 pub trait Judge {
     /// The process label of `trajectory`, or `None` when no usable label could be obtained
     /// (such trajectories are discarded, never guessed).
     fn judge(&mut self, trajectory: &Trajectory) -> Option<ProcessLabel>;
+
+    /// The labels of a mini-batch's selected trajectories, in order. A judge that can answer
+    /// several requests at once (a served language model) overrides this to send them
+    /// together; the default asks one after the other.
+    fn judge_all(&mut self, trajectories: &[&Trajectory]) -> Vec<Option<ProcessLabel>> {
+        trajectories
+            .iter()
+            .map(|trajectory| self.judge(trajectory))
+            .collect()
+    }
 }
 
 /// Reveals the label stored with each trajectory.

@@ -1,0 +1,430 @@
+//! `actprm label` against a real HTTP server that answers as a scripted judge
+//! (tests/support/scripted_judge.py): answers are bought once, faults are retried or recorded
+//! as designed, the caps hold under concurrency, and a `kill -9` followed by a resume buys no
+//! recorded answer again. The server counts every request it receives.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{actprm, actprm_refused};
+use serde_json::{Value, json};
+
+/// The scripted judge, stopped when dropped.
+struct ScriptedJudge {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl ScriptedJudge {
+    fn start(dir: &Path, plan: Value) -> Self {
+        let plan_path = dir.join("plan.json");
+        std::fs::write(&plan_path, plan.to_string()).unwrap();
+        let log = dir.join("requests.jsonl");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/scripted_judge.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(&plan_path)
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs the scripted judge");
+        let mut port = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        let url = format!("http://127.0.0.1:{}/v1", port.trim());
+        Self { child, url, log }
+    }
+
+    /// Every request received so far: (trajectory, fault).
+    fn requests(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let record: Value = serde_json::from_str(line).unwrap();
+                (
+                    record["id"].as_str().unwrap().to_string(),
+                    record["fault"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// Requests received per trajectory.
+    fn requests_per_trajectory(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for (id, _) in self.requests() {
+            *counts.entry(id).or_default() += 1;
+        }
+        counts
+    }
+}
+
+impl Drop for ScriptedJudge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("actprm-judge-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `count` unlabelled three-step trajectories `t0`, `t1`, … in a JSONL file.
+fn trajectories(dir: &Path, count: usize) -> PathBuf {
+    let path = dir.join("pool.jsonl");
+    let rows: String = (0..count)
+        .map(|index| {
+            json!({
+                "question": format!("[t{index}] What is {index} + 1?"),
+                "steps": [format!("We add 1 to {index}."), "Adding gives the sum.", "So that is the answer."],
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    std::fs::write(&path, rows).unwrap();
+    path
+}
+
+/// `actprm label` arguments for `data` into `out` against `judge`, then `extra`.
+fn label_args(judge: &ScriptedJudge, data: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "label",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--judge-url",
+        &judge.url,
+        "--judge-model",
+        "scripted",
+        "--judge-backoff",
+        "10ms",
+    ]
+    .iter()
+    .map(|arg| arg.to_string())
+    .collect();
+    args.extend(extra.iter().map(|arg| arg.to_string()));
+    args
+}
+
+fn run_label(args: &[String]) -> std::process::Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    actprm(&args)
+}
+
+fn totals(out: &Path) -> Value {
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("label.json")).unwrap()).unwrap();
+    summary["totals"].clone()
+}
+
+fn rows(out: &Path) -> Vec<Value> {
+    std::fs::read_to_string(out.join("labels.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// The trajectories whose answers the ledger holds, read from the scripted answers' text.
+fn ledger_trajectories(out: &Path) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(out.join("ledger.jsonl")).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .map(|record| {
+            let answer = record["answer"].as_str().unwrap();
+            let start = answer.find('t').unwrap();
+            answer[start..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn every_trajectory_is_bought_once_and_a_rerun_buys_nothing() {
+    let dir = scratch("once");
+    let judge = ScriptedJudge::start(
+        &dir,
+        json!({"verdicts": {"t0": 0, "t1": 1, "t2": 2, "t3": 3, "t4": 0}}),
+    );
+    let data = trajectories(&dir, 5);
+    // A sixth row repeats t1: identical trajectories are bought once.
+    let mut text = std::fs::read_to_string(&data).unwrap();
+    let repeated = text.lines().nth(1).unwrap().to_string();
+    text.push_str(&repeated);
+    text.push('\n');
+    std::fs::write(&data, text).unwrap();
+    let out = dir.join("labels");
+    let args = label_args(&judge, &data, &out, &["--judge-concurrency", "3"]);
+    run_label(&args);
+
+    assert_eq!(judge.requests().len(), 5, "{:?}", judge.requests());
+    let rows = rows(&out);
+    let hard_labels: Vec<Value> = rows.iter().map(|row| row["hard_labels"].clone()).collect();
+    assert_eq!(
+        hard_labels,
+        [
+            json!([1, 1, 1]),
+            json!([0]),
+            json!([1, 0]),
+            json!([1, 1, 0]),
+            json!([1, 1, 1]),
+            json!([0])
+        ]
+    );
+    assert_eq!(
+        rows[2]["steps"].as_array().unwrap().len(),
+        2,
+        "steps after the error are cut"
+    );
+    let first = totals(&out);
+    assert_eq!(first["bought"], 5);
+    assert_eq!(first["labelled"], 6);
+    assert_eq!(first["generated_tokens"], 250);
+
+    let labels_before = std::fs::read(out.join("labels.jsonl")).unwrap();
+    run_label(&args);
+    assert_eq!(
+        judge.requests().len(),
+        5,
+        "a rerun asks the ledger, not the judge"
+    );
+    assert_eq!(totals(&out)["from_ledger"], 6);
+    assert_eq!(
+        std::fs::read(out.join("labels.jsonl")).unwrap(),
+        labels_before
+    );
+}
+
+#[test]
+fn faults_are_retried_or_recorded_as_designed() {
+    let dir = scratch("faults");
+    let judge = ScriptedJudge::start(
+        &dir,
+        json!({
+            "verdicts": {"t0": 2, "t1": 1, "t2": 0, "t3": 3, "t4": 2},
+            "faults": {
+                "t0": ["http500"],
+                "t1": ["rate_limited"],
+                "t2": ["hang"],
+                "t3": ["reset"],
+                "t4": ["bad_json"],
+                "t5": ["no_conclusion"],
+                "t6": ["truncated"],
+                "t7": ["http500", "http500", "http500", "http500", "http500"],
+            }
+        }),
+    );
+    let data = trajectories(&dir, 8);
+    let out = dir.join("labels");
+    let args = label_args(
+        &judge,
+        &data,
+        &out,
+        &[
+            "--judge-timeout",
+            "1s",
+            "--judge-tries",
+            "3",
+            "--judge-concurrency",
+            "8",
+        ],
+    );
+    let started = std::time::Instant::now();
+    run_label(&args);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the 429's Retry-After of 1 s is waited"
+    );
+
+    let counts = judge.requests_per_trajectory();
+    for retried in ["t0", "t1", "t2", "t3", "t4"] {
+        assert_eq!(counts[retried], 2, "{retried} is retried once: {counts:?}");
+    }
+    for recorded in ["t5", "t6"] {
+        assert_eq!(
+            counts[recorded], 1,
+            "{recorded} is recorded, not retried: {counts:?}"
+        );
+    }
+    assert_eq!(counts["t7"], 3, "t7 gets every try: {counts:?}");
+    let first = totals(&out);
+    assert_eq!(first["labelled"], 5);
+    assert_eq!(
+        first["unusable"],
+        json!({"no_conclusion": 1, "truncated": 1})
+    );
+    assert_eq!(first["failed"], 1);
+    assert_eq!(
+        ledger_trajectories(&out).len(),
+        7,
+        "the failed one is not in the ledger"
+    );
+    let ledger = std::fs::read_to_string(out.join("ledger.jsonl")).unwrap();
+    assert!(
+        ledger.contains("t6 step 1 ho"),
+        "an unusable answer keeps its text"
+    );
+
+    // The rerun asks only for the trajectory that got no answer.
+    run_label(&args);
+    let after = judge.requests_per_trajectory();
+    for (id, count) in &counts {
+        if id != "t7" {
+            assert_eq!(after[id], *count, "{id} is not asked again");
+        }
+    }
+    assert_eq!(after["t7"], 6, "two more 500s, then an answer");
+    assert_eq!(totals(&out)["labelled"], 6);
+}
+
+#[test]
+fn a_refused_request_stops_labelling_with_its_reason() {
+    let dir = scratch("refused");
+    let faults: serde_json::Map<String, Value> = (0..10)
+        .map(|index| (format!("t{index}"), json!(["http401"])))
+        .collect();
+    let judge = ScriptedJudge::start(&dir, json!({ "faults": faults }));
+    let data = trajectories(&dir, 10);
+    let out = dir.join("labels");
+    let args = label_args(&judge, &data, &out, &["--judge-concurrency", "2"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = actprm_refused(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("HTTP 401"), "{stderr}");
+    assert!(
+        judge.requests().len() <= 2,
+        "only the requests in flight: {:?}",
+        judge.requests()
+    );
+    assert_eq!(totals(&out)["bought"], 0);
+}
+
+#[test]
+fn caps_hold_under_concurrency_eight() {
+    let dir = scratch("caps");
+    let judge = ScriptedJudge::start(&dir, json!({"delay": 0.1, "completion_tokens": 50}));
+    let data = trajectories(&dir, 30);
+    let out = dir.join("answers");
+    let args = label_args(
+        &judge,
+        &data,
+        &out,
+        &["--judge-concurrency", "8", "--max-labels", "10"],
+    );
+    run_label(&args);
+    assert_eq!(judge.requests().len(), 10);
+    let capped = totals(&out);
+    assert_eq!(
+        (capped["bought"].clone(), capped["over_budget"].clone()),
+        (json!(10), json!(20))
+    );
+    run_label(&args);
+    assert_eq!(
+        judge.requests().len(),
+        10,
+        "answers in the ledger count against the cap"
+    );
+
+    // Each request holds 60 tokens until its answer's 50 are known: five fit under 300.
+    let tokens_out = dir.join("tokens");
+    let args = label_args(
+        &judge,
+        &data,
+        &tokens_out,
+        &[
+            "--judge-concurrency",
+            "8",
+            "--judge-max-tokens",
+            "60",
+            "--max-judge-tokens",
+            "300",
+        ],
+    );
+    run_label(&args);
+    assert_eq!(judge.requests().len(), 15);
+    assert_eq!(totals(&tokens_out)["generated_tokens"], 250);
+}
+
+#[test]
+fn kill_nine_then_resume_gives_the_same_labels_and_rebuys_nothing_recorded() {
+    let dir = scratch("kill");
+    let count = 40;
+    let verdicts: serde_json::Map<String, Value> = (0..count)
+        .map(|index| (format!("t{index}"), json!(index % 4)))
+        .collect();
+    let plan = json!({"verdicts": verdicts, "delay": 0.1});
+    let data = trajectories(&dir, count);
+
+    let reference_dir = dir.join("reference");
+    std::fs::create_dir_all(&reference_dir).unwrap();
+    let reference_judge = ScriptedJudge::start(&reference_dir, plan.clone());
+    let reference = reference_dir.join("labels");
+    run_label(&label_args(
+        &reference_judge,
+        &data,
+        &reference,
+        &["--judge-concurrency", "8"],
+    ));
+
+    let judge = ScriptedJudge::start(&dir, plan);
+    let out = dir.join("labels");
+    let args = label_args(&judge, &data, &out, &["--judge-concurrency", "8"]);
+    let mut recorded = BTreeSet::new();
+    let mut seen = 0;
+    for kill_after_ms in [250, 200, 300] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_actprm"))
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let requests = judge.requests();
+        for (id, _) in &requests[seen..] {
+            assert!(
+                !recorded.contains(id),
+                "{id} was in the ledger and was bought again"
+            );
+        }
+        seen = requests.len();
+        recorded = ledger_trajectories(&out);
+    }
+    assert!(recorded.len() < count, "a kill landed before the end");
+    run_label(&args);
+    for (id, _) in &judge.requests()[seen..] {
+        assert!(
+            !recorded.contains(id),
+            "{id} was in the ledger and was bought again"
+        );
+    }
+    assert_eq!(
+        std::fs::read(out.join("labels.jsonl")).unwrap(),
+        std::fs::read(reference.join("labels.jsonl")).unwrap(),
+        "the same labels as a run never killed"
+    );
+    let requests = judge.requests().len();
+    eprintln!(
+        "{requests} requests for {count} trajectories over three kills and a resume: {} were in \
+         flight at a kill and sent again",
+        requests - count
+    );
+}
