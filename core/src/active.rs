@@ -122,10 +122,10 @@ impl<'a, J: Judge> PoolPass<'a, J> {
             let update = trainer.step(inputs, &judged.chosen, &judged.labels);
             let report = judged.finish(update, &mut ledger);
             on_batch(&report, trainer)?;
-            if self
+            let budget_spent = self
                 .label_budget
-                .is_some_and(|budget| ledger.labels_consumed >= budget)
-            {
+                .is_some_and(|budget| ledger.labels_consumed >= budget);
+            if budget_spent || self.judge.exhausted() {
                 break;
             }
         }
@@ -316,6 +316,7 @@ mod tests {
         strategy: Strategy,
         label_budget: Option<usize>,
         warmup_updates: usize,
+        judge: impl Judge,
     ) -> (Vec<BatchReport>, BudgetLedger) {
         let device = Device::flex();
         let synthetic = SyntheticConfig::new();
@@ -330,7 +331,7 @@ mod tests {
                 pad_id: tokenizer.pad_id(),
             },
             strategy,
-            judge: StoredLabelJudge,
+            judge,
             judge_cost: JudgeCost::new(),
             batch_size: training.batch_size,
             label_budget,
@@ -348,10 +349,49 @@ mod tests {
         (reports, ledger)
     }
 
+    /// Answers the first `answers` trajectories it is sent with their stored labels, then
+    /// nothing; counts the calls it gets.
+    struct RunsDry {
+        answers: usize,
+        calls: usize,
+    }
+
+    impl Judge for RunsDry {
+        fn judge(&mut self, trajectory: &Trajectory) -> Option<ProcessLabel> {
+            let answer = (self.answers > 0).then_some(trajectory.label).flatten();
+            self.answers = self.answers.saturating_sub(1);
+            answer
+        }
+
+        fn judge_all(&mut self, trajectories: &[&Trajectory]) -> Vec<Option<ProcessLabel>> {
+            self.calls += 1;
+            trajectories.iter().map(|t| self.judge(t)).collect()
+        }
+
+        fn exhausted(&self) -> bool {
+            self.answers == 0
+        }
+    }
+
+    /// A mini-batch's selected trajectories go to the judge together, unanswered ones are
+    /// discarded, and the pass ends once the judge can answer no more.
+    #[test]
+    fn the_pass_ends_when_the_judge_runs_dry() {
+        let mut judge = RunsDry {
+            answers: 20,
+            calls: 0,
+        };
+        let (reports, ledger) = tiny_pass(96, Strategy::Full, None, 0, &mut judge);
+        let discarded: Vec<usize> = reports.iter().map(|r| r.discarded).collect();
+        assert_eq!(discarded, [0, 12]);
+        assert_eq!(judge.calls, 2);
+        assert_eq!(ledger.labels_consumed, 32);
+    }
+
     /// The judge is never paid past the label budget, and the pass ends once it is spent.
     #[test]
     fn a_label_budget_caps_the_judge_and_ends_the_pass() {
-        let (reports, ledger) = tiny_pass(96, Strategy::Full, Some(40), 0);
+        let (reports, ledger) = tiny_pass(96, Strategy::Full, Some(40), 0, StoredLabelJudge);
         let selected: Vec<usize> = reports.iter().map(|r| r.selected).collect();
         assert_eq!(selected, [16, 16, 8]);
         assert_eq!(ledger.labels_consumed, 40);
@@ -365,7 +405,7 @@ mod tests {
             fraction: 0.0,
             seed: 1,
         };
-        let (reports, ledger) = tiny_pass(80, never, None, 2);
+        let (reports, ledger) = tiny_pass(80, never, None, 2, StoredLabelJudge);
         let labelled: Vec<(usize, usize)> = reports
             .iter()
             .map(|r| (r.selected, r.unconditional))

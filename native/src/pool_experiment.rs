@@ -10,7 +10,7 @@ use actprm_core::checkpoint::CheckpointConfig;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
 use actprm_core::evaluation::{encode_all, score_inputs};
 use actprm_core::features::StepFeatures;
-use actprm_core::judge::{JudgeCost, StoredLabelJudge};
+use actprm_core::judge::{Judge, JudgeCost};
 use actprm_core::loss::LossConfig;
 use actprm_core::model::{
     BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmBackbone, PrmConfig,
@@ -157,6 +157,7 @@ impl ExperimentData {
             TaskArg::Synthetic => tasks::synthetic_sets(args, seed),
             TaskArg::Gsm8k => tasks::gsm8k_sets(args, seed)?,
             TaskArg::Prm800k => tasks::prm800k_sets(args, seed)?,
+            TaskArg::Files => tasks::file_sets(args, seed)?,
         };
         let pretrained = pretrained.cloned();
         let tokenizer = pretrained
@@ -189,7 +190,7 @@ impl ExperimentData {
             pool,
             validation,
             test,
-            task: tasks::task_settings(args),
+            task: tasks::task_settings(args)?,
             test_name: sets.test_name,
             tokenizer,
             encoding,
@@ -225,14 +226,35 @@ impl ExperimentData {
         .with_selection(selection)
     }
 
-    /// Trains a fresh model in one pass over the pool as `plan` says, calling `on_batch` after
-    /// every mini-batch. Training stops with an error naming the mini-batch when the loss turns
-    /// NaN or infinite, before `on_batch` sees the diverged model.
+    /// An error when the pool holds trajectories without a label, which only a served judge
+    /// can label.
+    pub fn require_labelled_pool(&self) -> Result<()> {
+        let unlabelled = self
+            .pool
+            .trajectories
+            .iter()
+            .filter(|trajectory| trajectory.label.is_none())
+            .count();
+        if unlabelled > 0 {
+            bail!(
+                "the pool holds {unlabelled} unlabelled trajectories: give --judge-url and \
+                 --judge-model to have a judge label those selected, or label the file first \
+                 with actprm label"
+            );
+        }
+        Ok(())
+    }
+
+    /// Trains a fresh model in one pass over the pool as `plan` says, with `judge` labelling
+    /// what the strategy selects, calling `on_batch` after every mini-batch. Training stops
+    /// with an error naming the mini-batch when the loss turns NaN or infinite, before
+    /// `on_batch` sees the diverged model.
     pub fn train(
         &self,
         config: &CheckpointConfig,
         training: &TrainingConfig,
         plan: PassPlan,
+        judge: &mut dyn Judge,
         device: &Device,
         on_batch: impl FnMut(&BatchReport, &PrmTrainer) -> Result<()>,
     ) -> Result<(EnsemblePrm, BudgetLedger)> {
@@ -259,7 +281,7 @@ impl ExperimentData {
             pool: &self.pool.trajectories,
             inputs: self.pool.inputs(self.tokenizer.pad_id()),
             strategy: plan.strategy,
-            judge: StoredLabelJudge,
+            judge,
             judge_cost: self.judge_cost.clone(),
             batch_size: training.batch_size,
             label_budget: plan.label_budget,

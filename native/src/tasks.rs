@@ -7,11 +7,14 @@ use actprm_core::gsm8k::{Gsm8kPoolConfig, derive_trajectories};
 use actprm_core::rng::SeededRng;
 use actprm_core::synthetic::generate;
 use actprm_core::tokenizer::{CorpusVocabularyConfig, StepTokenizer};
-use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::cli::{PoolArgs, TaskArg};
-use crate::data_files::{open_reader, read_processbench_split};
+use crate::cli::{DataFormat, PoolArgs, TaskArg};
+use crate::data_files::{open_reader, read_processbench_split, read_trajectories};
+use crate::identity::file_digest;
 
 /// Seed offset of the test set, so it never shares a stream with the pool.
 const TEST_SEED_OFFSET: u64 = 1_000_003;
@@ -109,6 +112,55 @@ pub fn prm800k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
     })
 }
 
+/// The user's files: a seeded sample of the pool and of the validation set, and the whole test
+/// set. The validation and test sets must be labelled; the pool may not be.
+pub fn file_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
+    let (pool_path, validation_path, test_path) = file_paths(args)?;
+    let sample = |path: &Path, size: usize, offset: u64| -> Result<Vec<Trajectory>> {
+        let mut rows = read_trajectories(path, DataFormat::Auto)?;
+        SeededRng::derive(seed, offset).shuffle(&mut rows);
+        rows.truncate(size);
+        Ok(rows)
+    };
+    let pool = sample(pool_path, args.pool_size, 0)?;
+    let validation = sample(validation_path, args.eval_size, VALIDATION_SEED_OFFSET)?;
+    let test = read_trajectories(test_path, DataFormat::Auto)?;
+    for (set, path, what) in [
+        (&validation, validation_path, "validation"),
+        (&test, test_path, "test"),
+    ] {
+        if set.is_empty() {
+            bail!(
+                "{} holds no trajectories for the {what} set",
+                path.display()
+            );
+        }
+        if let Some(index) = set.iter().position(|t| t.label.is_none()) {
+            bail!(
+                "{}: the {what} set must be labelled, but a trajectory (\"{}\") has no label; \
+                 label it first with actprm label",
+                path.display(),
+                set[index].question.chars().take(60).collect::<String>()
+            );
+        }
+    }
+    Ok(TaskSets {
+        test_name: format!("{} trajectories of {}", test.len(), test_path.display()),
+        tokenizer: corpus_tokenizer(&pool),
+        pool,
+        validation,
+        test,
+    })
+}
+
+/// `--pool`, `--validation` and `--test`, which `--task files` requires.
+fn file_paths(args: &PoolArgs) -> Result<(&PathBuf, &PathBuf, &PathBuf)> {
+    match (&args.pool, &args.validation, &args.test) {
+        (Some(pool), Some(validation), Some(test)) => Ok((pool, validation, test)),
+        _ => bail!("--task files reads --pool, --validation and --test: give all three"),
+    }
+}
+
 /// A vocabulary learnt from the pool's questions and steps.
 fn corpus_tokenizer(pool: &[Trajectory]) -> StepTokenizer {
     StepTokenizer::for_corpus(
@@ -119,9 +171,10 @@ fn corpus_tokenizer(pool: &[Trajectory]) -> StepTokenizer {
     )
 }
 
-/// The task's settings, keyed by its name: what decides the data of every seed.
-pub fn task_settings(args: &PoolArgs) -> Value {
-    match args.task {
+/// The task's settings, keyed by its name: what decides the data of every seed (for files,
+/// their paths and the SHA-256 of their content).
+pub fn task_settings(args: &PoolArgs) -> Result<Value> {
+    Ok(match args.task {
         TaskArg::Synthetic => json!({ "synthetic": args.synthetic.config() }),
         TaskArg::Gsm8k => json!({ "gsm8k": {
             "data_dir": args.data_dir.display().to_string(),
@@ -130,5 +183,19 @@ pub fn task_settings(args: &PoolArgs) -> Value {
         TaskArg::Prm800k => json!({ "prm800k": {
             "data_dir": args.data_dir.display().to_string(),
         } }),
-    }
+        TaskArg::Files => {
+            let (pool, validation, test) = file_paths(args)?;
+            let file = |path: &PathBuf| -> Result<Value> {
+                Ok(json!({
+                    "path": path.display().to_string(),
+                    "sha256": file_digest(path)?,
+                }))
+            };
+            json!({ "files": {
+                "pool": file(pool)?,
+                "validation": file(validation)?,
+                "test": file(test)?,
+            } })
+        }
+    })
 }

@@ -56,6 +56,14 @@ impl ScriptedJudge {
             .collect()
     }
 
+    /// The Authorization header of every request received (null when absent).
+    fn authorizations(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap()["authorization"].clone())
+            .collect()
+    }
+
     /// Requests received per trajectory.
     fn requests_per_trajectory(&self) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();
@@ -95,6 +103,65 @@ fn trajectories(dir: &Path, count: usize) -> PathBuf {
         .collect();
     std::fs::write(&path, rows).unwrap();
     path
+}
+
+/// `count` labelled three-step trajectories `{prefix}0`, … as training rows, their first errors
+/// cycling through none, step 1, 2 and 3.
+fn labelled(dir: &Path, prefix: &str, count: usize) -> PathBuf {
+    let path = dir.join(format!("{prefix}.jsonl"));
+    let rows: String = (0..count)
+        .map(|index| {
+            let hard_labels = match index % 4 {
+                0 => json!([1, 1, 1]),
+                1 => json!([0]),
+                2 => json!([1, 0]),
+                _ => json!([1, 1, 0]),
+            };
+            json!({
+                "question": format!("[{prefix}{index}] What is {index} + 1?"),
+                "steps": [format!("We add 1 to {index}."), "Adding gives the sum.", "So that is the answer."],
+                "hard_labels": hard_labels,
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    std::fs::write(&path, rows).unwrap();
+    path
+}
+
+/// A pool experiment of a tiny model on `--task files` with a pool of `pool_size`.
+fn files_task_args<'a>(
+    pool: &'a Path,
+    pool_size: &'a str,
+    evaluation: &'a Path,
+    out: &'a Path,
+) -> Vec<&'a str> {
+    vec![
+        "--device",
+        "cpu",
+        "--task",
+        "files",
+        "--pool",
+        pool.to_str().unwrap(),
+        "--validation",
+        evaluation.to_str().unwrap(),
+        "--test",
+        evaluation.to_str().unwrap(),
+        "--pool-size",
+        pool_size,
+        "--heads",
+        "3",
+        "--d-model",
+        "16",
+        "--layers",
+        "1",
+        "--batch-size",
+        "16",
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]
 }
 
 /// `actprm label` arguments for `data` into `out` against `judge`, then `extra`.
@@ -209,6 +276,97 @@ fn every_trajectory_is_bought_once_and_a_rerun_buys_nothing() {
         std::fs::read(out.join("labels.jsonl")).unwrap(),
         labels_before
     );
+
+    // The rows are a pool that `train` reads back.
+    let evaluation = labelled(&dir, "v", 8);
+    let rows_path = out.join("labels.jsonl");
+    let run = dir.join("train");
+    let mut train = vec!["train"];
+    train.extend(files_task_args(&rows_path, "48", &evaluation, &run));
+    let output = actprm(&train);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("labels used: 6 of 6"), "{stdout}");
+}
+
+#[test]
+fn run_with_a_served_judge_buys_what_it_selects_and_never_writes_the_key() {
+    let dir = scratch("run");
+    let verdicts: serde_json::Map<String, Value> = (0..48)
+        .map(|index| (format!("t{index}"), json!(index % 4)))
+        .collect();
+    let judge = ScriptedJudge::start(&dir, json!({ "verdicts": verdicts }));
+    let pool = trajectories(&dir, 48);
+    let evaluation = labelled(&dir, "v", 16);
+    let out = dir.join("run");
+    let mut args = vec!["run"];
+    args.extend(files_task_args(&pool, "48", &evaluation, &out));
+
+    let refused = actprm_refused(&args);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("48 unlabelled trajectories") && stderr.contains("--judge-url"),
+        "{stderr}"
+    );
+
+    args.extend([
+        "--judge-url",
+        judge.url.as_str(),
+        "--judge-model",
+        "scripted",
+        "--judge-concurrency",
+        "8",
+    ]);
+    let secret = "sk-test-never-written";
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
+            .args(args)
+            .env("OPENAI_API_KEY", secret)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    };
+    let output = run(&args);
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let consumed = summary["ledger"]["labels_consumed"].as_u64().unwrap() as usize;
+    assert!(consumed > 0);
+    assert_eq!(
+        judge.requests().len(),
+        consumed,
+        "one request per selected trajectory"
+    );
+    assert_eq!(summary["judge"]["bought"], consumed);
+    assert_eq!(summary["judge"]["labelled"], consumed);
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["judge"]["sampling"]["model"], "scripted");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("served judge:"), "{stdout}");
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).to_string();
+            assert!(
+                !text.contains(secret),
+                "{} holds the API key",
+                path.display()
+            );
+        }
+    }
+    assert!(!String::from_utf8_lossy(&output.stderr).contains(secret));
+    assert!(!stdout.contains(secret));
+
+    let bearer = json!(format!("Bearer {secret}"));
+    assert!(judge.authorizations().iter().all(|sent| *sent == bearer));
+
+    // The same run again selects the same trajectories and finds them all in the ledger.
+    run(&args);
+    assert_eq!(judge.requests().len(), consumed, "nothing is bought twice");
 }
 
 #[test]
@@ -427,4 +585,103 @@ fn kill_nine_then_resume_gives_the_same_labels_and_rebuys_nothing_recorded() {
          flight at a kill and sent again",
         requests - count
     );
+}
+
+#[test]
+fn run_killed_mid_pass_then_rerun_trains_the_same_model_and_rebuys_nothing_recorded() {
+    let dir = scratch("run-kill");
+    let verdicts: serde_json::Map<String, Value> = (0..96)
+        .map(|index| (format!("t{index}"), json!(index % 4)))
+        .collect();
+    let plan = json!({ "verdicts": verdicts, "delay": 0.1 });
+    let pool = trajectories(&dir, 96);
+    let evaluation = labelled(&dir, "v", 16);
+    let pass_args = |judge: &ScriptedJudge, out: &Path| -> Vec<String> {
+        let mut args: Vec<String> = ["run"].iter().map(|arg| arg.to_string()).collect();
+        args.extend(
+            files_task_args(&pool, "96", &evaluation, out)
+                .iter()
+                .map(|arg| arg.to_string()),
+        );
+        args.extend(
+            [
+                "--judge-url",
+                &judge.url,
+                "--judge-model",
+                "scripted",
+                "--judge-concurrency",
+                "8",
+            ]
+            .iter()
+            .map(|arg| arg.to_string()),
+        );
+        args
+    };
+
+    let reference_dir = dir.join("reference");
+    std::fs::create_dir_all(&reference_dir).unwrap();
+    let reference_judge = ScriptedJudge::start(&reference_dir, plan.clone());
+    let reference = reference_dir.join("run");
+    run_label(&pass_args(&reference_judge, &reference));
+
+    let judge = ScriptedJudge::start(&dir, plan);
+    let out = dir.join("run");
+    let args = pass_args(&judge, &out);
+    let mut recorded = BTreeSet::new();
+    let mut seen = 0;
+    for kill_after_ms in [700, 500] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_actprm"))
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        let requests = judge.requests();
+        for (id, _) in &requests[seen..] {
+            assert!(
+                !recorded.contains(id),
+                "{id} was in the ledger and was bought again"
+            );
+        }
+        seen = requests.len();
+        recorded = ledger_trajectories(&out);
+    }
+    run_label(&args);
+    for (id, _) in &judge.requests()[seen..] {
+        assert!(
+            !recorded.contains(id),
+            "{id} was in the ledger and was bought again"
+        );
+    }
+    assert!(
+        std::fs::read(out.join("metrics.jsonl")).unwrap()
+            == std::fs::read(reference.join("metrics.jsonl")).unwrap(),
+        "every mini-batch as in the run never killed"
+    );
+    assert!(
+        weights(&out) == weights(&reference),
+        "the weights of the run never killed"
+    );
+    let bought = ledger_trajectories(&out).len();
+    eprintln!(
+        "run: {} requests for {bought} answers over two kills and a rerun ({} recorded at the \
+         last kill)",
+        judge.requests().len(),
+        recorded.len()
+    );
+}
+
+/// The checkpoint's tensors by name (the file's metadata may list its keys in any order).
+fn weights(run: &Path) -> BTreeMap<String, Vec<u8>> {
+    let bytes = std::fs::read(run.join("checkpoint/model.safetensors")).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    tensors
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| (name, view.data().to_vec()))
+        .collect()
 }

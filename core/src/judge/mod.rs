@@ -25,6 +25,26 @@ pub trait Judge {
             .map(|trajectory| self.judge(trajectory))
             .collect()
     }
+
+    /// True once the judge can label nothing more (its budget is spent, or it stopped): the
+    /// pass over the pool then ends after the current mini-batch.
+    fn exhausted(&self) -> bool {
+        false
+    }
+}
+
+impl<J: Judge + ?Sized> Judge for &mut J {
+    fn judge(&mut self, trajectory: &Trajectory) -> Option<ProcessLabel> {
+        (**self).judge(trajectory)
+    }
+
+    fn judge_all(&mut self, trajectories: &[&Trajectory]) -> Vec<Option<ProcessLabel>> {
+        (**self).judge_all(trajectories)
+    }
+
+    fn exhausted(&self) -> bool {
+        (**self).exhausted()
+    }
 }
 
 /// Reveals the label stored with each trajectory.

@@ -9,6 +9,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 
 use super::feature_cache::FeatureCacheArgs;
+use super::judge::JudgeArgs;
 use super::ranges;
 use super::strategy::StrategyArg;
 
@@ -72,6 +73,12 @@ pub enum TaskArg {
     /// training rows, the validation set one of its test rows, and the test set ProcessBench's
     /// math split. The vocabulary is learnt from the pool.
     Prm800k,
+    /// Your own files: a seeded sample of --pool-size trajectories of --pool (unlabelled rows
+    /// need a judge: --judge-url), a sample of --eval-size of --validation for choosing τ, and
+    /// the whole of --test for reporting. Each file may hold training rows, unlabelled rows,
+    /// PRM800K stepwise rows or a ProcessBench JSON array; the validation and test sets must be
+    /// labelled. The vocabulary is learnt from the pool.
+    Files,
 }
 
 /// The pool experiment's data and judge, shared by `run`, `train` and `sweep`.
@@ -87,6 +94,15 @@ pub struct PoolArgs {
     /// and processbench/math.json for `--task prm800k`.
     #[arg(long, default_value = "../shared/data")]
     pub data_dir: PathBuf,
+    /// The pool's file, for `--task files`.
+    #[arg(long, required_if_eq("task", "files"))]
+    pub pool: Option<PathBuf>,
+    /// The labelled validation set's file, for `--task files`.
+    #[arg(long, required_if_eq("task", "files"))]
+    pub validation: Option<PathBuf>,
+    /// The labelled test set's file, for `--task files`.
+    #[arg(long, required_if_eq("task", "files"))]
+    pub test: Option<PathBuf>,
     /// Trajectories in the pool.
     #[arg(long, default_value_t = 12000, value_parser = ranges::count)]
     pub pool_size: usize,
@@ -217,9 +233,14 @@ pub struct ExperimentArgs {
     #[arg(long, default_value_t = 50, value_parser = ranges::count)]
     pub checkpoint_every: usize,
     /// The label budget: the pass ends once this many trajectories have been sent to the
-    /// judge, and the checkpoint is the model at that point. No limit by default.
+    /// judge, and the checkpoint is the model at that point. With --judge-url it also caps the
+    /// answers in the judge's ledger. No limit by default.
     #[arg(long, value_parser = ranges::count)]
     pub max_labels: Option<usize>,
+    /// A language-model judge labels the trajectories the strategy selects, instead of the
+    /// labels stored with the pool (which may then be unlabelled).
+    #[command(flatten)]
+    pub judge: JudgeArgs,
     /// The run directory to write [default: runs/<strategy>].
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -28,19 +28,23 @@ pub struct LabelArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub judge: JudgeArgs,
+    /// Most answers to buy, usable or not, counting those already in the ledger.
+    #[arg(long, value_parser = ranges::count)]
+    pub max_labels: Option<usize>,
 }
 
-/// Where the judge is served and how it is asked.
+/// Where the judge is served and how it is asked. Without --judge-url there is no served
+/// judge, and the other settings go unused.
 #[derive(Debug, Args)]
 pub struct JudgeArgs {
     /// Base URL of an OpenAI-compatible chat-completions server (vLLM, SGLang, llama.cpp's
     /// server, Ollama, TGI or a hosted API), such as http://localhost:8000/v1; requests go to
     /// its /chat/completions.
-    #[arg(long)]
-    pub judge_url: String,
+    #[arg(long, requires = "judge_model")]
+    pub judge_url: Option<String>,
     /// The model name the server knows the judge by.
-    #[arg(long)]
-    pub judge_model: String,
+    #[arg(long, requires = "judge_url")]
+    pub judge_model: Option<String>,
     /// Environment variable holding the API key, sent as a bearer token when set and never
     /// printed or written anywhere.
     #[arg(long, default_value = "OPENAI_API_KEY")]
@@ -69,12 +73,20 @@ pub struct JudgeArgs {
     /// The longest wait before the first retry; it doubles with each retry, up to a minute.
     #[arg(long, default_value = "1s", value_parser = ranges::duration)]
     pub judge_backoff: Duration,
-    /// Most answers to buy, usable or not, counting those already in the ledger.
-    #[arg(long, value_parser = ranges::count)]
-    pub max_labels: Option<usize>,
+    /// The ledger of answers bought [default: ledger.jsonl in --out]. Runs that share one
+    /// never buy the same answer twice.
+    #[arg(long)]
+    pub judge_ledger: Option<PathBuf>,
     /// Most tokens the judge may generate in all, counting those already in the ledger. Each
     /// request in flight holds --judge-max-tokens of it until its answer's real count is known,
     /// so the cap holds under any concurrency.
     #[arg(long, value_parser = ranges::count)]
     pub max_judge_tokens: Option<usize>,
+}
+
+impl JudgeArgs {
+    /// The judge's URL and model, when one is served.
+    pub fn served(&self) -> Option<(&str, &str)> {
+        self.judge_url.as_deref().zip(self.judge_model.as_deref())
+    }
 }

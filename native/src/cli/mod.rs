@@ -67,6 +67,7 @@ pub enum Command {
     /// keyed by the trajectory, the prompt's version, the judge model and its sampling settings;
     /// a rerun or resume looks each trajectory up there first, so no answer is bought twice.
     /// Answers without a readable verdict are recorded with their text and never become labels.
+    #[command(mut_arg("judge_url", |arg| arg.required(true)))]
     Label(LabelArgs),
     /// Evaluate a checkpoint on a benchmark.
     #[command(subcommand)]

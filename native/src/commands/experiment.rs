@@ -9,6 +9,7 @@ use actprm_core::baselines::TrivialBaselines;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
 use actprm_core::evaluation::Evaluation;
+use actprm_core::judge::{Judge, StoredLabelJudge};
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use actprm_core::threshold::ChosenThreshold;
@@ -18,6 +19,9 @@ use serde::Serialize;
 
 use crate::backend::Backend;
 use crate::cli::{ExperimentArgs, RunArgs, TrainArgs};
+use crate::judge::buyer::JudgeSettings;
+use crate::judge::tally::Totals;
+use crate::judge::{ServedJudge, open_buyer};
 use crate::pool_experiment::{ExperimentData, PassPlan, load_pretrained, training_config};
 use crate::progress;
 use crate::run_dir::RunDir;
@@ -35,13 +39,20 @@ struct RunRecord<'a> {
     task: &'a serde_json::Value,
     training: &'a TrainingConfig,
     checkpoint: &'a CheckpointConfig,
+    /// The served judge, when one labels the pool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    judge: Option<JudgeSettings<'a>>,
 }
 
 /// The final numbers, saved as summary.json and printed.
 #[derive(Debug, Serialize)]
 struct RunSummary {
     strategy: String,
+    /// The labels consumed, with the paper's cost model's estimate of the judge's tokens.
     ledger: BudgetLedger,
+    /// What the served judge really answered and used, when one labelled the pool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    judge: Option<Totals>,
     budget_fraction: f64,
     selection_rate_by_tenth: Vec<f64>,
     /// At the selection's τ (0.5 by default, the paper's protocol).
@@ -119,6 +130,17 @@ fn execute(
         data.checkpoint_config(&args.model, args.heads, args.seed, selection.clone());
     let training = training_config(&args.model, args.seed);
     let mut run_dir = RunDir::create(&out, args.force)?;
+    let mut served = match args.judge.served() {
+        Some(_) => Some(ServedJudge::new(open_buyer(
+            &args.judge,
+            &out,
+            args.max_labels,
+        )?)),
+        None => {
+            data.require_labelled_pool()?;
+            None
+        }
+    };
 
     run_dir.write_json(
         "run.json",
@@ -132,6 +154,7 @@ fn execute(
             task: &data.task,
             training: &training,
             checkpoint: &checkpoint_config,
+            judge: served.as_ref().map(|served| served.buyer().settings()),
         },
     )?;
 
@@ -144,6 +167,12 @@ fn execute(
     );
     let bar = progress::bar(num_batches, "pool");
     let mut last_saved = None;
+    let tally = served.as_ref().map(ServedJudge::tally);
+    let mut stored = StoredLabelJudge;
+    let judge: &mut dyn Judge = match served.as_mut() {
+        Some(served) => served,
+        None => &mut stored,
+    };
     let trained = data.train(
         &checkpoint_config,
         &training,
@@ -152,12 +181,16 @@ fn execute(
             label_budget: args.max_labels,
             warmup_updates,
         },
+        judge,
         device,
         |report, trainer: &PrmTrainer| {
             run_dir.log(report)?;
             bar.inc(1);
+            let judged = tally.as_ref().map_or(String::new(), |tally| {
+                format!(" | judge: {}", tally.borrow().progress_message())
+            });
             bar.set_message(format!(
-                "selected {:>3.0}% | labels {} | loss {}",
+                "selected {:>3.0}% | labels {} | loss {}{judged}",
                 100.0 * report.selection_rate(),
                 report.labels_consumed,
                 report
@@ -208,6 +241,7 @@ fn execute(
 
     let result = RunSummary {
         strategy: name.to_string(),
+        judge: tally.as_ref().map(|tally| tally.borrow().totals()),
         budget_fraction: ledger.budget_fraction(),
         selection_rate_by_tenth: ledger.selection_rate_by_tenth(),
         ledger,
@@ -220,6 +254,15 @@ fn execute(
     };
     run_dir.write_json("summary.json", &result)?;
     print_summary(&result, &data.test_name, &checkpoint_dir, run_dir.root());
+    if let Some(reason) = served
+        .as_ref()
+        .and_then(|served| served.buyer().stop_reason())
+    {
+        bail!(
+            "the judge stopped the pass: {reason}. The model trained until then is saved, and \
+             every answer bought is in the ledger"
+        );
+    }
     Ok(())
 }
 
@@ -251,6 +294,23 @@ fn print_summary(
         ledger.epistemic,
         ledger.unconditional
     );
+    if let Some(judge) = &result.judge {
+        println!(
+            "served judge: {} answers bought in {} requests, {} reused from the ledger, {} \
+             unusable, {} failed, {} over budget; {} prompt and {} generated tokens ({:.0} per \
+             answer against the cost model's {})",
+            judge.bought,
+            judge.requests,
+            judge.from_ledger,
+            judge.unusable.values().sum::<usize>(),
+            judge.failed,
+            judge.over_budget,
+            judge.prompt_tokens,
+            judge.generated_tokens,
+            judge.generated_tokens_per_label,
+            ledger.tokens_per_trajectory
+        );
+    }
     println!("selection rate by tenth of the pass: {}", tenths.join(" "));
     println!("held-out on {test_name}:");
     let held_out = &result.held_out;

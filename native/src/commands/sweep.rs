@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use actprm_core::active;
 use actprm_core::evaluation::Evaluation;
+use actprm_core::judge::StoredLabelJudge;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::threshold::choose_threshold;
 use anyhow::{Context, Result, bail};
@@ -103,7 +104,7 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "tau": args.tau,
         "warmup_updates": args.warmup_updates,
     });
-    let task = task_settings(&args.pool);
+    let task = task_settings(&args.pool)?;
     settings
         .as_object_mut()
         .expect("the settings are an object")
@@ -151,6 +152,7 @@ fn loaded<'a>(
                     seed,
                     &backend.device,
                 )?;
+                seed_data.require_labelled_pool()?;
                 Ok((seed, seed_data))
             })
             .collect::<Result<_>>()?;
@@ -267,6 +269,7 @@ fn experiment(
             },
             ..PassPlan::new(strategy)
         },
+        &mut StoredLabelJudge,
         device,
         |_, _| after_batch(),
     )?;

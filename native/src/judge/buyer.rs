@@ -14,8 +14,9 @@ use actprm_core::Trajectory;
 use actprm_core::judge::{PROMPT_VERSION, Unusable, critique_prompt, parse_verdict};
 use actprm_core::rng::SeededRng;
 use anyhow::Result;
+use serde::Serialize;
 
-use super::client::{Answer, ChatClient, RequestError};
+use super::client::{Answer, ChatClient, RequestError, Sampling};
 use super::ledger::{AnswerRecord, Ledger, Spent, Verdict, answer_key};
 use super::retry::Backoff;
 
@@ -32,6 +33,25 @@ pub struct BuyingPolicy {
     pub max_answers: Option<u64>,
     /// Most generated tokens charged in the ledger.
     pub max_tokens: Option<u64>,
+}
+
+/// A served judge's settings as run.json and label.json record them.
+#[derive(Debug, Serialize)]
+pub struct JudgeSettings<'a> {
+    /// Where requests go.
+    pub endpoint: &'a str,
+    /// The critique prompt's version.
+    pub prompt_version: &'static str,
+    /// The judge model and its sampling.
+    pub sampling: &'a Sampling,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Requests per answer at most.
+    pub tries: u32,
+    /// Most answers in the ledger.
+    pub max_answers: Option<u64>,
+    /// Most generated tokens charged in the ledger.
+    pub max_generated_tokens: Option<u64>,
 }
 
 /// What became of one trajectory.
@@ -71,8 +91,8 @@ impl Outcome {
 }
 
 /// Buys answers from one judge into one ledger.
-pub struct Buyer<'a> {
-    client: &'a ChatClient,
+pub struct Buyer {
+    client: ChatClient,
     policy: BuyingPolicy,
     ledger: Mutex<Ledger>,
     held: Mutex<Held>,
@@ -89,9 +109,9 @@ struct Held {
     tokens: u64,
 }
 
-impl<'a> Buyer<'a> {
+impl Buyer {
     /// A buyer from `client` into `ledger` under `policy`.
-    pub fn new(client: &'a ChatClient, ledger: Ledger, policy: BuyingPolicy) -> Self {
+    pub fn new(client: ChatClient, ledger: Ledger, policy: BuyingPolicy) -> Self {
         let held = Held {
             spent: ledger.spent(),
             ..Held::default()
@@ -104,6 +124,29 @@ impl<'a> Buyer<'a> {
             released: Condvar::new(),
             stopped: Mutex::new(None),
             stopping: AtomicBool::new(false),
+        }
+    }
+
+    /// The judge answers are bought from.
+    pub fn client(&self) -> &ChatClient {
+        &self.client
+    }
+
+    /// The caps and retry settings.
+    pub fn policy(&self) -> &BuyingPolicy {
+        &self.policy
+    }
+
+    /// What decides the answers and how they are bought, for run records (never the key).
+    pub fn settings(&self) -> JudgeSettings<'_> {
+        JudgeSettings {
+            endpoint: self.client.endpoint(),
+            prompt_version: PROMPT_VERSION,
+            sampling: self.client.sampling(),
+            concurrency: self.policy.concurrency,
+            tries: self.policy.tries,
+            max_answers: self.policy.max_answers,
+            max_generated_tokens: self.policy.max_tokens,
         }
     }
 

@@ -77,7 +77,10 @@ impl ChatClient {
     /// A client for the judge `args` describe, with the API key read from the environment
     /// variable they name (none when it is unset or empty).
     pub fn new(args: &JudgeArgs) -> Result<Self> {
-        let base = args.judge_url.trim_end_matches('/');
+        let (url, model) = args
+            .served()
+            .context("a served judge needs --judge-url and --judge-model")?;
+        let base = url.trim_end_matches('/');
         let endpoint = if base.ends_with("/chat/completions") {
             base.to_string()
         } else {
@@ -85,7 +88,7 @@ impl ChatClient {
         };
         endpoint
             .parse::<ureq::http::Uri>()
-            .with_context(|| format!("--judge-url {:?} is not a URL", args.judge_url))?;
+            .with_context(|| format!("--judge-url {url:?} is not a URL"))?;
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(args.judge_timeout))
@@ -99,7 +102,7 @@ impl ChatClient {
             endpoint,
             api_key,
             sampling: Sampling {
-                model: args.judge_model.clone(),
+                model: model.to_string(),
                 temperature: args.judge_temperature,
                 top_p: args.judge_top_p,
                 max_tokens: args.judge_max_tokens,

@@ -179,11 +179,6 @@ impl Ledger {
         self.records.get(key)
     }
 
-    /// Answers recorded.
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
     /// What every recorded answer cost together.
     pub fn spent(&self) -> Spent {
         self.spent
@@ -289,7 +284,7 @@ mod tests {
             .unwrap();
         drop(ledger);
         let ledger = Ledger::open(&path).unwrap();
-        assert_eq!(ledger.len(), 2);
+        assert_eq!(ledger.spent().answers, 2);
         assert_eq!(
             ledger.get("k1").unwrap().label(),
             Some(ProcessLabel::FirstErrorAt(1))
@@ -322,7 +317,7 @@ mod tests {
         torn.extend_from_slice(br#"{"key":"k2","prompt_ver"#);
         std::fs::write(&path, &torn).unwrap();
         let mut ledger = Ledger::open(&path).unwrap();
-        assert_eq!(ledger.len(), 1);
+        assert_eq!(ledger.spent().answers, 1);
         assert_eq!(std::fs::read(&path).unwrap(), whole);
         ledger
             .append(record(

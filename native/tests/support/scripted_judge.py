@@ -19,8 +19,8 @@ trajectory's fault list is used up, its requests are answered "ok". Faults:
   no_conclusion 200 with analyses but no <conclusion>
   truncated     200 with finish_reason "length"
 
-Every request is appended to the log file as one JSON line {"id", "fault"} when it arrives,
-before it is answered. The server prints its port on the first line of standard output.
+Every request is appended to the log file as one JSON line {"id", "fault", "authorization"}
+when it arrives, before it is answered. The server prints its port on the first line of standard output.
 
 Usage: scripted_judge.py PLAN.json LOG.jsonl
 """
@@ -40,13 +40,13 @@ LOCK = threading.Lock()
 SEEN = {}
 
 
-def next_fault(ident):
+def next_fault(ident, authorization):
     with LOCK:
         count = SEEN.get(ident, 0)
         SEEN[ident] = count + 1
         faults = PLAN.get("faults", {}).get(ident, [])
         fault = faults[count] if count < len(faults) else "ok"
-        LOG.write(json.dumps({"id": ident, "fault": fault}) + "\n")
+        LOG.write(json.dumps({"id": ident, "fault": fault, "authorization": authorization}) + "\n")
         return fault
 
 
@@ -93,7 +93,7 @@ class Handler(BaseHTTPRequestHandler):
         prompt = request["messages"][-1]["content"]
         match = re.search(r"\[(t\d+)\]", prompt)
         ident = match.group(1) if match else "unknown"
-        fault = next_fault(ident)
+        fault = next_fault(ident, self.headers.get("Authorization"))
         verdict = PLAN.get("verdicts", {}).get(ident, 0)
         if fault == "ok":
             time.sleep(PLAN.get("delay", 0))

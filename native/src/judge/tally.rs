@@ -1,0 +1,198 @@
+//! What became of the trajectories sent to the judge: answers bought and reused, unusable
+//! answers by reason, failures, tokens and latency, for progress bars and summaries.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::buyer::{Outcome, Unanswered};
+use super::ledger::Verdict;
+
+/// What happened to the trajectories sent so far.
+#[derive(Debug, Default)]
+pub struct Tally {
+    sent: usize,
+    bought: usize,
+    from_ledger: usize,
+    labelled: usize,
+    unusable: BTreeMap<String, usize>,
+    failed: usize,
+    /// Trajectories not sent because a cap would have been exceeded.
+    pub over_budget: usize,
+    stopped: usize,
+    attempts: u64,
+    prompt_tokens: u64,
+    generated_tokens: u64,
+    latencies_ms: Vec<u64>,
+}
+
+/// [`Tally`] as label.json writes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    /// Trajectories sent.
+    pub trajectories: usize,
+    /// Trajectories that got a label.
+    pub labelled: usize,
+    /// Answers bought now.
+    pub bought: usize,
+    /// Answers reused from the ledger (or from an identical trajectory sent alongside).
+    pub from_ledger: usize,
+    /// Answers that gave no label, by reason.
+    pub unusable: BTreeMap<String, usize>,
+    /// Trajectories every try failed for.
+    pub failed: usize,
+    /// Trajectories not sent because a cap would have been exceeded.
+    pub over_budget: usize,
+    /// Trajectories not sent after a refused request stopped buying.
+    pub stopped: usize,
+    /// Requests sent for the bought answers, retries included.
+    pub requests: u64,
+    /// Usable answers among all answers, bought or reused.
+    pub parse_rate: f64,
+    /// Prompt tokens of the bought answers, as the server counted them.
+    pub prompt_tokens: u64,
+    /// Generated tokens of the bought answers.
+    pub generated_tokens: u64,
+    /// Generated tokens per bought answer.
+    pub generated_tokens_per_label: f64,
+    /// Median latency of the answering requests.
+    pub latency_ms_median: Option<u64>,
+    /// 90th percentile of that latency.
+    pub latency_ms_p90: Option<u64>,
+}
+
+impl Tally {
+    /// Counts one outcome.
+    pub fn add(&mut self, outcome: &Outcome) {
+        self.sent += 1;
+        match outcome {
+            Outcome::Answered { record, bought } => {
+                if *bought {
+                    self.bought += 1;
+                    self.attempts += u64::from(record.attempts);
+                    self.prompt_tokens += record.prompt_tokens.unwrap_or(0);
+                    self.generated_tokens += record.charged_tokens();
+                    self.latencies_ms.push(record.latency_ms);
+                } else {
+                    self.from_ledger += 1;
+                }
+                match &record.verdict {
+                    Verdict::Labelled { .. } => self.labelled += 1,
+                    Verdict::Unusable(reason) => {
+                        let name =
+                            serde_json::to_value(reason).expect("a reason serialises")["reason"]
+                                .as_str()
+                                .unwrap_or("unknown")
+                                .to_string();
+                        *self.unusable.entry(name).or_default() += 1;
+                    }
+                }
+            }
+            Outcome::Unanswered(Unanswered::Failed(_)) => self.failed += 1,
+            Outcome::Unanswered(Unanswered::OverBudget) => self.over_budget += 1,
+            Outcome::Unanswered(Unanswered::Stopped) => self.stopped += 1,
+        }
+    }
+
+    /// Answers that gave no label.
+    pub fn unusable_count(&self) -> usize {
+        self.unusable.values().sum()
+    }
+
+    /// One line for a progress bar.
+    pub fn progress_message(&self) -> String {
+        let per_label = if self.bought == 0 {
+            String::new()
+        } else {
+            format!(
+                " · {:.0} tokens/answer",
+                self.generated_tokens as f64 / self.bought as f64
+            )
+        };
+        format!(
+            "bought {} · from ledger {} · {} tokens{per_label} · unusable {} · errors {}",
+            self.bought,
+            self.from_ledger,
+            self.generated_tokens,
+            self.unusable_count(),
+            self.failed
+        )
+    }
+
+    /// The totals so far.
+    pub fn totals(&self) -> Totals {
+        let answered = self.bought + self.from_ledger;
+        let mut latencies = self.latencies_ms.clone();
+        latencies.sort_unstable();
+        let quantile = |q: f64| {
+            (!latencies.is_empty())
+                .then(|| latencies[((latencies.len() - 1) as f64 * q).round() as usize])
+        };
+        Totals {
+            trajectories: self.sent,
+            labelled: self.labelled,
+            bought: self.bought,
+            from_ledger: self.from_ledger,
+            unusable: self.unusable.clone(),
+            failed: self.failed,
+            over_budget: self.over_budget,
+            stopped: self.stopped,
+            requests: self.attempts,
+            parse_rate: if answered == 0 {
+                0.0
+            } else {
+                self.labelled as f64 / answered as f64
+            },
+            prompt_tokens: self.prompt_tokens,
+            generated_tokens: self.generated_tokens,
+            generated_tokens_per_label: if self.bought == 0 {
+                0.0
+            } else {
+                self.generated_tokens as f64 / self.bought as f64
+            },
+            latency_ms_median: quantile(0.5),
+            latency_ms_p90: quantile(0.9),
+        }
+    }
+
+    /// The totals in words.
+    pub fn report(&self) -> String {
+        let totals = self.totals();
+        let latency = |ms: Option<u64>| {
+            ms.map_or("–".to_string(), |ms| {
+                humantime::format_duration(Duration::from_millis(ms)).to_string()
+            })
+        };
+        let unusable = if totals.unusable.is_empty() {
+            "0".to_string()
+        } else {
+            let reasons: Vec<String> = totals
+                .unusable
+                .iter()
+                .map(|(reason, count)| format!("{reason} {count}"))
+                .collect();
+            format!("{} ({})", self.unusable_count(), reasons.join(", "))
+        };
+        format!(
+            "trajectories {}: labelled {} (parse rate {:.3}); bought {} in {} requests, {} from \
+             the ledger; unusable {unusable}; failed {}; over budget {}; not sent after a stop \
+             {}\ntokens bought: {} prompt, {} generated ({:.0} per answer); latency median {}, \
+             p90 {}",
+            totals.trajectories,
+            totals.labelled,
+            totals.parse_rate,
+            totals.bought,
+            totals.requests,
+            totals.from_ledger,
+            totals.failed,
+            totals.over_budget,
+            totals.stopped,
+            totals.prompt_tokens,
+            totals.generated_tokens,
+            totals.generated_tokens_per_label,
+            latency(totals.latency_ms_median),
+            latency(totals.latency_ms_p90),
+        )
+    }
+}
