@@ -278,6 +278,65 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// θ₀ is the heads' initialisation: training leaves it where it was while the heads move,
+    /// a checkpoint stores it, and loading restores it exactly (not as a copy of the trained
+    /// heads, which would zero the anchor penalty).
+    #[test]
+    fn the_anchor_stays_at_the_initialisation_and_survives_a_reload() {
+        use crate::batch::Inputs;
+        use crate::trainer::{PrmTrainer, TrainingConfig};
+
+        let (model, config, tokenizer) = tiny();
+        let initial = model.heads().trained_values();
+        assert_eq!(model.heads().anchor_values(), initial);
+        let pool = generate(&SyntheticConfig::new(), 5, 32);
+        let encoded: Vec<_> = pool
+            .iter()
+            .map(|t| encode_trajectory(&tokenizer, t, &config.encoding).unwrap())
+            .collect();
+        let labels: Vec<_> = pool.iter().map(|t| t.label.unwrap()).collect();
+        let chosen: Vec<usize> = (0..pool.len()).collect();
+        let mut trainer = PrmTrainer::new(model, &TrainingConfig::tiny(), 4, &Device::flex());
+        for _ in 0..4 {
+            let inputs = Inputs::Tokens {
+                encoded: &encoded,
+                pad_id: tokenizer.pad_id(),
+            };
+            trainer.step(inputs, &chosen, &labels).unwrap();
+        }
+        let trained = trainer.into_model();
+        assert_eq!(
+            trained.heads().anchor_values(),
+            initial,
+            "θ₀ moved in training"
+        );
+        assert_ne!(
+            trained.heads().trained_values(),
+            initial,
+            "the heads did not train"
+        );
+        let penalty = trained.anchor_penalty().into_scalar::<f32>();
+        assert!(penalty > 0.0);
+
+        let dir = std::env::temp_dir().join(format!("actprm-ckpt-anchor-{}", std::process::id()));
+        CheckpointFiles::from_model(&trained, &config, &tokenizer)
+            .unwrap()
+            .write_dir(&dir)
+            .unwrap();
+        let loaded = CheckpointFiles::read_dir(&dir)
+            .unwrap()
+            .load(&Device::flex())
+            .unwrap()
+            .model;
+        assert_eq!(loaded.heads().anchor_values(), initial);
+        assert_eq!(
+            loaded.heads().trained_values(),
+            trained.heads().trained_values()
+        );
+        assert_eq!(loaded.anchor_penalty().into_scalar::<f32>(), penalty);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn an_interrupted_swap_falls_back_to_the_previous_checkpoint() {
         let (model, config, tokenizer) = tiny();

@@ -153,6 +153,26 @@ impl EnsembleHeads {
     pub fn num_heads(&self) -> usize {
         self.layers[0].weight.val().dims()[0]
     }
+
+    /// Every trained parameter's values, layer by layer (weight, then bias).
+    #[cfg(test)]
+    pub(crate) fn trained_values(&self) -> Vec<TensorData> {
+        Self::values(&self.layers)
+    }
+
+    /// Every anchor parameter's values (θ₀), in the order of [`Self::trained_values`].
+    #[cfg(test)]
+    pub(crate) fn anchor_values(&self) -> Vec<TensorData> {
+        Self::values(&self.anchor)
+    }
+
+    #[cfg(test)]
+    fn values(layers: &[BatchedLinear]) -> Vec<TensorData> {
+        layers
+            .iter()
+            .flat_map(|layer| [layer.weight.val().into_data(), layer.bias.val().into_data()])
+            .collect()
+    }
 }
 
 #[cfg(test)]

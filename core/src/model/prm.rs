@@ -125,6 +125,12 @@ impl EnsemblePrm {
         self.heads.num_heads()
     }
 
+    /// The ensemble heads.
+    #[cfg(test)]
+    pub(crate) fn heads(&self) -> &EnsembleHeads {
+        &self.heads
+    }
+
     /// The backbone that reads trajectories into step features.
     pub fn backbone(&self) -> &PrmBackbone {
         &self.backbone

@@ -294,18 +294,4 @@ mod tests {
             }
         }
     }
-
-    #[test]
-    fn prints_examples() {
-        for item in generate_items(&every_kind(), SEED, 8) {
-            println!("{}", item.trajectory.question);
-            for (step, text) in item.trajectory.steps.iter().enumerate() {
-                println!("  step {step}: {text}");
-            }
-            println!(
-                "  label {:?}, error {:?}",
-                item.trajectory.label, item.error
-            );
-        }
-    }
 }

@@ -307,7 +307,7 @@ fn print_summary(
             judge.over_budget,
             judge.prompt_tokens,
             judge.generated_tokens,
-            judge.generated_tokens_per_label,
+            judge.generated_tokens_per_answer,
             ledger.tokens_per_trajectory
         );
     }

@@ -55,7 +55,7 @@ pub struct Totals {
     /// Generated tokens of the bought answers.
     pub generated_tokens: u64,
     /// Generated tokens per bought answer.
-    pub generated_tokens_per_label: f64,
+    pub generated_tokens_per_answer: f64,
     /// Median latency of the answering requests.
     pub latency_ms_median: Option<u64>,
     /// 90th percentile of that latency.
@@ -146,7 +146,7 @@ impl Tally {
             },
             prompt_tokens: self.prompt_tokens,
             generated_tokens: self.generated_tokens,
-            generated_tokens_per_label: if self.bought == 0 {
+            generated_tokens_per_answer: if self.bought == 0 {
                 0.0
             } else {
                 self.generated_tokens as f64 / self.bought as f64
@@ -190,7 +190,7 @@ impl Tally {
             totals.stopped,
             totals.prompt_tokens,
             totals.generated_tokens,
-            totals.generated_tokens_per_label,
+            totals.generated_tokens_per_answer,
             latency(totals.latency_ms_median),
             latency(totals.latency_ms_p90),
         )
