@@ -1,4 +1,4 @@
-//! The pool-based active-learning loop (ACTPRM.md §4, the paper's Algorithm 1): one pass over
+//! The pool-based active-learning loop (docs/method.md §4, the paper's Algorithm 1): one pass over
 //! the pool with a cold start; each mini-batch is scored, the uncertain trajectories are sent to
 //! the judge, and the model is updated on them alone.
 

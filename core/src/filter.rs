@@ -1,4 +1,4 @@
-//! One-shot filtering (ACTPRM.md §4, the second stage): a trained ensemble scores a large
+//! One-shot filtering (docs/method.md §4, the second stage): a trained ensemble scores a large
 //! unlabelled pool once and keeps only the trajectories its strategy selects, for the judge to
 //! label. The pool goes through in chunks, so it never has to be held in memory.
 

@@ -1,4 +1,4 @@
-//! The ActPRM training loss (ACTPRM.md §2): per-head binary cross-entropy over the labelled
+//! The ActPRM training loss (docs/method.md §2): per-head binary cross-entropy over the labelled
 //! steps of the selected trajectories, optionally bootstrapped, plus λ times the anchor term.
 //! Erroneous steps may weigh more than correct ones (a departure from the paper, off by
 //! default), since in real process labels they are rare.

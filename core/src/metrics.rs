@@ -1,4 +1,4 @@
-//! The ProcessBench metric (ACTPRM.md §5): accuracy of the predicted first error on erroneous
+//! The ProcessBench metric (docs/method.md §5): accuracy of the predicted first error on erroneous
 //! and on correct trajectories, and their harmonic mean.
 
 use serde::{Deserialize, Serialize};

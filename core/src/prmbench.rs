@@ -1,4 +1,4 @@
-//! PRMBench scoring (ACTPRM.md §5): every step is judged valid when its score exceeds 0.5 and
+//! PRMBench scoring (docs/method.md §5): every step is judged valid when its score exceeds 0.5 and
 //! compared with the benchmark's error steps. "Positive" is a correct step; PRMScore is the
 //! mean of the F1 of the positive class and the F1 of the negative class. Scores are reported
 //! per error class, per category (the mean of its classes' scores) and over all error classes

@@ -1,5 +1,5 @@
 //! Per-step ensemble scores of one trajectory: every head's probability, their mean μ and
-//! their unbiased standard deviation s (ACTPRM.md §3).
+//! their unbiased standard deviation s (docs/method.md §3).
 
 use serde::{Deserialize, Serialize};
 

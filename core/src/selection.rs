@@ -1,6 +1,6 @@
-//! The ActPRM selection rule (ACTPRM.md §3): a trajectory is trusted when every step up to its
-//! predicted first error is confident, and selected for labelling otherwise, with the reason.
-//! Either of its two tests can also be used alone (the paper's ablations).
+//! The ActPRM selection rule (docs/method.md §3): a trajectory is trusted when every step up to
+//! its predicted first error is confident, and selected for labelling otherwise, with the
+//! reason. Either of its two tests can also be used alone (the paper's ablations).
 
 use burn::config::Config;
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,6 @@
 //! Selection strategies behind one interface: each decides, trajectory by trajectory, whether
 //! the judge is asked. The score-based ones read the same ensemble scores and look only at the
-//! counted steps (up to the predicted first error, ACTPRM.md §3); the baselines ignore them.
+//! counted steps (up to the predicted first error, docs/method.md §3); the baselines ignore them.
 
 use serde::{Deserialize, Serialize};
 

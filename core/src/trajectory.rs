@@ -64,7 +64,7 @@ impl ProcessLabel {
         (0..num_steps).map(|step| self.step(step)).collect()
     }
 
-    /// The `hard_labels` of a training row (ACTPRM.md §6) for a trajectory of `num_steps`
+    /// The `hard_labels` of a training row (docs/method.md §6) for a trajectory of `num_steps`
     /// steps: 1 per correct step and 0 for the first error, nothing after it.
     pub fn hard_labels(self, num_steps: usize) -> Vec<u8> {
         (0..num_steps)

@@ -1,6 +1,6 @@
 //! A process-labelled pool derived from GSM8K: each reference solution is split into steps, and
 //! about half get one arithmetic error injected through their calculator annotations, so every
-//! label is exact (ACTPRM.md §4's pool experiment on real text).
+//! label is exact (docs/method.md §4's pool experiment on real text).
 
 mod corruption;
 mod number;

@@ -57,7 +57,7 @@ impl Judge for StoredLabelJudge {
     }
 }
 
-/// What judging costs, for the budget ledger (ACTPRM.md §4, the paper's cost model).
+/// What judging costs, for the budget ledger (docs/method.md §4, the paper's cost model).
 #[derive(burn::config::Config, Debug, PartialEq)]
 pub struct JudgeCost {
     /// Tokens the judge generates per judged trajectory (the paper's reasoning judge averages
