@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actprm_core::active;
+use actprm_core::encoding::StepReading;
 use actprm_core::evaluation::Evaluation;
 use actprm_core::judge::StoredLabelJudge;
 use actprm_core::selection::SelectionConfig;
@@ -21,6 +22,7 @@ use crate::backend::Backend;
 use crate::cli::{StrategyArg, SweepArgs};
 use crate::commands::experiment::human;
 use crate::dir_lock::DirLock;
+use crate::identity::differences;
 use crate::pool_experiment::{ExperimentData, PassPlan, load_pretrained, training_config};
 use crate::progress;
 use crate::sweep::results::{ExperimentResult, ResultsFile};
@@ -85,6 +87,31 @@ fn validate(args: &SweepArgs) -> Result<()> {
     Ok(())
 }
 
+/// Settings sweep.json gained after sweeps were first recorded, each with the value that the
+/// sweeps recorded without it ran with.
+fn settings_added_later() -> [(&'static str, serde_json::Value); 3] {
+    [
+        ("step_reading", json!(StepReading::Whole.name())),
+        ("error_weight", json!(1.0)),
+        ("warmup_updates", json!(0)),
+    ]
+}
+
+/// Gives `stored` settings the value of each setting they predate; true when they lacked any.
+fn fill_settings_added_later(stored: &mut serde_json::Value) -> bool {
+    let Some(map) = stored.as_object_mut() else {
+        return false;
+    };
+    let mut filled = false;
+    for (key, value) in settings_added_later() {
+        if !map.contains_key(key) {
+            map.insert(key.to_string(), value);
+            filled = true;
+        }
+    }
+    filled
+}
+
 /// Records the settings every experiment shares in sweep.json, or checks them against the
 /// ones already there: results made with other data or another model must not be mixed.
 fn check_settings(args: &SweepArgs) -> Result<()> {
@@ -116,13 +143,19 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
     let path = args.out.join("sweep.json");
     match fs::read_to_string(&path) {
         Ok(text) => {
-            let stored: serde_json::Value = serde_json::from_str(&text)
+            let mut stored: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("reading {}", path.display()))?;
+            let filled = fill_settings_added_later(&mut stored);
             if stored != settings {
                 bail!(
-                    "{} holds results made with other settings:\n  stored: {stored}\n  now:    {settings}\nChoose another --out, or rerun with the stored settings",
-                    path.display()
+                    "{} holds results made with other settings:\n{}\nChoose another --out, or \
+                     rerun with the stored settings",
+                    path.display(),
+                    differences(&stored, &settings)
                 );
+            }
+            if filled {
+                write(&path, serde_json::to_string_pretty(&settings)?.as_bytes())?;
             }
             Ok(())
         }
@@ -294,4 +327,30 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_recorded_before_a_setting_existed_read_as_its_default() {
+        let mut stored = json!({"pool_size": 100, "tau": 0.5});
+        assert!(fill_settings_added_later(&mut stored));
+        assert_eq!(
+            stored,
+            json!({
+                "pool_size": 100,
+                "tau": 0.5,
+                "step_reading": "whole",
+                "error_weight": 1.0,
+                "warmup_updates": 0,
+            })
+        );
+        let mut recorded =
+            json!({"step_reading": "prefix", "error_weight": 10.0, "warmup_updates": 100});
+        let before = recorded.clone();
+        assert!(!fill_settings_added_later(&mut recorded));
+        assert_eq!(recorded, before, "recorded values are kept");
+    }
 }
