@@ -436,3 +436,60 @@ fn a_diverging_run_stops_and_keeps_its_last_good_checkpoint() {
     );
     std::fs::remove_dir_all(&out).ok();
 }
+
+#[test]
+fn a_sweep_with_other_settings_is_refused_unless_forced() {
+    let out = std::env::temp_dir().join(format!("actprm-cli-sweep-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let sweep = |pool_size: &'static str, extra: &[&'static str]| {
+        let mut args = vec![
+            "--device",
+            "cpu",
+            "sweep",
+            "--strategies",
+            "full",
+            "--seeds",
+            "0",
+            "--heads",
+            "2",
+            "--pool-size",
+            pool_size,
+            "--eval-size",
+            "8",
+            "--d-model",
+            "16",
+            "--layers",
+            "1",
+            "--batch-size",
+            "16",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args
+    };
+    actprm(&sweep("32", &[]));
+    let refused = actprm_refused(&sweep("48", &[]));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("pool_size: was 32, now 48") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    assert_eq!(
+        results.lines().count(),
+        1,
+        "the refused sweep kept its results"
+    );
+
+    actprm(&sweep("48", &["--force"]));
+    let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    assert_eq!(
+        results.lines().count(),
+        1,
+        "only the new sweep's experiment"
+    );
+    let settings = std::fs::read_to_string(out.join("sweep.json")).unwrap();
+    assert!(settings.contains("\"pool_size\": 48"), "{settings}");
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -337,6 +337,10 @@ pub struct SweepArgs {
     /// experiments already there), chart.svg, chart.png and table.md.
     #[arg(long, default_value = "sweeps/synthetic")]
     pub out: PathBuf,
+    /// Start the sweep afresh when --out holds results made with other settings, deleting
+    /// them (without it such a directory is refused, and its results kept).
+    #[arg(long)]
+    pub force: bool,
     /// Title of the chart.
     #[arg(
         long,

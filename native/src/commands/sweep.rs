@@ -146,10 +146,20 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
             let mut stored: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("reading {}", path.display()))?;
             let filled = fill_settings_added_later(&mut stored);
+            if stored != settings && args.force {
+                eprintln!(
+                    "--force: deleting the results of {} made with other settings:\n{}",
+                    args.out.display(),
+                    differences(&stored, &settings)
+                );
+                ResultsFile::in_dir(&args.out).delete()?;
+                return write(&path, serde_json::to_string_pretty(&settings)?.as_bytes());
+            }
             if stored != settings {
                 bail!(
-                    "{} holds results made with other settings:\n{}\nChoose another --out, or \
-                     rerun with the stored settings",
+                    "{} holds results made with other settings:\n{}\nChoose another --out, \
+                     rerun with the stored settings, or pass --force to delete them and start \
+                     again",
                     path.display(),
                     differences(&stored, &settings)
                 );

@@ -85,6 +85,16 @@ impl ResultsFile {
         Ok(results)
     }
 
+    /// Deletes every result (the file); nothing to do when there is none.
+    pub fn delete(&self) -> Result<()> {
+        match fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("deleting {}", self.path.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Appends one result as a line and flushes it to disk.
     pub fn append(&self, result: &ExperimentResult) -> Result<()> {
         if let Some(dir) = self.path.parent() {
