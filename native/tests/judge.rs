@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{actprm, actprm_refused};
+use common::{actprm, actprm_refused, scratch};
 use serde_json::{Value, json};
 
 /// The scripted judge, stopped when dropped.
@@ -79,13 +79,6 @@ impl Drop for ScriptedJudge {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("actprm-judge-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// `count` unlabelled three-step trajectories `t0`, `t1`, … in a JSONL file.
@@ -224,7 +217,7 @@ fn ledger_trajectories(out: &Path) -> BTreeSet<String> {
 
 #[test]
 fn every_trajectory_is_bought_once_and_a_rerun_buys_nothing() {
-    let dir = scratch("once");
+    let dir = scratch("judge-once");
     let judge = ScriptedJudge::start(
         &dir,
         json!({"verdicts": {"t0": 0, "t1": 1, "t2": 2, "t3": 3, "t4": 0}}),
@@ -290,7 +283,7 @@ fn every_trajectory_is_bought_once_and_a_rerun_buys_nothing() {
 
 #[test]
 fn run_with_a_served_judge_buys_what_it_selects_and_never_writes_the_key() {
-    let dir = scratch("run");
+    let dir = scratch("judge-run");
     let verdicts: serde_json::Map<String, Value> = (0..48)
         .map(|index| (format!("t{index}"), json!(index % 4)))
         .collect();
@@ -371,7 +364,7 @@ fn run_with_a_served_judge_buys_what_it_selects_and_never_writes_the_key() {
 
 #[test]
 fn faults_are_retried_or_recorded_as_designed() {
-    let dir = scratch("faults");
+    let dir = scratch("judge-faults");
     let judge = ScriptedJudge::start(
         &dir,
         json!({
@@ -453,7 +446,7 @@ fn faults_are_retried_or_recorded_as_designed() {
 
 #[test]
 fn a_refused_request_stops_labelling_with_its_reason() {
-    let dir = scratch("refused");
+    let dir = scratch("judge-refused");
     let faults: serde_json::Map<String, Value> = (0..10)
         .map(|index| (format!("t{index}"), json!(["http401"])))
         .collect();
@@ -475,7 +468,7 @@ fn a_refused_request_stops_labelling_with_its_reason() {
 
 #[test]
 fn caps_hold_under_concurrency_eight() {
-    let dir = scratch("caps");
+    let dir = scratch("judge-caps");
     let judge = ScriptedJudge::start(&dir, json!({"delay": 0.1, "completion_tokens": 50}));
     let data = trajectories(&dir, 30);
     let out = dir.join("answers");
@@ -521,7 +514,7 @@ fn caps_hold_under_concurrency_eight() {
 
 #[test]
 fn kill_nine_then_resume_gives_the_same_labels_and_rebuys_nothing_recorded() {
-    let dir = scratch("kill");
+    let dir = scratch("judge-kill");
     let count = 40;
     let verdicts: serde_json::Map<String, Value> = (0..count)
         .map(|index| (format!("t{index}"), json!(index % 4)))
@@ -589,7 +582,7 @@ fn kill_nine_then_resume_gives_the_same_labels_and_rebuys_nothing_recorded() {
 
 #[test]
 fn run_killed_mid_pass_then_rerun_trains_the_same_model_and_rebuys_nothing_recorded() {
-    let dir = scratch("run-kill");
+    let dir = scratch("judge-run-kill");
     let verdicts: serde_json::Map<String, Value> = (0..96)
         .map(|index| (format!("t{index}"), json!(index % 4)))
         .collect();

@@ -46,3 +46,11 @@ pub fn shared_data() -> PathBuf {
     );
     dir
 }
+
+/// A fresh, empty directory for test `name` of this process.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("actprm-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
