@@ -229,7 +229,7 @@ mod tests {
     use super::*;
     use crate::batch::PrmInput;
     use crate::encoding::encode_trajectory;
-    use crate::model::test_support::tiny_prm_config;
+    use crate::model::test_support::{Poison, tiny_prm_config};
     use crate::synthetic::{SyntheticConfig, generate};
 
     fn tiny() -> (EnsemblePrm, CheckpointConfig, StepTokenizer) {
@@ -354,18 +354,6 @@ mod tests {
                 .is_ok()
         );
         fs::remove_dir_all(sibling(&dir, "previous")).unwrap();
-    }
-
-    /// Turns every float parameter into NaN.
-    struct Poison;
-
-    impl burn::module::ModuleMapper for Poison {
-        fn map_float<const D: usize>(
-            &mut self,
-            param: burn::module::Param<burn::tensor::Tensor<D>>,
-        ) -> burn::module::Param<burn::tensor::Tensor<D>> {
-            param.map(|tensor| tensor * f32::NAN)
-        }
     }
 
     #[test]

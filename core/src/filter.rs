@@ -83,9 +83,21 @@ fn ratio(part: usize, whole: usize) -> f64 {
     part as f64 / whole.max(1) as f64
 }
 
+/// The model scored a trajectory NaN or infinite, so nothing can be decided about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "pool trajectory {index}: the model's scores are NaN or infinite, so the filter cannot \
+     decide on it"
+)]
+pub struct NonFiniteScores {
+    /// Its 0-based position in the pool.
+    pub index: usize,
+}
+
 /// Filters one chunk of the pool: `trajectories[i]`, read by the model as `inputs` item `i`,
 /// is pool trajectory `first + i`. Every trajectory is counted in `tally`; the kept ones are
-/// returned in pool order.
+/// returned in pool order. A chunk with a non-finite score is refused whole, before anything
+/// of it is counted.
 pub fn filter_chunk<'a>(
     model: &EnsemblePrm,
     strategy: &Strategy,
@@ -93,10 +105,21 @@ pub fn filter_chunk<'a>(
     trajectories: &'a [Trajectory],
     inputs: Inputs,
     tally: &mut FilterTally,
-) -> Vec<Kept<'a>> {
+) -> Result<Vec<Kept<'a>>, NonFiniteScores> {
     assert_eq!(trajectories.len(), inputs.len(), "one input per trajectory");
-    let choices = strategy.choose_batch(model, first, inputs);
-    trajectories
+    let scores = strategy
+        .needs_scores()
+        .then(|| model.score(&inputs.batch(&model.device())));
+    if let Some(offset) = scores
+        .as_ref()
+        .and_then(|scores| scores.iter().position(|scores| !scores.is_finite()))
+    {
+        return Err(NonFiniteScores {
+            index: first + offset,
+        });
+    }
+    let choices = strategy.choices(first, inputs.len(), scores.as_deref());
+    Ok(trajectories
         .iter()
         .zip(choices)
         .enumerate()
@@ -108,7 +131,7 @@ pub fn filter_chunk<'a>(
                 choice,
             })
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
@@ -118,7 +141,7 @@ mod tests {
     use super::*;
     use crate::encoding::EncodingConfig;
     use crate::evaluation::encode_all;
-    use crate::model::test_support::tiny_prm_config;
+    use crate::model::test_support::{Poison, tiny_prm_config};
     use crate::selection::{Selection, SelectionConfig, SelectionReason, Tests, UncertaintyTest};
     use crate::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
@@ -213,6 +236,7 @@ mod tests {
             },
             &mut whole,
         )
+        .unwrap()
         .iter()
         .map(|kept| kept.index)
         .collect();
@@ -230,7 +254,8 @@ mod tests {
                     pad_id: pad,
                 },
                 &mut chunked,
-            );
+            )
+            .unwrap();
             for kept in kept {
                 assert_eq!(kept.trajectory, &pool[kept.index]);
                 in_chunks.push(kept.index);
@@ -244,5 +269,30 @@ mod tests {
             "the thresholds should split the pool, kept {}",
             whole.kept
         );
+    }
+
+    /// A diverged model's chunk is refused whole, naming the first trajectory it cannot score,
+    /// and nothing of it is counted.
+    #[test]
+    fn a_chunk_with_non_finite_scores_is_refused() {
+        use burn::module::Module;
+
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        let pool = generate(&synthetic, 7, 4);
+        let encoded = encode_all(&tokenizer, &pool, &EncodingConfig::new()).unwrap();
+        let model = tiny_prm_config(tokenizer.vocab_size(), 2, 8)
+            .init(&device)
+            .map(&mut Poison);
+        let mut tally = FilterTally::default();
+        let inputs = Inputs::Tokens {
+            encoded: &encoded,
+            pad_id: tokenizer.pad_id(),
+        };
+        let strategy = Strategy::actprm(SelectionConfig::new());
+        let error = filter_chunk(&model, &strategy, 100, &pool, inputs, &mut tally).unwrap_err();
+        assert_eq!(error, NonFiniteScores { index: 100 });
+        assert_eq!(tally, FilterTally::default());
     }
 }

@@ -185,7 +185,7 @@ impl Strategy {
 
     /// The decisions on pool indices `first..first + len`, given their scores when the
     /// strategy reads them.
-    fn choices(&self, first: usize, len: usize, scores: Option<&[StepScores]>) -> Vec<Choice> {
+    pub fn choices(&self, first: usize, len: usize, scores: Option<&[StepScores]>) -> Vec<Choice> {
         (first..first + len)
             .enumerate()
             .map(|(offset, index)| self.choose(index, scores.map(|scores| &scores[offset])))

@@ -39,4 +39,16 @@ pub(crate) mod test_support {
                 .with_hidden(hidden),
         )
     }
+
+    /// Turns every float parameter into NaN: a diverged model.
+    pub(crate) struct Poison;
+
+    impl burn::module::ModuleMapper for Poison {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<burn::tensor::Tensor<D>>,
+        ) -> burn::module::Param<burn::tensor::Tensor<D>> {
+            param.map(|tensor| tensor * f32::NAN)
+        }
+    }
 }

@@ -165,7 +165,7 @@ pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
                 pad_id: tokenizer.pad_id(),
             },
             &mut state.tally,
-        );
+        )?;
         state.kept_bytes = append_kept(&mut kept_file, &kept, &kept_path)?;
         state.retained_fraction = state.tally.retained_fraction();
         state.judge_tokens = state.tally.kept as u64 * cost.tokens_per_trajectory;
