@@ -4,6 +4,9 @@
 use std::path::PathBuf;
 
 use actprm_core::encoding::StepReading;
+use actprm_core::loss::LossConfig;
+use actprm_core::selection::SelectionConfig;
+use actprm_core::strategy::{DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD};
 use actprm_core::synthetic::{ErrorKind, SyntheticConfig};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
@@ -174,7 +177,7 @@ pub struct ModelArgs {
     #[arg(long, value_parser = ranges::learning_rate, allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
     /// λ, the weight of the anchored-ensemble regulariser.
-    #[arg(long, default_value_t = 0.5, value_parser = ranges::weight, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = LossConfig::new().anchor_weight, value_parser = ranges::weight, allow_negative_numbers = true)]
     pub anchor_weight: f64,
     /// Weight of an erroneous step in the loss, against 1 for a correct one. 1 is the paper's
     /// loss; real process labels hold few errors (about 1 step in 40 in PRM800K's rows), and a
@@ -252,13 +255,13 @@ pub struct ExperimentArgs {
 #[derive(Debug, Args)]
 pub struct SelectionArgs {
     /// δ_pred: a step is confidently judged when its mean is ≥ δ_pred or ≤ 1 − δ_pred.
-    #[arg(long, default_value_t = 0.95, value_parser = ranges::delta_pred, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = SelectionConfig::new().delta_pred, value_parser = ranges::delta_pred, allow_negative_numbers = true)]
     pub delta_pred: f32,
     /// δ_std: the heads agree on a step when their standard deviation is ≤ δ_std.
-    #[arg(long, default_value_t = 0.005, value_parser = ranges::delta_std, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = SelectionConfig::new().delta_std, value_parser = ranges::delta_std, allow_negative_numbers = true)]
     pub delta_std: f32,
     /// τ: a step is predicted erroneous when its mean is below τ.
-    #[arg(long, default_value_t = 0.5, value_parser = ranges::tau, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = SelectionConfig::new().tau, value_parser = ranges::tau, allow_negative_numbers = true)]
     pub tau: f32,
 }
 
@@ -306,13 +309,13 @@ pub struct SweepArgs {
     #[arg(long, value_delimiter = ',', default_value = "32", value_parser = ranges::count)]
     pub heads: Vec<usize>,
     /// δ_pred values for actprm, aleatoric-only and epistemic-only (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "0.95", value_parser = ranges::delta_pred, allow_negative_numbers = true)]
+    #[arg(long, value_delimiter = ',', default_values_t = [SelectionConfig::new().delta_pred], value_parser = ranges::delta_pred, allow_negative_numbers = true)]
     pub delta_pred: Vec<f32>,
     /// δ_std values for actprm, aleatoric-only and epistemic-only (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "0.005", value_parser = ranges::delta_std, allow_negative_numbers = true)]
+    #[arg(long, value_delimiter = ',', default_values_t = [SelectionConfig::new().delta_std], value_parser = ranges::delta_std, allow_negative_numbers = true)]
     pub delta_std: Vec<f32>,
     /// τ: a step is predicted erroneous when its mean is below τ.
-    #[arg(long, default_value_t = 0.5, value_parser = ranges::tau, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = SelectionConfig::new().tau, value_parser = ranges::tau, allow_negative_numbers = true)]
     pub tau: f32,
     /// Label every trajectory until N updates are made before a score-based strategy may
     /// choose (as `run --warmup-updates`; random and full are unaffected, and random's matched
@@ -320,10 +323,10 @@ pub struct SweepArgs {
     #[arg(long, default_value_t = 0)]
     pub warmup_updates: usize,
     /// Thresholds in bits for `entropy` (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "0.2864", value_parser = ranges::bits, allow_negative_numbers = true)]
+    #[arg(long, value_delimiter = ',', default_values_t = [DEFAULT_ENTROPY_THRESHOLD], value_parser = ranges::bits, allow_negative_numbers = true)]
     pub entropy_thresholds: Vec<f32>,
     /// Thresholds in bits for `bald` (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "0.001", value_parser = ranges::bits, allow_negative_numbers = true)]
+    #[arg(long, value_delimiter = ',', default_values_t = [DEFAULT_MUTUAL_INFORMATION_THRESHOLD], value_parser = ranges::bits, allow_negative_numbers = true)]
     pub bald_thresholds: Vec<f32>,
     /// Fractions of the pool `random` labels (comma-separated); without them, `random` matches
     /// each `actprm` run's budget.
@@ -359,6 +362,6 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1.0, value_parser = ranges::fraction, allow_negative_numbers = true)]
     pub label_fraction: f64,
     /// τ: a step is predicted erroneous when its mean is below τ.
-    #[arg(long, default_value_t = 0.5, value_parser = ranges::tau, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = SelectionConfig::new().tau, value_parser = ranges::tau, allow_negative_numbers = true)]
     pub tau: f32,
 }

@@ -109,7 +109,7 @@ mod tests {
     use clap::Parser;
     use clap::error::ErrorKind;
 
-    use super::Cli;
+    use super::{Cli, Command};
 
     /// Every argument that once ran to a wrong result or a panic is refused at parse time, and
     /// the message names the flag.
@@ -160,5 +160,43 @@ mod tests {
         for command in ["run", "train", "sweep", "score", "filter", "bench"] {
             Cli::try_parse_from(["actprm", command]).unwrap_or_else(|e| panic!("{command}: {e}"));
         }
+    }
+
+    /// The flags' defaults are core's, read from its configs rather than repeated.
+    #[test]
+    fn defaults_are_cores() {
+        use actprm_core::loss::LossConfig;
+        use actprm_core::selection::SelectionConfig;
+        use actprm_core::strategy::{
+            DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD,
+        };
+
+        let selection = SelectionConfig::new();
+        let Command::Run(run) = Cli::parse_from(["actprm", "run"]).command else {
+            unreachable!()
+        };
+        assert_eq!(
+            (
+                run.selection.delta_pred,
+                run.selection.delta_std,
+                run.selection.tau
+            ),
+            (selection.delta_pred, selection.delta_std, selection.tau)
+        );
+        assert_eq!(
+            run.experiment.model.anchor_weight,
+            LossConfig::new().anchor_weight
+        );
+        let Command::Sweep(sweep) = Cli::parse_from(["actprm", "sweep"]).command else {
+            unreachable!()
+        };
+        assert_eq!(sweep.delta_pred, [selection.delta_pred]);
+        assert_eq!(sweep.delta_std, [selection.delta_std]);
+        assert_eq!(sweep.tau, selection.tau);
+        assert_eq!(sweep.entropy_thresholds, [DEFAULT_ENTROPY_THRESHOLD]);
+        assert_eq!(
+            sweep.bald_thresholds,
+            [DEFAULT_MUTUAL_INFORMATION_THRESHOLD]
+        );
     }
 }
