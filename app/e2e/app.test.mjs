@@ -166,6 +166,7 @@ test("a shared link restores the rule and the visitor's own trajectory", async (
     "After finding 5 more she has 12 + 5 = 17",
     "The answer is 17",
   ].join("\n");
+  // Written as links were before the tests' names took hyphens: old links keep working.
   const hash = `seed=${SEED}&tests=epistemic_only&custom=${encodeURIComponent(text)}`;
   await inPage({ webgpu: false, hash }, async (page) => {
     await page
@@ -173,7 +174,7 @@ test("a shared link restores the rule and the visitor's own trajectory", async (
       .waitFor({ timeout: PAGE_TIMEOUT });
     assert.equal(await page.locator(".custom textarea").inputValue(), text);
     assert.equal(await page.locator(".inspector .steps > li").count(), 2);
-    assert.ok(await page.locator('input[name="tests"][value="epistemic_only"]').isChecked());
+    assert.ok(await page.locator('input[name="tests"][value="epistemic-only"]').isChecked());
     // With the test on the mean switched off, no step is flagged as unsure.
     assert.equal(await page.locator(".steps > li.unsure").count(), 0);
     await page.screenshot({ path: join(SCREENSHOTS, "shared.png"), fullPage: true });

@@ -5,7 +5,6 @@ use actprm_core::selection::Tests;
 use leptos::prelude::*;
 
 use crate::explain::Rule;
-use crate::scene::tests_name;
 
 /// One labelled slider over `[min, max]`.
 #[component]
@@ -74,7 +73,7 @@ fn TestChoice(
 ) -> impl IntoView {
     view! {
         <label class="test-choice" title=hint>
-            <input type="radio" name="tests" value=tests_name(tests)
+            <input type="radio" name="tests" value=tests.name()
                 prop:checked=move || rule.with(|r| r.tests == tests)
                 on:change=move |_| rule.update(|r| r.tests = tests) />
             {label}
@@ -100,7 +99,7 @@ mod browser_tests {
         let input = |selector: &str| page.find(selector).unchecked_into::<HtmlInputElement>();
         assert!(input(r#"input[value="both"]"#).checked());
 
-        input(r#"input[value="aleatoric_only"]"#).click();
+        input(r#"input[value="aleatoric-only"]"#).click();
         settle().await;
         assert_eq!(rule.get_untracked().tests, Tests::AleatoricOnly);
 

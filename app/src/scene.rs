@@ -58,7 +58,7 @@ impl Scene {
                     let t = &mut scene.rule.thresholds;
                     t.tau = clamp(value.parse().unwrap_or(t.tau), 0.0, 1.0);
                 }
-                "tests" => scene.rule.tests = tests_from_name(value).unwrap_or_default(),
+                "tests" => scene.rule.tests = Tests::from_name(value).unwrap_or_default(),
                 "custom" => scene.custom = percent_decode(value).filter(|text| !text.is_empty()),
                 _ => {}
             }
@@ -78,7 +78,7 @@ impl Scene {
             t.delta_pred,
             t.delta_std,
             t.tau,
-            tests_name(self.rule.tests)
+            self.rule.tests.name()
         ));
         if let Some(custom) = &self.custom {
             hash.push_str("&custom=");
@@ -86,21 +86,6 @@ impl Scene {
         }
         hash
     }
-}
-
-/// The name of `tests` in the hash.
-pub fn tests_name(tests: Tests) -> &'static str {
-    match tests {
-        Tests::Both => "both",
-        Tests::AleatoricOnly => "aleatoric_only",
-        Tests::EpistemicOnly => "epistemic_only",
-    }
-}
-
-fn tests_from_name(name: &str) -> Option<Tests> {
-    [Tests::Both, Tests::AleatoricOnly, Tests::EpistemicOnly]
-        .into_iter()
-        .find(|&tests| tests_name(tests) == name)
 }
 
 /// `text` with every byte but ASCII letters, digits and `-._~` written as `%XX`.

@@ -21,20 +21,42 @@ pub struct SelectionConfig {
     pub tau: f32,
 }
 
-/// Which of the rule's two tests may select a trajectory.
+/// Which of the rule's two tests may select a trajectory. Written everywhere (files, URLs,
+/// the command line) by [`Tests::name`]; files written with `_` in place of `-` still read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum Tests {
     /// Both: the ActPRM rule.
     #[default]
+    #[serde(rename = "both")]
     Both,
     /// Only the test on the mean (what E = 1 amounts to, since its spread is always 0).
+    #[serde(rename = "aleatoric-only", alias = "aleatoric_only")]
     AleatoricOnly,
     /// Only the test on the spread.
+    #[serde(rename = "epistemic-only", alias = "epistemic_only")]
     EpistemicOnly,
 }
 
 impl Tests {
+    /// Every choice of tests.
+    pub const ALL: [Tests; 3] = [Tests::Both, Tests::AleatoricOnly, Tests::EpistemicOnly];
+
+    /// The name: `both`, `aleatoric-only` or `epistemic-only`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tests::Both => "both",
+            Tests::AleatoricOnly => "aleatoric-only",
+            Tests::EpistemicOnly => "epistemic-only",
+        }
+    }
+
+    /// The tests called `name`, also when it is written with `_` in place of `-`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|tests| tests.name() == name.replace('_', "-"))
+    }
+
     /// Whether the test on the mean may select.
     pub fn aleatoric(self) -> bool {
         self != Tests::EpistemicOnly
@@ -204,6 +226,24 @@ impl std::fmt::Display for SelectionReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tests_have_one_name_everywhere_and_old_spellings_read() {
+        for tests in Tests::ALL {
+            assert_eq!(Tests::from_name(tests.name()), Some(tests));
+            let json = serde_json::to_string(&tests).unwrap();
+            assert_eq!(json, format!("\"{}\"", tests.name()));
+        }
+        assert_eq!(
+            Tests::from_name("aleatoric_only"),
+            Some(Tests::AleatoricOnly)
+        );
+        assert_eq!(
+            serde_json::from_str::<Tests>("\"epistemic_only\"").unwrap(),
+            Tests::EpistemicOnly
+        );
+        assert_eq!(Tests::from_name("all"), None);
+    }
 
     /// Scores with the given per-step means and spreads (the head values are irrelevant here).
     fn scores(mean: &[f32], std: &[f32]) -> StepScores {

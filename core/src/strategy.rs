@@ -123,8 +123,7 @@ impl Strategy {
         match self {
             Strategy::Rule { tests, .. } => match tests {
                 Tests::Both => "actprm",
-                Tests::AleatoricOnly => "aleatoric-only",
-                Tests::EpistemicOnly => "epistemic-only",
+                alone => alone.name(),
             },
             Strategy::Information(rule) => match rule.measure {
                 Measure::Entropy => "entropy",

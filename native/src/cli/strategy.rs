@@ -84,3 +84,17 @@ impl StrategyArg {
         Ok(self.strategy(rule, threshold, 1.0, 0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A strategy has one name: the command line's is the one core writes into results.
+    #[test]
+    fn command_line_names_are_cores() {
+        for arg in StrategyArg::value_variants() {
+            let strategy = arg.strategy(SelectionConfig::new(), 0.1, 0.5, 0);
+            assert_eq!(arg.name(), strategy.name());
+        }
+    }
+}
