@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{actprm, actprm_refused, scratch};
+use common::{actprm, actprm_refused, scratch, weights};
 use serde_json::{Value, json};
 
 /// The scripted judge, stopped when dropped.
@@ -666,15 +666,4 @@ fn run_killed_mid_pass_then_rerun_trains_the_same_model_and_rebuys_nothing_recor
         judge.requests().len(),
         recorded.len()
     );
-}
-
-/// The checkpoint's tensors by name (the file's metadata may list its keys in any order).
-fn weights(run: &Path) -> BTreeMap<String, Vec<u8>> {
-    let bytes = std::fs::read(run.join("checkpoint/model.safetensors")).unwrap();
-    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    tensors
-        .tensors()
-        .into_iter()
-        .map(|(name, view)| (name, view.data().to_vec()))
-        .collect()
 }

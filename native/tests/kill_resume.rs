@@ -1,5 +1,6 @@
-//! `kill -9` at several points of a resumable command, then a resume, must end exactly where a
-//! run never killed ends: `filter` with the same kept.jsonl and filter.json, byte for byte.
+//! `kill -9` at several points of a command, then running it again, must end exactly where a
+//! run never killed ends: `filter` resumes to the same kept.jsonl and filter.json, byte for
+//! byte; `run` starts its pass again and ends with the same metrics and weights.
 
 mod common;
 
@@ -7,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{actprm, scratch};
+use common::{actprm, scratch, weights};
 
 /// A tiny checkpoint to filter with.
 fn checkpoint(dir: &Path) -> String {
@@ -97,5 +98,72 @@ fn filter_killed_at_several_points_resumes_to_the_same_files() {
             "{file} differs from the run never killed"
         );
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_killed_at_several_points_then_rerun_ends_as_a_run_never_killed() {
+    let dir = scratch("kill-run");
+    let run_args = |out: &Path| -> Vec<String> {
+        [
+            "--device",
+            "cpu",
+            "run",
+            "--pool-size",
+            "480",
+            "--eval-size",
+            "16",
+            "--heads",
+            "3",
+            "--d-model",
+            "16",
+            "--layers",
+            "1",
+            "--batch-size",
+            "16",
+            "--checkpoint-every",
+            "5",
+            "--force",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|arg| arg.to_string())
+        .collect()
+    };
+    let reference = dir.join("reference");
+    actprm(
+        &run_args(&reference)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+
+    let out = dir.join("killed");
+    let args = run_args(&out);
+    let mut unfinished = 0;
+    for kill_after_ms in [1500, 2500] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_actprm"))
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(kill_after_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        unfinished += usize::from(!out.join("summary.json").exists());
+    }
+    assert!(unfinished > 0, "no kill landed before the end");
+    actprm(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        std::fs::read(out.join("metrics.jsonl")).unwrap()
+            == std::fs::read(reference.join("metrics.jsonl")).unwrap(),
+        "metrics.jsonl differs from the run never killed"
+    );
+    assert!(
+        weights(&out) == weights(&reference),
+        "the weights differ from the run never killed"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
