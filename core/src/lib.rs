@@ -9,6 +9,7 @@ pub mod baselines;
 pub mod batch;
 pub mod budget;
 pub mod checkpoint;
+pub mod clipping;
 pub mod data;
 pub mod encoding;
 pub mod evaluation;

@@ -8,6 +8,7 @@ use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::batch::{Inputs, StepTargets};
+use crate::clipping::{Clipping, clip_global_norm};
 use crate::loss::{BootstrapMask, LossConfig};
 use crate::model::EnsemblePrm;
 use crate::rng::SeededRng;
@@ -27,12 +28,17 @@ pub struct TrainingConfig {
     /// Mini-batches of linear warm-up before the linear decay.
     #[config(default = 20)]
     pub warmup_steps: usize,
-    /// AdamW decoupled weight decay.
-    #[config(default = 0.01)]
+    /// AdamW decoupled weight decay (0, as in the reference setup: the anchor term already
+    /// regularises the heads).
+    #[config(default = 0.0)]
     pub weight_decay: f32,
-    /// Each parameter's gradient is clipped to this L2 norm.
+    /// The L2 norm gradients are clipped to.
     #[config(default = 1.0)]
     pub gradient_clip_norm: f32,
+    /// Whether that norm is of all gradients together (the reference setup's) or of each
+    /// parameter's.
+    #[config(default = "Clipping::Global")]
+    pub clipping: Clipping,
     /// The loss (λ and the bootstrap probability).
     #[config(default = "LossConfig::new()")]
     pub loss: LossConfig,
@@ -70,6 +76,8 @@ pub struct PrmTrainer {
     optimizer: ModuleOptimizer,
     schedule: WarmupLinearDecay,
     loss: LossConfig,
+    /// The norm all gradients together are clipped to, when clipping is global.
+    global_clip_norm: Option<f32>,
     rng: SeededRng,
     step: usize,
     device: Device,
@@ -85,11 +93,11 @@ impl PrmTrainer {
         device: &Device,
     ) -> Self {
         let device = device.clone().autodiff();
+        let per_parameter = (config.clipping == Clipping::PerParameter)
+            .then_some(GradientClippingConfig::Norm(config.gradient_clip_norm));
         let optimizer = AdamWConfig::new()
             .with_weight_decay(config.weight_decay)
-            .with_grad_clipping(Some(GradientClippingConfig::Norm(
-                config.gradient_clip_norm,
-            )))
+            .with_grad_clipping(per_parameter)
             .init();
         Self {
             model: model.to_device(&device).train(),
@@ -100,6 +108,8 @@ impl PrmTrainer {
                 total_steps,
             },
             loss: config.loss.clone(),
+            global_clip_norm: (config.clipping == Clipping::Global)
+                .then_some(config.gradient_clip_norm),
             rng: SeededRng::derive(config.seed, 0x4C4F_5353),
             step: 0,
             device,
@@ -179,7 +189,10 @@ impl PrmTrainer {
             ],
             0,
         );
-        let gradients = GradientsParams::from_grads(loss.total.backward(), &self.model);
+        let mut gradients = GradientsParams::from_grads(loss.total.backward(), &self.model);
+        if let Some(max_norm) = self.global_clip_norm {
+            gradients = clip_global_norm(&self.model, gradients, max_norm);
+        }
         self.model = self
             .optimizer
             .step(learning_rate, self.model.clone(), gradients);

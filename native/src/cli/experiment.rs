@@ -3,11 +3,13 @@
 
 use std::path::PathBuf;
 
+use actprm_core::clipping::Clipping;
 use actprm_core::encoding::StepReading;
 use actprm_core::loss::LossConfig;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::{DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD};
 use actprm_core::synthetic::{ErrorKind, SyntheticConfig};
+use actprm_core::trainer::TrainingConfig;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 
@@ -183,8 +185,19 @@ pub struct ModelArgs {
     /// loss; real process labels hold few errors (about 1 step in 40 in PRM800K's rows), and a
     /// weight near their inverse frequency keeps the heads from calling every step correct.
     /// A departure from the paper.
-    #[arg(long, default_value_t = 1.0, value_parser = ranges::relative_weight, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = LossConfig::new().error_weight, value_parser = ranges::relative_weight, allow_negative_numbers = true)]
     pub error_weight: f64,
+    /// AdamW's decoupled weight decay (0, the reference setup's: the anchor term already
+    /// regularises the heads).
+    #[arg(long, default_value_t = TrainingConfig::new().weight_decay, value_parser = ranges::weight_f32, allow_negative_numbers = true)]
+    pub weight_decay: f32,
+    /// The L2 norm gradients are clipped to.
+    #[arg(long, default_value_t = TrainingConfig::new().gradient_clip_norm, value_parser = ranges::positive_f32, allow_negative_numbers = true)]
+    pub clip_norm: f32,
+    /// Clip the norm of all gradients together (`global`, the reference setup's) or of each
+    /// parameter's own (`per-parameter`).
+    #[arg(long, default_value_t = TrainingConfig::new().clipping, value_parser = ranges::clipping)]
+    pub clipping: Clipping,
 }
 
 impl ModelArgs {

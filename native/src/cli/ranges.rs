@@ -85,6 +85,20 @@ pub fn weight(text: &str) -> Result<f64, String> {
     )
 }
 
+/// A regulariser's weight in single precision: finite and at least 0.
+pub fn weight_f32(text: &str) -> Result<f32, String> {
+    finite(
+        text,
+        |x| x >= 0.0,
+        "a weight must be a finite number of at least 0",
+    )
+}
+
+/// A norm or scale: finite and above 0.
+pub fn positive_f32(text: &str) -> Result<f32, String> {
+    finite(text, |x| x > 0.0, "must be a finite number above 0")
+}
+
 /// A loss term's relative weight: finite and above 0.
 pub fn relative_weight(text: &str) -> Result<f64, String> {
     finite(
@@ -127,6 +141,15 @@ pub fn duration(text: &str) -> Result<std::time::Duration, String> {
         Ok(duration) if !duration.is_zero() => Ok(duration),
         _ => Err("must be a time above zero, such as 90s or 5m".to_string()),
     }
+}
+
+/// How gradients are clipped, by its name in core.
+pub fn clipping(text: &str) -> Result<actprm_core::clipping::Clipping, String> {
+    use actprm_core::clipping::Clipping;
+    Clipping::from_name(text.trim()).ok_or_else(|| {
+        let names: Vec<&str> = Clipping::ALL.iter().map(|c| c.name()).collect();
+        format!("must be one of: {}", names.join(", "))
+    })
 }
 
 /// The small backbone's width: a multiple of twice its head count, so that it splits into

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actprm_core::active;
+use actprm_core::clipping::Clipping;
 use actprm_core::encoding::StepReading;
 use actprm_core::evaluation::Evaluation;
 use actprm_core::judge::StoredLabelJudge;
@@ -89,11 +90,14 @@ fn validate(args: &SweepArgs) -> Result<()> {
 
 /// Settings sweep.json gained after sweeps were first recorded, each with the value that the
 /// sweeps recorded without it ran with.
-fn settings_added_later() -> [(&'static str, serde_json::Value); 3] {
+fn settings_added_later() -> [(&'static str, serde_json::Value); 6] {
     [
         ("step_reading", json!(StepReading::Whole.name())),
         ("error_weight", json!(1.0)),
         ("warmup_updates", json!(0)),
+        ("weight_decay", json!(0.01_f32)),
+        ("clip_norm", json!(1.0_f32)),
+        ("clipping", json!(Clipping::PerParameter.name())),
     ]
 }
 
@@ -128,6 +132,9 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "step_reading": args.model.step_reading.name(),
         "anchor_weight": args.model.anchor_weight,
         "error_weight": args.model.error_weight,
+        "weight_decay": args.model.weight_decay,
+        "clip_norm": args.model.clip_norm,
+        "clipping": args.model.clipping.name(),
         "tau": args.tau,
         "warmup_updates": args.warmup_updates,
     });
@@ -344,7 +351,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn settings_recorded_before_a_setting_existed_read_as_its_default() {
+    fn settings_recorded_before_a_setting_existed_read_as_the_value_they_ran_with() {
         let mut stored = json!({"pool_size": 100, "tau": 0.5});
         assert!(fill_settings_added_later(&mut stored));
         assert_eq!(
@@ -355,10 +362,19 @@ mod tests {
                 "step_reading": "whole",
                 "error_weight": 1.0,
                 "warmup_updates": 0,
+                "weight_decay": 0.01_f32,
+                "clip_norm": 1.0,
+                "clipping": "per-parameter",
             })
         );
-        let mut recorded =
-            json!({"step_reading": "prefix", "error_weight": 10.0, "warmup_updates": 100});
+        let mut recorded = json!({
+            "step_reading": "prefix",
+            "error_weight": 10.0,
+            "warmup_updates": 100,
+            "weight_decay": 0.0,
+            "clip_norm": 2.0,
+            "clipping": "global",
+        });
         let before = recorded.clone();
         assert!(!fill_settings_added_later(&mut recorded));
         assert_eq!(recorded, before, "recorded values are kept");

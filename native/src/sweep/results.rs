@@ -162,7 +162,7 @@ pub mod tests {
     /// AUC recorded, still load, so their sweeps can be resumed and redrawn.
     #[test]
     fn results_written_before_thresholds_load() {
-        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results/synthetic");
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results/heads");
         let results = ResultsFile::in_dir(&docs).load().unwrap();
         assert!(!results.is_empty());
         assert_eq!(results[0].test.tau, 0.5);
