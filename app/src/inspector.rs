@@ -1,8 +1,8 @@
 //! The trajectory inspector: every step with its chart and numbers, coloured by how the
 //! selection rule sees it, the predicted and the true first error, and the verdict.
 
-use actprm_core::Trajectory;
 use actprm_core::scores::StepScores;
+use actprm_core::{ProcessLabel, Trajectory};
 use leptos::prelude::*;
 
 use crate::explain::{Rule, verdict_sentence};
@@ -20,7 +20,7 @@ pub fn Inspector(
     scores: StepScores,
     #[prop(into)] rule: Signal<Rule>,
 ) -> impl IntoView {
-    let true_first_error = trajectory.label.and_then(|label| label.first_error());
+    let true_first_error = trajectory.label.and_then(ProcessLabel::first_error);
     let scores = StoredValue::new(scores);
     let states = Memo::new(move |_| rule.with(|r| scores.with_value(|s| r.step_states(s))));
     let tau = move || rule.with(|r| r.thresholds.tau);

@@ -117,16 +117,16 @@ impl PrmInput {
         let seq_len = windows.iter().map(|w| w.len()).max().unwrap_or(0).max(1);
         let max_steps = encoded
             .iter()
-            .map(|e| e.num_steps())
+            .map(super::encoding::EncodedTrajectory::num_steps)
             .max()
             .unwrap_or(0)
             .max(1);
 
-        let mut tokens = vec![pad_id as i64; rows * seq_len];
+        let mut tokens = vec![i64::from(pad_id); rows * seq_len];
         let mut padding = vec![true; rows * seq_len];
         for (row, window) in windows.iter().enumerate() {
             for (t, &id) in window.iter().enumerate() {
-                tokens[row * seq_len + t] = id as i64;
+                tokens[row * seq_len + t] = i64::from(id);
                 padding[row * seq_len + t] = false;
             }
         }

@@ -303,7 +303,7 @@ mod tests {
     fn trajectory(question: &str, steps: &[&str]) -> Trajectory {
         Trajectory {
             question: question.to_string(),
-            steps: steps.iter().map(|step| step.to_string()).collect(),
+            steps: steps.iter().map(ToString::to_string).collect(),
             label: None,
         }
     }

@@ -41,7 +41,7 @@ pub fn compute_features(
     let distinct = DistinctWindows::of(encoded);
     let total = distinct.reads.len().max(1);
     let read = read_windows(model, &distinct.reads, pad_id, batch_size, |done| {
-        progress(done * encoded.len() / total)
+        progress(done * encoded.len() / total);
     });
     distinct.assemble(&read)
 }

@@ -39,7 +39,7 @@ impl SeededRng {
     pub fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "SeededRng::below needs a positive bound");
         // Multiply-shift maps 64 random bits onto [0, n) with negligible bias for small n.
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 
     /// A uniform integer in `[low, high]` (inclusive).

@@ -25,7 +25,7 @@ impl StepScores {
         let count = heads.len();
         assert!(count > 0, "an ensemble has at least one head");
         let steps = heads[0].len();
-        let column = |j: usize| heads.iter().map(move |head| head[j] as f64);
+        let column = |j: usize| heads.iter().map(move |head| f64::from(head[j]));
         let mean: Vec<f64> = (0..steps)
             .map(|j| column(j).sum::<f64>() / count as f64)
             .collect();
@@ -84,7 +84,7 @@ impl StepScores {
     /// Predictive entropy of step `step` in bits: H(μ_j), the ensemble's total uncertainty
     /// (1 bit at μ = 0.5, 0 at μ ∈ {0, 1}).
     pub fn entropy(&self, step: usize) -> f32 {
-        binary_entropy(self.mean[step] as f64) as f32
+        binary_entropy(f64::from(self.mean[step])) as f32
     }
 
     /// Mutual information between step `step`'s label and the choice of head, in bits (BALD):
@@ -94,10 +94,10 @@ impl StepScores {
         let expected = self
             .heads
             .iter()
-            .map(|head| binary_entropy(head[step] as f64))
+            .map(|head| binary_entropy(f64::from(head[step])))
             .sum::<f64>()
             / self.heads.len() as f64;
-        (binary_entropy(self.mean[step] as f64) - expected).max(0.0) as f32
+        (binary_entropy(f64::from(self.mean[step])) - expected).max(0.0) as f32
     }
 }
 

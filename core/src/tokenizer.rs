@@ -320,7 +320,7 @@ mod tests {
 
     fn word_level_json(words: &[&str]) -> String {
         let model = WordLevel::builder()
-            .vocab(words.iter().map(|word| word.to_string()).zip(0..).collect())
+            .vocab(words.iter().map(ToString::to_string).zip(0..).collect())
             .unk_token(String::from("[UNK]"))
             .build()
             .unwrap();

@@ -263,7 +263,9 @@ impl ExperimentData {
             // generator: seeding, initialising and a first forward pass must not interleave
             // with another thread's, or parallel experiments would not be reproducible.
             static INIT: Mutex<()> = Mutex::new(());
-            let _guard = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let _guard = INIT
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             device.seed(training.seed);
             let model = match &self.pretrained {
                 Some(pretrained) => config

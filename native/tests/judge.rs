@@ -173,9 +173,9 @@ fn label_args(judge: &ScriptedJudge, data: &Path, out: &Path, extra: &[&str]) ->
         "10ms",
     ]
     .iter()
-    .map(|arg| arg.to_string())
+    .map(std::string::ToString::to_string)
     .collect();
-    args.extend(extra.iter().map(|arg| arg.to_string()));
+    args.extend(extra.iter().map(std::string::ToString::to_string));
     args
 }
 
@@ -590,11 +590,14 @@ fn run_killed_mid_pass_then_rerun_trains_the_same_model_and_rebuys_nothing_recor
     let pool = trajectories(&dir, 96);
     let evaluation = labelled(&dir, "v", 16);
     let pass_args = |judge: &ScriptedJudge, out: &Path| -> Vec<String> {
-        let mut args: Vec<String> = ["run"].iter().map(|arg| arg.to_string()).collect();
+        let mut args: Vec<String> = ["run"]
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         args.extend(
             files_task_args(&pool, "96", &evaluation, out)
                 .iter()
-                .map(|arg| arg.to_string()),
+                .map(std::string::ToString::to_string),
         );
         args.extend(
             [
@@ -606,7 +609,7 @@ fn run_killed_mid_pass_then_rerun_trains_the_same_model_and_rebuys_nothing_recor
                 "8",
             ]
             .iter()
-            .map(|arg| arg.to_string()),
+            .map(std::string::ToString::to_string),
         );
         args
     };

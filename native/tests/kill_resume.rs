@@ -58,7 +58,7 @@ fn filter_killed_at_several_points_resumes_to_the_same_files() {
             out.to_str().unwrap(),
         ]
         .iter()
-        .map(|arg| arg.to_string())
+        .map(std::string::ToString::to_string)
         .collect()
     };
     let reference = dir.join("reference");
@@ -128,7 +128,7 @@ fn run_killed_at_several_points_then_rerun_ends_as_a_run_never_killed() {
             out.to_str().unwrap(),
         ]
         .iter()
-        .map(|arg| arg.to_string())
+        .map(std::string::ToString::to_string)
         .collect()
     };
     let reference = dir.join("reference");

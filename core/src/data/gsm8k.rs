@@ -63,6 +63,7 @@ mod tests {
 
     use super::*;
     use crate::data::test_support::shared_data_dir;
+    use crate::gsm8k::Calculation;
 
     #[test]
     fn a_bad_answer_is_reported_with_line_and_field() {
@@ -94,7 +95,7 @@ mod tests {
                     .solution
                     .steps
                     .iter()
-                    .any(|step| step.calculations.iter().any(|c| c.is_checkable()))
+                    .any(|step| step.calculations.iter().any(Calculation::is_checkable))
             })
             .count();
         assert!(

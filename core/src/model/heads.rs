@@ -205,10 +205,10 @@ mod tests {
             .init(64, &device());
         let weights = values(heads.layers[0].weight.val());
         let n = weights.len() as f64;
-        let mean = weights.iter().map(|&w| w as f64).sum::<f64>() / n;
+        let mean = weights.iter().map(|&w| f64::from(w)).sum::<f64>() / n;
         let std = (weights
             .iter()
-            .map(|&w| (w as f64 - mean).powi(2))
+            .map(|&w| (f64::from(w) - mean).powi(2))
             .sum::<f64>()
             / n)
             .sqrt();

@@ -32,11 +32,11 @@ pub fn run_widest(kernel: impl Kernel) {
     {
         #[target_feature(enable = "avx512f")]
         fn avx512(kernel: impl Kernel) {
-            kernel.run()
+            kernel.run();
         }
         #[target_feature(enable = "avx2")]
         fn avx2(kernel: impl Kernel) {
-            kernel.run()
+            kernel.run();
         }
         if std::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has the feature the function is compiled for.
@@ -47,7 +47,7 @@ pub fn run_widest(kernel: impl Kernel) {
             return unsafe { avx2(kernel) };
         }
     }
-    kernel.run()
+    kernel.run();
 }
 
 /// e^x for x ≤ 0 to within 2e-7 relative, without branches, so that a loop of it vectorises:
@@ -94,7 +94,7 @@ mod tests {
     fn exponential_matches_libm() {
         let worst = (0..=870_000)
             .map(|i| -(i as f32) / 10_000.0)
-            .map(|x| ((exp_nonpositive(x) as f64) / (x as f64).exp() - 1.0).abs())
+            .map(|x| (f64::from(exp_nonpositive(x)) / f64::from(x).exp() - 1.0).abs())
             .fold(0.0f64, f64::max);
         assert!(worst <= 2e-7, "max relative error {worst:e}");
         assert_eq!(exp_nonpositive(0.0), 1.0);

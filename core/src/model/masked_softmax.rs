@@ -142,7 +142,7 @@ mod cpu {
                 queries,
                 keys,
                 scale,
-            })
+            });
         };
         #[cfg(not(target_family = "wasm"))]
         {

@@ -110,7 +110,10 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
     let cache_root = args.feature_cache.root();
     let set = CheckpointSet::load(&args.checkpoints, backend, cache_root.as_deref())?;
     let splits: Vec<String> = if args.splits.is_empty() {
-        PROCESSBENCH_SPLITS.iter().map(|s| s.to_string()).collect()
+        PROCESSBENCH_SPLITS
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect()
     } else {
         args.splits.clone()
     };
@@ -374,7 +377,7 @@ fn score_all(
         .map_err(|(index, e)| anyhow!("{label} item {index}: {e}"))?;
     let bar = progress::bar(encoded.len(), label);
     let scores = score_encoded(model, &encoded, tokenizer.pad_id(), batch_size, |done| {
-        bar.set_position(done as u64)
+        bar.set_position(done as u64);
     });
     bar.finish_and_clear();
     ensure_finite(&scores, label)?;

@@ -234,7 +234,7 @@ fn execute(
     )?)?;
     let eval_bar = progress::bar(data.test.len(), "held-out");
     let scores = data.score(&model, &data.test, |done| {
-        eval_bar.set_position(done as u64)
+        eval_bar.set_position(done as u64);
     });
     eval_bar.finish_and_clear();
     let evaluate = |tau| Evaluation::from_scores(&data.test.trajectories, &scores, tau);

@@ -55,7 +55,7 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
         .map_err(|(index, e)| anyhow!("trajectory {index}: {e}"))?;
     let bar = progress::bar(encoded.len(), "scoring");
     let scores = score_encoded(&model, &encoded, tokenizer.pad_id(), 32, |done| {
-        bar.set_position(done as u64)
+        bar.set_position(done as u64);
     });
     bar.finish_and_clear();
     ensure_finite(&scores, "input")?;
@@ -112,7 +112,7 @@ fn scored<'a>(
         index,
         question: &trajectory.question,
         num_steps: trajectory.num_steps(),
-        labelled_first_error: trajectory.label.map(|l| l.first_error()),
+        labelled_first_error: trajectory.label.map(actprm_core::ProcessLabel::first_error),
         predicted_first_error: scores.predicted_first_error(rule.tau),
         verdict,
         explanation,

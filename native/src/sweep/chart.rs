@@ -130,7 +130,7 @@ pub fn png(svg: &str) -> Result<Vec<u8>> {
         .collect();
     let sans = ["DejaVu Sans", "Liberation Sans", "Noto Sans", "Arial"]
         .iter()
-        .map(|name| name.to_string())
+        .map(std::string::ToString::to_string)
         .find(|name| families.contains(name))
         .or_else(|| families.iter().find(|f| f.contains("Sans")).cloned())
         .or_else(|| families.first().cloned());

@@ -190,7 +190,7 @@ mod tests {
         let mut padding = Vec::new();
         for item in &items {
             for position in 0..seq_len {
-                ids.push(item.ids.get(position).map_or(0, |&id| id as i64));
+                ids.push(item.ids.get(position).map_or(0, |&id| i64::from(id)));
                 padding.push(position >= item.ids.len());
             }
         }
