@@ -17,6 +17,7 @@ mod pool_view;
 mod rule_controls;
 mod scene;
 mod step_chart;
+mod threshold_ranges;
 
 use std::rc::Rc;
 use std::sync::Arc;

@@ -5,22 +5,21 @@ use actprm_core::selection::Tests;
 use leptos::prelude::*;
 
 use crate::explain::Rule;
+use crate::threshold_ranges::{DELTA_PRED, DELTA_STD, TAU, ThresholdRange};
 
-/// One labelled slider over `[min, max]`.
+/// One labelled slider over `range`.
 #[component]
 fn Slider(
     label: &'static str,
     hint: &'static str,
-    min: f32,
-    max: f32,
-    step: f32,
+    range: ThresholdRange,
     #[prop(into)] value: Signal<f32>,
     on_change: impl Fn(f32) + 'static,
 ) -> impl IntoView {
     view! {
         <label class="slider" title=hint>
             <span class="slider-name">{label}</span>
-            <input type="range" min=min max=max step=step prop:value=move || value.get()
+            <input type="range" min=range.min max=range.max step=range.step prop:value=move || value.get()
                 on:input=move |event| {
                     if let Ok(value) = event_target_value(&event).parse::<f32>() {
                         on_change(value);
@@ -38,15 +37,15 @@ pub fn RuleControls(rule: RwSignal<Rule>) -> impl IntoView {
     view! {
         <fieldset class="thresholds">
             <legend>"Selection thresholds"</legend>
-            <Slider label="δ_pred" min=0.5 max=1.0 step=0.001
+            <Slider label="δ_pred" range=DELTA_PRED
                 hint="a step is confident when its mean is ≥ δ_pred or ≤ 1 − δ_pred"
                 value=threshold(|r| r.thresholds.delta_pred)
                 on_change=move |v| rule.update(|r| r.thresholds.delta_pred = v) />
-            <Slider label="δ_std" min=0.0 max=0.05 step=0.0005
+            <Slider label="δ_std" range=DELTA_STD
                 hint="the heads agree on a step when their standard deviation is ≤ δ_std"
                 value=threshold(|r| r.thresholds.delta_std)
                 on_change=move |v| rule.update(|r| r.thresholds.delta_std = v) />
-            <Slider label="τ" min=0.0 max=1.0 step=0.01
+            <Slider label="τ" range=TAU
                 hint="a step is predicted erroneous when its mean is below τ"
                 value=threshold(|r| r.thresholds.tau)
                 on_change=move |v| rule.update(|r| r.thresholds.tau = v) />

@@ -5,6 +5,7 @@
 use actprm_core::selection::Tests;
 
 use crate::explain::Rule;
+use crate::threshold_ranges::{DELTA_PRED, DELTA_STD, TAU};
 
 /// Everything that decides what the page shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,15 +49,15 @@ impl Scene {
                 "example" => scene.example = value.parse().ok(),
                 "delta_pred" => {
                     let t = &mut scene.rule.thresholds;
-                    t.delta_pred = clamp(value.parse().unwrap_or(t.delta_pred), 0.5, 1.0);
+                    t.delta_pred = DELTA_PRED.clamp(value.parse().unwrap_or(t.delta_pred));
                 }
                 "delta_std" => {
                     let t = &mut scene.rule.thresholds;
-                    t.delta_std = clamp(value.parse().unwrap_or(t.delta_std), 0.0, 0.5);
+                    t.delta_std = DELTA_STD.clamp(value.parse().unwrap_or(t.delta_std));
                 }
                 "tau" => {
                     let t = &mut scene.rule.thresholds;
-                    t.tau = clamp(value.parse().unwrap_or(t.tau), 0.0, 1.0);
+                    t.tau = TAU.clamp(value.parse().unwrap_or(t.tau));
                 }
                 "tests" => scene.rule.tests = Tests::from_name(value).unwrap_or_default(),
                 "custom" => scene.custom = percent_decode(value).filter(|text| !text.is_empty()),
@@ -119,15 +120,6 @@ fn percent_decode(encoded: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-/// `value` within `[low, high]`; NaN becomes `low`.
-fn clamp(value: f32, low: f32, high: f32) -> f32 {
-    if value.is_nan() {
-        low
-    } else {
-        value.clamp(low, high)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,7 +173,7 @@ mod tests {
     fn thresholds_are_clamped_to_their_ranges() {
         let scene = Scene::from_hash("delta_pred=0.2&delta_std=3&tau=NaN");
         assert_eq!(scene.rule.thresholds.delta_pred, 0.5);
-        assert_eq!(scene.rule.thresholds.delta_std, 0.5);
+        assert_eq!(scene.rule.thresholds.delta_std, DELTA_STD.max);
         assert_eq!(scene.rule.thresholds.tau, 0.0);
     }
 
@@ -239,9 +231,9 @@ mod tests {
             ) {
                 let scene = Scene::from_hash(&text);
                 let t = &scene.rule.thresholds;
-                prop_assert!((0.5..=1.0).contains(&t.delta_pred), "δ_pred {}", t.delta_pred);
-                prop_assert!((0.0..=0.5).contains(&t.delta_std), "δ_std {}", t.delta_std);
-                prop_assert!((0.0..=1.0).contains(&t.tau), "τ {}", t.tau);
+                prop_assert!((DELTA_PRED.min..=DELTA_PRED.max).contains(&t.delta_pred), "δ_pred {}", t.delta_pred);
+                prop_assert!((DELTA_STD.min..=DELTA_STD.max).contains(&t.delta_std), "δ_std {}", t.delta_std);
+                prop_assert!((TAU.min..=TAU.max).contains(&t.tau), "τ {}", t.tau);
                 prop_assert_eq!(Scene::from_hash(&scene.to_hash()), scene);
             }
         }
