@@ -107,9 +107,7 @@ pub fn filter_chunk<'a>(
     tally: &mut FilterTally,
 ) -> Result<Vec<Kept<'a>>, NonFiniteScores> {
     assert_eq!(trajectories.len(), inputs.len(), "one input per trajectory");
-    let scores = strategy
-        .needs_scores()
-        .then(|| model.score(&inputs.batch(&model.device())));
+    let scores = strategy.scores_read(model, inputs);
     if let Some(offset) = scores
         .as_ref()
         .and_then(|scores| scores.iter().position(|scores| !scores.is_finite()))

@@ -161,10 +161,15 @@ impl Strategy {
     /// The decision on each trajectory of a mini-batch of the pool that starts at pool index
     /// `first`, scoring it with `model` only when the strategy reads scores.
     pub fn choose_batch(&self, model: &EnsemblePrm, first: usize, inputs: Inputs) -> Vec<Choice> {
-        let scores = self
-            .needs_scores()
-            .then(|| model.score(&inputs.batch(&model.device())));
+        let scores = self.scores_read(model, inputs);
         self.choices(first, inputs.len(), scores.as_deref())
+    }
+
+    /// `model`'s scores of `inputs` when the strategy reads scores, else `None` (and no forward
+    /// pass).
+    pub fn scores_read(&self, model: &EnsemblePrm, inputs: Inputs) -> Option<Vec<StepScores>> {
+        self.needs_scores()
+            .then(|| model.score(&inputs.batch(&model.device())))
     }
 
     /// [`Strategy::choose_batch`] reading the scores back asynchronously, as a browser's

@@ -5,33 +5,30 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{actprm, actprm_refused, shared_data};
+use common::{TINY_MODEL, actprm, actprm_refused, shared_data};
 
 #[test]
 fn run_then_score_and_evaluate() {
     let out = std::env::temp_dir().join(format!("actprm-cli-{}", std::process::id()));
     let out_str = out.to_str().unwrap();
-    let run = actprm(&[
-        "--device",
-        "cpu",
-        "run",
-        "--pool-size",
-        "48",
-        "--eval-size",
-        "16",
-        "--heads",
-        "3",
-        "--d-model",
-        "16",
-        "--layers",
-        "1",
-        "--batch-size",
-        "16",
-        "--checkpoint-every",
-        "2",
-        "--out",
-        out_str,
-    ]);
+    let run = actprm(
+        &[
+            "--device",
+            "cpu",
+            "run",
+            "--pool-size",
+            "48",
+            "--eval-size",
+            "16",
+            "--checkpoint-every",
+            "2",
+            "--out",
+            out_str,
+        ]
+        .into_iter()
+        .chain(TINY_MODEL)
+        .collect::<Vec<_>>(),
+    );
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("labels used:"), "{stdout}");
     assert!(stdout.contains("chosen on validation"), "{stdout}");
@@ -450,21 +447,14 @@ fn a_sweep_with_other_settings_is_refused_unless_forced() {
             "full",
             "--seeds",
             "0",
-            "--heads",
-            "2",
             "--pool-size",
             pool_size,
             "--eval-size",
             "8",
-            "--d-model",
-            "16",
-            "--layers",
-            "1",
-            "--batch-size",
-            "16",
             "--out",
             out.to_str().unwrap(),
         ];
+        args.extend(TINY_MODEL);
         args.extend_from_slice(extra);
         args
     };

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{actprm, actprm_refused, scratch, weights};
+use common::{TINY_MODEL, actprm, actprm_refused, kill_after, scratch, weights};
 use serde_json::{Value, json};
 
 /// The scripted judge, stopped when dropped.
@@ -143,18 +143,13 @@ fn files_task_args<'a>(
         evaluation.to_str().unwrap(),
         "--pool-size",
         pool_size,
-        "--heads",
-        "3",
-        "--d-model",
-        "16",
-        "--layers",
-        "1",
-        "--batch-size",
-        "16",
         "--out",
         out.to_str().unwrap(),
         "--force",
     ]
+    .into_iter()
+    .chain(TINY_MODEL)
+    .collect()
 }
 
 /// `actprm label` arguments for `data` into `out` against `judge`, then `extra`.
@@ -173,15 +168,10 @@ fn label_args(judge: &ScriptedJudge, data: &Path, out: &Path, extra: &[&str]) ->
         "10ms",
     ]
     .iter()
-    .map(std::string::ToString::to_string)
+    .map(ToString::to_string)
     .collect();
-    args.extend(extra.iter().map(std::string::ToString::to_string));
+    args.extend(extra.iter().map(ToString::to_string));
     args
-}
-
-fn run_label(args: &[String]) -> std::process::Output {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    actprm(&args)
 }
 
 fn totals(out: &Path) -> Value {
@@ -231,7 +221,7 @@ fn every_trajectory_is_bought_once_and_a_rerun_buys_nothing() {
     std::fs::write(&data, text).unwrap();
     let out = dir.join("labels");
     let args = label_args(&judge, &data, &out, &["--judge-concurrency", "3"]);
-    run_label(&args);
+    actprm(&args);
 
     assert_eq!(judge.requests().len(), 5, "{:?}", judge.requests());
     let rows = rows(&out);
@@ -258,7 +248,7 @@ fn every_trajectory_is_bought_once_and_a_rerun_buys_nothing() {
     assert_eq!(first["generated_tokens"], 250);
 
     let labels_before = std::fs::read(out.join("labels.jsonl")).unwrap();
-    run_label(&args);
+    actprm(&args);
     assert_eq!(
         judge.requests().len(),
         5,
@@ -397,7 +387,7 @@ fn faults_are_retried_or_recorded_as_designed() {
         ],
     );
     let started = std::time::Instant::now();
-    run_label(&args);
+    actprm(&args);
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "the 429's Retry-After of 1 s is waited"
@@ -433,7 +423,7 @@ fn faults_are_retried_or_recorded_as_designed() {
     );
 
     // The rerun asks only for the trajectory that got no answer.
-    run_label(&args);
+    actprm(&args);
     let after = judge.requests_per_trajectory();
     for (id, count) in &counts {
         if id != "t7" {
@@ -454,7 +444,6 @@ fn a_refused_request_stops_labelling_with_its_reason() {
     let data = trajectories(&dir, 10);
     let out = dir.join("labels");
     let args = label_args(&judge, &data, &out, &["--judge-concurrency", "2"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = actprm_refused(&args);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("HTTP 401"), "{stderr}");
@@ -478,14 +467,14 @@ fn caps_hold_under_concurrency_eight() {
         &out,
         &["--judge-concurrency", "8", "--max-labels", "10"],
     );
-    run_label(&args);
+    actprm(&args);
     assert_eq!(judge.requests().len(), 10);
     let capped = totals(&out);
     assert_eq!(
         (capped["bought"].clone(), capped["over_budget"].clone()),
         (json!(10), json!(20))
     );
-    run_label(&args);
+    actprm(&args);
     assert_eq!(
         judge.requests().len(),
         10,
@@ -507,7 +496,7 @@ fn caps_hold_under_concurrency_eight() {
             "300",
         ],
     );
-    run_label(&args);
+    actprm(&args);
     assert_eq!(judge.requests().len(), 15);
     assert_eq!(totals(&tokens_out)["generated_tokens"], 250);
 }
@@ -526,7 +515,7 @@ fn kill_nine_then_resume_gives_the_same_labels_and_rebuys_nothing_recorded() {
     std::fs::create_dir_all(&reference_dir).unwrap();
     let reference_judge = ScriptedJudge::start(&reference_dir, plan.clone());
     let reference = reference_dir.join("labels");
-    run_label(&label_args(
+    actprm(&label_args(
         &reference_judge,
         &data,
         &reference,
@@ -539,15 +528,7 @@ fn kill_nine_then_resume_gives_the_same_labels_and_rebuys_nothing_recorded() {
     let mut recorded = BTreeSet::new();
     let mut seen = 0;
     for kill_after_ms in [250, 200, 300] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_actprm"))
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(kill_after_ms));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        kill_after(&args, Duration::from_millis(kill_after_ms));
         std::thread::sleep(Duration::from_millis(200));
         let requests = judge.requests();
         for (id, _) in &requests[seen..] {
@@ -560,7 +541,7 @@ fn kill_nine_then_resume_gives_the_same_labels_and_rebuys_nothing_recorded() {
         recorded = ledger_trajectories(&out);
     }
     assert!(recorded.len() < count, "a kill landed before the end");
-    run_label(&args);
+    actprm(&args);
     for (id, _) in &judge.requests()[seen..] {
         assert!(
             !recorded.contains(id),
@@ -590,14 +571,11 @@ fn run_killed_mid_pass_then_rerun_trains_the_same_model_and_rebuys_nothing_recor
     let pool = trajectories(&dir, 96);
     let evaluation = labelled(&dir, "v", 16);
     let pass_args = |judge: &ScriptedJudge, out: &Path| -> Vec<String> {
-        let mut args: Vec<String> = ["run"]
-            .iter()
-            .map(std::string::ToString::to_string)
-            .collect();
+        let mut args = vec!["run".to_string()];
         args.extend(
             files_task_args(&pool, "96", &evaluation, out)
-                .iter()
-                .map(std::string::ToString::to_string),
+                .into_iter()
+                .map(str::to_string),
         );
         args.extend(
             [
@@ -608,8 +586,7 @@ fn run_killed_mid_pass_then_rerun_trains_the_same_model_and_rebuys_nothing_recor
                 "--judge-concurrency",
                 "8",
             ]
-            .iter()
-            .map(std::string::ToString::to_string),
+            .map(str::to_string),
         );
         args
     };
@@ -618,7 +595,7 @@ fn run_killed_mid_pass_then_rerun_trains_the_same_model_and_rebuys_nothing_recor
     std::fs::create_dir_all(&reference_dir).unwrap();
     let reference_judge = ScriptedJudge::start(&reference_dir, plan.clone());
     let reference = reference_dir.join("run");
-    run_label(&pass_args(&reference_judge, &reference));
+    actprm(&pass_args(&reference_judge, &reference));
 
     let judge = ScriptedJudge::start(&dir, plan);
     let out = dir.join("run");
@@ -626,15 +603,7 @@ fn run_killed_mid_pass_then_rerun_trains_the_same_model_and_rebuys_nothing_recor
     let mut recorded = BTreeSet::new();
     let mut seen = 0;
     for kill_after_ms in [700, 500] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_actprm"))
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(kill_after_ms));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        kill_after(&args, Duration::from_millis(kill_after_ms));
         std::thread::sleep(Duration::from_millis(200));
         let requests = judge.requests();
         for (id, _) in &requests[seen..] {
@@ -646,7 +615,7 @@ fn run_killed_mid_pass_then_rerun_trains_the_same_model_and_rebuys_nothing_recor
         seen = requests.len();
         recorded = ledger_trajectories(&out);
     }
-    run_label(&args);
+    actprm(&args);
     for (id, _) in &judge.requests()[seen..] {
         assert!(
             !recorded.contains(id),

@@ -5,15 +5,14 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{actprm, scratch, weights};
+use common::{TINY_MODEL, actprm, kill_after, scratch, weights};
 
 /// A tiny checkpoint to filter with.
 fn checkpoint(dir: &Path) -> String {
     let out = dir.join("run");
-    actprm(&[
+    let mut args = vec![
         "--device",
         "cpu",
         "run",
@@ -21,17 +20,11 @@ fn checkpoint(dir: &Path) -> String {
         "48",
         "--eval-size",
         "16",
-        "--heads",
-        "3",
-        "--d-model",
-        "16",
-        "--layers",
-        "1",
-        "--batch-size",
-        "16",
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(TINY_MODEL);
+    actprm(&args);
     out.join("checkpoint").to_str().unwrap().to_string()
 }
 
@@ -57,27 +50,18 @@ fn filter_killed_at_several_points_resumes_to_the_same_files() {
             "--out",
             out.to_str().unwrap(),
         ]
-        .iter()
-        .map(std::string::ToString::to_string)
-        .collect()
+        .map(str::to_string)
+        .to_vec()
     };
     let reference = dir.join("reference");
     let args = filter_args(&reference);
-    actprm(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    actprm(&args);
 
     let out = dir.join("killed");
     let args = filter_args(&out);
     let mut interrupted_states = 0;
     for kill_after_ms in [1500, 900, 1200] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_actprm"))
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(kill_after_ms));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        kill_after(&args, Duration::from_millis(kill_after_ms));
         let state = std::fs::read_to_string(out.join("filter.json")).unwrap_or_default();
         interrupted_states += usize::from(!state.contains("\"complete\": true"));
         let scored = state
@@ -88,7 +72,7 @@ fn filter_killed_at_several_points_resumes_to_the_same_files() {
         eprintln!("killed after {kill_after_ms} ms: {scored} of 600 scored");
     }
     assert!(interrupted_states > 0, "no kill landed before the end");
-    actprm(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    actprm(&args);
     for file in ["kept.jsonl", "filter.json"] {
         let resumed = std::fs::read_to_string(out.join(file)).unwrap();
         let never_killed = std::fs::read_to_string(reference.join(file)).unwrap();
@@ -113,49 +97,29 @@ fn run_killed_at_several_points_then_rerun_ends_as_a_run_never_killed() {
             "480",
             "--eval-size",
             "16",
-            "--heads",
-            "3",
-            "--d-model",
-            "16",
-            "--layers",
-            "1",
-            "--batch-size",
-            "16",
             "--checkpoint-every",
             "5",
             "--force",
             "--out",
             out.to_str().unwrap(),
         ]
-        .iter()
-        .map(std::string::ToString::to_string)
+        .into_iter()
+        .chain(TINY_MODEL)
+        .map(str::to_string)
         .collect()
     };
     let reference = dir.join("reference");
-    actprm(
-        &run_args(&reference)
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    actprm(&run_args(&reference));
 
     let out = dir.join("killed");
     let args = run_args(&out);
     let mut unfinished = 0;
     for kill_after_ms in [1500, 2500] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_actprm"))
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(kill_after_ms));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        kill_after(&args, Duration::from_millis(kill_after_ms));
         unfinished += usize::from(!out.join("summary.json").exists());
     }
     assert!(unfinished > 0, "no kill landed before the end");
-    actprm(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    actprm(&args);
     assert!(
         std::fs::read(out.join("metrics.jsonl")).unwrap()
             == std::fs::read(reference.join("metrics.jsonl")).unwrap(),

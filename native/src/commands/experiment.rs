@@ -296,18 +296,8 @@ fn print_summary(
     );
     if let Some(judge) = &result.judge {
         println!(
-            "served judge: {} answers bought in {} requests, {} reused from the ledger, {} \
-             unusable, {} failed, {} over budget; {} prompt and {} generated tokens ({:.0} per \
-             answer against the cost model's {})",
-            judge.bought,
-            judge.requests,
-            judge.from_ledger,
-            judge.unusable.values().sum::<usize>(),
-            judge.failed,
-            judge.over_budget,
-            judge.prompt_tokens,
-            judge.generated_tokens,
-            judge.generated_tokens_per_answer,
+            "served judge: {}\n(the cost model above assumes {} generated tokens per answer)",
+            judge.report(),
             ledger.tokens_per_trajectory
         );
     }

@@ -79,7 +79,7 @@ pub fn label(args: &LabelArgs) -> Result<()> {
         ledger_generated_tokens: spent.tokens,
     };
     write_json_atomically(&args.out.join("label.json"), &summary)?;
-    println!("{}", tally.report());
+    println!("{}", summary.totals.report());
     println!(
         "labels.jsonl: {} training rows; the ledger holds {} answers, {} generated tokens",
         summary.totals.labelled, spent.answers, spent.tokens

@@ -45,7 +45,6 @@ pub fn open_buyer(args: &JudgeArgs, out_dir: &Path, max_answers: Option<usize>) 
         max_tokens: args.max_judge_tokens.map(|cap| cap as u64),
     };
     let client = ChatClient::new(args)?;
-    std::fs::create_dir_all(out_dir)?;
     let ledger_path = args
         .judge_ledger
         .clone()

@@ -155,10 +155,12 @@ impl Tally {
             latency_ms_p90: quantile(0.9),
         }
     }
+}
 
+impl Totals {
     /// The totals in words.
     pub fn report(&self) -> String {
-        let totals = self.totals();
+        let totals = self;
         let latency = |ms: Option<u64>| {
             ms.map_or("–".to_string(), |ms| {
                 humantime::format_duration(Duration::from_millis(ms)).to_string()
@@ -172,7 +174,11 @@ impl Tally {
                 .iter()
                 .map(|(reason, count)| format!("{reason} {count}"))
                 .collect();
-            format!("{} ({})", self.unusable_count(), reasons.join(", "))
+            format!(
+                "{} ({})",
+                totals.unusable.values().sum::<usize>(),
+                reasons.join(", ")
+            )
         };
         format!(
             "trajectories {}: labelled {} (parse rate {:.3}); bought {} in {} requests, {} from \

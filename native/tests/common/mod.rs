@@ -2,11 +2,27 @@
 //! of them.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
+use std::fmt::Debug;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+/// A model small enough to train in a second or two: 3 heads on a one-layer backbone of width
+/// 16, in mini-batches of 16.
+pub const TINY_MODEL: [&str; 8] = [
+    "--heads",
+    "3",
+    "--d-model",
+    "16",
+    "--layers",
+    "1",
+    "--batch-size",
+    "16",
+];
 
 /// Runs `actprm` with `args`, failing the test with its output when it fails.
-pub fn actprm(args: &[&str]) -> Output {
+pub fn actprm<S: AsRef<OsStr> + Debug>(args: &[S]) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
         .args(args)
         .output()
@@ -21,7 +37,7 @@ pub fn actprm(args: &[&str]) -> Output {
 }
 
 /// Runs `actprm` with `args`, failing the test when it succeeds; its output holds the error.
-pub fn actprm_refused(args: &[&str]) -> Output {
+pub fn actprm_refused<S: AsRef<OsStr> + Debug>(args: &[S]) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
         .args(args)
         .output()
@@ -64,4 +80,17 @@ pub fn weights(run: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .into_iter()
         .map(|(name, view)| (name, view.data().to_vec()))
         .collect()
+}
+
+/// Starts `actprm` with `args` and kills it with SIGKILL after `after`.
+pub fn kill_after<S: AsRef<OsStr>>(args: &[S], after: Duration) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_actprm"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the actprm binary runs");
+    std::thread::sleep(after);
+    child.kill().expect("the process can be killed");
+    child.wait().expect("the killed process is reaped");
 }
