@@ -2,7 +2,7 @@
 //! shows: each step's state, the verdict as a sentence, and how uncertain the trajectory is.
 
 use actprm_core::scores::StepScores;
-use actprm_core::selection::{SelectionConfig, Tests, UncertaintyTest, Verdict};
+use actprm_core::selection::{SelectionConfig, StepCheck, Tests, UncertaintyTest, Verdict};
 
 /// The selection rule the page applies: its thresholds, and which of its tests may select
 /// (both is ActPRM; one alone is an ablation).
@@ -30,24 +30,10 @@ impl Rule {
 
     /// The state of every step of `scores`: a test that may not select flags nothing.
     pub fn step_states(&self, scores: &StepScores) -> Vec<StepState> {
-        let thresholds = &self.thresholds;
-        let last_counted = scores.last_counted_step(thresholds.tau);
-        (0..scores.num_steps())
-            .map(|step| {
-                if step > last_counted {
-                    return StepState::NotCounted;
-                }
-                let unsure = self.tests.aleatoric()
-                    && !thresholds.is_prediction_confident(scores.mean[step]);
-                let disagreeing =
-                    self.tests.epistemic() && !thresholds.is_agreement_confident(scores.std[step]);
-                match (unsure, disagreeing) {
-                    (false, false) => StepState::Confident,
-                    (true, false) => StepState::Unsure,
-                    (false, true) => StepState::Disagreeing,
-                    (true, true) => StepState::UnsureAndDisagreeing,
-                }
-            })
+        self.thresholds
+            .check_steps(scores, self.tests)
+            .into_iter()
+            .map(StepState::from)
             .collect()
     }
 }
@@ -65,6 +51,18 @@ pub enum StepState {
     UnsureAndDisagreeing,
     /// After the predicted first error: the rule does not look at it.
     NotCounted,
+}
+
+impl From<StepCheck> for StepState {
+    fn from(check: StepCheck) -> Self {
+        match (check.counted, check.unsure, check.disagreeing) {
+            (false, _, _) => StepState::NotCounted,
+            (true, false, false) => StepState::Confident,
+            (true, true, false) => StepState::Unsure,
+            (true, false, true) => StepState::Disagreeing,
+            (true, true, true) => StepState::UnsureAndDisagreeing,
+        }
+    }
 }
 
 impl StepState {

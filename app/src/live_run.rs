@@ -3,13 +3,13 @@
 //! held-out F1 of each measured as its labels grow (the budget curve).
 
 use actprm_core::Trajectory;
-use actprm_core::active::PoolPass;
+use actprm_core::active::{PassProgress, PoolPass};
 use actprm_core::batch::Inputs;
-use actprm_core::budget::BudgetLedger;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
-use actprm_core::evaluation::{Evaluation, encode_all};
+use actprm_core::evaluation::Evaluation;
 use actprm_core::judge::{JudgeCost, StoredLabelJudge};
 use actprm_core::model::PrmConfig;
+use actprm_core::scoring::{encode_all, score_inputs_async};
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use actprm_core::synthetic::{SyntheticConfig, generate};
@@ -17,7 +17,7 @@ use actprm_core::tokenizer::StepTokenizer;
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use burn::tensor::Device;
 
-use crate::pool::score_encoded;
+use crate::pool::{BATCH_SIZE, yield_to_browser};
 
 /// Trajectories in the pool of one pass.
 pub const POOL_SIZE: usize = 4800;
@@ -41,7 +41,7 @@ pub struct CurvePoint {
 struct Learner {
     strategy: Strategy,
     trainer: PrmTrainer,
-    ledger: BudgetLedger,
+    progress: PassProgress,
     curve: Vec<CurvePoint>,
 }
 
@@ -97,7 +97,7 @@ impl LiveRun {
         let learner = |strategy: Strategy| Learner {
             strategy,
             trainer: PrmTrainer::new(initial.clone(), &training, num_batches, device),
-            ledger: BudgetLedger::new(POOL_SIZE, &JudgeCost::new()),
+            progress: PassProgress::new(POOL_SIZE, &JudgeCost::new()),
             curve: Vec::new(),
         };
         let random = Strategy::Random {
@@ -138,9 +138,7 @@ impl LiveRun {
         if self.is_done() {
             return;
         }
-        let batch = self.next_batch;
-        for index in 0..self.learners.len() {
-            let learner = &mut self.learners[index];
+        for learner in &mut self.learners {
             let mut pass = PoolPass {
                 pool: &self.pool,
                 inputs: Inputs::Tokens {
@@ -154,18 +152,8 @@ impl LiveRun {
                 label_budget: None,
                 warmup_updates: 0,
             };
-            let inputs = pass.batch_inputs(batch);
-            let first = pass.batch_range(batch).start;
-            let choices = learner
-                .strategy
-                .choose_batch_async(learner.trainer.model(), first, inputs)
+            pass.step_async(&mut learner.trainer, &mut learner.progress)
                 .await;
-            let judged = pass.judge_batch(batch, choices);
-            let update = learner
-                .trainer
-                .step_async(inputs, &judged.chosen, &judged.labels)
-                .await;
-            judged.finish(update, &mut learner.ledger);
         }
         self.next_batch += 1;
         if self.next_batch.is_multiple_of(EVALUATE_EVERY) || self.is_done() {
@@ -179,10 +167,14 @@ impl LiveRun {
     async fn measure(&mut self, index: usize) {
         let learner = &mut self.learners[index];
         let model = learner.trainer.model();
-        let scores = score_encoded(model, &self.held_out_encoded, self.pad_id, |_| {}).await;
+        let held_out = Inputs::Tokens {
+            encoded: &self.held_out_encoded,
+            pad_id: self.pad_id,
+        };
+        let scores = score_inputs_async(model, held_out, BATCH_SIZE, |_| yield_to_browser()).await;
         let evaluation = Evaluation::from_scores(&self.held_out, &scores, 0.5);
         learner.curve.push(CurvePoint {
-            labels: learner.ledger.labels_consumed,
+            labels: learner.progress.ledger.labels_consumed,
             f1: evaluation.first_error.f1,
         });
     }
@@ -194,7 +186,10 @@ impl LiveRun {
             num_batches: self.num_batches,
             pool_size: self.pool.len(),
             curves: self.learners.each_ref().map(|l| l.curve.clone()),
-            labels: self.learners.each_ref().map(|l| l.ledger.labels_consumed),
+            labels: self
+                .learners
+                .each_ref()
+                .map(|l| l.progress.ledger.labels_consumed),
         }
     }
 }

@@ -2,18 +2,14 @@
 //! yield to the browser between them so the page keeps responding.
 
 use actprm_core::Trajectory;
-use actprm_core::batch::PrmInput;
 use actprm_core::checkpoint::Checkpoint;
-use actprm_core::encoding::EncodedTrajectory;
-use actprm_core::evaluation::encode_all;
-use actprm_core::model::EnsemblePrm;
 use actprm_core::scores::StepScores;
 use actprm_core::synthetic::{SyntheticConfig, generate};
 
 /// Trajectories in a pool.
 pub const POOL_SIZE: usize = 48;
 /// Trajectories scored per forward pass.
-const BATCH_SIZE: usize = 8;
+pub const BATCH_SIZE: usize = 8;
 
 /// Scored trajectories.
 #[derive(Debug, Clone)]
@@ -47,40 +43,15 @@ pub async fn score_pool(
 pub async fn score_trajectories(
     checkpoint: &Checkpoint,
     trajectories: &[Trajectory],
-    progress: impl FnMut(usize),
-) -> Result<Vec<StepScores>, String> {
-    let encoded = encode_all(
-        &checkpoint.tokenizer,
-        trajectories,
-        &checkpoint.config.encoding,
-    )
-    .map_err(|(index, error)| format!("trajectory {}: {error}", index + 1))?;
-    Ok(score_encoded(
-        &checkpoint.model,
-        &encoded,
-        checkpoint.tokenizer.pad_id(),
-        progress,
-    )
-    .await)
-}
-
-/// Scores encoded trajectories with `model` in batches, yielding to the browser after each;
-/// `progress` hears how many are scored.
-pub async fn score_encoded(
-    model: &EnsemblePrm,
-    encoded: &[EncodedTrajectory],
-    pad_id: u32,
     mut progress: impl FnMut(usize),
-) -> Vec<StepScores> {
-    let device = model.device();
-    let mut scores = Vec::with_capacity(encoded.len());
-    for chunk in encoded.chunks(BATCH_SIZE) {
-        let input = PrmInput::new(chunk, pad_id, &device);
-        scores.extend(model.score_async(&input).await);
-        progress(scores.len());
-        yield_to_browser().await;
-    }
-    scores
+) -> Result<Vec<StepScores>, String> {
+    checkpoint
+        .score_async(trajectories, BATCH_SIZE, |done| {
+            progress(done);
+            yield_to_browser()
+        })
+        .await
+        .map_err(|error| error.to_string())
 }
 
 /// Lets the browser handle events and paint before the next batch.

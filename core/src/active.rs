@@ -101,41 +101,103 @@ impl<'a, J: Judge> PoolPass<'a, J> {
         trainer: &mut PrmTrainer,
         mut on_batch: impl FnMut(&BatchReport, &PrmTrainer) -> Result<(), E>,
     ) -> Result<BudgetLedger, E> {
+        let mut progress = PassProgress::new(self.pool.len(), &self.judge_cost);
+        while let Some(report) = self.step(trainer, &mut progress) {
+            on_batch(&report, trainer)?;
+        }
+        Ok(progress.ledger)
+    }
+
+    /// The pass's next mini-batch: scored, chosen from, judged, and learnt from. `None` once
+    /// the pass is over.
+    pub fn step(
+        &mut self,
+        trainer: &mut PrmTrainer,
+        progress: &mut PassProgress,
+    ) -> Option<BatchReport> {
+        let batch = self.next_batch(progress)?;
+        let inputs = self.batch_inputs(batch);
+        let choices = match self.warming_up(progress) {
+            true => vec![Choice::Unconditional; inputs.len()],
+            false => {
+                let first = self.batch_range(batch).start;
+                self.strategy.choose_batch(trainer.model(), first, inputs)
+            }
+        };
+        let judged = self.judge_batch(batch, choices, progress);
+        let update = trainer.step(inputs, &judged.chosen, &judged.labels);
+        Some(self.conclude(judged, update, progress))
+    }
+
+    /// [`PoolPass::step`] reading scores and loss back asynchronously, as a browser's WebGPU
+    /// device requires.
+    pub async fn step_async(
+        &mut self,
+        trainer: &mut PrmTrainer,
+        progress: &mut PassProgress,
+    ) -> Option<BatchReport> {
+        let batch = self.next_batch(progress)?;
+        let inputs = self.batch_inputs(batch);
+        let choices = match self.warming_up(progress) {
+            true => vec![Choice::Unconditional; inputs.len()],
+            false => {
+                let first = self.batch_range(batch).start;
+                let model = trainer.model();
+                self.strategy.choose_batch_async(model, first, inputs).await
+            }
+        };
+        let judged = self.judge_batch(batch, choices, progress);
+        let update = trainer
+            .step_async(inputs, &judged.chosen, &judged.labels)
+            .await;
+        Some(self.conclude(judged, update, progress))
+    }
+
+    /// The mini-batch `progress` is at, unless the pass is over.
+    fn next_batch(&self, progress: &PassProgress) -> Option<usize> {
         assert_eq!(
             self.pool.len(),
             self.inputs.len(),
             "one input per pool trajectory"
         );
-        let mut ledger = BudgetLedger::new(self.pool.len(), &self.judge_cost);
-        for batch in 0..self.num_batches() {
-            let inputs = self.batch_inputs(batch);
-            let first = self.batch_range(batch).start;
-            let mut choices = if ledger.updates < self.warmup_updates {
-                vec![Choice::Unconditional; inputs.len()]
-            } else {
-                self.strategy.choose_batch(trainer.model(), first, inputs)
-            };
-            if let Some(budget) = self.label_budget {
-                within_budget(&mut choices, budget.saturating_sub(ledger.labels_consumed));
-            }
-            let judged = self.judge_batch(batch, choices);
-            let update = trainer.step(inputs, &judged.chosen, &judged.labels);
-            let report = judged.finish(update, &mut ledger);
-            on_batch(&report, trainer)?;
-            let budget_spent = self
-                .label_budget
-                .is_some_and(|budget| ledger.labels_consumed >= budget);
-            if budget_spent || self.judge.exhausted() {
-                break;
-            }
-        }
-        Ok(ledger)
+        (!progress.stopped && progress.next_batch < self.num_batches())
+            .then_some(progress.next_batch)
+    }
+
+    /// Whether the warm-up still labels every trajectory whatever the strategy says.
+    fn warming_up(&self, progress: &PassProgress) -> bool {
+        progress.ledger.updates < self.warmup_updates
+    }
+
+    /// Records a judged mini-batch and the update made on it, and moves `progress` on; the
+    /// pass stops once the label budget is spent or the judge can buy no more.
+    fn conclude(
+        &self,
+        judged: JudgedBatch,
+        update: Option<UpdateStats>,
+        progress: &mut PassProgress,
+    ) -> BatchReport {
+        let report = judged.finish(update, &mut progress.ledger);
+        progress.next_batch += 1;
+        let budget_spent = self
+            .label_budget
+            .is_some_and(|budget| progress.ledger.labels_consumed >= budget);
+        progress.stopped = budget_spent || self.judge.exhausted();
+        report
     }
 
     /// Sends the trajectories of mini-batch `batch` that `choices` (one per trajectory, from
-    /// the strategy) name to the judge. The model is then updated on the labelled ones, and
-    /// [`JudgedBatch::finish`] records the mini-batch.
-    pub fn judge_batch(&mut self, batch: usize, choices: Vec<Choice>) -> JudgedBatch {
+    /// the strategy) name to the judge, as far as the label budget left allows.
+    fn judge_batch(
+        &mut self,
+        batch: usize,
+        mut choices: Vec<Choice>,
+        progress: &PassProgress,
+    ) -> JudgedBatch {
+        if let Some(budget) = self.label_budget {
+            let remaining = budget.saturating_sub(progress.ledger.labels_consumed);
+            within_budget(&mut choices, remaining);
+        }
         let range = self.batch_range(batch);
         assert_eq!(choices.len(), range.len(), "one choice per trajectory");
         let mut judged = JudgedBatch {
@@ -207,21 +269,45 @@ fn within_budget(choices: &mut [Choice], remaining: usize) {
     }
 }
 
+/// Where a pass stands between two mini-batches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassProgress {
+    /// The mini-batch the pass makes next.
+    pub next_batch: usize,
+    /// What the pass has bought so far.
+    pub ledger: BudgetLedger,
+    /// Whether the pass ended before its last mini-batch: the label budget is spent, or the
+    /// judge can buy no more.
+    stopped: bool,
+}
+
+impl PassProgress {
+    /// A pass over a pool of `pool_size` trajectories that has made no step yet, its labels
+    /// costed at `cost`.
+    pub fn new(pool_size: usize, cost: &JudgeCost) -> Self {
+        Self {
+            next_batch: 0,
+            ledger: BudgetLedger::new(pool_size, cost),
+            stopped: false,
+        }
+    }
+}
+
 /// A mini-batch after the judge, before the update.
 #[derive(Debug, Clone)]
-pub struct JudgedBatch {
+struct JudgedBatch {
     report: BatchReport,
     /// Offsets within the mini-batch of the labelled trajectories.
-    pub chosen: Vec<usize>,
+    chosen: Vec<usize>,
     /// Their labels, in the same order.
-    pub labels: Vec<ProcessLabel>,
+    labels: Vec<ProcessLabel>,
     /// Labelled steps obtained.
     steps: usize,
 }
 
 impl JudgedBatch {
     /// Records the mini-batch, with the update made on it, in `ledger`.
-    pub fn finish(mut self, update: Option<UpdateStats>, ledger: &mut BudgetLedger) -> BatchReport {
+    fn finish(mut self, update: Option<UpdateStats>, ledger: &mut BudgetLedger) -> BatchReport {
         self.report.update = update;
         ledger.record(&self.report, self.steps);
         self.report.labels_consumed = ledger.labels_consumed;
@@ -236,9 +322,10 @@ mod tests {
 
     use super::*;
     use crate::encoding::EncodingConfig;
-    use crate::evaluation::{Evaluation, encode_all, score_encoded};
+    use crate::evaluation::Evaluation;
     use crate::judge::StoredLabelJudge;
-    use crate::model::PrmConfig;
+    use crate::model::{EnsemblePrm, PrmConfig};
+    use crate::scoring::{encode_all, score_encoded};
     use crate::selection::SelectionConfig;
     use crate::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
@@ -318,6 +405,53 @@ mod tests {
         warmup_updates: usize,
         judge: impl Judge,
     ) -> (Vec<BatchReport>, BudgetLedger) {
+        tiny_pass_read(
+            tiny_model(),
+            pool_size,
+            strategy,
+            label_budget,
+            warmup_updates,
+            judge,
+            Readback::Sync,
+        )
+    }
+
+    /// A fresh tiny model for the synthetic task.
+    fn tiny_model() -> EnsemblePrm {
+        let tokenizer = StepTokenizer::for_synthetic(&SyntheticConfig::new());
+        PrmConfig::tiny(tokenizer.vocab_size()).init(&Device::flex())
+    }
+
+    /// How [`tiny_pass_read`] reads scores and losses back.
+    #[derive(Clone, Copy)]
+    enum Readback {
+        Sync,
+        Async,
+    }
+
+    /// Polls a future that never waits on anything outside it (the flex backend's reads are
+    /// ready at once) to its end.
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        use std::task::{Context, Poll, Waker};
+        let mut future = std::pin::pin!(future);
+        let mut context = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                return output;
+            }
+        }
+    }
+
+    /// [`tiny_pass`] from `model`, its steps read back as `readback` says.
+    fn tiny_pass_read(
+        model: EnsemblePrm,
+        pool_size: usize,
+        strategy: Strategy,
+        label_budget: Option<usize>,
+        warmup_updates: usize,
+        judge: impl Judge,
+        readback: Readback,
+    ) -> (Vec<BatchReport>, BudgetLedger) {
         let device = Device::flex();
         let synthetic = SyntheticConfig::new();
         let tokenizer = StepTokenizer::for_synthetic(&synthetic);
@@ -337,16 +471,52 @@ mod tests {
             label_budget,
             warmup_updates,
         };
-        let model = PrmConfig::tiny(tokenizer.vocab_size()).init(&device);
         let mut trainer = PrmTrainer::new(model, &training, pass.num_batches(), &device);
         let mut reports = Vec::new();
-        let ledger = pass
-            .run(&mut trainer, |report, _| {
-                reports.push(*report);
-                Ok::<_, ()>(())
-            })
-            .unwrap();
-        (reports, ledger)
+        match readback {
+            Readback::Sync => {
+                let ledger = pass
+                    .run(&mut trainer, |report, _| {
+                        reports.push(*report);
+                        Ok::<_, ()>(())
+                    })
+                    .unwrap();
+                (reports, ledger)
+            }
+            Readback::Async => {
+                let mut pass = pass;
+                let mut progress = PassProgress::new(pool.len(), &pass.judge_cost);
+                while let Some(report) = block_on(pass.step_async(&mut trainer, &mut progress)) {
+                    reports.push(report);
+                }
+                (reports, progress.ledger)
+            }
+        }
+    }
+
+    /// The asynchronous pass makes the same choices, updates and purchases as the synchronous
+    /// one, warm-up and label budget included: they differ only in how they read back.
+    #[test]
+    fn the_async_pass_is_the_sync_pass() {
+        let rule = Strategy::actprm(SelectionConfig::new());
+        let model = tiny_model();
+        let pass = |readback| {
+            let judge = StoredLabelJudge;
+            tiny_pass_read(
+                model.clone(),
+                160,
+                rule.clone(),
+                Some(120),
+                2,
+                judge,
+                readback,
+            )
+        };
+        let (sync_reports, sync_ledger) = pass(Readback::Sync);
+        let (async_reports, async_ledger) = pass(Readback::Async);
+        assert_eq!(sync_reports, async_reports);
+        assert_eq!(sync_ledger, async_ledger);
+        assert!(sync_ledger.updates > 2, "{sync_ledger:?}");
     }
 
     /// Answers the first `answers` trajectories it is sent with their stored labels, then

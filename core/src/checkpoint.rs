@@ -90,7 +90,7 @@ pub struct CheckpointFiles {
 }
 
 /// A loaded checkpoint.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Checkpoint {
     /// The trained model.
     pub model: EnsemblePrm,
@@ -98,6 +98,20 @@ pub struct Checkpoint {
     pub config: CheckpointConfig,
     /// Its tokenizer.
     pub tokenizer: StepTokenizer,
+}
+
+impl Checkpoint {
+    /// A checkpoint of `config` with freshly initialised weights on `device`, reading
+    /// trajectories with `tokenizer` in windows as long as the backbone takes; every other
+    /// setting at its default.
+    pub fn untrained(config: PrmConfig, tokenizer: StepTokenizer, device: &Device) -> Self {
+        let encoding = EncodingConfig::new().with_max_positions(config.backbone.max_positions());
+        Self {
+            model: config.init(device),
+            config: CheckpointConfig::new(config, encoding),
+            tokenizer,
+        }
+    }
 }
 
 impl CheckpointFiles {

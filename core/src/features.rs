@@ -209,8 +209,8 @@ mod tests {
 
     use super::*;
     use crate::encoding::EncodingConfig;
-    use crate::evaluation::encode_all;
     use crate::model::test_support::tiny_prm_config;
+    use crate::scoring::encode_all;
     use crate::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
 

@@ -138,8 +138,8 @@ mod tests {
 
     use super::*;
     use crate::encoding::EncodingConfig;
-    use crate::evaluation::encode_all;
     use crate::model::test_support::{Poison, tiny_prm_config};
+    use crate::scoring::encode_all;
     use crate::selection::{Selection, SelectionConfig, SelectionReason, Tests, UncertaintyTest};
     use crate::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;

@@ -26,6 +26,7 @@ pub mod prmbench;
 pub mod rng;
 pub mod schedule;
 pub mod scores;
+pub mod scoring;
 pub mod selection;
 pub mod strategy;
 pub mod synthetic;
@@ -35,3 +36,19 @@ pub mod trainer;
 pub mod trajectory;
 
 pub use trajectory::{ProcessLabel, StepLabel, Trajectory};
+
+/// What scoring trajectories with a checkpoint takes, in one import:
+/// `use actprm_core::prelude::*;` (see [`scoring`] for an example).
+pub mod prelude {
+    pub use burn::tensor::Device;
+
+    pub use crate::checkpoint::{Checkpoint, CheckpointConfig, CheckpointFiles};
+    pub use crate::evaluation::Evaluation;
+    pub use crate::model::PrmConfig;
+    pub use crate::scores::StepScores;
+    pub use crate::scoring::{ScoreError, TrajectoryEncodingError};
+    pub use crate::selection::{SelectionConfig, Verdict};
+    pub use crate::synthetic::SyntheticConfig;
+    pub use crate::tokenizer::StepTokenizer;
+    pub use crate::trajectory::{ProcessLabel, StepLabel, Trajectory};
+}

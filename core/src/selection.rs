@@ -146,44 +146,72 @@ impl SelectionConfig {
 
     /// Applies the rule with only the given tests able to select.
     pub fn decide_with(&self, scores: &StepScores, tests: Tests) -> Verdict {
-        if scores.num_steps() == 0 {
+        let checks = self.check_steps(scores, tests);
+        let first = checks.iter().position(StepCheck::fails);
+        let Some(step) = first else {
             return Verdict::Trusted;
-        }
-        let counted = 0..=scores.last_counted_step(self.tau);
-        let mut first_reason = None;
-        let (mut aleatoric, mut epistemic) = (false, false);
-        for step in counted {
-            let (mean, std) = (scores.mean[step], scores.std[step]);
-            let unsure = tests.aleatoric() && !self.is_prediction_confident(mean);
-            let disagree = tests.epistemic() && !self.is_agreement_confident(std);
-            aleatoric |= unsure;
-            epistemic |= disagree;
-            if first_reason.is_none() && (unsure || disagree) {
-                first_reason = Some(if unsure {
-                    SelectionReason {
-                        step,
-                        test: UncertaintyTest::Aleatoric,
-                        value: mean,
-                        threshold: self.delta_pred,
-                    }
-                } else {
-                    SelectionReason {
-                        step,
-                        test: UncertaintyTest::Epistemic,
-                        value: std,
-                        threshold: self.delta_std,
-                    }
-                });
+        };
+        let reason = if checks[step].unsure {
+            SelectionReason {
+                step,
+                test: UncertaintyTest::Aleatoric,
+                value: scores.mean[step],
+                threshold: self.delta_pred,
             }
+        } else {
+            SelectionReason {
+                step,
+                test: UncertaintyTest::Epistemic,
+                value: scores.std[step],
+                threshold: self.delta_std,
+            }
+        };
+        Verdict::Selected(Selection {
+            reason,
+            aleatoric: checks.iter().any(|check| check.unsure),
+            epistemic: checks.iter().any(|check| check.disagreeing),
+        })
+    }
+
+    /// What the tests that may select find at every step of `scores`: the per-step detail of
+    /// [`SelectionConfig::decide_with`].
+    pub fn check_steps(&self, scores: &StepScores, tests: Tests) -> Vec<StepCheck> {
+        if scores.num_steps() == 0 {
+            return Vec::new();
         }
-        match first_reason {
-            None => Verdict::Trusted,
-            Some(reason) => Verdict::Selected(Selection {
-                reason,
-                aleatoric,
-                epistemic,
-            }),
-        }
+        let last_counted = scores.last_counted_step(self.tau);
+        (0..scores.num_steps())
+            .map(|step| {
+                let counted = step <= last_counted;
+                StepCheck {
+                    counted,
+                    unsure: counted
+                        && tests.aleatoric()
+                        && !self.is_prediction_confident(scores.mean[step]),
+                    disagreeing: counted
+                        && tests.epistemic()
+                        && !self.is_agreement_confident(scores.std[step]),
+                }
+            })
+            .collect()
+    }
+}
+
+/// What the selection rule's tests find at one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepCheck {
+    /// Whether the rule looks at the step: it is at or before the predicted first error.
+    pub counted: bool,
+    /// A counted step whose mean fails the aleatoric test, when that test may select.
+    pub unsure: bool,
+    /// A counted step whose spread fails the epistemic test, when that test may select.
+    pub disagreeing: bool,
+}
+
+impl StepCheck {
+    /// Whether the step fails a test, and so selects its trajectory.
+    pub fn fails(&self) -> bool {
+        self.unsure || self.disagreeing
     }
 }
 

@@ -86,6 +86,18 @@ pub struct Trajectory {
 }
 
 impl Trajectory {
+    /// An unlabelled trajectory: `question` and its solution `steps`.
+    pub fn new(
+        question: impl Into<String>,
+        steps: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            question: question.into(),
+            steps: steps.into_iter().map(Into::into).collect(),
+            label: None,
+        }
+    }
+
     /// Number of solution steps.
     pub fn num_steps(&self) -> usize {
         self.steps.len()

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use actprm_core::Trajectory;
 use actprm_core::checkpoint::Checkpoint;
-use actprm_core::evaluation::{encode_all, score_features};
 use actprm_core::scores::StepScores;
+use actprm_core::scoring::{check_finite, encode_all, score_features};
 use anyhow::{Result, anyhow, bail};
 
 use crate::backend::Backend;
@@ -78,7 +78,7 @@ impl CheckpointSet {
         for (group, cache) in self.groups.iter().zip(&self.caches) {
             let (_, first) = &self.checkpoints[group[0]];
             let encoded = encode_all(&first.tokenizer, items, &first.config.encoding)
-                .map_err(|(index, e)| anyhow!("{label} item {index}: {e}"))?;
+                .map_err(|e| anyhow!("{label} {e}"))?;
             let models: Vec<_> = group
                 .iter()
                 .map(|&i| &self.checkpoints[i].1.model)
@@ -97,7 +97,7 @@ impl CheckpointSet {
             let group_scores = score_features(&models, &features, batch_size);
             bar.finish_and_clear();
             for (&index, model_scores) in group.iter().zip(group_scores) {
-                ensure_finite(&model_scores, label)?;
+                check_finite(&model_scores).map_err(|e| anyhow!("{label} {e}"))?;
                 scores[index] = model_scores;
             }
         }
@@ -107,17 +107,6 @@ impl CheckpointSet {
     /// The directory of checkpoint `index`.
     pub fn dir(&self, index: usize) -> &Path {
         &self.checkpoints[index].0
-    }
-}
-
-/// An error naming the first of `scores` holding a NaN or an infinity: such a score is never
-/// reported as a verdict or counted in a metric.
-pub fn ensure_finite(scores: &[StepScores], label: &str) -> Result<()> {
-    match scores.iter().position(|s| !s.is_finite()) {
-        Some(index) => Err(anyhow!(
-            "{label} item {index}: the model's scores are NaN or infinite, so none are reported"
-        )),
-        None => Ok(()),
     }
 }
 

@@ -8,7 +8,6 @@ use actprm_core::batch::Inputs;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::CheckpointConfig;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
-use actprm_core::evaluation::{encode_all, score_inputs};
 use actprm_core::features::StepFeatures;
 use actprm_core::judge::{Judge, JudgeCost};
 use actprm_core::loss::LossConfig;
@@ -17,6 +16,7 @@ use actprm_core::model::{
 };
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone};
 use actprm_core::scores::StepScores;
+use actprm_core::scoring::{encode_all, score_inputs};
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use actprm_core::threshold::{ChosenThreshold, choose_threshold};
@@ -51,8 +51,8 @@ impl EncodedSet {
         trajectories: Vec<Trajectory>,
         what: &str,
     ) -> Result<Self> {
-        let encoded = encode_all(tokenizer, &trajectories, encoding)
-            .map_err(|(index, e)| anyhow!("{what} trajectory {index}: {e}"))?;
+        let encoded =
+            encode_all(tokenizer, &trajectories, encoding).map_err(|e| anyhow!("{what} {e}"))?;
         Ok(Self {
             trajectories,
             encoded,

@@ -6,12 +6,12 @@ use std::ops::Range;
 use actprm_core::Trajectory;
 use actprm_core::batch::{InputSource, Inputs, PrmInput};
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
-use actprm_core::evaluation::{encode_all, score_with_shared_backbone};
 use actprm_core::model::{
     BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmBackbone, PrmConfig,
 };
 use actprm_core::pretrained::PretrainedBackbone;
 use actprm_core::rng::SeededRng;
+use actprm_core::scoring::{encode_all, score_with_shared_backbone};
 use actprm_core::tokenizer::StepTokenizer;
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use anyhow::{Result, anyhow};
@@ -222,8 +222,7 @@ pub fn eval_processbench(
     let model = ensemble(minilm, heads, run);
     let encoding = EncodingConfig::for_encoder(minilm.config.max_position_embeddings);
     let tokenizer = &minilm.tokenizer;
-    encode_all(tokenizer, items, &encoding)
-        .map_err(|(index, e)| anyhow!("ProcessBench gsm8k item {index}: {e}"))?;
+    encode_all(tokenizer, items, &encoding).map_err(|e| anyhow!("ProcessBench gsm8k {e}"))?;
     let shape = CaseShape {
         case: "eval_processbench".to_string(),
         model: Some("minilm".to_string()),

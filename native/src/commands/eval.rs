@@ -7,7 +7,7 @@ use actprm_core::Trajectory;
 use actprm_core::baselines::TrivialBaselines;
 use actprm_core::checkpoint::Checkpoint;
 use actprm_core::data::{PROCESSBENCH_SPLITS, PrmBenchItem, read_prmbench};
-use actprm_core::evaluation::{Evaluation, encode_all, score_encoded};
+use actprm_core::evaluation::Evaluation;
 use actprm_core::prmbench::GroupScore;
 use actprm_core::scores::StepScores;
 use actprm_core::synthetic::generate;
@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::experiment::auc;
 use super::score::load_checkpoint;
 use crate::backend::Backend;
-use crate::checkpoint_set::{CheckpointSet, ensure_finite};
+use crate::checkpoint_set::CheckpointSet;
 use crate::cli::{PrmBenchArgs, ProcessBenchArgs, SyntheticEvalArgs};
 use crate::data_files::{evenly_spaced, open_reader, read_processbench_split};
 use crate::progress;
@@ -368,18 +368,10 @@ fn score_all(
     batch_size: usize,
     label: &str,
 ) -> Result<Vec<StepScores>> {
-    let Checkpoint {
-        model,
-        config,
-        tokenizer,
-    } = checkpoint;
-    let encoded = encode_all(tokenizer, items, &config.encoding)
-        .map_err(|(index, e)| anyhow!("{label} item {index}: {e}"))?;
-    let bar = progress::bar(encoded.len(), label);
-    let scores = score_encoded(model, &encoded, tokenizer.pad_id(), batch_size, |done| {
-        bar.set_position(done as u64);
-    });
+    let bar = progress::bar(items.len(), label);
+    let scores = checkpoint
+        .score_with_progress(items, batch_size, |done| bar.set_position(done as u64))
+        .map_err(|e| anyhow!("{label} {e}"))?;
     bar.finish_and_clear();
-    ensure_finite(&scores, label)?;
     Ok(scores)
 }

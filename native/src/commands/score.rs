@@ -5,15 +5,14 @@ use std::io::{BufWriter, Write};
 
 use actprm_core::Trajectory;
 use actprm_core::checkpoint::{Checkpoint, CheckpointFiles};
-use actprm_core::evaluation::{encode_all, score_encoded};
 use actprm_core::scores::StepScores;
+use actprm_core::scoring::SCORE_BATCH_SIZE;
 use actprm_core::selection::{SelectionConfig, Verdict};
 use actprm_core::synthetic::generate;
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::backend::Backend;
-use crate::checkpoint_set::ensure_finite;
 use crate::cli::{ScoreArgs, ThresholdOverrides};
 use crate::data_files::read_trajectories;
 use crate::progress;
@@ -38,12 +37,8 @@ struct ScoredTrajectory<'a> {
 
 /// `actprm score`.
 pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
-    let Checkpoint {
-        model,
-        config,
-        tokenizer,
-    } = load_checkpoint(&args.checkpoint, backend)?;
-    let rule = apply_overrides(config.selection.clone(), &args.thresholds);
+    let checkpoint = load_checkpoint(&args.checkpoint, backend)?;
+    let rule = apply_overrides(checkpoint.config.selection.clone(), &args.thresholds);
     let mut trajectories = match &args.data {
         Some(path) => read_trajectories(path, args.format)?,
         None => generate(&args.synthetic.config(), args.seed, args.count),
@@ -51,14 +46,11 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
     if let Some(limit) = args.limit {
         trajectories.truncate(limit);
     }
-    let encoded = encode_all(&tokenizer, &trajectories, &config.encoding)
-        .map_err(|(index, e)| anyhow!("trajectory {index}: {e}"))?;
-    let bar = progress::bar(encoded.len(), "scoring");
-    let scores = score_encoded(&model, &encoded, tokenizer.pad_id(), 32, |done| {
+    let bar = progress::bar(trajectories.len(), "scoring");
+    let scores = checkpoint.score_with_progress(&trajectories, SCORE_BATCH_SIZE, |done| {
         bar.set_position(done as u64);
-    });
+    })?;
     bar.finish_and_clear();
-    ensure_finite(&scores, "input")?;
 
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(BufWriter::new(
