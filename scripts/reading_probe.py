@@ -10,11 +10,20 @@ phase-1 stepwise rows and reports step ROC-AUC and first-error F1 (τ = 0.5) on 
                to its own (one read; every separator sees only its prefix);
 - prefix:      every step read alone with its prefix (one read per distinct prefix).
 
-Each fit uses either every labelled step ("all": earlier steps correct, the rated step last) or
-the rated step alone ("last"), unweighted or class-balanced. Limits as `actprm`'s MiniLM
-encoding: question ≤ 128 tokens, step ≤ 128 (its last), window ≤ 512 (earliest steps dropped).
+and for each way of pooling a step's feature from the states:
 
-usage: python scripts/reading_probe.py [ROWS] [MODES]   (defaults 3000 whole,blockcausal,prefix)
+- sep:  the state at the separator after the step, as `actprm` reads;
+- mean: the mean of the states of the step's own tokens (the separator excluded);
+- both: the two concatenated.
+
+Each fit uses either every labelled step ("all": earlier steps correct, the rated step last) or
+the rated step alone ("last"), unweighted or class-balanced. Besides F1 at τ = 0.5 it reports
+the best F1 over τ on the test items themselves (an upper bound, never a result). Limits as
+`actprm`'s MiniLM encoding: question ≤ 128 tokens, step ≤ 128 (its last), window ≤ 512
+(earliest steps dropped).
+
+usage: python scripts/reading_probe.py [ROWS] [MODES] [POOLINGS]
+       (defaults 3000 whole,blockcausal,prefix sep)
 Needs torch, transformers, tokenizers, scikit-learn; the backbone from scripts/fetch-backbone.sh
 and the data in ../shared/data. Features are kept in $PROBE_CACHE (default /tmp/reading-probe).
 """
@@ -54,7 +63,8 @@ def layout(q, steps):
 
 @torch.no_grad()
 def read(items, mode, bs=16):
-    """items: list of (q, steps). returns list of [n_steps, 384] arrays (NaN rows where unread)."""
+    """items: list of (q, steps). returns list of [n_steps, 768] arrays, the separator's state then
+    the mean of the step's tokens' states (NaN rows where unread)."""
     lays = [layout(q, s) for q, s in items]
     order = sorted(range(len(items)), key=lambda i: len(lays[i][0]))
     out = [None] * len(items)
@@ -70,9 +80,13 @@ def read(items, mode, bs=16):
             mask4 = (seg[:, None, :] <= seg[:, :, None]) & m[:, None, :]
             h = model(input_ids=ids, attention_mask=mask4[:, None]).last_hidden_state
         for r, i in enumerate(idx):
-            pos = lays[i][2]; f = np.full((len(pos), h.shape[-1]), np.nan, dtype=np.float32)
+            pos = lays[i][2]; width = h.shape[-1]
+            f = np.full((len(pos), 2 * width), np.nan, dtype=np.float32)
             for j, p in enumerate(pos):
-                if p is not None: f[j] = h[r, p].numpy()
+                if p is None: continue
+                own = (seg[r] == j + 1); own[p] = False
+                f[j, :width] = h[r, p].numpy()
+                f[j, width:] = (h[r][own] if own.any() else h[r, p:p + 1]).mean(0).numpy()
             out[i] = f
     return out
 
@@ -97,42 +111,54 @@ for split, n in [("gsm8k", 400), ("math", 200)]:
     pb[split] = items
 print("train steps", sum(map(len, train_y)), "neg", sum(y.count(0) for y in train_y), flush=True)
 
+def first_error_f1(scored, tau):
+    """scored: (per-step probabilities, label) pairs. F1, erroneous and correct accuracy."""
+    err_ok = err_n = cor_ok = cor_n = 0
+    for p, lab in scored:
+        pred = next((j for j in range(len(p)) if p[j] < tau), -1)
+        if lab == -1: cor_n += 1; cor_ok += pred == -1
+        else: err_n += 1; err_ok += pred == lab
+    ae, ac = err_ok / err_n, cor_ok / cor_n
+    return (0 if ae + ac == 0 else 2 * ae * ac / (ae + ac)), ae, ac
+
 def pb_eval(clf, sc, feats, items, tau=0.5):
-    ys, ps = [], []; err_ok = err_n = cor_ok = cor_n = 0
+    ys, ps, scored = [], [], []
     for f, it in zip(feats, items):
-        good = ~np.isnan(f[:, 0]); p = np.ones(len(f)); 
+        good = ~np.isnan(f[:, 0]); p = np.ones(len(f))
         if good.any(): p[good] = clf.predict_proba(sc.transform(f[good]))[:, 1]
         lab = it["label"]; upto = len(f) if lab == -1 else lab + 1
         for j in range(upto):
             ys.append(0 if j == lab else 1); ps.append(p[j])
-        pred = next((j for j in range(len(p)) if p[j] < tau), -1)
-        if lab == -1: cor_n += 1; cor_ok += pred == -1
-        else: err_n += 1; err_ok += pred == lab
-        
-    ae, ac = err_ok / err_n, cor_ok / cor_n
-    f1 = 0 if ae + ac == 0 else 2 * ae * ac / (ae + ac)
-    return roc_auc_score(ys, ps), f1, ae, ac
+        scored.append((p, lab))
+    f1, ae, ac = first_error_f1(scored, tau)
+    best = max(first_error_f1(scored, t)[0] for t in np.quantile(ps, np.linspace(0.01, 0.6, 60)))
+    return roc_auc_score(ys, ps), f1, ae, ac, best
 
 modes = sys.argv[2].split(",") if len(sys.argv) > 2 else ["whole", "blockcausal", "prefix"]
+poolings = sys.argv[3].split(",") if len(sys.argv) > 3 else ["sep"]
+WIDTH = 384
+POOLED = {"sep": slice(0, WIDTH), "mean": slice(WIDTH, 2 * WIDTH), "both": slice(0, 2 * WIDTH)}
 for mode in modes:
     t = time.time()
     rd = (lambda it: read_prefix(it)) if mode == "prefix" else (lambda it: read(it, mode))
-    cf = os.path.join(CACHE, f"feat_{mode}_{len(train)}.pkl")
+    cf = os.path.join(CACHE, f"feat_{mode}_{len(train)}_sep_mean.pkl")
     import pickle
     if os.path.exists(cf): tf, pf = pickle.load(open(cf, "rb"))
     else:
         tf = rd(train); pf = {k: rd([(it["problem"], it["steps"]) for it in v]) for k, v in pb.items()}
         pickle.dump((tf, pf), open(cf, "wb"))
     print(f"[{mode}] read in {time.time()-t:.0f}s", flush=True)
-    for fit in ["all", "last"]:
+    for pooling, fit in [(p, f) for p in poolings for f in ["all", "last"]]:
+        cols = POOLED[pooling]
         X, Y = [], []
         for f, y in zip(tf, train_y):
             sel = range(len(y)) if fit == "all" else [len(y) - 1]
             for j in sel:
-                if not np.isnan(f[j, 0]): X.append(f[j]); Y.append(y[j])
+                if not np.isnan(f[j, 0]): X.append(f[j, cols]); Y.append(y[j])
         X = np.array(X); Y = np.array(Y); sc = StandardScaler().fit(X)
         for cw in [None, "balanced"]:
             clf = LogisticRegression(max_iter=2000, C=0.1, class_weight=cw).fit(sc.transform(X), Y)
-            res = {k: pb_eval(clf, sc, pf[k], pb[k]) for k in pb}
-            print(f"  {mode:11s} fit={fit:4s} cw={str(cw):8s} n={len(Y)} neg={int((Y==0).sum())} " +
-                  " ".join(f"{k}: auc {a:.3f} F1 {f:.3f} (err {e:.2f} cor {c:.2f})" for k, (a, f, e, c) in res.items()), flush=True)
+            res = {k: pb_eval(clf, sc, [f[:, cols] for f in pf[k]], pb[k]) for k in pb}
+            print(f"  {mode:11s} {pooling:4s} fit={fit:4s} cw={str(cw):8s} n={len(Y)} neg={int((Y==0).sum())} " +
+                  " ".join(f"{k}: auc {a:.3f} F1 {f:.3f} (err {e:.2f} cor {c:.2f}) best-τ F1 {b:.3f}"
+                           for k, (a, f, e, c, b) in res.items()), flush=True)

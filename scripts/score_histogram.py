@@ -5,7 +5,8 @@ the labelled steps (those up to and including each trajectory's first error):
 - left: the distribution of μ for correct and for erroneous steps;
 - right: calibration, the fraction of correct steps among those whose μ falls in each of ten
   equally populated bins, against the bin's mean μ (the diagonal is a calibrated model).
-It prints the step counts and the step ROC-AUC.
+It prints the step counts, the step ROC-AUC, and the best first-error F1 over every τ chosen on
+these very items: an upper bound on what any τ chosen elsewhere can give, never a result.
 
 usage: python scripts/score_histogram.py SCORES.jsonl OUT.png [TITLE]
 Needs numpy and matplotlib.
@@ -53,12 +54,39 @@ def roc_auc(means, correct):
     return (ranks[correct].sum() - positives * (positives + 1) / 2) / (positives * negatives)
 
 
+def first_error_f1(rows, tau):
+    """ProcessBench's F1: the harmonic mean of the accuracies on erroneous and correct items,
+    the first step with μ < τ being the predicted first error."""
+    hits = {True: [0, 0], False: [0, 0]}
+    for first_error, mean in rows:
+        predicted = next((j for j, m in enumerate(mean) if m < tau), None)
+        tally = hits[first_error is not None]
+        tally[0] += predicted == first_error
+        tally[1] += 1
+    erroneous, correct = (hits[kind][0] / max(hits[kind][1], 1) for kind in (True, False))
+    return 0.0 if erroneous + correct == 0 else 2 * erroneous * correct / (erroneous + correct)
+
+
+def best_tau(path):
+    """The τ, among the step scores' values, with the best F1 on the file's items, and that F1."""
+    rows = []
+    for line in open(path):
+        row = json.loads(line)
+        if "labelled_first_error" in row:
+            rows.append((row["labelled_first_error"], row["scores"]["mean"]))
+    candidates = np.unique(np.concatenate([mean for _, mean in rows]))
+    candidates = np.quantile(candidates, np.linspace(0, 1, 400))
+    return max(((tau, first_error_f1(rows, tau)) for tau in candidates), key=lambda x: x[1])
+
+
 def main():
     scores, out = sys.argv[1], sys.argv[2]
     title = sys.argv[3] if len(sys.argv) > 3 else scores
     means, correct = labelled_steps(scores)
     auc = roc_auc(means, correct)
     print(f"{len(means)} labelled steps, {int((~correct).sum())} erroneous; step AUC {auc:.3f}")
+    tau, f1 = best_tau(scores)
+    print(f"best F1 over τ on these items (an upper bound): {f1:.3f} at τ {tau:.4f}")
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
     bins = np.linspace(means.min(), means.max(), 40)

@@ -1,6 +1,8 @@
-//! Gradient clipping, by the global norm of every gradient together (the reference setup's) or
-//! by each parameter's own norm. The global scale is computed on the device and never read
-//! back, so a browser's WebGPU device can clip without waiting.
+//! What is done to a step's gradients before the optimiser: clipping, by the global norm of every
+//! gradient together (the reference setup's) or by each parameter's own norm, and taking one
+//! module's gradients apart so that it can be stepped at a learning rate of its own. The global
+//! scale is computed on the device and never read back, so a browser's WebGPU device can clip
+//! without waiting.
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
@@ -70,6 +72,32 @@ pub fn clip_global_norm<M: Module>(
         scale,
     });
     gradients
+}
+
+/// The gradients of `module`'s parameters, moved out of `gradients`: an optimiser step on them
+/// alone updates `module` and leaves every other parameter as it is (AdamW keeps its moments
+/// per parameter, so one optimiser can step the two sets at two learning rates).
+pub fn take_gradients<M: Module>(module: &M, gradients: &mut GradientsParams) -> GradientsParams {
+    let mut take = Take {
+        from: gradients,
+        taken: GradientsParams::new(),
+    };
+    module.visit(&mut take);
+    take.taken
+}
+
+/// Moves the gradients of the visited parameters from one set into another.
+struct Take<'a> {
+    from: &'a mut GradientsParams,
+    taken: GradientsParams,
+}
+
+impl ModuleVisitor for Take<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if let Some(gradient) = self.from.remove::<D>(param.id) {
+            self.taken.register(param.id, gradient);
+        }
+    }
 }
 
 /// Sums the squares of every gradient of the visited parameters.

@@ -352,6 +352,7 @@ pub fn training_config(args: &ModelArgs, seed: u64) -> TrainingConfig {
     TrainingConfig::new()
         .with_batch_size(args.batch_size)
         .with_learning_rate(args.learning_rate())
+        .with_backbone_learning_rate(args.backbone_learning_rate)
         .with_weight_decay(args.weight_decay)
         .with_gradient_clip_norm(args.clip_norm)
         .with_clipping(args.clipping)

@@ -178,6 +178,13 @@ pub struct ModelArgs {
     /// small backbone, 2e-5 to fine-tune minilm, 1e-3 for heads on a frozen minilm].
     #[arg(long, value_parser = ranges::learning_rate, allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
+    /// Peak learning rate of the backbone's parameters when it is fine-tuned, on the same
+    /// schedule as --learning-rate, which then applies to the heads alone [default: the heads'
+    /// rate]. Freshly initialised heads learn at rates that would wreck a pretrained encoder,
+    /// so fine-tuning minilm with heads that learn fast wants, for example, --learning-rate 1e-3
+    /// --backbone-learning-rate 2e-5.
+    #[arg(long, value_parser = ranges::learning_rate, allow_negative_numbers = true)]
+    pub backbone_learning_rate: Option<f64>,
     /// λ, the weight of the anchored-ensemble regulariser.
     #[arg(long, default_value_t = LossConfig::new().anchor_weight, value_parser = ranges::weight, allow_negative_numbers = true)]
     pub anchor_weight: f64,

@@ -90,7 +90,7 @@ fn validate(args: &SweepArgs) -> Result<()> {
 
 /// Settings sweep.json gained after sweeps were first recorded, each with the value that the
 /// sweeps recorded without it ran with.
-fn settings_added_later() -> [(&'static str, serde_json::Value); 6] {
+fn settings_added_later() -> [(&'static str, serde_json::Value); 7] {
     [
         ("step_reading", json!(StepReading::Whole.name())),
         ("error_weight", json!(1.0)),
@@ -98,6 +98,7 @@ fn settings_added_later() -> [(&'static str, serde_json::Value); 6] {
         ("weight_decay", json!(0.01_f32)),
         ("clip_norm", json!(1.0_f32)),
         ("clipping", json!(Clipping::PerParameter.name())),
+        ("backbone_learning_rate", json!(null)),
     ]
 }
 
@@ -127,6 +128,7 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "layers": args.model.layers,
         "batch_size": args.model.batch_size,
         "learning_rate": args.model.learning_rate(),
+        "backbone_learning_rate": args.model.backbone_learning_rate,
         "backbone": args.model.backbone.name(),
         "freeze_backbone": args.model.freeze_backbone,
         "step_reading": args.model.step_reading.name(),
@@ -365,6 +367,7 @@ mod tests {
                 "weight_decay": 0.01_f32,
                 "clip_norm": 1.0,
                 "clipping": "per-parameter",
+                "backbone_learning_rate": null,
             })
         );
         let mut recorded = json!({
@@ -374,6 +377,7 @@ mod tests {
             "weight_decay": 0.0,
             "clip_norm": 2.0,
             "clipping": "global",
+            "backbone_learning_rate": 2e-5,
         });
         let before = recorded.clone();
         assert!(!fill_settings_added_later(&mut recorded));
