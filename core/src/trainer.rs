@@ -205,9 +205,9 @@ impl PrmTrainer {
         }
         if let Some(ratio) = self.backbone_rate_ratio {
             let backbone = take_gradients(self.model.backbone(), &mut gradients);
-            self.model =
-                self.optimizer
-                    .step(learning_rate * ratio, self.model.clone(), backbone);
+            self.model = self
+                .optimizer
+                .step(learning_rate * ratio, self.model.clone(), backbone);
         }
         self.model = self
             .optimizer
@@ -255,7 +255,10 @@ mod tests {
 
     /// The largest difference between two sets of step features.
     fn largest_change(a: &[StepFeatures], b: &[StepFeatures]) -> f32 {
-        let pairs = a.iter().zip(b).flat_map(|(a, b)| a.values.iter().zip(&b.values));
+        let pairs = a
+            .iter()
+            .zip(b)
+            .flat_map(|(a, b)| a.values.iter().zip(&b.values));
         pairs.map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
     }
 
@@ -294,7 +297,11 @@ mod tests {
         let same_rate_twice = trained(Some(1e-2));
         let batch = tokens.batch(&device);
         let (a, b) = (one_rate.score(&batch), same_rate_twice.score(&batch));
-        for (x, y) in a.iter().flat_map(|s| &s.mean).zip(b.iter().flat_map(|s| &s.mean)) {
+        for (x, y) in a
+            .iter()
+            .flat_map(|s| &s.mean)
+            .zip(b.iter().flat_map(|s| &s.mean))
+        {
             assert!((x - y).abs() < 1e-6, "{x} against {y}");
         }
 
