@@ -135,99 +135,11 @@ mod tests {
     use super::test_support::backbone_dir;
     use super::*;
     use crate::batch::PrmInput;
-    use crate::checkpoint::{CheckpointConfig, CheckpointFiles};
-    use crate::data::read_processbench;
-    use crate::data::test_support::shared_data_dir;
     use burn::tensor::TensorData;
 
     use crate::encoding::{EncodedTrajectory, EncodingConfig, encode_trajectory};
-    use crate::model::{EnsembleHeads, EnsembleHeadsConfig, EnsemblePrm, PrmBackbone, PrmConfig};
+    use crate::model::{EnsembleHeads, EnsemblePrm, PrmBackbone};
     use crate::trajectory::Trajectory;
-
-    /// MiniLM with the separator added scores every step of a trajectory, and a checkpoint of
-    /// it scores the same after a save and a load.
-    #[test]
-    fn minilm_becomes_an_ensemble_prm_that_checkpoints() {
-        let device = Device::flex();
-        let special = SpecialTokensConfig::new();
-        let pretrained =
-            PretrainedBackbone::load(&backbone_dir(), &special, DEFAULT_SEPARATOR_INIT, &device)
-                .unwrap();
-        assert_eq!(pretrained.config.vocab_size, 30523);
-        assert_eq!(pretrained.bert.vocab_size(), 30523);
-        assert_eq!(pretrained.tokenizer.separator_id(), 30522);
-
-        let config = PrmConfig::new(
-            pretrained
-                .config
-                .clone()
-                .with_hidden_dropout_prob(0.0)
-                .into(),
-        )
-        .with_heads(EnsembleHeadsConfig::new().with_num_heads(4));
-        let model = config.init_around(PrmBackbone::Bert(pretrained.bert), &device);
-        let trajectory = Trajectory {
-            question: "Natalia sold 48 clips in April and half as many in May.".into(),
-            steps: vec![
-                "In May she sold 48 / 2 = 24 clips.".into(),
-                "In all, 48 + 24 = 72.".into(),
-            ],
-            label: None,
-        };
-        let encoding = EncodingConfig::new();
-        let encoded = encode_trajectory(&pretrained.tokenizer, &trajectory, &encoding).unwrap();
-        let input = PrmInput::new(
-            std::slice::from_ref(&encoded),
-            pretrained.tokenizer.pad_id(),
-            &device,
-        );
-        let scores = model.score(&input);
-        assert_eq!(scores[0].num_steps(), 2);
-        assert_eq!(scores[0].heads.len(), 4);
-
-        let checkpoint = CheckpointConfig::new(config, encoding);
-        let files =
-            CheckpointFiles::from_model(&model, &checkpoint, &pretrained.tokenizer).unwrap();
-        let reloaded = files.load(&device).unwrap();
-        let input = PrmInput::new(
-            std::slice::from_ref(&encoded),
-            reloaded.tokenizer.pad_id(),
-            &device,
-        );
-        assert_eq!(reloaded.model.score(&input), scores);
-    }
-
-    /// Within MiniLM's 512 positions, every step of every ProcessBench olympiadbench
-    /// trajectory gets a place to be scored, and the long ones are read in several windows.
-    #[test]
-    fn processbench_olympiad_traces_are_windowed_to_the_encoder() {
-        let tokenizer_json =
-            std::fs::read_to_string(backbone_dir().join("tokenizer.json")).unwrap();
-        let tokenizer =
-            StepTokenizer::from_json(&tokenizer_json, &SpecialTokensConfig::new()).unwrap();
-        let path = shared_data_dir().join("processbench/olympiadbench.json");
-        let items = read_processbench(
-            &path.display().to_string(),
-            &std::fs::read_to_string(&path).unwrap(),
-        )
-        .unwrap();
-        let config = EncodingConfig::for_encoder(512);
-        let mut windowed = 0;
-        for item in &items {
-            let encoded = encode_trajectory(&tokenizer, &item.trajectory, &config).unwrap();
-            assert_eq!(encoded.num_steps(), item.trajectory.num_steps());
-            assert!(encoded.windows.iter().all(|window| window.len() <= 512));
-            for at in &encoded.step_positions {
-                assert_eq!(
-                    encoded.windows[at.window][at.position],
-                    tokenizer.separator_id()
-                );
-            }
-            windowed += usize::from(encoded.windows.len() > 1);
-        }
-        println!("{windowed} of {} trajectories windowed", items.len());
-        assert!(windowed > items.len() / 10, "{windowed} of {}", items.len());
-    }
 
     /// One trajectory of the step-score reference: its text, and what the reference built and
     /// scored.
@@ -329,29 +241,5 @@ mod tests {
             max_difference <= 1e-4,
             "max abs difference {max_difference}"
         );
-    }
-
-    #[test]
-    fn a_missing_directory_says_how_to_get_the_backbone() {
-        let error = PretrainedBackbone::load(
-            Path::new("/nonexistent"),
-            &SpecialTokensConfig::new(),
-            DEFAULT_SEPARATOR_INIT,
-            &Device::flex(),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            error.contains("/nonexistent/config.json") && error.contains("fetch-backbone"),
-            "{error}"
-        );
-        let unknown = PretrainedBackbone::load(
-            &backbone_dir(),
-            &SpecialTokensConfig::new(),
-            "[NO-SUCH-TOKEN]",
-            &Device::flex(),
-        )
-        .unwrap_err();
-        assert!(matches!(unknown, PretrainedError::UnknownInitToken(_)));
     }
 }

@@ -5,6 +5,8 @@
 //! workspace), whose files seed the corpora. Each property runs `ACTPRM_FUZZ_CASES` cases
 //! (256 by default); README.md ("Tests") says how to run a long campaign.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -20,6 +22,7 @@ use actprm_core::synthetic::SyntheticConfig;
 use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use proptest::prelude::*;
 use proptest::sample::Index;
+use support::shared_data_dir;
 
 /// Cases per property.
 fn cases() -> u32 {
@@ -35,19 +38,6 @@ fn config() -> ProptestConfig {
         failure_persistence: None,
         ..ProptestConfig::default()
     }
-}
-
-fn shared_data() -> PathBuf {
-    let dir = std::env::var_os("ACTPRM_SHARED_DATA").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
-        PathBuf::from,
-    );
-    assert!(
-        dir.is_dir(),
-        "no shared data directory at {}",
-        dir.display()
-    );
-    dir
 }
 
 /// The first `count` lines of a (possibly gzipped) file, each with its newline.
@@ -80,7 +70,7 @@ struct Corpora {
 fn corpora() -> &'static Corpora {
     static CORPORA: OnceLock<Corpora> = OnceLock::new();
     CORPORA.get_or_init(|| {
-        let data = shared_data();
+        let data = shared_data_dir();
         let split: serde_json::Value =
             serde_json::from_slice(&std::fs::read(data.join("processbench/gsm8k.json")).unwrap())
                 .unwrap();

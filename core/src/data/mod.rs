@@ -9,8 +9,6 @@ mod prm800k;
 mod prmbench;
 mod processbench;
 mod record;
-#[cfg(test)]
-pub(crate) mod test_support;
 mod training_rows;
 mod unlabelled_rows;
 

@@ -79,13 +79,8 @@ fn stepwise_row(mut record: Record) -> Result<Option<Trajectory>, RecordError> {
 
 #[cfg(test)]
 mod tests {
-    use std::fs::File;
-    use std::io::BufReader;
-
-    use flate2::read::GzDecoder;
 
     use super::*;
-    use crate::data::test_support::shared_data_dir;
 
     fn read(text: &str) -> Result<Vec<Trajectory>, DataError> {
         read_prm800k_stepwise("prm800k/test.jsonl", text.as_bytes())
@@ -164,21 +159,5 @@ mod tests {
             error(""),
             "prm800k/test.jsonl: the file is empty (no records); expected PRM800K stepwise rows, one {instruction, responses, next_response, rating} object per line"
         );
-    }
-
-    #[test]
-    fn the_phase1_test_split_has_5082_rated_rows() {
-        let path = shared_data_dir().join("prm800k_stepwise/phase1_test.stepwise-critic.jsonl.gz");
-        let file = File::open(&path)
-            .unwrap_or_else(|error| panic!("cannot open {}: {error}", path.display()));
-        let reader = BufReader::new(GzDecoder::new(file));
-        let trajectories = read_prm800k_stepwise(&path.display().to_string(), reader)
-            .unwrap_or_else(|error| panic!("{error}"));
-        let erroneous = trajectories
-            .iter()
-            .filter(|t| matches!(t.label, Some(ProcessLabel::FirstErrorAt(_))))
-            .count();
-        assert_eq!(trajectories.len(), 5449 - 367);
-        assert_eq!(erroneous, 1970);
     }
 }

@@ -120,11 +120,8 @@ fn error_steps(
 
 #[cfg(test)]
 mod tests {
-    use std::fs::File;
-    use std::io::BufReader;
 
     use super::*;
-    use crate::data::test_support::shared_data_dir;
 
     fn row(idx: &str, classification: &str, error_steps: &str) -> String {
         format!(
@@ -179,24 +176,5 @@ mod tests {
             error,
             r#"prmbench.jsonl: line 1: field "error_steps[0]": expected an integer, found a string"#
         );
-    }
-
-    /// The shared sample: 50 rows, two per file of the benchmark, six of them `redundency`.
-    #[test]
-    fn the_shared_sample_reads() {
-        let path = shared_data_dir().join("prmbench_sample/sample.jsonl");
-        let file = BufReader::new(File::open(&path).unwrap());
-        let items = read_prmbench(&path.display().to_string(), file).unwrap();
-        let correct = items
-            .iter()
-            .filter(|item| item.classification == CORRECT_CLASSIFICATION)
-            .count();
-        assert!(correct > 0);
-        assert!(items.len() <= 50 + correct);
-        assert!(items.iter().all(|item| {
-            item.error_steps
-                .iter()
-                .all(|&step| step < item.trajectory.num_steps())
-        }));
     }
 }

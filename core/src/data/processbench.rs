@@ -132,7 +132,6 @@ fn first_error_label(label: i64, num_steps: usize) -> Result<ProcessLabel, Recor
 mod tests {
     use super::*;
     use crate::data::MAX_STEP_CHARS;
-    use crate::data::test_support::shared_data_dir;
 
     const SOURCE: &str = "processbench/gsm8k.json";
 
@@ -262,44 +261,5 @@ mod tests {
         let expected = "processbench/gsm8k.json: the file is empty (no records); expected a JSON array of ProcessBench records";
         assert_eq!(error(" \n"), expected);
         assert_eq!(error("[]"), expected);
-    }
-
-    /// Reads split `name` of the shared data and checks its size and erroneous/correct counts
-    /// against ProcessBench's Table 1.
-    fn check_split(name: &str, erroneous: usize, correct: usize) {
-        let path = shared_data_dir().join(format!("processbench/{name}.json"));
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
-        let items = read_processbench(&path.display().to_string(), &text)
-            .unwrap_or_else(|error| panic!("{error}"));
-        let with_error = items
-            .iter()
-            .filter(|item| item.trajectory.label != Some(ProcessLabel::AllCorrect))
-            .count();
-        assert_eq!(
-            (with_error, items.len() - with_error),
-            (erroneous, correct),
-            "{name}: erroneous/correct items"
-        );
-    }
-
-    #[test]
-    fn the_gsm8k_split_has_400_items() {
-        check_split(PROCESSBENCH_SPLITS[0], 207, 193);
-    }
-
-    #[test]
-    fn the_math_split_has_1000_items() {
-        check_split(PROCESSBENCH_SPLITS[1], 594, 406);
-    }
-
-    #[test]
-    fn the_olympiadbench_split_has_1000_items() {
-        check_split(PROCESSBENCH_SPLITS[2], 661, 339);
-    }
-
-    #[test]
-    fn the_omnimath_split_has_1000_items() {
-        check_split(PROCESSBENCH_SPLITS[3], 759, 241);
     }
 }

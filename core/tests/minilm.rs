@@ -1,0 +1,254 @@
+//! The pretrained all-MiniLM-L6-v2 encoder against outside references: its configuration and
+//! weights read, its hidden states and token ids match the NumPy reference
+//! (scripts/bert_golden.py), a PRM built around it checkpoints, and ProcessBench's long
+//! trajectories are windowed to its 512 positions.
+//!
+//! Needs the weights from scripts/fetch-backbone.sh (`$ACTPRM_BACKBONE` overrides where they
+//! are) and, for the windowing test, the shared data directory.
+
+mod support;
+
+use std::path::Path;
+
+use actprm_core::batch::PrmInput;
+use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
+use actprm_core::data::read_processbench;
+use actprm_core::encoding::{EncodingConfig, encode_trajectory};
+use actprm_core::model::{
+    Bert, BertConfig, EnsembleHeadsConfig, PrmBackbone, PrmConfig, WeightsError,
+};
+use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone, PretrainedError};
+use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
+use actprm_core::trajectory::Trajectory;
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use support::{backbone_dir, shared_data_dir};
+
+fn config() -> BertConfig {
+    let text = std::fs::read_to_string(backbone_dir().join("config.json")).unwrap();
+    BertConfig::from_hf_json(&text).unwrap()
+}
+
+fn minilm(config: &BertConfig) -> Result<Bert, WeightsError> {
+    config
+        .init(&Device::flex())
+        .load_hf_file(&backbone_dir().join("model.safetensors"))
+}
+
+struct GoldenItem {
+    text: String,
+    ids: Vec<u32>,
+    hidden: Vec<Vec<f32>>,
+}
+
+/// The reference written by scripts/bert_golden.py (NumPy, float64).
+fn golden() -> Vec<GoldenItem> {
+    let json: serde_json::Value =
+        serde_json::from_str(include_str!("../src/model/bert/minilm_golden.json")).unwrap();
+    json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| GoldenItem {
+            text: item["text"].as_str().unwrap().to_string(),
+            ids: serde_json::from_value(item["ids"].clone()).unwrap(),
+            hidden: serde_json::from_value(item["hidden"].clone()).unwrap(),
+        })
+        .collect()
+}
+
+#[test]
+fn the_config_reads_from_a_hugging_face_config_json() {
+    assert_eq!(config(), BertConfig::new());
+}
+
+/// Both items in one padded batch, so the attention mask is checked too.
+#[test]
+fn minilm_hidden_states_match_the_numpy_reference() {
+    let device = Device::flex();
+    let bert = minilm(&config()).unwrap();
+    let items = golden();
+    let seq_len = items.iter().map(|item| item.ids.len()).max().unwrap();
+    let mut ids = Vec::new();
+    let mut padding = Vec::new();
+    for item in &items {
+        for position in 0..seq_len {
+            ids.push(item.ids.get(position).map_or(0, |&id| i64::from(id)));
+            padding.push(position >= item.ids.len());
+        }
+    }
+    let shape = [items.len(), seq_len];
+    let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, shape), &device);
+    let padding = Tensor::<2, Bool>::from_data(TensorData::new(padding, shape), &device);
+    let hidden = bert
+        .forward(tokens, Bert::padding_mask(padding))
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
+    let width = config().hidden_size;
+    let mut max_difference = 0.0f32;
+    for (b, item) in items.iter().enumerate() {
+        for (position, expected) in item.hidden.iter().enumerate() {
+            let start = (b * seq_len + position) * width;
+            for (got, want) in hidden[start..start + width].iter().zip(expected) {
+                max_difference = max_difference.max((got - want).abs());
+            }
+        }
+    }
+    eprintln!("max |rust - numpy| over the hidden states: {max_difference:e}");
+    assert!(
+        max_difference <= 1e-4,
+        "max abs difference {max_difference}"
+    );
+}
+
+#[test]
+fn the_tokenizer_gives_the_reference_ids() {
+    let text = std::fs::read_to_string(backbone_dir().join("tokenizer.json")).unwrap();
+    let tokenizer = StepTokenizer::from_json(&text, &SpecialTokensConfig::new()).unwrap();
+    for item in golden() {
+        let ids = tokenizer.encode_text(&item.text).unwrap();
+        // The reference adds [CLS] and [SEP] around the text.
+        assert_eq!(ids, item.ids[1..item.ids.len() - 1], "{}", item.text);
+    }
+    assert_eq!(tokenizer.cls_id(), 101);
+    assert_eq!(
+        tokenizer.vocab_size(),
+        30523,
+        "the step separator is a new token"
+    );
+}
+
+#[test]
+fn a_checkpoint_that_does_not_fit_names_its_tensors() {
+    let wider = config().with_intermediate_size(1000);
+    let error = minilm(&wider).unwrap_err().to_string();
+    assert!(
+        error.contains(
+            "encoder.layer.0.intermediate.dense.weight has shape [1536, 384], the \
+             configuration needs [1000, 384]"
+        ),
+        "{error}"
+    );
+    let deeper = config().with_num_hidden_layers(7);
+    let error = minilm(&deeper).unwrap_err().to_string();
+    assert!(
+        error.contains("encoder.layer.6.attention.self.query.weight")
+            && error.contains("encoder.layer.6.output.LayerNorm.bias"),
+        "{error}"
+    );
+    let missing = config()
+        .init(&Device::flex())
+        .load_hf_file(std::path::Path::new("/nonexistent/model.safetensors"))
+        .unwrap_err();
+    assert!(
+        missing
+            .to_string()
+            .contains("/nonexistent/model.safetensors")
+    );
+}
+
+/// MiniLM with the separator added scores every step of a trajectory, and a checkpoint of
+/// it scores the same after a save and a load.
+#[test]
+fn minilm_becomes_an_ensemble_prm_that_checkpoints() {
+    let device = Device::flex();
+    let special = SpecialTokensConfig::new();
+    let pretrained =
+        PretrainedBackbone::load(&backbone_dir(), &special, DEFAULT_SEPARATOR_INIT, &device)
+            .unwrap();
+    assert_eq!(pretrained.config.vocab_size, 30523);
+    assert_eq!(pretrained.bert.vocab_size(), 30523);
+    assert_eq!(pretrained.tokenizer.separator_id(), 30522);
+
+    let config = PrmConfig::new(
+        pretrained
+            .config
+            .clone()
+            .with_hidden_dropout_prob(0.0)
+            .into(),
+    )
+    .with_heads(EnsembleHeadsConfig::new().with_num_heads(4));
+    let model = config.init_around(PrmBackbone::Bert(pretrained.bert), &device);
+    let trajectory = Trajectory {
+        question: "Natalia sold 48 clips in April and half as many in May.".into(),
+        steps: vec![
+            "In May she sold 48 / 2 = 24 clips.".into(),
+            "In all, 48 + 24 = 72.".into(),
+        ],
+        label: None,
+    };
+    let encoding = EncodingConfig::new();
+    let encoded = encode_trajectory(&pretrained.tokenizer, &trajectory, &encoding).unwrap();
+    let input = PrmInput::new(
+        std::slice::from_ref(&encoded),
+        pretrained.tokenizer.pad_id(),
+        &device,
+    );
+    let scores = model.score(&input);
+    assert_eq!(scores[0].num_steps(), 2);
+    assert_eq!(scores[0].heads.len(), 4);
+
+    let checkpoint = CheckpointConfig::new(config, encoding);
+    let files = CheckpointFiles::from_model(&model, &checkpoint, &pretrained.tokenizer).unwrap();
+    let reloaded = files.load(&device).unwrap();
+    let input = PrmInput::new(
+        std::slice::from_ref(&encoded),
+        reloaded.tokenizer.pad_id(),
+        &device,
+    );
+    assert_eq!(reloaded.model.score(&input), scores);
+}
+
+/// Within MiniLM's 512 positions, every step of every ProcessBench olympiadbench
+/// trajectory gets a place to be scored, and the long ones are read in several windows.
+#[test]
+fn processbench_olympiad_traces_are_windowed_to_the_encoder() {
+    let tokenizer_json = std::fs::read_to_string(backbone_dir().join("tokenizer.json")).unwrap();
+    let tokenizer = StepTokenizer::from_json(&tokenizer_json, &SpecialTokensConfig::new()).unwrap();
+    let path = shared_data_dir().join("processbench/olympiadbench.json");
+    let items = read_processbench(
+        &path.display().to_string(),
+        &std::fs::read_to_string(&path).unwrap(),
+    )
+    .unwrap();
+    let config = EncodingConfig::for_encoder(512);
+    let mut windowed = 0;
+    for item in &items {
+        let encoded = encode_trajectory(&tokenizer, &item.trajectory, &config).unwrap();
+        assert_eq!(encoded.num_steps(), item.trajectory.num_steps());
+        assert!(encoded.windows.iter().all(|window| window.len() <= 512));
+        for at in &encoded.step_positions {
+            assert_eq!(
+                encoded.windows[at.window][at.position],
+                tokenizer.separator_id()
+            );
+        }
+        windowed += usize::from(encoded.windows.len() > 1);
+    }
+    println!("{windowed} of {} trajectories windowed", items.len());
+    assert!(windowed > items.len() / 10, "{windowed} of {}", items.len());
+}
+
+#[test]
+fn a_missing_directory_says_how_to_get_the_backbone() {
+    let error = PretrainedBackbone::load(
+        Path::new("/nonexistent"),
+        &SpecialTokensConfig::new(),
+        DEFAULT_SEPARATOR_INIT,
+        &Device::flex(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("/nonexistent/config.json") && error.contains("fetch-backbone"),
+        "{error}"
+    );
+    let unknown = PretrainedBackbone::load(
+        &backbone_dir(),
+        &SpecialTokensConfig::new(),
+        "[NO-SUCH-TOKEN]",
+        &Device::flex(),
+    )
+    .unwrap_err();
+    assert!(matches!(unknown, PretrainedError::UnknownInitToken(_)));
+}
