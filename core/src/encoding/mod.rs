@@ -15,9 +15,14 @@
 //!   sees at each separator what a causal decoder would: the step and what led to it, never
 //!   what follows. It costs one read per step instead of one per trajectory.
 
+mod reading;
+mod windows;
+
 use burn::config::Config;
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+pub use reading::StepReading;
+use windows::{plan_prefix_windows, plan_windows};
 
 use crate::tokenizer::{StepTokenizer, TokenizerError};
 use crate::trajectory::Trajectory;
@@ -43,60 +48,6 @@ pub struct EncodingConfig {
     /// How each step is read: with the whole trajectory, or with its prefix alone.
     #[config(default = "StepReading::Whole")]
     pub reading: StepReading,
-}
-
-/// What a step's separator sees when it is read. Written by name (`"whole"`, `"prefix"`); a
-/// configuration saved before readings existed has none and reads [`StepReading::Whole`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StepReading {
-    /// The whole trajectory in one read (in windows when it is long): every separator sees the
-    /// steps after its own too.
-    #[default]
-    Whole,
-    /// Each step in a read of its own, after as much of its prefix as fits: a separator sees the
-    /// question, the steps before it and its step, as in a causal decoder.
-    Prefix,
-}
-
-impl Serialize for StepReading {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for StepReading {
-    /// Reads the name, or the default when the field is absent: serde reads an absent field
-    /// as an `Option`'s `None`.
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Option::<String>::deserialize(deserializer)? {
-            None => Ok(StepReading::default()),
-            Some(name) => Self::from_name(&name).ok_or_else(|| {
-                let known: Vec<&str> = Self::ALL.map(Self::name).into();
-                serde::de::Error::custom(format!(
-                    "unknown step reading `{name}`, expected one of: {}",
-                    known.join(", ")
-                ))
-            }),
-        }
-    }
-}
-
-impl StepReading {
-    /// Every reading, in the order the command line lists them.
-    pub const ALL: [StepReading; 2] = [StepReading::Whole, StepReading::Prefix];
-
-    /// The name used on the command line and in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            StepReading::Whole => "whole",
-            StepReading::Prefix => "prefix",
-        }
-    }
-
-    /// The reading called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|reading| reading.name() == name)
-    }
 }
 
 impl EncodingConfig {
@@ -222,73 +173,6 @@ pub fn encode_trajectory(
         encoded.windows.push(window);
     }
     Ok(encoded)
-}
-
-/// The steps one window reads: context steps `first..scored.start`, then the steps it scores.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct WindowPlan {
-    first: usize,
-    scored: std::ops::Range<usize>,
-}
-
-/// One window per step, of at most `room` tokens after the question's head: the step, after as
-/// many of the steps just before it as fit. Each step costs its tokens and a separator, and fits
-/// in `room` alone. A trajectory without steps is one window of the question.
-fn plan_prefix_windows(steps: &[Vec<u32>], room: usize) -> Vec<WindowPlan> {
-    if steps.is_empty() {
-        return vec![WindowPlan {
-            first: 0,
-            scored: 0..0,
-        }];
-    }
-    let cost = |j: usize| steps[j].len() + 1;
-    (0..steps.len())
-        .map(|step| {
-            let mut used = cost(step);
-            let mut first = step;
-            while first > 0 && used + cost(first - 1) <= room {
-                first -= 1;
-                used += cost(first);
-            }
-            WindowPlan {
-                first,
-                scored: step..step + 1,
-            }
-        })
-        .collect()
-}
-
-/// Splits `steps` into windows of at most `room` tokens after the question's head. Each step
-/// costs its tokens and a separator, and fits in `room` alone. There is always at least one
-/// window, even for no steps.
-fn plan_windows(steps: &[Vec<u32>], room: usize, config: &EncodingConfig) -> Vec<WindowPlan> {
-    let cost = |j: usize| steps[j].len() + 1;
-    let mut plans = Vec::new();
-    let mut next = 0;
-    loop {
-        let mut used = 0;
-        let mut first = next;
-        if next > 0 {
-            let context_room = config.max_context_tokens.min(room - cost(next));
-            while first > 0 && used + cost(first - 1) <= context_room {
-                first -= 1;
-                used += cost(first);
-            }
-        }
-        let mut end = next;
-        while end < steps.len() && used + cost(end) <= room {
-            used += cost(end);
-            end += 1;
-        }
-        plans.push(WindowPlan {
-            first,
-            scored: next..end,
-        });
-        next = end;
-        if next == steps.len() {
-            return plans;
-        }
-    }
 }
 
 #[cfg(test)]
