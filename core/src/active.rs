@@ -4,48 +4,13 @@
 
 use std::ops::Range;
 
-use serde::{Deserialize, Serialize};
-
 use crate::batch::Inputs;
+pub use crate::budget::BatchReport;
 use crate::budget::BudgetLedger;
 use crate::judge::{Judge, JudgeCost};
 use crate::strategy::{Choice, Strategy};
 use crate::trainer::{PrmTrainer, UpdateStats};
 use crate::trajectory::{ProcessLabel, Trajectory};
-
-/// What happened to one mini-batch of the pool.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct BatchReport {
-    /// 0-based index of the mini-batch.
-    pub batch: usize,
-    /// Number of mini-batches in the pass.
-    pub num_batches: usize,
-    /// Trajectories in this mini-batch.
-    pub batch_size: usize,
-    /// Trajectories sent to the judge.
-    pub selected: usize,
-    /// Selected trajectories with an aleatoric reason.
-    pub aleatoric: usize,
-    /// Selected trajectories with an epistemic reason.
-    pub epistemic: usize,
-    /// Trajectories labelled whatever their scores.
-    pub unconditional: usize,
-    /// Selected trajectories the judge returned no usable label for.
-    pub discarded: usize,
-    /// Trajectories sent to the judge so far in the pass (the budget spent).
-    pub labels_consumed: usize,
-    /// Labelled steps obtained so far in the pass.
-    pub steps_labelled: usize,
-    /// The update made, or `None` when it was skipped (nothing labelled).
-    pub update: Option<UpdateStats>,
-}
-
-impl BatchReport {
-    /// Fraction of this mini-batch sent to the judge.
-    pub fn selection_rate(&self) -> f64 {
-        self.selected as f64 / self.batch_size.max(1) as f64
-    }
-}
 
 /// Number of mini-batches a pass over `pool_size` trajectories in mini-batches of `batch_size`
 /// makes (the last one may be short).

@@ -7,7 +7,6 @@ use std::ops::Range;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::encoding::EncodedTrajectory;
-use crate::features::StepFeatures;
 use crate::trajectory::ProcessLabel;
 
 /// The model's input for a batch of trajectories.
@@ -40,6 +39,22 @@ pub enum InputSource {
     },
     /// Step features, `[batch, max_steps, width]` (zero past a trajectory's last step).
     Features(Tensor<3>),
+}
+
+/// One trajectory's step features, `[num_steps, width]` row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepFeatures {
+    /// The values.
+    pub values: Vec<f32>,
+    /// Width of one step's feature.
+    pub width: usize,
+}
+
+impl StepFeatures {
+    /// Number of steps.
+    pub fn num_steps(&self) -> usize {
+        self.values.len() / self.width.max(1)
+    }
 }
 
 /// The trajectories a model reads, by index: encoded (the backbone runs on them) or as

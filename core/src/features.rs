@@ -5,25 +5,10 @@ use std::collections::HashMap;
 
 use burn::module::Module;
 
+pub use crate::batch::StepFeatures;
 use crate::batch::{Inputs, PrmInput};
 use crate::encoding::{EncodedTrajectory, StepPosition};
 use crate::model::EnsemblePrm;
-
-/// One trajectory's step features, `[num_steps, width]` row-major.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepFeatures {
-    /// The values.
-    pub values: Vec<f32>,
-    /// Width of one step's feature.
-    pub width: usize,
-}
-
-impl StepFeatures {
-    /// Number of steps.
-    pub fn num_steps(&self) -> usize {
-        self.values.len() / self.width.max(1)
-    }
-}
 
 /// The step features `model`'s backbone gives every trajectory of `encoded`, in their order.
 ///

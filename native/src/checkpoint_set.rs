@@ -11,7 +11,7 @@ use actprm_core::scoring::{check_finite, encode_all, score_features};
 use anyhow::{Result, anyhow, bail};
 
 use crate::backend::Backend;
-use crate::commands::load_checkpoint;
+use crate::checkpoint_dir::load_checkpoint;
 use crate::feature_cache::{FeatureCache, step_features};
 use crate::progress;
 

@@ -4,6 +4,7 @@
 mod allocator;
 mod backend;
 mod bench;
+mod checkpoint_dir;
 mod checkpoint_set;
 mod cli;
 mod commands;

@@ -16,8 +16,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
 use super::experiment::auc;
-use super::score::load_checkpoint;
 use crate::backend::Backend;
+use crate::checkpoint_dir::load_checkpoint;
 use crate::checkpoint_set::CheckpointSet;
 use crate::cli::{PrmBenchArgs, ProcessBenchArgs, SyntheticEvalArgs};
 use crate::data_files::{evenly_spaced, open_reader, read_processbench_split};

@@ -25,9 +25,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::backend::Backend;
+use crate::checkpoint_dir::{load_checkpoint_files, read_checkpoint_files};
 use crate::cli::FilterArgs;
 use crate::commands::experiment::human;
-use crate::commands::score::{apply_overrides, load_checkpoint_files, read_checkpoint_files};
+use crate::commands::score::apply_overrides;
 use crate::data_files::TrajectoryFile;
 use crate::dir_lock::DirLock;
 use crate::identity::{checkpoint_digest, differences, file_digest};

@@ -8,8 +8,6 @@ mod label;
 mod score;
 mod sweep;
 
-pub use score::load_checkpoint;
-
 use anyhow::Result;
 
 use crate::backend::Backend;

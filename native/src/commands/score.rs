@@ -4,7 +4,6 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use actprm_core::Trajectory;
-use actprm_core::checkpoint::{Checkpoint, CheckpointFiles};
 use actprm_core::scores::StepScores;
 use actprm_core::scoring::SCORE_BATCH_SIZE;
 use actprm_core::selection::{SelectionConfig, Verdict};
@@ -13,6 +12,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::backend::Backend;
+use crate::checkpoint_dir::load_checkpoint;
 use crate::cli::{ScoreArgs, ThresholdOverrides};
 use crate::data_files::read_trajectories;
 use crate::progress;
@@ -110,32 +110,6 @@ fn scored<'a>(
         explanation,
         scores,
     }
-}
-
-/// Reads and loads a checkpoint directory onto the backend's device.
-pub fn load_checkpoint(dir: &std::path::Path, backend: &Backend) -> Result<Checkpoint> {
-    load_checkpoint_files(&read_checkpoint_files(dir)?, dir, backend)
-}
-
-/// Reads a checkpoint directory's files.
-pub fn read_checkpoint_files(dir: &std::path::Path) -> Result<CheckpointFiles> {
-    CheckpointFiles::read_dir(dir).with_context(|| {
-        format!(
-            "reading the checkpoint {} (train one with `actprm run`)",
-            dir.display()
-        )
-    })
-}
-
-/// Loads the files read from checkpoint directory `dir` onto the backend's device.
-pub fn load_checkpoint_files(
-    files: &CheckpointFiles,
-    dir: &std::path::Path,
-    backend: &Backend,
-) -> Result<Checkpoint> {
-    files
-        .load(&backend.device)
-        .with_context(|| format!("loading the checkpoint {}", dir.display()))
 }
 
 /// The checkpoint's thresholds, with the ones given on the command line in their place.
