@@ -8,6 +8,7 @@ use burn::nn::attention::generate_autoregressive_mask;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig};
 use burn::tensor::{Bool, Device, Int, Tensor};
 
+use super::attention::RotarySelfAttention;
 use super::block::TransformerBlock;
 
 /// Configuration of [`TransformerBackbone`].
@@ -52,7 +53,16 @@ impl BackboneConfig {
         TransformerBackbone {
             tokens: EmbeddingConfig::new(self.vocab_size, self.d_model).init(device),
             blocks: (0..self.n_layers)
-                .map(|_| TransformerBlock::new(self, device))
+                .map(|_| {
+                    let attention = RotarySelfAttention::new(
+                        self.d_model,
+                        self.n_heads,
+                        self.max_positions,
+                        self.rope_theta,
+                        device,
+                    );
+                    TransformerBlock::new(attention, self.d_model, self.d_ff, self.dropout, device)
+                })
                 .collect(),
             norm: LayerNormConfig::new(self.d_model).init(device),
         }

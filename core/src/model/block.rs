@@ -5,7 +5,6 @@ use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, Linea
 use burn::tensor::{Bool, Device, Tensor};
 
 use super::attention::RotarySelfAttention;
-use super::backbone::BackboneConfig;
 use super::gelu::gelu;
 
 /// A pre-norm transformer block with rotary self-attention and a GELU feed-forward layer.
@@ -20,21 +19,22 @@ pub struct TransformerBlock {
 }
 
 impl TransformerBlock {
-    /// A block with `config`'s widths, heads and dropout.
-    pub fn new(config: &BackboneConfig, device: &Device) -> Self {
+    /// A block of width `d_model` around `attention`, with a feed-forward layer of width `d_ff`
+    /// and `dropout`.
+    pub fn new(
+        attention: RotarySelfAttention,
+        d_model: usize,
+        d_ff: usize,
+        dropout: f64,
+        device: &Device,
+    ) -> Self {
         Self {
-            attention_norm: LayerNormConfig::new(config.d_model).init(device),
-            attention: RotarySelfAttention::new(
-                config.d_model,
-                config.n_heads,
-                config.max_positions,
-                config.rope_theta,
-                device,
-            ),
-            feed_forward_norm: LayerNormConfig::new(config.d_model).init(device),
-            expand: LinearConfig::new(config.d_model, config.d_ff).init(device),
-            contract: LinearConfig::new(config.d_ff, config.d_model).init(device),
-            dropout: DropoutConfig::new(config.dropout).init(),
+            attention_norm: LayerNormConfig::new(d_model).init(device),
+            attention,
+            feed_forward_norm: LayerNormConfig::new(d_model).init(device),
+            expand: LinearConfig::new(d_model, d_ff).init(device),
+            contract: LinearConfig::new(d_ff, d_model).init(device),
+            dropout: DropoutConfig::new(dropout).init(),
         }
     }
 
