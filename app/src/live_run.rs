@@ -55,7 +55,6 @@ pub struct LiveRun {
     learners: [Learner; 2],
     /// Trajectories per mini-batch.
     batch_size: usize,
-    next_batch: usize,
     num_batches: usize,
 }
 
@@ -115,14 +114,18 @@ impl LiveRun {
                 learner(random),
             ],
             batch_size: training.batch_size,
-            next_batch: 0,
             num_batches,
         }
     }
 
+    /// Mini-batches done: both learners advance together.
+    fn batches_done(&self) -> usize {
+        self.learners[0].progress.next_batch
+    }
+
     /// Whether the pass is over.
     pub fn is_done(&self) -> bool {
-        self.next_batch >= self.num_batches
+        self.batches_done() >= self.num_batches
     }
 
     /// Measures both learners before any label, so that each curve starts at zero labels.
@@ -155,8 +158,7 @@ impl LiveRun {
             pass.step_async(&mut learner.trainer, &mut learner.progress)
                 .await;
         }
-        self.next_batch += 1;
-        if self.next_batch.is_multiple_of(EVALUATE_EVERY) || self.is_done() {
+        if self.batches_done().is_multiple_of(EVALUATE_EVERY) || self.is_done() {
             for index in 0..self.learners.len() {
                 self.measure(index).await;
             }
@@ -182,7 +184,7 @@ impl LiveRun {
     /// The state to draw.
     pub fn snapshot(&self) -> LiveSnapshot {
         LiveSnapshot {
-            batch: self.next_batch,
+            batch: self.batches_done(),
             num_batches: self.num_batches,
             pool_size: self.pool.len(),
             curves: self.learners.each_ref().map(|l| l.curve.clone()),

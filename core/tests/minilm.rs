@@ -1,7 +1,8 @@
 //! The pretrained all-MiniLM-L6-v2 encoder against outside references: its configuration and
 //! weights read, its hidden states and token ids match the NumPy reference
-//! (scripts/bert_golden.py), a PRM built around it checkpoints, and ProcessBench's long
-//! trajectories are windowed to its 512 positions.
+//! (scripts/bert_golden.py), and so do the step scores of a PRM around it with the reference's
+//! heads; such a PRM checkpoints, and ProcessBench's long trajectories are windowed to its 512
+//! positions.
 //!
 //! Needs the weights from scripts/fetch-backbone.sh (`$ACTPRM_BACKBONE` overrides where they
 //! are) and, for the windowing test, the shared data directory.
@@ -13,9 +14,10 @@ use std::path::Path;
 use actprm_core::batch::PrmInput;
 use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
 use actprm_core::data::read_processbench;
-use actprm_core::encoding::{EncodingConfig, encode_trajectory};
+use actprm_core::encoding::{EncodedTrajectory, EncodingConfig, encode_trajectory};
 use actprm_core::model::{
-    Bert, BertConfig, EnsembleHeadsConfig, PrmBackbone, PrmConfig, WeightsError,
+    Bert, BertConfig, EnsembleHeads, EnsembleHeadsConfig, EnsemblePrm, PrmBackbone, PrmConfig,
+    WeightsError,
 };
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone, PretrainedError};
 use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
@@ -251,4 +253,105 @@ fn a_missing_directory_says_how_to_get_the_backbone() {
     )
     .unwrap_err();
     assert!(matches!(unknown, PretrainedError::UnknownInitToken(_)));
+}
+
+/// One trajectory of the step-score reference: its text, and what the reference built and
+/// scored.
+#[derive(serde::Deserialize)]
+struct GoldenTrajectory {
+    question: String,
+    steps: Vec<String>,
+    ids: Vec<u32>,
+    separator_positions: Vec<usize>,
+    /// `probabilities[e][j]`.
+    probabilities: Vec<Vec<f32>>,
+}
+
+/// One head layer of the reference: `weight[e][in][out]`, `bias[e][out]`.
+#[derive(serde::Deserialize)]
+struct GoldenLayer {
+    weight: Vec<Vec<Vec<f32>>>,
+    bias: Vec<Vec<f32>>,
+}
+
+/// Separator, encoding, encoder, step gathering and heads together give the step scores
+/// that scripts/bert_golden.py computes independently with NumPy, both trajectories in one
+/// padded batch.
+#[test]
+fn minilm_step_scores_match_the_numpy_reference() {
+    #[derive(serde::Deserialize)]
+    struct Golden {
+        separator_init: String,
+        heads: Vec<GoldenLayer>,
+        trajectories: Vec<GoldenTrajectory>,
+    }
+    let golden: Golden =
+        serde_json::from_str(include_str!("../src/minilm_step_scores_golden.json")).unwrap();
+    let device = Device::flex();
+    let pretrained = PretrainedBackbone::load(
+        &backbone_dir(),
+        &SpecialTokensConfig::new(),
+        &golden.separator_init,
+        &device,
+    )
+    .unwrap();
+    let layers = golden
+        .heads
+        .iter()
+        .map(|layer| {
+            let heads = layer.weight.len();
+            let (fan_in, fan_out) = (layer.weight[0].len(), layer.bias[0].len());
+            let weight: Vec<f32> = layer.weight.iter().flatten().flatten().copied().collect();
+            let bias: Vec<f32> = layer.bias.iter().flatten().copied().collect();
+            (
+                TensorData::new(weight, [heads, fan_in, fan_out]),
+                TensorData::new(bias, [heads, 1, fan_out]),
+            )
+        })
+        .collect();
+    let model = EnsemblePrm::from_parts(
+        PrmBackbone::Bert(pretrained.bert),
+        EnsembleHeads::from_weights(layers, &device),
+    );
+
+    let encoding = EncodingConfig::for_encoder(512);
+    let encoded: Vec<EncodedTrajectory> = golden
+        .trajectories
+        .iter()
+        .map(|item| {
+            let trajectory = Trajectory {
+                question: item.question.clone(),
+                steps: item.steps.clone(),
+                label: None,
+            };
+            let encoded = encode_trajectory(&pretrained.tokenizer, &trajectory, &encoding).unwrap();
+            assert_eq!(
+                encoded,
+                EncodedTrajectory::single_window(item.ids.clone(), &item.separator_positions)
+            );
+            encoded
+        })
+        .collect();
+    let scores = model.score(&PrmInput::new(
+        &encoded,
+        pretrained.tokenizer.pad_id(),
+        &device,
+    ));
+    let mut max_difference = 0.0f32;
+    for (got, item) in scores.iter().zip(&golden.trajectories) {
+        assert_eq!(got.heads.len(), item.probabilities.len());
+        for (got, want) in got
+            .heads
+            .iter()
+            .flatten()
+            .zip(item.probabilities.iter().flatten())
+        {
+            max_difference = max_difference.max((got - want).abs());
+        }
+    }
+    eprintln!("max |rust - numpy| over the step probabilities: {max_difference:e}");
+    assert!(
+        max_difference <= 1e-4,
+        "max abs difference {max_difference}"
+    );
 }

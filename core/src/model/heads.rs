@@ -100,9 +100,9 @@ impl EnsembleHeadsConfig {
 
 impl EnsembleHeads {
     /// Heads with the given weights, layer by layer: `(weight [E, in, out], bias [E, 1, out])`;
-    /// the anchor is a frozen copy of them.
-    #[cfg(test)]
-    pub(crate) fn from_weights(layers: Vec<(TensorData, TensorData)>, device: &Device) -> Self {
+    /// the anchor is a frozen copy of them. For heads trained elsewhere, such as a reference
+    /// implementation's.
+    pub fn from_weights(layers: Vec<(TensorData, TensorData)>, device: &Device) -> Self {
         let layers: Vec<BatchedLinear> = layers
             .into_iter()
             .map(|(weight, bias)| BatchedLinear {

@@ -75,8 +75,7 @@ impl PrmConfig {
 
 impl EnsemblePrm {
     /// The model made of `backbone` and `heads`.
-    #[cfg(test)]
-    pub(crate) fn from_parts(backbone: PrmBackbone, heads: EnsembleHeads) -> Self {
+    pub fn from_parts(backbone: PrmBackbone, heads: EnsembleHeads) -> Self {
         Self { backbone, heads }
     }
 

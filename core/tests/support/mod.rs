@@ -26,13 +26,8 @@ pub fn shared_data_dir() -> PathBuf {
 /// When the weights are not there, saying how to get them.
 #[allow(dead_code, reason = "not every test file reads the backbone")]
 pub fn backbone_dir() -> PathBuf {
-    let dir = std::env::var_os("ACTPRM_BACKBONE").map_or_else(
-        || {
-            let home = std::env::var_os("HOME").expect("HOME is set");
-            PathBuf::from(home).join(".cache/actprm/all-minilm-l6-v2")
-        },
-        PathBuf::from,
-    );
+    let dir = std::env::var_os("ACTPRM_BACKBONE")
+        .map_or_else(actprm_core::pretrained::default_backbone_dir, PathBuf::from);
     assert!(
         dir.join("model.safetensors").is_file(),
         "the all-MiniLM-L6-v2 weights are not in {}: run scripts/fetch-backbone.sh (or set \

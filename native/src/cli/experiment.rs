@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use actprm_core::clipping::Clipping;
 use actprm_core::encoding::StepReading;
 use actprm_core::loss::LossConfig;
+use actprm_core::pretrained::default_backbone_dir;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::{DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD};
 use actprm_core::synthetic::{ErrorKind, SyntheticConfig};
@@ -231,12 +232,6 @@ fn step_reading() -> impl TypedValueParser<Value = StepReading> {
     PossibleValuesParser::new(StepReading::ALL.map(StepReading::name)).map(|name| {
         StepReading::from_name(&name).expect("the parser admits only the readings' names")
     })
-}
-
-/// Where scripts/fetch-backbone.sh puts all-MiniLM-L6-v2: `~/.cache/actprm/all-minilm-l6-v2`.
-pub fn default_backbone_dir() -> PathBuf {
-    let home = std::env::var_os("HOME").unwrap_or_default();
-    PathBuf::from(home).join(".cache/actprm/all-minilm-l6-v2")
 }
 
 /// One pool experiment: `run` and `train`.

@@ -1,7 +1,7 @@
 //! `actprm bench`: measures every case asked for on the chosen device, with seeded inputs.
 
 use actprm_core::model::{BackboneConfig, PrmBackbone, PrmBackboneConfig};
-use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone};
+use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone, default_backbone_dir};
 use actprm_core::rng::SeededRng;
 use actprm_core::synthetic::SyntheticConfig;
 use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
@@ -11,7 +11,7 @@ use crate::backend::Backend;
 use crate::bench::BenchRun;
 use crate::bench::cases::{self, Encoder};
 use crate::bench::record::{BenchEnvironment, cpu_name, current_commit, utc_now};
-use crate::cli::{BatchShape, BenchArgs, BenchCaseArg, default_backbone_dir};
+use crate::cli::{BatchShape, BenchArgs, BenchCaseArg};
 use crate::data_files::{evenly_spaced, read_processbench_split};
 
 /// Ordinary wordpiece ids of MiniLM's vocabulary (below 1000 sit `[PAD]`, `[unused]` and the
