@@ -6,15 +6,14 @@
 mod common;
 mod judge_support;
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{actprm, actprm_refused, kill_after, scratch, weights};
+use common::{actprm, actprm_refused, scratch, weights};
 use judge_support::{
-    ScriptedJudge, files_task_args, label_args, labelled, ledger_trajectories, rows, totals,
-    trajectories,
+    ScriptedJudge, files_task_args, kill_then_finish_buying_nothing_twice, label_args, labelled,
+    ledger_trajectories, rows, totals, trajectories,
 };
 use serde_json::{Value, json};
 
@@ -338,29 +337,8 @@ fn kill_nine_then_resume_gives_the_same_labels_and_rebuys_nothing_recorded() {
     let judge = ScriptedJudge::start(&dir, plan);
     let out = dir.join("labels");
     let args = label_args(&judge, &data, &out, &["--judge-concurrency", "8"]);
-    let mut recorded = BTreeSet::new();
-    let mut seen = 0;
-    for kill_after_ms in [250, 200, 300] {
-        kill_after(&args, Duration::from_millis(kill_after_ms));
-        std::thread::sleep(Duration::from_millis(200));
-        let requests = judge.requests();
-        for (id, _) in &requests[seen..] {
-            assert!(
-                !recorded.contains(id),
-                "{id} was in the ledger and was bought again"
-            );
-        }
-        seen = requests.len();
-        recorded = ledger_trajectories(&out);
-    }
+    let recorded = kill_then_finish_buying_nothing_twice(&judge, &args, &out, &[250, 200, 300]);
     assert!(recorded.len() < count, "a kill landed before the end");
-    actprm(&args);
-    for (id, _) in &judge.requests()[seen..] {
-        assert!(
-            !recorded.contains(id),
-            "{id} was in the ledger and was bought again"
-        );
-    }
     assert_eq!(
         std::fs::read(out.join("labels.jsonl")).unwrap(),
         std::fs::read(reference.join("labels.jsonl")).unwrap(),
@@ -413,28 +391,7 @@ fn run_killed_mid_pass_then_rerun_trains_the_same_model_and_rebuys_nothing_recor
     let judge = ScriptedJudge::start(&dir, plan);
     let out = dir.join("run");
     let args = pass_args(&judge, &out);
-    let mut recorded = BTreeSet::new();
-    let mut seen = 0;
-    for kill_after_ms in [700, 500] {
-        kill_after(&args, Duration::from_millis(kill_after_ms));
-        std::thread::sleep(Duration::from_millis(200));
-        let requests = judge.requests();
-        for (id, _) in &requests[seen..] {
-            assert!(
-                !recorded.contains(id),
-                "{id} was in the ledger and was bought again"
-            );
-        }
-        seen = requests.len();
-        recorded = ledger_trajectories(&out);
-    }
-    actprm(&args);
-    for (id, _) in &judge.requests()[seen..] {
-        assert!(
-            !recorded.contains(id),
-            "{id} was in the ledger and was bought again"
-        );
-    }
+    let recorded = kill_then_finish_buying_nothing_twice(&judge, &args, &out, &[700, 500]);
     assert!(
         std::fs::read(out.join("metrics.jsonl")).unwrap()
             == std::fs::read(reference.join("metrics.jsonl")).unwrap(),

@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::TINY_MODEL;
+use crate::common::{TINY_MODEL, actprm, kill_after};
 
 /// The scripted judge, stopped when dropped.
 pub struct ScriptedJudge {
@@ -200,4 +201,37 @@ pub fn ledger_trajectories(out: &Path) -> BTreeSet<String> {
                 .to_string()
         })
         .collect()
+}
+
+/// Starts `actprm args` once per delay and kills it with SIGKILL after that many milliseconds,
+/// then once more to its end, each start resuming from the ledger in `out`; fails when any start
+/// requests a trajectory the ledger already held. Returns the trajectories the ledger held at
+/// the last kill.
+pub fn kill_then_finish_buying_nothing_twice(
+    judge: &ScriptedJudge,
+    args: &[String],
+    out: &Path,
+    delays_ms: &[u64],
+) -> BTreeSet<String> {
+    let mut recorded = BTreeSet::new();
+    let mut seen = 0;
+    let bought_nothing_recorded = |recorded: &BTreeSet<String>, seen: usize| {
+        let requests = judge.requests();
+        for (id, _) in &requests[seen..] {
+            assert!(
+                !recorded.contains(id),
+                "{id} was in the ledger and was bought again"
+            );
+        }
+        requests.len()
+    };
+    for &delay in delays_ms {
+        kill_after(args, Duration::from_millis(delay));
+        std::thread::sleep(Duration::from_millis(200));
+        seen = bought_nothing_recorded(&recorded, seen);
+        recorded = ledger_trajectories(out);
+    }
+    actprm(args);
+    bought_nothing_recorded(&recorded, seen);
+    recorded
 }
