@@ -3,7 +3,7 @@
 //! staging name and renamed into place, so an interrupted save never leaves a corrupt one.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::config::Config;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
@@ -15,6 +15,7 @@ use crate::model::{EnsemblePrm, PrmConfig};
 use crate::selection::SelectionConfig;
 use crate::threshold::ChosenThreshold;
 use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
+use crate::whole_dir::{FileError, settled_dir, write_whole_dir};
 
 /// File name of the configuration inside a checkpoint directory.
 pub const CONFIG_FILE: &str = "config.json";
@@ -54,13 +55,8 @@ impl CheckpointConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// `config.json` is not a valid checkpoint configuration.
     #[error("{CONFIG_FILE}: {0}")]
     Config(serde_json::Error),
@@ -173,68 +169,39 @@ impl CheckpointFiles {
         })
     }
 
-    /// Writes the files into `dir`, replacing any checkpoint there only once all are written.
+    /// Writes the files into `dir`, replacing any checkpoint there only once all are written
+    /// (see [`write_whole_dir`]).
     pub fn write_dir(&self, dir: &Path) -> Result<(), CheckpointError> {
-        let staging = sibling(dir, "partial");
-        let previous = sibling(dir, "previous");
-        remove_dir_if_present(&staging)?;
-        fs::create_dir_all(&staging).map_err(io_at(&staging))?;
-        for (name, bytes) in [
+        Ok(write_whole_dir(dir, &self.named_files())?)
+    }
+
+    /// The files with their names in a checkpoint directory.
+    pub fn named_files(&self) -> [(&'static str, &[u8]); 3] {
+        [
             (CONFIG_FILE, self.config.as_bytes()),
             (WEIGHTS_FILE, self.weights.as_slice()),
             (TOKENIZER_FILE, self.tokenizer.as_bytes()),
-        ] {
-            let path = staging.join(name);
-            fs::write(&path, bytes).map_err(io_at(&path))?;
-        }
-        remove_dir_if_present(&previous)?;
-        if dir.exists() {
-            fs::rename(dir, &previous).map_err(io_at(dir))?;
-        }
-        fs::rename(&staging, dir).map_err(io_at(dir))?;
-        remove_dir_if_present(&previous)
+        ]
     }
 
     /// Reads a checkpoint directory. If a save was interrupted between its two renames, the
     /// previous checkpoint kept beside it is read instead.
     pub fn read_dir(dir: &Path) -> Result<Self, CheckpointError> {
-        let previous = sibling(dir, "previous");
-        let dir = if !dir.exists() && previous.exists() {
-            previous.as_path()
-        } else {
-            dir
-        };
-        let read_text = |name: &str| {
+        let dir = settled_dir(dir);
+        let text = |name: &str| {
             let path = dir.join(name);
-            fs::read_to_string(&path).map_err(io_at(&path))
+            fs::read_to_string(&path).map_err(|source| FileError { path, source })
         };
-        let weights_path = dir.join(WEIGHTS_FILE);
+        let weights = dir.join(WEIGHTS_FILE);
+        let weights = fs::read(&weights).map_err(|source| FileError {
+            path: weights,
+            source,
+        })?;
         Ok(Self {
-            config: read_text(CONFIG_FILE)?,
-            weights: fs::read(&weights_path).map_err(io_at(&weights_path))?,
-            tokenizer: read_text(TOKENIZER_FILE)?,
+            config: text(CONFIG_FILE)?,
+            weights,
+            tokenizer: text(TOKENIZER_FILE)?,
         })
-    }
-}
-
-/// `dir` with `.suffix` appended to its last component.
-fn sibling(dir: &Path, suffix: &str) -> PathBuf {
-    let mut name = dir.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{suffix}"));
-    dir.with_file_name(name)
-}
-
-fn remove_dir_if_present(dir: &Path) -> Result<(), CheckpointError> {
-    match fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_at(dir)(e)),
-        _ => Ok(()),
-    }
-}
-
-fn io_at(path: &Path) -> impl Fn(std::io::Error) -> CheckpointError + '_ {
-    move |source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
     }
 }
 
@@ -245,6 +212,7 @@ mod tests {
     use crate::encoding::encode_trajectory;
     use crate::model::test_support::{Poison, tiny_prm_config};
     use crate::synthetic::{SyntheticConfig, generate};
+    use crate::whole_dir::sibling;
 
     fn tiny() -> (EnsemblePrm, CheckpointConfig, StepTokenizer) {
         let tokenizer = StepTokenizer::for_synthetic(&SyntheticConfig::new());

@@ -34,6 +34,7 @@ pub mod threshold;
 pub mod tokenizer;
 pub mod trainer;
 pub mod trajectory;
+pub mod whole_dir;
 
 pub use trajectory::{ProcessLabel, StepLabel, Trajectory};
 
