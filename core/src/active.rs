@@ -62,15 +62,32 @@ impl<'a, J: Judge> PoolPass<'a, J> {
     /// Runs the pass, calling `on_batch` with the report and the trainer after every
     /// mini-batch; an error from `on_batch` stops the pass. Returns the pass's budget ledger.
     pub fn run<E>(
-        mut self,
+        self,
         trainer: &mut PrmTrainer,
-        mut on_batch: impl FnMut(&BatchReport, &PrmTrainer) -> Result<(), E>,
+        on_batch: impl FnMut(&BatchReport, &PrmTrainer, &PassProgress) -> Result<(), E>,
     ) -> Result<BudgetLedger, E> {
-        let mut progress = PassProgress::new(self.pool.len(), &self.judge_cost);
+        let progress = self.start();
+        self.run_from(progress, trainer, on_batch)
+    }
+
+    /// [`PoolPass::run`] going on from `progress`, where a pass stopped with `trainer` (see
+    /// [`PrmTrainer::resume`]); `on_batch` also sees where the pass stands after each
+    /// mini-batch, which is what a later resume needs.
+    pub fn run_from<E>(
+        mut self,
+        mut progress: PassProgress,
+        trainer: &mut PrmTrainer,
+        mut on_batch: impl FnMut(&BatchReport, &PrmTrainer, &PassProgress) -> Result<(), E>,
+    ) -> Result<BudgetLedger, E> {
         while let Some(report) = self.step(trainer, &mut progress) {
-            on_batch(&report, trainer)?;
+            on_batch(&report, trainer, &progress)?;
         }
         Ok(progress.ledger)
+    }
+
+    /// Where the pass stands before its first mini-batch.
+    pub fn start(&self) -> PassProgress {
+        PassProgress::new(self.pool.len(), &self.judge_cost)
     }
 
     /// The pass's next mini-batch: scored, chosen from, judged, and learnt from. `None` once
@@ -235,7 +252,7 @@ fn within_budget(choices: &mut [Choice], remaining: usize) {
 }
 
 /// Where a pass stands between two mini-batches.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PassProgress {
     /// The mini-batch the pass makes next.
     pub next_batch: usize,
@@ -338,7 +355,7 @@ mod tests {
         let mut trainer = PrmTrainer::new(untrained, &training, pass.num_batches(), &device);
         let mut rates = Vec::new();
         let summary = pass
-            .run(&mut trainer, |report, _| {
+            .run(&mut trainer, |report, _, _| {
                 rates.push(report.selection_rate());
                 Ok::<_, ()>(())
             })
@@ -441,7 +458,7 @@ mod tests {
         match readback {
             Readback::Sync => {
                 let ledger = pass
-                    .run(&mut trainer, |report, _| {
+                    .run(&mut trainer, |report, _, _| {
                         reports.push(*report);
                         Ok::<_, ()>(())
                     })

@@ -4,7 +4,7 @@
 //! numbers natively and in the browser, whatever the backend.
 
 /// SplitMix64: tiny, fast, and identical on every platform.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SeededRng {
     state: u64,
 }

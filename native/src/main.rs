@@ -15,6 +15,7 @@ mod identity;
 mod judge;
 mod pool_experiment;
 mod progress;
+mod resume_state;
 mod run_dir;
 mod sweep;
 mod tasks;

@@ -3,7 +3,7 @@
 //! evaluation.
 
 use actprm_core::Trajectory;
-use actprm_core::active::{BatchReport, PoolPass};
+use actprm_core::active::{BatchReport, PassProgress, PoolPass};
 use actprm_core::batch::Inputs;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::CheckpointConfig;
@@ -21,7 +21,7 @@ use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use actprm_core::threshold::{ChosenThreshold, choose_threshold};
 use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
-use actprm_core::trainer::{PrmTrainer, TrainingConfig};
+use actprm_core::trainer::{PrmTrainer, TrainerState, TrainingConfig};
 use std::sync::Mutex;
 
 use anyhow::{Result, anyhow, bail};
@@ -122,6 +122,16 @@ impl PassPlan {
             warmup_updates: 0,
         }
     }
+}
+
+/// Where a stopped pass saved its state, to go on from.
+pub struct ResumedPass {
+    /// The weights the model had then.
+    pub model: EnsemblePrm,
+    /// The trainer's state then.
+    pub trainer: TrainerState,
+    /// Where the pass stood.
+    pub progress: PassProgress,
 }
 
 /// The data of one experiment.
@@ -245,40 +255,22 @@ impl ExperimentData {
         Ok(())
     }
 
-    /// Trains a fresh model in one pass over the pool as `plan` says, with `judge` labelling
-    /// what the strategy selects, calling `on_batch` after every mini-batch. Training stops
-    /// with an error naming the mini-batch when the loss turns NaN or infinite, before
-    /// `on_batch` sees the diverged model.
+    /// Trains a model in one pass over the pool as `plan` says, from scratch or from where a
+    /// stopped pass saved its state (`resumed`), with `judge` labelling what the strategy
+    /// selects, calling `on_batch` after every mini-batch with where the pass then stands.
+    /// Training stops with an error naming the mini-batch when the loss turns NaN or
+    /// infinite, before `on_batch` sees the diverged model.
+    #[allow(clippy::too_many_arguments)]
     pub fn train(
         &self,
         config: &CheckpointConfig,
         training: &TrainingConfig,
         plan: PassPlan,
         judge: &mut dyn Judge,
+        resumed: Option<ResumedPass>,
         device: &Device,
-        on_batch: impl FnMut(&BatchReport, &PrmTrainer) -> Result<()>,
+        on_batch: impl FnMut(&BatchReport, &PrmTrainer, &PassProgress) -> Result<()>,
     ) -> Result<(EnsemblePrm, BudgetLedger)> {
-        let model = {
-            // burn draws a parameter's initial values when it is first used, from the device's
-            // generator: seeding, initialising and a first forward pass must not interleave
-            // with another thread's, or parallel experiments would not be reproducible.
-            static INIT: Mutex<()> = Mutex::new(());
-            let _guard = INIT
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            device.seed(training.seed);
-            let model = match &self.pretrained {
-                Some(pretrained) => config
-                    .model
-                    .init_around(PrmBackbone::Bert(pretrained.bert.clone()), device),
-                None => config.model.init(device),
-            };
-            let pool = self.pool.inputs(self.tokenizer.pad_id());
-            if !pool.is_empty() {
-                model.score(&pool.slice(0..1).batch(device));
-            }
-            model
-        };
         let pass = PoolPass {
             pool: &self.pool.trajectories,
             inputs: self.pool.inputs(self.tokenizer.pad_id()),
@@ -289,9 +281,26 @@ impl ExperimentData {
             label_budget: plan.label_budget,
             warmup_updates: plan.warmup_updates,
         };
-        let mut trainer = PrmTrainer::new(model, training, pass.num_batches(), device);
+        let total_steps = pass.num_batches();
+        let (mut trainer, progress) = match resumed {
+            None => {
+                let model = self.fresh_model(config, training.seed, device);
+                let trainer = PrmTrainer::new(model, training, total_steps, device);
+                (trainer, pass.start())
+            }
+            Some(resumed) => {
+                let trainer = PrmTrainer::resume(
+                    resumed.model,
+                    training,
+                    total_steps,
+                    device,
+                    resumed.trainer,
+                )?;
+                (trainer, resumed.progress)
+            }
+        };
         let mut on_batch = on_batch;
-        let ledger = pass.run(&mut trainer, |report, trainer| {
+        let ledger = pass.run_from(progress, &mut trainer, |report, trainer, progress| {
             if let Some(update) = report.update.filter(|u| !u.loss.is_finite()) {
                 bail!(
                     "training diverged at mini-batch {} of the pool: the loss is {} at learning \
@@ -301,9 +310,33 @@ impl ExperimentData {
                     update.learning_rate
                 );
             }
-            on_batch(report, trainer)
+            on_batch(report, trainer, progress)
         })?;
         Ok((trainer.into_model(), ledger))
+    }
+
+    /// A freshly initialised model of `config`, around the pretrained backbone when there is
+    /// one, its weights drawn from `seed`.
+    fn fresh_model(&self, config: &CheckpointConfig, seed: u64, device: &Device) -> EnsemblePrm {
+        // burn draws a parameter's initial values when it is first used, from the device's
+        // generator: seeding, initialising and a first forward pass must not interleave with
+        // another thread's, or parallel experiments would not be reproducible.
+        static INIT: Mutex<()> = Mutex::new(());
+        let _guard = INIT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        device.seed(seed);
+        let model = match &self.pretrained {
+            Some(pretrained) => config
+                .model
+                .init_around(PrmBackbone::Bert(pretrained.bert.clone()), device),
+            None => config.model.init(device),
+        };
+        let pool = self.pool.inputs(self.tokenizer.pad_id());
+        if !pool.is_empty() {
+            model.score(&pool.slice(0..1).batch(device));
+        }
+        model
     }
 
     /// `model`'s scores of every trajectory of `set`, calling `progress` with the number

@@ -1,8 +1,8 @@
 //! A run directory: the configuration, per-mini-batch metrics flushed line by line, the
-//! checkpoint and the final summary, so an interrupted run keeps everything up to its last
-//! mini-batch and its last checkpoint.
+//! checkpoint, the state to resume from and the final summary, so an interrupted run keeps
+//! everything up to its last mini-batch and goes on from its last save when run again.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -11,8 +11,22 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::dir_lock::DirLock;
+use crate::identity::differences;
+use crate::resume_state::ResumeState;
 
-/// An open run directory, locked against other processes while it is open.
+const RECORD_FILE: &str = "run.json";
+const METRICS_FILE: &str = "metrics.jsonl";
+const SUMMARY_FILE: &str = "summary.json";
+const RESUME_DIR: &str = "resume";
+
+/// A run directory locked against other processes, before its run has begun.
+pub struct OpenRunDir {
+    root: PathBuf,
+    overwrite: bool,
+    lock: DirLock,
+}
+
+/// A run directory whose run has begun (or gone on), locked while it is open.
 pub struct RunDir {
     root: PathBuf,
     metrics: BufWriter<File>,
@@ -20,48 +34,121 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// An error when `root` already holds a run (its run.json) and `overwrite` is not set;
-    /// touches nothing, so that a command can check before its long preparations.
+    /// An error when `root` holds a finished run (its summary.json) and `overwrite` is not
+    /// set; touches nothing, so that a command can check before its long preparations. An
+    /// interrupted run is no error: [`OpenRunDir::begin`] goes on with it.
     pub fn ensure_free(root: &Path, overwrite: bool) -> Result<()> {
-        let record = root.join("run.json");
-        if record.exists() && !overwrite {
-            let state = if root.join("summary.json").exists() {
-                "a finished run"
-            } else {
-                "an interrupted run"
-            };
+        let summary = root.join(SUMMARY_FILE);
+        if summary.exists() && !overwrite {
             bail!(
-                "{} holds {state} already ({}); pass --force to overwrite it, or choose \
+                "{} holds a finished run already ({}); pass --force to overwrite it, or choose \
                  another --out",
                 root.display(),
-                record.display()
+                summary.display()
             );
         }
         Ok(())
     }
 
-    /// Creates and locks `root` and starts a fresh metrics.jsonl in it. A directory that
-    /// already holds a run is refused unless `overwrite` (see [`RunDir::ensure_free`]), which
-    /// first removes the old run's summary so that nothing of it passes for the new run's.
-    pub fn create(root: &Path, overwrite: bool) -> Result<Self> {
+    /// Creates and locks `root`. A finished run there is refused unless `overwrite` (see
+    /// [`RunDir::ensure_free`]).
+    pub fn open(root: &Path, overwrite: bool) -> Result<OpenRunDir> {
         let lock = DirLock::acquire(root)?;
         Self::ensure_free(root, overwrite)?;
-        let summary = root.join("summary.json");
-        if summary.exists() {
-            fs::remove_file(&summary).with_context(|| format!("removing {}", summary.display()))?;
-        }
-        fs::create_dir_all(root)
-            .with_context(|| format!("creating the run directory {}", root.display()))?;
-        let path = root.join("metrics.jsonl");
-        let metrics =
-            File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        Ok(Self {
+        Ok(OpenRunDir {
             root: root.to_path_buf(),
-            metrics: BufWriter::new(metrics),
-            _lock: lock,
+            overwrite,
+            lock,
         })
     }
+}
 
+impl OpenRunDir {
+    /// Begins the run `record` describes, saved as run.json, and returns the state to go on
+    /// from when the directory holds that same run interrupted after a save: metrics.jsonl
+    /// then keeps the mini-batches up to that save. A run started afresh (no earlier run,
+    /// `--force`, or no save yet) starts a fresh metrics.jsonl and removes the old run's
+    /// summary and saved state, so nothing of it passes for the new run's. An interrupted run
+    /// made with other settings is refused, naming each that changed.
+    pub fn begin(self, record: &impl Serialize) -> Result<(RunDir, Option<ResumeState>)> {
+        let root = &self.root;
+        let record_path = root.join(RECORD_FILE);
+        let record_text = serde_json::to_string_pretty(record)?;
+        let resume_dir = root.join(RESUME_DIR);
+        let resume = match (self.overwrite, record_path.exists()) {
+            (false, true) => {
+                let stored = fs::read_to_string(&record_path)
+                    .with_context(|| format!("reading {}", record_path.display()))?;
+                if stored != record_text {
+                    let changed = match serde_json::from_str(&stored) {
+                        Ok(stored) => differences(&stored, &serde_json::from_str(&record_text)?),
+                        Err(_) => format!("  {} does not read as JSON", record_path.display()),
+                    };
+                    bail!(
+                        "{} holds an interrupted run made with other settings:\n{changed}\npass \
+                         --force to start over with these, or choose another --out",
+                        root.display()
+                    );
+                }
+                ResumeState::read(&resume_dir)?
+            }
+            _ => None,
+        };
+        let metrics_path = root.join(METRICS_FILE);
+        let metrics = match &resume {
+            Some(state) => keep_lines(&metrics_path, state.pass.progress.next_batch)?,
+            None => {
+                let summary = root.join(SUMMARY_FILE);
+                if summary.exists() {
+                    fs::remove_file(&summary)
+                        .with_context(|| format!("removing {}", summary.display()))?;
+                }
+                ResumeState::remove(&resume_dir)?;
+                write_atomically(&record_path, record_text.as_bytes())?;
+                File::create(&metrics_path)
+                    .with_context(|| format!("creating {}", metrics_path.display()))?
+            }
+        };
+        let run_dir = RunDir {
+            root: self.root,
+            metrics: BufWriter::new(metrics),
+            _lock: self.lock,
+        };
+        Ok((run_dir, resume))
+    }
+}
+
+/// Opens `path` for appending after its first `lines` lines, dropping what follows them: the
+/// mini-batches logged after the last save, which a resumed run makes again.
+fn keep_lines(path: &Path, lines: usize) -> Result<File> {
+    let text = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let ends = text
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == b'\n')
+        .map(|(at, _)| at + 1);
+    let length = match lines {
+        0 => 0,
+        _ => match ends.clone().nth(lines - 1) {
+            Some(end) => end,
+            None => bail!(
+                "{} logs {} mini-batches, fewer than the {lines} of the saved state to resume \
+                 from; pass --force to start the run over",
+                path.display(),
+                ends.count()
+            ),
+        },
+    };
+    let file = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    file.set_len(length as u64)
+        .with_context(|| format!("truncating {}", path.display()))?;
+    Ok(file)
+}
+
+impl RunDir {
     /// The directory.
     pub fn root(&self) -> &Path {
         &self.root
@@ -80,7 +167,7 @@ impl RunDir {
             metrics.write_all(b"\n")?;
             metrics.flush()
         };
-        write().with_context(|| format!("writing {}", self.root.join("metrics.jsonl").display()))
+        write().with_context(|| format!("writing {}", self.root.join(METRICS_FILE).display()))
     }
 
     /// Saves the checkpoint atomically into `checkpoint/`.
@@ -90,6 +177,18 @@ impl RunDir {
             .write_dir(&dir)
             .with_context(|| format!("saving the checkpoint to {}", dir.display()))?;
         Ok(dir)
+    }
+
+    /// Saves the state to resume from into `resume/`, replacing the last one.
+    pub fn save_resume_state(&self, state: &ResumeState) -> Result<()> {
+        state.write(&self.root.join(RESUME_DIR))
+    }
+
+    /// Writes the summary, which marks the run finished, and removes the state to resume
+    /// from, which a finished run no longer needs.
+    pub fn finish(&self, summary: &impl Serialize) -> Result<()> {
+        self.write_json(SUMMARY_FILE, summary)?;
+        ResumeState::remove(&self.root.join(RESUME_DIR))
     }
 }
 
@@ -107,4 +206,36 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let staging = path.with_file_name(format!(".{}.partial", name.to_string_lossy()));
     fs::write(&staging, bytes).with_context(|| format!("writing {}", staging.display()))?;
     fs::rename(&staging, path).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    #[test]
+    fn metrics_keep_the_lines_of_the_saved_mini_batches_and_append_after_them() {
+        let dir = std::env::temp_dir().join(format!("actprm-keep-lines-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(METRICS_FILE);
+        let contents = |path: &Path| {
+            let mut text = String::new();
+            File::open(path).unwrap().read_to_string(&mut text).unwrap();
+            text
+        };
+        for (kept, expected) in [(2, "a\nb\nz\n"), (0, "z\n"), (3, "a\nb\nc\nz\n")] {
+            fs::write(&path, "a\nb\nc\n{\"torn").unwrap();
+            let mut file = keep_lines(&path, kept).unwrap();
+            file.write_all(b"z\n").unwrap();
+            assert_eq!(contents(&path), expected);
+        }
+        fs::write(&path, "a\nb\n").unwrap();
+        let error = keep_lines(&path, 3).unwrap_err().to_string();
+        assert!(
+            error.contains("logs 2 mini-batches, fewer than the 3"),
+            "{error}"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -1,13 +1,13 @@
 //! `kill -9` at several points of a command, then running it again, must end exactly where a
 //! run never killed ends: `filter` resumes to the same kept.jsonl and filter.json, byte for
-//! byte; `run` starts its pass again and ends with the same metrics and weights.
+//! byte; `run` goes on from its last save and ends with the same metrics and weights.
 
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{TINY_MODEL, actprm, kill_after, scratch, weights};
+use common::{TINY_MODEL, actprm, actprm_refused, kill_after, scratch, weights};
 
 /// A tiny checkpoint to filter with.
 fn checkpoint(dir: &Path) -> String {
@@ -86,9 +86,9 @@ fn filter_killed_at_several_points_resumes_to_the_same_files() {
 }
 
 #[test]
-fn run_killed_at_several_points_then_rerun_ends_as_a_run_never_killed() {
+fn run_killed_at_several_points_goes_on_from_its_last_save_to_the_end_of_a_run_never_killed() {
     let dir = scratch("kill-run");
-    let run_args = |out: &Path| -> Vec<String> {
+    let run_args = |out: &Path, seed: &str| -> Vec<String> {
         [
             "--device",
             "cpu",
@@ -99,7 +99,8 @@ fn run_killed_at_several_points_then_rerun_ends_as_a_run_never_killed() {
             "16",
             "--checkpoint-every",
             "5",
-            "--force",
+            "--seed",
+            seed,
             "--out",
             out.to_str().unwrap(),
         ]
@@ -109,17 +110,38 @@ fn run_killed_at_several_points_then_rerun_ends_as_a_run_never_killed() {
         .collect()
     };
     let reference = dir.join("reference");
-    actprm(&run_args(&reference));
+    let started = Instant::now();
+    actprm(&run_args(&reference, "0"));
+    let whole_run = started.elapsed();
 
     let out = dir.join("killed");
-    let args = run_args(&out);
-    let mut unfinished = 0;
-    for kill_after_ms in [1500, 2500] {
-        kill_after(&args, Duration::from_millis(kill_after_ms));
-        unfinished += usize::from(!out.join("summary.json").exists());
+    let args = run_args(&out, "0");
+    for fraction in [0.6, 0.3] {
+        kill_after(&args, whole_run.mul_f64(fraction));
+        let saved = std::fs::read_to_string(out.join("resume/pass.json")).unwrap_or_default();
+        let saved: serde_json::Value = serde_json::from_str(&saved).unwrap_or_default();
+        eprintln!(
+            "killed after {:.0}% of a whole run; saved at mini-batch {}",
+            100.0 * fraction,
+            saved["progress"]["next_batch"]
+        );
     }
-    assert!(unfinished > 0, "no kill landed before the end");
-    actprm(&args);
+    assert!(
+        !out.join("summary.json").exists() && out.join("resume").exists(),
+        "the kills landed between a save and the end"
+    );
+
+    // The same directory with other settings is refused, naming what changed.
+    let refused = actprm_refused(&run_args(&out, "1"));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("seed: was 0, now 1") && stderr.contains("--force"),
+        "{stderr}"
+    );
+
+    let resumed = actprm(&args);
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert!(stdout.contains("going on from mini-batch"), "{stdout}");
     assert!(
         std::fs::read(out.join("metrics.jsonl")).unwrap()
             == std::fs::read(reference.join("metrics.jsonl")).unwrap(),
@@ -128,6 +150,10 @@ fn run_killed_at_several_points_then_rerun_ends_as_a_run_never_killed() {
     assert!(
         weights(&out) == weights(&reference),
         "the weights differ from the run never killed"
+    );
+    assert!(
+        !out.join("resume").exists(),
+        "a finished run keeps no state to resume from"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }

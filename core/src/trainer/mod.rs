@@ -15,6 +15,10 @@ use crate::rng::SeededRng;
 use crate::schedule::WarmupLinearDecay;
 use crate::trajectory::ProcessLabel;
 
+mod state;
+
+pub use state::{ResumeError, TrainerPosition, TrainerState};
+
 /// Optimisation settings. The paper fine-tunes a 7B model at lr 1e-5 with 500 warm-up steps;
 /// the defaults here suit the small models trained from scratch on the synthetic task.
 #[derive(Config, Debug)]

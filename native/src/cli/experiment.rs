@@ -259,10 +259,12 @@ pub struct ExperimentArgs {
     /// labels stored with the pool (which may then be unlabelled).
     #[command(flatten)]
     pub judge: JudgeArgs,
-    /// The run directory to write [default: runs/<strategy>].
+    /// The run directory to write [default: runs/<strategy>]. When it holds this same run,
+    /// interrupted, the run goes on from its last checkpoint.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Overwrite the run directory when it already holds a run.
+    /// Start over in the run directory when it already holds a run, finished or interrupted,
+    /// whatever its settings.
     #[arg(long)]
     pub force: bool,
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use actprm_core::active;
+use actprm_core::active::{self, PassProgress};
 use actprm_core::baselines::TrivialBaselines;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
@@ -22,8 +22,11 @@ use crate::cli::{ExperimentArgs, RunArgs, TrainArgs};
 use crate::judge::buyer::JudgeSettings;
 use crate::judge::tally::Totals;
 use crate::judge::{ServedJudge, open_buyer};
-use crate::pool_experiment::{ExperimentData, PassPlan, load_pretrained, training_config};
+use crate::pool_experiment::{
+    ExperimentData, PassPlan, ResumedPass, load_pretrained, training_config,
+};
 use crate::progress;
+use crate::resume_state::{PassState, ResumeState};
 use crate::run_dir::RunDir;
 
 /// Everything a run was made with, saved as run.json.
@@ -129,7 +132,7 @@ fn execute(
     let checkpoint_config =
         data.checkpoint_config(&args.model, args.heads, args.seed, selection.clone());
     let training = training_config(&args.model, args.seed);
-    let mut run_dir = RunDir::create(&out, args.force)?;
+    let opened = RunDir::open(&out, args.force)?;
     let mut served = match args.judge.served() {
         Some(_) => Some(ServedJudge::new(open_buyer(
             &args.judge,
@@ -141,22 +144,18 @@ fn execute(
             None
         }
     };
-
-    run_dir.write_json(
-        "run.json",
-        &RunRecord {
-            strategy: name,
-            pool_size: args.pool.pool_size,
-            eval_size: args.pool.eval_size,
-            seed: args.seed,
-            warmup_updates,
-            backend: &backend.description,
-            task: &data.task,
-            training: &training,
-            checkpoint: &checkpoint_config,
-            judge: served.as_ref().map(|served| served.buyer().settings()),
-        },
-    )?;
+    let (mut run_dir, resume) = opened.begin(&RunRecord {
+        strategy: name,
+        pool_size: args.pool.pool_size,
+        eval_size: args.pool.eval_size,
+        seed: args.seed,
+        warmup_updates,
+        backend: &backend.description,
+        task: &data.task,
+        training: &training,
+        checkpoint: &checkpoint_config,
+        judge: served.as_ref().map(|served| served.buyer().settings()),
+    })?;
 
     let num_batches = active::num_batches(data.pool.len(), training.batch_size);
     println!(
@@ -165,9 +164,31 @@ fn execute(
         training.batch_size,
         args.heads
     );
-    let bar = progress::bar(num_batches, "pool");
-    let mut last_saved = None;
     let tally = served.as_ref().map(ServedJudge::tally);
+    let (start, mut last_saved, worked_before) = match resume {
+        Some(state) => {
+            let next = state.pass.progress.next_batch;
+            println!(
+                "going on from mini-batch {next}, where the interrupted run in {} saved its \
+                 state (--force starts over)",
+                run_dir.root().display()
+            );
+            if let (Some(tally), Some(saved)) = (&tally, state.pass.judge) {
+                *tally.borrow_mut() = saved;
+            }
+            let model = state.checkpoint.load(device)?.model;
+            let start = ResumedPass {
+                model,
+                trainer: state.trainer,
+                progress: state.pass.progress,
+            };
+            (Some(start), Some(next), state.pass.elapsed_seconds)
+        }
+        None => (None, None, 0.0),
+    };
+    let worked = || worked_before + started.elapsed().as_secs_f64();
+    let bar = progress::bar(num_batches, "pool");
+    bar.set_position(last_saved.unwrap_or(0) as u64);
     let mut stored = StoredLabelJudge;
     let judge: &mut dyn Judge = match served.as_mut() {
         Some(served) => served,
@@ -182,8 +203,9 @@ fn execute(
             warmup_updates,
         },
         judge,
+        start,
         device,
-        |report, trainer: &PrmTrainer| {
+        |report, trainer: &PrmTrainer, progress: &PassProgress| {
             run_dir.log(report)?;
             bar.inc(1);
             let judged = tally.as_ref().map_or(String::new(), |tally| {
@@ -198,12 +220,21 @@ fn execute(
                     .map_or("skipped".into(), |u| format!("{:.3}", u.loss)),
             ));
             if args.checkpoint_every > 0 && (report.batch + 1) % args.checkpoint_every == 0 {
-                let files = CheckpointFiles::from_model(
+                let checkpoint = CheckpointFiles::from_model(
                     trainer.model(),
                     &checkpoint_config,
                     &data.tokenizer,
                 )?;
-                run_dir.save_checkpoint(&files)?;
+                run_dir.save_checkpoint(&checkpoint)?;
+                run_dir.save_resume_state(&ResumeState {
+                    checkpoint,
+                    trainer: trainer.state()?,
+                    pass: PassState {
+                        progress: progress.clone(),
+                        judge: tally.as_ref().map(|tally| tally.borrow().clone()),
+                        elapsed_seconds: worked(),
+                    },
+                })?;
                 last_saved = Some(report.batch + 1);
             }
             Ok(())
@@ -249,10 +280,10 @@ fn execute(
         threshold,
         held_out_at_threshold: threshold.map(|chosen| evaluate(chosen.tau)),
         baselines: TrivialBaselines::of(&data.test.trajectories),
-        wall_seconds: started.elapsed().as_secs_f64(),
+        wall_seconds: worked(),
         backend: backend.description.clone(),
     };
-    run_dir.write_json("summary.json", &result)?;
+    run_dir.finish(&result)?;
     print_summary(&result, &data.test_name, &checkpoint_dir, run_dir.root());
     if let Some(reason) = served
         .as_ref()

@@ -322,8 +322,9 @@ fn experiment(
             ..PassPlan::new(strategy)
         },
         &mut StoredLabelJudge,
+        None,
         device,
-        |_, _| after_batch(),
+        |_, _, _| after_batch(),
     )?;
     let validation = data.score(&model, &data.validation, |_| {});
     let threshold = choose_threshold(&data.validation.trajectories, &validation);

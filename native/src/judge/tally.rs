@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::buyer::{Outcome, Unanswered};
 use super::ledger::Verdict;
 
-/// What happened to the trajectories sent so far.
-#[derive(Debug, Default)]
+/// What happened to the trajectories sent so far (saved with a run's state to resume from).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Tally {
     sent: usize,
     bought: usize,
