@@ -11,7 +11,7 @@ use burn::tensor::Device;
 
 use crate::encoding::EncodingConfig;
 use crate::finite::{first_non_finite_tensor, to_json_that_reads_back};
-use crate::model::{EnsemblePrm, PrmConfig};
+use crate::model::{EnsemblePrm, InvalidModelConfig, PrmConfig};
 use crate::selection::SelectionConfig;
 use crate::threshold::ChosenThreshold;
 use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
@@ -44,6 +44,23 @@ pub struct CheckpointConfig {
 }
 
 impl CheckpointConfig {
+    /// An error naming the first setting a model cannot be built or read with: the model's
+    /// (see [`PrmConfig::validate`]), or windows longer than the backbone's positions.
+    pub fn validate(&self) -> Result<(), InvalidModelConfig> {
+        self.model.validate()?;
+        let positions = self.model.backbone.max_positions();
+        if self.encoding.max_positions > positions {
+            return Err(InvalidModelConfig {
+                field: "encoding.max_positions",
+                problem: format!(
+                    "is {}, more than the {positions} positions the backbone takes",
+                    self.encoding.max_positions
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// The τ evaluation uses by default: the one chosen on validation, else the selection's.
     pub fn decision_tau(&self) -> f32 {
         self.threshold
@@ -60,6 +77,9 @@ pub enum CheckpointError {
     /// `config.json` is not a valid checkpoint configuration.
     #[error("{CONFIG_FILE}: {0}")]
     Config(serde_json::Error),
+    /// `config.json` describes a model that cannot be built, or read windows it cannot take.
+    #[error("{CONFIG_FILE}: {0}")]
+    InvalidModel(InvalidModelConfig),
     /// The weights do not fit the configured model.
     #[error("{WEIGHTS_FILE}: {0}")]
     Weights(String),
@@ -146,6 +166,7 @@ impl CheckpointFiles {
     pub fn load(&self, device: &Device) -> Result<Checkpoint, CheckpointError> {
         let config: CheckpointConfig =
             serde_json::from_str(&self.config).map_err(CheckpointError::Config)?;
+        config.validate().map_err(CheckpointError::InvalidModel)?;
         self.ensure_finite_weights()?;
         let tokenizer = StepTokenizer::from_json(&self.tokenizer, &config.special_tokens)
             .map_err(|e| CheckpointError::Tokenizer(e.to_string()))?;
@@ -336,6 +357,35 @@ mod tests {
                 .is_ok()
         );
         fs::remove_dir_all(sibling(&dir, "previous")).unwrap();
+    }
+
+    /// A configuration edited by hand into one that cannot be built, or whose windows the
+    /// backbone cannot take, is refused naming the setting instead of panicking.
+    #[test]
+    fn a_config_that_cannot_be_built_is_refused_naming_the_setting() {
+        let (model, config, tokenizer) = tiny();
+        let files = CheckpointFiles::from_model(&model, &config, &tokenizer).unwrap();
+        let edited = |edit: fn(&mut serde_json::Value)| {
+            let mut value: serde_json::Value = serde_json::from_str(&files.config).unwrap();
+            edit(&mut value);
+            let files = CheckpointFiles {
+                config: value.to_string(),
+                ..files.clone()
+            };
+            files.load(&Device::flex()).unwrap_err().to_string()
+        };
+        let error = edited(|c| c["model"]["heads"]["num_heads"] = 0.into());
+        assert!(error.contains("`num_heads` must be at least 1"), "{error}");
+        let error = edited(|c| c["model"]["backbone"]["Small"]["d_model"] = 65.into());
+        assert!(
+            error.contains("`d_model` must be a positive multiple of 8"),
+            "{error}"
+        );
+        let error = edited(|c| c["encoding"]["max_positions"] = 257.into());
+        assert!(
+            error.contains("`encoding.max_positions` is 257, more than the 256 positions"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
-use crate::model::{Bert, BertConfig, WeightsError};
+use crate::model::{Bert, BertConfig, InvalidModelConfig, WeightsError};
 use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
 
 /// Where scripts/fetch-backbone.sh unpacks all-MiniLM-L6-v2: `~/.cache/actprm/all-minilm-l6-v2`.
@@ -50,6 +50,14 @@ pub enum PretrainedError {
         /// What serde said.
         source: serde_json::Error,
     },
+    /// `config.json` describes an encoder that cannot be built.
+    #[error("{path}: {source}")]
+    InvalidModel {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: InvalidModelConfig,
+    },
     /// `tokenizer.json` is unusable.
     #[error("{path}: {message}")]
     Tokenizer {
@@ -82,8 +90,14 @@ impl PretrainedBackbone {
                 .map_err(|source| PretrainedError::Io { path, source })
         };
         let (text, path) = read("config.json")?;
-        let mut config = BertConfig::from_hf_json(&text)
-            .map_err(|source| PretrainedError::Config { path, source })?;
+        let mut config =
+            BertConfig::from_hf_json(&text).map_err(|source| PretrainedError::Config {
+                path: path.clone(),
+                source,
+            })?;
+        config
+            .validate()
+            .map_err(|source| PretrainedError::InvalidModel { path, source })?;
         let (text, path) = read("tokenizer.json")?;
         let tokenizer = StepTokenizer::from_json(&text, special).map_err(|error| {
             PretrainedError::Tokenizer {

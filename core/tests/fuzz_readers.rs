@@ -11,15 +11,17 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use actprm_core::checkpoint::CheckpointConfig;
+use actprm_core::Trajectory;
+use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
 use actprm_core::data::{
     UnlabelledRows, read_prm800k_stepwise, read_prmbench, read_processbench_bytes,
     read_training_rows,
 };
 use actprm_core::encoding::EncodingConfig;
 use actprm_core::model::PrmConfig;
-use actprm_core::synthetic::SyntheticConfig;
+use actprm_core::synthetic::{SyntheticConfig, generate};
 use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
+use burn::tensor::Device;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use support::shared_data_dir;
@@ -65,6 +67,10 @@ struct Corpora {
     prmbench: Vec<u8>,
     config: Vec<u8>,
     tokenizer: Vec<u8>,
+    /// A whole checkpoint of the model `config` describes, whose config is mutated.
+    checkpoint: CheckpointFiles,
+    /// Trajectories for a loaded checkpoint to score.
+    trajectories: Vec<Trajectory>,
 }
 
 fn corpora() -> &'static Corpora {
@@ -95,10 +101,10 @@ fn corpora() -> &'static Corpora {
         .as_bytes()
         .to_vec();
         let tokenizer = StepTokenizer::for_synthetic(&SyntheticConfig::new());
-        let config = CheckpointConfig::new(
-            PrmConfig::tiny(tokenizer.vocab_size()),
-            EncodingConfig::new(),
-        );
+        let model = PrmConfig::tiny(tokenizer.vocab_size());
+        let config = CheckpointConfig::new(model.clone(), EncodingConfig::new());
+        let checkpoint =
+            CheckpointFiles::from_model(&model.init(&Device::flex()), &config, &tokenizer).unwrap();
         Corpora {
             processbench,
             training_rows,
@@ -110,6 +116,8 @@ fn corpora() -> &'static Corpora {
             prmbench: first_lines(data.join("prmbench_sample/sample.jsonl"), 3),
             config: serde_json::to_vec_pretty(&config).unwrap(),
             tokenizer: tokenizer.to_json().into_bytes(),
+            checkpoint,
+            trajectories: generate(&SyntheticConfig::new(), 0, 2),
         }
     })
 }
@@ -190,6 +198,61 @@ fn input(valid: fn(&Corpora) -> &Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// A valid JSON document with some of its numbers replaced by values a reader must refuse or
+/// survive (zero, one, odd sizes, negatives, fractions, huge values): mutations that keep the
+/// syntax, so the reader gets past parsing to what it builds from the values.
+fn json_with_numbers_replaced(valid: fn(&Corpora) -> &Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+    let replacement = prop::sample::select(vec![
+        "0",
+        "1",
+        "2",
+        "3",
+        "7",
+        "65",
+        "-1",
+        "0.5",
+        "1e-30",
+        "1e9",
+        "4294967296",
+        "18446744073709551615",
+        "1e308",
+    ]);
+    prop::collection::vec((any::<Index>(), replacement), 1..4).prop_map(move |edits| {
+        let mut document: serde_json::Value = serde_json::from_slice(valid(corpora())).unwrap();
+        let mut numbers = Vec::new();
+        collect_numbers(&mut document, &mut numbers);
+        let count = numbers.len();
+        let mut chosen = vec![None; count];
+        for (at, value) in edits {
+            chosen[at.index(count)] = Some(value);
+        }
+        for (number, value) in numbers.into_iter().zip(chosen) {
+            if let Some(value) = value {
+                *number = serde_json::from_str(value).unwrap();
+            }
+        }
+        serde_json::to_vec(&document).unwrap()
+    })
+}
+
+/// Every number in `value`, depth first.
+fn collect_numbers<'a>(value: &'a mut serde_json::Value, out: &mut Vec<&'a mut serde_json::Value>) {
+    match value {
+        serde_json::Value::Number(_) => out.push(value),
+        serde_json::Value::Array(items) => {
+            for item in items {
+                collect_numbers(item, out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for item in map.values_mut() {
+                collect_numbers(item, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -219,8 +282,17 @@ proptest! {
     }
 
     #[test]
-    fn checkpoint_config_never_panics(bytes in input(|c| &c.config)) {
-        drop(serde_json::from_slice::<CheckpointConfig>(&bytes));
+    fn checkpoint_config_never_panics(
+        bytes in prop_oneof![input(|c| &c.config), json_with_numbers_replaced(|c| &c.config)]
+    ) {
+        let checkpoint = CheckpointFiles {
+            config: String::from_utf8_lossy(&bytes).into_owned(),
+            ..corpora().checkpoint.clone()
+        };
+        // What loads must also score: the encoding settings are read then.
+        if let Ok(checkpoint) = checkpoint.load(&Device::flex()) {
+            drop(checkpoint.score(&corpora().trajectories));
+        }
     }
 
     #[test]

@@ -11,12 +11,14 @@ mod host;
 mod masked_softmax;
 mod prm;
 mod prm_backbone;
+mod validation;
 
 pub use backbone::{BackboneConfig, TransformerBackbone};
 pub use bert::{Bert, BertConfig, WeightsError};
 pub use heads::{EnsembleHeads, EnsembleHeadsConfig};
 pub use prm::{EnsemblePrm, PrmConfig};
 pub use prm_backbone::{PrmBackbone, PrmBackboneConfig};
+pub use validation::{InvalidModelConfig, MAX_PARAMETERS};
 
 /// Models small enough for unit tests.
 #[cfg(test)]
