@@ -19,8 +19,11 @@ pub const DEFAULT_ENTROPY_THRESHOLD: f32 = 0.2864;
 /// Default mutual-information threshold in bits.
 pub const DEFAULT_MUTUAL_INFORMATION_THRESHOLD: f32 = 1e-3;
 
-/// How the trajectories of a mini-batch are chosen for labelling.
-#[derive(Debug, Clone, PartialEq)]
+/// How the trajectories of a mini-batch are chosen for labelling. Written to files as an
+/// object named by [`Strategy::name`] with every setting the strategy reads, for example
+/// `{"name": "entropy", "threshold": 0.2864, "tau": 0.5}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "StrategyRecord", from = "StrategyRecord")]
 pub enum Strategy {
     /// The ActPRM rule (both tests), or one of its tests alone.
     Rule {
@@ -41,6 +44,67 @@ pub enum Strategy {
     },
     /// Label everything (the full-data baseline).
     Full,
+}
+
+/// [`Strategy`] as files hold it: tagged by its name, its settings beside the name.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "kebab-case")]
+enum StrategyRecord {
+    Actprm(SelectionConfig),
+    #[serde(alias = "aleatoric_only")]
+    AleatoricOnly(SelectionConfig),
+    #[serde(alias = "epistemic_only")]
+    EpistemicOnly(SelectionConfig),
+    Entropy {
+        threshold: f32,
+        tau: f32,
+    },
+    Bald {
+        threshold: f32,
+        tau: f32,
+    },
+    Random {
+        fraction: f64,
+        seed: u64,
+    },
+    Full,
+}
+
+impl From<Strategy> for StrategyRecord {
+    fn from(strategy: Strategy) -> Self {
+        match strategy {
+            Strategy::Rule { config, tests } => match tests {
+                Tests::Both => StrategyRecord::Actprm(config),
+                Tests::AleatoricOnly => StrategyRecord::AleatoricOnly(config),
+                Tests::EpistemicOnly => StrategyRecord::EpistemicOnly(config),
+            },
+            Strategy::Information(InformationRule {
+                measure,
+                threshold,
+                tau,
+            }) => match measure {
+                Measure::Entropy => StrategyRecord::Entropy { threshold, tau },
+                Measure::MutualInformation => StrategyRecord::Bald { threshold, tau },
+            },
+            Strategy::Random { fraction, seed } => StrategyRecord::Random { fraction, seed },
+            Strategy::Full => StrategyRecord::Full,
+        }
+    }
+}
+
+impl From<StrategyRecord> for Strategy {
+    fn from(record: StrategyRecord) -> Self {
+        let rule = |config, tests| Strategy::Rule { config, tests };
+        match record {
+            StrategyRecord::Actprm(config) => rule(config, Tests::Both),
+            StrategyRecord::AleatoricOnly(config) => rule(config, Tests::AleatoricOnly),
+            StrategyRecord::EpistemicOnly(config) => rule(config, Tests::EpistemicOnly),
+            StrategyRecord::Entropy { threshold, tau } => Strategy::entropy(threshold, tau),
+            StrategyRecord::Bald { threshold, tau } => Strategy::bald(threshold, tau),
+            StrategyRecord::Random { fraction, seed } => Strategy::Random { fraction, seed },
+            StrategyRecord::Full => Strategy::Full,
+        }
+    }
 }
 
 /// The per-step quantity an [`InformationRule`] sums.
@@ -349,9 +413,9 @@ mod tests {
         assert!(!one(Strategy::bald(0.0, 0.5)));
     }
 
-    #[test]
-    fn names_are_the_command_line_names() {
-        let names: Vec<_> = [
+    /// One of each strategy.
+    fn every_strategy() -> [Strategy; 7] {
+        [
             Strategy::actprm(SelectionConfig::new()),
             rule(Tests::AleatoricOnly),
             rule(Tests::EpistemicOnly),
@@ -363,9 +427,11 @@ mod tests {
             },
             Strategy::Full,
         ]
-        .iter()
-        .map(Strategy::name)
-        .collect();
+    }
+
+    #[test]
+    fn names_are_the_command_line_names() {
+        let names: Vec<_> = every_strategy().iter().map(Strategy::name).collect();
         assert_eq!(
             names,
             [
@@ -378,5 +444,29 @@ mod tests {
                 "full"
             ]
         );
+    }
+
+    /// Files name a strategy as the command line does and hold every setting it reads; what
+    /// is written reads back as the same strategy.
+    #[test]
+    fn a_strategy_is_written_by_name_with_its_settings_and_reads_back() {
+        for strategy in every_strategy() {
+            let written = serde_json::to_value(&strategy).unwrap();
+            assert_eq!(written["name"], strategy.name(), "{written}");
+            let read: Strategy = serde_json::from_value(written.clone()).unwrap();
+            assert_eq!(read, strategy, "{written}");
+        }
+        assert_eq!(
+            serde_json::to_value(Strategy::entropy(0.25, 0.5)).unwrap(),
+            serde_json::json!({"name": "entropy", "threshold": 0.25, "tau": 0.5})
+        );
+        let actprm = serde_json::to_value(Strategy::actprm(SelectionConfig::new())).unwrap();
+        assert_eq!(actprm["delta_pred"], serde_json::json!(0.95f32), "{actprm}");
+        let older: Strategy = serde_json::from_value(serde_json::json!({
+            "name": "aleatoric_only", "delta_pred": 0.9, "delta_std": 0.01, "tau": 0.5
+        }))
+        .unwrap();
+        assert_eq!(older.name(), "aleatoric-only");
+        assert!(serde_json::from_value::<Strategy>(serde_json::json!({"name": "best"})).is_err());
     }
 }

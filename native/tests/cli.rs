@@ -40,6 +40,9 @@ fn run_then_score_and_evaluate() {
     // The τ chosen on validation is saved in the checkpoint and reported beside τ = 0.5.
     let config = read_json(&out.join("checkpoint/config.json"));
     let summary = read_json(&out.join("summary.json"));
+    let record = read_json(&out.join("run.json"));
+    assert_eq!(record["strategy"]["name"], "actprm", "{record}");
+    assert_eq!(record["strategy"]["tau"], 0.5, "{record}");
     let chosen_tau = config["threshold"]["tau"].as_f64().unwrap();
     assert!(chosen_tau > 0.0 && chosen_tau < 1.0, "{config}");
     assert_eq!(summary["threshold"], config["threshold"]);
@@ -478,6 +481,12 @@ fn a_sweep_with_other_settings_is_refused_unless_forced() {
         results.lines().count(),
         1,
         "only the new sweep's experiment"
+    );
+    let result: serde_json::Value = serde_json::from_str(results.trim()).unwrap();
+    assert_eq!(
+        result["strategy"],
+        serde_json::json!({"name": "full"}),
+        "the strategy run, typed"
     );
     let settings = std::fs::read_to_string(out.join("sweep.json")).unwrap();
     assert!(settings.contains("\"pool_size\": 48"), "{settings}");

@@ -32,7 +32,7 @@ use crate::run_dir::RunDir;
 /// Everything a run was made with, saved as run.json.
 #[derive(Debug, Serialize)]
 struct RunRecord<'a> {
-    strategy: &'a str,
+    strategy: &'a Strategy,
     pool_size: usize,
     eval_size: usize,
     seed: u64,
@@ -145,7 +145,7 @@ fn execute(
         }
     };
     let (mut run_dir, resume) = opened.begin(&RunRecord {
-        strategy: name,
+        strategy: &strategy,
         pool_size: args.pool.pool_size,
         eval_size: args.pool.eval_size,
         seed: args.seed,

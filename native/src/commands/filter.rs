@@ -16,8 +16,7 @@ use actprm_core::checkpoint::Checkpoint;
 use actprm_core::encoding::encode_trajectory;
 use actprm_core::filter::{FilterTally, Kept, filter_chunk};
 use actprm_core::judge::JudgeCost;
-use actprm_core::selection::SelectionConfig;
-use actprm_core::strategy::Choice;
+use actprm_core::strategy::{Choice, Strategy};
 use actprm_core::synthetic::{SyntheticConfig, items};
 use anyhow::{Context, Result, bail};
 use indicatif::ProgressBar;
@@ -84,7 +83,7 @@ pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
     let rule = apply_overrides(config.selection.clone(), &args.thresholds);
     let strategy = args
         .strategy
-        .score_based(rule.clone(), args.threshold)
+        .score_based(rule, args.threshold)
         .context("`actprm filter` takes a score-based strategy")?;
     let cost = JudgeCost::new().with_tokens_per_trajectory(args.judge_tokens);
     let synthetic = args.synthetic.config();
@@ -92,7 +91,7 @@ pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
         args,
         &checkpoint_digest(&checkpoint_files),
         &synthetic,
-        &strategy_settings(args, &rule),
+        &strategy,
     )?;
     drop(checkpoint_files);
 
@@ -193,7 +192,7 @@ fn settings(
     args: &FilterArgs,
     checkpoint_sha256: &str,
     synthetic: &SyntheticConfig,
-    strategy: &Value,
+    strategy: &Strategy,
 ) -> Result<Value> {
     let pool = match &args.data {
         Some(path) => json!({
@@ -207,17 +206,6 @@ fn settings(
         "pool": pool,
         "strategy": strategy,
     }))
-}
-
-/// The strategy and every threshold it reads.
-fn strategy_settings(args: &FilterArgs, rule: &SelectionConfig) -> Value {
-    json!({
-        "name": args.strategy.name(),
-        "delta_pred": rule.delta_pred,
-        "delta_std": rule.delta_std,
-        "tau": rule.tau,
-        "threshold": args.threshold,
-    })
 }
 
 /// filter.json, when a run has written one.

@@ -303,6 +303,7 @@ fn experiment(
 ) -> Result<ExperimentResult> {
     let started = Instant::now();
     let strategy = spec.strategy(args.tau);
+    let recorded = strategy.clone();
     let config = data.checkpoint_config(
         &args.model,
         spec.heads,
@@ -332,6 +333,7 @@ fn experiment(
     let on_test = |tau| Evaluation::from_scores(&data.test.trajectories, &test, tau);
     Ok(ExperimentResult {
         spec: spec.clone(),
+        strategy: Some(recorded),
         budget_fraction: ledger.budget_fraction(),
         validation: Evaluation::from_scores(&data.validation.trajectories, &validation, args.tau),
         test: on_test(args.tau),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use actprm_core::budget::BudgetLedger;
 use actprm_core::evaluation::Evaluation;
+use actprm_core::strategy::Strategy;
 use actprm_core::threshold::ChosenThreshold;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,10 @@ use super::spec::Spec;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExperimentResult {
     pub spec: Spec,
+    /// The strategy the spec stood for, with every setting it read (absent from results
+    /// written before strategies were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
     /// Labels consumed over the pool size.
     pub budget_fraction: f64,
     pub ledger: BudgetLedger,
@@ -148,6 +153,7 @@ pub mod tests {
                 threshold: None,
                 fraction: None,
             },
+            strategy: None,
             budget_fraction: budget,
             ledger,
             validation: evaluation,
@@ -167,6 +173,7 @@ pub mod tests {
         assert!(!results.is_empty());
         assert_eq!(results[0].test.tau, 0.5);
         assert_eq!(results[0].threshold, None);
+        assert_eq!(results[0].strategy, None);
     }
 
     #[test]
