@@ -6,13 +6,13 @@ use actprm_core::Trajectory;
 use actprm_core::active::{PassProgress, PoolPass};
 use actprm_core::batch::Inputs;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
-use actprm_core::evaluation::Evaluation;
+use actprm_core::eval::Evaluation;
 use actprm_core::judge::{JudgeCost, StoredLabelJudge};
 use actprm_core::model::PrmConfig;
 use actprm_core::scoring::{encode_all, score_inputs_async};
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
-use actprm_core::synthetic::{SyntheticConfig, generate};
+use actprm_core::tasks::synthetic::{SyntheticConfig, generate};
 use actprm_core::tokenizer::StepTokenizer;
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use burn::tensor::Device;
@@ -198,20 +198,9 @@ impl LiveRun {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use actprm_core::test_support::block_on;
 
-    /// Polls a future that never waits on anything outside it (the flex backend's reads are
-    /// ready at once) to its end.
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        use std::task::{Context, Poll, Waker};
-        let mut future = std::pin::pin!(future);
-        let mut context = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-                return output;
-            }
-        }
-    }
+    use super::*;
 
     #[test]
     fn both_learners_advance_and_their_curves_start_at_zero_labels() {

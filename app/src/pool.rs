@@ -4,7 +4,7 @@
 use actprm_core::Trajectory;
 use actprm_core::checkpoint::Checkpoint;
 use actprm_core::scores::StepScores;
-use actprm_core::synthetic::{SyntheticConfig, generate};
+use actprm_core::tasks::synthetic::{SyntheticConfig, generate};
 
 /// Trajectories in a pool.
 pub const POOL_SIZE: usize = 48;

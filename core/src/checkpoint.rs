@@ -10,10 +10,10 @@ use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 
 use crate::encoding::EncodingConfig;
+use crate::eval::threshold::ChosenThreshold;
 use crate::finite::{first_non_finite_tensor, to_json_that_reads_back};
 use crate::model::{EnsemblePrm, InvalidModelConfig, PrmConfig};
 use crate::selection::SelectionConfig;
-use crate::threshold::ChosenThreshold;
 use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use crate::whole_dir::{FileError, settled_dir, write_whole_dir};
 
@@ -232,7 +232,7 @@ mod tests {
     use crate::batch::PrmInput;
     use crate::encoding::encode_trajectory;
     use crate::model::test_support::{Poison, tiny_prm_config};
-    use crate::synthetic::{SyntheticConfig, generate};
+    use crate::tasks::synthetic::{SyntheticConfig, generate};
     use crate::whole_dir::sibling;
 
     fn tiny() -> (EnsemblePrm, CheckpointConfig, StepTokenizer) {

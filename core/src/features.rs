@@ -196,7 +196,7 @@ mod tests {
     use crate::encoding::EncodingConfig;
     use crate::model::test_support::tiny_prm_config;
     use crate::scoring::encode_all;
-    use crate::synthetic::{SyntheticConfig, generate};
+    use crate::tasks::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
 
     /// Scoring from cached features gives what scoring from tokens gives, whatever the

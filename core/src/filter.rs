@@ -141,7 +141,7 @@ mod tests {
     use crate::model::test_support::{Poison, tiny_prm_config};
     use crate::scoring::encode_all;
     use crate::selection::{Selection, SelectionConfig, SelectionReason, Tests, UncertaintyTest};
-    use crate::synthetic::{SyntheticConfig, generate};
+    use crate::tasks::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
     use crate::trajectory::ProcessLabel;
 

@@ -5,32 +5,29 @@
 //! leaf crates (the `actprm` CLI, the web app) decide which backend that is.
 
 pub mod active;
-pub mod baselines;
 pub mod batch;
 pub mod budget;
 pub mod checkpoint;
 pub mod clipping;
 pub mod data;
 pub mod encoding;
-pub mod evaluation;
+pub mod eval;
 pub mod features;
 pub mod filter;
 pub mod finite;
-pub mod gsm8k;
 pub mod judge;
 pub mod loss;
-pub mod metrics;
 pub mod model;
 pub mod pretrained;
-pub mod prmbench;
 pub mod rng;
 pub mod schedule;
 pub mod scores;
 pub mod scoring;
 pub mod selection;
 pub mod strategy;
-pub mod synthetic;
-pub mod threshold;
+pub mod tasks;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 pub mod tokenizer;
 pub mod trainer;
 pub mod trajectory;
@@ -44,12 +41,12 @@ pub mod prelude {
     pub use burn::tensor::Device;
 
     pub use crate::checkpoint::{Checkpoint, CheckpointConfig, CheckpointFiles};
-    pub use crate::evaluation::Evaluation;
+    pub use crate::eval::Evaluation;
     pub use crate::model::PrmConfig;
     pub use crate::scores::StepScores;
     pub use crate::scoring::{ScoreError, TrajectoryEncodingError};
     pub use crate::selection::{SelectionConfig, Verdict};
-    pub use crate::synthetic::SyntheticConfig;
+    pub use crate::tasks::synthetic::SyntheticConfig;
     pub use crate::tokenizer::StepTokenizer;
     pub use crate::trajectory::{ProcessLabel, StepLabel, Trajectory};
 }

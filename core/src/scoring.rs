@@ -233,8 +233,8 @@ mod tests {
     use super::*;
     use crate::model::PrmConfig;
     use crate::model::test_support::tiny_prm_config;
-    use crate::synthetic::{SyntheticConfig, generate};
-    use std::task::{Context, Poll, Waker};
+    use crate::tasks::synthetic::{SyntheticConfig, generate};
+    use crate::test_support::block_on;
 
     /// Models that share a backbone score the same from one feature computation as each does
     /// alone.
@@ -281,15 +281,10 @@ mod tests {
         let trajectories = generate(&synthetic, 4, 5);
         let scores = checkpoint.score(&trajectories).unwrap();
         let mut heard = Vec::new();
-        let read_later = checkpoint.score_async(&trajectories, 2, |done| {
+        let read_later = block_on(checkpoint.score_async(&trajectories, 2, |done| {
             heard.push(done);
             std::future::ready(())
-        });
-        let Poll::Ready(read_later) =
-            std::pin::pin!(read_later).poll(&mut Context::from_waker(Waker::noop()))
-        else {
-            panic!("the flex backend reads back at once");
-        };
+        }));
         assert_eq!(read_later.unwrap(), scores);
         assert_eq!(heard, [2, 4, 5]);
 

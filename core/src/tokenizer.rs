@@ -15,7 +15,7 @@ use tokenizers::{
     PreTokenizerWrapper, Tokenizer,
 };
 
-use crate::synthetic::{SyntheticConfig, vocabulary};
+use crate::tasks::synthetic::{SyntheticConfig, vocabulary};
 
 /// Names of the special tokens of a [`StepTokenizer`].
 #[derive(Config, Debug, PartialEq)]

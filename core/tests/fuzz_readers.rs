@@ -19,7 +19,7 @@ use actprm_core::data::{
 };
 use actprm_core::encoding::EncodingConfig;
 use actprm_core::model::PrmConfig;
-use actprm_core::synthetic::{SyntheticConfig, generate};
+use actprm_core::tasks::synthetic::{SyntheticConfig, generate};
 use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use burn::tensor::Device;
 use proptest::prelude::*;

@@ -14,7 +14,7 @@ use actprm_core::data::{
     CORRECT_CLASSIFICATION, PROCESSBENCH_SPLITS, read_gsm8k, read_prm800k_stepwise, read_prmbench,
     read_processbench,
 };
-use actprm_core::gsm8k::Calculation;
+use actprm_core::tasks::gsm8k::Calculation;
 use flate2::read::GzDecoder;
 use support::shared_data_dir;
 

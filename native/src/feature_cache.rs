@@ -267,7 +267,7 @@ mod tests {
     use actprm_core::encoding::EncodingConfig;
     use actprm_core::model::PrmConfig;
     use actprm_core::scoring::encode_all;
-    use actprm_core::synthetic::{SyntheticConfig, generate};
+    use actprm_core::tasks::synthetic::{SyntheticConfig, generate};
     use actprm_core::tokenizer::StepTokenizer;
     use burn::tensor::Device;
 

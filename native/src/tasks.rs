@@ -3,9 +3,9 @@
 
 use actprm_core::Trajectory;
 use actprm_core::data::{Gsm8kProblem, read_gsm8k, read_prm800k_stepwise};
-use actprm_core::gsm8k::{Gsm8kPoolConfig, derive_trajectories};
 use actprm_core::rng::SeededRng;
-use actprm_core::synthetic::generate;
+use actprm_core::tasks::gsm8k::{Gsm8kPoolConfig, derive_trajectories};
+use actprm_core::tasks::synthetic::generate;
 use actprm_core::tokenizer::{CorpusVocabularyConfig, StepTokenizer};
 use std::path::{Path, PathBuf};
 

@@ -7,38 +7,20 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{TINY_MODEL, actprm, actprm_refused, kill_after, scratch, weights};
-
-/// A tiny checkpoint to filter with.
-fn checkpoint(dir: &Path) -> String {
-    let out = dir.join("run");
-    let mut args = vec![
-        "--device",
-        "cpu",
-        "run",
-        "--pool-size",
-        "48",
-        "--eval-size",
-        "16",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend(TINY_MODEL);
-    actprm(&args);
-    out.join("checkpoint").to_str().unwrap().to_string()
-}
+use common::{TINY_MODEL, actprm, actprm_refused, kill_after, scratch, tiny_checkpoint, weights};
 
 #[test]
 fn filter_killed_at_several_points_resumes_to_the_same_files() {
     let dir = scratch("kill-filter");
-    let checkpoint = checkpoint(&dir);
+    let checkpoint = tiny_checkpoint(&dir);
+    let checkpoint = checkpoint.to_str().unwrap();
     let filter_args = |out: &Path| -> Vec<String> {
         [
             "--device",
             "cpu",
             "filter",
             "--checkpoint",
-            &checkpoint,
+            checkpoint,
             "--count",
             "600",
             "--chunk-size",

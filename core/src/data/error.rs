@@ -138,7 +138,7 @@ pub enum Problem {
     },
     /// A GSM8K answer is not reasoning lines followed by `#### <final answer>`.
     #[error("{0}")]
-    Solution(#[from] crate::gsm8k::SolutionError),
+    Solution(#[from] crate::tasks::gsm8k::SolutionError),
     /// A PRM800K rating is not 1, 0, -1 or null.
     #[error("{0} is not a rating (expected 1, 0, -1 or null)")]
     RatingOutOfRange(i64),

@@ -6,7 +6,7 @@ use std::io::BufRead;
 use super::error::{DataError, Problem};
 use super::jsonl::JsonlRows;
 use super::record::{Record, RecordError};
-use crate::gsm8k::Solution;
+use crate::tasks::gsm8k::Solution;
 
 /// A GSM8K problem with its reference solution read into steps.
 #[derive(Debug, Clone, PartialEq)]

@@ -178,7 +178,7 @@ pub fn encode_trajectory(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synthetic::{SyntheticConfig, generate};
+    use crate::tasks::synthetic::{SyntheticConfig, generate};
 
     fn tokenizer() -> StepTokenizer {
         StepTokenizer::for_synthetic(&SyntheticConfig::new())

@@ -10,14 +10,14 @@ mod heads;
 mod host;
 mod masked_softmax;
 mod prm;
-mod prm_backbone;
+mod small_transformer;
 mod validation;
 
-pub use backbone::{BackboneConfig, TransformerBackbone};
+pub use backbone::{PrmBackbone, PrmBackboneConfig};
 pub use bert::{Bert, BertConfig, WeightsError};
 pub use heads::{EnsembleHeads, EnsembleHeadsConfig};
 pub use prm::{EnsemblePrm, PrmConfig};
-pub use prm_backbone::{PrmBackbone, PrmBackboneConfig};
+pub use small_transformer::{BackboneConfig, TransformerBackbone};
 pub use validation::{InvalidModelConfig, MAX_PARAMETERS};
 
 /// Models small enough for unit tests.

@@ -7,9 +7,9 @@ use burn::store::ModuleSnapshot;
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
-use super::backbone::BackboneConfig;
+use super::backbone::{PrmBackbone, PrmBackboneConfig};
 use super::heads::{EnsembleHeads, EnsembleHeadsConfig};
-use super::prm_backbone::{PrmBackbone, PrmBackboneConfig};
+use super::small_transformer::BackboneConfig;
 use crate::batch::{InputSource, PrmInput};
 use crate::scores::StepScores;
 
@@ -191,7 +191,7 @@ mod tests {
     use crate::encoding::{EncodedTrajectory, EncodingConfig, encode_trajectory};
     use crate::model::test_support::tiny_prm_config;
     use crate::scores::StepScores;
-    use crate::synthetic::{SyntheticConfig, generate};
+    use crate::tasks::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
     use crate::trajectory::Trajectory;
 

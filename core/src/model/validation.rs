@@ -2,11 +2,11 @@
 //! code would panic on, and a bound on the parameters, so that a configuration read from a
 //! file gives an error rather than a panic or an allocation the machine cannot make.
 
-use super::backbone::BackboneConfig;
+use super::backbone::PrmBackboneConfig;
 use super::bert::BertConfig;
 use super::heads::EnsembleHeadsConfig;
 use super::prm::PrmConfig;
-use super::prm_backbone::PrmBackboneConfig;
+use super::small_transformer::BackboneConfig;
 
 /// Most parameters a configured model may hold: 2³⁰, 4 GiB of f32 weights.
 pub const MAX_PARAMETERS: u64 = 1 << 30;

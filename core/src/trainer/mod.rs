@@ -254,7 +254,7 @@ mod tests {
     use crate::features::{StepFeatures, compute_features};
     use crate::model::test_support::tiny_prm_config;
     use crate::scoring::encode_all;
-    use crate::synthetic::{SyntheticConfig, generate};
+    use crate::tasks::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
 
     /// The largest difference between two sets of step features.

@@ -138,7 +138,7 @@ mod tests {
     use crate::model::test_support::tiny_prm_config;
     use crate::model::{BackboneConfig, PrmConfig};
     use crate::scoring::encode_all;
-    use crate::synthetic::{SyntheticConfig, generate};
+    use crate::tasks::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
     use crate::trajectory::ProcessLabel;
 

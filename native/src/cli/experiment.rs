@@ -9,7 +9,7 @@ use actprm_core::loss::LossConfig;
 use actprm_core::pretrained::default_backbone_dir;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::{DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD};
-use actprm_core::synthetic::{ErrorKind, SyntheticConfig};
+use actprm_core::tasks::synthetic::{ErrorKind, SyntheticConfig};
 use actprm_core::trainer::TrainingConfig;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};

@@ -3,7 +3,7 @@
 use actprm_core::model::{BackboneConfig, PrmBackbone, PrmBackboneConfig};
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone, default_backbone_dir};
 use actprm_core::rng::SeededRng;
-use actprm_core::synthetic::SyntheticConfig;
+use actprm_core::tasks::synthetic::SyntheticConfig;
 use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use anyhow::{Context, Result, bail};
 

@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use actprm_core::Trajectory;
-use actprm_core::baselines::TrivialBaselines;
 use actprm_core::checkpoint::Checkpoint;
 use actprm_core::data::{PROCESSBENCH_SPLITS, PrmBenchItem, read_prmbench};
-use actprm_core::evaluation::Evaluation;
-use actprm_core::prmbench::GroupScore;
+use actprm_core::eval::Evaluation;
+use actprm_core::eval::baselines::TrivialBaselines;
+use actprm_core::eval::prmbench::GroupScore;
+use actprm_core::eval::threshold::PAPER_TAU;
 use actprm_core::scores::StepScores;
-use actprm_core::synthetic::generate;
-use actprm_core::threshold::PAPER_TAU;
+use actprm_core::tasks::synthetic::generate;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Serialize;
 
@@ -255,7 +255,7 @@ pub fn synthetic(args: &SyntheticEvalArgs, backend: &Backend) -> Result<()> {
 struct PrmBenchReport {
     checkpoint: PathBuf,
     #[serde(flatten)]
-    report: actprm_core::prmbench::PrmBenchReport,
+    report: actprm_core::eval::prmbench::PrmBenchReport,
 }
 
 /// `actprm eval prmbench`.
@@ -273,7 +273,7 @@ pub fn prmbench(args: &PrmBenchArgs, backend: &Backend) -> Result<()> {
         .enumerate()
         .map(|(index, scores)| PrmBenchReport {
             checkpoint: set.dir(index).to_path_buf(),
-            report: actprm_core::prmbench::evaluate(&items, scores),
+            report: actprm_core::eval::prmbench::evaluate(&items, scores),
         })
         .collect();
     for report in &reports {
@@ -293,7 +293,7 @@ pub fn prmbench(args: &PrmBenchArgs, backend: &Backend) -> Result<()> {
 }
 
 /// Prints the per-class and per-category table.
-fn print_prmbench(report: &actprm_core::prmbench::PrmBenchReport) {
+fn print_prmbench(report: &actprm_core::eval::prmbench::PrmBenchReport) {
     println!(
         "{:<22} {:>6} {:>7} {:>8} {:>8} {:>9}",
         "class", "items", "steps", "F1", "negF1", "PRMScore"
@@ -317,7 +317,7 @@ fn print_prmbench(report: &actprm_core::prmbench::PrmBenchReport) {
 
 /// Warns about PRMBench items scored as PRMBench's own evaluation scores them, though their
 /// data is questionable.
-fn warn_about_prmbench_data(report: &actprm_core::prmbench::PrmBenchReport) {
+fn warn_about_prmbench_data(report: &actprm_core::eval::prmbench::PrmBenchReport) {
     if report.items_with_ignored_error_steps > 0 {
         eprintln!(
             "warning: {} items list error steps outside their solution; those numbers mark no \

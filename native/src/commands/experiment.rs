@@ -5,14 +5,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use actprm_core::active::{self, PassProgress};
-use actprm_core::baselines::TrivialBaselines;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
-use actprm_core::evaluation::Evaluation;
+use actprm_core::eval::Evaluation;
+use actprm_core::eval::baselines::TrivialBaselines;
+use actprm_core::eval::threshold::ChosenThreshold;
 use actprm_core::judge::{Judge, StoredLabelJudge};
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
-use actprm_core::threshold::ChosenThreshold;
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;

@@ -17,7 +17,7 @@ use actprm_core::encoding::encode_trajectory;
 use actprm_core::filter::{FilterTally, Kept, filter_chunk};
 use actprm_core::judge::JudgeCost;
 use actprm_core::strategy::{Choice, Strategy};
-use actprm_core::synthetic::{SyntheticConfig, items};
+use actprm_core::tasks::synthetic::{SyntheticConfig, items};
 use anyhow::{Context, Result, bail};
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};

@@ -7,7 +7,7 @@ use actprm_core::Trajectory;
 use actprm_core::scores::StepScores;
 use actprm_core::scoring::SCORE_BATCH_SIZE;
 use actprm_core::selection::{SelectionConfig, Verdict};
-use actprm_core::synthetic::generate;
+use actprm_core::tasks::synthetic::generate;
 use anyhow::{Context, Result};
 use serde::Serialize;
 

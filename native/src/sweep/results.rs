@@ -6,9 +6,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use actprm_core::budget::BudgetLedger;
-use actprm_core::evaluation::Evaluation;
+use actprm_core::eval::Evaluation;
+use actprm_core::eval::threshold::ChosenThreshold;
 use actprm_core::strategy::Strategy;
-use actprm_core::threshold::ChosenThreshold;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -120,8 +120,8 @@ impl ResultsFile {
 
 #[cfg(test)]
 pub mod tests {
+    use actprm_core::eval::metrics::FirstErrorF1;
     use actprm_core::judge::JudgeCost;
-    use actprm_core::metrics::FirstErrorF1;
 
     use super::*;
     use crate::cli::StrategyArg;

@@ -125,7 +125,7 @@ mod tests {
     /// at that τ, not at 0.5.
     #[test]
     fn the_choice_uses_the_validation_f1_at_the_chosen_tau() {
-        use actprm_core::threshold::ChosenThreshold;
+        use actprm_core::eval::threshold::ChosenThreshold;
 
         let chosen = |f1: f64| {
             Some(ChosenThreshold {

@@ -71,6 +71,26 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A tiny model trained in `dir/run` on 48 synthetic pool trajectories (16 held out); its
+/// checkpoint directory.
+pub fn tiny_checkpoint(dir: &Path) -> PathBuf {
+    let out = dir.join("run");
+    let mut args = vec![
+        "--device",
+        "cpu",
+        "run",
+        "--pool-size",
+        "48",
+        "--eval-size",
+        "16",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(TINY_MODEL);
+    actprm(&args);
+    out.join("checkpoint")
+}
+
 /// The checkpoint's tensors by name (the file's metadata may list its keys in any order).
 pub fn weights(run: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let bytes = std::fs::read(run.join("checkpoint/model.safetensors")).unwrap();

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::FirstErrorF1;
+use crate::eval::metrics::FirstErrorF1;
 use crate::trajectory::Trajectory;
 
 /// The three trivial predictors' scores on one labelled set.

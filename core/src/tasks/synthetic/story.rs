@@ -1,61 +1,10 @@
 //! A synthetic problem as structured data (a story and a written solution) and its rendering
 //! into the question and step texts of a [`Trajectory`].
 
-use super::vocabulary::{Character, growth_word, slot_name, templates};
+use super::event::EventKind;
+use super::templates;
+use super::vocabulary::{Character, growth_word, slot_name};
 use crate::trajectory::{ProcessLabel, Trajectory};
-
-/// What happens to the quantity in one sentence of the story.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum EventKind {
-    /// The protagonist gets `amount` more.
-    Gain,
-    /// The protagonist loses `amount`.
-    Loss,
-    /// The quantity is multiplied by `amount`.
-    Growth,
-}
-
-impl EventKind {
-    /// Every event kind, in declaration order.
-    pub const ALL: [EventKind; 3] = [EventKind::Gain, EventKind::Loss, EventKind::Growth];
-
-    /// `value` after this event with `amount`, or `None` if it leaves `0..=max_value`.
-    pub fn apply(self, value: u32, amount: u32, max_value: u32) -> Option<u32> {
-        match self {
-            EventKind::Gain => value.checked_add(amount),
-            EventKind::Loss => value.checked_sub(amount),
-            EventKind::Growth => value.checked_mul(amount),
-        }
-        .filter(|result| *result <= max_value)
-    }
-
-    /// The template of the question sentence stating this event.
-    fn question_template(self) -> &'static str {
-        match self {
-            EventKind::Gain => templates::GAIN_EVENT,
-            EventKind::Loss => templates::LOSS_EVENT,
-            EventKind::Growth => templates::GROWTH_EVENT,
-        }
-    }
-
-    /// The symbol of this event's operation in a written computation.
-    pub fn operator(self) -> &'static str {
-        match self {
-            EventKind::Gain => "+",
-            EventKind::Loss => "-",
-            EventKind::Growth => "*",
-        }
-    }
-
-    /// The template of the solution step computing this event.
-    fn step_template(self) -> &'static str {
-        match self {
-            EventKind::Gain => templates::GAIN_STEP,
-            EventKind::Loss => templates::LOSS_STEP,
-            EventKind::Growth => templates::GROWTH_STEP,
-        }
-    }
-}
 
 /// One arithmetic event of a story.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +129,7 @@ fn capitalise(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synthetic::vocabulary::CHARACTERS;
+    use crate::tasks::synthetic::vocabulary::CHARACTERS;
 
     fn story() -> Story {
         Story {

@@ -3,8 +3,9 @@
 //! depends only on `(seed, i)`, so the data are identical on every platform and for any count.
 
 use super::config::{ErrorKind, SyntheticConfig};
+use super::event::EventKind;
 use super::slip::{draw_slip, solve};
-use super::story::{Event, EventKind, Story};
+use super::story::{Event, Story};
 use super::vocabulary::{CHARACTERS, GROWTH_WORDS, ITEMS};
 use crate::rng::SeededRng;
 use crate::trajectory::{ProcessLabel, Trajectory};
@@ -140,7 +141,7 @@ fn draw_event(value: u32, config: &SyntheticConfig, rng: &mut SeededRng) -> Even
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synthetic::vocabulary;
+    use crate::tasks::synthetic::vocabulary;
 
     const SEED: u64 = 17;
     const COUNT: usize = 2000;

@@ -4,9 +4,11 @@
 //! computes one event per step and then states the answer. Errors sit at known steps.
 
 mod config;
+mod event;
 mod generator;
 mod slip;
 mod story;
+mod templates;
 mod vocabulary;
 
 pub use config::{ErrorKind, SyntheticConfig, SyntheticConfigError};

@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{FirstErrorF1, step_accuracy, step_roc_auc};
+use crate::eval::metrics::{FirstErrorF1, step_accuracy, step_roc_auc};
+use crate::eval::threshold::PAPER_TAU;
 use crate::scores::StepScores;
-use crate::threshold::PAPER_TAU;
 use crate::trajectory::{StepLabel, Trajectory};
 
 /// The metrics of one evaluation set.

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::FirstErrorF1;
+use crate::eval::metrics::FirstErrorF1;
 use crate::scores::StepScores;
 use crate::trajectory::Trajectory;
 

@@ -2,7 +2,8 @@
 //! steps continue from what was written), and drawing a slip that keeps every value in range.
 
 use super::config::{ErrorKind, SyntheticConfig};
-use super::story::{Computation, EventKind, Solution, Story};
+use super::event::EventKind;
+use super::story::{Computation, Solution, Story};
 use super::vocabulary::GROWTH_WORDS;
 use crate::rng::SeededRng;
 
@@ -158,8 +159,8 @@ fn wrong_values(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synthetic::story::Event;
-    use crate::synthetic::vocabulary::CHARACTERS;
+    use crate::tasks::synthetic::story::Event;
+    use crate::tasks::synthetic::vocabulary::CHARACTERS;
 
     fn story() -> Story {
         Story {
