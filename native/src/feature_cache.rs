@@ -8,7 +8,8 @@
 //! adds one shard, a safetensors file written under a temporary name and renamed into place,
 //! holding one `[steps, width]` f32 tensor per trajectory, named by its key. A shard that does
 //! not read back (a torn write, a damaged disk) is reported, removed, and its trajectories
-//! computed again.
+//! computed again. Shards are memory-mapped, so a request reads every shard's header but only
+//! the pages of the features it names.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -121,7 +122,12 @@ impl FeatureCache {
             .collect();
         shards.sort();
         for shard in shards {
-            let bytes = fs::read(&shard).with_context(|| format!("reading {}", shard.display()))?;
+            let file =
+                fs::File::open(&shard).with_context(|| format!("opening {}", shard.display()))?;
+            // SAFETY: a shard is written under a staging name and renamed into place, and never
+            // written again; the cache only ever removes one, which leaves the mapping valid.
+            let bytes = unsafe { memmap2::Mmap::map(&file) }
+                .with_context(|| format!("reading {}", shard.display()))?;
             match read_shard(&bytes, wanted, &mut found) {
                 Ok(()) => {}
                 Err(problem) => {
