@@ -190,8 +190,10 @@ fn faults_are_retried_or_recorded_as_designed() {
         &data,
         &out,
         &[
+            // Long enough that a loaded machine's slow answer is never taken for the hang, whose
+            // request the server logs only once it reads it.
             "--judge-timeout",
-            "1s",
+            "5s",
             "--judge-tries",
             "3",
             "--judge-concurrency",
