@@ -38,6 +38,8 @@ struct RunRecord<'a> {
     seed: u64,
     /// Updates made on every trajectory before the strategy may trust any.
     warmup_updates: usize,
+    /// The label budget that ends the pass, if any.
+    max_labels: Option<usize>,
     backend: &'a str,
     task: &'a serde_json::Value,
     training: &'a TrainingConfig,
@@ -150,6 +152,7 @@ fn execute(
         eval_size: args.pool.eval_size,
         seed: args.seed,
         warmup_updates,
+        max_labels: args.max_labels,
         backend: &backend.description,
         task: &data.task,
         training: &training,
