@@ -24,7 +24,7 @@ use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use actprm_core::trainer::{PrmTrainer, TrainerState, TrainingConfig};
 use std::sync::Mutex;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use burn::tensor::Device;
 use serde_json::Value;
 
@@ -295,7 +295,8 @@ impl ExperimentData {
                     total_steps,
                     device,
                     resumed.trainer,
-                )?;
+                )
+                .context("the saved state to resume from does not fit this run; pass --force")?;
                 (trainer, resumed.progress)
             }
         };

@@ -90,7 +90,13 @@ impl OpenRunDir {
                         root.display()
                     );
                 }
-                ResumeState::read(&resume_dir)?
+                ResumeState::read(&resume_dir).with_context(|| {
+                    format!(
+                        "{} holds an interrupted run whose saved state does not read; pass \
+                         --force to start it over",
+                        root.display()
+                    )
+                })?
             }
             _ => None,
         };

@@ -121,6 +121,18 @@ fn run_killed_at_several_points_goes_on_from_its_last_save_to_the_end_of_a_run_n
         "{stderr}"
     );
 
+    // A saved state that does not read is refused with the way out, and kept.
+    let pass = out.join("resume/pass.json");
+    let saved = std::fs::read(&pass).unwrap();
+    std::fs::write(&pass, b"{").unwrap();
+    let refused = actprm_refused(&args);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("saved state does not read") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    std::fs::write(&pass, saved).unwrap();
+
     let resumed = actprm(&args);
     let stdout = String::from_utf8_lossy(&resumed.stdout);
     assert!(stdout.contains("going on from mini-batch"), "{stdout}");
