@@ -7,30 +7,13 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{TINY_MODEL, actprm, actprm_refused};
+use common::{TINY_MODEL, actprm, actprm_refused, tiny_run};
 
 #[test]
 fn a_run_records_its_settings_and_the_threshold_it_chose() {
     let out = std::env::temp_dir().join(format!("actprm-cli-{}", std::process::id()));
     let out_str = out.to_str().unwrap();
-    let run = actprm(
-        &[
-            "--device",
-            "cpu",
-            "run",
-            "--pool-size",
-            "48",
-            "--eval-size",
-            "16",
-            "--checkpoint-every",
-            "2",
-            "--out",
-            out_str,
-        ]
-        .into_iter()
-        .chain(TINY_MODEL)
-        .collect::<Vec<_>>(),
-    );
+    let run = tiny_run(&out, &["--checkpoint-every", "2"]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("labels used:"), "{stdout}");
     assert!(stdout.contains("chosen on validation"), "{stdout}");

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{actprm, actprm_refused, scratch, tiny_checkpoint};
+use common::{actprm, actprm_refused, entropy_filter_args, scratch, tiny_checkpoint};
 
 /// Filters 40 synthetic problems in chunks of 16, then fakes an interruption after the second
 /// chunk (with half a row torn off the end of kept.jsonl) and checks that the rerun ends with
@@ -17,32 +17,8 @@ fn filter_keeps_rows_in_pool_order_and_resumes_by_content() {
     let checkpoint = tiny_checkpoint(&root);
     let checkpoint = checkpoint.to_str().unwrap();
     let dir = root.join("filter");
-    let arguments = |checkpoint: &str| {
-        [
-            "--device",
-            "cpu",
-            "filter",
-            "--checkpoint",
-            checkpoint,
-            "--count",
-            "40",
-            "--chunk-size",
-            "16",
-            // The barely trained tiny model is unsure of every step (about 0.9 bits each), so
-            // this keeps the problems with more steps and skips the others.
-            "--strategy",
-            "entropy",
-            "--threshold",
-            "4.5",
-            "--out",
-            dir.to_str().unwrap(),
-        ]
-        .map(str::to_owned)
-    };
-    let filter = |checkpoint: &str| {
-        let arguments = arguments(checkpoint);
-        actprm(&arguments.each_ref().map(String::as_str))
-    };
+    let arguments = |checkpoint: &str| entropy_filter_args(checkpoint, "40", "16", &dir);
+    let filter = |checkpoint: &str| actprm(&arguments(checkpoint));
     let first = filter(checkpoint);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(stderr.contains("of 40 trajectories"), "{stderr}");
@@ -115,7 +91,7 @@ fn filter_keeps_rows_in_pool_order_and_resumes_by_content() {
     let config = Path::new(checkpoint).join("config.json");
     let original = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, format!("{original}\n")).unwrap();
-    let refused = actprm_refused(&arguments(checkpoint).each_ref().map(String::as_str));
+    let refused = actprm_refused(&arguments(checkpoint));
     std::fs::write(&config, original).unwrap();
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(

@@ -7,34 +7,17 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{TINY_MODEL, actprm, actprm_refused, kill_after, scratch, tiny_checkpoint, weights};
+use common::{
+    TINY_MODEL, actprm, actprm_refused, entropy_filter_args, kill_after, scratch, tiny_checkpoint,
+    weights,
+};
 
 #[test]
 fn filter_killed_at_several_points_resumes_to_the_same_files() {
     let dir = scratch("kill-filter");
     let checkpoint = tiny_checkpoint(&dir);
     let checkpoint = checkpoint.to_str().unwrap();
-    let filter_args = |out: &Path| -> Vec<String> {
-        [
-            "--device",
-            "cpu",
-            "filter",
-            "--checkpoint",
-            checkpoint,
-            "--count",
-            "600",
-            "--chunk-size",
-            "25",
-            "--strategy",
-            "entropy",
-            "--threshold",
-            "4.5",
-            "--out",
-            out.to_str().unwrap(),
-        ]
-        .map(str::to_string)
-        .to_vec()
-    };
+    let filter_args = |out: &Path| entropy_filter_args(checkpoint, "600", "25", out);
     let reference = dir.join("reference");
     let args = filter_args(&reference);
     actprm(&args);

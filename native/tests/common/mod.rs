@@ -71,10 +71,9 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A tiny model trained in `dir/run` on 48 synthetic pool trajectories (16 held out); its
-/// checkpoint directory.
-pub fn tiny_checkpoint(dir: &Path) -> PathBuf {
-    let out = dir.join("run");
+/// Trains the tiny model into `out` on 48 synthetic pool trajectories (16 held out), with
+/// `extra` arguments; its output.
+pub fn tiny_run(out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "--device",
         "cpu",
@@ -87,8 +86,46 @@ pub fn tiny_checkpoint(dir: &Path) -> PathBuf {
         out.to_str().unwrap(),
     ];
     args.extend(TINY_MODEL);
-    actprm(&args);
+    args.extend_from_slice(extra);
+    actprm(&args)
+}
+
+/// A tiny model trained in `dir/run` (see [`tiny_run`]); its checkpoint directory.
+pub fn tiny_checkpoint(dir: &Path) -> PathBuf {
+    let out = dir.join("run");
+    tiny_run(&out, &[]);
     out.join("checkpoint")
+}
+
+/// `filter` arguments keeping, of `count` synthetic problems scored in chunks of `chunk_size`
+/// with `checkpoint`, those whose predictive entropy exceeds 4.5 bits, into `out`. A barely
+/// trained tiny model is unsure of every step (about 0.9 bits each), so this keeps the
+/// problems with more steps and skips the others.
+pub fn entropy_filter_args(
+    checkpoint: &str,
+    count: &str,
+    chunk_size: &str,
+    out: &Path,
+) -> Vec<String> {
+    [
+        "--device",
+        "cpu",
+        "filter",
+        "--checkpoint",
+        checkpoint,
+        "--count",
+        count,
+        "--chunk-size",
+        chunk_size,
+        "--strategy",
+        "entropy",
+        "--threshold",
+        "4.5",
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .map(str::to_string)
+    .to_vec()
 }
 
 /// The checkpoint's tensors by name (the file's metadata may list its keys in any order).
