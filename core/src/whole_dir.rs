@@ -50,11 +50,6 @@ pub fn settled_dir(dir: &Path) -> PathBuf {
     }
 }
 
-/// Whether [`settled_dir`] finds a directory for `dir`.
-pub fn whole_dir_exists(dir: &Path) -> bool {
-    settled_dir(dir).exists()
-}
-
 /// Removes `dir` with its staging and previous siblings.
 pub fn remove_whole_dir(dir: &Path) -> Result<(), FileError> {
     remove_dir_if_present(&sibling(dir, "partial"))?;
@@ -105,7 +100,7 @@ mod tests {
         assert_eq!(read("a"), b"2");
         // Stopped between the two renames: the previous directory is read.
         fs::rename(&dir, sibling(&dir, "previous")).unwrap();
-        assert!(whole_dir_exists(&dir));
+        assert!(settled_dir(&dir).exists());
         assert_eq!((read("a"), read("b")), (b"2".to_vec(), b"2".to_vec()));
         write_whole_dir(&dir, &[("a", b"4")]).unwrap();
         assert_eq!(read("a"), b"4");
@@ -115,7 +110,7 @@ mod tests {
         );
 
         remove_whole_dir(&dir).unwrap();
-        assert!(!whole_dir_exists(&dir) && !sibling(&dir, "partial").exists());
+        assert!(!settled_dir(&dir).exists() && !sibling(&dir, "partial").exists());
         fs::remove_dir_all(dir.parent().unwrap()).unwrap();
     }
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use actprm_core::active::PassProgress;
 use actprm_core::checkpoint::CheckpointFiles;
 use actprm_core::trainer::{TrainerPosition, TrainerState};
-use actprm_core::whole_dir::{remove_whole_dir, settled_dir, whole_dir_exists, write_whole_dir};
+use actprm_core::whole_dir::{remove_whole_dir, settled_dir, write_whole_dir};
 use anyhow::{Context, Result};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -61,10 +61,10 @@ impl ResumeState {
 
     /// The state saved in `dir`, or `None` when there is none.
     pub fn read(dir: &Path) -> Result<Option<Self>> {
-        if !whole_dir_exists(dir) {
+        let settled = settled_dir(dir);
+        if !settled.exists() {
             return Ok(None);
         }
-        let settled = settled_dir(dir);
         let optimizer = settled.join(OPTIMIZER_FILE);
         let state = Self {
             checkpoint: CheckpointFiles::read_dir(&settled)?,
