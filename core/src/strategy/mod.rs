@@ -11,6 +11,7 @@ use crate::scores::StepScores;
 use crate::selection::{
     Selection, SelectionConfig, SelectionReason, Tests, UncertaintyTest, Verdict,
 };
+use record::StrategyRecord;
 
 /// Default entropy threshold: H(0.95) = 0.2864 bits, so one step at the paper's δ_pred
 /// boundary is enough to select, and so are several mildly uncertain ones.
@@ -18,6 +19,8 @@ pub const DEFAULT_ENTROPY_THRESHOLD: f32 = 0.2864;
 
 /// Default mutual-information threshold in bits.
 pub const DEFAULT_MUTUAL_INFORMATION_THRESHOLD: f32 = 1e-3;
+
+mod record;
 
 /// How the trajectories of a mini-batch are chosen for labelling. Written to files as an
 /// object named by [`Strategy::name`] with every setting the strategy reads, for example
@@ -44,67 +47,6 @@ pub enum Strategy {
     },
     /// Label everything (the full-data baseline).
     Full,
-}
-
-/// [`Strategy`] as files hold it: tagged by its name, its settings beside the name.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "name", rename_all = "kebab-case")]
-enum StrategyRecord {
-    Actprm(SelectionConfig),
-    #[serde(alias = "aleatoric_only")]
-    AleatoricOnly(SelectionConfig),
-    #[serde(alias = "epistemic_only")]
-    EpistemicOnly(SelectionConfig),
-    Entropy {
-        threshold: f32,
-        tau: f32,
-    },
-    Bald {
-        threshold: f32,
-        tau: f32,
-    },
-    Random {
-        fraction: f64,
-        seed: u64,
-    },
-    Full,
-}
-
-impl From<Strategy> for StrategyRecord {
-    fn from(strategy: Strategy) -> Self {
-        match strategy {
-            Strategy::Rule { config, tests } => match tests {
-                Tests::Both => StrategyRecord::Actprm(config),
-                Tests::AleatoricOnly => StrategyRecord::AleatoricOnly(config),
-                Tests::EpistemicOnly => StrategyRecord::EpistemicOnly(config),
-            },
-            Strategy::Information(InformationRule {
-                measure,
-                threshold,
-                tau,
-            }) => match measure {
-                Measure::Entropy => StrategyRecord::Entropy { threshold, tau },
-                Measure::MutualInformation => StrategyRecord::Bald { threshold, tau },
-            },
-            Strategy::Random { fraction, seed } => StrategyRecord::Random { fraction, seed },
-            Strategy::Full => StrategyRecord::Full,
-        }
-    }
-}
-
-impl From<StrategyRecord> for Strategy {
-    fn from(record: StrategyRecord) -> Self {
-        let rule = |config, tests| Strategy::Rule { config, tests };
-        match record {
-            StrategyRecord::Actprm(config) => rule(config, Tests::Both),
-            StrategyRecord::AleatoricOnly(config) => rule(config, Tests::AleatoricOnly),
-            StrategyRecord::EpistemicOnly(config) => rule(config, Tests::EpistemicOnly),
-            StrategyRecord::Entropy { threshold, tau } => Strategy::entropy(threshold, tau),
-            StrategyRecord::Bald { threshold, tau } => Strategy::bald(threshold, tau),
-            StrategyRecord::Random { fraction, seed } => Strategy::Random { fraction, seed },
-            StrategyRecord::Full => Strategy::Full,
-        }
-    }
 }
 
 /// The per-step quantity an [`InformationRule`] sums.
