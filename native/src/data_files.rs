@@ -5,12 +5,13 @@
 use std::cell::Cell;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use actprm_core::Trajectory;
 use actprm_core::data::{
-    DataError, Prm800kRows, TrainingRows, UnlabelledRows, read_processbench_bytes,
+    DataError, Prm800kRows, PrmBenchItem, TrainingRows, UnlabelledRows, read_prmbench,
+    read_processbench_bytes,
 };
 use anyhow::{Context, Result, bail};
 use flate2::read::GzDecoder;
@@ -109,6 +110,33 @@ pub fn read_processbench_split(dir: &Path, split: &str) -> Result<Vec<Trajectory
             .map(|item| item.trajectory)
             .collect(),
     )
+}
+
+/// The items of a PRMBench JSONL file, or of every `.jsonl` file of a directory (in name
+/// order), as the benchmark ships them.
+pub fn read_prmbench_data(path: &Path) -> Result<Vec<PrmBenchItem>> {
+    let files = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("reading the directory {}", path.display()))?
+            .map(|entry| entry.map(|entry| entry.path()))
+            .collect::<Result<_, _>>()?;
+        files.retain(|file| file.extension().is_some_and(|e| e == "jsonl"));
+        files.sort();
+        if files.is_empty() {
+            bail!("{} holds no .jsonl file", path.display());
+        }
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut items = Vec::new();
+    for file in files {
+        items.extend(read_prmbench(
+            &file.display().to_string(),
+            open_reader(&file)?,
+        )?);
+    }
+    Ok(items)
 }
 
 /// `path` opened for reading lines, gunzipped when it ends in `.gz`.

@@ -38,6 +38,7 @@ const EVAL_BATCH: usize = 64;
 
 /// Labelled trajectories and their encodings, with their step features when the backbone is
 /// frozen.
+#[derive(Default)]
 pub struct EncodedSet {
     pub trajectories: Vec<Trajectory>,
     pub encoded: Vec<EncodedTrajectory>,
@@ -102,6 +103,24 @@ impl EncodedSet {
     }
 }
 
+/// A frozen pretrained backbone reading step features, and where they are cached.
+struct FrozenReader {
+    reader: EnsemblePrm,
+    cache: Option<FeatureCache>,
+}
+
+impl FrozenReader {
+    fn new(pretrained: &PretrainedBackbone, model: &ModelArgs, device: &Device) -> Self {
+        let reader = PrmConfig::new(pretrained.config.clone().into())
+            .init_around(PrmBackbone::Bert(pretrained.bert.clone()), device);
+        let cache = model
+            .feature_cache
+            .root()
+            .map(|root| FeatureCache::new(&root, reader.backbone()));
+        Self { reader, cache }
+    }
+}
+
 /// What one pass over the pool does: which trajectories it labels, when it stops, and how long
 /// it labels everything first.
 pub struct PassPlan {
@@ -149,6 +168,8 @@ pub struct ExperimentData {
     pub test: EncodedSet,
     /// The pretrained backbone every experiment starts from, for `--backbone minilm`.
     pub pretrained: Option<PretrainedBackbone>,
+    /// What reads step features once, when that backbone is frozen.
+    frozen: Option<FrozenReader>,
     /// What a label costs, for the ledgers.
     pub judge_cost: JudgeCost,
 }
@@ -179,34 +200,41 @@ impl ExperimentData {
                 EncodingConfig::for_encoder(pretrained.config.max_position_embeddings)
             })
             .with_reading(model.step_reading);
-        let set = |trajectories, what| EncodedSet::new(&tokenizer, &encoding, trajectories, what);
-        let mut pool = set(sets.pool, "pool")?;
-        let mut validation = set(sets.validation, "validation")?;
-        let mut test = set(sets.test, "test")?;
-        if let (true, Some(pretrained)) = (model.freeze_backbone, &pretrained) {
-            let reader = PrmConfig::new(pretrained.config.clone().into())
-                .init_around(PrmBackbone::Bert(pretrained.bert.clone()), device);
-            let pad_id = tokenizer.pad_id();
-            let cache = model
-                .feature_cache
-                .root()
-                .map(|root| FeatureCache::new(&root, reader.backbone()));
-            let cache = cache.as_ref();
-            pool.cache_features(&reader, cache, pad_id, "pool features")?;
-            validation.cache_features(&reader, cache, pad_id, "validation features")?;
-            test.cache_features(&reader, cache, pad_id, "test features")?;
-        }
-        Ok(Self {
-            pool,
-            validation,
-            test,
+        let frozen = match (model.freeze_backbone, &pretrained) {
+            (true, Some(pretrained)) => Some(FrozenReader::new(pretrained, model, device)),
+            _ => None,
+        };
+        let mut data = Self {
+            pool: EncodedSet::default(),
+            validation: EncodedSet::default(),
+            test: EncodedSet::default(),
             task: tasks::task_settings(args)?,
             test_name: sets.test_name,
             tokenizer,
             encoding,
             pretrained,
+            frozen,
             judge_cost: JudgeCost::new().with_tokens_per_trajectory(args.judge_tokens),
-        })
+        };
+        data.pool = data.encode(sets.pool, "pool")?;
+        data.validation = data.encode(sets.validation, "validation")?;
+        data.test = data.encode(sets.test, "test")?;
+        Ok(data)
+    }
+
+    /// `trajectories` read as this data's pool is read: encoded, with their step features
+    /// when the backbone is frozen (from the feature cache when it holds them).
+    pub fn encode(&self, trajectories: Vec<Trajectory>, what: &str) -> Result<EncodedSet> {
+        let mut set = EncodedSet::new(&self.tokenizer, &self.encoding, trajectories, what)?;
+        if let Some(frozen) = &self.frozen {
+            set.cache_features(
+                &frozen.reader,
+                frozen.cache.as_ref(),
+                self.tokenizer.pad_id(),
+                &format!("{what} features"),
+            )?;
+        }
+        Ok(set)
     }
 
     /// The checkpoint configuration of a model with `heads` heads for this data.

@@ -5,13 +5,34 @@ mod common;
 
 use common::{actprm, actprm_refused, shared_data};
 
+/// A ProcessBench directory in `dir` holding, of each split, the first `count` erroneous items
+/// and the first `count` correct ones.
+fn processbench_slice(dir: &std::path::Path, count: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    for split in ["gsm8k", "math", "olympiadbench", "omnimath"] {
+        let file = format!("{split}.json");
+        let text = std::fs::read_to_string(shared_data().join("processbench").join(&file)).unwrap();
+        let items: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        let correct = |item: &&serde_json::Value| item["label"] == -1;
+        let slice: Vec<&serde_json::Value> = (items.iter().filter(|i| !correct(i)).take(count))
+            .chain(items.iter().filter(correct).take(count))
+            .collect();
+        let slice = serde_json::to_string(&slice).unwrap();
+        std::fs::write(dir.join(file), slice).unwrap();
+    }
+}
+
 /// A sweep on the GSM8K-derived task: one experiment per strategy, random matched to actprm's
-/// budget, the chart and table drawn; a rerun skips what is done.
+/// budget, every model also scored on ProcessBench and PRMBench, the chart and tables drawn; a
+/// rerun skips what is done.
 #[test]
 fn a_tiny_sweep_on_the_gsm8k_task_runs_resumes_and_draws() {
     let out = std::env::temp_dir().join(format!("actprm-sweep-{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
     let data_dir = shared_data();
+    let processbench = out.join("processbench");
+    processbench_slice(&processbench, 3);
+    let prmbench = data_dir.join("prmbench_sample/sample.jsonl");
     let sweep = || {
         actprm(&[
             "--device",
@@ -35,6 +56,10 @@ fn a_tiny_sweep_on_the_gsm8k_task_runs_resumes_and_draws() {
             "16",
             "--layers",
             "1",
+            "--processbench",
+            processbench.to_str().unwrap(),
+            "--prmbench",
+            prmbench.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
         ])
@@ -60,11 +85,37 @@ fn a_tiny_sweep_on_the_gsm8k_task_runs_resumes_and_draws() {
         400,
         "the test set is ProcessBench gsm8k"
     );
+    let splits = full["benchmarks"]["processbench"].as_array().unwrap();
+    let names: Vec<&str> = splits
+        .iter()
+        .map(|s| s["split"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["gsm8k", "math", "olympiadbench", "omnimath"]);
+    for split in splits {
+        assert_eq!(split["items"], 6, "{split}");
+        assert_eq!(split["at_half"]["tau"], 0.5, "{split}");
+        assert!(split["chance_f1"].as_f64().unwrap() > 0.0, "{split}");
+    }
+    assert_eq!(
+        full["benchmarks"]["prmbench"]["items"], 56,
+        "the 50 records and, as PRMBench's loader adds, the original solution of each of the 6 \
+         redundancy records"
+    );
     for file in ["chart.svg", "chart.png", "table.md", "sweep.json"] {
         assert!(out.join(file).is_file(), "{file}");
     }
+    let tables = std::fs::read_to_string(out.join("table.md")).unwrap();
+    assert!(
+        tables.contains("| ProcessBench average | PRMBench PRMScore | PRMBench negF1 |"),
+        "{tables}"
+    );
+    assert!(
+        tables.contains("| chance (a uniformly random step) |"),
+        "{tables}"
+    );
     let settings = std::fs::read_to_string(out.join("sweep.json")).unwrap();
     assert!(settings.contains("gsm8k"), "{settings}");
+    assert!(settings.contains("sample.jsonl"), "{settings}");
 
     let rerun = sweep();
     assert!(String::from_utf8_lossy(&rerun.stdout).contains("3 experiments"));

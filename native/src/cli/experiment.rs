@@ -308,6 +308,8 @@ pub struct SweepArgs {
     pub pool: PoolArgs,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub benchmarks: BenchmarkArgs,
     /// Strategies to run (comma-separated). `random` is run at the budget each `actprm` run of
     /// the same seed and heads spent, unless --random-fractions is given.
     #[arg(
@@ -367,6 +369,20 @@ pub struct SweepArgs {
         default_value = "Synthetic task: held-out F1 against labels bought"
     )]
     pub title: String,
+}
+
+/// Benchmarks a sweep scores every trained model on, beside the task's test set.
+#[derive(Debug, Args)]
+pub struct BenchmarkArgs {
+    /// Also score every trained model on each ProcessBench split in this directory
+    /// ({gsm8k,math,olympiadbench,omnimath}.json), at the τ its run chose on validation and at
+    /// 0.5; table.md then has a table of them.
+    #[arg(long, value_name = "DIR")]
+    pub processbench: Option<PathBuf>,
+    /// Also score every trained model on PRMBench: a JSONL file, or a directory of them, as
+    /// the benchmark ships them (at τ 0.5, its protocol).
+    #[arg(long, value_name = "PATH")]
+    pub prmbench: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

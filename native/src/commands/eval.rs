@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use actprm_core::Trajectory;
 use actprm_core::checkpoint::Checkpoint;
-use actprm_core::data::{PROCESSBENCH_SPLITS, PrmBenchItem, read_prmbench};
+use actprm_core::data::PROCESSBENCH_SPLITS;
 use actprm_core::eval::Evaluation;
 use actprm_core::eval::baselines::TrivialBaselines;
 use actprm_core::eval::prmbench::GroupScore;
@@ -20,7 +20,7 @@ use crate::backend::Backend;
 use crate::checkpoint_dir::load_checkpoint;
 use crate::checkpoint_set::CheckpointSet;
 use crate::cli::{PrmBenchArgs, ProcessBenchArgs, SyntheticEvalArgs};
-use crate::data_files::{evenly_spaced, open_reader, read_processbench_split};
+use crate::data_files::{evenly_spaced, read_prmbench_data, read_processbench_split};
 use crate::progress;
 
 /// One split's result.
@@ -332,33 +332,6 @@ fn warn_about_prmbench_data(report: &actprm_core::eval::prmbench::PrmBenchReport
             report.unknown_classes.join(", ")
         );
     }
-}
-
-/// The items of a PRMBench JSONL file, or of every `.jsonl` file of a directory (in name
-/// order), as the benchmark ships them.
-fn read_prmbench_data(path: &Path) -> Result<Vec<PrmBenchItem>> {
-    let files = if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("reading the directory {}", path.display()))?
-            .map(|entry| entry.map(|entry| entry.path()))
-            .collect::<Result<_, _>>()?;
-        files.retain(|file| file.extension().is_some_and(|e| e == "jsonl"));
-        files.sort();
-        if files.is_empty() {
-            bail!("{} holds no .jsonl file", path.display());
-        }
-        files
-    } else {
-        vec![path.to_path_buf()]
-    };
-    let mut items = Vec::new();
-    for file in files {
-        items.extend(read_prmbench(
-            &file.display().to_string(),
-            open_reader(&file)?,
-        )?);
-    }
-    Ok(items)
 }
 
 /// Every item's step scores, with a progress bar.

@@ -26,6 +26,7 @@ use crate::dir_lock::DirLock;
 use crate::identity::differences;
 use crate::pool_experiment::{ExperimentData, PassPlan, load_pretrained, training_config};
 use crate::progress;
+use crate::sweep::benchmarks::BenchmarkSets;
 use crate::sweep::results::{ExperimentResult, ResultsFile};
 use crate::sweep::spec::{Spec, independent_grid, matches_random_to_actprm};
 use crate::sweep::{chart, groups, table};
@@ -45,7 +46,7 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
         .max(1);
     // The data are loaded only when an experiment is pending, so that a finished sweep
     // rewrites its table and chart at once.
-    let mut data: Option<BTreeMap<u64, ExperimentData>> = None;
+    let mut data: Option<BTreeMap<u64, SeedData>> = None;
     let grid = independent_grid(args);
     let todo = pending(&grid, &results);
     if !todo.is_empty() {
@@ -69,7 +70,10 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
     let svg = chart::svg(&groups, &args.title)?;
     write(&args.out.join("chart.svg"), svg.as_bytes())?;
     write(&args.out.join("chart.png"), &chart::png(&svg)?)?;
-    let table = table::markdown(&groups);
+    let mut table = table::markdown(&groups);
+    if let Some(benchmarks) = table::benchmarks_markdown(&groups) {
+        table = format!("{table}\n{benchmarks}");
+    }
     write(&args.out.join("table.md"), table.as_bytes())?;
     println!("{table}");
     println!(
@@ -90,7 +94,7 @@ fn validate(args: &SweepArgs) -> Result<()> {
 
 /// Settings sweep.json gained after sweeps were first recorded, each with the value that the
 /// sweeps recorded without it ran with.
-fn settings_added_later() -> [(&'static str, serde_json::Value); 7] {
+fn settings_added_later() -> [(&'static str, serde_json::Value); 9] {
     [
         ("step_reading", json!(StepReading::Whole.name())),
         ("error_weight", json!(1.0)),
@@ -99,6 +103,8 @@ fn settings_added_later() -> [(&'static str, serde_json::Value); 7] {
         ("clip_norm", json!(1.0_f32)),
         ("clipping", json!(Clipping::PerParameter.name())),
         ("backbone_learning_rate", json!(null)),
+        ("processbench", json!(null)),
+        ("prmbench", json!(null)),
     ]
 }
 
@@ -139,6 +145,8 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "clipping": args.model.clipping.name(),
         "tau": args.tau,
         "warmup_updates": args.warmup_updates,
+        "processbench": args.benchmarks.processbench,
+        "prmbench": args.benchmarks.prmbench,
     });
     let task = task_settings(&args.pool)?;
     settings
@@ -185,12 +193,18 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
     }
 }
 
+/// What the experiments of one seed read.
+struct SeedData {
+    data: ExperimentData,
+    benchmarks: BenchmarkSets,
+}
+
 /// The data of every seed, loaded into `data` the first time they are needed.
 fn loaded<'a>(
-    data: &'a mut Option<BTreeMap<u64, ExperimentData>>,
+    data: &'a mut Option<BTreeMap<u64, SeedData>>,
     args: &SweepArgs,
     backend: &Backend,
-) -> Result<&'a BTreeMap<u64, ExperimentData>> {
+) -> Result<&'a BTreeMap<u64, SeedData>> {
     if data.is_none() {
         let pretrained = load_pretrained(&args.model, &backend.device)?;
         let by_seed = args
@@ -205,7 +219,14 @@ fn loaded<'a>(
                     &backend.device,
                 )?;
                 seed_data.require_labelled_pool()?;
-                Ok((seed, seed_data))
+                let benchmarks = BenchmarkSets::load(&args.benchmarks, &seed_data)?;
+                Ok((
+                    seed,
+                    SeedData {
+                        data: seed_data,
+                        benchmarks,
+                    },
+                ))
             })
             .collect::<Result<_>>()?;
         *data = Some(by_seed);
@@ -226,7 +247,7 @@ fn pending(wanted: &[Spec], results: &[ExperimentResult]) -> Vec<Spec> {
 /// finishes. The first error stops the other experiments at their next mini-batch.
 fn run_all(
     args: &SweepArgs,
-    data: &BTreeMap<u64, ExperimentData>,
+    data: &BTreeMap<u64, SeedData>,
     specs: Vec<Spec>,
     jobs: usize,
     backend: &Backend,
@@ -296,7 +317,7 @@ fn run_all(
 /// Trains and evaluates one experiment, calling `after_batch` after every mini-batch.
 fn experiment(
     args: &SweepArgs,
-    data: &ExperimentData,
+    SeedData { data, benchmarks }: &SeedData,
     spec: &Spec,
     device: &Device,
     mut after_batch: impl FnMut() -> Result<()>,
@@ -339,6 +360,7 @@ fn experiment(
         test: on_test(args.tau),
         threshold,
         test_at_threshold: threshold.map(|chosen| on_test(chosen.tau)),
+        benchmarks: benchmarks.evaluate(data, &model, threshold),
         ledger,
         wall_seconds: started.elapsed().as_secs_f64(),
     })
@@ -371,6 +393,8 @@ mod tests {
                 "clip_norm": 1.0,
                 "clipping": "per-parameter",
                 "backbone_learning_rate": null,
+                "processbench": null,
+                "prmbench": null,
             })
         );
         let mut recorded = json!({
@@ -381,6 +405,8 @@ mod tests {
             "clip_norm": 2.0,
             "clipping": "global",
             "backbone_learning_rate": 2e-5,
+            "processbench": "processbench",
+            "prmbench": null,
         });
         let before = recorded.clone();
         assert!(!fill_settings_added_later(&mut recorded));

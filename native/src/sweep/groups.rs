@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use clap::ValueEnum;
 
+use super::benchmarks::{PrmBenchResult, SplitResult};
 use super::results::ExperimentResult;
 use super::spec::Spec;
 use crate::cli::StrategyArg;
@@ -79,6 +80,72 @@ pub struct Group {
     pub epistemic_share: f64,
     /// Wall time of one experiment, mean over seeds.
     pub wall_seconds: f64,
+    /// The benchmarks beside the test set, when every experiment was scored on the same ones.
+    pub benchmarks: Option<BenchmarkSpread>,
+}
+
+/// A group's benchmark results over seeds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchmarkSpread {
+    /// Per ProcessBench split: its name, the first-error F1 at the τ chosen on validation (at
+    /// 0.5 where none was), and the chance F1 of the split.
+    pub splits: Vec<(String, Spread, f64)>,
+    /// That F1 averaged over the splits; `None` without ProcessBench.
+    pub processbench_average: Option<Spread>,
+    /// PRMBench's PRMScore and negF1 at τ 0.5; `None` without PRMBench.
+    pub prmbench_score: Option<Spread>,
+    pub prmbench_negative_f1: Option<Spread>,
+}
+
+impl BenchmarkSpread {
+    /// The spread of `members`' benchmark results, or `None` when they have none or were not
+    /// all scored on the same benchmarks.
+    fn of(members: &[&ExperimentResult]) -> Option<Self> {
+        let first = &members.first()?.benchmarks;
+        let names = |r: &ExperimentResult| -> Vec<String> {
+            r.benchmarks
+                .processbench
+                .iter()
+                .map(|split| split.split.clone())
+                .collect()
+        };
+        let comparable = members.iter().all(|r| {
+            names(r) == names(members[0])
+                && r.benchmarks.prmbench.is_some() == first.prmbench.is_some()
+        });
+        if first.is_empty() || !comparable {
+            return None;
+        }
+        let over_seeds = |f: &dyn Fn(&ExperimentResult) -> f64| {
+            Spread::of(&members.iter().map(|r| f(r)).collect::<Vec<_>>())
+        };
+        let splits = first
+            .processbench
+            .iter()
+            .enumerate()
+            .map(|(index, split)| {
+                let f1 = over_seeds(&|r| r.benchmarks.processbench[index].reported_f1());
+                (split.split.clone(), f1, split.chance_f1)
+            })
+            .collect();
+        let processbench_average = (!first.processbench.is_empty()).then(|| {
+            over_seeds(&|r| {
+                let splits = &r.benchmarks.processbench;
+                splits.iter().map(SplitResult::reported_f1).sum::<f64>() / splits.len() as f64
+            })
+        });
+        let prmbench = |f: fn(&PrmBenchResult) -> f64| {
+            first.prmbench.map(|_| {
+                over_seeds(&|r| f(r.benchmarks.prmbench.as_ref().expect("compared above")))
+            })
+        };
+        Some(Self {
+            splits,
+            processbench_average,
+            prmbench_score: prmbench(|p| p.score),
+            prmbench_negative_f1: prmbench(|p| p.negative_f1),
+        })
+    }
 }
 
 impl Group {
@@ -162,6 +229,7 @@ pub fn group(results: &[ExperimentResult]) -> Vec<Group> {
                 aleatoric_share: share(&|r| r.ledger.aleatoric as f64),
                 epistemic_share: share(&|r| r.ledger.epistemic as f64),
                 wall_seconds: Spread::of(&values(&|r| r.wall_seconds)).mean,
+                benchmarks: BenchmarkSpread::of(&members),
                 setting,
             }
         })
@@ -207,6 +275,70 @@ mod tests {
         assert_eq!((actprm.test_f1.min, actprm.test_f1.max), (0.6, 0.8));
         assert_eq!(groups[1].series, "full");
         assert_eq!(groups[1].test_f1.std, 0.0);
+    }
+
+    /// A result scored on two ProcessBench splits (F1 `f1` at the τ chosen on validation on
+    /// the first, 0.5 F1 `f1` on the second, where it chose none) and on PRMBench.
+    fn benchmarked(seed: u64, f1: f64) -> ExperimentResult {
+        use crate::sweep::benchmarks::{BenchmarkResults, PrmBenchResult, SplitResult};
+
+        let mut result = result(StrategyArg::Full, seed, 1.0, f1);
+        let low = {
+            let mut low = result.test;
+            low.first_error.f1 = 0.0;
+            low
+        };
+        let split = |name: &str, at_threshold, at_half| SplitResult {
+            split: name.to_string(),
+            items: 100,
+            at_threshold,
+            at_half,
+            chance_f1: 0.15,
+        };
+        result.benchmarks = BenchmarkResults {
+            processbench: vec![
+                split("gsm8k", Some(result.test), low),
+                split("math", None, result.test),
+            ],
+            prmbench: Some(PrmBenchResult {
+                items: 394,
+                f1: 0.9,
+                negative_f1: f1,
+                score: 0.5 * (0.9 + f1),
+            }),
+        };
+        result
+    }
+
+    #[test]
+    fn benchmarks_are_averaged_over_seeds_at_the_chosen_tau() {
+        let groups = group(&[benchmarked(0, 0.2), benchmarked(1, 0.4)]);
+        let benchmarks = groups[0]
+            .benchmarks
+            .as_ref()
+            .expect("both were benchmarked");
+        let names: Vec<&str> = benchmarks.splits.iter().map(|(n, ..)| n.as_str()).collect();
+        assert_eq!(names, ["gsm8k", "math"]);
+        let gsm8k = benchmarks.splits[0].1;
+        assert!(
+            (gsm8k.mean - 0.3).abs() < 1e-12,
+            "at the chosen τ, not at 0.5"
+        );
+        assert_eq!(benchmarks.splits[1].2, 0.15);
+        assert!((benchmarks.processbench_average.unwrap().mean - 0.3).abs() < 1e-12);
+        assert!((benchmarks.prmbench_negative_f1.unwrap().mean - 0.3).abs() < 1e-12);
+        assert!((benchmarks.prmbench_score.unwrap().mean - 0.6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn seeds_scored_on_other_benchmarks_are_not_averaged() {
+        let mut other = benchmarked(1, 0.4);
+        other.benchmarks.processbench.pop();
+        assert_eq!(group(&[benchmarked(0, 0.2), other])[0].benchmarks, None);
+        assert_eq!(
+            group(&[result(StrategyArg::Full, 0, 1.0, 0.5)])[0].benchmarks,
+            None
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! `actprm sweep`'s parts: the grid of experiments, their results file, the averages over
-//! seeds, the chart and the table.
+//! `actprm sweep`'s parts: the grid of experiments, their results file, the benchmarks beside
+//! the test set, the averages over seeds, the chart and the tables.
 
+pub mod benchmarks;
 pub mod chart;
 pub mod groups;
 pub mod results;

@@ -12,6 +12,7 @@ use actprm_core::strategy::Strategy;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::benchmarks::BenchmarkResults;
 use super::spec::Spec;
 
 /// The outcome of one experiment.
@@ -36,6 +37,9 @@ pub struct ExperimentResult {
     /// On the test set at that τ.
     #[serde(default)]
     pub test_at_threshold: Option<Evaluation>,
+    /// On the benchmarks the sweep was given (`--processbench`, `--prmbench`).
+    #[serde(default, skip_serializing_if = "BenchmarkResults::is_empty")]
+    pub benchmarks: BenchmarkResults,
     pub wall_seconds: f64,
 }
 
@@ -160,6 +164,7 @@ pub mod tests {
             test: evaluation,
             threshold: None,
             test_at_threshold: None,
+            benchmarks: BenchmarkResults::default(),
             wall_seconds: 1.0,
         }
     }

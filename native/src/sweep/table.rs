@@ -1,9 +1,10 @@
-//! The sweep's Markdown table: one row per strategy, head count and setting, averaged over
-//! seeds, with the setting each series would pick on the validation set marked.
+//! The sweep's Markdown tables: one row per strategy, head count and setting, averaged over
+//! seeds, with the setting each series would pick on the validation set marked; the second
+//! table, when the sweep was given benchmarks, has their results.
 
 use std::fmt::Write;
 
-use super::groups::{Group, Spread};
+use super::groups::{BenchmarkSpread, Group, Spread};
 
 /// The table for `groups`.
 pub fn markdown(groups: &[Group]) -> String {
@@ -49,6 +50,94 @@ pub fn markdown(groups: &[Group]) -> String {
          nothing on the test set is used to choose.\n",
     );
     table
+}
+
+/// The benchmark table for `groups`, or `None` when no group was scored on benchmarks. Its
+/// columns are those of the first group with benchmarks; groups scored on others are left out.
+pub fn benchmarks_markdown(groups: &[Group]) -> Option<String> {
+    let columns = groups.iter().find_map(|g| g.benchmarks.as_ref())?;
+    let split_names: Vec<&str> = columns
+        .splits
+        .iter()
+        .map(|(name, ..)| name.as_str())
+        .collect();
+    let same_columns = |b: &BenchmarkSpread| {
+        b.splits
+            .iter()
+            .map(|(name, ..)| name.as_str())
+            .eq(split_names.iter().copied())
+            && b.prmbench_score.is_some() == columns.prmbench_score.is_some()
+    };
+    let mut header = String::from("| strategy | E | setting | seeds | budget |");
+    let mut rule = String::from("|---|---:|---|---:|---:|");
+    for name in &split_names {
+        let _ = write!(header, " ProcessBench {name} |");
+        rule.push_str("---:|");
+    }
+    if columns.processbench_average.is_some() {
+        header.push_str(" ProcessBench average |");
+        rule.push_str("---:|");
+    }
+    if columns.prmbench_score.is_some() {
+        header.push_str(" PRMBench PRMScore | PRMBench negF1 |");
+        rule.push_str("---:|---:|");
+    }
+    let mut table = format!("{header}\n{rule}\n");
+    let spread = |s: Spread| format!("{:.3} ± {:.3}", s.mean, s.std);
+    if !split_names.is_empty() {
+        table.push_str("| chance (a uniformly random step) | | | | |");
+        for (_, _, chance) in &columns.splits {
+            let _ = write!(table, " {chance:.3} |");
+        }
+        let average = columns
+            .splits
+            .iter()
+            .map(|(_, _, chance)| chance)
+            .sum::<f64>()
+            / columns.splits.len() as f64;
+        let _ = write!(table, " {average:.3} |");
+        if columns.prmbench_score.is_some() {
+            table.push_str(" | |");
+        }
+        table.push('\n');
+    }
+    for (index, group) in groups.iter().enumerate() {
+        let Some(benchmarks) = group.benchmarks.as_ref().filter(|b| same_columns(b)) else {
+            continue;
+        };
+        let chosen = if is_chosen(groups, index) { " ✓" } else { "" };
+        let _ = write!(
+            table,
+            "| {} | {} | {}{chosen} | {} | {:.1}% ± {:.1} |",
+            group.strategy.name(),
+            group.heads,
+            group.setting,
+            group.seeds.len(),
+            100.0 * group.budget.mean,
+            100.0 * group.budget.std,
+        );
+        for (_, f1, _) in &benchmarks.splits {
+            let _ = write!(table, " {} |", spread(*f1));
+        }
+        for value in [
+            benchmarks.processbench_average,
+            benchmarks.prmbench_score,
+            benchmarks.prmbench_negative_f1,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let _ = write!(table, " {} |", spread(value));
+        }
+        table.push('\n');
+    }
+    table.push_str(
+        "\nProcessBench: first-error F1 at the τ each run chose on its validation set (at 0.5 \
+         where a run chose none), means over seeds (± sample standard deviation); chance is the \
+         best of the trivial baselines (flagging nothing or always the last step scores 0). \
+         PRMBench: at τ 0.5, its protocol. ✓ as in the table above.\n",
+    );
+    Some(table)
 }
 
 /// Whether `groups[index]` has the best validation F1 of its strategy and head count.
@@ -147,5 +236,46 @@ mod tests {
             .expect("a setting is chosen");
         assert!(chosen_row.contains("δ_pred 0.95"), "{chosen_row}");
         assert!(chosen_row.contains("| 0.500 | 0.400 |"), "{chosen_row}");
+    }
+
+    #[test]
+    fn the_benchmark_table_has_chance_and_one_row_per_benchmarked_setting() {
+        use crate::sweep::benchmarks::{BenchmarkResults, SplitResult};
+
+        assert_eq!(
+            benchmarks_markdown(&group(&[result(StrategyArg::Full, 0, 1.0, 0.9)])),
+            None,
+            "nothing was benchmarked"
+        );
+        let mut full = result(StrategyArg::Full, 0, 1.0, 0.9);
+        full.benchmarks = BenchmarkResults {
+            processbench: vec![SplitResult {
+                split: "gsm8k".to_string(),
+                items: 400,
+                at_threshold: None,
+                at_half: full.test,
+                chance_f1: 0.172,
+            }],
+            prmbench: None,
+        };
+        let table = benchmarks_markdown(&group(&[full, result(StrategyArg::Actprm, 0, 0.3, 0.5)]))
+            .expect("one group was benchmarked");
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[0],
+            "| strategy | E | setting | seeds | budget | ProcessBench gsm8k | ProcessBench average |"
+        );
+        assert_eq!(
+            lines[2],
+            "| chance (a uniformly random step) | | | | | 0.172 | 0.172 |"
+        );
+        assert_eq!(
+            lines[3],
+            "| full | 4 | every trajectory ✓ | 1 | 100.0% ± 0.0 | 0.900 ± 0.000 | 0.900 ± 0.000 |"
+        );
+        assert!(
+            !table.contains("| actprm"),
+            "a group without benchmarks has no row: {table}"
+        );
     }
 }
