@@ -188,6 +188,7 @@ impl ExperimentData {
             TaskArg::Synthetic => tasks::synthetic_sets(args, seed),
             TaskArg::Gsm8k => tasks::gsm8k_sets(args, seed)?,
             TaskArg::Prm800k => tasks::prm800k_sets(args, seed)?,
+            TaskArg::Mixed => tasks::mixed_sets(args, seed)?,
             TaskArg::Files => tasks::file_sets(args, seed)?,
         };
         let pretrained = pretrained.cloned();

@@ -2,7 +2,7 @@
 //! come from, and the vocabulary a backbone trained from scratch reads them with.
 
 use actprm_core::Trajectory;
-use actprm_core::data::{Gsm8kProblem, read_gsm8k, read_prm800k_stepwise};
+use actprm_core::data::{read_gsm8k, read_prm800k_stepwise};
 use actprm_core::rng::SeededRng;
 use actprm_core::tasks::gsm8k::{Gsm8kPoolConfig, derive_trajectories};
 use actprm_core::tasks::synthetic::generate;
@@ -20,6 +20,8 @@ use crate::identity::file_digest;
 const TEST_SEED_OFFSET: u64 = 1_000_003;
 /// Seed offset of the validation set.
 const VALIDATION_SEED_OFFSET: u64 = 2_000_003;
+/// Seed offset of the order in which `--task mixed` samples its pooled sources.
+const MIXED_SEED_OFFSET: u64 = 3_000_017;
 
 /// A task's labelled sets, with the vocabulary a backbone trained from scratch would use.
 pub struct TaskSets {
@@ -51,60 +53,135 @@ pub fn synthetic_sets(args: &PoolArgs, seed: u64) -> TaskSets {
 
 /// The GSM8K-derived pool and validation set, and ProcessBench gsm8k as the test set.
 pub fn gsm8k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
-    let problems = |split: &str| -> Result<Vec<Gsm8kProblem>> {
-        let path = args.data_dir.join("gsm8k").join(format!("{split}.jsonl"));
-        Ok(read_gsm8k(
-            &path.display().to_string(),
-            open_reader(&path).context("set --data-dir")?,
-        )?)
-    };
-    let config = Gsm8kPoolConfig::new();
-    let pool = derive_trajectories(&problems("train")?, &config, seed, args.pool_size);
-    let validation = derive_trajectories(
-        &problems("test")?,
-        &config,
+    let pool = gsm8k_derived(&args.data_dir, "train", seed, Some(args.pool_size))?;
+    let validation = gsm8k_derived(
+        &args.data_dir,
+        "test",
         seed.wrapping_add(VALIDATION_SEED_OFFSET),
-        args.eval_size,
-    );
-    let test = read_processbench_split(&args.data_dir.join("processbench"), "gsm8k")
-        .context("set --data-dir")?;
-    Ok(TaskSets {
-        test_name: format!("{} ProcessBench gsm8k items", test.len()),
-        tokenizer: corpus_tokenizer(&pool),
-        pool,
-        validation,
-        test,
-    })
+        Some(args.eval_size),
+    )?;
+    with_processbench_test(&args.data_dir, "gsm8k", pool, validation)
 }
 
 /// PRM800K phase 1 stepwise rows: a seeded sample of the training rows as the pool, one of
 /// the test rows as the validation set, and ProcessBench math (problems of the same
 /// competition) as the test set.
 pub fn prm800k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
-    let rows = |file: &str, size: usize, offset: u64| -> Result<Vec<Trajectory>> {
-        let path = args.data_dir.join("prm800k_stepwise").join(file);
-        let mut rows = read_prm800k_stepwise(
-            &path.display().to_string(),
-            open_reader(&path).context("set --data-dir")?,
-        )?;
-        SeededRng::derive(seed, offset).shuffle(&mut rows);
-        rows.truncate(size);
-        Ok(rows)
-    };
-    let pool = rows(
-        "phase1_train_plus.stepwise-critic.jsonl.gz",
+    let pool = prm800k_rows(
+        &args.data_dir,
+        PRM800K_TRAIN,
+        (seed, 0),
+        Some(args.pool_size),
+    )?;
+    let validation = prm800k_rows(
+        &args.data_dir,
+        PRM800K_TEST,
+        (seed, VALIDATION_SEED_OFFSET),
+        Some(args.eval_size),
+    )?;
+    with_processbench_test(&args.data_dir, "math", pool, validation)
+}
+
+/// Every labelled real text: all PRM800K phase 1 training rows and one GSM8K-derived
+/// trajectory per GSM8K training problem, pooled, a seeded sample of them as the pool; a
+/// validation set half PRM800K test rows, half derived from GSM8K's test split; ProcessBench
+/// gsm8k as the test set.
+pub fn mixed_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
+    let pool = sample(
+        [
+            prm800k_rows(&args.data_dir, PRM800K_TRAIN, (seed, 0), None)?,
+            gsm8k_derived(&args.data_dir, "train", seed, None)?,
+        ],
         args.pool_size,
-        0,
+        seed,
+    );
+    let gsm8k_share = args.eval_size / 2;
+    let validation = [
+        prm800k_rows(
+            &args.data_dir,
+            PRM800K_TEST,
+            (seed, VALIDATION_SEED_OFFSET),
+            Some(args.eval_size - gsm8k_share),
+        )?,
+        gsm8k_derived(
+            &args.data_dir,
+            "test",
+            seed.wrapping_add(VALIDATION_SEED_OFFSET),
+            Some(gsm8k_share),
+        )?,
+    ]
+    .concat();
+    with_processbench_test(&args.data_dir, "gsm8k", pool, validation)
+}
+
+/// PRM800K phase 1's training rows.
+const PRM800K_TRAIN: &str = "phase1_train_plus.stepwise-critic.jsonl.gz";
+/// PRM800K phase 1's test rows.
+const PRM800K_TEST: &str = "phase1_test.stepwise-critic.jsonl.gz";
+
+/// The rows of a PRM800K stepwise `file` in an order drawn from the stream `(seed, offset)`,
+/// the first `size` of them when given.
+fn prm800k_rows(
+    data_dir: &Path,
+    file: &str,
+    (seed, offset): (u64, u64),
+    size: Option<usize>,
+) -> Result<Vec<Trajectory>> {
+    let path = data_dir.join("prm800k_stepwise").join(file);
+    let mut rows = read_prm800k_stepwise(
+        &path.display().to_string(),
+        open_reader(&path).context("set --data-dir")?,
     )?;
-    let validation = rows(
-        "phase1_test.stepwise-critic.jsonl.gz",
-        args.eval_size,
-        VALIDATION_SEED_OFFSET,
+    SeededRng::derive(seed, offset).shuffle(&mut rows);
+    rows.truncate(size.unwrap_or(rows.len()));
+    Ok(rows)
+}
+
+/// `count` trajectories derived from the problems of GSM8K's `split` (train or test) with
+/// `seed`, one per problem when not given.
+fn gsm8k_derived(
+    data_dir: &Path,
+    split: &str,
+    seed: u64,
+    count: Option<usize>,
+) -> Result<Vec<Trajectory>> {
+    let path = data_dir.join("gsm8k").join(format!("{split}.jsonl"));
+    let problems = read_gsm8k(
+        &path.display().to_string(),
+        open_reader(&path).context("set --data-dir")?,
     )?;
-    let test = read_processbench_split(&args.data_dir.join("processbench"), "math")
-        .context("set --data-dir")?;
+    let count = count.unwrap_or(problems.len());
+    Ok(derive_trajectories(
+        &problems,
+        &Gsm8kPoolConfig::new(),
+        seed,
+        count,
+    ))
+}
+
+/// A seeded sample of `size` trajectories of `sources` pooled.
+fn sample<const N: usize>(
+    sources: [Vec<Trajectory>; N],
+    size: usize,
+    seed: u64,
+) -> Vec<Trajectory> {
+    let mut pooled = sources.concat();
+    SeededRng::derive(seed, MIXED_SEED_OFFSET).shuffle(&mut pooled);
+    pooled.truncate(size);
+    pooled
+}
+
+/// The sets of a task tested on ProcessBench's `split`, with a vocabulary learnt from `pool`.
+fn with_processbench_test(
+    data_dir: &Path,
+    split: &str,
+    pool: Vec<Trajectory>,
+    validation: Vec<Trajectory>,
+) -> Result<TaskSets> {
+    let test =
+        read_processbench_split(&data_dir.join("processbench"), split).context("set --data-dir")?;
     Ok(TaskSets {
-        test_name: format!("{} ProcessBench math items", test.len()),
+        test_name: format!("{} ProcessBench {split} items", test.len()),
         tokenizer: corpus_tokenizer(&pool),
         pool,
         validation,
@@ -183,6 +260,10 @@ pub fn task_settings(args: &PoolArgs) -> Result<Value> {
         TaskArg::Prm800k => json!({ "prm800k": {
             "data_dir": args.data_dir.display().to_string(),
         } }),
+        TaskArg::Mixed => json!({ "mixed": {
+            "data_dir": args.data_dir.display().to_string(),
+            "gsm8k_pool": Gsm8kPoolConfig::new(),
+        } }),
         TaskArg::Files => {
             let (pool, validation, test) = file_paths(args)?;
             let file = |path: &PathBuf| -> Result<Value> {
@@ -198,4 +279,35 @@ pub fn task_settings(args: &PoolArgs) -> Result<Value> {
             } })
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trajectories(question: &str, count: usize) -> Vec<Trajectory> {
+        (0..count)
+            .map(|i| Trajectory::new(question, [format!("step {i}")]))
+            .collect()
+    }
+
+    #[test]
+    fn a_sample_of_pooled_sources_draws_from_each_as_the_seed_says() {
+        let sources = || [trajectories("a", 60), trajectories("b", 40)];
+        let drawn = sample(sources(), 50, 7);
+        assert_eq!(drawn.len(), 50);
+        let from_a = drawn.iter().filter(|t| t.question == "a").count();
+        assert!((15..=45).contains(&from_a), "{from_a} of 50 from a");
+        assert_eq!(
+            drawn,
+            sample(sources(), 50, 7),
+            "the same seed, the same sample"
+        );
+        assert_ne!(drawn, sample(sources(), 50, 8));
+        assert_eq!(
+            sample(sources(), 500, 7).len(),
+            100,
+            "at most every trajectory"
+        );
+    }
 }

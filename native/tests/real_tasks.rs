@@ -163,6 +163,43 @@ fn a_prm800k_run_tests_on_processbench_math() {
     std::fs::remove_dir_all(&out).ok();
 }
 
+/// The mixed task pools PRM800K rows with GSM8K-derived trajectories and tests on ProcessBench
+/// gsm8k.
+#[test]
+fn a_mixed_run_tests_on_processbench_gsm8k() {
+    let out = std::env::temp_dir().join(format!("actprm-mixed-{}", std::process::id()));
+    let data_dir = shared_data();
+    let run = actprm(&[
+        "--device",
+        "cpu",
+        "train",
+        "--task",
+        "mixed",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--pool-size",
+        "32",
+        "--eval-size",
+        "8",
+        "--heads",
+        "2",
+        "--d-model",
+        "16",
+        "--layers",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.contains("held-out on 400 ProcessBench gsm8k items"),
+        "{stdout}"
+    );
+    let record = std::fs::read_to_string(out.join("run.json")).unwrap();
+    assert!(record.contains("\"mixed\""), "{record}");
+    std::fs::remove_dir_all(&out).ok();
+}
+
 /// `--backbone minilm` fine-tunes the pretrained encoder (scripts/fetch-backbone.sh fetches it)
 /// and saves it in the checkpoint with its grown vocabulary.
 #[test]

@@ -79,6 +79,11 @@ pub enum TaskArg {
     /// training rows, the validation set one of its test rows, and the test set ProcessBench's
     /// math split. The vocabulary is learnt from the pool.
     Prm800k,
+    /// Every labelled real text: all PRM800K phase 1 training rows and one GSM8K-derived
+    /// trajectory per GSM8K training problem, pooled, a seeded sample of --pool-size of them as
+    /// the pool; the validation set half PRM800K test rows, half derived from GSM8K's test
+    /// split; the test set ProcessBench's gsm8k split. The vocabulary is learnt from the pool.
+    Mixed,
     /// Your own files: a seeded sample of --pool-size trajectories of --pool (unlabelled rows
     /// need a judge: --judge-url), a sample of --eval-size of --validation for choosing τ, and
     /// the whole of --test for reporting. Each file may hold training rows, unlabelled rows,
@@ -97,7 +102,7 @@ pub struct PoolArgs {
     pub synthetic: SyntheticArgs,
     /// Directory of the real data sets: gsm8k/{train,test}.jsonl and processbench/gsm8k.json
     /// for `--task gsm8k`; prm800k_stepwise/phase1_{train_plus,test}.stepwise-critic.jsonl.gz
-    /// and processbench/math.json for `--task prm800k`.
+    /// and processbench/math.json for `--task prm800k`; all of these for `--task mixed`.
     #[arg(long, default_value = "../shared/data")]
     pub data_dir: PathBuf,
     /// The pool's file, for `--task files`.
