@@ -127,17 +127,17 @@ fn a_tiny_sweep_on_the_gsm8k_task_runs_resumes_and_draws() {
     std::fs::remove_dir_all(&out).ok();
 }
 
-/// The PRM800K task samples its pool from the stepwise rows and tests on ProcessBench math.
-#[test]
-fn a_prm800k_run_tests_on_processbench_math() {
-    let out = std::env::temp_dir().join(format!("actprm-prm800k-{}", std::process::id()));
+/// Trains a tiny model with `command` (`run` or `train`) on `task`'s real data (32 pool
+/// trajectories, 8 held out); its standard output and run.json.
+fn tiny_real_task_run(command: &str, task: &str) -> (String, String) {
+    let out = std::env::temp_dir().join(format!("actprm-{task}-{}", std::process::id()));
     let data_dir = shared_data();
     let run = actprm(&[
         "--device",
         "cpu",
-        "run",
+        command,
         "--task",
-        "prm800k",
+        task,
         "--data-dir",
         data_dir.to_str().unwrap(),
         "--pool-size",
@@ -153,51 +153,32 @@ fn a_prm800k_run_tests_on_processbench_math() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&run.stdout);
+    let record = std::fs::read_to_string(out.join("run.json")).unwrap();
+    std::fs::remove_dir_all(&out).ok();
+    (String::from_utf8_lossy(&run.stdout).into_owned(), record)
+}
+
+/// The PRM800K task samples its pool from the stepwise rows and tests on ProcessBench math.
+#[test]
+fn a_prm800k_run_tests_on_processbench_math() {
+    let (stdout, record) = tiny_real_task_run("run", "prm800k");
     assert!(
         stdout.contains("held-out on 1000 ProcessBench math items"),
         "{stdout}"
     );
-    let record = std::fs::read_to_string(out.join("run.json")).unwrap();
     assert!(record.contains("prm800k"), "{record}");
-    std::fs::remove_dir_all(&out).ok();
 }
 
 /// The mixed task pools PRM800K rows with GSM8K-derived trajectories and tests on ProcessBench
 /// gsm8k.
 #[test]
 fn a_mixed_run_tests_on_processbench_gsm8k() {
-    let out = std::env::temp_dir().join(format!("actprm-mixed-{}", std::process::id()));
-    let data_dir = shared_data();
-    let run = actprm(&[
-        "--device",
-        "cpu",
-        "train",
-        "--task",
-        "mixed",
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--pool-size",
-        "32",
-        "--eval-size",
-        "8",
-        "--heads",
-        "2",
-        "--d-model",
-        "16",
-        "--layers",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&run.stdout);
+    let (stdout, record) = tiny_real_task_run("train", "mixed");
     assert!(
         stdout.contains("held-out on 400 ProcessBench gsm8k items"),
         "{stdout}"
     );
-    let record = std::fs::read_to_string(out.join("run.json")).unwrap();
     assert!(record.contains("\"mixed\""), "{record}");
-    std::fs::remove_dir_all(&out).ok();
 }
 
 /// `--backbone minilm` fine-tunes the pretrained encoder (scripts/fetch-backbone.sh fetches it)

@@ -13,21 +13,11 @@ pub fn markdown(groups: &[Group]) -> String {
          |---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for (index, group) in groups.iter().enumerate() {
-        let chosen = if is_chosen(groups, index) { " ✓" } else { "" };
-        let spread = |spread: Option<Spread>| {
-            spread.map_or("–".to_string(), |s| {
-                format!("{:.3} ± {:.3}", s.mean, s.std)
-            })
-        };
+        let spread = |spread: Option<Spread>| spread.map_or("–".to_string(), mean_and_std);
         let _ = writeln!(
             table,
-            "| {} | {} | {}{chosen} | {} | {:.1}% ± {:.1} | {:.1}M | {:.3} ± {:.3} | {:.3} | {} | {} | {} | {:.0}% / {:.0}% | {:.0} s |",
-            group.strategy.name(),
-            group.heads,
-            group.setting,
-            group.seeds.len(),
-            100.0 * group.budget.mean,
-            100.0 * group.budget.std,
+            "{} {:.1}M | {:.3} ± {:.3} | {:.3} | {} | {} | {} | {:.0}% / {:.0}% | {:.0} s |",
+            row_start(groups, index),
             group.judge_tokens / 1e6,
             group.test_f1.mean,
             group.test_f1.std,
@@ -83,7 +73,6 @@ pub fn benchmarks_markdown(groups: &[Group]) -> Option<String> {
         rule.push_str("---:|---:|");
     }
     let mut table = format!("{header}\n{rule}\n");
-    let spread = |s: Spread| format!("{:.3} ± {:.3}", s.mean, s.std);
     if !split_names.is_empty() {
         table.push_str("| chance (a uniformly random step) | | | | |");
         for (_, _, chance) in &columns.splits {
@@ -105,19 +94,9 @@ pub fn benchmarks_markdown(groups: &[Group]) -> Option<String> {
         let Some(benchmarks) = group.benchmarks.as_ref().filter(|b| same_columns(b)) else {
             continue;
         };
-        let chosen = if is_chosen(groups, index) { " ✓" } else { "" };
-        let _ = write!(
-            table,
-            "| {} | {} | {}{chosen} | {} | {:.1}% ± {:.1} |",
-            group.strategy.name(),
-            group.heads,
-            group.setting,
-            group.seeds.len(),
-            100.0 * group.budget.mean,
-            100.0 * group.budget.std,
-        );
+        table.push_str(&row_start(groups, index));
         for (_, f1, _) in &benchmarks.splits {
-            let _ = write!(table, " {} |", spread(*f1));
+            let _ = write!(table, " {} |", mean_and_std(*f1));
         }
         for value in [
             benchmarks.processbench_average,
@@ -127,7 +106,7 @@ pub fn benchmarks_markdown(groups: &[Group]) -> Option<String> {
         .into_iter()
         .flatten()
         {
-            let _ = write!(table, " {} |", spread(value));
+            let _ = write!(table, " {} |", mean_and_std(value));
         }
         table.push('\n');
     }
@@ -138,6 +117,27 @@ pub fn benchmarks_markdown(groups: &[Group]) -> Option<String> {
          PRMBench: at τ 0.5, its protocol. ✓ as in the table above.\n",
     );
     Some(table)
+}
+
+/// The cells every table's row of `groups[index]` starts with: strategy, head count, setting
+/// (marked when chosen on validation), seeds and budget.
+fn row_start(groups: &[Group], index: usize) -> String {
+    let group = &groups[index];
+    let chosen = if is_chosen(groups, index) { " ✓" } else { "" };
+    format!(
+        "| {} | {} | {}{chosen} | {} | {:.1}% ± {:.1} |",
+        group.strategy.name(),
+        group.heads,
+        group.setting,
+        group.seeds.len(),
+        100.0 * group.budget.mean,
+        100.0 * group.budget.std,
+    )
+}
+
+/// A mean over seeds with its sample standard deviation.
+fn mean_and_std(spread: Spread) -> String {
+    format!("{:.3} ± {:.3}", spread.mean, spread.std)
 }
 
 /// Whether `groups[index]` has the best validation F1 of its strategy and head count.
