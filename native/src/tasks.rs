@@ -91,7 +91,8 @@ pub fn mixed_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
         [
             prm800k_rows(&args.data_dir, PRM800K_TRAIN, (seed, 0), None)?,
             gsm8k_derived(&args.data_dir, "train", seed, None)?,
-        ],
+        ]
+        .concat(),
         args.pool_size,
         seed,
     );
@@ -159,13 +160,8 @@ fn gsm8k_derived(
     ))
 }
 
-/// A seeded sample of `size` trajectories of `sources` pooled.
-fn sample<const N: usize>(
-    sources: [Vec<Trajectory>; N],
-    size: usize,
-    seed: u64,
-) -> Vec<Trajectory> {
-    let mut pooled = sources.concat();
+/// A seeded sample of `size` of the `pooled` trajectories.
+fn sample(mut pooled: Vec<Trajectory>, size: usize, seed: u64) -> Vec<Trajectory> {
     SeededRng::derive(seed, MIXED_SEED_OFFSET).shuffle(&mut pooled);
     pooled.truncate(size);
     pooled
@@ -293,7 +289,7 @@ mod tests {
 
     #[test]
     fn a_sample_of_pooled_sources_draws_from_each_as_the_seed_says() {
-        let sources = || [trajectories("a", 60), trajectories("b", 40)];
+        let sources = || [trajectories("a", 60), trajectories("b", 40)].concat();
         let drawn = sample(sources(), 50, 7);
         assert_eq!(drawn.len(), 50);
         let from_a = drawn.iter().filter(|t| t.question == "a").count();

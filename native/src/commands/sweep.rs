@@ -26,7 +26,7 @@ use crate::dir_lock::DirLock;
 use crate::identity::differences;
 use crate::pool_experiment::{ExperimentData, PassPlan, load_pretrained, training_config};
 use crate::progress;
-use crate::sweep::benchmarks::BenchmarkSets;
+use crate::sweep::benchmarks::{BenchmarkSets, Benchmarks};
 use crate::sweep::results::{ExperimentResult, ResultsFile};
 use crate::sweep::spec::{Spec, independent_grid, matches_random_to_actprm};
 use crate::sweep::{chart, groups, table};
@@ -207,6 +207,7 @@ fn loaded<'a>(
 ) -> Result<&'a BTreeMap<u64, SeedData>> {
     if data.is_none() {
         let pretrained = load_pretrained(&args.model, &backend.device)?;
+        let benchmarks = Benchmarks::read(&args.benchmarks)?;
         let by_seed = args
             .seeds
             .iter()
@@ -219,7 +220,7 @@ fn loaded<'a>(
                     &backend.device,
                 )?;
                 seed_data.require_labelled_pool()?;
-                let benchmarks = BenchmarkSets::load(&args.benchmarks, &seed_data)?;
+                let benchmarks = BenchmarkSets::encode(&benchmarks, &seed_data)?;
                 Ok((
                     seed,
                     SeedData {

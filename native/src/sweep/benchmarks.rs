@@ -15,6 +15,40 @@ use crate::cli::BenchmarkArgs;
 use crate::data_files::{read_prmbench_data, read_processbench_split};
 use crate::pool_experiment::{EncodedSet, ExperimentData};
 
+/// The benchmarks a sweep was given, read once for every seed.
+#[derive(Default)]
+pub struct Benchmarks {
+    /// Each ProcessBench split's name, trajectories and chance F1.
+    processbench: Vec<(String, Vec<Trajectory>, f64)>,
+    prmbench: Option<Vec<PrmBenchItem>>,
+}
+
+impl Benchmarks {
+    /// The benchmarks `args` name.
+    pub fn read(args: &BenchmarkArgs) -> Result<Self> {
+        let processbench = match &args.processbench {
+            Some(dir) => PROCESSBENCH_SPLITS
+                .iter()
+                .map(|split| {
+                    let trajectories = read_processbench_split(dir, split)?;
+                    let chance_f1 = TrivialBaselines::of(&trajectories).random_step.f1;
+                    Ok(((*split).to_string(), trajectories, chance_f1))
+                })
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
+        let prmbench = args
+            .prmbench
+            .as_deref()
+            .map(read_prmbench_data)
+            .transpose()?;
+        Ok(Self {
+            processbench,
+            prmbench,
+        })
+    }
+}
+
 /// The benchmark sets of one seed's data, read as its pool is read.
 #[derive(Default)]
 pub struct BenchmarkSets {
@@ -29,28 +63,30 @@ struct ProcessBenchSplit {
 }
 
 impl BenchmarkSets {
-    /// The benchmarks `args` name, encoded (and their features read) for `data`.
-    pub fn load(args: &BenchmarkArgs, data: &ExperimentData) -> Result<Self> {
-        let mut sets = Self::default();
-        if let Some(dir) = &args.processbench {
-            for split in PROCESSBENCH_SPLITS {
-                let trajectories = read_processbench_split(dir, split)?;
-                let chance_f1 = TrivialBaselines::of(&trajectories).random_step.f1;
-                sets.processbench.push(ProcessBenchSplit {
-                    name: (*split).to_string(),
-                    set: data.encode(trajectories, &format!("ProcessBench {split}"))?,
-                    chance_f1,
-                });
+    /// `benchmarks` encoded (and their features read) for `data`.
+    pub fn encode(benchmarks: &Benchmarks, data: &ExperimentData) -> Result<Self> {
+        let processbench = benchmarks
+            .processbench
+            .iter()
+            .map(|(name, trajectories, chance_f1)| {
+                Ok(ProcessBenchSplit {
+                    name: name.clone(),
+                    set: data.encode(trajectories.clone(), &format!("ProcessBench {name}"))?,
+                    chance_f1: *chance_f1,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let prmbench = match &benchmarks.prmbench {
+            Some(items) => {
+                let trajectories = items.iter().map(|item| item.trajectory.clone()).collect();
+                Some((items.clone(), data.encode(trajectories, "PRMBench")?))
             }
-        }
-        if let Some(path) = &args.prmbench {
-            let items = read_prmbench_data(path)?;
-            let trajectories: Vec<Trajectory> =
-                items.iter().map(|item| item.trajectory.clone()).collect();
-            let set = data.encode(trajectories, "PRMBench")?;
-            sets.prmbench = Some((items, set));
-        }
-        Ok(sets)
+            None => None,
+        };
+        Ok(Self {
+            processbench,
+            prmbench,
+        })
     }
 
     /// `model`'s results on every benchmark, ProcessBench's at `threshold` (the τ chosen on
