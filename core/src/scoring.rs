@@ -234,7 +234,7 @@ mod tests {
     use crate::model::PrmConfig;
     use crate::model::test_support::tiny_prm_config;
     use crate::tasks::synthetic::{SyntheticConfig, generate};
-    use crate::test_support::block_on;
+    use futures_executor::block_on;
 
     /// Models that share a backbone score the same from one feature computation as each does
     /// alone.

@@ -10,9 +10,9 @@ use crate::model::{EnsemblePrm, PrmConfig};
 use crate::scoring::{encode_all, score_encoded};
 use crate::selection::SelectionConfig;
 use crate::tasks::synthetic::{SyntheticConfig, generate};
-use crate::test_support::block_on;
 use crate::tokenizer::StepTokenizer;
 use crate::trainer::TrainingConfig;
+use futures_executor::block_on;
 
 /// Pool of the learning test: enough mini-batches of 16 for the tiny model to learn the
 /// default error kind.
