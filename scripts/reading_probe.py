@@ -25,7 +25,8 @@ the best F1 over τ on the test items themselves (an upper bound, never a result
 usage: python scripts/reading_probe.py [ROWS] [MODES] [POOLINGS]
        (defaults 3000 whole,blockcausal,prefix sep)
 Needs torch, transformers, tokenizers, scikit-learn; the backbone from scripts/fetch-backbone.sh
-and the data in ../shared/data. Features are kept in $PROBE_CACHE (default /tmp/reading-probe).
+and the data sets from scripts/fetch-data.sh in $ACTPRM_DATA (default ~/.cache/actprm/data).
+Features are kept in $PROBE_CACHE (default /tmp/reading-probe).
 """
 import gzip, json, os, random, sys, time
 import numpy as np, torch
@@ -37,7 +38,7 @@ from sklearn.metrics import roc_auc_score
 torch.set_num_threads(2)
 CACHE = os.environ.get("PROBE_CACHE", "/tmp/reading-probe")
 os.makedirs(CACHE, exist_ok=True)
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
+DATA = os.environ.get("ACTPRM_DATA", os.path.expanduser("~/.cache/actprm/data"))
 D = os.path.expanduser("~/.cache/actprm/all-minilm-l6-v2")
 tok = Tokenizer.from_file(f"{D}/tokenizer.json"); tok.no_truncation(); tok.no_padding()
 model = BertModel.from_pretrained(D).eval()

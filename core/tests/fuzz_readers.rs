@@ -1,9 +1,10 @@
 //! Property tests of every reader of outside input: arbitrary bytes, and real records mutated
 //! (bytes flipped, cut, repeated, spliced), must give a value or an error, never a panic.
 //!
-//! Needs the shared data directory (`$ACTPRM_SHARED_DATA`, else `shared/data` beside the
-//! workspace), whose files seed the corpora. Each property runs `ACTPRM_FUZZ_CASES` cases
-//! (256 by default); README.md ("Tests") says how to run a long campaign.
+//! The readers of the public data sets mutate real records, from scripts/fetch-data.sh
+//! (`$ACTPRM_DATA` overrides where they are), so their properties are ignored unless asked for
+//! (`cargo test -- --include-ignored`); the others need no outside file. Each property runs
+//! `ACTPRM_FUZZ_CASES` cases (256 by default); docs/testing.md says how to run a long campaign.
 
 mod support;
 
@@ -24,7 +25,7 @@ use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use burn::tensor::Device;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use support::shared_data_dir;
+use support::data_dir;
 
 /// Cases per property.
 fn cases() -> u32 {
@@ -58,13 +59,10 @@ fn first_lines(path: PathBuf, count: usize) -> Vec<u8> {
     out
 }
 
-/// Valid inputs of every format, to be mutated.
+/// Valid inputs of the formats the crate defines, to be mutated.
 struct Corpora {
-    processbench: Vec<u8>,
     training_rows: Vec<u8>,
     unlabelled_rows: Vec<u8>,
-    prm800k: Vec<u8>,
-    prmbench: Vec<u8>,
     config: Vec<u8>,
     tokenizer: Vec<u8>,
     /// A whole checkpoint of the model `config` describes, whose config is mutated.
@@ -73,17 +71,37 @@ struct Corpora {
     trajectories: Vec<Trajectory>,
 }
 
-fn corpora() -> &'static Corpora {
-    static CORPORA: OnceLock<Corpora> = OnceLock::new();
-    CORPORA.get_or_init(|| {
-        let data = shared_data_dir();
+/// Real records of the public data sets, to be mutated.
+struct RealRecords {
+    processbench: Vec<u8>,
+    prm800k: Vec<u8>,
+    prmbench: Vec<u8>,
+}
+
+fn real_records() -> &'static RealRecords {
+    static RECORDS: OnceLock<RealRecords> = OnceLock::new();
+    RECORDS.get_or_init(|| {
+        let data = data_dir();
         let split: serde_json::Value =
             serde_json::from_slice(&std::fs::read(data.join("processbench/gsm8k.json")).unwrap())
                 .unwrap();
-        let processbench = serde_json::to_vec_pretty(
-            &split.as_array().unwrap().iter().take(3).collect::<Vec<_>>(),
-        )
-        .unwrap();
+        RealRecords {
+            processbench: serde_json::to_vec_pretty(
+                &split.as_array().unwrap().iter().take(3).collect::<Vec<_>>(),
+            )
+            .unwrap(),
+            prm800k: first_lines(
+                data.join("prm800k_stepwise/phase1_test.stepwise-critic.jsonl.gz"),
+                3,
+            ),
+            prmbench: first_lines(data.join("prmbench_sample/sample.jsonl"), 3),
+        }
+    })
+}
+
+fn corpora() -> &'static Corpora {
+    static CORPORA: OnceLock<Corpora> = OnceLock::new();
+    CORPORA.get_or_init(|| {
         let training_rows = concat!(
             r#"{"question": "Q", "steps": ["a = 1", "b = 2"], "hard_labels": [1, 0]}"#,
             "\n",
@@ -106,14 +124,8 @@ fn corpora() -> &'static Corpora {
         let checkpoint =
             CheckpointFiles::from_model(&model.init(&Device::flex()), &config, &tokenizer).unwrap();
         Corpora {
-            processbench,
             training_rows,
             unlabelled_rows,
-            prm800k: first_lines(
-                data.join("prm800k_stepwise/phase1_test.stepwise-critic.jsonl.gz"),
-                3,
-            ),
-            prmbench: first_lines(data.join("prmbench_sample/sample.jsonl"), 3),
             config: serde_json::to_vec_pretty(&config).unwrap(),
             tokenizer: tokenizer.to_json().into_bytes(),
             checkpoint,
@@ -190,18 +202,18 @@ fn apply(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
 }
 
 /// Arbitrary bytes, or a format's valid input under a few mutations.
-fn input(valid: fn(&Corpora) -> &Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+fn input(valid: fn() -> &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         prop::collection::vec(any::<u8>(), 0..512),
         prop::collection::vec(mutation(), 1..6)
-            .prop_map(move |mutations| apply(valid(corpora()).clone(), &mutations)),
+            .prop_map(move |mutations| apply(valid().to_vec(), &mutations)),
     ]
 }
 
 /// A valid JSON document with some of its numbers replaced by values a reader must refuse or
 /// survive (zero, one, odd sizes, negatives, fractions, huge values): mutations that keep the
 /// syntax, so the reader gets past parsing to what it builds from the values.
-fn json_with_numbers_replaced(valid: fn(&Corpora) -> &Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+fn json_with_numbers_replaced(valid: fn() -> &'static [u8]) -> impl Strategy<Value = Vec<u8>> {
     let replacement = prop::sample::select(vec![
         "0",
         "1",
@@ -218,7 +230,7 @@ fn json_with_numbers_replaced(valid: fn(&Corpora) -> &Vec<u8>) -> impl Strategy<
         "1e308",
     ]);
     prop::collection::vec((any::<Index>(), replacement), 1..4).prop_map(move |edits| {
-        let mut document: serde_json::Value = serde_json::from_slice(valid(corpora())).unwrap();
+        let mut document: serde_json::Value = serde_json::from_slice(valid()).unwrap();
         let mut numbers = Vec::new();
         collect_numbers(&mut document, &mut numbers);
         let count = numbers.len();
@@ -257,33 +269,36 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn processbench_never_panics(bytes in input(|c| &c.processbench)) {
+    #[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
+    fn processbench_never_panics(bytes in input(|| &real_records().processbench)) {
         drop(read_processbench_bytes("fuzz.json", &bytes[..]));
     }
 
     #[test]
-    fn training_rows_never_panic(bytes in input(|c| &c.training_rows)) {
+    fn training_rows_never_panic(bytes in input(|| &corpora().training_rows)) {
         drop(read_training_rows("fuzz.jsonl", &bytes[..]));
     }
 
     #[test]
-    fn unlabelled_rows_never_panic(bytes in input(|c| &c.unlabelled_rows)) {
+    fn unlabelled_rows_never_panic(bytes in input(|| &corpora().unlabelled_rows)) {
         UnlabelledRows::new("fuzz.jsonl", &bytes[..]).for_each(drop);
     }
 
     #[test]
-    fn prm800k_rows_never_panic(bytes in input(|c| &c.prm800k)) {
+    #[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
+    fn prm800k_rows_never_panic(bytes in input(|| &real_records().prm800k)) {
         drop(read_prm800k_stepwise("fuzz.jsonl", &bytes[..]));
     }
 
     #[test]
-    fn prmbench_rows_never_panic(bytes in input(|c| &c.prmbench)) {
+    #[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
+    fn prmbench_rows_never_panic(bytes in input(|| &real_records().prmbench)) {
         drop(read_prmbench("fuzz.jsonl", &bytes[..]));
     }
 
     #[test]
     fn checkpoint_config_never_panics(
-        bytes in prop_oneof![input(|c| &c.config), json_with_numbers_replaced(|c| &c.config)]
+        bytes in prop_oneof![input(|| &corpora().config), json_with_numbers_replaced(|| &corpora().config)]
     ) {
         let checkpoint = CheckpointFiles {
             config: String::from_utf8_lossy(&bytes).into_owned(),
@@ -296,7 +311,7 @@ proptest! {
     }
 
     #[test]
-    fn tokenizer_loader_never_panics(bytes in input(|c| &c.tokenizer)) {
+    fn tokenizer_loader_never_panics(bytes in input(|| &corpora().tokenizer)) {
         let text = String::from_utf8_lossy(&bytes);
         if let Ok(tokenizer) = StepTokenizer::from_json(&text, &SpecialTokensConfig::new()) {
             drop(tokenizer.encode_text("Tom has 12 apples and buys 5 more: 12 + 5 = 17."));

@@ -5,7 +5,8 @@
 //! positions.
 //!
 //! Needs the weights from scripts/fetch-backbone.sh (`$ACTPRM_BACKBONE` overrides where they
-//! are) and, for the windowing test, the shared data directory.
+//! are) and, for the windowing test, the data sets from scripts/fetch-data.sh, so these tests
+//! are ignored unless asked for (`cargo test -- --include-ignored`).
 
 mod support;
 
@@ -23,7 +24,7 @@ use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone, Pretra
 use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use actprm_core::trajectory::Trajectory;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
-use support::{backbone_dir, shared_data_dir};
+use support::{backbone_dir, data_dir};
 
 fn config() -> BertConfig {
     let text = std::fs::read_to_string(backbone_dir().join("config.json")).unwrap();
@@ -59,12 +60,14 @@ fn golden() -> Vec<GoldenItem> {
 }
 
 #[test]
+#[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
 fn the_config_reads_from_a_hugging_face_config_json() {
     assert_eq!(config(), BertConfig::new());
 }
 
 /// Both items in one padded batch, so the attention mask is checked too.
 #[test]
+#[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
 fn minilm_hidden_states_match_the_numpy_reference() {
     let device = Device::flex();
     let bert = minilm(&config()).unwrap();
@@ -104,6 +107,7 @@ fn minilm_hidden_states_match_the_numpy_reference() {
 }
 
 #[test]
+#[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
 fn the_tokenizer_gives_the_reference_ids() {
     let text = std::fs::read_to_string(backbone_dir().join("tokenizer.json")).unwrap();
     let tokenizer = StepTokenizer::from_json(&text, &SpecialTokensConfig::new()).unwrap();
@@ -121,6 +125,7 @@ fn the_tokenizer_gives_the_reference_ids() {
 }
 
 #[test]
+#[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
 fn a_checkpoint_that_does_not_fit_names_its_tensors() {
     let wider = config().with_intermediate_size(1000);
     let error = minilm(&wider).unwrap_err().to_string();
@@ -152,6 +157,7 @@ fn a_checkpoint_that_does_not_fit_names_its_tensors() {
 /// MiniLM with the separator added scores every step of a trajectory, and a checkpoint of
 /// it scores the same after a save and a load.
 #[test]
+#[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
 fn minilm_becomes_an_ensemble_prm_that_checkpoints() {
     let device = Device::flex();
     let special = SpecialTokensConfig::new();
@@ -204,10 +210,11 @@ fn minilm_becomes_an_ensemble_prm_that_checkpoints() {
 /// Within MiniLM's 512 positions, every step of every ProcessBench olympiadbench
 /// trajectory gets a place to be scored, and the long ones are read in several windows.
 #[test]
+#[ignore = "needs all-MiniLM-L6-v2 and the data sets: run scripts/fetch-backbone.sh and scripts/fetch-data.sh"]
 fn processbench_olympiad_traces_are_windowed_to_the_encoder() {
     let tokenizer_json = std::fs::read_to_string(backbone_dir().join("tokenizer.json")).unwrap();
     let tokenizer = StepTokenizer::from_json(&tokenizer_json, &SpecialTokensConfig::new()).unwrap();
-    let path = shared_data_dir().join("processbench/olympiadbench.json");
+    let path = data_dir().join("processbench/olympiadbench.json");
     let items = read_processbench(
         &path.display().to_string(),
         &std::fs::read_to_string(&path).unwrap(),
@@ -232,6 +239,7 @@ fn processbench_olympiad_traces_are_windowed_to_the_encoder() {
 }
 
 #[test]
+#[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
 fn a_missing_directory_says_how_to_get_the_backbone() {
     let error = PretrainedBackbone::load(
         Path::new("/nonexistent"),
@@ -278,6 +286,7 @@ struct GoldenLayer {
 /// that scripts/bert_golden.py computes independently with NumPy, both trajectories in one
 /// padded batch.
 #[test]
+#[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
 fn minilm_step_scores_match_the_numpy_reference() {
     #[derive(serde::Deserialize)]
     struct Golden {

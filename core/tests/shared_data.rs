@@ -1,8 +1,8 @@
 //! The readers on the real data sets: every file reads whole, with the sizes and label counts
 //! their sources publish.
 //!
-//! Needs the shared data directory (`$ACTPRM_SHARED_DATA`, else `shared/data` beside the
-//! workspace).
+//! Needs the data sets from scripts/fetch-data.sh (`$ACTPRM_DATA` overrides where they are), so
+//! every test here is ignored unless asked for (`cargo test -- --include-ignored`).
 
 mod support;
 
@@ -16,11 +16,11 @@ use actprm_core::data::{
 };
 use actprm_core::tasks::gsm8k::Calculation;
 use flate2::read::GzDecoder;
-use support::shared_data_dir;
+use support::data_dir;
 
 /// Reads split `name` and checks its erroneous/correct counts against ProcessBench's Table 1.
 fn check_split(name: &str, erroneous: usize, correct: usize) {
-    let path = shared_data_dir().join(format!("processbench/{name}.json"));
+    let path = data_dir().join(format!("processbench/{name}.json"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
     let items = read_processbench(&path.display().to_string(), &text)
@@ -37,21 +37,25 @@ fn check_split(name: &str, erroneous: usize, correct: usize) {
 }
 
 #[test]
+#[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
 fn the_processbench_gsm8k_split_has_400_items() {
     check_split(PROCESSBENCH_SPLITS[0], 207, 193);
 }
 
 #[test]
+#[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
 fn the_processbench_math_split_has_1000_items() {
     check_split(PROCESSBENCH_SPLITS[1], 594, 406);
 }
 
 #[test]
+#[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
 fn the_processbench_olympiadbench_split_has_1000_items() {
     check_split(PROCESSBENCH_SPLITS[2], 661, 339);
 }
 
 #[test]
+#[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
 fn the_processbench_omnimath_split_has_1000_items() {
     check_split(PROCESSBENCH_SPLITS[3], 759, 241);
 }
@@ -59,8 +63,9 @@ fn the_processbench_omnimath_split_has_1000_items() {
 /// The PRMBench sample: 50 rows, two per file of the benchmark, plus one correct item per
 /// `redundency` row, every error step inside its solution.
 #[test]
+#[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
 fn the_prmbench_sample_reads() {
-    let path = shared_data_dir().join("prmbench_sample/sample.jsonl");
+    let path = data_dir().join("prmbench_sample/sample.jsonl");
     let file = BufReader::new(File::open(&path).unwrap());
     let items = read_prmbench(&path.display().to_string(), file).unwrap();
     let correct = items
@@ -79,8 +84,9 @@ fn the_prmbench_sample_reads() {
 /// PRM800K's phase-1 test split: every rated row (hint rows carry no rating), 1,970 of them
 /// ending in an error.
 #[test]
+#[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
 fn the_prm800k_phase1_test_split_has_5082_rated_rows() {
-    let path = shared_data_dir().join("prm800k_stepwise/phase1_test.stepwise-critic.jsonl.gz");
+    let path = data_dir().join("prm800k_stepwise/phase1_test.stepwise-critic.jsonl.gz");
     let file =
         File::open(&path).unwrap_or_else(|error| panic!("cannot open {}: {error}", path.display()));
     let reader = BufReader::new(GzDecoder::new(file));
@@ -97,8 +103,9 @@ fn the_prm800k_phase1_test_split_has_5082_rated_rows() {
 /// Every problem of GSM8K's training split reads, and nearly all carry calculations whose
 /// written results can be corrupted.
 #[test]
+#[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
 fn the_gsm8k_training_split_reads_whole() {
-    let path = shared_data_dir().join("gsm8k/train.jsonl");
+    let path = data_dir().join("gsm8k/train.jsonl");
     let file = File::open(&path).unwrap();
     let problems = read_gsm8k(&path.display().to_string(), BufReader::new(file)).unwrap();
     assert_eq!(problems.len(), 7473);

@@ -100,7 +100,7 @@ pub fn read_processbench_split(dir: &Path, split: &str) -> Result<Vec<Trajectory
     let path = dir.join(format!("{split}.json"));
     let bytes = std::fs::read(&path).with_context(|| {
         format!(
-            "reading {} (ProcessBench is the Hugging Face dataset Qwen/ProcessBench)",
+            "reading {} (scripts/fetch-data.sh fetches ProcessBench)",
             path.display()
         )
     })?;

@@ -16,6 +16,9 @@ use crate::cli::{DataFormat, PoolArgs, TaskArg};
 use crate::data_files::{open_reader, read_processbench_split, read_trajectories};
 use crate::identity::file_digest;
 
+/// What to do when a data set is not where `--data-dir` says.
+const MISSING_DATA: &str = "get the data sets with scripts/fetch-data.sh, or set --data-dir";
+
 /// Seed offset of the test set, so it never shares a stream with the pool.
 const TEST_SEED_OFFSET: u64 = 1_000_003;
 /// Seed offset of the validation set.
@@ -53,14 +56,14 @@ pub fn synthetic_sets(args: &PoolArgs, seed: u64) -> TaskSets {
 
 /// The GSM8K-derived pool and validation set, and ProcessBench gsm8k as the test set.
 pub fn gsm8k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
-    let pool = gsm8k_derived(&args.data_dir, "train", seed, Some(args.pool_size))?;
+    let pool = gsm8k_derived(&args.data_dir(), "train", seed, Some(args.pool_size))?;
     let validation = gsm8k_derived(
-        &args.data_dir,
+        &args.data_dir(),
         "test",
         seed.wrapping_add(VALIDATION_SEED_OFFSET),
         Some(args.eval_size),
     )?;
-    with_processbench_test(&args.data_dir, "gsm8k", pool, validation)
+    with_processbench_test(&args.data_dir(), "gsm8k", pool, validation)
 }
 
 /// PRM800K phase 1 stepwise rows: a seeded sample of the training rows as the pool, one of
@@ -68,18 +71,18 @@ pub fn gsm8k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
 /// competition) as the test set.
 pub fn prm800k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
     let pool = prm800k_rows(
-        &args.data_dir,
+        &args.data_dir(),
         PRM800K_TRAIN,
         (seed, 0),
         Some(args.pool_size),
     )?;
     let validation = prm800k_rows(
-        &args.data_dir,
+        &args.data_dir(),
         PRM800K_TEST,
         (seed, VALIDATION_SEED_OFFSET),
         Some(args.eval_size),
     )?;
-    with_processbench_test(&args.data_dir, "math", pool, validation)
+    with_processbench_test(&args.data_dir(), "math", pool, validation)
 }
 
 /// Every labelled real text: all PRM800K phase 1 training rows and one GSM8K-derived
@@ -89,8 +92,8 @@ pub fn prm800k_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
 pub fn mixed_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
     let pool = sample(
         [
-            prm800k_rows(&args.data_dir, PRM800K_TRAIN, (seed, 0), None)?,
-            gsm8k_derived(&args.data_dir, "train", seed, None)?,
+            prm800k_rows(&args.data_dir(), PRM800K_TRAIN, (seed, 0), None)?,
+            gsm8k_derived(&args.data_dir(), "train", seed, None)?,
         ]
         .concat(),
         args.pool_size,
@@ -99,20 +102,20 @@ pub fn mixed_sets(args: &PoolArgs, seed: u64) -> Result<TaskSets> {
     let gsm8k_share = args.eval_size / 2;
     let validation = [
         prm800k_rows(
-            &args.data_dir,
+            &args.data_dir(),
             PRM800K_TEST,
             (seed, VALIDATION_SEED_OFFSET),
             Some(args.eval_size - gsm8k_share),
         )?,
         gsm8k_derived(
-            &args.data_dir,
+            &args.data_dir(),
             "test",
             seed.wrapping_add(VALIDATION_SEED_OFFSET),
             Some(gsm8k_share),
         )?,
     ]
     .concat();
-    with_processbench_test(&args.data_dir, "gsm8k", pool, validation)
+    with_processbench_test(&args.data_dir(), "gsm8k", pool, validation)
 }
 
 /// PRM800K phase 1's training rows.
@@ -131,7 +134,7 @@ fn prm800k_rows(
     let path = data_dir.join("prm800k_stepwise").join(file);
     let mut rows = read_prm800k_stepwise(
         &path.display().to_string(),
-        open_reader(&path).context("set --data-dir")?,
+        open_reader(&path).context(MISSING_DATA)?,
     )?;
     SeededRng::derive(seed, offset).shuffle(&mut rows);
     rows.truncate(size.unwrap_or(rows.len()));
@@ -149,7 +152,7 @@ fn gsm8k_derived(
     let path = data_dir.join("gsm8k").join(format!("{split}.jsonl"));
     let problems = read_gsm8k(
         &path.display().to_string(),
-        open_reader(&path).context("set --data-dir")?,
+        open_reader(&path).context(MISSING_DATA)?,
     )?;
     let count = count.unwrap_or(problems.len());
     Ok(derive_trajectories(
@@ -175,7 +178,7 @@ fn with_processbench_test(
     validation: Vec<Trajectory>,
 ) -> Result<TaskSets> {
     let test =
-        read_processbench_split(&data_dir.join("processbench"), split).context("set --data-dir")?;
+        read_processbench_split(&data_dir.join("processbench"), split).context(MISSING_DATA)?;
     Ok(TaskSets {
         test_name: format!("{} ProcessBench {split} items", test.len()),
         tokenizer: corpus_tokenizer(&pool),
@@ -250,14 +253,14 @@ pub fn task_settings(args: &PoolArgs) -> Result<Value> {
     Ok(match args.task {
         TaskArg::Synthetic => json!({ "synthetic": args.synthetic.config() }),
         TaskArg::Gsm8k => json!({ "gsm8k": {
-            "data_dir": args.data_dir.display().to_string(),
+            "data_dir": args.data_dir().display().to_string(),
             "pool": Gsm8kPoolConfig::new(),
         } }),
         TaskArg::Prm800k => json!({ "prm800k": {
-            "data_dir": args.data_dir.display().to_string(),
+            "data_dir": args.data_dir().display().to_string(),
         } }),
         TaskArg::Mixed => json!({ "mixed": {
-            "data_dir": args.data_dir.display().to_string(),
+            "data_dir": args.data_dir().display().to_string(),
             "gsm8k_pool": Gsm8kPoolConfig::new(),
         } }),
         TaskArg::Files => {

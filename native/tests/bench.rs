@@ -5,12 +5,13 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{actprm, actprm_refused, shared_data};
+use common::{actprm, actprm_refused, data_dir};
 
 #[test]
+#[ignore = "needs all-MiniLM-L6-v2 and the data sets: run scripts/fetch-backbone.sh and scripts/fetch-data.sh"]
 fn every_case_writes_a_finite_positive_record() {
     let out = std::env::temp_dir().join(format!("actprm-bench-{}.jsonl", std::process::id()));
-    let processbench = shared_data().join("processbench");
+    let processbench = data_dir().join("processbench");
     let run = actprm(&[
         "--device",
         "cpu",

@@ -1,23 +1,23 @@
-//! `score` and both evaluations (`eval synthetic`, `eval processbench`, `eval prmbench`) on a
+//! `score` and the evaluations (`eval synthetic`, `eval processbench`, `eval prmbench`) on a
 //! tiny trained checkpoint: the JSON lines `score` writes, the τ an evaluation uses, the
 //! average over splits, one backbone reading shared by checkpoints, and PRMBench's classes.
+//! The benchmarks' test reads the public data sets, so it is ignored unless asked for.
 
 mod common;
 
 use std::path::Path;
 
-use common::{actprm, actprm_refused, scratch, shared_data, tiny_checkpoint};
+use common::{actprm, actprm_refused, data_dir, scratch, tiny_checkpoint};
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
 
 #[test]
-fn score_and_the_evaluations_read_a_trained_checkpoint() {
-    let dir = scratch("evaluate");
+fn score_and_the_synthetic_evaluation_read_a_trained_checkpoint() {
+    let dir = scratch("evaluate-synthetic");
     let checkpoint = tiny_checkpoint(&dir);
     let checkpoint = checkpoint.to_str().unwrap();
-    let read_json = |path: &Path| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    };
-    let config = read_json(&Path::new(checkpoint).join("config.json"));
-    let chosen_tau = config["threshold"]["tau"].as_f64().unwrap();
 
     let scored = actprm(&[
         "--device",
@@ -82,10 +82,21 @@ fn score_and_the_evaluations_read_a_trained_checkpoint() {
         "8",
     ]);
     assert!(String::from_utf8_lossy(&synthetic.stdout).contains("F1"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+#[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
+fn the_benchmark_evaluations_read_a_trained_checkpoint() {
+    let dir = scratch("evaluate-benchmarks");
+    let checkpoint = tiny_checkpoint(&dir);
+    let checkpoint = checkpoint.to_str().unwrap();
+    let config = read_json(&Path::new(checkpoint).join("config.json"));
+    let chosen_tau = config["threshold"]["tau"].as_f64().unwrap();
 
     let cache = dir.join("features");
     let cache_str = cache.to_str().unwrap();
-    let data = shared_data().join("processbench");
+    let data = data_dir().join("processbench");
     let results = dir.join("processbench.json");
     // `eval processbench` on 6 items per split, written to `results`, with `extra` arguments.
     let processbench = |extra: &[&str]| {
@@ -163,7 +174,7 @@ fn score_and_the_evaluations_read_a_trained_checkpoint() {
     let backbones: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
     assert_eq!(backbones.len(), 1, "one backbone's features in {cache_str}");
 
-    let sample = shared_data().join("prmbench_sample");
+    let sample = data_dir().join("prmbench_sample");
     let results = dir.join("prmbench.json");
     let prmbench = actprm(&[
         "--device",

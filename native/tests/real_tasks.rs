@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{actprm, actprm_refused, shared_data};
+use common::{actprm, actprm_refused, data_dir};
 
 /// A ProcessBench directory in `dir` holding, of each split, the first `count` erroneous items
 /// and the first `count` correct ones.
@@ -11,7 +11,7 @@ fn processbench_slice(dir: &std::path::Path, count: usize) {
     std::fs::create_dir_all(dir).unwrap();
     for split in ["gsm8k", "math", "olympiadbench", "omnimath"] {
         let file = format!("{split}.json");
-        let text = std::fs::read_to_string(shared_data().join("processbench").join(&file)).unwrap();
+        let text = std::fs::read_to_string(data_dir().join("processbench").join(&file)).unwrap();
         let items: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
         let correct = |item: &&serde_json::Value| item["label"] == -1;
         let slice: Vec<&serde_json::Value> = (items.iter().filter(|i| !correct(i)).take(count))
@@ -26,13 +26,14 @@ fn processbench_slice(dir: &std::path::Path, count: usize) {
 /// budget, every model also scored on ProcessBench and PRMBench, the chart and tables drawn; a
 /// rerun skips what is done.
 #[test]
+#[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
 fn a_tiny_sweep_on_the_gsm8k_task_runs_resumes_and_draws() {
     let out = std::env::temp_dir().join(format!("actprm-sweep-{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
-    let data_dir = shared_data();
+    let data = data_dir();
     let processbench = out.join("processbench");
     processbench_slice(&processbench, 3);
-    let prmbench = data_dir.join("prmbench_sample/sample.jsonl");
+    let prmbench = data.join("prmbench_sample/sample.jsonl");
     let sweep = || {
         actprm(&[
             "--device",
@@ -41,7 +42,7 @@ fn a_tiny_sweep_on_the_gsm8k_task_runs_resumes_and_draws() {
             "--task",
             "gsm8k",
             "--data-dir",
-            data_dir.to_str().unwrap(),
+            data.to_str().unwrap(),
             "--strategies",
             "actprm,random,full",
             "--seeds",
@@ -131,7 +132,7 @@ fn a_tiny_sweep_on_the_gsm8k_task_runs_resumes_and_draws() {
 /// trajectories, 8 held out); its standard output and run.json.
 fn tiny_real_task_run(command: &str, task: &str) -> (String, String) {
     let out = std::env::temp_dir().join(format!("actprm-{task}-{}", std::process::id()));
-    let data_dir = shared_data();
+    let data = data_dir();
     let run = actprm(&[
         "--device",
         "cpu",
@@ -139,7 +140,7 @@ fn tiny_real_task_run(command: &str, task: &str) -> (String, String) {
         "--task",
         task,
         "--data-dir",
-        data_dir.to_str().unwrap(),
+        data.to_str().unwrap(),
         "--pool-size",
         "32",
         "--eval-size",
@@ -160,6 +161,7 @@ fn tiny_real_task_run(command: &str, task: &str) -> (String, String) {
 
 /// The PRM800K task samples its pool from the stepwise rows and tests on ProcessBench math.
 #[test]
+#[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
 fn a_prm800k_run_tests_on_processbench_math() {
     let (stdout, record) = tiny_real_task_run("run", "prm800k");
     assert!(
@@ -172,6 +174,7 @@ fn a_prm800k_run_tests_on_processbench_math() {
 /// The mixed task pools PRM800K rows with GSM8K-derived trajectories and tests on ProcessBench
 /// gsm8k.
 #[test]
+#[ignore = "needs the public data sets: run scripts/fetch-data.sh"]
 fn a_mixed_run_tests_on_processbench_gsm8k() {
     let (stdout, record) = tiny_real_task_run("train", "mixed");
     assert!(
@@ -184,6 +187,7 @@ fn a_mixed_run_tests_on_processbench_gsm8k() {
 /// `--backbone minilm` fine-tunes the pretrained encoder (scripts/fetch-backbone.sh fetches it)
 /// and saves it in the checkpoint with its grown vocabulary.
 #[test]
+#[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
 fn a_run_on_the_pretrained_backbone() {
     let out = std::env::temp_dir().join(format!("actprm-minilm-{}", std::process::id()));
     // A run on MiniLM over 16 pool trajectories into `out`, with `extra` arguments.

@@ -2,18 +2,22 @@
 
 use std::path::PathBuf;
 
-/// The shared data directory: `$ACTPRM_SHARED_DATA`, else `shared/data` beside the workspace.
+/// Where scripts/fetch-data.sh puts the public data sets: `$ACTPRM_DATA`, else
+/// `~/.cache/actprm/data`.
 ///
 /// # Panics
-/// When it does not exist: tests that need it fail, never skip.
-pub fn shared_data_dir() -> PathBuf {
-    let dir = std::env::var_os("ACTPRM_SHARED_DATA").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data")),
+/// When it does not exist, saying how to get the data: the tests that need it are ignored
+/// unless asked for, and then fail, never skip.
+#[allow(dead_code, reason = "not every test file reads the data sets")]
+pub fn data_dir() -> PathBuf {
+    let dir = std::env::var_os("ACTPRM_DATA").map_or_else(
+        || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/actprm/data"),
         PathBuf::from,
     );
     assert!(
         dir.is_dir(),
-        "the shared data directory {} does not exist; set ACTPRM_SHARED_DATA to where it is",
+        "the data directory {} does not exist: run scripts/fetch-data.sh (or set ACTPRM_DATA \
+         to where the data sets are)",
         dir.display()
     );
     dir

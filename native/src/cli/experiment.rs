@@ -100,11 +100,13 @@ pub struct PoolArgs {
     pub task: TaskArg,
     #[command(flatten)]
     pub synthetic: SyntheticArgs,
-    /// Directory of the real data sets: gsm8k/{train,test}.jsonl and processbench/gsm8k.json
-    /// for `--task gsm8k`; prm800k_stepwise/phase1_{train_plus,test}.stepwise-critic.jsonl.gz
-    /// and processbench/math.json for `--task prm800k`; all of these for `--task mixed`.
-    #[arg(long, default_value = "../shared/data")]
-    pub data_dir: PathBuf,
+    /// Directory of the real data sets, as scripts/fetch-data.sh lays them out:
+    /// gsm8k/{train,test}.jsonl and processbench/gsm8k.json for `--task gsm8k`;
+    /// prm800k_stepwise/phase1_{train_plus,test}.stepwise-critic.jsonl.gz and
+    /// processbench/math.json for `--task prm800k`; all of these for `--task mixed`
+    /// [default: ~/.cache/actprm/data].
+    #[arg(long, env = "ACTPRM_DATA", hide_env_values = true)]
+    data_dir: Option<PathBuf>,
     /// The pool's file, for `--task files`.
     #[arg(long, required_if_eq("task", "files"))]
     pub pool: Option<PathBuf>,
@@ -125,6 +127,16 @@ pub struct PoolArgs {
     /// paper's reasoning judge averages about 1,920).
     #[arg(long, default_value_t = 1920)]
     pub judge_tokens: u64,
+}
+
+impl PoolArgs {
+    /// The directory of the real data sets: `--data-dir`, else `$ACTPRM_DATA`, else
+    /// `~/.cache/actprm/data`, where scripts/fetch-data.sh puts them.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/actprm/data")
+        })
+    }
 }
 
 /// Which backbone reads the trajectories.
@@ -200,14 +212,14 @@ pub struct ModelArgs {
     /// A departure from the paper.
     #[arg(long, default_value_t = LossConfig::new().error_weight, value_parser = ranges::relative_weight, allow_negative_numbers = true)]
     pub error_weight: f64,
-    /// AdamW's decoupled weight decay (0, the reference setup's: the anchor term already
-    /// regularises the heads).
+    /// AdamW's decoupled weight decay (0 by default: the anchor term already regularises the
+    /// heads).
     #[arg(long, default_value_t = TrainingConfig::new().weight_decay, value_parser = ranges::weight_f32, allow_negative_numbers = true)]
     pub weight_decay: f32,
     /// The L2 norm gradients are clipped to.
     #[arg(long, default_value_t = TrainingConfig::new().gradient_clip_norm, value_parser = ranges::positive_f32, allow_negative_numbers = true)]
     pub clip_norm: f32,
-    /// Clip the norm of all gradients together (`global`, the reference setup's) or of each
+    /// Clip the norm of all gradients together (`global`, the default) or of each
     /// parameter's own (`per-parameter`).
     #[arg(long, default_value_t = TrainingConfig::new().clipping, value_parser = ranges::clipping)]
     pub clipping: Clipping,
@@ -264,8 +276,8 @@ pub struct ExperimentArgs {
     /// labels stored with the pool (which may then be unlabelled).
     #[command(flatten)]
     pub judge: JudgeArgs,
-    /// The run directory to write [default: runs/<strategy>]. When it holds this same run,
-    /// interrupted, the run goes on from its last checkpoint.
+    /// The run directory to write [default: runs/STRATEGY, the strategy's name]. When it holds
+    /// this same run, interrupted, the run goes on from its last checkpoint.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Start over in the run directory when it already holds a run, finished or interrupted,

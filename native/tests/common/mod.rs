@@ -50,14 +50,16 @@ pub fn actprm_refused<S: AsRef<OsStr> + Debug>(args: &[S]) -> Output {
     output
 }
 
-/// The shared data directory (`$ACTPRM_SHARED_DATA`, else `shared/data` beside the workspace).
-pub fn shared_data() -> PathBuf {
-    let dir = std::env::var_os("ACTPRM_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+/// Where scripts/fetch-data.sh puts the public data sets: `$ACTPRM_DATA`, else
+/// `~/.cache/actprm/data`. The tests that read it are ignored unless asked for.
+pub fn data_dir() -> PathBuf {
+    let dir = std::env::var_os("ACTPRM_DATA").map_or_else(
+        || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/actprm/data"),
+        PathBuf::from,
+    );
     assert!(
         dir.is_dir(),
-        "the shared data directory {} is missing (set ACTPRM_SHARED_DATA)",
+        "the data directory {} does not exist: run scripts/fetch-data.sh (or set ACTPRM_DATA)",
         dir.display()
     );
     dir
