@@ -6,10 +6,14 @@
 
 mod bench;
 mod checkpoint_use;
+#[cfg(test)]
+mod documented_commands;
 mod experiment;
 mod feature_cache;
 mod judge;
 mod ranges;
+#[cfg(test)]
+mod reference;
 mod strategy;
 
 use clap::{Parser, Subcommand};
@@ -93,14 +97,14 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
     /// ProcessBench: first-error F1 per split (gsm8k, math, olympiadbench, omnimath) and their
-    /// average. Download the four JSON files from the Hugging Face dataset Qwen/ProcessBench.
+    /// average. scripts/fetch-data.sh puts the four JSON files in ~/.cache/actprm/data/processbench.
     Processbench(ProcessBenchArgs),
     /// The synthetic task's held-out set.
     Synthetic(SyntheticEvalArgs),
     /// PRMBench: every step judged valid when its score exceeds 0.5; F1 of correct steps, F1
     /// of erroneous steps (negF1) and PRMScore (their mean) per error class, per category
-    /// (simplicity, soundness, sensitivity) and overall. The full benchmark is the
-    /// `mr_eval/tasks/prmtest_classified/data` directory of the ssmisya/PRMBench repository.
+    /// (simplicity, soundness, sensitivity) and overall. scripts/fetch-data.sh puts the
+    /// benchmark's 25 files and its 394-record subset in ~/.cache/actprm/data/prmbench.
     Prmbench(PrmBenchArgs),
 }
 
