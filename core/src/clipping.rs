@@ -1,5 +1,5 @@
 //! What is done to a step's gradients before the optimiser: clipping, by the global norm of every
-//! gradient together (the reference setup's) or by each parameter's own norm, and taking one
+//! gradient together (the default) or by each parameter's own norm, and taking one
 //! module's gradients apart so that it can be stepped at a learning rate of its own. The global
 //! scale is computed on the device and never read back, so a browser's WebGPU device can clip
 //! without waiting.

@@ -37,14 +37,14 @@ pub struct TrainingConfig {
     /// Mini-batches of linear warm-up before the linear decay.
     #[config(default = 20)]
     pub warmup_steps: usize,
-    /// AdamW decoupled weight decay (0, as in the reference setup: the anchor term already
-    /// regularises the heads).
+    /// AdamW decoupled weight decay (0 by default: the anchor term already regularises the
+    /// heads).
     #[config(default = 0.0)]
     pub weight_decay: f32,
     /// The L2 norm gradients are clipped to.
     #[config(default = 1.0)]
     pub gradient_clip_norm: f32,
-    /// Whether that norm is of all gradients together (the reference setup's) or of each
+    /// Whether that norm is of all gradients together (the default) or of each
     /// parameter's.
     #[config(default = "Clipping::Global")]
     pub clipping: Clipping,
