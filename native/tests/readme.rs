@@ -3,6 +3,7 @@
 //! train the tiny model on a small pool (their flags appended), so that the commands reading
 //! their checkpoints run in seconds.
 
+mod common;
 #[path = "../src/cli/documented_commands.rs"]
 mod documented_commands;
 
@@ -11,21 +12,9 @@ use std::process::Command;
 
 use documented_commands::documented_commands;
 
-/// What `run` and `train` get appended: 64 pool trajectories, 16 held out, the tiny model.
-const SMALL: [&str; 12] = [
-    "--pool-size",
-    "64",
-    "--eval-size",
-    "16",
-    "--heads",
-    "3",
-    "--d-model",
-    "16",
-    "--layers",
-    "1",
-    "--batch-size",
-    "16",
-];
+/// What `run` and `train` get appended, beside the tiny model: 64 pool trajectories, 16 held
+/// out.
+const SMALL_POOL: [&str; 4] = ["--pool-size", "64", "--eval-size", "16"];
 
 #[test]
 fn the_readme_quick_start_runs() {
@@ -48,7 +37,7 @@ fn the_readme_quick_start_runs() {
     for (line, command) in &commands {
         let mut words = shlex::split(command).unwrap();
         if matches!(words[1].as_str(), "run" | "train") {
-            for flag in SMALL.chunks(2) {
+            for flag in SMALL_POOL.chunks(2).chain(common::TINY_MODEL.chunks(2)) {
                 assert!(
                     !words.contains(&flag[0].to_owned()),
                     "README.md:{line} sets {}",
