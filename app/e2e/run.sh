@@ -4,16 +4,31 @@
 # then the end-to-end tests of the whole page, which need the model (scripts/app-model.sh builds
 # it when it is missing) and the native scores the page must reproduce. Screenshots land in
 # app/e2e/screenshots/. ACTPRM_BIN names the actprm binary to use (default: the release build).
+#
+# usage: app/e2e/run.sh [--build-only]
+#   --build-only  compile what the tests run (the app's release wasm and its wasm-bindgen tests)
+#                 and stop: no model, browser or node needed, so CI does it beside other builds
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+
+# The components' wasm-bindgen tests, with cargo's further arguments.
+wasm_tests() {
+    cargo test --release --target wasm32-unknown-unknown -p actprm-app --lib "$@"
+}
+
+if [ "${1:-}" = --build-only ]; then
+    # The cargo command trunk runs for index.html's rust link, so that its build finds this done.
+    cargo build --release --target wasm32-unknown-unknown -p actprm-app --bin actprm-app
+    wasm_tests --no-run
+    exit
+fi
 
 source scripts/lib/actprm-binary.sh
 seed=3
 [ -f app/assets/model/model.safetensors ] || scripts/app-model.sh
 trunk build --release
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-    CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
-    cargo test --release --target wasm32-unknown-unknown -p actprm-app --lib
+    CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" wasm_tests
 scores="$(mktemp)"
 trap 'rm -f "$scores"' EXIT
 "$(actprm_binary)" --device cpu score \

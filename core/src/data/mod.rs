@@ -22,3 +22,9 @@ pub use processbench::{
 pub use record::MAX_STEP_CHARS;
 pub use training_rows::{TrainingRows, read_training_rows, training_row_json};
 pub use unlabelled_rows::UnlabelledRows;
+
+/// Where scripts/fetch-data.sh puts the public data sets by default: `~/.cache/actprm/data`.
+pub fn default_data_dir() -> std::path::PathBuf {
+    let home = std::env::var_os("HOME").unwrap_or_default();
+    std::path::PathBuf::from(home).join(".cache/actprm/data")
+}

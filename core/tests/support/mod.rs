@@ -10,10 +10,8 @@ use std::path::PathBuf;
 /// unless asked for, and then fail, never skip.
 #[allow(dead_code, reason = "not every test file reads the data sets")]
 pub fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("ACTPRM_DATA").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/actprm/data"),
-        PathBuf::from,
-    );
+    let dir = std::env::var_os("ACTPRM_DATA")
+        .map_or_else(actprm_core::data::default_data_dir, PathBuf::from);
     assert!(
         dir.is_dir(),
         "the data directory {} does not exist: run scripts/fetch-data.sh (or set ACTPRM_DATA \

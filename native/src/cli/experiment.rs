@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use actprm_core::clipping::Clipping;
+use actprm_core::data::default_data_dir;
 use actprm_core::encoding::StepReading;
 use actprm_core::loss::LossConfig;
 use actprm_core::pretrained::default_backbone_dir;
@@ -133,9 +134,7 @@ impl PoolArgs {
     /// The directory of the real data sets: `--data-dir`, else `$ACTPRM_DATA`, else
     /// `~/.cache/actprm/data`, where scripts/fetch-data.sh puts them.
     pub fn data_dir(&self) -> PathBuf {
-        self.data_dir.clone().unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/actprm/data")
-        })
+        self.data_dir.clone().unwrap_or_else(default_data_dir)
     }
 }
 

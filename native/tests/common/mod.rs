@@ -53,10 +53,8 @@ pub fn actprm_refused<S: AsRef<OsStr> + Debug>(args: &[S]) -> Output {
 /// Where scripts/fetch-data.sh puts the public data sets: `$ACTPRM_DATA`, else
 /// `~/.cache/actprm/data`. The tests that read it are ignored unless asked for.
 pub fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("ACTPRM_DATA").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/actprm/data"),
-        PathBuf::from,
-    );
+    let dir = std::env::var_os("ACTPRM_DATA")
+        .map_or_else(actprm_core::data::default_data_dir, PathBuf::from);
     assert!(
         dir.is_dir(),
         "the data directory {} does not exist: run scripts/fetch-data.sh (or set ACTPRM_DATA)",
