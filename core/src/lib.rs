@@ -15,6 +15,7 @@ pub mod eval;
 pub mod features;
 pub mod filter;
 pub mod finite;
+pub mod gguf;
 pub mod judge;
 pub mod loss;
 pub mod model;
