@@ -19,6 +19,7 @@ pub mod gguf;
 pub mod judge;
 pub mod loss;
 pub mod model;
+mod named_choice;
 pub mod pretrained;
 pub mod rng;
 pub mod schedule;

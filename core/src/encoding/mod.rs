@@ -1,6 +1,7 @@
 //! Turning a trajectory into token ids with one separator after every step:
-//! `[CLS] question step_1 [STEP] step_2 [STEP] ...`. Separators are inserted by id, never by
-//! tokenising text, so training and evaluation build them identically.
+//! `[CLS] question step_1 [STEP] step_2 [STEP] ...`, and for a decoder one after the question
+//! too ([`QuestionEnd`]). Separators are inserted by id, never by tokenising text, so training
+//! and evaluation build them identically.
 //!
 //! A trajectory is read in one of two ways ([`StepReading`]):
 //!
@@ -15,12 +16,14 @@
 //!   sees at each separator what a causal decoder would: the step and what led to it, never
 //!   what follows. It costs one read per step instead of one per trajectory.
 
+mod question_end;
 mod reading;
 mod windows;
 
 use burn::config::Config;
 use thiserror::Error;
 
+pub use question_end::QuestionEnd;
 pub use reading::StepReading;
 use windows::{plan_prefix_windows, plan_windows};
 
@@ -48,6 +51,9 @@ pub struct EncodingConfig {
     /// How each step is read: with the whole trajectory, or with its prefix alone.
     #[config(default = "StepReading::Whole")]
     pub reading: StepReading,
+    /// Whether a separator (never scored) also ends the question.
+    #[config(default = "QuestionEnd::Joined")]
+    pub question_end: QuestionEnd,
 }
 
 impl EncodingConfig {
@@ -60,6 +66,13 @@ impl EncodingConfig {
             .with_max_question_tokens(quarter)
             .with_max_step_tokens(quarter)
             .with_max_context_tokens(quarter)
+    }
+
+    /// Limits for a pretrained decoder read in windows of `max_positions`: a quarter of them
+    /// at most for the question, for one step and for context, as for an encoder, and a
+    /// separator after the question, so that question and steps read as paragraphs.
+    pub fn for_decoder(max_positions: usize) -> Self {
+        Self::for_encoder(max_positions).with_question_end(QuestionEnd::Separated)
     }
 }
 
@@ -107,8 +120,11 @@ impl EncodedTrajectory {
 /// Why a trajectory could not be encoded.
 #[derive(Debug, Error)]
 pub enum EncodingError {
-    /// A window cannot hold `[CLS]` and one separator.
-    #[error("max_positions is {0}, but a window needs at least 2 ([CLS] and one separator)")]
+    /// A window cannot hold `[CLS]`, one separator and the question's end.
+    #[error(
+        "max_positions is {0}, but a window needs at least 2 ([CLS] and one separator), and 3 \
+         when a separator ends the question"
+    )]
     TooFewPositions(usize),
     /// The tokenizer failed on the question or a step.
     #[error(transparent)]
@@ -125,9 +141,10 @@ pub fn encode_trajectory(
     trajectory: &Trajectory,
     config: &EncodingConfig,
 ) -> Result<EncodedTrajectory, EncodingError> {
+    let fixed = 2 + config.question_end.tokens();
     let room = config
         .max_positions
-        .checked_sub(2)
+        .checked_sub(fixed)
         .ok_or(EncodingError::TooFewPositions(config.max_positions))?;
     let question = tokenizer.encode_text(&trajectory.question)?;
     let question = &question[..question.len().min(config.max_question_tokens).min(room)];
@@ -144,6 +161,9 @@ pub fn encode_trajectory(
     let mut head = Vec::with_capacity(1 + question.len());
     head.push(tokenizer.cls_id());
     head.extend_from_slice(question);
+    if config.question_end == QuestionEnd::Separated {
+        head.push(tokenizer.separator_id());
+    }
     let mut encoded = EncodedTrajectory {
         windows: Vec::new(),
         step_positions: Vec::with_capacity(steps.len()),
@@ -229,6 +249,47 @@ mod tests {
             assert_eq!(separators(&tokenizer, window), positions);
             assert_eq!(positions.last(), Some(&(window.len() - 1)));
         }
+    }
+
+    /// A separated question ends with a separator that is not scored.
+    #[test]
+    fn a_separated_question_ends_with_an_unscored_separator() {
+        let tokenizer = tokenizer();
+        let steps = ["12 + 5 = 17", "the answer is 17"];
+        let config = EncodingConfig::new().with_question_end(QuestionEnd::Separated);
+        let separated =
+            encode_trajectory(&tokenizer, &trajectory("Mia has", &steps), &config).unwrap();
+        let joined = encode_trajectory(
+            &tokenizer,
+            &trajectory("Mia has", &steps),
+            &EncodingConfig::new(),
+        )
+        .unwrap();
+        let head = 1 + tokenizer.encode_text("Mia has").unwrap().len();
+        let mut expected = joined.windows[0].clone();
+        expected.insert(head, tokenizer.separator_id());
+        assert_eq!(separated.windows, vec![expected]);
+        let shifted: Vec<usize> = joined
+            .step_positions
+            .iter()
+            .map(|at| at.position + 1)
+            .collect();
+        let positions: Vec<usize> = separated
+            .step_positions
+            .iter()
+            .map(|at| at.position)
+            .collect();
+        assert_eq!(positions, shifted);
+        let error = encode_trajectory(
+            &tokenizer,
+            &trajectory("Mia has", &steps),
+            &config.with_max_positions(2),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(error, EncodingError::TooFewPositions(2)),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! How a step is read: with the whole trajectory, or with its prefix alone.
 
-use serde::{Deserialize, Serialize};
+use crate::named_choice::serde_by_name;
 
 /// What a step's separator sees when it is read. Written by name (`"whole"`, `"prefix"`); a
 /// configuration saved before readings existed has none and reads [`StepReading::Whole`].
@@ -15,28 +15,7 @@ pub enum StepReading {
     Prefix,
 }
 
-impl Serialize for StepReading {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.name())
-    }
-}
-
-impl<'de> Deserialize<'de> for StepReading {
-    /// Reads the name, or the default when the field is absent: serde reads an absent field
-    /// as an `Option`'s `None`.
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Option::<String>::deserialize(deserializer)? {
-            None => Ok(StepReading::default()),
-            Some(name) => Self::from_name(&name).ok_or_else(|| {
-                let known: Vec<&str> = Self::ALL.map(Self::name).into();
-                serde::de::Error::custom(format!(
-                    "unknown step reading `{name}`, expected one of: {}",
-                    known.join(", ")
-                ))
-            }),
-        }
-    }
-}
+serde_by_name!(StepReading, "step reading");
 
 impl StepReading {
     /// Every reading, in the order the command line lists them.

@@ -2,6 +2,8 @@
 //! classification, and the step separator). Separators are never produced by tokenising text:
 //! special tokens written in user text are tokenised as plain text.
 
+mod separator;
+
 use burn::config::Config;
 use std::collections::HashMap;
 
@@ -14,6 +16,8 @@ use tokenizers::{
     AddedToken, OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer,
     PreTokenizerWrapper, Tokenizer,
 };
+
+pub use separator::SeparatorToken;
 
 use crate::tasks::synthetic::{SyntheticConfig, vocabulary};
 
@@ -32,6 +36,9 @@ pub struct SpecialTokensConfig {
     /// Step separator placed after every step; the model scores the step at this position.
     #[config(default = "String::from(\"[STEP]\")")]
     pub separator: String,
+    /// Whether the separator is added to the vocabulary or is a token it already has.
+    #[config(default = "SeparatorToken::Added")]
+    pub separator_token: SeparatorToken,
 }
 
 /// Why a tokenizer could not be built or used.
@@ -47,6 +54,17 @@ pub enum TokenizerError {
         role: &'static str,
         /// The token's text.
         token: String,
+    },
+    /// A separator meant to be an existing token reads as several tokens, or none.
+    #[error(
+        "the step separator {separator:?} reads as {count} tokens; it must be one token the \
+         vocabulary has"
+    )]
+    SeparatorNotOneToken {
+        /// The separator's text.
+        separator: String,
+        /// How many tokens it reads as.
+        count: usize,
     },
     /// The inner tokenizer failed.
     #[error("tokenizer failure: {0}")]
@@ -150,12 +168,18 @@ impl StepTokenizer {
         };
         let pad_id = required("padding", &special.pad)?;
         let cls_id = required("classification", &special.cls)?;
-        let specials = [&special.pad, &special.cls, &special.separator]
-            .map(|token| AddedToken::from(token.clone(), true));
+        let separator_id = match special.separator_token {
+            SeparatorToken::Added => {
+                inner.add_special_tokens([AddedToken::from(special.separator.clone(), true)])?;
+                inner
+                    .token_to_id(&special.separator)
+                    .expect("the separator was just added")
+            }
+            SeparatorToken::Existing => existing_token(&inner, &special.separator)?,
+        };
+        let specials =
+            [&special.pad, &special.cls].map(|token| AddedToken::from(token.clone(), true));
         inner.add_special_tokens(specials)?;
-        let separator_id = inner
-            .token_to_id(&special.separator)
-            .expect("the separator was just added");
         inner.set_encode_special_tokens(true);
         inner.with_padding(None).with_truncation(None)?;
         let vocab_size = inner
@@ -202,6 +226,22 @@ impl StepTokenizer {
     pub fn encode_text(&self, text: &str) -> Result<Vec<u32>, TokenizerError> {
         let encoding = self.inner.encode_fast(text, false)?;
         Ok(encoding.get_ids().to_vec())
+    }
+}
+
+/// The id of the one existing token `text` reads as: a token by that name (a reserved special
+/// token such as `<extra_0>`), else the single token `text` encodes to (`"\n\n"`).
+fn existing_token(inner: &Tokenizer, text: &str) -> Result<u32, TokenizerError> {
+    if let Some(id) = inner.token_to_id(text) {
+        return Ok(id);
+    }
+    let ids = inner.encode_fast(text, false)?.get_ids().to_vec();
+    match ids[..] {
+        [id] => Ok(id),
+        _ => Err(TokenizerError::SeparatorNotOneToken {
+            separator: text.to_string(),
+            count: ids.len(),
+        }),
     }
 }
 
@@ -336,6 +376,40 @@ mod tests {
         assert_eq!(tokenizer.vocab_size(), 5);
         let ids = tokenizer.encode_text("a <extra_0> b").unwrap();
         assert!(!ids.contains(&tokenizer.separator_id()), "{ids:?}");
+    }
+
+    /// An existing separator is found by name, and the vocabulary does not grow; text that
+    /// reads as no token is refused (a byte-level BPE decoder's `"\n\n"`, one token, is in
+    /// the decoder tests).
+    #[test]
+    fn an_existing_separator_is_never_added() {
+        let json = word_level_json(&["[PAD]", "[UNK]", "[CLS]", "<sep>", "then"]);
+        let existing = |separator: &str| {
+            let special = SpecialTokensConfig::new()
+                .with_separator(separator.to_string())
+                .with_separator_token(SeparatorToken::Existing);
+            StepTokenizer::from_json(&json, &special)
+        };
+        let by_name = existing("<sep>").unwrap();
+        assert_eq!((by_name.separator_id(), by_name.vocab_size()), (3, 5));
+        let error = existing("").unwrap_err();
+        assert!(
+            matches!(error, TokenizerError::SeparatorNotOneToken { count: 0, .. }),
+            "{error}"
+        );
+    }
+
+    /// Special tokens saved before the separator's origin was recorded read as added.
+    #[test]
+    fn special_tokens_without_a_separator_origin_read_as_added() {
+        let json = r#"{"pad":"[PAD]","unk":"[UNK]","cls":"[CLS]","separator":"[STEP]"}"#;
+        let special: SpecialTokensConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(special.separator_token, SeparatorToken::Added);
+        let existing = SpecialTokensConfig::new().with_separator_token(SeparatorToken::Existing);
+        let json = serde_json::to_string(&existing).unwrap();
+        assert!(json.contains(r#""separator_token":"existing""#), "{json}");
+        let read: SpecialTokensConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(read, existing);
     }
 
     #[test]

@@ -1,0 +1,44 @@
+//! Whether a separator also ends the question.
+
+use crate::named_choice::serde_by_name;
+
+/// What lies between the question and the first step. Written by name (`"joined"`,
+/// `"separated"`); a configuration saved before this choice existed reads
+/// [`QuestionEnd::Joined`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QuestionEnd {
+    /// Nothing: the first step's tokens follow the question's.
+    #[default]
+    Joined,
+    /// A separator, never scored: a pretrained decoder then reads the question and each step
+    /// as the paragraphs they are.
+    Separated,
+}
+
+serde_by_name!(QuestionEnd, "question end");
+
+impl QuestionEnd {
+    /// Every choice, in the order errors list them.
+    pub const ALL: [QuestionEnd; 2] = [QuestionEnd::Joined, QuestionEnd::Separated];
+
+    /// The name used in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            QuestionEnd::Joined => "joined",
+            QuestionEnd::Separated => "separated",
+        }
+    }
+
+    /// The choice called `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|choice| choice.name() == name)
+    }
+
+    /// Tokens the question's end takes: 1 for a separator.
+    pub fn tokens(self) -> usize {
+        match self {
+            QuestionEnd::Joined => 0,
+            QuestionEnd::Separated => 1,
+        }
+    }
+}
