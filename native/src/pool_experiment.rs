@@ -12,10 +12,8 @@ use actprm_core::eval::threshold::{ChosenThreshold, choose_threshold};
 use actprm_core::features::StepFeatures;
 use actprm_core::judge::{Judge, JudgeCost};
 use actprm_core::loss::LossConfig;
-use actprm_core::model::{
-    BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmBackbone, PrmConfig,
-};
-use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone};
+use actprm_core::model::{BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmConfig};
+use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, DecoderOptions, PretrainedBackbone};
 use actprm_core::scores::StepScores;
 use actprm_core::scoring::{encode_all, score_inputs};
 use actprm_core::selection::SelectionConfig;
@@ -111,8 +109,8 @@ struct FrozenReader {
 
 impl FrozenReader {
     fn new(pretrained: &PretrainedBackbone, model: &ModelArgs, device: &Device) -> Self {
-        let reader = PrmConfig::new(pretrained.config.clone().into())
-            .init_around(PrmBackbone::Bert(pretrained.bert.clone()), device);
+        let reader = PrmConfig::new(pretrained.config.clone())
+            .init_around(pretrained.backbone.clone(), device);
         let cache = model
             .feature_cache
             .root()
@@ -198,7 +196,7 @@ impl ExperimentData {
         let encoding = pretrained
             .as_ref()
             .map_or_else(EncodingConfig::new, |pretrained| {
-                EncodingConfig::for_encoder(pretrained.config.max_position_embeddings)
+                pretrained.encoding.clone()
             })
             .with_reading(model.step_reading);
         let frozen = match (model.freeze_backbone, &pretrained) {
@@ -247,13 +245,19 @@ impl ExperimentData {
         selection: SelectionConfig,
     ) -> CheckpointConfig {
         let backbone = match &self.pretrained {
-            Some(pretrained) => pretrained.config.clone().into(),
+            Some(pretrained) => pretrained.config.clone(),
             None => BackboneConfig::new(self.tokenizer.vocab_size())
                 .with_d_model(model.d_model)
                 .with_n_layers(model.layers)
                 .with_max_positions(self.encoding.max_positions)
                 .into(),
         };
+        let special_tokens = self
+            .pretrained
+            .as_ref()
+            .map_or_else(SpecialTokensConfig::new, |pretrained| {
+                pretrained.special_tokens.clone()
+            });
         CheckpointConfig::new(
             PrmConfig::new(backbone).with_heads(
                 EnsembleHeadsConfig::new()
@@ -263,6 +267,7 @@ impl ExperimentData {
             self.encoding.clone(),
         )
         .with_selection(selection)
+        .with_special_tokens(special_tokens)
     }
 
     /// An error when the pool holds trajectories without a label, which only a served judge
@@ -359,7 +364,7 @@ impl ExperimentData {
         let model = match &self.pretrained {
             Some(pretrained) => config
                 .model
-                .init_around(PrmBackbone::Bert(pretrained.bert.clone()), device),
+                .init_around(pretrained.backbone.clone(), device),
             None => config.model.init(device),
         };
         let pool = self.pool.inputs(self.tokenizer.pad_id());
@@ -396,17 +401,28 @@ impl ExperimentData {
 /// The pretrained backbone `model` asks for, loaded onto `device` once for every experiment,
 /// or `None` for the small backbone trained from scratch.
 pub fn load_pretrained(model: &ModelArgs, device: &Device) -> Result<Option<PretrainedBackbone>> {
-    match model.backbone {
-        BackboneArg::Small if model.freeze_backbone => {
-            bail!("--freeze-backbone keeps a pretrained backbone fixed: pass --backbone minilm")
-        }
+    if model.feature_layer.is_some() && !matches!(model.backbone, BackboneArg::Decoder(_)) {
+        bail!("--feature-layer picks a decoder's layer: pass --backbone with a decoder's path");
+    }
+    match &model.backbone {
+        BackboneArg::Small if model.freeze_backbone => bail!(
+            "--freeze-backbone keeps a pretrained backbone fixed: pass --backbone minilm or a \
+             decoder's path"
+        ),
         BackboneArg::Small => Ok(None),
-        BackboneArg::Minilm => Ok(Some(PretrainedBackbone::load(
+        BackboneArg::Minilm => Ok(Some(PretrainedBackbone::bert(
             &model.backbone_dir(),
             &SpecialTokensConfig::new(),
             DEFAULT_SEPARATOR_INIT,
             device,
         )?)),
+        BackboneArg::Decoder(path) => {
+            let options = DecoderOptions {
+                feature_layer: model.feature_layer,
+                ..DecoderOptions::default()
+            };
+            Ok(Some(PretrainedBackbone::decoder(path, &options, device)?))
+        }
     }
 }
 

@@ -1,11 +1,13 @@
 //! The backbone an [`EnsemblePrm`](super::EnsemblePrm) reads trajectories with: the small
-//! causal transformer trained from scratch, or a pretrained BERT-family encoder.
+//! causal transformer trained from scratch, a pretrained BERT-family encoder, or a pretrained
+//! Llama-family decoder.
 
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Bool, Device, Int, Tensor};
 
 use super::bert::{Bert, BertConfig};
+use super::decoder::{Decoder, DecoderConfig};
 use super::small_transformer::{BackboneConfig, TransformerBackbone};
 
 /// Which backbone, with its configuration.
@@ -17,6 +19,9 @@ pub enum PrmBackboneConfig {
     /// A BERT-family encoder with bidirectional attention, as it was pretrained: a step's
     /// feature may also depend on the steps after it.
     Bert(BertConfig),
+    /// A Llama-family causal decoder: a step's feature depends on the question and the steps
+    /// up to it, so one read scores every step with its prefix.
+    Decoder(DecoderConfig),
 }
 
 /// The backbone module.
@@ -30,6 +35,8 @@ pub enum PrmBackbone {
     Small(TransformerBackbone),
     /// See [`PrmBackboneConfig::Bert`].
     Bert(Bert),
+    /// See [`PrmBackboneConfig::Decoder`].
+    Decoder(Decoder),
 }
 
 impl From<BackboneConfig> for PrmBackboneConfig {
@@ -44,12 +51,19 @@ impl From<BertConfig> for PrmBackboneConfig {
     }
 }
 
+impl From<DecoderConfig> for PrmBackboneConfig {
+    fn from(config: DecoderConfig) -> Self {
+        PrmBackboneConfig::Decoder(config)
+    }
+}
+
 impl PrmBackboneConfig {
     /// A backbone with freshly initialised weights.
     pub fn init(&self, device: &Device) -> PrmBackbone {
         match self {
             PrmBackboneConfig::Small(config) => PrmBackbone::Small(config.init(device)),
             PrmBackboneConfig::Bert(config) => PrmBackbone::Bert(config.init(device)),
+            PrmBackboneConfig::Decoder(config) => PrmBackbone::Decoder(config.init(device)),
         }
     }
 
@@ -58,6 +72,7 @@ impl PrmBackboneConfig {
         match self {
             PrmBackboneConfig::Small(config) => config.d_model,
             PrmBackboneConfig::Bert(config) => config.hidden_size,
+            PrmBackboneConfig::Decoder(config) => config.hidden_size,
         }
     }
 
@@ -66,6 +81,7 @@ impl PrmBackboneConfig {
         match self {
             PrmBackboneConfig::Small(config) => config.vocab_size,
             PrmBackboneConfig::Bert(config) => config.vocab_size,
+            PrmBackboneConfig::Decoder(config) => config.vocab_size,
         }
     }
 
@@ -74,6 +90,7 @@ impl PrmBackboneConfig {
         match self {
             PrmBackboneConfig::Small(config) => config.max_positions,
             PrmBackboneConfig::Bert(config) => config.max_position_embeddings,
+            PrmBackboneConfig::Decoder(config) => config.max_position_embeddings,
         }
     }
 }
@@ -90,6 +107,7 @@ impl PrmBackbone {
         match self {
             PrmBackbone::Small(backbone) => backbone.forward(tokens, padding),
             PrmBackbone::Bert(bert) => bert.forward(tokens, Bert::padding_mask(padding)),
+            PrmBackbone::Decoder(decoder) => decoder.forward(tokens, padding),
         }
     }
 }

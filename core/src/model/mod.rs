@@ -4,6 +4,7 @@ mod attention;
 mod backbone;
 mod bert;
 mod block;
+mod decoder;
 mod gelu;
 mod heads;
 #[cfg(feature = "cpu-kernels")]
@@ -15,6 +16,9 @@ mod validation;
 
 pub use backbone::{PrmBackbone, PrmBackboneConfig};
 pub use bert::{Bert, BertConfig, WeightsError};
+pub use decoder::{
+    Decoder, DecoderConfig, DecoderConfigError, DecoderFamily, HostTensor, NamedTensors,
+};
 pub use heads::{EnsembleHeads, EnsembleHeadsConfig};
 pub use prm::{EnsemblePrm, PrmConfig};
 pub use small_transformer::{BackboneConfig, TransformerBackbone};

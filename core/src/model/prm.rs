@@ -64,6 +64,7 @@ impl PrmConfig {
             (&self.backbone, &backbone),
             (PrmBackboneConfig::Small(_), PrmBackbone::Small(_))
                 | (PrmBackboneConfig::Bert(_), PrmBackbone::Bert(_))
+                | (PrmBackboneConfig::Decoder(_), PrmBackbone::Decoder(_))
         );
         assert!(same_kind, "the backbone is not of the configured kind");
         EnsemblePrm {

@@ -8,8 +8,9 @@ use super::heads::EnsembleHeadsConfig;
 use super::prm::PrmConfig;
 use super::small_transformer::BackboneConfig;
 
-/// Most parameters a configured model may hold: 2³⁰, 4 GiB of f32 weights.
-pub const MAX_PARAMETERS: u64 = 1 << 30;
+/// Most parameters a configured model may hold: 2³⁴, 64 GiB of f32 weights, room for a
+/// 7B-parameter decoder while a mistyped size is still refused before anything is allocated.
+pub const MAX_PARAMETERS: u64 = 1 << 34;
 
 /// Why a model configuration cannot be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -59,6 +60,7 @@ impl PrmConfig {
         match &self.backbone {
             PrmBackboneConfig::Small(config) => config.validate()?,
             PrmBackboneConfig::Bert(config) => config.validate()?,
+            PrmBackboneConfig::Decoder(config) => config.validate()?,
         }
         self.heads.validate()?;
         let parameters = self.parameter_count();
@@ -95,6 +97,16 @@ impl PrmConfig {
                     product(&[c.type_vocab_size, h]),
                 ]);
                 tables.saturating_add(product(&[c.num_hidden_layers]).saturating_mul(per_layer))
+            }
+            PrmBackboneConfig::Decoder(c) => {
+                let h = c.hidden_size;
+                let per_layer = sum(&[
+                    product(&[2, h, c.query_width()]),
+                    product(&[2, h, c.key_value_width()]),
+                    product(&[3, h, c.intermediate_size]),
+                ]);
+                product(&[c.vocab_size, h])
+                    .saturating_add(product(&[c.layers_computed()]).saturating_mul(per_layer))
             }
         };
         let width = self.backbone.width().saturating_add(1);

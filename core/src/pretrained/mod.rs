@@ -1,14 +1,31 @@
-//! A pretrained BERT-family backbone read from a directory holding the Hugging Face
-//! `config.json`, `model.safetensors` and `tokenizer.json` (as scripts/fetch-backbone.sh
-//! unpacks all-MiniLM-L6-v2), made ready for a PRM: the step separator is added to the
-//! tokenizer as a new token, and its embedding row starts as a copy of an existing token's.
+//! Pretrained backbones made ready for a PRM, with their tokenizers:
+//!
+//! - a BERT-family encoder from a directory holding the Hugging Face `config.json`,
+//!   `model.safetensors` and `tokenizer.json` (as scripts/fetch-backbone.sh unpacks
+//!   all-MiniLM-L6-v2); the step separator is added to the tokenizer as a new token, and its
+//!   embedding row starts as a copy of an existing token's ([`PretrainedBackbone::bert`]);
+//! - a Llama-family decoder from such a directory (weights in one safetensors file or in
+//!   shards), or from a single GGUF file; the separator is text its vocabulary already reads
+//!   as one token, `"\n\n"` by default ([`PretrainedBackbone::decoder`]).
 
-use std::path::{Path, PathBuf};
+mod bert;
+mod decoder;
+mod gguf_model;
+mod gguf_tokenizer;
+mod safetensors_files;
 
-use burn::tensor::Device;
+use std::path::PathBuf;
 
-use crate::model::{Bert, BertConfig, InvalidModelConfig, WeightsError};
+use crate::encoding::EncodingConfig;
+use crate::gguf::GgufError;
+use crate::model::{
+    DecoderConfigError, InvalidModelConfig, PrmBackbone, PrmBackboneConfig, WeightsError,
+};
 use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
+
+pub use bert::DEFAULT_SEPARATOR_INIT;
+pub use decoder::{DEFAULT_DECODER_POSITIONS, DEFAULT_DECODER_SEPARATOR, DecoderOptions};
+pub use safetensors_files::{SHARD_INDEX, SINGLE_FILE, SafetensorsFiles};
 
 /// Where scripts/fetch-backbone.sh unpacks all-MiniLM-L6-v2: `~/.cache/actprm/all-minilm-l6-v2`.
 pub fn default_backbone_dir() -> PathBuf {
@@ -16,31 +33,33 @@ pub fn default_backbone_dir() -> PathBuf {
     PathBuf::from(home).join(".cache/actprm/all-minilm-l6-v2")
 }
 
-/// The token whose embedding a new step separator starts from, by default: BERT's own
-/// segment separator.
-pub const DEFAULT_SEPARATOR_INIT: &str = "[SEP]";
-
 /// A loaded backbone with its tokenizer.
 #[derive(Debug, Clone)]
 pub struct PretrainedBackbone {
-    /// Its configuration, the grown vocabulary included.
-    pub config: BertConfig,
-    /// The encoder.
-    pub bert: Bert,
+    /// Its configuration, a grown vocabulary included.
+    pub config: PrmBackboneConfig,
+    /// The backbone.
+    pub backbone: PrmBackbone,
     /// Its tokenizer, with the step separator.
     pub tokenizer: StepTokenizer,
+    /// The names of the tokenizer's special tokens, as a checkpoint records them.
+    pub special_tokens: SpecialTokensConfig,
+    /// How trajectories are cut into windows for it.
+    pub encoding: EncodingConfig,
 }
 
 /// Why a pretrained backbone could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum PretrainedError {
     /// A file could not be read.
-    #[error("{path}: {source} (run scripts/fetch-backbone.sh to get all-MiniLM-L6-v2)")]
+    #[error("{path}: {source}{hint}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The underlying error.
         source: std::io::Error,
+        /// How to get the file, when there is a script for it (after a space).
+        hint: &'static str,
     },
     /// `config.json` is not a BERT configuration.
     #[error("{path}: {source}")]
@@ -50,7 +69,15 @@ pub enum PretrainedError {
         /// What serde said.
         source: serde_json::Error,
     },
-    /// `config.json` describes an encoder that cannot be built.
+    /// `config.json` is not a decoder this crate implements.
+    #[error("{path}: {source}")]
+    DecoderConfig {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: DecoderConfigError,
+    },
+    /// `config.json` (or a GGUF file's metadata) describes a model that cannot be built.
     #[error("{path}: {source}")]
     InvalidModel {
         /// The file.
@@ -58,7 +85,15 @@ pub enum PretrainedError {
         /// What is wrong.
         source: InvalidModelConfig,
     },
-    /// `tokenizer.json` is unusable.
+    /// A GGUF file is unreadable, or lacks what a decoder needs.
+    #[error("{path}: {source}")]
+    Gguf {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        source: GgufError,
+    },
+    /// The tokenizer is unusable.
     #[error("{path}: {message}")]
     Tokenizer {
         /// The file.
@@ -72,53 +107,4 @@ pub enum PretrainedError {
     /// The weights do not fit the configuration.
     #[error(transparent)]
     Weights(#[from] WeightsError),
-}
-
-impl PretrainedBackbone {
-    /// Loads the backbone in `dir` onto `device`; the separator named in `special` is added to
-    /// the vocabulary (when absent) with the embedding of `separator_init`.
-    pub fn load(
-        dir: &Path,
-        special: &SpecialTokensConfig,
-        separator_init: &str,
-        device: &Device,
-    ) -> Result<Self, PretrainedError> {
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read_to_string(&path)
-                .map(|text| (text, path.clone()))
-                .map_err(|source| PretrainedError::Io { path, source })
-        };
-        let (text, path) = read("config.json")?;
-        let mut config =
-            BertConfig::from_hf_json(&text).map_err(|source| PretrainedError::Config {
-                path: path.clone(),
-                source,
-            })?;
-        config
-            .validate()
-            .map_err(|source| PretrainedError::InvalidModel { path, source })?;
-        let (text, path) = read("tokenizer.json")?;
-        let tokenizer = StepTokenizer::from_json(&text, special).map_err(|error| {
-            PretrainedError::Tokenizer {
-                path,
-                message: error.to_string(),
-            }
-        })?;
-        let init_id = tokenizer
-            .token_id(separator_init)
-            .ok_or_else(|| PretrainedError::UnknownInitToken(separator_init.to_string()))?;
-        let mut bert = config
-            .init(device)
-            .load_hf_file(&dir.join("model.safetensors"))?;
-        if tokenizer.vocab_size() > config.vocab_size {
-            bert = bert.with_vocab_size(tokenizer.vocab_size(), init_id as usize);
-            config.vocab_size = tokenizer.vocab_size();
-        }
-        Ok(Self {
-            config,
-            bert,
-            tokenizer,
-        })
-    }
 }

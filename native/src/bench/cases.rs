@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use actprm_core::Trajectory;
 use actprm_core::batch::{InputSource, Inputs, PrmInput};
-use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
+use actprm_core::encoding::EncodedTrajectory;
 use actprm_core::model::{
     BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmBackbone, PrmConfig,
 };
@@ -112,9 +112,9 @@ pub fn encoder_forward(
 
 /// A model of `heads` heads around `backbone`.
 fn ensemble(backbone: &PretrainedBackbone, heads: usize, run: &BenchRun) -> EnsemblePrm {
-    PrmConfig::new(backbone.config.clone().into())
+    PrmConfig::new(backbone.config.clone())
         .with_heads(EnsembleHeadsConfig::new().with_num_heads(heads))
-        .init_around(PrmBackbone::Bert(backbone.bert.clone()), &run.device)
+        .init_around(backbone.backbone.clone(), &run.device)
 }
 
 /// MiniLM and `heads` heads scoring every step, probabilities read back.
@@ -220,7 +220,7 @@ pub fn eval_processbench(
     heads: usize,
 ) -> Result<()> {
     let model = ensemble(minilm, heads, run);
-    let encoding = EncodingConfig::for_encoder(minilm.config.max_position_embeddings);
+    let encoding = minilm.encoding.clone();
     let tokenizer = &minilm.tokenizer;
     encode_all(tokenizer, items, &encoding).map_err(|e| anyhow!("ProcessBench gsm8k {e}"))?;
     let shape = CaseShape {

@@ -1,7 +1,7 @@
 //! Arguments of the pool experiments: the task and its data, the backbone and optimisation,
 //! and the grids `sweep` runs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use actprm_core::clipping::Clipping;
 use actprm_core::data::default_data_dir;
@@ -139,35 +139,62 @@ impl PoolArgs {
 }
 
 /// Which backbone reads the trajectories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackboneArg {
     /// A small causal transformer trained from scratch (--d-model, --layers), with a
     /// vocabulary from the task.
     Small,
-    /// all-MiniLM-L6-v2, a pretrained 6-layer BERT encoder (d = 384) with its own tokenizer,
-    /// fine-tuned whole; get it with scripts/fetch-backbone.sh.
+    /// all-MiniLM-L6-v2, a pretrained 6-layer BERT encoder (d = 384) with its own tokenizer;
+    /// get it with scripts/fetch-backbone.sh.
     Minilm,
+    /// A pretrained Llama-family decoder (Llama, Mistral, Qwen2): a Hugging Face directory
+    /// (config.json, tokenizer.json, model.safetensors or its shards) or a GGUF file.
+    Decoder(PathBuf),
 }
 
 impl BackboneArg {
-    /// The command-line name.
-    pub fn name(self) -> String {
-        self.to_possible_value()
-            .map(|value| value.get_name().to_string())
-            .expect("every backbone has a command-line name")
+    /// The command-line name: `small`, `minilm`, or the decoder's path.
+    pub fn name(&self) -> String {
+        match self {
+            BackboneArg::Small => "small".into(),
+            BackboneArg::Minilm => "minilm".into(),
+            BackboneArg::Decoder(path) => path.display().to_string(),
+        }
+    }
+}
+
+/// The parser of `--backbone`: `small`, `minilm`, or the path of a decoder that exists.
+fn backbone(value: &str) -> Result<BackboneArg, String> {
+    match value {
+        "small" => Ok(BackboneArg::Small),
+        "minilm" => Ok(BackboneArg::Minilm),
+        path if Path::new(path).exists() => Ok(BackboneArg::Decoder(PathBuf::from(path))),
+        path => Err(format!(
+            "`{path}` is neither `small`, `minilm`, nor the path of a decoder's directory or \
+             GGUF file"
+        )),
     }
 }
 
 /// The backbone and optimisation, shared by `run`, `train` and `sweep`.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// The backbone.
-    #[arg(long, value_enum, default_value_t = BackboneArg::Small)]
+    /// The backbone: `small`, trained from scratch; `minilm`, all-MiniLM-L6-v2 from
+    /// --backbone-dir, fine-tuned whole unless frozen; or the path of a pretrained Llama-family
+    /// decoder (Llama, Mistral, Qwen2), a Hugging Face directory holding config.json,
+    /// tokenizer.json and model.safetensors (or its shards) or a GGUF file, which reads every
+    /// step with its prefix in one pass.
+    #[arg(long, default_value = "small", value_parser = backbone)]
     pub backbone: BackboneArg,
     /// Directory of the pretrained backbone: config.json, model.safetensors and tokenizer.json
     /// [default: ~/.cache/actprm/all-minilm-l6-v2, where scripts/fetch-backbone.sh puts them].
     #[arg(long)]
     pub backbone_dir: Option<PathBuf>,
+    /// Which layer's hidden state a decoder backbone gives as a step's feature, from 1 to its
+    /// number of layers (only the layers up to it are run) [default: the last, after the
+    /// final norm]. The last layer is not always the best: choose it on validation.
+    #[arg(long, value_parser = ranges::count)]
+    pub feature_layer: Option<usize>,
     /// Keep the pretrained backbone fixed and train the heads alone, on step features the
     /// backbone computes once per trajectory: far faster on a CPU than fine-tuning it whole.
     #[arg(long)]
@@ -192,7 +219,7 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = 16, value_parser = ranges::count)]
     pub batch_size: usize,
     /// Peak learning rate (AdamW, linear warm-up then linear decay) [default: 3e-3 for the
-    /// small backbone, 2e-5 to fine-tune minilm, 1e-3 for heads on a frozen minilm].
+    /// small backbone, 2e-5 to fine-tune a pretrained one, 1e-3 for heads on a frozen one].
     #[arg(long, value_parser = ranges::learning_rate, allow_negative_numbers = true)]
     pub learning_rate: Option<f64>,
     /// Peak learning rate of the backbone's parameters when it is fine-tuned, on the same
@@ -228,10 +255,10 @@ impl ModelArgs {
     /// The peak learning rate: the one given, or the backbone's default.
     pub fn learning_rate(&self) -> f64 {
         self.learning_rate
-            .unwrap_or(match (self.backbone, self.freeze_backbone) {
+            .unwrap_or(match (&self.backbone, self.freeze_backbone) {
                 (BackboneArg::Small, _) => 3e-3,
-                (BackboneArg::Minilm, true) => 1e-3,
-                (BackboneArg::Minilm, false) => 2e-5,
+                (_, true) => 1e-3,
+                (_, false) => 2e-5,
             })
     }
 

@@ -1,6 +1,6 @@
 //! `actprm bench`: measures every case asked for on the chosen device, with seeded inputs.
 
-use actprm_core::model::{BackboneConfig, PrmBackbone, PrmBackboneConfig};
+use actprm_core::model::{BackboneConfig, PrmBackboneConfig};
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone, default_backbone_dir};
 use actprm_core::rng::SeededRng;
 use actprm_core::tasks::synthetic::SyntheticConfig;
@@ -92,13 +92,13 @@ pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
         .backbone_dir
         .clone()
         .unwrap_or_else(default_backbone_dir);
-    let minilm = PretrainedBackbone::load(
+    let minilm = PretrainedBackbone::bert(
         &backbone_dir,
         &SpecialTokensConfig::new(),
         DEFAULT_SEPARATOR_INIT,
         &device,
     )?;
-    let minilm_model = PrmBackbone::Bert(minilm.bert.clone());
+    let minilm_model = minilm.backbone.clone();
     let minilm_encoder = Encoder::new(
         "minilm",
         &minilm_model,
@@ -150,7 +150,7 @@ pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
             BenchCaseArg::Heads => cases::heads(
                 &mut run,
                 sizes.heads_trajectories,
-                minilm.config.hidden_size,
+                minilm.config.width(),
                 sizes.heads,
                 &mut rng,
             )?,
