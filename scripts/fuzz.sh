@@ -20,6 +20,7 @@ properties=(
     "actprm-core|--test fuzz_readers|processbench_never_panics"
     "actprm-core|--test fuzz_readers|training_rows_never_panic"
     "actprm-core|--test fuzz_readers|unlabelled_rows_never_panic"
+    "actprm-core|--test fuzz_readers|stepwise_rows_never_panic"
     "actprm-core|--test fuzz_readers|prm800k_rows_never_panic"
     "actprm-core|--test fuzz_readers|prmbench_rows_never_panic"
     "actprm-core|--test fuzz_readers|checkpoint_config_never_panics"

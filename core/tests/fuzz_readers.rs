@@ -16,7 +16,7 @@ use actprm_core::Trajectory;
 use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
 use actprm_core::data::{
     UnlabelledRows, read_prm800k_stepwise, read_prmbench, read_processbench_bytes,
-    read_training_rows,
+    read_stepwise_rows, read_training_rows,
 };
 use actprm_core::encoding::EncodingConfig;
 use actprm_core::model::PrmConfig;
@@ -63,6 +63,7 @@ fn first_lines(path: PathBuf, count: usize) -> Vec<u8> {
 struct Corpora {
     training_rows: Vec<u8>,
     unlabelled_rows: Vec<u8>,
+    stepwise_rows: Vec<u8>,
     config: Vec<u8>,
     tokenizer: Vec<u8>,
     /// A whole checkpoint of the model `config` describes, whose config is mutated.
@@ -118,6 +119,14 @@ fn corpora() -> &'static Corpora {
         )
         .as_bytes()
         .to_vec();
+        let stepwise_rows = concat!(
+            r#"{"prompt": "Q", "completions": ["a = 1", "b = 2"], "labels": [true, false]}"#,
+            "\n",
+            r#"{"prompt": "R", "completions": ["c"], "labels": [true]}"#,
+            "\n"
+        )
+        .as_bytes()
+        .to_vec();
         let tokenizer = StepTokenizer::for_synthetic(&SyntheticConfig::new());
         let model = PrmConfig::tiny(tokenizer.vocab_size());
         let config = CheckpointConfig::new(model.clone(), EncodingConfig::new());
@@ -126,6 +135,7 @@ fn corpora() -> &'static Corpora {
         Corpora {
             training_rows,
             unlabelled_rows,
+            stepwise_rows,
             config: serde_json::to_vec_pretty(&config).unwrap(),
             tokenizer: tokenizer.to_json().into_bytes(),
             checkpoint,
@@ -282,6 +292,11 @@ proptest! {
     #[test]
     fn unlabelled_rows_never_panic(bytes in input(|| &corpora().unlabelled_rows)) {
         UnlabelledRows::new("fuzz.jsonl", &bytes[..]).for_each(drop);
+    }
+
+    #[test]
+    fn stepwise_rows_never_panic(bytes in input(|| &corpora().stepwise_rows)) {
+        drop(read_stepwise_rows("fuzz.jsonl", &bytes[..]));
     }
 
     #[test]

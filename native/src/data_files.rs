@@ -10,8 +10,8 @@ use std::rc::Rc;
 
 use actprm_core::Trajectory;
 use actprm_core::data::{
-    DataError, Prm800kRows, PrmBenchItem, TrainingRows, UnlabelledRows, read_prmbench,
-    read_processbench_bytes,
+    DataError, Prm800kRows, PrmBenchItem, StepwiseRows, TrainingRows, UnlabelledRows,
+    read_prmbench, read_processbench_bytes,
 };
 use anyhow::{Context, Result, bail};
 use flate2::read::GzDecoder;
@@ -52,6 +52,7 @@ impl TrajectoryFile {
             DataFormat::Jsonl => Box::new(TrainingRows::new(&source, reader)),
             DataFormat::Prm800k => Box::new(Prm800kRows::new(&source, reader)),
             DataFormat::Unlabelled => Box::new(UnlabelledRows::new(&source, reader)),
+            DataFormat::Stepwise => Box::new(StepwiseRows::new(&source, reader)),
             DataFormat::Auto => unreachable!("resolved above"),
         };
         Ok(Self {
@@ -184,10 +185,13 @@ fn detect(first: &str) -> Result<DataFormat> {
         Ok(DataFormat::Prm800k)
     } else if has("question") && has("steps") {
         Ok(DataFormat::Unlabelled)
+    } else if has("prompt") && has("completions") {
+        Ok(DataFormat::Stepwise)
     } else {
         bail!(
             "its first record has neither `hard_labels` (training rows), `next_response` \
-             (PRM800K) nor `question` and `steps` (unlabelled rows)"
+             (PRM800K), `question` and `steps` (unlabelled rows) nor `prompt` and `completions` \
+             (stepwise-supervision rows)"
         )
     }
 }
@@ -249,6 +253,12 @@ mod tests {
             detect("{\"question\":\"q\",\"steps\":[\"a\"]}").unwrap(),
             DataFormat::Unlabelled
         );
+        assert_eq!(
+            detect("{\"prompt\":\"q\",\"completions\":[\"a\"],\"labels\":[true]}").unwrap(),
+            DataFormat::Stepwise
+        );
+        let message = detect("{\"prompt\":\"q\"}").unwrap_err().to_string();
+        assert!(message.contains("`prompt` and `completions`"), "{message}");
         assert!(
             detect("{\"other\": 1}")
                 .unwrap_err()
@@ -281,6 +291,31 @@ mod tests {
         let questions: Vec<String> = file.by_ref().map(|row| row.unwrap().question).collect();
         assert_eq!(questions, ["a", "b", "c"]);
         assert_eq!(file.bytes_read(), len);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Stepwise-supervision rows are found from their first record and keep every completion.
+    #[test]
+    fn reads_stepwise_rows_found_from_their_first_record() {
+        let dir = std::env::temp_dir().join(format!("actprm-stepwise-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("prm.jsonl");
+        std::fs::write(
+            &path,
+            "\n{\"prompt\": \"Q\", \"completions\": [\"a\", \"b\", \"c\"], \"labels\": [true, false, true]}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            resolve_format(&path, DataFormat::Auto).unwrap(),
+            DataFormat::Stepwise
+        );
+        let trajectories = read_trajectories(&path, DataFormat::Auto).unwrap();
+        assert_eq!(trajectories.len(), 1);
+        assert_eq!(trajectories[0].steps, ["a", "b", "c"]);
+        assert_eq!(
+            trajectories[0].label,
+            Some(actprm_core::ProcessLabel::FirstErrorAt(1))
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,11 +1,13 @@
 //! `actprm filter` end to end: the kept rows, in pool order, read back as training rows; an
 //! interrupted filter resumes, also from the same checkpoint named by another path, and a
-//! checkpoint changed at the same path is refused.
+//! checkpoint changed at the same path is refused; `--out-format stepwise` writes the same
+//! trajectories as stepwise-supervision rows.
 
 mod common;
 
 use std::path::Path;
 
+use actprm_core::data::{read_stepwise_rows, read_training_rows};
 use common::{actprm, actprm_refused, entropy_filter_args, scratch, tiny_checkpoint};
 
 /// Filters 40 synthetic problems in chunks of 16, then fakes an interruption after the second
@@ -96,6 +98,86 @@ fn filter_keeps_rows_in_pool_order_and_resumes_by_content() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
         stderr.contains("checkpoint_sha256") && stderr.contains("--restart"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&root).ok();
+}
+
+/// The same filtering written as training rows and as stepwise-supervision rows keeps the same
+/// trajectories: our readers give the same labelled trajectories from both files. The format is
+/// part of the settings a resumed run must match, and an unlabelled pool cannot be written as
+/// stepwise rows.
+#[test]
+fn stepwise_rows_hold_the_same_kept_trajectories() {
+    let root = scratch("filter-stepwise");
+    let checkpoint = tiny_checkpoint(&root);
+    let checkpoint = checkpoint.to_str().unwrap();
+    let training_dir = root.join("training");
+    let stepwise_dir = root.join("stepwise");
+    actprm(&entropy_filter_args(checkpoint, "40", "16", &training_dir));
+    let mut stepwise_args = entropy_filter_args(checkpoint, "40", "16", &stepwise_dir);
+    stepwise_args.extend(["--out-format".to_string(), "stepwise".to_string()]);
+    actprm(&stepwise_args);
+
+    let read = |dir: &Path| {
+        let path = dir.join("kept.jsonl");
+        (
+            path.display().to_string(),
+            std::fs::read_to_string(&path).unwrap(),
+        )
+    };
+    let (training_path, training) = read(&training_dir);
+    let (stepwise_path, stepwise) = read(&stepwise_dir);
+    let expected = read_training_rows(&training_path, training.as_bytes()).unwrap();
+    let kept = read_stepwise_rows(&stepwise_path, stepwise.as_bytes()).unwrap();
+    assert!(!kept.is_empty(), "the threshold should keep some");
+    assert_eq!(kept, expected);
+    for (line, training_line) in stepwise.lines().zip(training.lines()) {
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        let training_row: serde_json::Value = serde_json::from_str(training_line).unwrap();
+        assert_eq!(row["index"], training_row["index"], "{row}");
+        assert_eq!(row["reason"], training_row["reason"], "{row}");
+        let labels = row["labels"].as_array().unwrap();
+        assert_eq!(labels.len(), row["completions"].as_array().unwrap().len());
+        assert!(labels.iter().all(serde_json::Value::is_boolean), "{row}");
+    }
+    let settings = |dir: &Path| {
+        let state: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("filter.json")).unwrap())
+                .unwrap();
+        state["settings"].clone()
+    };
+    assert_eq!(settings(&stepwise_dir)["out_format"], "stepwise");
+    assert!(settings(&training_dir).get("out_format").is_none());
+
+    // A finished training-rows run is not resumed as stepwise rows.
+    let mut into_training = entropy_filter_args(checkpoint, "40", "16", &training_dir);
+    into_training.extend(["--out-format".to_string(), "stepwise".to_string()]);
+    let refused = actprm_refused(&into_training);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("out_format"), "{stderr}");
+
+    // Unlabelled rows have no labels to write.
+    let pool = root.join("pool.jsonl");
+    std::fs::write(&pool, "{\"question\": \"Q\", \"steps\": [\"a\"]}\n").unwrap();
+    let pool = pool.to_str().unwrap();
+    let out = root.join("unlabelled");
+    let refused = actprm_refused(&[
+        "--device",
+        "cpu",
+        "filter",
+        "--checkpoint",
+        checkpoint,
+        "--data",
+        pool,
+        "--out-format",
+        "stepwise",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("unlabelled rows") && stderr.contains("--out-format training"),
         "{stderr}"
     );
     std::fs::remove_dir_all(&root).ok();

@@ -1,7 +1,8 @@
 //! `actprm label` against a real HTTP server that answers as a scripted judge
 //! (tests/support/scripted_judge.py): answers are bought once, faults are retried or recorded
 //! as designed, the caps hold under concurrency, and a `kill -9` followed by a resume buys no
-//! recorded answer again. The server counts every request it receives.
+//! recorded answer again; stepwise-supervision rows go in and come out. The server counts every
+//! request it receives.
 
 mod common;
 mod judge_support;
@@ -10,6 +11,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use actprm_core::ProcessLabel;
+use actprm_core::data::read_stepwise_rows;
 use common::{actprm, actprm_refused, scratch, weights};
 use judge_support::{
     ScriptedJudge, files_task_args, kill_then_finish_buying_nothing_twice, label_args, labelled,
@@ -81,6 +84,75 @@ fn every_trajectory_is_bought_once_and_a_rerun_buys_nothing() {
     let output = actprm(&train);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("labels used: 6 of 6"), "{stdout}");
+}
+
+/// A file of stepwise-supervision rows is read as such (every completion judged, its stored
+/// labels ignored), and `--out-format stepwise` writes rows our stepwise reader reads back as
+/// the judge's labels, each trajectory cut after its first error.
+#[test]
+fn stepwise_rows_are_labelled_and_written_as_stepwise_rows() {
+    let dir = scratch("judge-stepwise");
+    let judge = ScriptedJudge::start(
+        &dir,
+        json!({"verdicts": {"t0": 0, "t1": 1, "t2": 2, "t3": 3}}),
+    );
+    let steps = [
+        "We add 1.",
+        "Adding gives the sum.",
+        "So that is the answer.",
+    ];
+    let data = dir.join("stepwise.jsonl");
+    let rows: String = (0..4)
+        .map(|index| {
+            json!({
+                "prompt": format!("[t{index}] What is {index} + 1?"),
+                "completions": steps,
+                "labels": [false, true, false],
+                "source": "elsewhere",
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    std::fs::write(&data, rows).unwrap();
+    let out = dir.join("labels");
+    let output = actprm(&label_args(
+        &judge,
+        &data,
+        &out,
+        &["--out-format", "stepwise"],
+    ));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("labels.jsonl: 4 stepwise-supervision rows"),
+        "{stdout}"
+    );
+    assert_eq!(judge.requests().len(), 4);
+
+    let path = out.join("labels.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(text.lines().nth(2).unwrap()).unwrap(),
+        json!({
+            "prompt": "[t2] What is 2 + 1?",
+            "completions": &steps[..2],
+            "labels": [true, false],
+        })
+    );
+    let read = read_stepwise_rows(&path.display().to_string(), text.as_bytes()).unwrap();
+    let read: Vec<(usize, Option<ProcessLabel>)> = read
+        .iter()
+        .map(|trajectory| (trajectory.num_steps(), trajectory.label))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            (3, Some(ProcessLabel::AllCorrect)),
+            (1, Some(ProcessLabel::FirstErrorAt(0))),
+            (2, Some(ProcessLabel::FirstErrorAt(1))),
+            (3, Some(ProcessLabel::FirstErrorAt(2))),
+        ]
+    );
 }
 
 #[test]

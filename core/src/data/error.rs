@@ -150,6 +150,16 @@ pub enum Problem {
         /// Number of steps.
         steps: usize,
     },
+    /// A stepwise-supervision row whose labels and completions differ in number.
+    #[error(
+        "{labels} labels for {completions} completions; a stepwise row has one label per completion"
+    )]
+    NotOneLabelPerCompletion {
+        /// Number of labels.
+        labels: usize,
+        /// Number of completions (steps).
+        completions: usize,
+    },
     /// An all-correct row that leaves some steps unlabelled.
     #[error(
         "{labels} labels for {steps} steps; a row without a 0 (error) label needs one label per step"

@@ -9,6 +9,7 @@ mod prm800k;
 mod prmbench;
 mod processbench;
 mod record;
+mod stepwise;
 mod training_rows;
 mod unlabelled_rows;
 
@@ -20,6 +21,7 @@ pub use processbench::{
     PROCESSBENCH_SPLITS, ProcessBenchItem, read_processbench, read_processbench_bytes,
 };
 pub use record::MAX_STEP_CHARS;
+pub use stepwise::{StepwiseRow, StepwiseRows, read_stepwise_rows, stepwise_row_json};
 pub use training_rows::{TrainingRows, read_training_rows, training_row_json};
 pub use unlabelled_rows::UnlabelledRows;
 

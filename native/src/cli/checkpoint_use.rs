@@ -9,7 +9,7 @@ use super::feature_cache::FeatureCacheArgs;
 use super::ranges;
 use super::strategy::StrategyArg;
 
-/// Formats `score` and `eval` read.
+/// Formats `score`, `filter`, `label` and `--task files` read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DataFormat {
     /// Decide from the file's contents.
@@ -22,6 +22,19 @@ pub enum DataFormat {
     Prm800k,
     /// Unlabelled rows JSONL (question, steps).
     Unlabelled,
+    /// Stepwise-supervision rows JSONL (prompt, completions, labels), as TRL and axolotl read
+    /// them.
+    Stepwise,
+}
+
+/// Formats `filter` and `label` write their rows in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    /// Training rows (question, steps, hard_labels), as run, train and sweep read them.
+    Training,
+    /// Stepwise-supervision rows (prompt, completions, labels: one boolean per step), as TRL's
+    /// PRMTrainer and axolotl read them; each trajectory is cut after its first error.
+    Stepwise,
 }
 
 #[derive(Debug, Args)]
@@ -59,10 +72,11 @@ pub struct FilterArgs {
     /// Checkpoint directory written by `run` or `train`.
     #[arg(long, default_value = "runs/actprm/checkpoint")]
     pub checkpoint: PathBuf,
-    /// The pool: a JSONL file of unlabelled rows ({question, steps}), training rows or PRM800K
-    /// stepwise rows, optionally gzipped, read line by line; or a ProcessBench JSON array
-    /// (read whole). Stored labels are never used to choose, only counted. Without --data,
-    /// --count synthetic problems are generated as they are needed.
+    /// The pool: a JSONL file of unlabelled rows ({question, steps}), training rows,
+    /// stepwise-supervision rows ({prompt, completions, labels}) or PRM800K stepwise rows,
+    /// optionally gzipped, read line by line; or a ProcessBench JSON array (read whole). Stored
+    /// labels are never used to choose, only counted. Without --data, --count synthetic problems
+    /// are generated as they are needed.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Format of --data.
@@ -93,6 +107,13 @@ pub struct FilterArgs {
     /// The output directory: kept.jsonl and filter.json.
     #[arg(long, default_value = "runs/filter")]
     pub out: PathBuf,
+    /// Format of kept.jsonl's rows, each with its pool index and why it was kept: `training`
+    /// holds question and steps, and hard_labels when the pool carries labels (`label` and
+    /// `--task files` read it); `stepwise` holds prompt, completions and labels for TRL's
+    /// PRMTrainer and axolotl, needs a labelled pool (not unlabelled rows) and cuts each
+    /// trajectory after its first error.
+    #[arg(long, value_enum, default_value_t = OutFormat::Training)]
+    pub out_format: OutFormat,
     /// Start again even when --out holds an interrupted or finished run of the same settings.
     #[arg(long)]
     pub restart: bool,

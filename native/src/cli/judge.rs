@@ -6,26 +6,32 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::DataFormat;
 use super::ranges;
+use super::{DataFormat, OutFormat};
 
 /// Labels every trajectory of a file with a language-model judge.
 #[derive(Debug, Args)]
 pub struct LabelArgs {
     /// Trajectories to label: JSONL rows with `question` and `steps` (labels, if any, are
-    /// ignored), PRM800K stepwise rows or a ProcessBench JSON array; `.gz` is read compressed.
-    /// filter's kept.jsonl is such a file.
+    /// ignored), stepwise-supervision rows (`prompt`, `completions`; every completion is
+    /// judged, whatever its stored label), PRM800K stepwise rows or a ProcessBench JSON array;
+    /// `.gz` is read compressed. filter's kept.jsonl is such a file.
     #[arg(long)]
     pub data: PathBuf,
     /// Format of --data.
     #[arg(long, value_enum, default_value_t = DataFormat::Auto)]
     pub format: DataFormat,
     /// Output directory: ledger.jsonl (every answer bought, appended and synced before it is
-    /// used), labels.jsonl (training rows: question, steps, hard_labels, for run, train and
-    /// sweep) and label.json (settings and totals). Rerunning the same command resumes: every
-    /// answer already in the ledger is reused, never bought again.
+    /// used), labels.jsonl (rows of the usable answers, in --out-format) and label.json
+    /// (settings and totals). Rerunning the same command resumes: every answer already in the
+    /// ledger is reused, never bought again.
     #[arg(long)]
     pub out: PathBuf,
+    /// Format of labels.jsonl's rows: `training` (question, steps, hard_labels) for run, train
+    /// and sweep, or `stepwise` (prompt, completions, labels: one boolean per step) for TRL's
+    /// PRMTrainer and axolotl. Either way a row ends at its first error.
+    #[arg(long, value_enum, default_value_t = OutFormat::Training)]
+    pub out_format: OutFormat,
     #[command(flatten)]
     pub judge: JudgeArgs,
     /// Most answers to buy, usable or not, counting those already in the ledger.

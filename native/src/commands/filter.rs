@@ -4,6 +4,10 @@
 //! records the totals and how many bytes of kept.jsonl they cover. A rerun with the same
 //! settings cuts kept.jsonl back to that length and goes on after the last recorded chunk, so
 //! an interruption loses at most one chunk of work.
+//!
+//! kept.jsonl's rows are training-shaped by default, or stepwise-supervision rows (TRL's and
+//! axolotl's `{prompt, completions, labels}`) with `--out-format stepwise`; either way each row
+//! also names its pool index and why it was kept.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -13,6 +17,7 @@ use std::time::Instant;
 use actprm_core::Trajectory;
 use actprm_core::batch::Inputs;
 use actprm_core::checkpoint::Checkpoint;
+use actprm_core::data::StepwiseRow;
 use actprm_core::encoding::encode_trajectory;
 use actprm_core::filter::{FilterTally, Kept, filter_chunk};
 use actprm_core::judge::JudgeCost;
@@ -25,10 +30,10 @@ use serde_json::{Value, json};
 
 use crate::backend::Backend;
 use crate::checkpoint_dir::{load_checkpoint_files, read_checkpoint_files};
-use crate::cli::FilterArgs;
+use crate::cli::{DataFormat, FilterArgs, OutFormat};
 use crate::commands::experiment::human;
 use crate::commands::score::apply_overrides;
-use crate::data_files::TrajectoryFile;
+use crate::data_files::{TrajectoryFile, resolve_format};
 use crate::dir_lock::DirLock;
 use crate::identity::{checkpoint_digest, differences, file_digest};
 use crate::progress;
@@ -71,9 +76,33 @@ struct KeptRow<'a> {
     epistemic: bool,
 }
 
+/// One line of kept.jsonl with `--out-format stepwise`: a stepwise-supervision row, cut after
+/// the trajectory's first error, with the same provenance as [`KeptRow`] (TRL and axolotl ignore
+/// the extra fields).
+#[derive(Serialize)]
+struct KeptStepwiseRow<'a> {
+    #[serde(flatten)]
+    row: StepwiseRow<'a>,
+    index: usize,
+    /// Why it was kept, in words.
+    reason: String,
+    aleatoric: bool,
+    epistemic: bool,
+}
+
 /// `actprm filter`.
 pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
     let _lock = DirLock::acquire(&args.out)?;
+    if args.out_format == OutFormat::Stepwise
+        && let Some(path) = &args.data
+        && resolve_format(path, args.format)? == DataFormat::Unlabelled
+    {
+        bail!(
+            "{} holds unlabelled rows, and stepwise-supervision rows need labels: keep the \
+             default --out-format training and label kept.jsonl with `actprm label`",
+            path.display()
+        );
+    }
     let checkpoint_files = read_checkpoint_files(&args.checkpoint)?;
     let Checkpoint {
         model,
@@ -166,7 +195,7 @@ pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
             },
             &mut state.tally,
         )?;
-        state.kept_bytes = append_kept(&mut kept_file, &kept, &kept_path)?;
+        state.kept_bytes = append_kept(&mut kept_file, &kept, args.out_format, &kept_path)?;
         state.retained_fraction = state.tally.retained_fraction();
         state.judge_tokens = state.tally.kept as u64 * cost.tokens_per_trajectory;
         write_json_atomically(&state_path, &state)?;
@@ -201,11 +230,16 @@ fn settings(
         }),
         None => json!({ "synthetic": synthetic, "seed": args.seed, "count": args.count }),
     };
-    Ok(json!({
+    let mut settings = json!({
         "checkpoint_sha256": checkpoint_sha256,
         "pool": pool,
         "strategy": strategy,
-    }))
+    });
+    // Named only when not the default, so that runs recorded before the flag existed resume.
+    if args.out_format == OutFormat::Stepwise {
+        settings["out_format"] = json!("stepwise");
+    }
+    Ok(settings)
 }
 
 /// filter.json, when a run has written one.
@@ -241,11 +275,24 @@ fn open_kept(path: &Path, length: u64) -> Result<BufWriter<File>> {
     Ok(BufWriter::new(file))
 }
 
-/// Appends the kept rows, syncs them to disk, and returns the file's new length.
-fn append_kept(file: &mut BufWriter<File>, kept: &[Kept<'_>], path: &Path) -> Result<u64> {
+/// Appends the kept rows in `format`, syncs them to disk, and returns the file's new length.
+fn append_kept(
+    file: &mut BufWriter<File>,
+    kept: &[Kept<'_>],
+    format: OutFormat,
+    path: &Path,
+) -> Result<u64> {
+    let mut lines = Vec::new();
+    for kept in kept {
+        let line = match format {
+            OutFormat::Training => serde_json::to_vec(&kept_row(kept)),
+            OutFormat::Stepwise => serde_json::to_vec(&kept_stepwise_row(kept)?),
+        };
+        lines.push(line.context("serializing a kept row")?);
+    }
     let mut write = || -> std::io::Result<()> {
-        for kept in kept {
-            serde_json::to_writer(&mut *file, &kept_row(kept))?;
+        for line in &lines {
+            file.write_all(line)?;
             file.write_all(b"\n")?;
         }
         file.flush()?;
@@ -255,16 +302,21 @@ fn append_kept(file: &mut BufWriter<File>, kept: &[Kept<'_>], path: &Path) -> Re
     Ok(file.stream_position()?)
 }
 
-fn kept_row<'a>(kept: &Kept<'a>) -> KeptRow<'a> {
-    let trajectory = kept.trajectory;
-    let (reason, aleatoric, epistemic) = match kept.choice {
+/// Why `kept` was kept: the reason in words, and whether it was aleatoric and epistemic.
+fn why_kept(kept: &Kept<'_>) -> (String, bool, bool) {
+    match kept.choice {
         Choice::Selected(selection) => (
             selection.reason.to_string(),
             selection.aleatoric,
             selection.epistemic,
         ),
         Choice::Unconditional | Choice::Skip => ("kept whatever the scores".into(), false, false),
-    };
+    }
+}
+
+fn kept_row<'a>(kept: &Kept<'a>) -> KeptRow<'a> {
+    let trajectory = kept.trajectory;
+    let (reason, aleatoric, epistemic) = why_kept(kept);
     KeptRow {
         index: kept.index,
         question: &trajectory.question,
@@ -276,6 +328,26 @@ fn kept_row<'a>(kept: &Kept<'a>) -> KeptRow<'a> {
         aleatoric,
         epistemic,
     }
+}
+
+/// The stepwise row of `kept`; an error when its trajectory carries no usable label, which the
+/// format cannot do without.
+fn kept_stepwise_row<'a>(kept: &Kept<'a>) -> Result<KeptStepwiseRow<'a>> {
+    let Some(row) = StepwiseRow::of(kept.trajectory) else {
+        bail!(
+            "pool trajectory {} has no label, and stepwise-supervision rows need one: keep the \
+             default --out-format training and label kept.jsonl with `actprm label`",
+            kept.index
+        );
+    };
+    let (reason, aleatoric, epistemic) = why_kept(kept);
+    Ok(KeptStepwiseRow {
+        row,
+        index: kept.index,
+        reason,
+        aleatoric,
+        epistemic,
+    })
 }
 
 /// The totals, on standard error.

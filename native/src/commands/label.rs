@@ -1,16 +1,17 @@
 //! `actprm label`: every trajectory of a file labelled by a language-model judge, bought once.
 //!
 //! The output directory holds the ledger of answers (appended and synced before use), the
-//! training rows built from the usable ones, and label.json with the settings and totals. The
+//! rows built from the usable ones (training rows, or stepwise-supervision rows with
+//! `--out-format stepwise`), and label.json with the settings and totals. The
 //! rows and label.json are rewritten whole at the end; an interrupted run leaves the ledger,
 //! and rerunning the command rebuilds both from it without buying anything twice.
 
 use actprm_core::Trajectory;
-use actprm_core::data::training_row_json;
+use actprm_core::data::{stepwise_row_json, training_row_json};
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use crate::cli::{DataFormat, LabelArgs};
+use crate::cli::{DataFormat, LabelArgs, OutFormat};
 use crate::data_files::{read_trajectories, resolve_format};
 use crate::dir_lock::DirLock;
 use crate::identity::file_digest;
@@ -24,7 +25,8 @@ use crate::run_dir::{write_atomically, write_json_atomically};
 pub fn label(args: &LabelArgs) -> Result<()> {
     let _lock = DirLock::acquire(&args.out)?;
     // Labels the file may carry are what is being bought: a file of training rows is read as
-    // unlabelled rows, so that the steps after a stored first error are judged too.
+    // unlabelled rows, so that the steps after a stored first error are judged too (the
+    // stepwise-supervision reader keeps those steps itself).
     let format = match resolve_format(&args.data, args.format)? {
         DataFormat::Jsonl => DataFormat::Unlabelled,
         other => other,
@@ -55,6 +57,10 @@ pub fn label(args: &LabelArgs) -> Result<()> {
     });
     bar.finish();
 
+    let row_json = match args.out_format {
+        OutFormat::Training => training_row_json,
+        OutFormat::Stepwise => stepwise_row_json,
+    };
     let mut rows = String::new();
     for (trajectory, outcome) in trajectories.iter().zip(&outcomes) {
         if let Some(label) = outcome.label() {
@@ -62,7 +68,7 @@ pub fn label(args: &LabelArgs) -> Result<()> {
                 label: Some(label),
                 ..trajectory.clone()
             };
-            if let Some(row) = training_row_json(&labelled) {
+            if let Some(row) = row_json(&labelled) {
                 rows.push_str(&row);
                 rows.push('\n');
             }
@@ -80,8 +86,12 @@ pub fn label(args: &LabelArgs) -> Result<()> {
     };
     write_json_atomically(&args.out.join("label.json"), &summary)?;
     println!("{}", summary.totals.report());
+    let kind = match args.out_format {
+        OutFormat::Training => "training",
+        OutFormat::Stepwise => "stepwise-supervision",
+    };
     println!(
-        "labels.jsonl: {} training rows; the ledger holds {} answers, {} generated tokens",
+        "labels.jsonl: {} {kind} rows; the ledger holds {} answers, {} generated tokens",
         summary.totals.labelled, spent.answers, spent.tokens
     );
     if let Some(reason) = buyer.stop_reason() {
