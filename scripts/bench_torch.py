@@ -3,11 +3,15 @@
 that the two can be compared side by side. Prints a table and appends JSON lines with the keys
 `actprm bench` writes (implementation "pytorch").
 
-Needs torch, transformers, safetensors and tokenizers (a virtual environment outside the
-repository). Runs on CUDA with --device cuda.
+The decoder case reads SmolLM2-135M-Instruct's Q4_1 GGUF file (scripts/fetch-decoder.sh) with
+transformers' own GGUF loader, dequantised to float32 as actprm dequantises it.
+
+Needs torch, transformers, safetensors and tokenizers, and gguf and accelerate for the decoder
+case (a virtual environment outside the repository). Runs on CUDA with --device cuda.
 
 usage: scripts/bench_torch.py [--device cpu|cuda] [--threads N] [--out bench.jsonl]
-                              [--processbench DIR] [--cases encoder,scoring,heads,finetune,eval]
+                              [--processbench DIR] [--decoder FILE]
+                              [--cases encoder,scoring,heads,finetune,decoder,eval]
 """
 
 import argparse
@@ -26,8 +30,9 @@ from tokenizers import Tokenizer
 from transformers import BertConfig, BertModel
 
 STEPS = 8
-CASES = ["encoder", "scoring", "heads", "finetune", "eval"]
+CASES = ["encoder", "scoring", "heads", "finetune", "decoder", "eval"]
 MINILM_ORDINARY_IDS = (1000, 30000)
+SMOLLM2_ORDINARY_IDS = (1000, 48000)
 SMALL_VOCAB = 64
 
 
@@ -39,6 +44,10 @@ def parse_args():
     parser.add_argument("--processbench", help="ProcessBench directory (gsm8k.json) for the eval case")
     parser.add_argument("--eval-items", type=int, default=64)
     parser.add_argument("--shapes", default="32x128,32x256,8x512")
+    parser.add_argument("--decoder-shapes", default="4x256,2x512")
+    parser.add_argument(
+        "--decoder", default=os.path.expanduser("~/.cache/actprm/smollm2-135m-instruct-q4_1.gguf")
+    )
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
@@ -424,6 +433,24 @@ def main():
 
         bench.time(case_shape("finetune_step", "minilm", batch, seq_len, heads, STEPS, "tokens/s"), batch * seq_len, step)
         minilm.eval()
+
+    if "decoder" in cases:
+        from transformers import AutoModelForCausalLM
+
+        directory, name = os.path.split(os.path.abspath(args.decoder))
+        causal = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=torch.float32)
+        decoder = causal.model.to(device).eval()
+        start, separator_id = 1, 1116  # <|im_start|> and "\n\n", as actprm reads SmolLM2
+        for batch, seq_len in [tuple(int(n) for n in s.split("x")) for s in args.decoder_shapes.split(",")]:
+            tokens, padding, _ = token_windows(
+                batch, seq_len, SMOLLM2_ORDINARY_IDS, start, separator_id, generator, device
+            )
+
+            def run():
+                with torch.inference_mode():
+                    decoder(input_ids=tokens, attention_mask=(~padding).long())
+
+            bench.time(case_shape("decoder_forward", "smollm2", batch, seq_len, None, STEPS, "tokens/s"), batch * seq_len, run)
 
     if "eval" in cases and args.processbench:
         with open(os.path.join(args.processbench, "gsm8k.json")) as f:

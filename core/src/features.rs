@@ -15,7 +15,11 @@ use crate::model::EnsemblePrm;
 /// Every distinct window is read once, however many trajectories share it (trajectories that
 /// share a prefix share their prefix reads, and duplicated trajectories all their windows), in
 /// mini-batches of at most `batch_size` windows, so that memory stays bounded however long the
-/// trajectories are. `progress` hears how many trajectories' worth of windows are done.
+/// trajectories are. A causal backbone (a decoder) reads a window that begins another only as
+/// part of the longer one: its hidden states up to any position depend on the tokens up to
+/// there alone, so PRM800K's rows, each the one before it and one step more, cost one read
+/// per branch of their tree instead of one per row. `progress` hears how many trajectories'
+/// worth of windows are done.
 pub fn compute_features(
     model: &EnsemblePrm,
     encoded: &[EncodedTrajectory],
@@ -23,7 +27,7 @@ pub fn compute_features(
     batch_size: usize,
     mut progress: impl FnMut(usize),
 ) -> Vec<StepFeatures> {
-    let distinct = DistinctWindows::of(encoded);
+    let distinct = DistinctWindows::of(encoded, model.backbone().is_causal());
     let total = distinct.reads.len().max(1);
     let read = read_windows(model, &distinct.reads, pad_id, batch_size, |done| {
         progress(done * encoded.len() / total);
@@ -42,26 +46,39 @@ struct DistinctWindows {
 }
 
 impl DistinctWindows {
-    /// The distinct windows of `encoded`. A trajectory without steps still has its window
-    /// read, so that the features' width is known whatever the trajectories.
-    fn of(encoded: &[EncodedTrajectory]) -> Self {
+    /// The distinct windows of `encoded`; for a `causal` backbone, only those that begin no
+    /// other window. A trajectory without steps still has its window read, so that the
+    /// features' width is known whatever the trajectories.
+    fn of(encoded: &[EncodedTrajectory], causal: bool) -> Self {
         let mut distinct = Self {
             reads: Vec::new(),
             sources: Vec::with_capacity(encoded.len()),
         };
+        let hosts = if causal {
+            longest_extensions(encoded.iter().flat_map(|trajectory| &trajectory.windows))
+        } else {
+            HashMap::new()
+        };
+        fn hosted<'a>(hosts: &HashMap<&'a [u32], &'a [u32]>, window: &'a [u32]) -> &'a [u32] {
+            hosts.get(window).copied().unwrap_or(window)
+        }
         let mut read_of_window: HashMap<&[u32], usize> = HashMap::new();
         let mut slot_of_position: HashMap<(usize, usize), usize> = HashMap::new();
         for trajectory in encoded {
             if trajectory.step_positions.is_empty()
                 && let Some(window) = trajectory.windows.first()
             {
-                read_of(window, &mut read_of_window, &mut distinct.reads);
+                read_of(
+                    hosted(&hosts, window),
+                    &mut read_of_window,
+                    &mut distinct.reads,
+                );
             }
             let steps = trajectory
                 .step_positions
                 .iter()
                 .map(|at| {
-                    let window = &trajectory.windows[at.window];
+                    let window = hosted(&hosts, &trajectory.windows[at.window]);
                     let read = read_of(window, &mut read_of_window, &mut distinct.reads);
                     let positions = &mut distinct.reads[read].step_positions;
                     let slot = *slot_of_position
@@ -99,6 +116,30 @@ impl DistinctWindows {
             })
             .collect()
     }
+}
+
+/// For every window that is a proper prefix of another, the last window, in sorted order, of
+/// those it begins: sorted, the windows a window begins follow it, and a window's successor
+/// either extends it or begins no later window.
+fn longest_extensions<'a>(
+    windows: impl IntoIterator<Item = &'a Vec<u32>>,
+) -> HashMap<&'a [u32], &'a [u32]> {
+    let mut sorted: Vec<&[u32]> = windows.into_iter().map(Vec::as_slice).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut hosts = HashMap::new();
+    let mut host_of_next: Option<&[u32]> = None;
+    for pair in sorted.windows(2).rev() {
+        let (window, next) = (pair[0], pair[1]);
+        host_of_next = if next.starts_with(window) {
+            let host = host_of_next.unwrap_or(next);
+            hosts.insert(window, host);
+            Some(host)
+        } else {
+            None
+        };
+    }
+    hosts
 }
 
 /// The index in `reads` of `window`'s read, added when it is new.
@@ -238,8 +279,38 @@ mod tests {
         assert!((picked[1].mean[0] - from_tokens[2].mean[0]).abs() < 1e-5);
     }
 
+    #[test]
+    fn every_window_is_hosted_by_a_window_it_begins() {
+        let windows: Vec<Vec<u32>> = [
+            &[1, 2][..],
+            &[1, 2, 3],
+            &[1, 2, 3, 4],
+            &[1, 2, 5],
+            &[1],
+            &[2],
+            &[1, 2, 3],
+        ]
+        .iter()
+        .map(|w| w.to_vec())
+        .collect();
+        let hosts = longest_extensions(&windows);
+        for window in &windows {
+            match hosts.get(window.as_slice()) {
+                Some(host) => assert!(host.starts_with(window) && host.len() > window.len()),
+                None => assert!(
+                    !windows
+                        .iter()
+                        .any(|other| other.len() > window.len() && other.starts_with(window)),
+                    "{window:?} begins another window"
+                ),
+            }
+        }
+        assert_eq!(hosts.len(), 3, "[1], [1, 2] and [1, 2, 3] are hosted");
+    }
+
     /// Read by prefix, a step's feature is the last step's feature of the trajectory cut after
-    /// it, read whole; trajectories that share a prefix share its reads.
+    /// it, read whole; trajectories that share a prefix share its reads, and a causal backbone
+    /// (this small one) reads every window only as part of the longest it begins.
     #[test]
     fn prefix_features_read_each_distinct_prefix_once() {
         use crate::encoding::{StepReading, encode_trajectory};
@@ -259,13 +330,16 @@ mod tests {
         });
         let prefix = EncodingConfig::new().with_reading(StepReading::Prefix);
         let encoded = encode_all(&tokenizer, &trajectories, &prefix).unwrap();
-        let distinct = DistinctWindows::of(&encoded);
+        let distinct = DistinctWindows::of(&encoded, false);
         let steps = |t: &Trajectory| t.num_steps();
         assert_eq!(
             distinct.reads.len(),
             steps(&trajectories[0]) + steps(&trajectories[1]) + 1 + 1,
             "the branch adds one read for its last step, the empty trajectory one for its question"
         );
+        // A causal backbone reads each branch once: the first two trajectories whole, and the
+        // branch; the question alone begins the second trajectory's windows.
+        assert_eq!(DistinctWindows::of(&encoded, true).reads.len(), 3);
 
         let model = tiny_prm_config(tokenizer.vocab_size(), 2, 8).init(&device);
         let pad_id = tokenizer.pad_id();

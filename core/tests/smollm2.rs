@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use actprm_core::model::{PrmBackbone, PrmBackboneConfig};
-use actprm_core::pretrained::{DecoderOptions, PretrainedBackbone};
+use actprm_core::pretrained::{DecoderOptions, PretrainedBackbone, default_decoder_file};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use serde::Deserialize;
 
@@ -49,13 +49,7 @@ fn golden() -> Golden {
 }
 
 fn gguf_file() -> PathBuf {
-    std::env::var_os("ACTPRM_DECODER").map_or_else(
-        || {
-            let home = std::env::var_os("HOME").unwrap_or_default();
-            PathBuf::from(home).join(".cache/actprm/smollm2-135m-instruct-q4_1.gguf")
-        },
-        PathBuf::from,
-    )
+    std::env::var_os("ACTPRM_DECODER").map_or_else(default_decoder_file, PathBuf::from)
 }
 
 fn load(feature_layer: Option<usize>) -> PretrainedBackbone {

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use common::{actprm, actprm_refused, data_dir};
 
 #[test]
-#[ignore = "needs all-MiniLM-L6-v2 and the data sets: run scripts/fetch-backbone.sh and scripts/fetch-data.sh"]
+#[ignore = "needs all-MiniLM-L6-v2, SmolLM2 and the data sets: run scripts/fetch-backbone.sh, scripts/fetch-decoder.sh and scripts/fetch-data.sh"]
 fn every_case_writes_a_finite_positive_record() {
     let out = std::env::temp_dir().join(format!("actprm-bench-{}.jsonl", std::process::id()));
     let processbench = data_dir().join("processbench");
@@ -47,12 +47,13 @@ fn every_case_writes_a_finite_positive_record() {
             "heads_scoring",
             "heads_training_step",
             "finetune_step",
+            "decoder_forward",
             "eval_processbench",
         ])
     );
     // Two encoders at one shape, scoring with 1 and 2 heads, two heads-only cases, one
-    // fine-tuning step, one evaluation.
-    assert_eq!(records.len(), 8, "{text}");
+    // fine-tuning step, the decoder at one shape, one evaluation.
+    assert_eq!(records.len(), 9, "{text}");
     for record in &records {
         for key in ["median", "best"] {
             let value = record[key].as_f64().unwrap();

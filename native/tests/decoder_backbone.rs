@@ -116,7 +116,7 @@ fn decoder_settings_are_refused_where_they_do_not_apply() {
     ]);
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        stderr.contains("neither `small`, `minilm`, nor the path"),
+        stderr.contains("/nonexistent/model.gguf") && stderr.contains("No such file"),
         "{stderr}"
     );
     let too_deep = actprm_refused(&[

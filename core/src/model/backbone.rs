@@ -96,6 +96,16 @@ impl PrmBackboneConfig {
 }
 
 impl PrmBackbone {
+    /// Whether a position's hidden state depends on the tokens up to it alone (the small
+    /// transformer and decoders), so that a window's features are those of any window it
+    /// begins.
+    pub fn is_causal(&self) -> bool {
+        match self {
+            PrmBackbone::Small(_) | PrmBackbone::Decoder(_) => true,
+            PrmBackbone::Bert(_) => false,
+        }
+    }
+
     /// Hidden states for a padded batch of token ids; padding is never attended to.
     ///
     /// # Shapes

@@ -33,6 +33,13 @@ pub fn default_backbone_dir() -> PathBuf {
     PathBuf::from(home).join(".cache/actprm/all-minilm-l6-v2")
 }
 
+/// Where scripts/fetch-decoder.sh puts SmolLM2-135M-Instruct:
+/// `~/.cache/actprm/smollm2-135m-instruct-q4_1.gguf`.
+pub fn default_decoder_file() -> PathBuf {
+    let home = std::env::var_os("HOME").unwrap_or_default();
+    PathBuf::from(home).join(".cache/actprm/smollm2-135m-instruct-q4_1.gguf")
+}
+
 /// A loaded backbone with its tokenizer.
 #[derive(Debug, Clone)]
 pub struct PretrainedBackbone {

@@ -25,9 +25,10 @@ use crate::cli::BatchShape;
 /// Steps per synthetic trajectory: about a ProcessBench gsm8k solution's.
 pub const STEPS: usize = 8;
 
-/// An encoder to measure, with the token ids its inputs are drawn from.
+/// A backbone to measure (an encoder, or a decoder), with the token ids its inputs are drawn
+/// from.
 pub struct Encoder<'a> {
-    /// `minilm` or `small`.
+    /// `minilm`, `small` or `smollm2`.
     pub name: &'static str,
     /// The backbone.
     pub backbone: &'a PrmBackbone,
@@ -88,9 +89,11 @@ fn wait_for(tensor: Tensor<3>) {
     tensor.sum().into_data();
 }
 
-/// The encoder's forward pass alone: `[batch, seq_len]` tokens to hidden states.
-pub fn encoder_forward(
+/// A backbone's forward pass alone, recorded as `case`: `[batch, seq_len]` tokens to hidden
+/// states (`encoder_forward` for the encoders, `decoder_forward` for a decoder).
+pub fn forward_pass(
     run: &mut BenchRun,
+    case: &str,
     encoder: &Encoder,
     shape: BatchShape,
     rng: &mut SeededRng,
@@ -103,11 +106,9 @@ pub fn encoder_forward(
         unreachable!("encoded trajectories are tokens");
     };
     let work = (shape.batch * shape.seq_len) as f64;
-    run.time(
-        token_case("encoder_forward", encoder.name, shape, None),
-        work,
-        || wait_for(encoder.backbone.forward(tokens.clone(), padding.clone())),
-    )
+    run.time(token_case(case, encoder.name, shape, None), work, || {
+        wait_for(encoder.backbone.forward(tokens.clone(), padding.clone()));
+    })
 }
 
 /// A model of `heads` heads around `backbone`.

@@ -20,6 +20,8 @@ pub enum BenchCaseArg {
     /// One full fine-tuning step of MiniLM and 32 heads (forward, backward, AdamW), in
     /// tokens/s.
     Finetune,
+    /// The decoder's forward pass alone (SmolLM2-135M-Instruct from --decoder), in tokens/s.
+    Decoder,
     /// `eval processbench` on an evenly spaced slice of the gsm8k split (encoding, reading and
     /// scoring), in trajectories/s; needs --processbench.
     Eval,
@@ -27,11 +29,12 @@ pub enum BenchCaseArg {
 
 impl BenchCaseArg {
     /// Every case, in the order they run.
-    pub const ALL: [BenchCaseArg; 5] = [
+    pub const ALL: [BenchCaseArg; 6] = [
         BenchCaseArg::Encoder,
         BenchCaseArg::Scoring,
         BenchCaseArg::Heads,
         BenchCaseArg::Finetune,
+        BenchCaseArg::Decoder,
         BenchCaseArg::Eval,
     ];
 }
@@ -87,6 +90,14 @@ pub struct BenchArgs {
     /// [default: ~/.cache/actprm/all-minilm-l6-v2, where scripts/fetch-backbone.sh puts it].
     #[arg(long)]
     pub backbone_dir: Option<PathBuf>,
+    /// The decoder the decoder case reads: a GGUF file or a Hugging Face directory
+    /// [default: ~/.cache/actprm/smollm2-135m-instruct-q4_1.gguf, where
+    /// scripts/fetch-decoder.sh puts it].
+    #[arg(long)]
+    pub decoder: Option<PathBuf>,
+    /// Decoder shapes, BATCHxSEQ_LEN, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "4x256,2x512")]
+    pub decoder_shapes: Vec<BatchShape>,
     /// ProcessBench directory (gsm8k.json) for the end-to-end case.
     #[arg(long)]
     pub processbench: Option<PathBuf>,

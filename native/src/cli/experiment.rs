@@ -1,7 +1,7 @@
 //! Arguments of the pool experiments: the task and its data, the backbone and optimisation,
 //! and the grids `sweep` runs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use actprm_core::clipping::Clipping;
 use actprm_core::data::default_data_dir;
@@ -163,16 +163,14 @@ impl BackboneArg {
     }
 }
 
-/// The parser of `--backbone`: `small`, `minilm`, or the path of a decoder that exists.
+/// The parser of `--backbone`: `small`, `minilm`, or else the path of a decoder (read, and
+/// refused naming the path, when the experiment starts).
 fn backbone(value: &str) -> Result<BackboneArg, String> {
     match value {
         "small" => Ok(BackboneArg::Small),
         "minilm" => Ok(BackboneArg::Minilm),
-        path if Path::new(path).exists() => Ok(BackboneArg::Decoder(PathBuf::from(path))),
-        path => Err(format!(
-            "`{path}` is neither `small`, `minilm`, nor the path of a decoder's directory or \
-             GGUF file"
-        )),
+        "" => Err("give `small`, `minilm`, or the path of a decoder".to_string()),
+        path => Ok(BackboneArg::Decoder(PathBuf::from(path))),
     }
 }
 

@@ -1,7 +1,10 @@
 //! `actprm bench`: measures every case asked for on the chosen device, with seeded inputs.
 
 use actprm_core::model::{BackboneConfig, PrmBackboneConfig};
-use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone, default_backbone_dir};
+use actprm_core::pretrained::{
+    DEFAULT_SEPARATOR_INIT, DecoderOptions, PretrainedBackbone, default_backbone_dir,
+    default_decoder_file,
+};
 use actprm_core::rng::SeededRng;
 use actprm_core::tasks::synthetic::SyntheticConfig;
 use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
@@ -18,9 +21,13 @@ use crate::data_files::{evenly_spaced, read_processbench_split};
 /// special tokens).
 const MINILM_ORDINARY_IDS: std::ops::Range<u32> = 1000..30_000;
 
+/// Ordinary tokens of SmolLM2's vocabulary (its first ids are special tokens and bytes).
+const SMOLLM2_ORDINARY_IDS: std::ops::Range<u32> = 1000..48_000;
+
 /// The sizes every case runs at.
 struct Sizes {
     encoder_shapes: Vec<BatchShape>,
+    decoder_shapes: Vec<BatchShape>,
     scoring_shape: BatchShape,
     scoring_heads: Vec<usize>,
     heads_trajectories: usize,
@@ -36,6 +43,7 @@ impl Sizes {
         if args.smoke {
             return Self {
                 encoder_shapes: vec![shape(2, 16)],
+                decoder_shapes: vec![shape(1, 16)],
                 scoring_shape: shape(2, 16),
                 scoring_heads: vec![1, 2],
                 heads_trajectories: 8,
@@ -47,6 +55,7 @@ impl Sizes {
         }
         Self {
             encoder_shapes: args.shapes.clone(),
+            decoder_shapes: args.decoder_shapes.clone(),
             scoring_shape: shape(32, 256),
             scoring_heads: vec![1, 8, 32],
             heads_trajectories: 256,
@@ -131,7 +140,7 @@ pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
             BenchCaseArg::Encoder => {
                 for encoder in [&minilm_encoder, &small_encoder] {
                     for &shape in &sizes.encoder_shapes {
-                        cases::encoder_forward(&mut run, encoder, shape, &mut rng)?;
+                        cases::forward_pass(&mut run, "encoder_forward", encoder, shape, &mut rng)?;
                     }
                 }
             }
@@ -162,6 +171,23 @@ pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
                 sizes.heads,
                 &mut rng,
             )?,
+            BenchCaseArg::Decoder => {
+                let path = args.decoder.clone().unwrap_or_else(default_decoder_file);
+                let decoder =
+                    PretrainedBackbone::decoder(&path, &DecoderOptions::default(), &run.device)
+                        .with_context(
+                            || "the decoder case reads SmolLM2: run scripts/fetch-decoder.sh",
+                        )?;
+                let reader = Encoder::new(
+                    "smollm2",
+                    &decoder.backbone,
+                    SMOLLM2_ORDINARY_IDS,
+                    &decoder.tokenizer,
+                );
+                for &shape in &sizes.decoder_shapes {
+                    cases::forward_pass(&mut run, "decoder_forward", &reader, shape, &mut rng)?;
+                }
+            }
             BenchCaseArg::Eval => {
                 let dir = args.processbench.as_deref().expect("checked above");
                 let items = evenly_spaced(read_processbench_split(dir, "gsm8k")?, sizes.eval_items);
