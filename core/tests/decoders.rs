@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use actprm_core::Trajectory;
 use actprm_core::batch::PrmInput;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig, StepReading, encode_trajectory};
+use actprm_core::features::{PrefixTree, compute_features};
 use actprm_core::model::{
     Decoder, DecoderConfig, EnsemblePrm, PrmBackbone, PrmBackboneConfig, PrmConfig,
 };
@@ -283,5 +284,61 @@ fn a_long_trajectory_is_read_in_windows_each_step_with_what_precedes_it() {
             "step {j} in window {}",
             at.window
         );
+    }
+}
+
+/// Rows that continue each other, as PRM800K's do (each the one before and one more step, with
+/// alternatives at every step), are read as a tree of prefixes with the decoder's key-value
+/// cache, every distinct step once, and get the features each row has read alone.
+#[test]
+fn rows_sharing_prefixes_read_as_a_tree_get_their_own_features() {
+    let device = Device::flex();
+    for model in ["tiny-llama", "tiny-qwen2"] {
+        let (pretrained, prm) = tiny_prm(model, &device);
+        // Short steps: the tiny models read at most 64 positions.
+        let chosen = ["1+2=3.", "So 3.", "It is 3.", "3.", "Thus 3.", "Is 3."];
+        let mut rows = Vec::new();
+        for depth in 0..chosen.len() {
+            for alternative in ["1+2=4.", "2.", "Is 4?"] {
+                let mut steps = chosen[..depth].to_vec();
+                steps.push(alternative);
+                rows.push(trajectory(&steps));
+            }
+            rows.push(trajectory(&chosen[..=depth]));
+        }
+        let mut other = trajectory(&chosen[..2]);
+        other.question = "What is 1 + 2?".into();
+        rows.push(other);
+        let encoding = pretrained.encoding.clone();
+        let encoded: Vec<EncodedTrajectory> = rows
+            .iter()
+            .map(|row| encode_trajectory(&pretrained.tokenizer, row, &encoding).unwrap())
+            .collect();
+        let tree = PrefixTree::of(&encoded).unwrap();
+        let row_tokens: usize = encoded.iter().map(|e| e.windows[0].len()).sum();
+        assert_eq!(
+            tree.num_steps(),
+            chosen.len() * 4 + 2,
+            "each distinct step once"
+        );
+        assert!(
+            tree.num_tokens() * 3 <= row_tokens,
+            "{} of {row_tokens}",
+            tree.num_tokens()
+        );
+
+        let pad = pretrained.tokenizer.pad_id();
+        let shared = compute_features(&prm, &encoded, pad, 8, |_| {});
+        for (row, features) in encoded.iter().zip(&shared) {
+            let alone = compute_features(&prm, std::slice::from_ref(row), pad, 8, |_| {});
+            assert_eq!(features.values.len(), alone[0].values.len());
+            let difference = features
+                .values
+                .iter()
+                .zip(&alone[0].values)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(difference <= 1e-5, "{model}: differs by {difference}");
+        }
     }
 }

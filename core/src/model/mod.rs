@@ -17,7 +17,8 @@ mod validation;
 pub use backbone::{PrmBackbone, PrmBackboneConfig};
 pub use bert::{Bert, BertConfig, WeightsError};
 pub use decoder::{
-    Decoder, DecoderConfig, DecoderConfigError, DecoderFamily, HostTensor, NamedTensors,
+    Decoder, DecoderCache, DecoderConfig, DecoderConfigError, DecoderFamily, HostTensor,
+    LayerCache, NamedTensors,
 };
 pub use heads::{EnsembleHeads, EnsembleHeadsConfig};
 pub use prm::{EnsemblePrm, PrmConfig};

@@ -7,6 +7,7 @@ use burn::nn::{Linear, RmsNorm};
 use burn::tensor::activation::silu;
 use burn::tensor::{Bool, Tensor};
 
+use super::cache::LayerCache;
 use super::config::DecoderConfig;
 use super::parameters::ParameterSource;
 use super::rope::RotaryTables;
@@ -87,25 +88,35 @@ impl DecoderLayer {
         }
     }
 
+    /// The layer's output, and the keys and values its attention computed for `input`'s
+    /// positions (after `past`'s, when given).
+    ///
     /// # Shapes
     ///
     /// - input: `[batch, seq_len, hidden]`
-    /// - blocked: `[batch, seq_len, seq_len]`, `true` where query `i` may not attend to key `j`
-    /// - output: `[batch, seq_len, hidden]`
+    /// - blocked: `[batch, seq_len, past + seq_len]`, `true` where query `i` may not attend to
+    ///   key `j` (the past's keys first)
+    /// - past: keys and values `[1 or batch, kv_heads, past, head_dim]`, shared by every row
+    /// - output: `[batch, seq_len, hidden]`, and keys and values `[batch, kv_heads, seq_len,
+    ///   head_dim]`
     pub fn forward(
         &self,
         input: Tensor<3>,
         blocked: Tensor<3, Bool>,
         rotary: &RotaryTables,
-    ) -> Tensor<3> {
-        let attended =
-            self.self_attn
-                .forward(self.input_layernorm.forward(input.clone()), blocked, rotary);
+        past: Option<&LayerCache>,
+    ) -> (Tensor<3>, LayerCache) {
+        let (attended, cache) = self.self_attn.forward(
+            self.input_layernorm.forward(input.clone()),
+            blocked,
+            rotary,
+            past,
+        );
         let hidden = input + attended;
         let mlp = self
             .mlp
             .forward(self.post_attention_layernorm.forward(hidden.clone()));
-        hidden + mlp
+        (hidden + mlp, cache)
     }
 }
 
@@ -115,7 +126,8 @@ impl DecoderAttention {
         input: Tensor<3>,
         blocked: Tensor<3, Bool>,
         rotary: &RotaryTables,
-    ) -> Tensor<3> {
+        past: Option<&LayerCache>,
+    ) -> (Tensor<3>, LayerCache) {
         let [batch, seq_len, _] = input.dims();
         let head_dim = self.head_dim;
         let heads = |x: Tensor<3>, count: usize| {
@@ -127,6 +139,21 @@ impl DecoderAttention {
             self.num_key_value_heads,
         ));
         let value = heads(self.v_proj.forward(input), self.num_key_value_heads);
+        let cache = LayerCache {
+            key: key.clone(),
+            value: value.clone(),
+        };
+        let (key, value) = match past {
+            Some(past) => {
+                let [_, kv_heads, past_len, _] = past.key.dims();
+                let shape = [batch, kv_heads, past_len, head_dim];
+                (
+                    Tensor::cat(vec![past.key.clone().expand(shape), key], 2),
+                    Tensor::cat(vec![past.value.clone().expand(shape), value], 2),
+                )
+            }
+            None => (key, value),
+        };
         let (key, value) = (self.shared_by_groups(key), self.shared_by_groups(value));
 
         let scores = query.matmul(key.swap_dims(2, 3));
@@ -136,7 +163,7 @@ impl DecoderAttention {
             seq_len,
             self.num_heads * head_dim,
         ]);
-        self.o_proj.forward(mixed)
+        (self.o_proj.forward(mixed), cache)
     }
 
     /// Key or value heads repeated for every query head of their group:

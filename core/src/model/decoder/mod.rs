@@ -3,6 +3,7 @@
 //! separator has attended to the question and the steps up to it, never to later ones, so one
 //! pass reads every step with exactly its prefix.
 
+mod cache;
 mod config;
 mod layer;
 mod parameters;
@@ -13,6 +14,7 @@ use burn::nn::attention::generate_autoregressive_mask;
 use burn::nn::{Embedding, RmsNorm};
 use burn::tensor::{Bool, Device, Int, Tensor};
 
+pub use cache::{DecoderCache, LayerCache};
 pub use config::{DecoderConfig, DecoderConfigError, DecoderFamily};
 pub use layer::DecoderLayer;
 pub use parameters::{
@@ -94,24 +96,51 @@ impl Decoder {
     /// - padding: `[batch, seq_len]`, `true` at padding positions
     /// - output: `[batch, seq_len, hidden]`
     pub fn forward(&self, tokens: Tensor<2, Int>, padding: Tensor<2, Bool>) -> Tensor<3> {
+        self.forward_extending(tokens, padding, None).0
+    }
+
+    /// The feature hidden state of every position of tokens that continue `past` (every row
+    /// the same past; none when `None`), and the keys and values of these tokens, with which a
+    /// later call continues any row.
+    ///
+    /// # Shapes
+    ///
+    /// - tokens: `[batch, seq_len]`, at positions `past.len()..past.len() + seq_len`
+    /// - padding: `[batch, seq_len]`, `true` at padding positions (after each row's tokens)
+    /// - past: batch 1
+    /// - output: `[batch, seq_len, hidden]`, and a cache of batch `batch` and `seq_len` tokens
+    pub fn forward_extending(
+        &self,
+        tokens: Tensor<2, Int>,
+        padding: Tensor<2, Bool>,
+        past: Option<&DecoderCache>,
+    ) -> (Tensor<3>, DecoderCache) {
         let [batch, seq_len] = tokens.dims();
         let device = tokens.device();
-        let blocked = generate_autoregressive_mask(batch, seq_len, &device).bool_or(
+        let past_len = past.map_or(0, DecoderCache::len);
+        let mut blocked = generate_autoregressive_mask(batch, seq_len, &device).bool_or(
             padding
                 .unsqueeze_dim::<3>(1)
                 .expand([batch, seq_len, seq_len]),
         );
-        let rotary = RotaryTables::new(seq_len, self.head_dim, self.rope_theta, &device);
-        let hidden = self
-            .layers
-            .iter()
-            .fold(self.embed_tokens.forward(tokens), |hidden, layer| {
-                layer.forward(hidden, blocked.clone(), &rotary)
-            });
-        match &self.norm {
+        if past_len > 0 {
+            let open = Tensor::<3, Bool>::zeros([batch, seq_len, past_len], &device);
+            blocked = Tensor::cat(vec![open, blocked], 2);
+        }
+        let rotary = RotaryTables::new(past_len, seq_len, self.head_dim, self.rope_theta, &device);
+        let mut hidden = self.embed_tokens.forward(tokens);
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for (index, layer) in self.layers.iter().enumerate() {
+            let layer_past = past.map(|past| &past.layers[index]);
+            let (output, cache) = layer.forward(hidden, blocked.clone(), &rotary, layer_past);
+            hidden = output;
+            layers.push(cache);
+        }
+        let hidden = match &self.norm {
             Some(norm) => norm.forward(hidden),
             None => hidden,
-        }
+        };
+        (hidden, DecoderCache { layers })
     }
 
     /// Rows of the token embedding table.
@@ -186,6 +215,50 @@ mod tests {
             let short = read(&decoder, &[vec![2, 5]], &device);
             assert_close(&hidden[6], &short[0]);
             assert_close(&hidden[7], &short[1]);
+        }
+    }
+
+    /// Tokens read after a cache of their prefix have the hidden states they have when read
+    /// with it, for every continuation of a batch, padded or not.
+    #[test]
+    fn continuing_a_cache_reads_as_reading_the_whole() {
+        let device = Device::flex();
+        device.seed(11);
+        for family in DecoderFamily::ALL {
+            let decoder = tiny(family).init(&device);
+            let prefix = vec![3i64, 7, 1];
+            let continuations = [vec![9i64, 4, 4], vec![2]];
+            let ids = |rows: &[Vec<i64>]| {
+                let seq_len = rows.iter().map(Vec::len).max().unwrap();
+                let shape = [rows.len(), seq_len];
+                let flat: Vec<i64> = rows
+                    .iter()
+                    .flat_map(|r| r.iter().copied().chain(std::iter::repeat(0)).take(seq_len))
+                    .collect();
+                let padding: Vec<bool> = rows
+                    .iter()
+                    .flat_map(|r| (0..seq_len).map(move |i| i >= r.len()))
+                    .collect();
+                (
+                    Tensor::<2, Int>::from_data(TensorData::new(flat, shape), &device),
+                    Tensor::<2, Bool>::from_data(TensorData::new(padding, shape), &device),
+                )
+            };
+            let (tokens, padding) = ids(std::slice::from_ref(&prefix));
+            let (_, cache) = decoder.forward_extending(tokens, padding, None);
+            assert_eq!(cache.len(), 3);
+            let (tokens, padding) = ids(&continuations);
+            let (continued, _) = decoder.forward_extending(tokens, padding, Some(&cache));
+            let width = continued.dims()[2];
+            let continued: Vec<f32> = continued.into_data().try_to_vec::<f32>().unwrap();
+            for (row, continuation) in continuations.iter().enumerate() {
+                let whole: Vec<i64> = prefix.iter().chain(continuation).copied().collect();
+                let alone = read(&decoder, &[whole], &device);
+                for (i, _) in continuation.iter().enumerate() {
+                    let start = (row * 3 + i) * width;
+                    assert_close(&continued[start..start + width], &alone[3 + i]);
+                }
+            }
         }
     }
 

@@ -13,17 +13,17 @@ pub struct RotaryTables {
 }
 
 impl RotaryTables {
-    /// The tables for positions `0..seq_len` of heads of width `head_dim` (even). The angles
-    /// are computed in `f32` as `transformers` computes them, so that long inputs round the
-    /// same way.
-    pub fn new(seq_len: usize, head_dim: usize, theta: f64, device: &Device) -> Self {
+    /// The tables for positions `start..start + seq_len` of heads of width `head_dim` (even).
+    /// The angles are computed in `f32` as `transformers` computes them, so that long inputs
+    /// round the same way.
+    pub fn new(start: usize, seq_len: usize, head_dim: usize, theta: f64, device: &Device) -> Self {
         let half = head_dim / 2;
         let inverse_frequencies: Vec<f32> = (0..half)
             .map(|i| ((theta as f32).powf((2 * i) as f32 / head_dim as f32)).recip())
             .collect();
         let mut cos = Vec::with_capacity(seq_len * half);
         let mut sin = Vec::with_capacity(seq_len * half);
-        for position in 0..seq_len {
+        for position in start..start + seq_len {
             for &frequency in &inverse_frequencies {
                 let angle = f64::from(position as f32 * frequency);
                 cos.push(angle.cos() as f32);
@@ -69,7 +69,7 @@ mod tests {
     #[test]
     fn rotations_keep_lengths_and_start_at_zero() {
         let device = Device::flex();
-        let tables = RotaryTables::new(5, 8, 10_000.0, &device);
+        let tables = RotaryTables::new(0, 5, 8, 10_000.0, &device);
         let x = Tensor::<4>::random([2, 3, 5, 8], Distribution::Normal(0.0, 1.0), &device);
         let rotated = tables.rotate(x.clone());
         let pair_lengths = |t: Tensor<4>| {
@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn the_first_pair_turns_by_the_position() {
         let device = Device::flex();
-        let tables = RotaryTables::new(2, 4, 10_000.0, &device);
+        let tables = RotaryTables::new(0, 2, 4, 10_000.0, &device);
         let x = Tensor::<4>::from_data(
             TensorData::new(
                 vec![0.0f32, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0],

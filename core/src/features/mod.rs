@@ -5,22 +5,72 @@ use std::collections::HashMap;
 
 use burn::module::Module;
 
+mod prefix_tree;
+
 pub use crate::batch::StepFeatures;
 use crate::batch::{Inputs, PrmInput};
 use crate::encoding::{EncodedTrajectory, StepPosition};
-use crate::model::EnsemblePrm;
+use crate::model::{EnsemblePrm, PrmBackbone};
+pub use prefix_tree::PrefixTree;
+
+/// How many times fewer tokens a decoder's walk of the prefix tree must read than the rows
+/// hold for it to be taken over batched reads of whole windows: the walk reads each step
+/// after its prefix's keys and values, in many small batches, which costs more per token.
+const TREE_SAVING: usize = 3;
 
 /// The step features `model`'s backbone gives every trajectory of `encoded`, in their order.
 ///
 /// Every distinct window is read once, however many trajectories share it (trajectories that
 /// share a prefix share their prefix reads, and duplicated trajectories all their windows), in
 /// mini-batches of at most `batch_size` windows, so that memory stays bounded however long the
-/// trajectories are. A causal backbone (a decoder) reads a window that begins another only as
-/// part of the longer one: its hidden states up to any position depend on the tokens up to
-/// there alone, so PRM800K's rows, each the one before it and one step more, cost one read
-/// per branch of their tree instead of one per row. `progress` hears how many trajectories'
-/// worth of windows are done.
+/// trajectories are. A decoder reads rows that share most of their tokens (PRM800K's) as one
+/// tree of prefixes with its key-value cache ([`PrefixTree`]), every distinct step once. A
+/// causal backbone otherwise reads a window that begins another only as part of the longer
+/// one: its hidden states up to any position depend on the tokens up to there alone.
+/// `progress` hears how many trajectories' worth of windows are done.
 pub fn compute_features(
+    model: &EnsemblePrm,
+    encoded: &[EncodedTrajectory],
+    pad_id: u32,
+    batch_size: usize,
+    mut progress: impl FnMut(usize),
+) -> Vec<StepFeatures> {
+    if let PrmBackbone::Decoder(decoder) = model.backbone() {
+        // Trajectories read in one window form the tree; longer ones, whose later windows
+        // repeat context, are read as windows.
+        let (single, multiple): (Vec<usize>, Vec<usize>) =
+            (0..encoded.len()).partition(|&i| encoded[i].windows.len() <= 1);
+        let in_tree: Vec<EncodedTrajectory> = single.iter().map(|&i| encoded[i].clone()).collect();
+        let tree = PrefixTree::of(&in_tree).expect("every trajectory is one window");
+        let row_tokens: usize = in_tree.iter().flat_map(|t| &t.windows).map(Vec::len).sum();
+        if tree.num_tokens() * TREE_SAVING <= row_tokens {
+            let total = tree.num_steps().max(1);
+            let from_tree = tree.features(decoder, pad_id, &model.device(), |done| {
+                progress(done * single.len() / total);
+            });
+            let rest: Vec<EncodedTrajectory> =
+                multiple.iter().map(|&i| encoded[i].clone()).collect();
+            let from_windows = read_distinct_windows(model, &rest, pad_id, batch_size, |done| {
+                progress(single.len() + done);
+            });
+            let mut all: Vec<Option<StepFeatures>> = vec![None; encoded.len()];
+            for (i, features) in single.into_iter().zip(from_tree) {
+                all[i] = Some(features);
+            }
+            for (i, features) in multiple.into_iter().zip(from_windows) {
+                all[i] = Some(features);
+            }
+            return all
+                .into_iter()
+                .map(|features| features.expect("every trajectory is read"))
+                .collect();
+        }
+    }
+    read_distinct_windows(model, encoded, pad_id, batch_size, progress)
+}
+
+/// The step features of `encoded`, every distinct window read once (see [`compute_features`]).
+fn read_distinct_windows(
     model: &EnsemblePrm,
     encoded: &[EncodedTrajectory],
     pad_id: u32,
@@ -202,8 +252,13 @@ fn read_windows(
         .collect()
 }
 
-/// `order` cut into consecutive batches of at most `max_windows` windows, each holding at
-/// least one trajectory.
+/// Most padded tokens in one batch of windows (rows × the longest window): 16 windows of 512,
+/// so that a decoder's windows of thousands of tokens come a few at a time and attention's
+/// scores, which grow with the square of a window, stay within memory.
+const BATCH_TOKENS: usize = 16 * 512;
+
+/// `order` cut into consecutive batches of at most `max_windows` windows and
+/// [`BATCH_TOKENS`] padded tokens, each holding at least one trajectory.
 fn window_batches<'a>(
     order: &'a [usize],
     encoded: &'a [EncodedTrajectory],
@@ -214,12 +269,18 @@ fn window_batches<'a>(
         if rest.is_empty() {
             return None;
         }
-        let mut windows = 0;
+        let (mut windows, mut longest) = (0, 0);
         let taken = rest
             .iter()
             .take_while(|&&index| {
-                windows += encoded[index].windows.len();
-                windows <= max_windows
+                let trajectory = &encoded[index];
+                windows += trajectory.windows.len();
+                longest = trajectory
+                    .windows
+                    .iter()
+                    .map(Vec::len)
+                    .fold(longest, usize::max);
+                windows <= max_windows && windows * longest <= BATCH_TOKENS
             })
             .count()
             .max(1);
@@ -377,6 +438,14 @@ mod tests {
         assert_eq!(batches, vec![&[0, 1, 2][..], &[3], &[4]]);
         let all: Vec<&[usize]> = window_batches(&order, &encoded, 100).collect();
         assert_eq!(all, vec![&order[..]]);
+        // Long windows come as few as keep the padded tokens within the budget.
+        let long = |len: usize| EncodedTrajectory {
+            windows: vec![vec![1; len]],
+            step_positions: Vec::new(),
+        };
+        let encoded = [long(10), long(3000), long(3000), long(5000), long(5000)];
+        let batches: Vec<&[usize]> = window_batches(&order, &encoded, 16).collect();
+        assert_eq!(batches, vec![&[0, 1][..], &[2], &[3], &[4]]);
     }
 
     /// Training on cached features moves the heads and leaves the backbone as it was.
