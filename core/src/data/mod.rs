@@ -30,3 +30,18 @@ pub fn default_data_dir() -> std::path::PathBuf {
     let home = std::env::var_os("HOME").unwrap_or_default();
     std::path::PathBuf::from(home).join(".cache/actprm/data")
 }
+
+/// Trajectories for the readers' tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::trajectory::{ProcessLabel, Trajectory};
+
+    /// A trajectory of question "Q" and `steps`, labelled `label`.
+    pub(crate) fn trajectory(steps: &[&str], label: ProcessLabel) -> Trajectory {
+        Trajectory {
+            question: "Q".to_owned(),
+            steps: steps.iter().map(|step| (*step).to_owned()).collect(),
+            label: Some(label),
+        }
+    }
+}

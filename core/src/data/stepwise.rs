@@ -164,6 +164,7 @@ fn process_label(labels: &[Value], num_completions: usize) -> Result<ProcessLabe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::test_support::trajectory;
 
     fn read(text: &str) -> Result<Vec<Trajectory>, DataError> {
         read_stepwise_rows("data/prm.jsonl", text.as_bytes())
@@ -171,14 +172,6 @@ mod tests {
 
     fn error(text: &str) -> String {
         read(text).expect_err("the input is invalid").to_string()
-    }
-
-    fn trajectory(steps: &[&str], label: ProcessLabel) -> Trajectory {
-        Trajectory {
-            question: "Q".to_owned(),
-            steps: steps.iter().map(|step| (*step).to_owned()).collect(),
-            label: Some(label),
-        }
     }
 
     #[test]

@@ -141,6 +141,7 @@ fn process_label(hard_labels: &[Value], num_steps: usize) -> Result<ProcessLabel
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::test_support::trajectory;
 
     fn read(text: &str) -> Result<Vec<Trajectory>, DataError> {
         read_training_rows("data/train.jsonl", text.as_bytes())
@@ -148,14 +149,6 @@ mod tests {
 
     fn error(text: &str) -> String {
         read(text).expect_err("the input is invalid").to_string()
-    }
-
-    fn trajectory(steps: &[&str], label: ProcessLabel) -> Trajectory {
-        Trajectory {
-            question: "Q".to_owned(),
-            steps: steps.iter().map(|step| (*step).to_owned()).collect(),
-            label: Some(label),
-        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 
-use super::{PretrainedBackbone, PretrainedError};
+use super::{PretrainedBackbone, PretrainedError, read_text};
 use crate::encoding::EncodingConfig;
 use crate::model::{BertConfig, PrmBackbone};
 use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
@@ -25,16 +25,7 @@ impl PretrainedBackbone {
         separator_init: &str,
         device: &Device,
     ) -> Result<Self, PretrainedError> {
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read_to_string(&path)
-                .map(|text| (text, path.clone()))
-                .map_err(|source| PretrainedError::Io {
-                    path,
-                    source,
-                    hint: FETCH_HINT,
-                })
-        };
+        let read = |name| read_text(dir, name, FETCH_HINT);
         let (text, path) = read("config.json")?;
         let mut config =
             BertConfig::from_hf_json(&text).map_err(|source| PretrainedError::Config {

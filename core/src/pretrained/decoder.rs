@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::gguf_model::{GgufTensors, decoder_config};
 use super::gguf_tokenizer::{token_named_by, tokenizer_json};
-use super::{PretrainedBackbone, PretrainedError, SafetensorsFiles};
+use super::{PretrainedBackbone, PretrainedError, SafetensorsFiles, read_text};
 use crate::encoding::EncodingConfig;
 use crate::gguf::{GgufError, GgufFile};
 use crate::model::{Decoder, DecoderConfig, PrmBackbone};
@@ -76,12 +76,7 @@ impl PretrainedBackbone {
         options: &DecoderOptions,
         device: &Device,
     ) -> Result<Self, PretrainedError> {
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read_to_string(&path)
-                .map(|text| (text, path.clone()))
-                .map_err(|source| io(&path, source))
-        };
+        let read = |name| read_text(dir, name, "");
         let (text, path) = read("config.json")?;
         let config = DecoderConfig::from_hf_json(&text).map_err(|source| {
             PretrainedError::DecoderConfig {

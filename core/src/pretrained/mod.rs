@@ -14,7 +14,7 @@ mod gguf_model;
 mod gguf_tokenizer;
 mod safetensors_files;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::encoding::EncodingConfig;
 use crate::gguf::GgufError;
@@ -38,6 +38,20 @@ pub fn default_backbone_dir() -> PathBuf {
 pub fn default_decoder_file() -> PathBuf {
     let home = std::env::var_os("HOME").unwrap_or_default();
     PathBuf::from(home).join(".cache/actprm/smollm2-135m-instruct-q4_1.gguf")
+}
+
+/// The text of file `name` in `dir`, with its path; a file that cannot be read is an error
+/// naming it, followed by `hint`.
+fn read_text(
+    dir: &Path,
+    name: &str,
+    hint: &'static str,
+) -> Result<(String, PathBuf), PretrainedError> {
+    let path = dir.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok((text, path)),
+        Err(source) => Err(PretrainedError::Io { path, source, hint }),
+    }
 }
 
 /// A loaded backbone with its tokenizer.
