@@ -40,9 +40,13 @@ pub fn compute_features(
         // repeat context, are read as windows.
         let (single, multiple): (Vec<usize>, Vec<usize>) =
             (0..encoded.len()).partition(|&i| encoded[i].windows.len() <= 1);
-        let in_tree: Vec<EncodedTrajectory> = single.iter().map(|&i| encoded[i].clone()).collect();
-        let tree = PrefixTree::of(&in_tree).expect("every trajectory is one window");
-        let row_tokens: usize = in_tree.iter().flat_map(|t| &t.windows).map(Vec::len).sum();
+        let tree = PrefixTree::of(single.iter().map(|&i| &encoded[i]))
+            .expect("every trajectory is one window");
+        let row_tokens: usize = single
+            .iter()
+            .flat_map(|&i| &encoded[i].windows)
+            .map(Vec::len)
+            .sum();
         if tree.num_tokens() * TREE_SAVING <= row_tokens {
             let total = tree.num_steps().max(1);
             let from_tree = tree.features(decoder, pad_id, &model.device(), |done| {

@@ -37,14 +37,14 @@ const BATCH_TOKENS: usize = 4096;
 impl PrefixTree {
     /// The tree of `encoded`'s steps, or `None` when a trajectory is read in more than one
     /// window (its later windows repeat context, which is no prefix of what follows).
-    pub fn of(encoded: &[EncodedTrajectory]) -> Option<Self> {
+    pub fn of<'a>(encoded: impl IntoIterator<Item = &'a EncodedTrajectory>) -> Option<Self> {
         let mut tree = PrefixTree {
             nodes: vec![Node {
                 segment: Vec::new(),
                 children: Vec::new(),
                 feature: Vec::new(),
             }],
-            paths: Vec::with_capacity(encoded.len()),
+            paths: Vec::new(),
         };
         let mut child_of: HashMap<(usize, Vec<u32>), usize> = HashMap::new();
         for trajectory in encoded {

@@ -116,6 +116,16 @@ pub enum GgufError {
     },
 }
 
+impl GgufError {
+    /// The metadata entry `key` is unusable: `problem`.
+    pub fn bad_metadata(key: &str, problem: impl Into<String>) -> Self {
+        GgufError::BadMetadata {
+            key: key.to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
 /// One metadata value. GGUF's value type ids are, in order: `U8` 0, `I8` 1, `U16` 2, `I16` 3,
 /// `U32` 4, `I32` 5, `F32` 6, `Bool` 7, `String` 8, `Array` 9, `U64` 10, `I64` 11, `F64` 12.
 #[derive(Debug, Clone, PartialEq)]

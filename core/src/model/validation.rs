@@ -22,7 +22,7 @@ pub struct InvalidModelConfig {
     pub problem: String,
 }
 
-fn invalid(field: &'static str, problem: impl Into<String>) -> InvalidModelConfig {
+pub(crate) fn invalid(field: &'static str, problem: impl Into<String>) -> InvalidModelConfig {
     InvalidModelConfig {
         field,
         problem: problem.into(),

@@ -9,21 +9,14 @@
 use crate::gguf::{GgufError, GgufFile, MetadataValue};
 use crate::model::{DecoderConfig, DecoderFamily, HostTensor, NamedTensors, WeightsError};
 
-fn bad(key: &str, problem: impl Into<String>) -> GgufError {
-    GgufError::BadMetadata {
-        key: key.to_string(),
-        problem: problem.into(),
-    }
-}
-
 /// The decoder configuration a GGUF file's metadata describes.
 pub fn decoder_config(file: &GgufFile) -> Result<DecoderConfig, GgufError> {
     let architecture = file
         .metadata("general.architecture")
         .and_then(MetadataValue::as_str)
-        .ok_or_else(|| bad("general.architecture", "is missing"))?;
+        .ok_or_else(|| GgufError::bad_metadata("general.architecture", "is missing"))?;
     let family = DecoderFamily::from_name(architecture).ok_or_else(|| {
-        bad(
+        GgufError::bad_metadata(
             "general.architecture",
             format!(
                 "is `{architecture}`; the supported decoders are {}",
@@ -37,7 +30,7 @@ pub fn decoder_config(file: &GgufFile) -> Result<DecoderConfig, GgufError> {
         file.metadata(&key)
             .and_then(MetadataValue::as_u64)
             .and_then(|value| usize::try_from(value).ok())
-            .ok_or_else(|| bad(&key, "is missing or not a count"))
+            .ok_or_else(|| GgufError::bad_metadata(&key, "is missing or not a count"))
     };
     let optional_count = |name: &str| count(name).ok();
     let number = |name: &str| file.metadata(&key(name)).and_then(MetadataValue::as_f64);
@@ -46,7 +39,7 @@ pub fn decoder_config(file: &GgufFile) -> Result<DecoderConfig, GgufError> {
         .and_then(MetadataValue::as_str)
         .filter(|kind| *kind != "none")
     {
-        return Err(bad(
+        return Err(GgufError::bad_metadata(
             &key("rope.scaling.type"),
             format!(
                 "asks for `{kind}` rotary scaling; only unscaled rotary embeddings are supported"
@@ -68,10 +61,9 @@ pub fn decoder_config(file: &GgufFile) -> Result<DecoderConfig, GgufError> {
         .with_num_attention_heads(heads)
         .with_num_key_value_heads(optional_count("attention.head_count_kv").unwrap_or(heads))
         .with_head_dim(optional_count("attention.key_length").unwrap_or(hidden_size / heads.max(1)))
-        .with_rms_norm_eps(
-            number("attention.layer_norm_rms_epsilon")
-                .ok_or_else(|| bad(&key("attention.layer_norm_rms_epsilon"), "is missing"))?,
-        )
+        .with_rms_norm_eps(number("attention.layer_norm_rms_epsilon").ok_or_else(|| {
+            GgufError::bad_metadata(&key("attention.layer_norm_rms_epsilon"), "is missing")
+        })?)
         .with_rope_theta(number("rope.freq_base").unwrap_or(10_000.0))
         .with_max_position_embeddings(count("context_length")?)
         .with_qkv_bias(has("blk.0.attn_q.bias"))

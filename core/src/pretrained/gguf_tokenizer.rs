@@ -26,22 +26,15 @@ const LLAMA3_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p
 /// The ways of splitting text that are rebuilt, by their `tokenizer.ggml.pre` names.
 const SUPPORTED_PRE: &str = "default, gpt2, smollm, qwen2, llama-bpe";
 
-fn bad(key: &str, problem: impl Into<String>) -> GgufError {
-    GgufError::BadMetadata {
-        key: key.to_string(),
-        problem: problem.into(),
-    }
-}
-
 fn strings<'a>(file: &'a GgufFile, key: &str) -> Result<Vec<&'a str>, GgufError> {
     file.metadata(key)
         .and_then(MetadataValue::as_array)
-        .ok_or_else(|| bad(key, "is missing or not an array"))?
+        .ok_or_else(|| GgufError::bad_metadata(key, "is missing or not an array"))?
         .iter()
         .map(|value| {
             value
                 .as_str()
-                .ok_or_else(|| bad(key, "holds a value that is not a string"))
+                .ok_or_else(|| GgufError::bad_metadata(key, "holds a value that is not a string"))
         })
         .collect()
 }
@@ -55,7 +48,7 @@ fn pre_tokenizer(name: &str) -> Result<PreTokenizerWrapper, GgufError> {
             SplitDelimiterBehavior::Isolated,
             false,
         )
-        .map_err(|error| bad("tokenizer.ggml.pre", error.to_string()))?;
+        .map_err(|error| GgufError::bad_metadata("tokenizer.ggml.pre", error.to_string()))?;
         Ok(Sequence::new(vec![split.into(), byte_level(false)]).into())
     };
     match name {
@@ -63,7 +56,7 @@ fn pre_tokenizer(name: &str) -> Result<PreTokenizerWrapper, GgufError> {
         "smollm" => Ok(Sequence::new(vec![Digits::new(true).into(), byte_level(true)]).into()),
         "qwen2" => split(QWEN2_PATTERN),
         "llama-bpe" => split(LLAMA3_PATTERN),
-        other => Err(bad(
+        other => Err(GgufError::bad_metadata(
             "tokenizer.ggml.pre",
             format!("is `{other}`; the splits rebuilt are {SUPPORTED_PRE}"),
         )),
@@ -77,9 +70,9 @@ pub fn tokenizer_json(file: &GgufFile) -> Result<String, GgufError> {
     let model = file
         .metadata("tokenizer.ggml.model")
         .and_then(MetadataValue::as_str)
-        .ok_or_else(|| bad("tokenizer.ggml.model", "is missing"))?;
+        .ok_or_else(|| GgufError::bad_metadata("tokenizer.ggml.model", "is missing"))?;
     if model != "gpt2" {
-        return Err(bad(
+        return Err(GgufError::bad_metadata(
             "tokenizer.ggml.model",
             format!(
                 "is `{model}`; only byte-level BPE (`gpt2`) vocabularies are rebuilt: load the \
@@ -95,7 +88,7 @@ pub fn tokenizer_json(file: &GgufFile) -> Result<String, GgufError> {
                 .split_once(' ')
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .ok_or_else(|| {
-                    bad(
+                    GgufError::bad_metadata(
                         "tokenizer.ggml.merges",
                         format!("holds {merge:?}, not two tokens"),
                     )
@@ -104,13 +97,14 @@ pub fn tokenizer_json(file: &GgufFile) -> Result<String, GgufError> {
         .collect::<Result<Vec<_>, _>>()?;
     let mut vocab = Vocab::with_capacity(tokens.len());
     for (id, token) in tokens.iter().enumerate() {
-        let id = u32::try_from(id).map_err(|_| bad("tokenizer.ggml.tokens", "is too long"))?;
+        let id = u32::try_from(id)
+            .map_err(|_| GgufError::bad_metadata("tokenizer.ggml.tokens", "is too long"))?;
         vocab.entry(token.to_string()).or_insert(id);
     }
     let bpe = BPE::builder()
         .vocab_and_merges(vocab, merges)
         .build()
-        .map_err(|error| bad("tokenizer.ggml.merges", error.to_string()))?;
+        .map_err(|error| GgufError::bad_metadata("tokenizer.ggml.merges", error.to_string()))?;
     let pre = file
         .metadata("tokenizer.ggml.pre")
         .and_then(MetadataValue::as_str)
@@ -133,10 +127,10 @@ pub fn tokenizer_json(file: &GgufFile) -> Result<String, GgufError> {
         .collect();
     tokenizer
         .add_tokens(special)
-        .map_err(|error| bad("tokenizer.ggml.tokens", error.to_string()))?;
+        .map_err(|error| GgufError::bad_metadata("tokenizer.ggml.tokens", error.to_string()))?;
     tokenizer
         .to_string(false)
-        .map_err(|error| bad("tokenizer.ggml.tokens", error.to_string()))
+        .map_err(|error| GgufError::bad_metadata("tokenizer.ggml.tokens", error.to_string()))
 }
 
 /// The token text of the id stored under `key` (`tokenizer.ggml.bos_token_id`), if any.

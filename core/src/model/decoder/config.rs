@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::model::InvalidModelConfig;
+use crate::model::validation::invalid;
 
 /// The architectures a decoder configuration may name as its `model_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -144,10 +145,6 @@ pub enum DecoderConfigError {
     Unsupported(#[from] InvalidModelConfig),
 }
 
-fn unsupported(field: &'static str, problem: String) -> InvalidModelConfig {
-    InvalidModelConfig { field, problem }
-}
-
 /// The rotary base of a configuration: `rope_theta`, or `rope_parameters.rope_theta` as
 /// `transformers` 5 writes it; 10,000 (Llama's) when neither is given. Scaled rotary
 /// embeddings (linear, dynamic, YaRN, Llama 3's) are refused.
@@ -161,7 +158,7 @@ fn rope_theta(hf: &HfDecoderConfig) -> Result<f64, InvalidModelConfig> {
             .and_then(|value| value.get("rope_type").or_else(|| value.get("type")))
             .and_then(Value::as_str);
         if let Some(kind) = kind.filter(|kind| *kind != "default") {
-            return Err(unsupported(
+            return Err(invalid(
                 field,
                 format!(
                     "asks for `{kind}` rotary scaling; only unscaled (`default`) rotary embeddings are supported"
@@ -185,7 +182,7 @@ impl DecoderConfig {
     pub fn from_hf_json(text: &str) -> Result<Self, DecoderConfigError> {
         let hf: HfDecoderConfig = serde_json::from_str(text)?;
         let family = DecoderFamily::from_name(&hf.model_type).ok_or_else(|| {
-            unsupported(
+            invalid(
                 "model_type",
                 format!(
                     "is `{}`; the supported decoders are {}",
@@ -195,7 +192,7 @@ impl DecoderConfig {
             )
         })?;
         if let Some(act) = hf.hidden_act.as_deref().filter(|act| *act != "silu") {
-            return Err(unsupported(
+            return Err(invalid(
                 "hidden_act",
                 format!("is `{act}`; the SwiGLU MLP needs `silu`"),
             )
@@ -266,11 +263,11 @@ impl DecoderConfig {
         ];
         for (field, value) in at_least_one {
             if value == 0 {
-                return Err(unsupported(field, "must be at least 1".into()));
+                return Err(invalid(field, "must be at least 1"));
             }
         }
         if self.head_dim == 0 || !self.head_dim.is_multiple_of(2) {
-            return Err(unsupported(
+            return Err(invalid(
                 "head_dim",
                 format!(
                     "is {}; rotary embeddings need an even, positive head width",
@@ -282,7 +279,7 @@ impl DecoderConfig {
             .num_attention_heads
             .is_multiple_of(self.num_key_value_heads)
         {
-            return Err(unsupported(
+            return Err(invalid(
                 "num_key_value_heads",
                 format!(
                     "is {}, which does not divide the {} query heads",
@@ -296,7 +293,7 @@ impl DecoderConfig {
         ];
         for (field, value) in finite_positive {
             if !(value.is_finite() && value > 0.0) {
-                return Err(unsupported(
+                return Err(invalid(
                     field,
                     format!("must be finite and > 0, not {value}"),
                 ));
@@ -305,7 +302,7 @@ impl DecoderConfig {
         if let Some(layer) = self.feature_layer
             && !(1..=self.num_hidden_layers).contains(&layer)
         {
-            return Err(unsupported(
+            return Err(invalid(
                 "feature_layer",
                 format!(
                     "is {layer}; the decoder has layers 1 to {}",
