@@ -13,10 +13,10 @@ use crate::encoding::{EncodedTrajectory, StepPosition};
 use crate::model::{EnsemblePrm, PrmBackbone};
 pub use prefix_tree::PrefixTree;
 
-/// How many times fewer tokens a decoder's walk of the prefix tree must read than the rows
-/// hold for it to be taken over batched reads of whole windows: the walk reads each step
-/// after its prefix's keys and values, in many small batches, which costs more per token.
-const TREE_SAVING: usize = 3;
+/// How many times fewer tokens a decoder's packed prefix tree must read than the rows hold for
+/// it to be taken over batched reads of whole windows: a pack's attention spans the whole
+/// pack, and the path before each cut is read again.
+const TREE_SAVING: usize = 2;
 
 /// The step features `model`'s backbone gives every trajectory of `encoded`, in their order.
 ///
@@ -24,7 +24,7 @@ const TREE_SAVING: usize = 3;
 /// share a prefix share their prefix reads, and duplicated trajectories all their windows), in
 /// mini-batches of at most `batch_size` windows, so that memory stays bounded however long the
 /// trajectories are. A decoder reads rows that share most of their tokens (PRM800K's) as one
-/// tree of prefixes with its key-value cache ([`PrefixTree`]), every distinct step once. A
+/// tree of prefixes packed into rows ([`PrefixTree`]), every distinct step once. A
 /// causal backbone otherwise reads a window that begins another only as part of the longer
 /// one: its hidden states up to any position depend on the tokens up to there alone.
 /// `progress` hears how many trajectories' worth of windows are done.
@@ -49,7 +49,7 @@ pub fn compute_features(
             .sum();
         if tree.num_tokens() * TREE_SAVING <= row_tokens {
             let total = tree.num_steps().max(1);
-            let from_tree = tree.features(decoder, pad_id, &model.device(), |done| {
+            let from_tree = tree.features(decoder, &model.device(), |done| {
                 progress(done * single.len() / total);
             });
             let rest: Vec<EncodedTrajectory> =

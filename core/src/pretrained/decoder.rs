@@ -18,10 +18,10 @@ use crate::tokenizer::{SeparatorToken, SpecialTokensConfig, StepTokenizer};
 /// BPE vocabularies.
 pub const DEFAULT_DECODER_SEPARATOR: &str = "\n\n";
 
-/// The longest window a decoder reads, by default: in SmolLM2's tokens, 1,778 of the first
-/// 1,866 PRM800K rows fit, which then share their prefixes' reads (`features::PrefixTree`);
-/// a sixth of them are longer than 2,048.
-pub const DEFAULT_DECODER_POSITIONS: usize = 4096;
+/// The longest window a decoder reads, by default (at most the model's context): rows that
+/// fit one window share their prefixes' reads (`features::PrefixTree`), and in SmolLM2's
+/// tokens 1,778 of the first 1,866 PRM800K rows are at most 4,096 long.
+pub const DEFAULT_DECODER_POSITIONS: usize = 8192;
 
 /// How a pretrained decoder reads steps.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,20 +94,15 @@ impl PretrainedBackbone {
             path: tokenizer_path.clone(),
             message,
         };
-        // The tokenizers crate panics on some malformed JSON: it is checked to be JSON first.
-        serde_json::from_str::<serde::de::IgnoredAny>(&tokenizer_text)
+        let inner = StepTokenizer::parse_json(&tokenizer_text)
             .map_err(|error| tokenizer_error(error.to_string()))?;
-        let start = tokenizer_text
-            .parse::<tokenizers::Tokenizer>()
-            .map_err(|error| tokenizer_error(error.to_string()))?
-            .id_to_token(start_id)
-            .ok_or_else(|| {
-                tokenizer_error(format!(
-                    "has no token {start_id}, the start token config.json names"
-                ))
-            })?;
+        let start = inner.id_to_token(start_id).ok_or_else(|| {
+            tokenizer_error(format!(
+                "has no token {start_id}, the start token config.json names"
+            ))
+        })?;
         let (config, special) = configure(config, options, start, &path)?;
-        let tokenizer = StepTokenizer::from_json(&tokenizer_text, &special)
+        let tokenizer = StepTokenizer::from_tokenizer(inner, &special)
             .map_err(|error| tokenizer_error(error.to_string()))?;
         let decoder = config.load(SafetensorsFiles::open(dir)?, device)?;
         finish(

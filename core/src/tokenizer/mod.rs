@@ -135,14 +135,18 @@ impl StepTokenizer {
     /// Reads a `tokenizer.json`. The padding and classification tokens named in `special` must
     /// exist; the separator is added as a special token when the vocabulary lacks it.
     pub fn from_json(json: &str, special: &SpecialTokensConfig) -> Result<Self, TokenizerError> {
+        Self::from_tokenizer(Self::parse_json(json)?, special)
+    }
+
+    /// A `tokenizer.json` as the `tokenizers` crate reads it, before
+    /// [`StepTokenizer::from_tokenizer`] wraps it.
+    pub fn parse_json(json: &str) -> Result<Tokenizer, TokenizerError> {
         // The tokenizers crate panics on some malformed JSON (in its decoder section) instead
         // of returning an error: the text is checked to be JSON first.
         serde_json::from_str::<serde::de::IgnoredAny>(json)
             .map_err(|error| TokenizerError::Parse(error.to_string()))?;
-        let inner: Tokenizer = json
-            .parse()
-            .map_err(|error: tokenizers::Error| TokenizerError::Parse(error.to_string()))?;
-        Self::from_tokenizer(inner, special)
+        json.parse()
+            .map_err(|error: tokenizers::Error| TokenizerError::Parse(error.to_string()))
     }
 
     /// The tokenizer as `tokenizer.json` text, readable by [`StepTokenizer::from_json`].
@@ -154,7 +158,7 @@ impl StepTokenizer {
 
     /// Wraps `inner`: checks the required special tokens, registers the special tokens (adding
     /// the separator if absent), and turns off padding, truncation and special-token matching.
-    fn from_tokenizer(
+    pub fn from_tokenizer(
         mut inner: Tokenizer,
         special: &SpecialTokensConfig,
     ) -> Result<Self, TokenizerError> {

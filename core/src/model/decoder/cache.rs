@@ -1,6 +1,7 @@
 //! The keys and values a decoder computed for tokens it has read, so that text continuing them
 //! is read without reading them again: trajectories that share a prefix (PRM800K's rows, many
-//! samples of one question) then cost the distinct tokens, not every row's whole length.
+//! samples of one question) then cost the distinct tokens, not every row's whole length
+//! ([`crate::features::PrefixTree`]).
 
 use burn::tensor::Tensor;
 
@@ -31,12 +32,12 @@ impl DecoderCache {
         self.len() == 0
     }
 
-    /// Row `row`'s first `len` tokens, as a cache of batch 1.
-    pub fn row(&self, row: usize, len: usize) -> Self {
+    /// The cache of tokens `range` alone (of every row).
+    pub fn tokens(&self, range: std::ops::Range<usize>) -> Self {
         let cut = |x: &Tensor<4>| {
-            let [_, kv_heads, _, head_dim] = x.dims();
+            let [batch, kv_heads, _, head_dim] = x.dims();
             x.clone()
-                .slice([row..row + 1, 0..kv_heads, 0..len, 0..head_dim])
+                .slice([0..batch, 0..kv_heads, range.clone(), 0..head_dim])
         };
         Self {
             layers: self

@@ -96,43 +96,66 @@ impl Decoder {
     /// - padding: `[batch, seq_len]`, `true` at padding positions
     /// - output: `[batch, seq_len, hidden]`
     pub fn forward(&self, tokens: Tensor<2, Int>, padding: Tensor<2, Bool>) -> Tensor<3> {
-        self.forward_extending(tokens, padding, None).0
-    }
-
-    /// The feature hidden state of every position of tokens that continue `past` (every row
-    /// the same past; none when `None`), and the keys and values of these tokens, with which a
-    /// later call continues any row.
-    ///
-    /// # Shapes
-    ///
-    /// - tokens: `[batch, seq_len]`, at positions `past.len()..past.len() + seq_len`
-    /// - padding: `[batch, seq_len]`, `true` at padding positions (after each row's tokens)
-    /// - past: batch 1
-    /// - output: `[batch, seq_len, hidden]`, and a cache of batch `batch` and `seq_len` tokens
-    pub fn forward_extending(
-        &self,
-        tokens: Tensor<2, Int>,
-        padding: Tensor<2, Bool>,
-        past: Option<&DecoderCache>,
-    ) -> (Tensor<3>, DecoderCache) {
         let [batch, seq_len] = tokens.dims();
         let device = tokens.device();
-        let past_len = past.map_or(0, DecoderCache::len);
-        let mut blocked = generate_autoregressive_mask(batch, seq_len, &device).bool_or(
+        let blocked = generate_autoregressive_mask(batch, seq_len, &device).bool_or(
             padding
                 .unsqueeze_dim::<3>(1)
                 .expand([batch, seq_len, seq_len]),
         );
-        if past_len > 0 {
-            let open = Tensor::<3, Bool>::zeros([batch, seq_len, past_len], &device);
-            blocked = Tensor::cat(vec![open, blocked], 2);
-        }
-        let rotary = RotaryTables::new(past_len, seq_len, self.head_dim, self.rope_theta, &device);
+        let rotary = RotaryTables::from_start(seq_len, self.head_dim, self.rope_theta, &device);
+        self.forward_with(tokens, blocked, &rotary, None).0
+    }
+
+    /// The feature hidden state of every token of rows that pack several sequences, after the
+    /// keys and values of `past` (shared by every row; none when `None`): each token is
+    /// rotated as at its `positions` entry (its position in its own sequence) and attends to
+    /// the keys `blocked` leaves open, as a tree of sequences sharing prefixes is read
+    /// ([`crate::features::PrefixTree`]). Also the keys and values of the tokens read, with
+    /// which a later call continues them.
+    ///
+    /// # Shapes
+    ///
+    /// - tokens: `[batch, seq_len]`
+    /// - positions: `batch · seq_len` entries, row-major
+    /// - blocked: `[batch, seq_len, past + seq_len]`, `true` where query `i` may not attend to
+    ///   key `j` (the past's keys first)
+    /// - past: batch 1
+    /// - output: `[batch, seq_len, hidden]`, and a cache of batch `batch` and `seq_len` tokens
+    ///
+    /// # Panics
+    /// When `positions` does not hold one entry per token.
+    pub fn forward_packed(
+        &self,
+        tokens: Tensor<2, Int>,
+        positions: &[usize],
+        blocked: Tensor<3, Bool>,
+        past: Option<&DecoderCache>,
+    ) -> (Tensor<3>, DecoderCache) {
+        let [batch, seq_len] = tokens.dims();
+        assert_eq!(positions.len(), batch * seq_len, "one position per token");
+        let rotary = RotaryTables::new(
+            positions,
+            batch,
+            self.head_dim,
+            self.rope_theta,
+            &tokens.device(),
+        );
+        self.forward_with(tokens, blocked, &rotary, past)
+    }
+
+    fn forward_with(
+        &self,
+        tokens: Tensor<2, Int>,
+        blocked: Tensor<3, Bool>,
+        rotary: &RotaryTables,
+        past: Option<&DecoderCache>,
+    ) -> (Tensor<3>, DecoderCache) {
         let mut hidden = self.embed_tokens.forward(tokens);
         let mut layers = Vec::with_capacity(self.layers.len());
         for (index, layer) in self.layers.iter().enumerate() {
             let layer_past = past.map(|past| &past.layers[index]);
-            let (output, cache) = layer.forward(hidden, blocked.clone(), &rotary, layer_past);
+            let (output, cache) = layer.forward(hidden, blocked.clone(), rotary, layer_past);
             hidden = output;
             layers.push(cache);
         }
@@ -218,46 +241,83 @@ mod tests {
         }
     }
 
-    /// Tokens read after a cache of their prefix have the hidden states they have when read
-    /// with it, for every continuation of a batch, padded or not.
+    /// Two sequences that share a prefix, packed in one row as a tree (the prefix once, then
+    /// each continuation attending to it and to itself), read as each does alone, with the
+    /// prefix in the row or read before as keys and values.
     #[test]
-    fn continuing_a_cache_reads_as_reading_the_whole() {
+    fn a_packed_tree_reads_as_its_sequences() {
         let device = Device::flex();
         device.seed(11);
         for family in DecoderFamily::ALL {
             let decoder = tiny(family).init(&device);
-            let prefix = vec![3i64, 7, 1];
-            let continuations = [vec![9i64, 4, 4], vec![2]];
-            let ids = |rows: &[Vec<i64>]| {
-                let seq_len = rows.iter().map(Vec::len).max().unwrap();
-                let shape = [rows.len(), seq_len];
-                let flat: Vec<i64> = rows
-                    .iter()
-                    .flat_map(|r| r.iter().copied().chain(std::iter::repeat(0)).take(seq_len))
-                    .collect();
-                let padding: Vec<bool> = rows
-                    .iter()
-                    .flat_map(|r| (0..seq_len).map(move |i| i >= r.len()))
-                    .collect();
-                (
-                    Tensor::<2, Int>::from_data(TensorData::new(flat, shape), &device),
-                    Tensor::<2, Bool>::from_data(TensorData::new(padding, shape), &device),
-                )
-            };
-            let (tokens, padding) = ids(std::slice::from_ref(&prefix));
-            let (_, cache) = decoder.forward_extending(tokens, padding, None);
-            assert_eq!(cache.len(), 3);
-            let (tokens, padding) = ids(&continuations);
-            let (continued, _) = decoder.forward_extending(tokens, padding, Some(&cache));
-            let width = continued.dims()[2];
-            let continued: Vec<f32> = continued.into_data().try_to_vec::<f32>().unwrap();
-            for (row, continuation) in continuations.iter().enumerate() {
-                let whole: Vec<i64> = prefix.iter().chain(continuation).copied().collect();
-                let alone = read(&decoder, &[whole], &device);
-                for (i, _) in continuation.iter().enumerate() {
-                    let start = (row * 3 + i) * width;
-                    assert_close(&continued[start..start + width], &alone[3 + i]);
+            // Tokens: the prefix [3, 7, 1], then [9, 4, 4] and [2], each after the prefix.
+            let packed = [3i64, 7, 1, 9, 4, 4, 2, 0];
+            let positions = [0, 1, 2, 3, 4, 5, 3, 7];
+            let segment_of = [0, 0, 0, 1, 1, 1, 2, 3];
+            let ancestors: [&[usize]; 4] = [&[], &[0], &[0], &[]];
+            let mut blocked = Vec::new();
+            for query in 0..packed.len() {
+                for key in 0..packed.len() {
+                    let (q, k) = (segment_of[query], segment_of[key]);
+                    let open = (q == k && key <= query) || ancestors[q].contains(&k);
+                    blocked.push(!open);
                 }
+            }
+            let (hidden, _) = decoder.forward_packed(
+                Tensor::from_data(TensorData::new(packed.to_vec(), [1, 8]), &device),
+                &positions,
+                Tensor::from_data(TensorData::new(blocked, [1, 8, 8]), &device),
+                None,
+            );
+            let width = hidden.dims()[2];
+            let hidden: Vec<f32> = hidden.into_data().try_to_vec::<f32>().unwrap();
+            let at = |token: usize| &hidden[token * width..(token + 1) * width];
+            let first = read(&decoder, &[vec![3, 7, 1, 9, 4, 4]], &device);
+            for (token, alone) in first.iter().enumerate() {
+                assert_close(at(token), alone);
+            }
+            let second = read(&decoder, &[vec![3, 7, 1, 2]], &device);
+            assert_close(at(6), &second[3]);
+
+            // The same continuations after the prefix's keys and values.
+            let ids = |values: Vec<i64>| {
+                let len = values.len();
+                Tensor::<2, Int>::from_data(TensorData::new(values, [1, len]), &device)
+            };
+            let open = |values: Vec<bool>, keys: usize| {
+                let queries = values.len() / keys;
+                Tensor::<3, Bool>::from_data(TensorData::new(values, [1, queries, keys]), &device)
+            };
+            let (_, past) = decoder.forward_packed(
+                ids(vec![3, 7, 1]),
+                &[0, 1, 2],
+                open(
+                    vec![false, true, true, false, false, true, false, false, false],
+                    3,
+                ),
+                None,
+            );
+            assert_eq!(past.len(), 3);
+            // Keys: the past's three, then [9, 4, 4] and [2].
+            let rows: [[bool; 7]; 4] = [
+                [false, false, false, false, true, true, true],
+                [false, false, false, false, false, true, true],
+                [false, false, false, false, false, false, true],
+                [false, false, false, true, true, true, false],
+            ];
+            let (continued, cache) = decoder.forward_packed(
+                ids(vec![9, 4, 4, 2]),
+                &[3, 4, 5, 3],
+                open(rows.concat(), 7),
+                Some(&past),
+            );
+            assert_eq!(cache.len(), 4);
+            let continued: Vec<f32> = continued.into_data().try_to_vec::<f32>().unwrap();
+            for (token, alone) in [&first[3], &first[4], &first[5], &second[3]]
+                .into_iter()
+                .enumerate()
+            {
+                assert_close(&continued[token * width..(token + 1) * width], alone);
             }
         }
     }

@@ -5,36 +5,51 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-/// The cosines and sines of every position's rotation angles, `[seq_len, head_dim / 2]` each.
+/// The cosines and sines of every token's rotation angles, `[rows, 1, seq_len, head_dim / 2]`
+/// each: one row shared by a whole batch, or one per batch row.
 #[derive(Debug, Clone)]
 pub struct RotaryTables {
-    cos: Tensor<2>,
-    sin: Tensor<2>,
+    cos: Tensor<4>,
+    sin: Tensor<4>,
 }
 
 impl RotaryTables {
-    /// The tables for positions `start..start + seq_len` of heads of width `head_dim` (even).
-    /// The angles are computed in `f32` as `transformers` computes them, so that long inputs
-    /// round the same way.
-    pub fn new(start: usize, seq_len: usize, head_dim: usize, theta: f64, device: &Device) -> Self {
+    /// The tables for tokens at `positions` (`rows` rows of equal length, row-major) of heads of
+    /// width `head_dim` (even). The angles are computed in `f32` as `transformers` computes
+    /// them, so that long inputs round the same way.
+    pub fn new(
+        positions: &[usize],
+        rows: usize,
+        head_dim: usize,
+        theta: f64,
+        device: &Device,
+    ) -> Self {
         let half = head_dim / 2;
+        let seq_len = positions.len() / rows.max(1);
         let inverse_frequencies: Vec<f32> = (0..half)
             .map(|i| ((theta as f32).powf((2 * i) as f32 / head_dim as f32)).recip())
             .collect();
-        let mut cos = Vec::with_capacity(seq_len * half);
-        let mut sin = Vec::with_capacity(seq_len * half);
-        for position in start..start + seq_len {
+        let mut cos = Vec::with_capacity(positions.len() * half);
+        let mut sin = Vec::with_capacity(positions.len() * half);
+        for &position in positions {
             for &frequency in &inverse_frequencies {
                 let angle = f64::from(position as f32 * frequency);
                 cos.push(angle.cos() as f32);
                 sin.push(angle.sin() as f32);
             }
         }
-        let table = |values| Tensor::from_data(TensorData::new(values, [seq_len, half]), device);
+        let shape = [rows, 1, seq_len, half];
+        let table = |values| Tensor::from_data(TensorData::new(values, shape), device);
         Self {
             cos: table(cos),
             sin: table(sin),
         }
+    }
+
+    /// The tables for positions `0..seq_len`, shared by every row.
+    pub fn from_start(seq_len: usize, head_dim: usize, theta: f64, device: &Device) -> Self {
+        let positions: Vec<usize> = (0..seq_len).collect();
+        Self::new(&positions, 1, head_dim, theta, device)
     }
 
     /// `x` with every position's heads rotated.
@@ -48,8 +63,7 @@ impl RotaryTables {
         let half = head_dim / 2;
         let first = x.clone().slice([0..batch, 0..heads, 0..seq_len, 0..half]);
         let second = x.slice([0..batch, 0..heads, 0..seq_len, half..head_dim]);
-        let cos = self.cos.clone().unsqueeze::<4>();
-        let sin = self.sin.clone().unsqueeze::<4>();
+        let (cos, sin) = (self.cos.clone(), self.sin.clone());
         Tensor::cat(
             vec![
                 first.clone() * cos.clone() - second.clone() * sin.clone(),
@@ -69,7 +83,7 @@ mod tests {
     #[test]
     fn rotations_keep_lengths_and_start_at_zero() {
         let device = Device::flex();
-        let tables = RotaryTables::new(0, 5, 8, 10_000.0, &device);
+        let tables = RotaryTables::from_start(5, 8, 10_000.0, &device);
         let x = Tensor::<4>::random([2, 3, 5, 8], Distribution::Normal(0.0, 1.0), &device);
         let rotated = tables.rotate(x.clone());
         let pair_lengths = |t: Tensor<4>| {
@@ -92,7 +106,7 @@ mod tests {
     #[test]
     fn the_first_pair_turns_by_the_position() {
         let device = Device::flex();
-        let tables = RotaryTables::new(0, 2, 4, 10_000.0, &device);
+        let tables = RotaryTables::from_start(2, 4, 10_000.0, &device);
         let x = Tensor::<4>::from_data(
             TensorData::new(
                 vec![0.0f32, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
