@@ -76,6 +76,48 @@ fn an_out_of_range_argument_is_refused_before_any_work() {
     );
 }
 
+/// Sizes past their bound are refused at parse time, where they used to overflow, allocate
+/// without end or hang; so is a sweep that would run one experiment twice and call it two.
+#[test]
+fn sizes_are_bounded_and_sweeps_refuse_repeats() {
+    for (command, flag, value) in [
+        ("score", "--count", "18446744073709551615"),
+        ("run", "--pool-size", "18446744073709551615"),
+        ("run", "--judge-tokens", "18446744073709551615"),
+        ("run", "--heads", "4294967296"),
+        ("run", "--heads", "100000"),
+        ("run", "--d-model", "1048576"),
+        ("label", "--judge-max-tokens", "18446744073709551615"),
+    ] {
+        let output = actprm_refused(&["--device", "cpu", command, flag, value]);
+        assert_eq!(output.status.code(), Some(2), "{command} {flag} {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(flag), "{stderr}");
+    }
+    let out = std::env::temp_dir().join(format!("actprm-cli-repeats-{}", std::process::id()));
+    for (flag, values) in [
+        ("--seeds", "0,0"),
+        ("--heads", "2,2"),
+        ("--strategies", "full,full"),
+    ] {
+        let output = actprm_refused(&[
+            "--device",
+            "cpu",
+            "sweep",
+            flag,
+            values,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(flag) && stderr.contains("twice"),
+            "{flag}: {stderr}"
+        );
+    }
+    assert!(!out.exists(), "nothing is written before the refusal");
+}
+
 /// A diverging run stops naming the mini-batch, and keeps its last good checkpoint, which
 /// still loads.
 #[test]

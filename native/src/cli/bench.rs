@@ -84,7 +84,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 5, value_parser = ranges::count)]
     pub repeats: usize,
     /// Threads of the CPU backend [default: one per core].
-    #[arg(long, value_parser = ranges::count)]
+    #[arg(long, value_parser = ranges::small_count)]
     pub threads: Option<usize>,
     /// Directory of all-MiniLM-L6-v2 (config.json, model.safetensors, tokenizer.json)
     /// [default: ~/.cache/actprm/all-minilm-l6-v2, where scripts/fetch-backbone.sh puts it].

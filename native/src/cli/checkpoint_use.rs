@@ -102,7 +102,7 @@ pub struct FilterArgs {
     #[arg(long, default_value_t = 256, value_parser = ranges::count)]
     pub chunk_size: usize,
     /// Tokens the judge generates per kept trajectory, for the cost estimate.
-    #[arg(long, default_value_t = 1920)]
+    #[arg(long, default_value_t = 1920, value_parser = ranges::answer_tokens::<u64>)]
     pub judge_tokens: u64,
     /// The output directory: kept.jsonl and filter.json.
     #[arg(long, default_value = "runs/filter")]

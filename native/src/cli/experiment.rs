@@ -126,7 +126,7 @@ pub struct PoolArgs {
     pub eval_size: usize,
     /// Tokens the judge generates per judged trajectory, for the ledger's cost estimate (the
     /// paper's reasoning judge averages about 1,920).
-    #[arg(long, default_value_t = 1920)]
+    #[arg(long, default_value_t = 1920, value_parser = ranges::answer_tokens::<u64>)]
     pub judge_tokens: u64,
 }
 
@@ -191,7 +191,7 @@ pub struct ModelArgs {
     /// Which layer's hidden state a decoder backbone gives as a step's feature, from 1 to its
     /// number of layers (only the layers up to it are run) [default: the last, after the
     /// final norm]. The last layer is not always the best: choose it on validation.
-    #[arg(long, value_parser = ranges::count)]
+    #[arg(long, value_parser = ranges::small_count)]
     pub feature_layer: Option<usize>,
     /// Keep the pretrained backbone fixed and train the heads alone, on step features the
     /// backbone computes once per trajectory: far faster on a CPU than fine-tuning it whole.
@@ -211,7 +211,7 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = 64, value_parser = ranges::small_width)]
     pub d_model: usize,
     /// Layers of the small backbone.
-    #[arg(long, default_value_t = 2, value_parser = ranges::count)]
+    #[arg(long, default_value_t = 2, value_parser = ranges::small_count)]
     pub layers: usize,
     /// Trajectories per pool mini-batch.
     #[arg(long, default_value_t = 16, value_parser = ranges::count)]
@@ -286,7 +286,7 @@ pub struct ExperimentArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Ensemble heads E (the paper uses 32).
-    #[arg(long, default_value_t = 32, value_parser = ranges::count)]
+    #[arg(long, default_value_t = 32, value_parser = ranges::small_count)]
     pub heads: usize,
     /// Save a checkpoint every this many mini-batches (and always at the end).
     #[arg(long, default_value_t = 50, value_parser = ranges::count)]
@@ -366,7 +366,7 @@ pub struct SweepArgs {
     pub seeds: Vec<u64>,
     /// Ensemble head counts E (comma-separated). With E = 1 the spread is 0, so `actprm`
     /// amounts to `aleatoric-only`.
-    #[arg(long, value_delimiter = ',', default_value = "32", value_parser = ranges::count)]
+    #[arg(long, value_delimiter = ',', default_value = "32", value_parser = ranges::small_count)]
     pub heads: Vec<usize>,
     /// δ_pred values for actprm, aleatoric-only and epistemic-only (comma-separated).
     #[arg(long, value_delimiter = ',', default_values_t = [SelectionConfig::new().delta_pred], value_parser = ranges::delta_pred, allow_negative_numbers = true)]
@@ -394,7 +394,7 @@ pub struct SweepArgs {
     pub random_fractions: Vec<f64>,
     /// Experiments run at once (default: one per core; each experiment uses one core on the
     /// CPU backend).
-    #[arg(long, value_parser = ranges::count)]
+    #[arg(long, value_parser = ranges::small_count)]
     pub jobs: Option<usize>,
     /// The sweep directory: results.jsonl (one line per finished experiment; a rerun skips the
     /// experiments already there), chart.svg, chart.png and table.md.

@@ -63,10 +63,10 @@ pub struct JudgeArgs {
     pub judge_top_p: f64,
     /// Most tokens the judge may generate per answer; an answer cut off there is recorded as
     /// truncated, never read as a label.
-    #[arg(long, default_value_t = 4096, value_parser = ranges::count)]
+    #[arg(long, default_value_t = 4096, value_parser = ranges::answer_tokens::<usize>)]
     pub judge_max_tokens: usize,
     /// Requests in flight at once.
-    #[arg(long, default_value_t = 4, value_parser = ranges::count)]
+    #[arg(long, default_value_t = 4, value_parser = ranges::small_count)]
     pub judge_concurrency: usize,
     /// Time limit of one request, such as 90s or 10m.
     #[arg(long, default_value = "10m", value_parser = ranges::duration)]
@@ -74,7 +74,7 @@ pub struct JudgeArgs {
     /// Tries per trajectory: timeouts, connection errors, 429 and 5xx answers are retried
     /// with exponential backoff and jitter (waiting at least a 429's Retry-After) up to this
     /// many tries in all.
-    #[arg(long, default_value_t = 5, value_parser = ranges::count)]
+    #[arg(long, default_value_t = 5, value_parser = ranges::small_count)]
     pub judge_tries: usize,
     /// The longest wait before the first retry; it doubles with each retry, up to a minute.
     #[arg(long, default_value = "1s", value_parser = ranges::duration)]
@@ -86,7 +86,7 @@ pub struct JudgeArgs {
     /// Most tokens the judge may generate in all, counting those already in the ledger. Each
     /// request in flight holds --judge-max-tokens of it until its answer's real count is known,
     /// so the cap holds under any concurrency.
-    #[arg(long, value_parser = ranges::count)]
+    #[arg(long, value_parser = ranges::token_budget::<usize>)]
     pub max_judge_tokens: Option<usize>,
 }
 

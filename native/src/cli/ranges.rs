@@ -21,12 +21,37 @@ where
     }
 }
 
-/// A size or count: a whole number of at least 1.
-pub fn count(text: &str) -> Result<usize, String> {
-    match text.trim().parse::<usize>() {
-        Ok(value) if value >= 1 => Ok(value),
-        _ => Err("must be a whole number of at least 1".to_string()),
+/// A whole number in `1..=max`: every size flag has an upper bound, so that no product of
+/// flags overflows and no allocation is asked for that no machine holds.
+fn whole(text: &str, max: u64) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(value) if (1..=max).contains(&value) => Ok(value),
+        _ => Err(format!("must be a whole number from 1 to {max}")),
     }
+}
+
+/// A count of trajectories, rows, items or updates: at most a billion.
+pub fn count(text: &str) -> Result<usize, String> {
+    whole(text, 1_000_000_000).map(|value| value as usize)
+}
+
+/// A count of ensemble heads, layers, threads, concurrent jobs or tries: at most 1,024.
+pub fn small_count(text: &str) -> Result<usize, String> {
+    whole(text, 1024).map(|value| value as usize)
+}
+
+/// A count of tokens in one answer: at most a million.
+pub fn answer_tokens<T: TryFrom<u64>>(text: &str) -> Result<T, String> {
+    within_type(whole(text, 1_000_000)?)
+}
+
+/// A budget of tokens over a whole run: at most a trillion.
+pub fn token_budget<T: TryFrom<u64>>(text: &str) -> Result<T, String> {
+    within_type(whole(text, 1_000_000_000_000)?)
+}
+
+fn within_type<T: TryFrom<u64>>(value: u64) -> Result<T, String> {
+    T::try_from(value).map_err(|_| format!("{value} is too large for this machine"))
 }
 
 /// δ_pred, the confidence a step's mean must reach: in (0.5, 1].
@@ -153,15 +178,16 @@ pub fn clipping(text: &str) -> Result<actprm_core::clipping::Clipping, String> {
 }
 
 /// The small backbone's width: a multiple of twice its head count, so that it splits into
-/// heads of an even width (rotary positions turn pairs of features).
+/// heads of an even width (rotary positions turn pairs of features), and at most 4,096.
 pub fn small_width(text: &str) -> Result<usize, String> {
+    const MAX: usize = 4096;
     let heads = BackboneConfig::new(1).n_heads;
     let step = 2 * heads;
     match text.trim().parse::<usize>() {
-        Ok(width) if width > 0 && width.is_multiple_of(step) => Ok(width),
+        Ok(width) if width > 0 && width <= MAX && width.is_multiple_of(step) => Ok(width),
         _ => Err(format!(
-            "must be a positive multiple of {step}, so that it splits into {heads} attention \
-             heads of an even width"
+            "must be a positive multiple of {step} of at most {MAX}, so that it splits into \
+             {heads} attention heads of an even width"
         )),
     }
 }
@@ -171,12 +197,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_start_at_one() {
+    fn counts_start_at_one_and_are_bounded() {
         assert_eq!(count("1"), Ok(1));
         assert_eq!(count(" 16 "), Ok(16));
-        for bad in ["0", "-1", "1.5", "", "x"] {
+        assert_eq!(count("1000000000"), Ok(1_000_000_000));
+        for bad in [
+            "0",
+            "-1",
+            "1.5",
+            "",
+            "x",
+            "1000000001",
+            "18446744073709551615",
+        ] {
             assert!(count(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(small_count("1024"), Ok(1024));
+        for bad in ["0", "1025", "4294967296"] {
+            let error = small_count(bad).expect_err(bad);
+            assert!(error.contains("from 1 to 1024"), "{error}");
+        }
+        assert_eq!(answer_tokens::<u64>("4096"), Ok(4096));
+        assert!(answer_tokens::<usize>("18446744073709551615").is_err());
+        assert_eq!(token_budget::<u64>("93500000"), Ok(93_500_000));
+        assert!(token_budget::<usize>("18446744073709551615").is_err());
     }
 
     #[test]
@@ -241,7 +285,7 @@ mod tests {
     fn the_small_width_splits_into_even_heads() {
         assert_eq!(small_width("64"), Ok(64));
         assert_eq!(small_width("8"), Ok(8));
-        for bad in ["0", "65", "12", "4"] {
+        for bad in ["0", "65", "12", "4", "1048576"] {
             let error = small_width(bad).expect_err(bad);
             assert!(error.contains("multiple of 8"), "{error}");
         }

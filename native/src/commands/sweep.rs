@@ -89,6 +89,26 @@ fn validate(args: &SweepArgs) -> Result<()> {
     if args.seeds.is_empty() || args.heads.is_empty() || args.strategies.is_empty() {
         bail!("--seeds, --heads and --strategies each need at least one value");
     }
+    refuse_repeats("--seeds", &args.seeds)?;
+    refuse_repeats("--heads", &args.heads)?;
+    let strategies: Vec<String> = args.strategies.iter().map(|s| s.name()).collect();
+    refuse_repeats("--strategies", &strategies)?;
+    refuse_repeats("--delta-pred", &args.delta_pred)?;
+    refuse_repeats("--delta-std", &args.delta_std)?;
+    refuse_repeats("--entropy-thresholds", &args.entropy_thresholds)?;
+    refuse_repeats("--bald-thresholds", &args.bald_thresholds)?;
+    refuse_repeats("--random-fractions", &args.random_fractions)?;
+    Ok(())
+}
+
+/// Refuses a value given twice in one of the sweep's lists: its experiments would be run
+/// twice and counted as two replicates of one result.
+fn refuse_repeats<T: PartialEq + std::fmt::Display>(flag: &str, values: &[T]) -> Result<()> {
+    for (i, value) in values.iter().enumerate() {
+        if values[..i].contains(value) {
+            bail!("{flag} lists {value} twice; each value is run once");
+        }
+    }
     Ok(())
 }
 
