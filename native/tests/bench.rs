@@ -83,3 +83,16 @@ fn the_eval_case_asks_for_processbench() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--processbench"), "{stderr}");
 }
+
+#[test]
+#[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
+fn a_shape_longer_than_the_backbone_reads_is_refused() {
+    let output = actprm_refused(&[
+        "--device", "cpu", "bench", "--cases", "encoder", "--shapes", "1x513",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--shapes: 1x513") && stderr.contains("512 positions"),
+        "{stderr}"
+    );
+}

@@ -40,6 +40,20 @@ fn score_and_the_synthetic_evaluation_read_a_trained_checkpoint() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 3);
+    // The limit bounds what is generated, not only what is printed: a billion problems would
+    // take hours.
+    let limited = actprm(&[
+        "--device",
+        "cpu",
+        "score",
+        "--checkpoint",
+        checkpoint,
+        "--count",
+        "1000000000",
+        "--limit",
+        "3",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&limited.stdout), raw);
     let first = &lines[0];
     let steps = first["num_steps"].as_u64().unwrap() as usize;
     assert_eq!(first["scores"]["mean"].as_array().unwrap().len(), steps);

@@ -107,6 +107,7 @@ pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
         DEFAULT_SEPARATOR_INIT,
         &device,
     )?;
+    fits("--shapes", &sizes.encoder_shapes, &minilm)?;
     let minilm_model = minilm.backbone.clone();
     let minilm_encoder = Encoder::new(
         "minilm",
@@ -178,6 +179,7 @@ pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
                         .with_context(
                             || "the decoder case reads SmolLM2: run scripts/fetch-decoder.sh",
                         )?;
+                fits("--decoder-shapes", &sizes.decoder_shapes, &decoder)?;
                 let reader = Encoder::new(
                     "smollm2",
                     &decoder.backbone,
@@ -197,4 +199,17 @@ pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
     }
     eprintln!("appended to {}", args.out.display());
     Ok(())
+}
+
+/// Refuses a shape longer than `backbone` reads in one window, naming `flag`.
+fn fits(flag: &str, shapes: &[BatchShape], backbone: &PretrainedBackbone) -> Result<()> {
+    let longest = backbone.encoding.max_positions;
+    match shapes.iter().find(|shape| shape.seq_len > longest) {
+        Some(shape) => bail!(
+            "{flag}: {}x{} is longer than the {longest} positions the backbone reads",
+            shape.batch,
+            shape.seq_len
+        ),
+        None => Ok(()),
+    }
 }

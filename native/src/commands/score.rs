@@ -39,13 +39,13 @@ struct ScoredTrajectory<'a> {
 pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
     let checkpoint = load_checkpoint(&args.checkpoint, backend)?;
     let rule = apply_overrides(checkpoint.config.selection.clone(), &args.thresholds);
+    let limit = args.limit.unwrap_or(usize::MAX);
     let mut trajectories = match &args.data {
         Some(path) => read_trajectories(path, args.format)?,
-        None => generate(&args.synthetic.config(), args.seed, args.count),
+        // Problems past the limit are never generated.
+        None => generate(&args.synthetic.config(), args.seed, args.count.min(limit)),
     };
-    if let Some(limit) = args.limit {
-        trajectories.truncate(limit);
-    }
+    trajectories.truncate(limit);
     let bar = progress::bar(trajectories.len(), "scoring");
     let scores = checkpoint.score_with_progress(&trajectories, SCORE_BATCH_SIZE, |done| {
         bar.set_position(done as u64);
