@@ -1,8 +1,8 @@
 //! `actprm label` against a real HTTP server that answers as a scripted judge
 //! (tests/support/scripted_judge.py): answers are bought once, faults are retried or recorded
-//! as designed, the caps hold under concurrency, and a `kill -9` followed by a resume buys no
-//! recorded answer again; stepwise-supervision rows go in and come out. The server counts every
-//! request it receives.
+//! as designed, a judge that answers nothing fails the command with the reason, the caps hold
+//! under concurrency, and a `kill -9` followed by a resume buys no recorded answer again;
+//! stepwise-supervision rows go in and come out. The server counts every request it receives.
 
 mod common;
 mod judge_support;
@@ -16,7 +16,7 @@ use actprm_core::data::read_stepwise_rows;
 use common::{actprm, actprm_refused, scratch, weights};
 use judge_support::{
     ScriptedJudge, files_task_args, kill_then_finish_buying_nothing_twice, label_args, labelled,
-    ledger_trajectories, rows, totals, trajectories,
+    ledger_trajectories, requests_named, rows, totals, trajectories, unreachable_url,
 };
 use serde_json::{Value, json};
 
@@ -35,7 +35,7 @@ fn every_trajectory_is_bought_once_and_a_rerun_buys_nothing() {
     text.push('\n');
     std::fs::write(&data, text).unwrap();
     let out = dir.join("labels");
-    let args = label_args(&judge, &data, &out, &["--judge-concurrency", "3"]);
+    let args = label_args(&judge.url, &data, &out, &["--judge-concurrency", "3"]);
     actprm(&args);
 
     assert_eq!(judge.requests().len(), 5, "{:?}", judge.requests());
@@ -117,7 +117,7 @@ fn stepwise_rows_are_labelled_and_written_as_stepwise_rows() {
     std::fs::write(&data, rows).unwrap();
     let out = dir.join("labels");
     let output = actprm(&label_args(
-        &judge,
+        &judge.url,
         &data,
         &out,
         &["--out-format", "stepwise"],
@@ -258,7 +258,7 @@ fn faults_are_retried_or_recorded_as_designed() {
     let data = trajectories(&dir, 8);
     let out = dir.join("labels");
     let args = label_args(
-        &judge,
+        &judge.url,
         &data,
         &out,
         &[
@@ -273,7 +273,7 @@ fn faults_are_retried_or_recorded_as_designed() {
         ],
     );
     let started = std::time::Instant::now();
-    actprm(&args);
+    let output = actprm(&args);
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "the 429's Retry-After of 1 s is waited"
@@ -297,6 +297,17 @@ fn faults_are_retried_or_recorded_as_designed() {
         json!({"no_conclusion": 1, "truncated": 1})
     );
     assert_eq!(first["failed"], 1);
+    assert_eq!(first["failed_by_reason"], json!({"http_500": 1}));
+    assert_eq!(
+        first["requests"],
+        judge.requests().len(),
+        "every request is counted, retries and failures included"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: 1 of 8 trajectories got no answer from the judge (http_500 1)"),
+        "{stderr}"
+    );
     assert_eq!(
         ledger_trajectories(&out).len(),
         7,
@@ -320,6 +331,124 @@ fn faults_are_retried_or_recorded_as_designed() {
     assert_eq!(totals(&out)["labelled"], 6);
 }
 
+/// A judge nothing listens at: `label` fails naming the refused connection and the requests it
+/// made, and label.json counts every one of them.
+#[test]
+fn label_fails_naming_why_when_no_request_reaches_the_judge() {
+    let dir = scratch("judge-unreachable");
+    let data = trajectories(&dir, 3);
+    let out = dir.join("labels");
+    let args = label_args(&unreachable_url(), &data, &out, &["--judge-tries", "2"]);
+    let output = actprm_refused(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("could not connect") && stderr.contains("Connection refused"),
+        "{stderr}"
+    );
+    assert_eq!(
+        requests_named(&stderr),
+        Some(6),
+        "three trajectories, two tries each: {stderr}"
+    );
+    let totals = totals(&out);
+    assert_eq!(totals["requests"], 6);
+    assert_eq!(totals["failed"], 3);
+    assert_eq!(totals["failed_by_reason"], json!({"unreachable": 3}));
+}
+
+/// A server that answers every request of a first `label` with a 500 and every request of a
+/// rerun with an HTML page: each fails naming its last failure with the start of the reply, and
+/// counts the requests the server received.
+#[test]
+fn label_fails_naming_why_when_the_judge_answers_only_errors_or_html() {
+    let dir = scratch("judge-html");
+    let faults: serde_json::Map<String, Value> = (0..3)
+        .map(|index| {
+            let replies = json!(["http500", "http500", "html", "html"]);
+            (format!("t{index}"), replies)
+        })
+        .collect();
+    let judge = ScriptedJudge::start(&dir, json!({ "faults": faults }));
+    let data = trajectories(&dir, 3);
+    let out = dir.join("labels");
+    let args = label_args(&judge.url, &data, &out, &["--judge-tries", "2"]);
+
+    let stderr =
+        |output: std::process::Output| String::from_utf8_lossy(&output.stderr).into_owned();
+    let errors = stderr(actprm_refused(&args));
+    assert!(
+        errors.contains("HTTP 500 from ") && errors.contains(r#"{"error": "internal"}"#),
+        "{errors}"
+    );
+    assert_eq!(requests_named(&errors), Some(6), "{errors}");
+    assert_eq!(judge.requests().len(), 6);
+    assert_eq!(totals(&out)["requests"], 6);
+    assert_eq!(totals(&out)["failed_by_reason"], json!({"http_500": 3}));
+
+    let pages = stderr(actprm_refused(&args));
+    assert!(
+        pages.contains("not the API's JSON") && pages.contains("<title>Welcome</title>"),
+        "{pages}"
+    );
+    assert_eq!(requests_named(&pages), Some(6), "{pages}");
+    assert_eq!(
+        judge.requests().len(),
+        12,
+        "the rerun asks for every trajectory again"
+    );
+    assert_eq!(totals(&out)["failed_by_reason"], json!({"invalid_json": 3}));
+}
+
+/// `run` with a judge nothing listens at fails at the first mini-batch it sends, naming why,
+/// reports no labels as used, and leaves the run unfinished, so that the same command runs
+/// again without --force.
+#[test]
+fn run_with_an_unreachable_judge_fails_and_stays_unfinished() {
+    let dir = scratch("judge-run-unreachable");
+    let pool = trajectories(&dir, 48);
+    let evaluation = labelled(&dir, "v", 16);
+    let out = dir.join("run");
+    let url = unreachable_url();
+    let mut args = vec!["run"];
+    args.extend(files_task_args(&pool, "48", &evaluation, &out));
+    args.extend([
+        "--judge-url",
+        url.as_str(),
+        "--judge-model",
+        "scripted",
+        "--judge-tries",
+        "2",
+        "--judge-backoff",
+        "10ms",
+    ]);
+
+    let output = actprm_refused(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+    let requests = requests_named(&stderr).unwrap_or_else(|| panic!("no count: {stderr}"));
+    assert!(
+        requests > 0 && requests % 2 == 0,
+        "every trajectory sent is tried twice: {stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !stdout.contains("labels used") && !stdout.contains("judge cost"),
+        "nothing is reported as bought: {stdout}"
+    );
+    assert!(
+        !out.join("summary.json").exists(),
+        "the run is not finished"
+    );
+
+    args.retain(|arg| *arg != "--force");
+    let rerun = actprm_refused(&args);
+    let stderr = String::from_utf8_lossy(&rerun.stderr);
+    assert!(
+        stderr.contains("Connection refused") && !stderr.contains("finished run"),
+        "the rerun asks the judge again: {stderr}"
+    );
+}
+
 #[test]
 fn a_refused_request_stops_labelling_with_its_reason() {
     let dir = scratch("judge-refused");
@@ -329,7 +458,7 @@ fn a_refused_request_stops_labelling_with_its_reason() {
     let judge = ScriptedJudge::start(&dir, json!({ "faults": faults }));
     let data = trajectories(&dir, 10);
     let out = dir.join("labels");
-    let args = label_args(&judge, &data, &out, &["--judge-concurrency", "2"]);
+    let args = label_args(&judge.url, &data, &out, &["--judge-concurrency", "2"]);
     let output = actprm_refused(&args);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("HTTP 401"), "{stderr}");
@@ -348,7 +477,7 @@ fn caps_hold_under_concurrency_eight() {
     let data = trajectories(&dir, 30);
     let out = dir.join("answers");
     let args = label_args(
-        &judge,
+        &judge.url,
         &data,
         &out,
         &["--judge-concurrency", "8", "--max-labels", "10"],
@@ -370,7 +499,7 @@ fn caps_hold_under_concurrency_eight() {
     // Each request holds 60 tokens until its answer's 50 are known: five fit under 300.
     let tokens_out = dir.join("tokens");
     let args = label_args(
-        &judge,
+        &judge.url,
         &data,
         &tokens_out,
         &[
@@ -402,7 +531,7 @@ fn kill_nine_then_resume_gives_the_same_labels_and_rebuys_nothing_recorded() {
     let reference_judge = ScriptedJudge::start(&reference_dir, plan.clone());
     let reference = reference_dir.join("labels");
     actprm(&label_args(
-        &reference_judge,
+        &reference_judge.url,
         &data,
         &reference,
         &["--judge-concurrency", "8"],
@@ -410,7 +539,7 @@ fn kill_nine_then_resume_gives_the_same_labels_and_rebuys_nothing_recorded() {
 
     let judge = ScriptedJudge::start(&dir, plan);
     let out = dir.join("labels");
-    let args = label_args(&judge, &data, &out, &["--judge-concurrency", "8"]);
+    let args = label_args(&judge.url, &data, &out, &["--judge-concurrency", "8"]);
     let recorded = kill_then_finish_buying_nothing_twice(&judge, &args, &out, &[250, 200, 300]);
     assert!(recorded.len() < count, "a kill landed before the end");
     assert_eq!(

@@ -209,6 +209,11 @@ fn execute(
         start,
         device,
         |report, trainer: &PrmTrainer, progress: &PassProgress| {
+            // A pass whose judge has answered nothing stops before the mini-batch is logged or
+            // saved, so that the run is not finished and a rerun asks for its labels again.
+            if let Some(tally) = &tally {
+                tally.borrow().ensure_answered()?;
+            }
             run_dir.log(report)?;
             bar.inc(1);
             let judged = tally.as_ref().map_or(String::new(), |tally| {
@@ -288,6 +293,12 @@ fn execute(
     };
     run_dir.finish(&result)?;
     print_summary(&result, &data.test_name, &checkpoint_dir, run_dir.root());
+    if let Some(warning) = tally
+        .as_ref()
+        .and_then(|tally| tally.borrow().failure_warning())
+    {
+        eprintln!("warning: {warning}");
+    }
     if let Some(reason) = served
         .as_ref()
         .and_then(|served| served.buyer().stop_reason())

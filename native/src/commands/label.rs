@@ -94,8 +94,12 @@ pub fn label(args: &LabelArgs) -> Result<()> {
         "labels.jsonl: {} {kind} rows; the ledger holds {} answers, {} generated tokens",
         summary.totals.labelled, spent.answers, spent.tokens
     );
+    tally.ensure_answered()?;
     if let Some(reason) = buyer.stop_reason() {
         bail!("labelling stopped: {reason}. Every answer bought so far is in the ledger");
+    }
+    if let Some(warning) = tally.failure_warning() {
+        eprintln!("warning: {warning}");
     }
     Ok(())
 }

@@ -14,9 +14,9 @@ use actprm_core::Trajectory;
 use actprm_core::judge::{PROMPT_VERSION, Unusable, critique_prompt, parse_verdict};
 use actprm_core::rng::SeededRng;
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::client::{Answer, ChatClient, RequestError, Sampling};
+use super::client::{Answer, ChatClient, FailureKind, RequestError, Sampling};
 use super::ledger::{AnswerRecord, Ledger, Spent, Verdict, answer_key};
 use super::retry::Backoff;
 
@@ -71,13 +71,36 @@ pub enum Outcome {
 /// Why a trajectory has no answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Unanswered {
-    /// Every try failed; nothing was recorded, so a rerun asks again.
-    Failed(String),
+    /// Every try made failed (all of them, or those made before buying stopped); nothing was
+    /// recorded, so a rerun asks again.
+    Failed(Failure),
     /// Not sent: a cap would have been exceeded.
     OverBudget,
     /// Not sent: an earlier request failed in a way every request would (a wrong key, model
     /// or URL), or its answer could not be recorded.
     Stopped,
+}
+
+/// How the requests for a trajectory that got no answer failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The kind of the last failure.
+    pub kind: FailureKind,
+    /// What the last failure said.
+    pub message: String,
+    /// Requests sent for the trajectory, retries included.
+    pub requests: u32,
+}
+
+impl Failure {
+    /// The failure `error` ended, after `requests` requests.
+    fn after(requests: u32, error: RequestError) -> Self {
+        Self {
+            kind: error.kind,
+            message: error.message,
+            requests,
+        }
+    }
 }
 
 impl Outcome {
@@ -86,6 +109,24 @@ impl Outcome {
         match self {
             Outcome::Answered { record, .. } => record.label(),
             Outcome::Unanswered(_) => None,
+        }
+    }
+
+    /// The outcome of an identical trajectory sent alongside this one: the same answer, not
+    /// bought, or the same failure, with no request of its own.
+    fn for_copy(self) -> Outcome {
+        match self {
+            Outcome::Answered { record, .. } => Outcome::Answered {
+                record,
+                bought: false,
+            },
+            Outcome::Unanswered(Unanswered::Failed(failure)) => {
+                Outcome::Unanswered(Unanswered::Failed(Failure {
+                    requests: 0,
+                    ..failure
+                }))
+            }
+            other => other,
         }
     }
 }
@@ -161,7 +202,8 @@ impl Buyer {
     }
 
     /// An outcome for every trajectory, in order. Trajectories already in the ledger are not
-    /// sent, and identical ones are sent once (the copies' answers count as not bought). `on_outcome` sees each outcome as it arrives.
+    /// sent, and identical ones are sent once (see [`Outcome::for_copy`]). `on_outcome` sees
+    /// each outcome as it arrives.
     pub fn buy(
         &self,
         trajectories: &[&Trajectory],
@@ -220,16 +262,10 @@ impl Buyer {
         for (index, key) in keys.iter().enumerate() {
             if outcomes[index].is_none() {
                 let first = first_with_key[key.as_str()];
-                let outcome = match outcomes[first]
+                let outcome = outcomes[first]
                     .clone()
                     .expect("the first of each key was sent")
-                {
-                    Outcome::Answered { record, .. } => Outcome::Answered {
-                        record,
-                        bought: false,
-                    },
-                    other => other,
-                };
+                    .for_copy();
                 on_outcome(&outcome);
                 outcomes[index] = Some(outcome);
             }
@@ -281,45 +317,46 @@ impl Buyer {
                 bought: true,
             },
             Err(error) => {
-                self.stop(format!("{error:#}"));
-                Outcome::Unanswered(Unanswered::Failed(format!("{error:#}")))
+                let message = format!("{error:#}");
+                self.stop(message.clone());
+                Outcome::Unanswered(Unanswered::Failed(Failure {
+                    kind: FailureKind::NotRecorded,
+                    message,
+                    requests: attempts,
+                }))
             }
         }
     }
 
     /// Sends `prompt` until an answer comes, a permanent error stops buying, or the tries run
-    /// out.
+    /// out. When a stop cuts the tries short, the trajectory has failed if a try was made, and
+    /// was not sent otherwise.
     fn ask_with_retries(
         &self,
         prompt: &str,
         rng: &mut SeededRng,
     ) -> Result<(Answer, u32), Unanswered> {
-        let mut last = String::new();
+        let mut last_failure = None;
         for attempt in 1..=self.policy.tries {
             if self.stopping.load(Ordering::Relaxed) {
-                return Err(Unanswered::Stopped);
+                break;
             }
             match self.client.ask(prompt) {
                 Ok(answer) => return Ok((answer, attempt)),
-                Err(RequestError::Permanent(reason)) => {
-                    self.stop(format!("the judge refused a request: {reason}"));
-                    return Err(Unanswered::Failed(reason));
+                Err(error) if !error.kind.is_transient() => {
+                    self.stop(format!("the judge refused a request: {error}"));
+                    return Err(Unanswered::Failed(Failure::after(attempt, error)));
                 }
-                Err(RequestError::Transient {
-                    reason,
-                    retry_after,
-                }) => {
-                    last = reason;
+                Err(error) => {
                     if attempt < self.policy.tries {
-                        std::thread::sleep(self.policy.backoff.delay(attempt, retry_after, rng));
+                        let wait = self.policy.backoff.delay(attempt, error.retry_after, rng);
+                        std::thread::sleep(wait);
                     }
+                    last_failure = Some(Failure::after(attempt, error));
                 }
             }
         }
-        Err(Unanswered::Failed(format!(
-            "no answer after {} tries; the last failure: {last}",
-            self.policy.tries
-        )))
+        Err(last_failure.map_or(Unanswered::Stopped, Unanswered::Failed))
     }
 
     /// Holds one answer and the most tokens one answer may generate, waiting while requests in

@@ -17,6 +17,7 @@ pub struct ChatClient {
     endpoint: String,
     api_key: Option<String>,
     sampling: Sampling,
+    timeout: Duration,
 }
 
 /// What identifies an answer besides the prompt: the judge model and how it samples.
@@ -47,28 +48,116 @@ pub struct Answer {
     pub latency: Duration,
 }
 
-/// Why a request gave no answer.
+/// Why a request gave no answer: what kind of failure it met, which decides whether another
+/// try may succeed, and what went wrong, for the log.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RequestError {
-    /// A timeout, a dropped connection, a 408, 429 or 5xx status, or a body that is not the
-    /// API's JSON: another try may succeed.
-    Transient {
-        /// What went wrong, for the log.
-        reason: String,
-        /// The wait the server asked for, if it named one.
-        retry_after: Option<Duration>,
-    },
-    /// Any other status (a wrong key, model or URL): every later request would fail the same
-    /// way.
-    Permanent(String),
+pub struct RequestError {
+    /// What kind of failure it was.
+    pub kind: FailureKind,
+    /// What went wrong, naming the endpoint.
+    pub message: String,
+    /// The wait the server asked for, if it named one.
+    pub retry_after: Option<Duration>,
+}
+
+impl RequestError {
+    /// A failure of `kind` that names no wait.
+    fn new(kind: FailureKind, message: String) -> Self {
+        Self {
+            kind,
+            message,
+            retry_after: None,
+        }
+    }
 }
 
 impl std::fmt::Display for RequestError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The kinds of failure that leave a trajectory without an answer, named in label.json's counts
+/// of failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// No connection could be made: nothing listens there, or the host is unknown.
+    Unreachable,
+    /// No whole reply came within `--judge-timeout`.
+    Timeout,
+    /// The connection broke before the whole reply was read.
+    ConnectionLost,
+    /// Any other failure below HTTP.
+    Transport,
+    /// The request could not be made at all.
+    InvalidRequest,
+    /// The server answered with this status rather than success.
+    Status(u16),
+    /// A successful reply whose body is not the API's JSON (an HTML page, say).
+    InvalidJson,
+    /// A reply holding no choice.
+    NoChoice,
+    /// The answer came but could not be written to the ledger.
+    NotRecorded,
+}
+
+impl FailureKind {
+    /// The failure's name in counts of failures by reason: `unreachable`, `http_500`, ….
+    pub fn name(self) -> String {
         match self {
-            RequestError::Transient { reason, .. } | RequestError::Permanent(reason) => {
-                f.write_str(reason)
+            FailureKind::Unreachable => "unreachable".to_string(),
+            FailureKind::Timeout => "timeout".to_string(),
+            FailureKind::ConnectionLost => "connection_lost".to_string(),
+            FailureKind::Transport => "transport".to_string(),
+            FailureKind::InvalidRequest => "invalid_request".to_string(),
+            FailureKind::Status(status) => format!("http_{status}"),
+            FailureKind::InvalidJson => "invalid_json".to_string(),
+            FailureKind::NoChoice => "no_choice".to_string(),
+            FailureKind::NotRecorded => "not_recorded".to_string(),
+        }
+    }
+
+    /// Whether another try may succeed: true for timeouts, lost or refused connections, 408,
+    /// 429 and 5xx statuses and replies that are not the API's; false for any other status (a
+    /// wrong key, model or URL) and for requests that cannot be made, which every later
+    /// request would meet too.
+    pub fn is_transient(self) -> bool {
+        match self {
+            FailureKind::Status(status) => matches!(status, 408 | 429 | 500..=599),
+            FailureKind::InvalidRequest | FailureKind::NotRecorded => false,
+            FailureKind::Unreachable
+            | FailureKind::Timeout
+            | FailureKind::ConnectionLost
+            | FailureKind::Transport
+            | FailureKind::InvalidJson
+            | FailureKind::NoChoice => true,
+        }
+    }
+
+    /// What to check when every request failed this way, if anything obvious.
+    pub fn advice(self) -> Option<&'static str> {
+        match self {
+            FailureKind::Unreachable => {
+                Some("Is the judge's server running, and is --judge-url its address?")
             }
+            FailureKind::Timeout => {
+                Some("Is the server overloaded, or --judge-timeout too short for its answers?")
+            }
+            FailureKind::Status(401 | 403) => Some(
+                "Is the API key in $OPENAI_API_KEY (or the variable --judge-api-key-env names) \
+                 right?",
+            ),
+            FailureKind::Status(404) => Some(
+                "Is --judge-url the API's base URL (such as http://localhost:8000/v1), and \
+                 --judge-model a model the server knows?",
+            ),
+            FailureKind::Status(500..=599) => Some("The server's log says why it failed."),
+            FailureKind::InvalidJson => Some(
+                "Is --judge-url the base URL of an OpenAI-compatible API (such as \
+                 http://localhost:8000/v1)?",
+            ),
+            _ => None,
         }
     }
 }
@@ -107,6 +196,7 @@ impl ChatClient {
                 top_p: args.judge_top_p,
                 max_tokens: args.judge_max_tokens,
             },
+            timeout: args.judge_timeout,
         })
     }
 
@@ -138,7 +228,9 @@ impl ChatClient {
         if let Some(key) = &self.api_key {
             request = request.header("Authorization", format!("Bearer {key}"));
         }
-        let mut response = request.send_json(&body).map_err(transport_error)?;
+        let mut response = request
+            .send_json(&body)
+            .map_err(|error| self.transport_error(error))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -148,35 +240,31 @@ impl ChatClient {
         let text = response
             .body_mut()
             .read_to_string()
-            .map_err(transport_error)?;
+            .map_err(|error| self.transport_error(error))?;
         let latency = started.elapsed();
+        let endpoint = &self.endpoint;
         if !(200..300).contains(&status) {
-            let reason = format!("HTTP {status}: {}", snippet(&text));
-            return Err(if matches!(status, 408 | 429 | 500..=599) {
-                RequestError::Transient {
-                    reason,
-                    retry_after,
-                }
-            } else {
-                RequestError::Permanent(reason)
+            return Err(RequestError {
+                kind: FailureKind::Status(status),
+                message: format!("HTTP {status} from {endpoint}: {}", snippet(&text)),
+                retry_after,
             });
         }
-        let reply: ChatReply =
-            serde_json::from_str(&text).map_err(|error| RequestError::Transient {
-                reason: format!(
-                    "the reply is not the API's JSON ({error}): {}",
+        let reply: ChatReply = serde_json::from_str(&text).map_err(|error| {
+            RequestError::new(
+                FailureKind::InvalidJson,
+                format!(
+                    "the reply from {endpoint} is not the API's JSON ({error}): {}",
                     snippet(&text)
                 ),
-                retry_after: None,
-            })?;
-        let choice = reply
-            .choices
-            .into_iter()
-            .next()
-            .ok_or_else(|| RequestError::Transient {
-                reason: "the reply holds no choice".to_string(),
-                retry_after: None,
-            })?;
+            )
+        })?;
+        let choice = reply.choices.into_iter().next().ok_or_else(|| {
+            RequestError::new(
+                FailureKind::NoChoice,
+                format!("the reply from {endpoint} holds no choice"),
+            )
+        })?;
         Ok(Answer {
             content: choice.message.content.unwrap_or_default(),
             truncated: choice.finish_reason.as_deref() == Some("length"),
@@ -185,27 +273,61 @@ impl ChatClient {
             latency,
         })
     }
-}
 
-/// A failure below HTTP: retried unless the request itself cannot be made.
-fn transport_error(error: ureq::Error) -> RequestError {
-    match error {
-        ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_) | ureq::Error::Json(_) => {
-            RequestError::Permanent(error.to_string())
-        }
-        other => RequestError::Transient {
-            reason: other.to_string(),
-            retry_after: None,
-        },
+    /// A failure below HTTP, by its kind.
+    fn transport_error(&self, error: ureq::Error) -> RequestError {
+        let endpoint = &self.endpoint;
+        let kind = match &error {
+            ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => FailureKind::Unreachable,
+            ureq::Error::Timeout(_) => FailureKind::Timeout,
+            ureq::Error::Io(io) => io_failure_kind(io),
+            ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_) | ureq::Error::Json(_) => {
+                FailureKind::InvalidRequest
+            }
+            _ => FailureKind::Transport,
+        };
+        let message = match kind {
+            FailureKind::Unreachable => format!("could not connect to {endpoint}: {error}"),
+            FailureKind::Timeout => format!(
+                "no reply from {endpoint} within --judge-timeout {}",
+                humantime::format_duration(self.timeout)
+            ),
+            FailureKind::ConnectionLost => {
+                format!("the connection to {endpoint} broke before the reply ended: {error}")
+            }
+            FailureKind::InvalidRequest => {
+                format!("a request to {endpoint} could not be made: {error}")
+            }
+            _ => format!("requesting {endpoint} failed: {error}"),
+        };
+        RequestError::new(kind, message)
     }
 }
 
-/// The start of a server's reply, for an error message.
+/// The kind of an I/O failure on the way to the server or back.
+fn io_failure_kind(error: &std::io::Error) -> FailureKind {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::ConnectionRefused
+        | ErrorKind::AddrNotAvailable
+        | ErrorKind::NetworkUnreachable
+        | ErrorKind::HostUnreachable => FailureKind::Unreachable,
+        ErrorKind::TimedOut => FailureKind::Timeout,
+        ErrorKind::ConnectionReset
+        | ErrorKind::ConnectionAborted
+        | ErrorKind::BrokenPipe
+        | ErrorKind::UnexpectedEof => FailureKind::ConnectionLost,
+        _ => FailureKind::Transport,
+    }
+}
+
+/// The start of a server's reply on one line, for an error message.
 fn snippet(text: &str) -> String {
     const LIMIT: usize = 200;
-    match text.char_indices().nth(LIMIT) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_string(),
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(LIMIT) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -79,6 +80,23 @@ impl Drop for ScriptedJudge {
     }
 }
 
+/// A `--judge-url` nothing listens at: a port bound and let go again.
+pub fn unreachable_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/v1")
+}
+
+/// The request count an error message names, from its words "N requests".
+pub fn requests_named(message: &str) -> Option<u64> {
+    let words: Vec<&str> = message.split_whitespace().collect();
+    words
+        .windows(2)
+        .find(|pair| pair[1] == "requests")
+        .and_then(|pair| pair[0].parse().ok())
+}
+
 /// `count` unlabelled three-step trajectories `t0`, `t1`, … in a JSONL file.
 pub fn trajectories(dir: &Path, count: usize) -> PathBuf {
     let path = dir.join("pool.jsonl");
@@ -150,8 +168,8 @@ pub fn files_task_args<'a>(
     .collect()
 }
 
-/// `actprm label` arguments for `data` into `out` against `judge`, then `extra`.
-pub fn label_args(judge: &ScriptedJudge, data: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+/// `actprm label` arguments for `data` into `out` against the judge at `url`, then `extra`.
+pub fn label_args(url: &str, data: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [
         "label",
         "--data",
@@ -159,7 +177,7 @@ pub fn label_args(judge: &ScriptedJudge, data: &Path, out: &Path, extra: &[&str]
         "--out",
         out.to_str().unwrap(),
         "--judge-url",
-        &judge.url,
+        url,
         "--judge-model",
         "scripted",
         "--judge-backoff",

@@ -16,6 +16,7 @@ trajectory's fault list is used up, its requests are answered "ok". Faults:
   hang          no answer for 30 s
   reset         headers and half the body, then the connection is reset
   bad_json      200 with a body that is not JSON
+  html          200 with an HTML page, as a web server's front page
   no_conclusion 200 with analyses but no <conclusion>
   truncated     200 with finish_reason "length"
 
@@ -67,10 +68,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def reply(self, status, body, headers=()):
+    def reply(self, status, body, headers=(), content_type="application/json"):
         data = body.encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers:
             self.send_header(name, value)
@@ -121,6 +122,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         elif fault == "bad_json":
             self.reply(200, '{"choices": [{"message": ')
+        elif fault == "html":
+            page = "<!DOCTYPE html>\n<html>\n<head><title>Welcome</title></head>\n</html>\n"
+            self.reply(200, page, content_type="text/html")
         elif fault == "no_conclusion":
             self.reply(200, self.completion(f"<analysis_1>{ident} looks fine.</analysis_1>"))
         elif fault == "truncated":
