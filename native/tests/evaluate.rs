@@ -19,16 +19,12 @@ fn score_and_the_synthetic_evaluation_read_a_trained_checkpoint() {
     let checkpoint = tiny_checkpoint(&dir);
     let checkpoint = checkpoint.to_str().unwrap();
 
-    let scored = actprm(&[
-        "--device",
-        "cpu",
-        "score",
-        "--checkpoint",
-        checkpoint,
-        "--count",
-        "3",
-    ]);
-    let raw = String::from_utf8_lossy(&scored.stdout);
+    let score = |extra: &[&str]| {
+        let mut args = vec!["--device", "cpu", "score", "--checkpoint", checkpoint];
+        args.extend_from_slice(extra);
+        String::from_utf8_lossy(&actprm(&args).stdout).into_owned()
+    };
+    let raw = score(&["--count", "3"]);
     for line in raw.lines() {
         assert!(
             line.matches("\"reason\"").count() <= 1,
@@ -42,18 +38,7 @@ fn score_and_the_synthetic_evaluation_read_a_trained_checkpoint() {
     assert_eq!(lines.len(), 3);
     // The limit bounds what is generated, not only what is printed: a billion problems would
     // take hours.
-    let limited = actprm(&[
-        "--device",
-        "cpu",
-        "score",
-        "--checkpoint",
-        checkpoint,
-        "--count",
-        "1000000000",
-        "--limit",
-        "3",
-    ]);
-    assert_eq!(String::from_utf8_lossy(&limited.stdout), raw);
+    assert_eq!(score(&["--count", "1000000000", "--limit", "3"]), raw);
     let first = &lines[0];
     let steps = first["num_steps"].as_u64().unwrap() as usize;
     assert_eq!(first["scores"]["mean"].as_array().unwrap().len(), steps);
