@@ -17,13 +17,24 @@ mod pool_experiment;
 mod progress;
 mod resume_state;
 mod run_dir;
+mod stdout;
 mod sweep;
 mod tasks;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     allocator::keep_freed_memory();
     let cli = cli::Cli::parse();
-    commands::dispatch(cli)
+    match commands::dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader took what it wanted: nothing is wrong.
+        Err(error) if stdout::is_closed_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {error:?}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -29,6 +29,7 @@ use serde_json::Value;
 use crate::cli::{BackboneArg, ModelArgs, PoolArgs, TaskArg};
 use crate::feature_cache::{FeatureCache, step_features};
 use crate::progress;
+use crate::stdout::outln;
 use crate::tasks;
 
 /// Trajectories scored per forward pass when evaluating.
@@ -84,12 +85,12 @@ impl EncodedSet {
         let (features, usage) =
             step_features(cache, model, &self.encoded, pad_id, EVAL_BATCH, progress)?;
         if let (Some(cache), true) = (cache, usage.hits > 0) {
-            println!(
+            outln!(
                 "{what}: {} of {} read from the cache {}",
                 usage.hits,
                 self.encoded.len(),
                 cache.dir().display()
-            );
+            )?;
         }
         bar.finish_and_clear();
         self.features = Some(features);

@@ -6,6 +6,7 @@
 mod common;
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use common::{actprm, actprm_refused, data_dir, scratch, tiny_checkpoint};
 
@@ -81,6 +82,45 @@ fn score_and_the_synthetic_evaluation_read_a_trained_checkpoint() {
         "8",
     ]);
     assert!(String::from_utf8_lossy(&synthetic.stdout).contains("F1"));
+
+    // A reader that closes the pipe early ends the command quietly, and a full disk behind
+    // standard output is an error naming it: neither panics.
+    let eval = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_actprm"));
+        command.args([
+            "--device",
+            "cpu",
+            "eval",
+            "synthetic",
+            "--checkpoint",
+            checkpoint,
+            "--count",
+            "8",
+        ]);
+        command
+    };
+    let mut reader_gone = eval()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(reader_gone.stdout.take());
+    let closed = reader_gone.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&closed.stderr);
+    assert!(closed.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    if Path::new("/dev/full").exists() {
+        let full = eval()
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&full.stderr);
+        assert!(!full.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("writing to standard output") && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

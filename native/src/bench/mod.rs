@@ -14,6 +14,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 
+use crate::stdout::outln;
 use record::{BenchEnvironment, BenchRecord, CaseShape};
 use timing::{Throughput, measure};
 
@@ -42,10 +43,15 @@ impl BenchRun {
             .append(true)
             .open(out)
             .with_context(|| format!("opening {} to append the results", out.display()))?;
-        println!(
+        outln!(
             "{:<20} {:<7} {:>8} {:>5} {:>14} {:>14}  unit",
-            "case", "model", "shape", "E", "median", "best"
-        );
+            "case",
+            "model",
+            "shape",
+            "E",
+            "median",
+            "best"
+        )?;
         Ok(Self {
             device,
             warmup,
@@ -73,7 +79,7 @@ impl BenchRun {
             &self.environment,
         );
         let s = &record.shape;
-        println!(
+        outln!(
             "{:<20} {:<7} {:>8} {:>5} {:>14.1} {:>14.1}  {}",
             s.case,
             s.model.as_deref().unwrap_or("-"),
@@ -82,7 +88,7 @@ impl BenchRun {
             record.median,
             record.best,
             s.unit
-        );
+        )?;
         writeln!(self.out, "{}", serde_json::to_string(&record)?)
             .and_then(|()| self.out.flush())
             .with_context(|| format!("writing {}", self.out_path.display()))

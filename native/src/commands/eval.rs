@@ -22,6 +22,7 @@ use crate::checkpoint_set::CheckpointSet;
 use crate::cli::{PrmBenchArgs, ProcessBenchArgs, SyntheticEvalArgs};
 use crate::data_files::{evenly_spaced, read_prmbench_data, read_processbench_split};
 use crate::progress;
+use crate::stdout::outln;
 
 /// One split's result.
 #[derive(Debug, Serialize)]
@@ -164,25 +165,32 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
         })
         .collect();
     for report in &reports {
-        print_processbench(report, reports.len() > 1);
+        print_processbench(report, reports.len() > 1)?;
     }
     write_reports(args.out.as_deref(), &reports)
 }
 
 /// Prints one checkpoint's table, under its directory when several are compared.
-fn print_processbench(report: &ProcessBenchReport, named: bool) {
+fn print_processbench(report: &ProcessBenchReport, named: bool) -> Result<()> {
     if named {
-        println!("{}", report.checkpoint.display());
+        outln!("{}", report.checkpoint.display())?;
     }
-    println!("{}", report.tau_source.describe());
+    outln!("{}", report.tau_source.describe())?;
     let at_half = |f1: Option<f64>| f1.map_or_else(|| "=".to_string(), |f1| format!("{f1:.3}"));
-    println!(
+    outln!(
         "{:<14} {:>6} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7}",
-        "split", "items", "step AUC", "acc_err", "acc_cor", "F1", "F1@0.5", "chance"
-    );
+        "split",
+        "items",
+        "step AUC",
+        "acc_err",
+        "acc_cor",
+        "F1",
+        "F1@0.5",
+        "chance"
+    )?;
     for r in &report.splits {
         let f = &r.evaluation.first_error;
-        println!(
+        outln!(
             "{:<14} {:>6} {:>9} {:>8.3} {:>8.3} {:>7.3} {:>7} {:>7.3}",
             r.split,
             r.items,
@@ -192,9 +200,9 @@ fn print_processbench(report: &ProcessBenchReport, named: bool) {
             f.f1,
             at_half(r.at_half.map(|e| e.first_error.f1)),
             r.baselines.random_step.f1
-        );
+        )?;
     }
-    println!(
+    outln!(
         "{:<14} {:>6} {:>9} {:>8} {:>8} {:>7.3} {:>7}",
         "average",
         "",
@@ -203,15 +211,16 @@ fn print_processbench(report: &ProcessBenchReport, named: bool) {
         "",
         report.average_f1,
         at_half(report.average_f1_at_half)
-    );
-    println!(
+    )?;
+    outln!(
         "(step AUC: correct against erroneous steps, 0.5 is chance; chance: the F1 of flagging one \
          of a trajectory's n steps or none, each with probability 1/(n+1); flagging nothing or \
          always the last step scores 0)"
-    );
+    )?;
     if named {
-        println!();
+        outln!()?;
     }
+    Ok(())
 }
 
 /// Writes one report as a JSON object, or several as an array, to `out` when given.
@@ -234,8 +243,8 @@ pub fn synthetic(args: &SyntheticEvalArgs, backend: &Backend) -> Result<()> {
     let source = TauSource::of(&checkpoint, args.tau);
     let evaluation = Evaluation::from_scores(&items, &scores, source.tau());
     let f = &evaluation.first_error;
-    println!("{}", source.describe());
-    println!(
+    outln!("{}", source.describe())?;
+    outln!(
         "synthetic ({} items): F1 {:.3} (erroneous {:.3} of {}, correct {:.3} of {}); step accuracy {:.3}; step AUC {}; chance F1 {:.3}",
         items.len(),
         f.f1,
@@ -246,7 +255,7 @@ pub fn synthetic(args: &SyntheticEvalArgs, backend: &Backend) -> Result<()> {
         evaluation.step_accuracy,
         auc(evaluation.step_auc),
         TrivialBaselines::of(&items).random_step.f1
-    );
+    )?;
     Ok(())
 }
 
@@ -278,11 +287,11 @@ pub fn prmbench(args: &PrmBenchArgs, backend: &Backend) -> Result<()> {
         .collect();
     for report in &reports {
         if reports.len() > 1 {
-            println!("{}", report.checkpoint.display());
+            outln!("{}", report.checkpoint.display())?;
         }
-        print_prmbench(&report.report);
+        print_prmbench(&report.report)?;
         if reports.len() > 1 {
-            println!();
+            outln!()?;
         }
     }
     // What the data holds, the same in every checkpoint's report.
@@ -293,26 +302,36 @@ pub fn prmbench(args: &PrmBenchArgs, backend: &Backend) -> Result<()> {
 }
 
 /// Prints the per-class and per-category table.
-fn print_prmbench(report: &actprm_core::eval::prmbench::PrmBenchReport) {
-    println!(
+fn print_prmbench(report: &actprm_core::eval::prmbench::PrmBenchReport) -> Result<()> {
+    outln!(
         "{:<22} {:>6} {:>7} {:>8} {:>8} {:>9}",
-        "class", "items", "steps", "F1", "negF1", "PRMScore"
-    );
-    let row = |group: &GroupScore| {
+        "class",
+        "items",
+        "steps",
+        "F1",
+        "negF1",
+        "PRMScore"
+    )?;
+    let row = |group: &GroupScore| -> Result<()> {
         let steps = group.steps;
         let total = steps.correct_valid
             + steps.correct_invalid
             + steps.erroneous_valid
             + steps.erroneous_invalid;
-        println!(
+        outln!(
             "{:<22} {:>6} {:>7} {:>8.3} {:>8.3} {:>9.3}",
-            group.name, group.items, total, group.f1, group.negative_f1, group.score
-        );
+            group.name,
+            group.items,
+            total,
+            group.f1,
+            group.negative_f1,
+            group.score
+        )
     };
-    report.classes.iter().for_each(row);
-    println!();
-    report.categories.iter().for_each(row);
-    row(&report.overall);
+    report.classes.iter().try_for_each(row)?;
+    outln!()?;
+    report.categories.iter().try_for_each(row)?;
+    row(&report.overall)
 }
 
 /// Warns about PRMBench items scored as PRMBench's own evaluation scores them, though their

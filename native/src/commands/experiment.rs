@@ -28,6 +28,7 @@ use crate::pool_experiment::{
 use crate::progress;
 use crate::resume_state::{PassState, ResumeState};
 use crate::run_dir::RunDir;
+use crate::stdout::outln;
 
 /// Everything a run was made with, saved as run.json.
 #[derive(Debug, Serialize)]
@@ -161,21 +162,21 @@ fn execute(
     })?;
 
     let num_batches = active::num_batches(data.pool.len(), training.batch_size);
-    println!(
+    outln!(
         "{name}: one pass over {} pool trajectories in {num_batches} mini-batches of {} (E = {} heads)",
         data.pool.len(),
         training.batch_size,
         args.heads
-    );
+    )?;
     let tally = served.as_ref().map(ServedJudge::tally);
     let (start, mut last_saved, worked_before) = match resume {
         Some(state) => {
             let next = state.pass.progress.next_batch;
-            println!(
+            outln!(
                 "going on from mini-batch {next}, where the interrupted run in {} saved its \
                  state (--force starts over)",
                 run_dir.root().display()
-            );
+            )?;
             if let (Some(tally), Some(saved)) = (&tally, state.pass.judge) {
                 *tally.borrow_mut() = saved;
             }
@@ -258,10 +259,10 @@ fn execute(
     })?;
     if let Some(budget) = args.max_labels.filter(|&b| ledger.labels_consumed >= b) {
         let seen: usize = ledger.seen_by_tenth.iter().sum();
-        println!(
+        outln!(
             "the label budget of {budget} ended the pass after {seen} of {} pool trajectories",
             data.pool.len()
-        );
+        )?;
     }
 
     let threshold = data.choose_threshold(&model);
@@ -292,7 +293,7 @@ fn execute(
         backend: backend.description.clone(),
     };
     run_dir.finish(&result)?;
-    print_summary(&result, &data.test_name, &checkpoint_dir, run_dir.root());
+    print_summary(&result, &data.test_name, &checkpoint_dir, run_dir.root())?;
     if let Some(warning) = tally
         .as_ref()
         .and_then(|tally| tally.borrow().failure_warning())
@@ -316,40 +317,40 @@ fn print_summary(
     test_name: &str,
     checkpoint: &std::path::Path,
     root: &std::path::Path,
-) {
+) -> Result<()> {
     let ledger = &result.ledger;
     let tenths: Vec<String> = result
         .selection_rate_by_tenth
         .iter()
         .map(|r| format!("{:.0}%", 100.0 * r))
         .collect();
-    println!(
+    outln!(
         "labels used: {} of {} pool trajectories ({:.1}%), {} labelled steps, {} updates",
         ledger.labels_consumed,
         ledger.pool_size,
         100.0 * result.budget_fraction,
         ledger.steps_labelled,
         ledger.updates
-    );
-    println!(
+    )?;
+    outln!(
         "judge cost: about {:.1}M generated tokens ({} per trajectory); reasons: {} aleatoric, {} epistemic, {} unconditional",
         ledger.judge_tokens as f64 / 1e6,
         ledger.tokens_per_trajectory,
         ledger.aleatoric,
         ledger.epistemic,
         ledger.unconditional
-    );
+    )?;
     if let Some(judge) = &result.judge {
-        println!(
+        outln!(
             "served judge: {}\n(the cost model above assumes {} generated tokens per answer)",
             judge.report(),
             ledger.tokens_per_trajectory
-        );
+        )?;
     }
-    println!("selection rate by tenth of the pass: {}", tenths.join(" "));
-    println!("held-out on {test_name}:");
+    outln!("selection rate by tenth of the pass: {}", tenths.join(" "))?;
+    outln!("held-out on {test_name}:")?;
     let held_out = &result.held_out;
-    print_evaluation(&format!("at τ = {:.3}", held_out.tau), held_out);
+    print_evaluation(&format!("at τ = {:.3}", held_out.tau), held_out)?;
     if let (Some(chosen), Some(evaluation)) = (&result.threshold, &result.held_out_at_threshold) {
         print_evaluation(
             &format!(
@@ -357,29 +358,30 @@ fn print_summary(
                 chosen.tau, chosen.validation_f1, chosen.validation_items
             ),
             evaluation,
-        );
+        )?;
     }
-    println!(
+    outln!(
         "  trivial baselines' F1: flag nothing {:.3}, flag the last step {:.3}, random step {:.3}",
         result.baselines.flag_nothing.f1,
         result.baselines.flag_last_step.f1,
         result.baselines.random_step.f1
-    );
-    println!(
+    )?;
+    outln!(
         "wall time: {}",
         human(Duration::from_secs_f64(result.wall_seconds))
-    );
-    println!(
+    )?;
+    outln!(
         "checkpoint: {}\nrun directory: {}",
         checkpoint.display(),
         root.display()
-    );
+    )?;
+    Ok(())
 }
 
 /// One line of an evaluation: F1, its two accuracies, step accuracy and step AUC.
-fn print_evaluation(what: &str, evaluation: &Evaluation) {
+fn print_evaluation(what: &str, evaluation: &Evaluation) -> Result<()> {
     let f1 = &evaluation.first_error;
-    println!(
+    outln!(
         "  {what}: F1 {:.3} (erroneous {:.3} of {}, correct {:.3} of {}); step accuracy {:.3}; step AUC {}",
         f1.f1,
         f1.erroneous_accuracy,
@@ -388,7 +390,8 @@ fn print_evaluation(what: &str, evaluation: &Evaluation) {
         f1.num_correct,
         evaluation.step_accuracy,
         auc(evaluation.step_auc)
-    );
+    )?;
+    Ok(())
 }
 
 /// A step AUC for a report: three decimals, or "n/a" for a set lacking a class of step.

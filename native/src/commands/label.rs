@@ -20,6 +20,7 @@ use crate::judge::tally::Totals;
 use crate::judge::{Tally, open_buyer};
 use crate::progress;
 use crate::run_dir::{write_atomically, write_json_atomically};
+use crate::stdout::outln;
 
 /// `actprm label`.
 pub fn label(args: &LabelArgs) -> Result<()> {
@@ -85,15 +86,17 @@ pub fn label(args: &LabelArgs) -> Result<()> {
         ledger_generated_tokens: spent.tokens,
     };
     write_json_atomically(&args.out.join("label.json"), &summary)?;
-    println!("{}", summary.totals.report());
+    outln!("{}", summary.totals.report())?;
     let kind = match args.out_format {
         OutFormat::Training => "training",
         OutFormat::Stepwise => "stepwise-supervision",
     };
-    println!(
+    outln!(
         "labels.jsonl: {} {kind} rows; the ledger holds {} answers, {} generated tokens",
-        summary.totals.labelled, spent.answers, spent.tokens
-    );
+        summary.totals.labelled,
+        spent.answers,
+        spent.tokens
+    )?;
     tally.ensure_answered()?;
     if let Some(reason) = buyer.stop_reason() {
         bail!("labelling stopped: {reason}. Every answer bought so far is in the ledger");

@@ -26,6 +26,7 @@ use crate::dir_lock::DirLock;
 use crate::identity::differences;
 use crate::pool_experiment::{ExperimentData, PassPlan, load_pretrained, training_config};
 use crate::progress;
+use crate::stdout::outln;
 use crate::sweep::benchmarks::{BenchmarkSets, Benchmarks};
 use crate::sweep::results::{ExperimentResult, ResultsFile};
 use crate::sweep::spec::{Spec, independent_grid, matches_random_to_actprm};
@@ -75,13 +76,13 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
         table = format!("{table}\n{benchmarks}");
     }
     write(&args.out.join("table.md"), table.as_bytes())?;
-    println!("{table}");
-    println!(
+    outln!("{table}")?;
+    outln!(
         "{} experiments in {}; wall time {}",
         results.len(),
         args.out.display(),
         human(started.elapsed())
-    );
+    )?;
     Ok(())
 }
 
