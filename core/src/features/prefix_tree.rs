@@ -130,7 +130,6 @@ impl PrefixTree {
                 DecoderCache::concat(&path)
             });
             let layout = self.layout(&pack);
-            let past_len = past.as_ref().map_or(0, DecoderCache::len);
             let ids: Vec<i64> = pack
                 .nodes
                 .iter()
@@ -142,7 +141,7 @@ impl PrefixTree {
                 Tensor::from_data(TensorData::new(ids, [1, seq_len]), device),
                 &layout.positions,
                 Tensor::from_data(
-                    TensorData::new(layout.blocked, [1, seq_len, past_len + seq_len]),
+                    TensorData::new(layout.blocked, [1, seq_len, layout.keys]),
                     device,
                 ),
                 past.as_ref(),
@@ -217,7 +216,7 @@ impl PrefixTree {
 
     /// Where `pack`'s tokens sit in their trajectories and what each attends to.
     fn layout(&self, pack: &Pack) -> Layout {
-        // The context's keys come first, in path order: where each node's end.
+        // The context's keys come first, in path order: where each node's keys end.
         let mut context_end = HashMap::with_capacity(pack.context.len());
         let mut past_len = 0;
         for &node in &pack.context {
@@ -266,6 +265,7 @@ impl PrefixTree {
         Layout {
             positions,
             blocked,
+            keys,
             ends,
         }
     }
@@ -277,6 +277,8 @@ impl PrefixTree {
 struct Layout {
     positions: Vec<usize>,
     blocked: Vec<bool>,
+    /// Keys each token may attend to: the context's, then the pack's.
+    keys: usize,
     ends: Vec<usize>,
 }
 
@@ -344,9 +346,8 @@ mod tests {
     fn a_layout_opens_the_path_alone() {
         let tree = PrefixTree::of(&rows()).unwrap();
         let open = |layout: &Layout, query: usize| -> Vec<usize> {
-            let keys = layout.blocked.len() / layout.positions.len();
-            (0..keys)
-                .filter(|&key| !layout.blocked[query * keys + key])
+            (0..layout.keys)
+                .filter(|&key| !layout.blocked[query * layout.keys + key])
                 .collect()
         };
         let whole = tree.layout(&tree.packs(100)[0]);
