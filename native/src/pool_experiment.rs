@@ -405,6 +405,19 @@ pub fn load_pretrained(model: &ModelArgs, device: &Device) -> Result<Option<Pret
     if model.feature_layer.is_some() && !matches!(model.backbone, BackboneArg::Decoder(_)) {
         bail!("--feature-layer picks a decoder's layer: pass --backbone with a decoder's path");
     }
+    if model.lora_rank.is_some() {
+        if !matches!(model.backbone, BackboneArg::Decoder(_)) {
+            bail!(
+                "--lora-rank adapts a decoder's attention: pass --backbone with a decoder's path"
+            );
+        }
+        if model.freeze_backbone {
+            bail!(
+                "--lora-rank trains adapters inside the backbone, which --freeze-backbone keeps \
+                 fixed: drop one of them"
+            );
+        }
+    }
     match &model.backbone {
         BackboneArg::Small if model.freeze_backbone => bail!(
             "--freeze-backbone keeps a pretrained backbone fixed: pass --backbone minilm or a \
@@ -420,6 +433,7 @@ pub fn load_pretrained(model: &ModelArgs, device: &Device) -> Result<Option<Pret
         BackboneArg::Decoder(path) => {
             let options = DecoderOptions {
                 feature_layer: model.feature_layer,
+                lora: model.lora(),
                 ..DecoderOptions::default()
             };
             Ok(Some(PretrainedBackbone::decoder(path, &options, device)?))
@@ -432,7 +446,7 @@ pub fn training_config(args: &ModelArgs, seed: u64) -> TrainingConfig {
     TrainingConfig::new()
         .with_batch_size(args.batch_size)
         .with_learning_rate(args.learning_rate())
-        .with_backbone_learning_rate(args.backbone_learning_rate)
+        .with_backbone_learning_rate(args.backbone_learning_rate())
         .with_weight_decay(args.weight_decay)
         .with_gradient_clip_norm(args.clip_norm)
         .with_clipping(args.clipping)

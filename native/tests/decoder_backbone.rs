@@ -1,6 +1,7 @@
 //! A pretrained decoder as the backbone, end to end: `run` with `--backbone PATH` on the tiny
 //! random Llama of core's tests (as a Hugging Face directory and as a GGUF file), and `score`
-//! with the checkpoint it writes, whose tokenizer keeps the decoder's `"\n\n"` separator.
+//! with the checkpoint it writes, whose tokenizer keeps the decoder's `"\n\n"` separator; and
+//! the same decoder fine-tuned through low-rank adapters.
 
 mod common;
 
@@ -16,6 +17,8 @@ fn tiny_decoder(name: &str) -> String {
         .to_string()
 }
 
+/// `run` on the synthetic task with `backbone`, its heads trained on frozen features unless
+/// `extra` says otherwise.
 fn run_with(backbone: &str, out: &std::path::Path, extra: &[&str]) {
     let mut args = vec![
         "--device",
@@ -23,7 +26,6 @@ fn run_with(backbone: &str, out: &std::path::Path, extra: &[&str]) {
         "run",
         "--backbone",
         backbone,
-        "--freeze-backbone",
         "--pool-size",
         "32",
         "--eval-size",
@@ -36,28 +38,25 @@ fn run_with(backbone: &str, out: &std::path::Path, extra: &[&str]) {
         out.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
+    if !extra.contains(&"--lora-rank") {
+        args.push("--freeze-backbone");
+    }
     actprm(&args);
 }
 
-#[test]
-fn a_decoder_directory_trains_heads_and_its_checkpoint_scores() {
-    let dir = scratch("decoder-dir");
-    let out = dir.join("run");
-    run_with(&tiny_decoder("tiny-llama"), &out, &[]);
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("checkpoint/config.json")).unwrap())
-            .unwrap();
-    assert_eq!(config["special_tokens"]["separator"], "\n\n", "{config}");
-    assert_eq!(config["special_tokens"]["separator_token"], "existing");
-    assert_eq!(config["encoding"]["question_end"], "separated");
-    assert_eq!(config["model"]["backbone"]["Decoder"]["family"], "llama");
+fn checkpoint_config(run: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(run.join("checkpoint/config.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
 
+/// `score --count 3` with the checkpoint of `run`: one line of scores per problem.
+fn score_lines(run: &std::path::Path) -> Vec<serde_json::Value> {
     let scored = actprm(&[
         "--device",
         "cpu",
         "score",
         "--checkpoint",
-        out.join("checkpoint").to_str().unwrap(),
+        run.join("checkpoint").to_str().unwrap(),
         "--count",
         "3",
     ]);
@@ -73,6 +72,40 @@ fn a_decoder_directory_trains_heads_and_its_checkpoint_scores() {
             .all(|line| !line["scores"]["mean"].as_array().unwrap().is_empty()),
         "{stdout}"
     );
+    lines
+}
+
+#[test]
+fn a_decoder_directory_trains_heads_and_its_checkpoint_scores() {
+    let dir = scratch("decoder-dir");
+    let out = dir.join("run");
+    run_with(&tiny_decoder("tiny-llama"), &out, &[]);
+    let config = checkpoint_config(&out);
+    assert_eq!(config["special_tokens"]["separator"], "\n\n", "{config}");
+    assert_eq!(config["special_tokens"]["separator_token"], "existing");
+    assert_eq!(config["encoding"]["question_end"], "separated");
+    assert_eq!(config["model"]["backbone"]["Decoder"]["family"], "llama");
+    assert!(config["model"]["backbone"]["Decoder"]["lora"].is_null());
+    score_lines(&out);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Adapters trained with the heads are part of the checkpoint: its configuration names them,
+/// and `score` rebuilds them to read its weights.
+#[test]
+fn a_decoder_fine_tuned_through_adapters_scores_from_its_checkpoint() {
+    let dir = scratch("decoder-lora");
+    let out = dir.join("run");
+    run_with(
+        &tiny_decoder("tiny-llama"),
+        &out,
+        &["--lora-rank", "2", "--lora-targets", "q_proj,v_proj"],
+    );
+    let lora = &checkpoint_config(&out)["model"]["backbone"]["Decoder"]["lora"];
+    assert_eq!(lora["rank"], 2, "{lora}");
+    assert_eq!(lora["alpha"], 16.0, "{lora}");
+    assert_eq!(lora["targets"], serde_json::json!(["q_proj", "v_proj"]));
+    score_lines(&out);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -85,9 +118,7 @@ fn a_gguf_decoder_reads_an_inner_layer() {
         &out,
         &["--feature-layer", "1"],
     );
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("checkpoint/config.json")).unwrap())
-            .unwrap();
+    let config = checkpoint_config(&out);
     let decoder = &config["model"]["backbone"]["Decoder"];
     assert_eq!(
         (
@@ -133,4 +164,43 @@ fn decoder_settings_are_refused_where_they_do_not_apply() {
         stderr.contains("feature_layer") && stderr.contains("1 to 2"),
         "{stderr}"
     );
+    for (extra, expected) in [
+        (
+            vec!["--lora-rank", "2"],
+            "--lora-rank adapts a decoder's attention",
+        ),
+        (
+            vec![
+                "--backbone",
+                &tiny_decoder("tiny-llama"),
+                "--lora-rank",
+                "2",
+                "--freeze-backbone",
+            ],
+            "which --freeze-backbone keeps fixed",
+        ),
+        (vec!["--lora-alpha", "4"], "--lora-rank <LORA_RANK>"),
+        (
+            vec!["--lora-rank", "2", "--lora-targets", "gate_proj"],
+            "possible values: q_proj, k_proj, v_proj, o_proj",
+        ),
+        (vec!["--lora-rank", "2", "--lora-alpha", "0"], "α must be"),
+    ] {
+        let mut args = vec!["--device", "cpu", "run"];
+        args.extend(extra.iter().copied());
+        let refused = actprm_refused(&args);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(expected), "{extra:?}: {stderr}");
+    }
+    let too_wide = actprm_refused(&[
+        "--device",
+        "cpu",
+        "run",
+        "--backbone",
+        &tiny_decoder("tiny-llama"),
+        "--lora-rank",
+        "1000",
+    ]);
+    let stderr = String::from_utf8_lossy(&too_wide.stderr);
+    assert!(stderr.contains("lora.rank"), "{stderr}");
 }

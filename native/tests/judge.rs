@@ -427,7 +427,7 @@ fn run_with_an_unreachable_judge_fails_and_stays_unfinished() {
     assert!(stderr.contains("Connection refused"), "{stderr}");
     let requests = requests_named(&stderr).unwrap_or_else(|| panic!("no count: {stderr}"));
     assert!(
-        requests > 0 && requests % 2 == 0,
+        requests > 0 && requests.is_multiple_of(2),
         "every trajectory sent is tried twice: {stderr}"
     );
     let stdout = String::from_utf8_lossy(&output.stdout);

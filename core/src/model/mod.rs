@@ -18,7 +18,7 @@ pub use backbone::{PrmBackbone, PrmBackboneConfig};
 pub use bert::{Bert, BertConfig, WeightsError};
 pub use decoder::{
     Decoder, DecoderCache, DecoderConfig, DecoderConfigError, DecoderFamily, HostTensor,
-    LayerCache, NamedTensors,
+    LayerCache, LoraConfig, LoraTarget, NamedTensors,
 };
 pub use heads::{EnsembleHeads, EnsembleHeadsConfig};
 pub use prm::{EnsemblePrm, PrmConfig};

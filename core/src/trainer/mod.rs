@@ -319,4 +319,68 @@ mod tests {
             "the heads learnt"
         );
     }
+
+    /// In a decoder with adapters, the adapters and the heads learn and every pretrained
+    /// weight stays as it was.
+    #[test]
+    fn an_adapted_decoder_trains_its_adapters_alone() {
+        use burn::store::ModuleSnapshot;
+
+        use crate::model::{DecoderConfig, EnsembleHeadsConfig, LoraConfig, PrmConfig};
+
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        let trajectories = generate(&synthetic, 4, 8);
+        let labels: Vec<ProcessLabel> = trajectories.iter().map(|t| t.label.unwrap()).collect();
+        let encoded = encode_all(&tokenizer, &trajectories, &EncodingConfig::new()).unwrap();
+        let tokens = Inputs::Tokens {
+            encoded: &encoded,
+            pad_id: tokenizer.pad_id(),
+        };
+        let decoder = DecoderConfig::new()
+            .with_vocab_size(tokenizer.vocab_size())
+            .with_hidden_size(16)
+            .with_intermediate_size(24)
+            .with_num_hidden_layers(2)
+            .with_num_attention_heads(4)
+            .with_num_key_value_heads(2)
+            .with_head_dim(4)
+            .with_max_position_embeddings(256)
+            .with_lora(Some(LoraConfig::new().with_rank(2)));
+        let untrained = PrmConfig::new(decoder.into())
+            .with_heads(EnsembleHeadsConfig::new().with_num_heads(2).with_hidden(8))
+            .init(&device);
+        let training = TrainingConfig::new()
+            .with_learning_rate(1e-2)
+            .with_warmup_steps(0);
+        let mut trainer = PrmTrainer::new(untrained.clone(), &training, 3, &device);
+        let all: Vec<usize> = (0..trajectories.len()).collect();
+        for _ in 0..3 {
+            trainer.step(tokens, &all, &labels).expect("an update");
+        }
+        let trained = trainer.into_model();
+
+        let weights = |model: &EnsemblePrm| -> Vec<(String, Vec<u8>)> {
+            model
+                .backbone()
+                .collect(None, None, false)
+                .iter()
+                .map(|tensor| (tensor.name.clone(), tensor.to_bytes().unwrap().to_vec()))
+                .collect()
+        };
+        let (before, after) = (weights(&untrained), weights(&trained));
+        assert_eq!(before.len(), after.len());
+        let mut adapters = 0;
+        for ((name, old), (_, new)) in before.iter().zip(&after) {
+            if name.contains(".lora.") {
+                adapters += 1;
+                assert_ne!(old, new, "{name} learnt");
+            } else {
+                assert_eq!(old, new, "{name} stayed as it was");
+            }
+        }
+        // Two layers of four adapted projections, each with A and B.
+        assert_eq!(adapters, 2 * 4 * 2);
+    }
 }

@@ -7,6 +7,7 @@ use actprm_core::clipping::Clipping;
 use actprm_core::data::default_data_dir;
 use actprm_core::encoding::StepReading;
 use actprm_core::loss::LossConfig;
+use actprm_core::model::{LoraConfig, LoraTarget};
 use actprm_core::pretrained::default_backbone_dir;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::{DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD};
@@ -19,6 +20,9 @@ use super::feature_cache::FeatureCacheArgs;
 use super::judge::JudgeArgs;
 use super::ranges;
 use super::strategy::StrategyArg;
+
+/// The adapters' peak learning rate when --backbone-learning-rate does not say.
+pub const DEFAULT_ADAPTER_LEARNING_RATE: f64 = 1e-4;
 
 /// Kinds of error the synthetic generator injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -197,6 +201,20 @@ pub struct ModelArgs {
     /// backbone computes once per trajectory: far faster on a CPU than fine-tuning it whole.
     #[arg(long)]
     pub freeze_backbone: bool,
+    /// Fine-tune a decoder backbone through low-rank adapters (LoRA) of this rank on its
+    /// attention projections: the decoder's own weights stay fixed and only the adapters and
+    /// the heads train (the anchor θ₀ covers the heads alone). Adapters start at zero, so
+    /// training starts from the pretrained features [default adapter learning rate: 1e-4,
+    /// heads' 1e-3].
+    #[arg(long, value_parser = ranges::small_count)]
+    pub lora_rank: Option<usize>,
+    /// LoRA's α: the adapters' output is scaled by α / rank [default: 16].
+    #[arg(long, requires = "lora_rank", value_parser = ranges::lora_alpha)]
+    pub lora_alpha: Option<f64>,
+    /// The attention projections that carry adapters, comma-separated
+    /// [default: q_proj,k_proj,v_proj,o_proj].
+    #[arg(long, requires = "lora_rank", value_delimiter = ',', value_parser = lora_target())]
+    pub lora_targets: Vec<LoraTarget>,
     #[command(flatten)]
     pub feature_cache: FeatureCacheArgs,
     /// How each step is read: `whole`, one read of the trajectory in which every separator
@@ -252,12 +270,36 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// The peak learning rate: the one given, or the backbone's default.
     pub fn learning_rate(&self) -> f64 {
-        self.learning_rate
-            .unwrap_or(match (&self.backbone, self.freeze_backbone) {
+        self.learning_rate.unwrap_or(
+            match (
+                &self.backbone,
+                self.freeze_backbone || self.lora_rank.is_some(),
+            ) {
                 (BackboneArg::Small, _) => 3e-3,
                 (_, true) => 1e-3,
                 (_, false) => 2e-5,
-            })
+            },
+        )
+    }
+
+    /// The backbone's own peak learning rate, when it differs from the heads': the one given,
+    /// or 1e-4 for adapters.
+    pub fn backbone_learning_rate(&self) -> Option<f64> {
+        self.backbone_learning_rate
+            .or(self.lora_rank.map(|_| DEFAULT_ADAPTER_LEARNING_RATE))
+    }
+
+    /// The adapters the decoder backbone is fine-tuned through, when --lora-rank asks for them.
+    pub fn lora(&self) -> Option<LoraConfig> {
+        let rank = self.lora_rank?;
+        let mut config = LoraConfig::new().with_rank(rank);
+        if let Some(alpha) = self.lora_alpha {
+            config = config.with_alpha(alpha);
+        }
+        if !self.lora_targets.is_empty() {
+            config = config.with_targets(self.lora_targets.clone());
+        }
+        Some(config)
     }
 
     /// Where the pretrained backbone is.
@@ -266,6 +308,14 @@ impl ModelArgs {
             .clone()
             .unwrap_or_else(default_backbone_dir)
     }
+}
+
+/// The parser of `--lora-targets`, whose possible values are the projections' Hugging Face
+/// names.
+fn lora_target() -> impl TypedValueParser<Value = LoraTarget> {
+    PossibleValuesParser::new(LoraTarget::ALL.map(LoraTarget::name)).map(|name| {
+        LoraTarget::from_name(&name).expect("the parser admits only the targets' names")
+    })
 }
 
 /// The parser of `--step-reading`, whose possible values are core's reading names.

@@ -124,6 +124,11 @@ pub fn positive_f32(text: &str) -> Result<f32, String> {
     finite(text, |x| x > 0.0, "must be a finite number above 0")
 }
 
+/// LoRA's α, the adapters' output scale times their rank: finite and above 0.
+pub fn lora_alpha(text: &str) -> Result<f64, String> {
+    finite(text, |x| x > 0.0, "α must be a finite number above 0")
+}
+
 /// A loss term's relative weight: finite and above 0.
 pub fn relative_weight(text: &str) -> Result<f64, String> {
     finite(

@@ -115,7 +115,7 @@ fn refuse_repeats<T: PartialEq + std::fmt::Display>(flag: &str, values: &[T]) ->
 
 /// Settings sweep.json gained after sweeps were first recorded, each with the value that the
 /// sweeps recorded without it ran with.
-fn settings_added_later() -> [(&'static str, serde_json::Value); 9] {
+fn settings_added_later() -> [(&'static str, serde_json::Value); 11] {
     [
         ("step_reading", json!(StepReading::Whole.name())),
         ("error_weight", json!(1.0)),
@@ -126,6 +126,8 @@ fn settings_added_later() -> [(&'static str, serde_json::Value); 9] {
         ("backbone_learning_rate", json!(null)),
         ("processbench", json!(null)),
         ("prmbench", json!(null)),
+        ("feature_layer", json!(null)),
+        ("lora", json!(null)),
     ]
 }
 
@@ -155,9 +157,11 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "layers": args.model.layers,
         "batch_size": args.model.batch_size,
         "learning_rate": args.model.learning_rate(),
-        "backbone_learning_rate": args.model.backbone_learning_rate,
+        "backbone_learning_rate": args.model.backbone_learning_rate(),
         "backbone": args.model.backbone.name(),
         "freeze_backbone": args.model.freeze_backbone,
+        "feature_layer": args.model.feature_layer,
+        "lora": args.model.lora(),
         "step_reading": args.model.step_reading.name(),
         "anchor_weight": args.model.anchor_weight,
         "error_weight": args.model.error_weight,
@@ -417,6 +421,8 @@ mod tests {
                 "backbone_learning_rate": null,
                 "processbench": null,
                 "prmbench": null,
+                "feature_layer": null,
+                "lora": null,
             })
         );
         let mut recorded = json!({
@@ -429,6 +435,8 @@ mod tests {
             "backbone_learning_rate": 2e-5,
             "processbench": "processbench",
             "prmbench": null,
+            "feature_layer": 22,
+            "lora": {"rank": 8, "alpha": 16.0, "targets": ["q_proj"], "seed": 0},
         });
         let before = recorded.clone();
         assert!(!fill_settings_added_later(&mut recorded));

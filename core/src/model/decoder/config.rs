@@ -10,6 +10,7 @@ use burn::config::Config;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::lora::{LoraConfig, LoraTarget};
 use crate::model::InvalidModelConfig;
 use crate::model::validation::invalid;
 
@@ -108,6 +109,10 @@ pub struct DecoderConfig {
     /// best feature: choose it on validation.
     #[config(default = "None")]
     pub feature_layer: Option<usize>,
+    /// Low-rank adapters on the attention projections of every layer computed, which are then
+    /// all that trains in the decoder; `None` for none.
+    #[config(default = "None")]
+    pub lora: Option<LoraConfig>,
 }
 
 /// The fields of a Hugging Face decoder `config.json` that matter here.
@@ -230,6 +235,7 @@ impl DecoderConfig {
             output_bias,
             mlp_bias: family == DecoderFamily::Llama && hf.mlp_bias.unwrap_or(false),
             feature_layer: None,
+            lora: None,
         };
         config.validate()?;
         Ok(config)
@@ -243,6 +249,15 @@ impl DecoderConfig {
     /// Width of the concatenated key (or value) heads.
     pub fn key_value_width(&self) -> usize {
         self.num_key_value_heads * self.head_dim
+    }
+
+    /// The `(in, out)` widths of the projection `target` names.
+    pub fn projection_widths(&self, target: LoraTarget) -> (usize, usize) {
+        match target {
+            LoraTarget::QProj => (self.hidden_size, self.query_width()),
+            LoraTarget::KProj | LoraTarget::VProj => (self.hidden_size, self.key_value_width()),
+            LoraTarget::OProj => (self.query_width(), self.hidden_size),
+        }
     }
 
     /// How many layers a forward pass runs to reach the feature.
@@ -309,6 +324,18 @@ impl DecoderConfig {
                     self.num_hidden_layers
                 ),
             ));
+        }
+        if let Some(lora) = &self.lora {
+            let narrowest = lora
+                .targets
+                .iter()
+                .map(|&target| {
+                    let (d_input, d_output) = self.projection_widths(target);
+                    d_input.min(d_output)
+                })
+                .min()
+                .unwrap_or(usize::MAX);
+            lora.validate(narrowest)?;
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! One decoder layer: `x + attention(rms_norm(x))`, then `x + mlp(rms_norm(x))`, with
 //! grouped-query attention under rotary positions and a SwiGLU MLP. Fields carry the Hugging
-//! Face names, so a checkpoint's tensor names read as module paths.
+//! Face names, so a checkpoint's tensor names read as module paths. Low-rank adapters, when
+//! the decoder has them, sit beside the projections they adapt (`self_attn.lora.q_proj`).
 
 use burn::module::Module;
 use burn::nn::{Linear, RmsNorm};
@@ -9,9 +10,11 @@ use burn::tensor::{Bool, Tensor};
 
 use super::cache::LayerCache;
 use super::config::DecoderConfig;
+use super::lora::{AttentionAdapters, LoraConfig, LoraTarget};
 use super::parameters::ParameterSource;
 use super::rope::RotaryTables;
 use crate::model::masked_softmax::masked_softmax;
+use crate::rng::SeededRng;
 
 /// Grouped-query self-attention.
 #[derive(Module, Debug)]
@@ -20,6 +23,8 @@ pub struct DecoderAttention {
     k_proj: Linear,
     v_proj: Linear,
     o_proj: Linear,
+    /// What the adapters add to the projections, when the decoder is adapted.
+    lora: Option<AttentionAdapters>,
     num_heads: usize,
     num_key_value_heads: usize,
     head_dim: usize,
@@ -71,6 +76,7 @@ impl DecoderLayer {
                     width,
                     config.output_bias,
                 ),
+                lora: None,
                 num_heads: config.num_attention_heads,
                 num_key_value_heads: config.num_key_value_heads,
                 head_dim: config.head_dim,
@@ -86,6 +92,29 @@ impl DecoderLayer {
                 down_proj: source.linear(&format!("{mlp}.down_proj"), ff, width, config.mlp_bias),
             },
         }
+    }
+
+    /// The layer with fresh adapters on the attention projections `lora` targets.
+    pub fn adapted(
+        mut self,
+        config: &DecoderConfig,
+        lora: &LoraConfig,
+        rng: &mut SeededRng,
+    ) -> Self {
+        let device = self.self_attn.q_proj.weight.device();
+        self.self_attn.lora = Some(AttentionAdapters::init(
+            lora,
+            |target| config.projection_widths(target),
+            rng,
+            &device,
+        ));
+        self
+    }
+
+    /// The adapters of the layer's attention, when it has any.
+    #[cfg(test)]
+    pub(super) fn adapters(&self) -> Option<&AttentionAdapters> {
+        self.self_attn.lora.as_ref()
     }
 
     /// The layer's output, and the keys and values its attention computed for `input`'s
@@ -133,12 +162,18 @@ impl DecoderAttention {
         let heads = |x: Tensor<3>, count: usize| {
             x.reshape([batch, seq_len, count, head_dim]).swap_dims(1, 2)
         };
-        let query = rotary.rotate(heads(self.q_proj.forward(input.clone()), self.num_heads));
+        let query = rotary.rotate(heads(
+            self.project(LoraTarget::QProj, input.clone()),
+            self.num_heads,
+        ));
         let key = rotary.rotate(heads(
-            self.k_proj.forward(input.clone()),
+            self.project(LoraTarget::KProj, input.clone()),
             self.num_key_value_heads,
         ));
-        let value = heads(self.v_proj.forward(input), self.num_key_value_heads);
+        let value = heads(
+            self.project(LoraTarget::VProj, input),
+            self.num_key_value_heads,
+        );
         let cache = LayerCache {
             key: key.clone(),
             value: value.clone(),
@@ -163,7 +198,21 @@ impl DecoderAttention {
             seq_len,
             self.num_heads * head_dim,
         ]);
-        (self.o_proj.forward(mixed), cache)
+        (self.project(LoraTarget::OProj, mixed), cache)
+    }
+
+    /// `input` through the projection `target` names, plus its adapter's output if it has one.
+    fn project(&self, target: LoraTarget, input: Tensor<3>) -> Tensor<3> {
+        let projection = match target {
+            LoraTarget::QProj => &self.q_proj,
+            LoraTarget::KProj => &self.k_proj,
+            LoraTarget::VProj => &self.v_proj,
+            LoraTarget::OProj => &self.o_proj,
+        };
+        match self.lora.as_ref().and_then(|lora| lora.on(target)) {
+            Some(adapter) => projection.forward(input.clone()) + adapter.forward(input),
+            None => projection.forward(input),
+        }
     }
 
     /// Key or value heads repeated for every query head of their group:

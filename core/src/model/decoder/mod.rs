@@ -6,6 +6,7 @@
 mod cache;
 mod config;
 mod layer;
+mod lora;
 mod parameters;
 mod rope;
 
@@ -17,12 +18,14 @@ use burn::tensor::{Bool, Device, Int, Tensor};
 pub use cache::{DecoderCache, LayerCache};
 pub use config::{DecoderConfig, DecoderConfigError, DecoderFamily};
 pub use layer::DecoderLayer;
+pub use lora::{LoraConfig, LoraTarget};
 pub use parameters::{
     FreshParameters, HostTensor, LoadedParameters, NamedTensors, ParameterSource,
 };
 use rope::RotaryTables;
 
 use crate::model::WeightsError;
+use crate::rng::SeededRng;
 
 /// The decoder: token embeddings, layers, and the final norm. The language-model head is not
 /// part of it: features are hidden states.
@@ -61,7 +64,9 @@ impl DecoderConfig {
 }
 
 impl Decoder {
-    /// The decoder of `config`, its modules handed out by `source`.
+    /// The decoder of `config`, its modules handed out by `source`. When `config` has
+    /// adapters, every weight `source` gives is frozen and fresh adapters are added: they are
+    /// then all that trains.
     ///
     /// # Panics
     /// When the configuration does not validate.
@@ -69,7 +74,7 @@ impl Decoder {
         if let Err(error) = config.validate() {
             panic!("invalid decoder configuration: {error}");
         }
-        Self {
+        let decoder = Self {
             embed_tokens: source.embedding(
                 "model.embed_tokens",
                 config.vocab_size,
@@ -84,7 +89,22 @@ impl Decoder {
                 .then(|| source.rms_norm("model.norm", config.hidden_size, config.rms_norm_eps)),
             rope_theta: config.rope_theta,
             head_dim: config.head_dim,
+        };
+        match &config.lora {
+            Some(lora) => decoder.no_grad().adapted(config, lora),
+            None => decoder,
         }
+    }
+
+    /// The decoder with fresh adapters in every layer.
+    fn adapted(mut self, config: &DecoderConfig, lora: &LoraConfig) -> Self {
+        let mut rng = SeededRng::derive(lora.seed, 0x4C4F_5241);
+        self.layers = self
+            .layers
+            .into_iter()
+            .map(|layer| layer.adapted(config, lora, &mut rng))
+            .collect();
+        self
     }
 
     /// The feature hidden state of every position. Padding keys are never attended to; with
@@ -319,6 +339,28 @@ mod tests {
             {
                 assert_close(&continued[token * width..(token + 1) * width], alone);
             }
+        }
+    }
+
+    /// Fresh adapters add nothing: an adapted decoder reads as the decoder it adapts.
+    #[test]
+    fn fresh_adapters_leave_the_features_as_they_were() {
+        let device = Device::flex();
+        for family in DecoderFamily::ALL {
+            let config = tiny(family);
+            let plain = config.init(&device);
+            let lora = LoraConfig::new().with_rank(2);
+            let adapted = plain.clone().no_grad().adapted(&config, &lora);
+            let rows = [vec![1, 5, 9, 2], vec![3, 3]];
+            for (a, b) in read(&plain, &rows, &device)
+                .iter()
+                .zip(&read(&adapted, &rows, &device))
+            {
+                assert_eq!(a, b);
+            }
+            let built = config.with_lora(Some(lora)).init(&device);
+            let adapters = built.layers[0].adapters().expect("adapters");
+            assert!(LoraTarget::ALL.iter().all(|&t| adapters.on(t).is_some()));
         }
     }
 
