@@ -99,12 +99,20 @@ fn a_decoder_fine_tuned_through_adapters_scores_from_its_checkpoint() {
     run_with(
         &tiny_decoder("tiny-llama"),
         &out,
-        &["--lora-rank", "2", "--lora-targets", "q_proj,v_proj"],
+        &[
+            "--lora-rank",
+            "2",
+            "--lora-targets",
+            "q_proj,v_proj",
+            "--lora-layers",
+            "1",
+        ],
     );
     let lora = &checkpoint_config(&out)["model"]["backbone"]["Decoder"]["lora"];
     assert_eq!(lora["rank"], 2, "{lora}");
     assert_eq!(lora["alpha"], 16.0, "{lora}");
     assert_eq!(lora["targets"], serde_json::json!(["q_proj", "v_proj"]));
+    assert_eq!(lora["layers"], 1, "{lora}");
     score_lines(&out);
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -203,4 +211,20 @@ fn decoder_settings_are_refused_where_they_do_not_apply() {
     ]);
     let stderr = String::from_utf8_lossy(&too_wide.stderr);
     assert!(stderr.contains("lora.rank"), "{stderr}");
+    let too_many = actprm_refused(&[
+        "--device",
+        "cpu",
+        "run",
+        "--backbone",
+        &tiny_decoder("tiny-llama"),
+        "--lora-rank",
+        "2",
+        "--lora-layers",
+        "3",
+    ]);
+    let stderr = String::from_utf8_lossy(&too_many.stderr);
+    assert!(
+        stderr.contains("lora.layers") && stderr.contains("1 to 2"),
+        "{stderr}"
+    );
 }

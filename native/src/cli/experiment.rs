@@ -215,6 +215,11 @@ pub struct ModelArgs {
     /// [default: q_proj,k_proj,v_proj,o_proj].
     #[arg(long, requires = "lora_rank", value_delimiter = ',', value_parser = lora_target())]
     pub lora_targets: Vec<LoraTarget>,
+    /// How many layers carry adapters, counted down from the feature layer [default: every
+    /// layer computed]. The layers below get no gradient, so adapting the top few of a deep
+    /// decoder trains in a fraction of the time and memory.
+    #[arg(long, requires = "lora_rank", value_parser = ranges::small_count)]
+    pub lora_layers: Option<usize>,
     #[command(flatten)]
     pub feature_cache: FeatureCacheArgs,
     /// How each step is read: `whole`, one read of the trajectory in which every separator
@@ -299,7 +304,7 @@ impl ModelArgs {
         if !self.lora_targets.is_empty() {
             config = config.with_targets(self.lora_targets.clone());
         }
-        Some(config)
+        Some(config.with_layers(self.lora_layers))
     }
 
     /// Where the pretrained backbone is.

@@ -335,7 +335,7 @@ impl DecoderConfig {
                 })
                 .min()
                 .unwrap_or(usize::MAX);
-            lora.validate(narrowest)?;
+            lora.validate(narrowest, self.layers_computed())?;
         }
         Ok(())
     }

@@ -68,6 +68,12 @@ pub struct LoraConfig {
         default = "vec![LoraTarget::QProj, LoraTarget::KProj, LoraTarget::VProj, LoraTarget::OProj]"
     )]
     pub targets: Vec<LoraTarget>,
+    /// How many of the layers computed carry adapters, counted from the last; `None` for all.
+    /// The layers below the first adapter get no gradient, so a backward pass neither runs
+    /// through them nor keeps their activations: adapting the top few layers of a deep
+    /// decoder costs a fraction of adapting them all.
+    #[config(default = "None")]
+    pub layers: Option<usize>,
     /// Seed of the adapters' random half (`A`).
     #[config(default = 0)]
     pub seed: u64,
@@ -75,8 +81,17 @@ pub struct LoraConfig {
 
 impl LoraConfig {
     /// An error naming the first setting the adapters cannot be built with. `narrowest` is the
-    /// smallest width of any targeted projection's input or output, which bounds the rank.
-    pub fn validate(&self, narrowest: usize) -> Result<(), InvalidModelConfig> {
+    /// smallest width of any targeted projection's input or output, which bounds the rank;
+    /// `computed` is the number of layers the decoder computes.
+    pub fn validate(&self, narrowest: usize, computed: usize) -> Result<(), InvalidModelConfig> {
+        if let Some(layers) = self.layers
+            && !(1..=computed).contains(&layers)
+        {
+            return Err(invalid(
+                "lora.layers",
+                format!("is {layers}; the decoder computes layers 1 to {computed}"),
+            ));
+        }
         if !(1..=narrowest).contains(&self.rank) {
             return Err(invalid(
                 "lora.rank",
@@ -104,6 +119,11 @@ impl LoraConfig {
             }
         }
         Ok(())
+    }
+
+    /// The index of the first of `computed` layers that carries adapters.
+    pub fn first_adapted_layer(&self, computed: usize) -> usize {
+        computed - self.layers.unwrap_or(computed).min(computed)
     }
 
     /// Whether `target` carries an adapter.
@@ -246,7 +266,7 @@ mod tests {
 
     #[test]
     fn settings_that_cannot_be_built_are_refused_naming_them() {
-        let field = |config: LoraConfig| config.validate(16).unwrap_err().field;
+        let field = |config: LoraConfig| config.validate(16, 4).unwrap_err().field;
         assert_eq!(field(LoraConfig::new().with_rank(0)), "lora.rank");
         assert_eq!(field(LoraConfig::new().with_rank(17)), "lora.rank");
         assert_eq!(field(LoraConfig::new().with_alpha(0.0)), "lora.alpha");
@@ -259,7 +279,12 @@ mod tests {
             field(LoraConfig::new().with_targets(vec![LoraTarget::VProj, LoraTarget::VProj])),
             "lora.targets"
         );
-        assert!(LoraConfig::new().with_rank(16).validate(16).is_ok());
+        assert_eq!(field(LoraConfig::new().with_layers(Some(0))), "lora.layers");
+        assert_eq!(field(LoraConfig::new().with_layers(Some(5))), "lora.layers");
+        assert!(LoraConfig::new().with_rank(16).validate(16, 4).is_ok());
+        let top = LoraConfig::new().with_layers(Some(1));
+        assert_eq!(top.first_adapted_layer(4), 3);
+        assert_eq!(LoraConfig::new().first_adapted_layer(4), 0);
     }
 
     #[test]

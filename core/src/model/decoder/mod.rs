@@ -96,13 +96,18 @@ impl Decoder {
         }
     }
 
-    /// The decoder with fresh adapters in every layer.
+    /// The decoder with fresh adapters in the layers `lora` names.
     fn adapted(mut self, config: &DecoderConfig, lora: &LoraConfig) -> Self {
         let mut rng = SeededRng::derive(lora.seed, 0x4C4F_5241);
+        let first = lora.first_adapted_layer(self.layers.len());
         self.layers = self
             .layers
             .into_iter()
-            .map(|layer| layer.adapted(config, lora, &mut rng))
+            .enumerate()
+            .map(|(i, layer)| match i >= first {
+                true => layer.adapted(config, lora, &mut rng),
+                false => layer,
+            })
             .collect();
         self
     }
@@ -358,9 +363,14 @@ mod tests {
             {
                 assert_eq!(a, b);
             }
-            let built = config.with_lora(Some(lora)).init(&device);
+            let built = config.clone().with_lora(Some(lora.clone())).init(&device);
             let adapters = built.layers[0].adapters().expect("adapters");
             assert!(LoraTarget::ALL.iter().all(|&t| adapters.on(t).is_some()));
+            let top = config
+                .with_lora(Some(lora.with_layers(Some(1))))
+                .init(&device);
+            assert!(top.layers[0].adapters().is_none());
+            assert!(top.layers[1].adapters().is_some());
         }
     }
 
