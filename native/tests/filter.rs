@@ -1,13 +1,15 @@
 //! `actprm filter` end to end: the kept rows, in pool order, read back as training rows; an
 //! interrupted filter resumes, also from the same checkpoint named by another path, and a
 //! checkpoint changed at the same path is refused; `--out-format stepwise` writes the same
-//! trajectories as stepwise-supervision rows.
+//! trajectories as stepwise-supervision rows; and stored labels change nothing of what is kept.
 
 mod common;
 
 use std::path::Path;
 
 use actprm_core::data::{read_stepwise_rows, read_training_rows};
+use actprm_core::tasks::synthetic::{SyntheticConfig, generate};
+use actprm_core::{ProcessLabel, Trajectory};
 use common::{actprm, actprm_refused, entropy_filter_args, scratch, tiny_checkpoint};
 
 /// Filters 40 synthetic problems in chunks of 16, then fakes an interruption after the second
@@ -128,7 +130,17 @@ fn stepwise_rows_hold_the_same_kept_trajectories() {
     };
     let (training_path, training) = read(&training_dir);
     let (stepwise_path, stepwise) = read(&stepwise_dir);
-    let expected = read_training_rows(&training_path, training.as_bytes()).unwrap();
+    // Stepwise rows stop at the first error; training-shaped kept rows hold every step.
+    let expected: Vec<Trajectory> = read_training_rows(&training_path, training.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|mut trajectory| {
+            if let Some(index) = trajectory.label.and_then(ProcessLabel::first_error) {
+                trajectory.steps.truncate(index + 1);
+            }
+            trajectory
+        })
+        .collect();
     let kept = read_stepwise_rows(&stepwise_path, stepwise.as_bytes()).unwrap();
     assert!(!kept.is_empty(), "the threshold should keep some");
     assert_eq!(kept, expected);
@@ -179,6 +191,78 @@ fn stepwise_rows_hold_the_same_kept_trajectories() {
     assert!(
         stderr.contains("unlabelled rows") && stderr.contains("--out-format training"),
         "{stderr}"
+    );
+    std::fs::remove_dir_all(&root).ok();
+}
+
+/// Stored labels change nothing of what is scored and kept: a pool of labelled rows keeps the
+/// same trajectories, every step included, as the same pool without its labels.
+#[test]
+fn stored_labels_leave_the_selection_and_the_kept_steps_as_they_are() {
+    let root = scratch("filter-labels");
+    let checkpoint = tiny_checkpoint(&root);
+    let trajectories = generate(&SyntheticConfig::new(), 11, 40);
+    let rows = |labelled: bool| -> String {
+        trajectories
+            .iter()
+            .map(|trajectory| {
+                let mut row = serde_json::json!({
+                    "question": trajectory.question,
+                    "steps": trajectory.steps,
+                });
+                if labelled {
+                    let label = trajectory.label.unwrap();
+                    row["hard_labels"] = label.hard_labels(trajectory.num_steps()).into();
+                }
+                format!("{row}\n")
+            })
+            .collect()
+    };
+    let kept = |labelled: bool| -> Vec<serde_json::Value> {
+        let name = if labelled { "labelled" } else { "unlabelled" };
+        let pool = root.join(format!("{name}.jsonl"));
+        std::fs::write(&pool, rows(labelled)).unwrap();
+        let out = root.join(name);
+        actprm(&[
+            "--device",
+            "cpu",
+            "filter",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "--data",
+            pool.to_str().unwrap(),
+            "--strategy",
+            "entropy",
+            "--threshold",
+            "4.5",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        std::fs::read_to_string(out.join("kept.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    };
+    let (with_labels, without) = (kept(true), kept(false));
+    assert!(
+        (1..40).contains(&with_labels.len()),
+        "the threshold should keep some and skip some"
+    );
+    assert_eq!(with_labels.len(), without.len());
+    for (a, b) in with_labels.iter().zip(&without) {
+        assert_eq!((&a["index"], &a["steps"]), (&b["index"], &b["steps"]));
+    }
+    let past_their_first_error = with_labels
+        .iter()
+        .filter(|row| {
+            let labels = row["hard_labels"].as_array().unwrap().len();
+            labels < row["steps"].as_array().unwrap().len()
+        })
+        .count();
+    assert!(
+        past_their_first_error > 0,
+        "some kept rows have steps after their first error"
     );
     std::fs::remove_dir_all(&root).ok();
 }

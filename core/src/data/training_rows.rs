@@ -1,8 +1,9 @@
 //! Training rows as JSONL, one `{question, steps, hard_labels}` object per line, and the writer
 //! that produces them.
 //!
-//! `hard_labels` holds one 0/1 label per scored step; the first 0 is the first error, and the
-//! steps after it are dropped because they carry no label.
+//! `hard_labels` holds one 0/1 label per scored step; the first 0 is the first error. Steps
+//! after it stay in the trajectory, unlabelled: `score` and `filter` read the whole solution,
+//! while the loss and the metrics stop at the first error.
 
 use std::io::BufRead;
 
@@ -80,14 +81,11 @@ struct TrainingRow<'a> {
     hard_labels: Vec<u8>,
 }
 
-/// The trajectory of one training row, cut after its first error.
+/// The trajectory of one training row, every step kept.
 fn training_row(mut record: Record) -> Result<Trajectory, RecordError> {
     let question = record.string("question")?;
-    let mut steps = record.steps("steps")?;
+    let steps = record.steps("steps")?;
     let label = process_label(&record.list("hard_labels")?, steps.len())?;
-    if let ProcessLabel::FirstErrorAt(index) = label {
-        steps.truncate(index + 1);
-    }
     Ok(Trajectory {
         question,
         steps,
@@ -152,7 +150,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_are_cut_after_the_first_error() {
+    fn rows_keep_the_steps_after_the_first_error() {
         let text = concat!(
             r#"{"question": "Q", "steps": ["a", "b", "c"], "hard_labels": [1, 0, 1], "extra": 7}"#,
             "\n\n   \n",
@@ -163,9 +161,9 @@ mod tests {
         assert_eq!(
             read(text).expect("valid rows"),
             [
-                trajectory(&["a", "b"], ProcessLabel::FirstErrorAt(1)),
+                trajectory(&["a", "b", "c"], ProcessLabel::FirstErrorAt(1)),
                 trajectory(&["a", "b"], ProcessLabel::AllCorrect),
-                trajectory(&["a"], ProcessLabel::FirstErrorAt(0)),
+                trajectory(&["a", "b"], ProcessLabel::FirstErrorAt(0)),
             ]
         );
     }
