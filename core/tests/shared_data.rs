@@ -67,7 +67,9 @@ fn the_processbench_omnimath_split_has_1000_items() {
 fn the_prmbench_sample_reads() {
     let path = data_dir().join("prmbench_sample/sample.jsonl");
     let file = BufReader::new(File::open(&path).unwrap());
-    let items = read_prmbench(&path.display().to_string(), file).unwrap();
+    let items = read_prmbench(&path.display().to_string(), file)
+        .unwrap()
+        .items;
     let correct = items
         .iter()
         .filter(|item| item.classification == CORRECT_CLASSIFICATION)

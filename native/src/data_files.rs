@@ -132,10 +132,17 @@ pub fn read_prmbench_data(path: &Path) -> Result<Vec<PrmBenchItem>> {
     };
     let mut items = Vec::new();
     for file in files {
-        items.extend(read_prmbench(
-            &file.display().to_string(),
-            open_reader(&file)?,
-        )?);
+        let read = read_prmbench(&file.display().to_string(), open_reader(&file)?)?;
+        if let Some(first) = read.repeated.first() {
+            eprintln!(
+                "warning: {}: {} rows repeat the classification and idx of an earlier row \
+                 (first {first}); each id is scored once, from its first row, as PRMBench's \
+                 own loader does",
+                file.display(),
+                read.repeated.len()
+            );
+        }
+        items.extend(read.items);
     }
     Ok(items)
 }

@@ -77,7 +77,8 @@ fn an_out_of_range_argument_is_refused_before_any_work() {
 }
 
 /// Sizes past their bound are refused at parse time, where they used to overflow, allocate
-/// without end or hang; so is a sweep that would run one experiment twice and call it two.
+/// without end or hang; so is a sweep that would run one experiment twice and call it two,
+/// and an evaluation that would count a split twice in its average.
 #[test]
 fn sizes_are_bounded_and_sweeps_refuse_repeats() {
     for (command, flag, value) in [
@@ -116,6 +117,23 @@ fn sizes_are_bounded_and_sweeps_refuse_repeats() {
         );
     }
     assert!(!out.exists(), "nothing is written before the refusal");
+    let output = actprm_refused(&[
+        "--device",
+        "cpu",
+        "eval",
+        "processbench",
+        "--checkpoint",
+        "/nonexistent/checkpoint",
+        "--data",
+        "/nonexistent/processbench",
+        "--splits",
+        "gsm8k,math,gsm8k",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--splits lists gsm8k twice"),
+        "a split counted twice in the average: {stderr}"
+    );
 }
 
 /// A diverging run stops naming the mini-batch, and keeps its last good checkpoint, which

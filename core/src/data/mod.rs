@@ -16,7 +16,7 @@ mod unlabelled_rows;
 pub use error::{DataError, Position, Problem};
 pub use gsm8k::{Gsm8kProblem, Gsm8kRows, read_gsm8k};
 pub use prm800k::{Prm800kRows, read_prm800k_stepwise};
-pub use prmbench::{CORRECT_CLASSIFICATION, PrmBenchItem, read_prmbench};
+pub use prmbench::{CORRECT_CLASSIFICATION, PrmBench, PrmBenchItem, read_prmbench};
 pub use processbench::{
     PROCESSBENCH_SPLITS, ProcessBenchItem, read_processbench, read_processbench_bytes,
 };

@@ -38,8 +38,18 @@ pub struct PrmBenchItem {
     pub ignored_error_steps: Vec<i64>,
 }
 
+/// The items of a PRMBench source, and the rows that gave none.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PrmBench {
+    /// One per (classification, idx), from its first row.
+    pub items: Vec<PrmBenchItem>,
+    /// The id of every row that repeated an earlier row's (classification, idx), in file
+    /// order: PRMBench's own loader keeps one item per id, so these rows are not scored.
+    pub repeated: Vec<String>,
+}
+
 /// Reads a PRMBench JSONL source, stopping at the first invalid row.
-pub fn read_prmbench(source: &str, reader: impl BufRead) -> Result<Vec<PrmBenchItem>, DataError> {
+pub fn read_prmbench(source: &str, reader: impl BufRead) -> Result<PrmBench, DataError> {
     let mut rows = JsonlRows::new(
         source,
         reader,
@@ -47,15 +57,23 @@ pub fn read_prmbench(source: &str, reader: impl BufRead) -> Result<Vec<PrmBenchI
          error_steps, ...} object per line",
     );
     let mut seen = HashSet::new();
-    let mut items = Vec::new();
+    let mut read = PrmBench::default();
     while let Some(row) = rows.next_row(|record| prmbench_row(record).map(Some)) {
-        for item in row? {
+        let row = row?;
+        let own_id = row.last().map(|item| item.id.clone());
+        let mut gave_its_item = false;
+        for item in row {
+            let is_own = Some(&item.id) == own_id.as_ref();
             if seen.insert(item.id.clone()) {
-                items.push(item);
+                gave_its_item |= is_own;
+                read.items.push(item);
             }
         }
+        if !gave_its_item && let Some(id) = own_id {
+            read.repeated.push(id);
+        }
     }
-    Ok(items)
+    Ok(read)
 }
 
 /// The item of one row, preceded by its original solution's item for the `redundency` class.
@@ -138,7 +156,8 @@ mod tests {
             row("p2", "redundency", "[3]"),
         ]
         .join("\n");
-        let items = read_prmbench("prmbench.jsonl", text.as_bytes()).unwrap();
+        let read = read_prmbench("prmbench.jsonl", text.as_bytes()).unwrap();
+        let items = read.items;
         let ids: Vec<&str> = items.iter().map(|item| item.id.as_str()).collect();
         assert_eq!(
             ids,
@@ -150,6 +169,11 @@ mod tests {
                 "redundency_p2"
             ],
             "one item per (classification, idx), the first row wins"
+        );
+        assert_eq!(
+            read.repeated,
+            ["circular_p1"],
+            "the row that gave none is named"
         );
         assert_eq!(items[0].trajectory.steps, ["a", "b"]);
         assert!(items[0].error_steps.is_empty());
@@ -163,7 +187,8 @@ mod tests {
             "prmbench.jsonl",
             row("p1", "circular", "[0, 2, 4, -5, 99]").as_bytes(),
         )
-        .unwrap();
+        .unwrap()
+        .items;
         assert_eq!(items[0].error_steps, [1]);
         assert_eq!(items[0].ignored_error_steps, [0, 4, -5, 99]);
         let error = read_prmbench(

@@ -11,6 +11,7 @@ mod documented_commands;
 mod experiment;
 mod feature_cache;
 mod judge;
+mod lists;
 mod ranges;
 #[cfg(test)]
 mod reference;
@@ -22,6 +23,7 @@ pub use bench::*;
 pub use checkpoint_use::*;
 pub use experiment::*;
 pub use judge::*;
+pub use lists::refuse_repeats;
 pub use strategy::*;
 
 use crate::backend::DeviceChoice;

@@ -19,7 +19,7 @@ use super::experiment::auc;
 use crate::backend::Backend;
 use crate::checkpoint_dir::load_checkpoint;
 use crate::checkpoint_set::CheckpointSet;
-use crate::cli::{PrmBenchArgs, ProcessBenchArgs, SyntheticEvalArgs};
+use crate::cli::{PrmBenchArgs, ProcessBenchArgs, SyntheticEvalArgs, refuse_repeats};
 use crate::data_files::{evenly_spaced, read_prmbench_data, read_processbench_split};
 use crate::progress;
 use crate::stdout::outln;
@@ -108,8 +108,6 @@ impl TauSource {
 
 /// `actprm eval processbench`.
 pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
-    let cache_root = args.feature_cache.root();
-    let set = CheckpointSet::load(&args.checkpoints, backend, cache_root.as_deref())?;
     let splits: Vec<String> = if args.splits.is_empty() {
         PROCESSBENCH_SPLITS
             .iter()
@@ -121,6 +119,9 @@ pub fn processbench(args: &ProcessBenchArgs, backend: &Backend) -> Result<()> {
     if splits.is_empty() {
         bail!("no split to evaluate");
     }
+    refuse_repeats("--splits", &splits)?;
+    let cache_root = args.feature_cache.root();
+    let set = CheckpointSet::load(&args.checkpoints, backend, cache_root.as_deref())?;
     let sources: Vec<TauSource> = set
         .checkpoints
         .iter()

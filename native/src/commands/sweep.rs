@@ -20,7 +20,7 @@ use burn::tensor::Device;
 use serde_json::json;
 
 use crate::backend::Backend;
-use crate::cli::{StrategyArg, SweepArgs};
+use crate::cli::{StrategyArg, SweepArgs, refuse_repeats};
 use crate::commands::experiment::human;
 use crate::dir_lock::DirLock;
 use crate::identity::differences;
@@ -99,17 +99,6 @@ fn validate(args: &SweepArgs) -> Result<()> {
     refuse_repeats("--entropy-thresholds", &args.entropy_thresholds)?;
     refuse_repeats("--bald-thresholds", &args.bald_thresholds)?;
     refuse_repeats("--random-fractions", &args.random_fractions)?;
-    Ok(())
-}
-
-/// Refuses a value given twice in one of the sweep's lists: its experiments would be run
-/// twice and counted as two replicates of one result.
-fn refuse_repeats<T: PartialEq + std::fmt::Display>(flag: &str, values: &[T]) -> Result<()> {
-    for (i, value) in values.iter().enumerate() {
-        if values[..i].contains(value) {
-            bail!("{flag} lists {value} twice; each value is run once");
-        }
-    }
     Ok(())
 }
 
