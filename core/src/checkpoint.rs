@@ -13,7 +13,7 @@ use crate::encoding::EncodingConfig;
 use crate::eval::threshold::ChosenThreshold;
 use crate::finite::{first_non_finite_tensor, to_json_that_reads_back};
 use crate::model::{EnsemblePrm, InvalidModelConfig, PrmConfig};
-use crate::selection::SelectionConfig;
+use crate::selection::{SelectionConfig, check_threshold, is_valid_tau};
 use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use crate::whole_dir::{FileError, settled_dir, write_whole_dir};
 
@@ -45,9 +45,14 @@ pub struct CheckpointConfig {
 
 impl CheckpointConfig {
     /// An error naming the first setting a model cannot be built or read with: the model's
-    /// (see [`PrmConfig::validate`]), or windows longer than the backbone's positions.
+    /// (see [`PrmConfig::validate`]), windows longer than the backbone's positions, or a
+    /// selection threshold or chosen τ outside its range.
     pub fn validate(&self) -> Result<(), InvalidModelConfig> {
         self.model.validate()?;
+        self.selection.validate()?;
+        if let Some(chosen) = &self.threshold {
+            check_threshold("threshold.tau", chosen.tau, is_valid_tau, "(0, 1)")?;
+        }
         let positions = self.model.backbone.max_positions();
         if self.encoding.max_positions > positions {
             return Err(InvalidModelConfig {
@@ -386,6 +391,20 @@ mod tests {
             error.contains("`encoding.max_positions` is 257, more than the 256 positions"),
             "{error}"
         );
+        let error = edited(|c| c["selection"]["tau"] = 2.into());
+        assert!(
+            error.contains("`selection.tau` is 2; it must be in (0, 1)"),
+            "{error}"
+        );
+        let error = edited(|c| c["selection"]["delta_std"] = (-1).into());
+        assert!(error.contains("`selection.delta_std` is -1"), "{error}");
+        let error = edited(|c| c["selection"]["delta_pred"] = 0.5.into());
+        assert!(error.contains("`selection.delta_pred` is 0.5"), "{error}");
+        let error = edited(|c| {
+            c["threshold"] =
+                serde_json::json!({"tau": 1.0, "validation_f1": 0.5, "validation_items": 3});
+        });
+        assert!(error.contains("`threshold.tau` is 1"), "{error}");
     }
 
     #[test]

@@ -5,7 +5,39 @@
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
+use crate::model::InvalidModelConfig;
 use crate::scores::StepScores;
+
+/// Whether `value` is a δ_pred the rule can use: in (0.5, 1].
+pub fn is_valid_delta_pred(value: f64) -> bool {
+    value > 0.5 && value <= 1.0
+}
+
+/// Whether `value` is a δ_std the rule can use: at least 0 (a standard deviation).
+pub fn is_valid_delta_std(value: f64) -> bool {
+    value >= 0.0
+}
+
+/// Whether `value` is a τ that separates errors from correct steps: in (0, 1).
+pub fn is_valid_tau(value: f64) -> bool {
+    value > 0.0 && value < 1.0
+}
+
+/// An error naming `field` unless `value` is finite and `valid`.
+pub(crate) fn check_threshold(
+    field: &'static str,
+    value: f32,
+    valid: fn(f64) -> bool,
+    range: &str,
+) -> Result<(), InvalidModelConfig> {
+    match value.is_finite() && valid(f64::from(value)) {
+        true => Ok(()),
+        false => Err(InvalidModelConfig {
+            field,
+            problem: format!("is {value}; it must be in {range}"),
+        }),
+    }
+}
 
 /// Thresholds of the selection rule. Defaults are the paper's values.
 #[derive(Config, Debug, PartialEq)]
@@ -129,6 +161,24 @@ impl Verdict {
 }
 
 impl SelectionConfig {
+    /// An error naming the first threshold outside its range: δ_pred in (0.5, 1], δ_std at
+    /// least 0, τ in (0, 1), as the command line requires.
+    pub fn validate(&self) -> Result<(), InvalidModelConfig> {
+        check_threshold(
+            "selection.delta_pred",
+            self.delta_pred,
+            is_valid_delta_pred,
+            "(0.5, 1]",
+        )?;
+        check_threshold(
+            "selection.delta_std",
+            self.delta_std,
+            is_valid_delta_std,
+            "[0, ∞)",
+        )?;
+        check_threshold("selection.tau", self.tau, is_valid_tau, "(0, 1)")
+    }
+
     /// Whether μ is confidently away from the decision boundary (inclusive comparisons).
     pub fn is_prediction_confident(&self, mean: f32) -> bool {
         mean >= self.delta_pred || mean <= 1.0 - self.delta_pred

@@ -3,6 +3,7 @@
 //! never runs to a silent wrong result or a panic.
 
 use actprm_core::model::BackboneConfig;
+use actprm_core::selection::{is_valid_delta_pred, is_valid_delta_std, is_valid_tau};
 
 /// A number that parses, is finite and satisfies `accept`; otherwise `requirement` explains.
 fn finite<T>(text: &str, accept: impl Fn(f64) -> bool, requirement: &str) -> Result<T, String>
@@ -58,7 +59,7 @@ fn within_type<T: TryFrom<u64>>(value: u64) -> Result<T, String> {
 pub fn delta_pred(text: &str) -> Result<f32, String> {
     finite(
         text,
-        |x| x > 0.5 && x <= 1.0,
+        is_valid_delta_pred,
         "δ_pred must be a finite number in (0.5, 1]: a step counts as confidently judged when \
          its mean is at least δ_pred or at most 1 − δ_pred",
     )
@@ -68,7 +69,7 @@ pub fn delta_pred(text: &str) -> Result<f32, String> {
 pub fn delta_std(text: &str) -> Result<f32, String> {
     finite(
         text,
-        |x| x >= 0.0,
+        is_valid_delta_std,
         "δ_std must be a finite number of at least 0 (a standard deviation of probabilities)",
     )
 }
@@ -77,7 +78,7 @@ pub fn delta_std(text: &str) -> Result<f32, String> {
 pub fn tau(text: &str) -> Result<f32, String> {
     finite(
         text,
-        |x| x > 0.0 && x < 1.0,
+        is_valid_tau,
         "τ must be a finite number in (0, 1): at 0 no step, at 1 every step would be an error",
     )
 }
