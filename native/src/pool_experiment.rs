@@ -337,12 +337,13 @@ impl ExperimentData {
         };
         let mut on_batch = on_batch;
         let ledger = pass.run_from(progress, &mut trainer, |report, trainer, progress| {
-            if let Some(update) = report.update.filter(|u| !u.loss.is_finite()) {
+            if let Some(update) = &report.update
+                && let Some(divergence) = trainer.divergence(update)
+            {
                 bail!(
-                    "training diverged at mini-batch {} of the pool: the loss is {} at learning \
-                     rate {:.2e}; try a lower --learning-rate",
+                    "training diverged at mini-batch {} of the pool: {divergence} at learning \
+                     rate {:.2e}; try a lower --learning-rate or --weight-decay",
                     report.batch + 1,
-                    update.loss,
                     update.learning_rate
                 );
             }

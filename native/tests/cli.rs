@@ -187,6 +187,43 @@ fn a_diverging_run_stops_and_keeps_its_last_good_checkpoint() {
     std::fs::remove_dir_all(&out).ok();
 }
 
+/// A loss that stays finite but grows a hundredfold is divergence too: a weight decay of 1e9
+/// blows the weights up long before they overflow.
+#[test]
+fn a_loss_that_grows_a_hundredfold_is_divergence() {
+    let out = std::env::temp_dir().join(format!("actprm-grow-{}", std::process::id()));
+    std::fs::remove_dir_all(&out).ok();
+    let output = actprm_refused(&[
+        "--device",
+        "cpu",
+        "train",
+        "--pool-size",
+        "96",
+        "--eval-size",
+        "8",
+        "--heads",
+        "2",
+        "--d-model",
+        "16",
+        "--layers",
+        "1",
+        "--batch-size",
+        "16",
+        "--weight-decay",
+        "1e9",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("training diverged at mini-batch")
+            && stderr.contains("more than 100 times the first update's"),
+        "{stderr}"
+    );
+    assert!(!out.join("summary.json").exists());
+    std::fs::remove_dir_all(&out).ok();
+}
+
 #[test]
 fn a_sweep_with_other_settings_is_refused_unless_forced() {
     let out = std::env::temp_dir().join(format!("actprm-cli-sweep-{}", std::process::id()));

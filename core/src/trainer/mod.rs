@@ -15,8 +15,10 @@ use crate::rng::SeededRng;
 use crate::schedule::WarmupLinearDecay;
 use crate::trajectory::ProcessLabel;
 
+mod divergence;
 mod state;
 
+pub use divergence::{DIVERGENCE_GROWTH, Divergence};
 pub use state::{ResumeError, TrainerPosition, TrainerState};
 
 /// Optimisation settings. The paper fine-tunes a 7B model at lr 1e-5 with 500 warm-up steps;
@@ -91,6 +93,9 @@ pub struct PrmTrainer {
     global_clip_norm: Option<f32>,
     rng: SeededRng,
     step: usize,
+    /// The loss of the pass's first update, against which later ones are checked for
+    /// divergence.
+    first_loss: Option<f32>,
     device: Device,
 }
 
@@ -126,6 +131,7 @@ impl PrmTrainer {
                 .then_some(config.gradient_clip_norm),
             rng: SeededRng::derive(config.seed, 0x4C4F_5353),
             step: 0,
+            first_loss: None,
             device,
         }
     }
@@ -155,7 +161,8 @@ impl PrmTrainer {
         labels: &[ProcessLabel],
     ) -> Option<UpdateStats> {
         let update = self.update(inputs, selected, labels)?;
-        Some(update.stats(update.loss_parts.clone().into_data()))
+        let stats = update.stats(update.loss_parts.clone().into_data());
+        Some(self.noted(stats))
     }
 
     /// [`PrmTrainer::step`] reading the loss back asynchronously, as a browser's WebGPU device
@@ -168,7 +175,22 @@ impl PrmTrainer {
     ) -> Option<UpdateStats> {
         let update = self.update(inputs, selected, labels)?;
         let parts = update.loss_parts.clone().into_data_async().await;
-        Some(update.stats(parts.expect("the loss parts are readable")))
+        let stats = update.stats(parts.expect("the loss parts are readable"));
+        Some(self.noted(stats))
+    }
+
+    /// `stats`, after keeping the pass's first finite loss.
+    fn noted(&mut self, stats: UpdateStats) -> UpdateStats {
+        if self.first_loss.is_none() && stats.loss.is_finite() {
+            self.first_loss = Some(stats.loss);
+        }
+        stats
+    }
+
+    /// Whether the update that gave `stats` diverged: its loss is NaN or infinite, or more
+    /// than [`DIVERGENCE_GROWTH`] times the pass's first update's.
+    pub fn divergence(&self, stats: &UpdateStats) -> Option<Divergence> {
+        Divergence::of(stats.loss, self.first_loss)
     }
 
     /// The update of [`PrmTrainer::step`], leaving the loss on the device.

@@ -33,6 +33,10 @@ pub struct TrainerPosition {
     /// state is keyed by them, and a model rebuilt from its weights draws new ones, so a
     /// resumed trainer gives its model these back.
     pub parameter_ids: Vec<u64>,
+    /// The loss of the pass's first update, the scale of divergence; absent in states saved
+    /// before it was kept, whose resumed pass takes its first update's instead.
+    #[serde(default)]
+    pub first_loss: Option<f32>,
 }
 
 /// Why a trainer cannot go on from a saved state.
@@ -66,6 +70,7 @@ impl PrmTrainer {
                 step: self.step,
                 rng: self.rng.clone(),
                 parameter_ids: parameter_ids(&self.model),
+                first_loss: self.first_loss,
             },
             optimizer: optimizer.to_vec(),
         })
@@ -89,6 +94,7 @@ impl PrmTrainer {
             .map_err(|e| ResumeError::Optimizer(e.to_string()))?;
         trainer.step = state.position.step;
         trainer.rng = state.position.rng;
+        trainer.first_loss = state.position.first_loss;
         Ok(trainer)
     }
 }
