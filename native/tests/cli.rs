@@ -187,6 +187,31 @@ fn a_diverging_run_stops_and_keeps_its_last_good_checkpoint() {
     std::fs::remove_dir_all(&out).ok();
 }
 
+/// Settings under which a run would train nothing are refused before anything is read.
+#[test]
+fn runs_that_would_train_nothing_are_refused() {
+    for (args, expected) in [
+        (
+            vec!["run", "--heads", "1", "--strategy", "epistemic-only"],
+            "one head never does",
+        ),
+        (
+            vec!["run", "--heads", "1", "--strategy", "bald"],
+            "one head never does",
+        ),
+        (
+            vec!["train", "--pool-size", "1000", "--label-fraction", "1e-300"],
+            "fewer than one, so nothing would be trained; give at least 1.000e-3",
+        ),
+    ] {
+        let mut command = vec!["--device", "cpu"];
+        command.extend(args.iter().copied());
+        let output = actprm_refused(&command);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
 /// A loss that stays finite but grows a hundredfold is divergence too: a weight decay of 1e9
 /// blows the weights up long before they overflow.
 #[test]

@@ -68,6 +68,13 @@ impl StrategyArg {
         !matches!(self, StrategyArg::Random | StrategyArg::Full)
     }
 
+    /// Whether the strategy selects by the heads' disagreement alone (the spread, or the
+    /// mutual information between label and head), which a single head never shows: with one
+    /// head it selects nothing after the warm-up.
+    pub fn needs_several_heads(self) -> bool {
+        matches!(self, StrategyArg::EpistemicOnly | StrategyArg::Bald)
+    }
+
     /// The score-based strategy this name stands for, with `threshold` (entropy's or bald's,
     /// in bits) defaulting to the strategy's own. Random and full read no scores and are
     /// refused.

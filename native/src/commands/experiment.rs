@@ -75,6 +75,13 @@ struct RunSummary {
 
 /// `actprm run`: a score-based strategy (the ActPRM rule by default) decides what is labelled.
 pub fn run(args: &RunArgs, backend: &Backend) -> Result<()> {
+    if args.experiment.heads == 1 && args.strategy.needs_several_heads() {
+        bail!(
+            "--strategy {} selects by how much the heads disagree, and one head never does: \
+             with --heads 1 it would select nothing after the warm-up; use --heads 2 or more",
+            args.strategy.name()
+        );
+    }
     let selection = SelectionConfig::new()
         .with_delta_pred(args.selection.delta_pred)
         .with_delta_std(args.selection.delta_std)
@@ -99,6 +106,15 @@ pub fn train(args: &TrainArgs, backend: &Backend) -> Result<()> {
     let fraction = args.label_fraction;
     if !(0.0..=1.0).contains(&fraction) {
         bail!("--label-fraction must be in [0, 1], got {fraction}");
+    }
+    let pool_size = args.experiment.pool.pool_size;
+    let expected = fraction * pool_size as f64;
+    if expected < 1.0 {
+        bail!(
+            "--label-fraction {fraction} of a pool of {pool_size} expects {expected:.3} labels, \
+             fewer than one, so nothing would be trained; give at least {:.3e}",
+            1.0 / pool_size as f64
+        );
     }
     let strategy = if fraction < 1.0 {
         let seed = args.experiment.seed;
