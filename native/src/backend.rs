@@ -55,6 +55,20 @@ fn wgpu_adapter() -> &'static Result<Adapter, String> {
     })
 }
 
+/// Makes burn's default device the CPU when `choice` is the CPU. burn creates some tensors on
+/// its default device rather than on the model's (an optimiser's state as it is loaded to
+/// resume training); without this, `--device cpu` would still initialise wgpu (and Vulkan) to
+/// resume a run, and allocate on a GPU if there is one.
+///
+/// Call it first in `main`, before any other thread exists: it sets the process's
+/// environment.
+pub fn pin_default_device(choice: DeviceChoice) {
+    if choice == DeviceChoice::Cpu {
+        // SAFETY: no other thread exists yet, so none reads the environment meanwhile.
+        unsafe { std::env::set_var("BURN_DEVICE", "flex") };
+    }
+}
+
 impl Backend {
     /// Resolves `choice` to a device; wgpu is only probed when the choice may use it.
     pub fn select(choice: DeviceChoice) -> Result<Self> {

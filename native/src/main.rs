@@ -28,6 +28,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     allocator::keep_freed_memory();
     let cli = cli::Cli::parse();
+    backend::pin_default_device(cli.device);
     match commands::dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         // The reader took what it wanted: nothing is wrong.
