@@ -11,7 +11,7 @@ use std::rc::Rc;
 use actprm_core::Trajectory;
 use actprm_core::data::{
     DataError, Prm800kRows, PrmBenchItem, StepwiseRows, TrainingRows, UnlabelledRows,
-    read_prmbench, read_processbench_bytes,
+    read_prmbench, read_processbench_bytes, without_byte_order_mark,
 };
 use anyhow::{Context, Result, bail};
 use flate2::read::GzDecoder;
@@ -176,7 +176,7 @@ fn first_record(path: &Path) -> Result<String> {
 
 /// The format of a file from its first record.
 fn detect(first: &str) -> Result<DataFormat> {
-    let trimmed = first.trim_start();
+    let trimmed = without_byte_order_mark(first).trim_start();
     if trimmed.is_empty() {
         bail!("the file is empty");
     }
@@ -248,6 +248,7 @@ mod tests {
     fn detects_each_format_from_its_first_record() {
         assert_eq!(detect("  [{\"id\": 1}]").unwrap(), DataFormat::Processbench);
         assert_eq!(detect("[").unwrap(), DataFormat::Processbench);
+        assert_eq!(detect("\u{feff}[").unwrap(), DataFormat::Processbench);
         assert_eq!(
             detect("{\"question\":\"q\",\"steps\":[],\"hard_labels\":[]}").unwrap(),
             DataFormat::Jsonl

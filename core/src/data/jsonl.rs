@@ -1,12 +1,14 @@
 //! Line-by-line reading of JSONL sources, shared by the training-row and PRM800K readers.
 //!
 //! [`JsonlRows`] numbers lines from 1, skips blank ones, parses each other line into a
-//! [`Record`] and places any error at its line; the format-specific part is one function.
+//! [`Record`] and places any error at its line; the format-specific part is one function. A
+//! byte-order mark before the first line is not part of it.
 
 use std::io::BufRead;
 
 use super::error::{DataError, Position, Problem};
 use super::record::{Record, RecordError};
+use super::without_byte_order_mark;
 
 /// The rows of a JSONL source, read lazily.
 ///
@@ -49,6 +51,10 @@ impl<R: BufRead> JsonlRows<R> {
             self.line.clear();
             let read = self.reader.read_line(&mut self.line);
             self.line_number += 1;
+            if self.line_number == 1 {
+                let start = self.line.len() - without_byte_order_mark(&self.line).len();
+                self.line.drain(..start);
+            }
             match read {
                 Ok(0) => {
                     self.finished = true;

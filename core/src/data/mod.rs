@@ -25,6 +25,12 @@ pub use stepwise::{StepwiseRow, StepwiseRows, read_stepwise_rows, stepwise_row_j
 pub use training_rows::{TrainingRows, read_training_rows, training_row_json};
 pub use unlabelled_rows::UnlabelledRows;
 
+/// `text` without the UTF-8 byte-order mark some editors put at the start of a file, which is
+/// not part of its JSON.
+pub fn without_byte_order_mark(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// Where scripts/fetch-data.sh puts the public data sets by default: `~/.cache/actprm/data`.
 pub fn default_data_dir() -> std::path::PathBuf {
     let home = std::env::var_os("HOME").unwrap_or_default();

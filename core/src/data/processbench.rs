@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::error::{DataError, Position, Problem};
 use super::record::{Record, RecordError, wrong_type};
+use super::without_byte_order_mark;
 use crate::trajectory::{ProcessLabel, Trajectory};
 
 /// The four ProcessBench splits; split `name` lives in `name.json`.
@@ -67,6 +68,7 @@ fn not_utf8(source: &str, bytes: &[u8], byte: usize) -> DataError {
 /// A record's error names its index and, when it has one, its `id`; a split without records is
 /// an error.
 pub fn read_processbench(source: &str, text: &str) -> Result<Vec<ProcessBenchItem>, DataError> {
+    let text = without_byte_order_mark(text);
     let no_records = || DataError::whole(source, Problem::NoRecords { expected: EXPECTED });
     if text.trim().is_empty() {
         return Err(no_records());
@@ -145,6 +147,12 @@ mod tests {
         read_processbench(SOURCE, text)
             .expect_err("the input is invalid")
             .to_string()
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_json() {
+        let text = format!("\u{feff}[{}]", record("gsm8k-0", r#"["a"]"#, "-1"));
+        assert_eq!(read_processbench(SOURCE, &text).unwrap().len(), 1);
     }
 
     #[test]

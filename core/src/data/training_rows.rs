@@ -169,6 +169,15 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_row() {
+        let text = "\u{feff}{\"question\": \"Q\", \"steps\": [\"a\"], \"hard_labels\": [1]}\n";
+        assert_eq!(
+            read(text).expect("a valid row"),
+            [trajectory(&["a"], ProcessLabel::AllCorrect)]
+        );
+    }
+
+    #[test]
     fn bad_labels_are_reported_with_line_and_field() {
         let out_of_range = "\n\n{\"question\": \"Q\", \"steps\": [\"a\"], \"hard_labels\": [2]}";
         assert_eq!(
