@@ -23,6 +23,9 @@ pub struct TrajectoryFile {
     rows: Box<dyn Iterator<Item = Result<Trajectory, DataError>>>,
     bytes_read: Rc<Cell<u64>>,
     len: u64,
+    /// The file, when it is gzip-compressed: a record that does not read is then checked
+    /// against the stream's own integrity.
+    gzip: Option<PathBuf>,
 }
 
 impl TrajectoryFile {
@@ -59,6 +62,7 @@ impl TrajectoryFile {
             rows,
             bytes_read,
             len,
+            gzip: is_gzip(path).then(|| path.to_path_buf()),
         })
     }
 
@@ -74,25 +78,52 @@ impl TrajectoryFile {
 }
 
 impl Iterator for TrajectoryFile {
-    type Item = Result<Trajectory, DataError>;
+    type Item = Result<Trajectory>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.rows.next()
+        let row = self.rows.next()?;
+        Some(row.map_err(|error| match &self.gzip {
+            Some(path) => explained_by_corruption(path, error.into()),
+            None => error.into(),
+        }))
     }
+}
+
+/// `error`, or the corruption of the gzip file `path` when it has one: a damaged stream
+/// decompresses into garbage that reads as a bad record long before the checksum at the end
+/// of the stream is checked.
+fn explained_by_corruption(path: &Path, error: anyhow::Error) -> anyhow::Error {
+    let check = open_reader(path).and_then(|mut reader| {
+        std::io::copy(&mut reader, &mut std::io::sink())
+            .with_context(|| format!("{} is a damaged gzip file", path.display()))
+    });
+    match check {
+        Ok(_) => error,
+        Err(corruption) => corruption,
+    }
+}
+
+/// Whether `path` names a gzip-compressed file.
+fn is_gzip(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "gz")
 }
 
 /// `format`, or for [`DataFormat::Auto`] the format of `path`'s first record.
 pub fn resolve_format(path: &Path, format: DataFormat) -> Result<DataFormat> {
     match format {
         DataFormat::Auto => detect(&first_record(path)?)
-            .with_context(|| format!("{}: cannot tell its format; pass --format", path.display())),
+            .with_context(|| format!("{}: cannot tell its format; pass --format", path.display()))
+            .map_err(|error| match is_gzip(path) {
+                true => explained_by_corruption(path, error),
+                false => error,
+            }),
         given => Ok(given),
     }
 }
 
 /// Reads every trajectory of `path`, stopping at the first invalid record.
 pub fn read_trajectories(path: &Path, format: DataFormat) -> Result<Vec<Trajectory>> {
-    Ok(TrajectoryFile::open(path, format)?.collect::<Result<_, _>>()?)
+    TrajectoryFile::open(path, format)?.collect()
 }
 
 /// The trajectories of ProcessBench's `split` (`gsm8k`, `math`, ...), read from
@@ -155,7 +186,7 @@ pub fn open_reader(path: &Path) -> Result<Box<dyn BufRead>> {
 
 /// `reader` gunzipped when `path` ends in `.gz`.
 fn decompressed<'a>(path: &Path, reader: impl Read + 'a) -> Box<dyn Read + 'a> {
-    if path.extension().is_some_and(|e| e == "gz") {
+    if is_gzip(path) {
         Box::new(GzDecoder::new(reader))
     } else {
         Box::new(reader)
@@ -299,6 +330,38 @@ mod tests {
         let questions: Vec<String> = file.by_ref().map(|row| row.unwrap().question).collect();
         assert_eq!(questions, ["a", "b", "c"]);
         assert_eq!(file.bytes_read(), len);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A damaged gzip file is reported as damaged, not as the bad record its garbage makes.
+    #[test]
+    fn a_damaged_gzip_file_is_named_as_such() {
+        let dir = std::env::temp_dir().join(format!("actprm-damaged-gz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("rows.jsonl.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+        for question in 0..50 {
+            writeln!(
+                gz,
+                "{{\"question\": \"q{question}\", \"steps\": [\"s\"], \"hard_labels\": [1]}}"
+            )
+            .unwrap();
+        }
+        let mut bytes = gz.finish().unwrap();
+        // Stored (uncompressed) blocks: turn `"steps"` of a middle row into `"stops"`.
+        let middle = bytes.len() / 2;
+        let at = middle
+            + bytes[middle..]
+                .windows(7)
+                .position(|w| w == b"\"steps\"")
+                .unwrap();
+        bytes[at + 3] = b'o';
+        std::fs::write(&path, &bytes).unwrap();
+        let error = format!(
+            "{:#}",
+            read_trajectories(&path, DataFormat::Jsonl).unwrap_err()
+        );
+        assert!(error.contains("is a damaged gzip file"), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
