@@ -74,6 +74,15 @@ fn an_out_of_range_argument_is_refused_before_any_work() {
         stderr.contains("--learning-rate") && stderr.contains("finite number above 0"),
         "{stderr}"
     );
+    for (command, flag) in [("run", "--seed"), ("score", "--seed"), ("sweep", "--seeds")] {
+        let output = actprm_refused(&["--device", "cpu", command, flag, "-1"]);
+        assert_eq!(output.status.code(), Some(2), "{command} {flag} -1");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(flag) && stderr.contains("a seed must be a whole number from 0"),
+            "{command}: {stderr}"
+        );
+    }
 }
 
 /// Sizes past their bound are refused at parse time, where they used to overflow, allocate

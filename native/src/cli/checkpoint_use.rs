@@ -54,7 +54,7 @@ pub struct ScoreArgs {
     #[command(flatten)]
     pub synthetic: SyntheticArgs,
     /// Seed of the generated problems.
-    #[arg(long, default_value_t = 12345)]
+    #[arg(long, default_value_t = 12345, value_parser = ranges::seed, allow_negative_numbers = true)]
     pub seed: u64,
     /// Score at most this many trajectories.
     #[arg(long, value_parser = ranges::count)]
@@ -88,7 +88,7 @@ pub struct FilterArgs {
     #[command(flatten)]
     pub synthetic: SyntheticArgs,
     /// Seed of the generated problems (differs from `run`'s pools by default).
-    #[arg(long, default_value_t = 424_242)]
+    #[arg(long, default_value_t = 424_242, value_parser = ranges::seed, allow_negative_numbers = true)]
     pub seed: u64,
     /// Which score-based strategy keeps trajectories.
     #[arg(long, value_enum, default_value_t = StrategyArg::Actprm)]
@@ -205,7 +205,7 @@ pub struct SyntheticEvalArgs {
     #[command(flatten)]
     pub synthetic: SyntheticArgs,
     /// Seed of the generated problems (differs from the training pool's by default).
-    #[arg(long, default_value_t = 987_654_321)]
+    #[arg(long, default_value_t = 987_654_321, value_parser = ranges::seed, allow_negative_numbers = true)]
     pub seed: u64,
     /// Trajectories scored per forward pass.
     #[arg(long, default_value_t = 64, value_parser = ranges::count)]

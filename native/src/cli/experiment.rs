@@ -338,7 +338,7 @@ pub struct ExperimentArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Seed of the data, the model initialisation and the bootstrap masks.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = ranges::seed, allow_negative_numbers = true)]
     pub seed: u64,
     /// Ensemble heads E (the paper uses 32).
     #[arg(long, default_value_t = 32, value_parser = ranges::small_count)]
@@ -417,7 +417,7 @@ pub struct SweepArgs {
     pub strategies: Vec<StrategyArg>,
     /// Seeds (comma-separated): each seed draws its own pool, evaluation sets, initialisation
     /// and bootstrap masks.
-    #[arg(long, value_delimiter = ',', default_value = "0,1,2")]
+    #[arg(long, value_delimiter = ',', default_value = "0,1,2", value_parser = ranges::seed, allow_negative_numbers = true)]
     pub seeds: Vec<u64>,
     /// Ensemble head counts E (comma-separated). With E = 1 the spread is 0, so `actprm`
     /// amounts to `aleatoric-only`.

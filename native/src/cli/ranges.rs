@@ -22,6 +22,13 @@ where
     }
 }
 
+/// A seed: any whole number from 0 to 2⁶⁴ − 1.
+pub fn seed(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("a seed must be a whole number from 0 to {}", u64::MAX))
+}
+
 /// A whole number in `1..=max`: every size flag has an upper bound, so that no product of
 /// flags overflows and no allocation is asked for that no machine holds.
 fn whole(text: &str, max: u64) -> Result<u64, String> {
