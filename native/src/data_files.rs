@@ -103,6 +103,12 @@ fn explained_by_corruption(path: &Path, error: anyhow::Error) -> anyhow::Error {
     }
 }
 
+/// Whether `path` is a regular file, or a link to one; a missing file counts as one, so that
+/// opening it reports it missing.
+fn is_regular_file(path: &Path) -> bool {
+    std::fs::metadata(path).map_or(true, |metadata| metadata.is_file())
+}
+
 /// Whether `path` names a gzip-compressed file.
 fn is_gzip(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "gz")
@@ -111,6 +117,11 @@ fn is_gzip(path: &Path) -> bool {
 /// `format`, or for [`DataFormat::Auto`] the format of `path`'s first record.
 pub fn resolve_format(path: &Path, format: DataFormat) -> Result<DataFormat> {
     match format {
+        DataFormat::Auto if !is_regular_file(path) => bail!(
+            "{}: not a regular file (a pipe?), which can be read only once, and finding its \
+             format reads it first: pass --format",
+            path.display()
+        ),
         DataFormat::Auto => detect(&first_record(path)?)
             .with_context(|| format!("{}: cannot tell its format; pass --format", path.display()))
             .map_err(|error| match is_gzip(path) {
@@ -330,6 +341,31 @@ mod tests {
         let questions: Vec<String> = file.by_ref().map(|row| row.unwrap().question).collect();
         assert_eq!(questions, ["a", "b", "c"]);
         assert_eq!(file.bytes_read(), len);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A pipe is not read twice to find its format, which would hang or lose its start.
+    #[test]
+    fn a_pipe_needs_its_format_named() {
+        let dir = std::env::temp_dir().join(format!("actprm-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("rows");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let error = resolve_format(&fifo, DataFormat::Auto)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("not a regular file") && error.contains("--format"),
+            "{error}"
+        );
+        assert_eq!(
+            resolve_format(&fifo, DataFormat::Jsonl).unwrap(),
+            DataFormat::Jsonl
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
