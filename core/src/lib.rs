@@ -26,6 +26,7 @@ pub mod schedule;
 pub mod scores;
 pub mod scoring;
 pub mod selection;
+pub mod storage;
 pub mod strategy;
 pub mod tasks;
 pub mod tokenizer;

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use actprm_core::encoding::EncodedTrajectory;
 use actprm_core::features::{StepFeatures, compute_features};
 use actprm_core::model::{EnsemblePrm, PrmBackbone};
+use actprm_core::whole_dir::write_whole_file;
 use anyhow::{Context, Result, bail};
 use burn::store::ModuleSnapshot;
 use safetensors::{Dtype, SafeTensors};
@@ -171,10 +172,7 @@ impl FeatureCache {
             "{}.{SHARD_EXTENSION}",
             &hex(&name.finalize())[..32]
         ));
-        let staging = path.with_extension(format!("{}.partial", std::process::id()));
-        fs::write(&staging, serialised)
-            .with_context(|| format!("writing {}", staging.display()))?;
-        fs::rename(&staging, &path).with_context(|| format!("writing {}", path.display()))
+        Ok(write_whole_file(&path, &serialised)?)
     }
 }
 

@@ -7,6 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use actprm_core::checkpoint::CheckpointFiles;
+use actprm_core::whole_dir::write_whole_file;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
@@ -203,15 +204,10 @@ pub fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<()> 
     write_atomically(path, serde_json::to_string_pretty(value)?.as_bytes())
 }
 
-/// Writes `bytes` to `path` by writing a staging file beside it and renaming it, so `path`
-/// always holds a whole document, the old one or the new one.
+/// Writes `bytes` to `path` whole and durably (see [`write_whole_file`]), so `path` always
+/// holds a whole document, the old one or the new one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} names no file", path.display()))?;
-    let staging = path.with_file_name(format!(".{}.partial", name.to_string_lossy()));
-    fs::write(&staging, bytes).with_context(|| format!("writing {}", staging.display()))?;
-    fs::rename(&staging, path).with_context(|| format!("writing {}", path.display()))
+    Ok(write_whole_file(path, bytes)?)
 }
 
 #[cfg(test)]

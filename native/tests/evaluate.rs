@@ -68,7 +68,11 @@ fn score_and_the_synthetic_evaluation_read_a_trained_checkpoint() {
             "/dev/full",
         ]);
         let stderr = String::from_utf8_lossy(&full.stderr);
-        assert!(stderr.contains("writing /dev/full"), "{stderr}");
+        assert!(
+            stderr.contains("/dev/full: No space left on device"),
+            "{stderr}"
+        );
+        assert!(Path::new("/dev/full").exists() && !Path::new("/dev/full").is_file());
     }
 
     let eval = || {

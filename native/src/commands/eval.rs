@@ -12,7 +12,8 @@ use actprm_core::eval::prmbench::GroupScore;
 use actprm_core::eval::threshold::PAPER_TAU;
 use actprm_core::scores::StepScores;
 use actprm_core::tasks::synthetic::generate;
-use anyhow::{Context, Result, anyhow, bail};
+use actprm_core::whole_dir::write_whole_file;
+use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 
 use super::experiment::auc;
@@ -233,7 +234,7 @@ fn write_reports<T: Serialize>(out: Option<&Path>, reports: &[T]) -> Result<()> 
         [one] => serde_json::to_string_pretty(one)?,
         several => serde_json::to_string_pretty(several)?,
     };
-    std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))
+    Ok(write_whole_file(out, json.as_bytes())?)
 }
 
 /// `actprm eval synthetic`.

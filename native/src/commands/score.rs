@@ -1,13 +1,13 @@
 //! `actprm score`: per-step ensemble scores and the selection verdict, as JSON lines.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 
 use actprm_core::Trajectory;
 use actprm_core::scores::StepScores;
 use actprm_core::scoring::SCORE_BATCH_SIZE;
 use actprm_core::selection::{SelectionConfig, Verdict};
 use actprm_core::tasks::synthetic::generate;
+use actprm_core::whole_dir::write_whole_file;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
@@ -52,29 +52,26 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
     })?;
     bar.finish_and_clear();
 
-    let mut out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        )),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let destination = args
-        .out
-        .as_ref()
-        .map_or("standard output".to_string(), |path| {
-            path.display().to_string()
-        });
     let mut selected = 0;
-    let mut write = || -> std::io::Result<()> {
+    let mut write = |out: &mut dyn Write| -> std::io::Result<()> {
         for (index, (trajectory, scores)) in trajectories.iter().zip(&scores).enumerate() {
             let line = scored(index, trajectory, scores, &rule);
             selected += usize::from(line.verdict.is_selected());
-            serde_json::to_writer(&mut out, &line)?;
+            serde_json::to_writer(&mut *out, &line)?;
             out.write_all(b"\n")?;
         }
         out.flush()
     };
-    write().with_context(|| format!("writing {destination}"))?;
+    match &args.out {
+        // A file is written whole once every line is ready, so that a full disk or an
+        // interruption never leaves it ending mid-line; standard output streams.
+        Some(path) => {
+            let mut lines = Vec::new();
+            write(&mut lines).context("formatting the scores")?;
+            write_whole_file(path, &lines)?;
+        }
+        None => write(&mut std::io::stdout().lock()).context("writing standard output")?,
+    }
     eprintln!(
         "scored {} trajectories; {} selected for labelling ({:.1}%) at δ_pred {} δ_std {} τ {}",
         trajectories.len(),

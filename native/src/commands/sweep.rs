@@ -15,6 +15,7 @@ use actprm_core::eval::Evaluation;
 use actprm_core::eval::threshold::choose_threshold;
 use actprm_core::judge::StoredLabelJudge;
 use actprm_core::selection::SelectionConfig;
+use actprm_core::whole_dir::write_whole_file;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use serde_json::json;
@@ -385,7 +386,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+    Ok(write_whole_file(path, bytes)?)
 }
 
 #[cfg(test)]
