@@ -145,35 +145,39 @@ fn sizes_are_bounded_and_sweeps_refuse_repeats() {
     );
 }
 
+/// `command` (`run` or `train`) of the tiny model on 96 synthetic problems into `out`, with
+/// `extra` arguments, which must fail.
+fn refused_tiny_pass(command: &str, extra: &[&str], out: &Path) -> std::process::Output {
+    let out = out.to_str().unwrap();
+    let pass = [
+        "--device",
+        "cpu",
+        command,
+        "--pool-size",
+        "96",
+        "--eval-size",
+        "8",
+    ];
+    let args: Vec<&str> = pass
+        .into_iter()
+        .chain(TINY_MODEL)
+        .chain(extra.iter().copied())
+        .chain(["--out", out])
+        .collect();
+    actprm_refused(&args)
+}
+
 /// A diverging run stops naming the mini-batch, and keeps its last good checkpoint, which
 /// still loads.
 #[test]
 fn a_diverging_run_stops_and_keeps_its_last_good_checkpoint() {
     let out = std::env::temp_dir().join(format!("actprm-diverge-{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
-    let output = actprm_refused(&[
-        "--device",
-        "cpu",
+    let output = refused_tiny_pass(
         "run",
-        "--pool-size",
-        "96",
-        "--eval-size",
-        "8",
-        "--heads",
-        "2",
-        "--d-model",
-        "16",
-        "--layers",
-        "1",
-        "--batch-size",
-        "16",
-        "--checkpoint-every",
-        "1",
-        "--learning-rate",
-        "1e30",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+        &["--checkpoint-every", "1", "--learning-rate", "1e30"],
+        &out,
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("training diverged at mini-batch") && stderr.contains("last good"),
@@ -227,27 +231,7 @@ fn runs_that_would_train_nothing_are_refused() {
 fn a_loss_that_grows_a_hundredfold_is_divergence() {
     let out = std::env::temp_dir().join(format!("actprm-grow-{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
-    let output = actprm_refused(&[
-        "--device",
-        "cpu",
-        "train",
-        "--pool-size",
-        "96",
-        "--eval-size",
-        "8",
-        "--heads",
-        "2",
-        "--d-model",
-        "16",
-        "--layers",
-        "1",
-        "--batch-size",
-        "16",
-        "--weight-decay",
-        "1e9",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let output = refused_tiny_pass("train", &["--weight-decay", "1e9"], &out);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("training diverged at mini-batch")

@@ -223,21 +223,9 @@ fn stored_labels_leave_the_selection_and_the_kept_steps_as_they_are() {
         let pool = root.join(format!("{name}.jsonl"));
         std::fs::write(&pool, rows(labelled)).unwrap();
         let out = root.join(name);
-        actprm(&[
-            "--device",
-            "cpu",
-            "filter",
-            "--checkpoint",
-            checkpoint.to_str().unwrap(),
-            "--data",
-            pool.to_str().unwrap(),
-            "--strategy",
-            "entropy",
-            "--threshold",
-            "4.5",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let mut args = entropy_filter_args(checkpoint.to_str().unwrap(), "40", "16", &out);
+        args.extend(["--data".to_string(), pool.display().to_string()]);
+        actprm(&args);
         std::fs::read_to_string(out.join("kept.jsonl"))
             .unwrap()
             .lines()

@@ -28,7 +28,21 @@ pub use validation::{InvalidModelConfig, MAX_PARAMETERS};
 /// Models small enough for unit tests.
 #[cfg(test)]
 pub(crate) mod test_support {
-    use super::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
+    use super::{BackboneConfig, DecoderConfig, EnsembleHeadsConfig, PrmConfig};
+
+    /// A two-layer Llama of width 16 over `vocab_size` tokens, with grouped queries (4 query
+    /// heads, 2 key-value heads of width 4).
+    pub(crate) fn tiny_decoder_config(vocab_size: usize) -> DecoderConfig {
+        DecoderConfig::new()
+            .with_vocab_size(vocab_size)
+            .with_hidden_size(16)
+            .with_intermediate_size(24)
+            .with_num_hidden_layers(2)
+            .with_num_attention_heads(4)
+            .with_num_key_value_heads(2)
+            .with_head_dim(4)
+            .with_max_position_embeddings(256)
+    }
 
     /// A one-layer PRM of width 16 over `vocab_size` tokens, with `num_heads` heads of hidden
     /// width `hidden`.

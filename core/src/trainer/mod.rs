@@ -272,12 +272,22 @@ impl AppliedUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoding::EncodingConfig;
+    use crate::encoding::{EncodedTrajectory, EncodingConfig};
     use crate::features::{StepFeatures, compute_features};
     use crate::model::test_support::tiny_prm_config;
     use crate::scoring::encode_all;
     use crate::tasks::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
+
+    /// The synthetic tokenizer, and four labelled synthetic problems encoded for it.
+    fn synthetic_batch() -> (StepTokenizer, Vec<ProcessLabel>, Vec<EncodedTrajectory>) {
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        let trajectories = generate(&synthetic, 4, 8);
+        let labels = trajectories.iter().map(|t| t.label.unwrap()).collect();
+        let encoded = encode_all(&tokenizer, &trajectories, &EncodingConfig::new()).unwrap();
+        (tokenizer, labels, encoded)
+    }
 
     /// The largest difference between two sets of step features.
     fn largest_change(a: &[StepFeatures], b: &[StepFeatures]) -> f32 {
@@ -293,11 +303,7 @@ mod tests {
     #[test]
     fn the_backbone_learns_at_its_own_rate() {
         let device = Device::flex();
-        let synthetic = SyntheticConfig::new();
-        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
-        let trajectories = generate(&synthetic, 4, 8);
-        let labels: Vec<ProcessLabel> = trajectories.iter().map(|t| t.label.unwrap()).collect();
-        let encoded = encode_all(&tokenizer, &trajectories, &EncodingConfig::new()).unwrap();
+        let (tokenizer, labels, encoded) = synthetic_batch();
         let pad_id = tokenizer.pad_id();
         let tokens = Inputs::Tokens {
             encoded: &encoded,
@@ -310,7 +316,7 @@ mod tests {
                 .with_warmup_steps(0)
                 .with_backbone_learning_rate(backbone_rate);
             let mut trainer = PrmTrainer::new(untrained.clone(), &training, 3, &device);
-            let all: Vec<usize> = (0..trajectories.len()).collect();
+            let all: Vec<usize> = (0..labels.len()).collect();
             for _ in 0..3 {
                 trainer.step(tokens, &all, &labels).expect("an update");
             }
@@ -348,27 +354,16 @@ mod tests {
     fn an_adapted_decoder_trains_its_adapters_alone() {
         use burn::store::ModuleSnapshot;
 
-        use crate::model::{DecoderConfig, EnsembleHeadsConfig, LoraConfig, PrmConfig};
+        use crate::model::test_support::tiny_decoder_config;
+        use crate::model::{EnsembleHeadsConfig, LoraConfig, PrmConfig};
 
         let device = Device::flex();
-        let synthetic = SyntheticConfig::new();
-        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
-        let trajectories = generate(&synthetic, 4, 8);
-        let labels: Vec<ProcessLabel> = trajectories.iter().map(|t| t.label.unwrap()).collect();
-        let encoded = encode_all(&tokenizer, &trajectories, &EncodingConfig::new()).unwrap();
+        let (tokenizer, labels, encoded) = synthetic_batch();
         let tokens = Inputs::Tokens {
             encoded: &encoded,
             pad_id: tokenizer.pad_id(),
         };
-        let decoder = DecoderConfig::new()
-            .with_vocab_size(tokenizer.vocab_size())
-            .with_hidden_size(16)
-            .with_intermediate_size(24)
-            .with_num_hidden_layers(2)
-            .with_num_attention_heads(4)
-            .with_num_key_value_heads(2)
-            .with_head_dim(4)
-            .with_max_position_embeddings(256)
+        let decoder = tiny_decoder_config(tokenizer.vocab_size())
             .with_lora(Some(LoraConfig::new().with_rank(2)));
         let untrained = PrmConfig::new(decoder.into())
             .with_heads(EnsembleHeadsConfig::new().with_num_heads(2).with_hidden(8))
@@ -377,7 +372,7 @@ mod tests {
             .with_learning_rate(1e-2)
             .with_warmup_steps(0);
         let mut trainer = PrmTrainer::new(untrained.clone(), &training, 3, &device);
-        let all: Vec<usize> = (0..trajectories.len()).collect();
+        let all: Vec<usize> = (0..labels.len()).collect();
         for _ in 0..3 {
             trainer.step(tokens, &all, &labels).expect("an update");
         }

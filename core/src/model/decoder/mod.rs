@@ -202,17 +202,11 @@ mod tests {
     use burn::tensor::TensorData;
 
     use super::*;
+    use crate::model::test_support::tiny_decoder_config;
 
     fn tiny(family: DecoderFamily) -> DecoderConfig {
-        DecoderConfig::new()
+        tiny_decoder_config(20)
             .with_family(family)
-            .with_vocab_size(20)
-            .with_hidden_size(16)
-            .with_intermediate_size(24)
-            .with_num_hidden_layers(2)
-            .with_num_attention_heads(4)
-            .with_num_key_value_heads(2)
-            .with_head_dim(4)
             .with_qkv_bias(family == DecoderFamily::Qwen2)
             .with_max_position_embeddings(32)
     }
