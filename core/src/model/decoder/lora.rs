@@ -64,9 +64,7 @@ pub struct LoraConfig {
     #[config(default = 16.0)]
     pub alpha: f64,
     /// The projections that carry an adapter, in every layer.
-    #[config(
-        default = "vec![LoraTarget::QProj, LoraTarget::KProj, LoraTarget::VProj, LoraTarget::OProj]"
-    )]
+    #[config(default = "LoraTarget::ALL.to_vec()")]
     pub targets: Vec<LoraTarget>,
     /// How many of the layers computed carry adapters, counted from the last; `None` for all.
     /// The layers below the first adapter get no gradient, so a backward pass neither runs
