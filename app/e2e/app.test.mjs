@@ -1,6 +1,7 @@
 // The web app in a real browser: the CPU fallback and the WebGPU backend each score the pool
-// exactly as the native `actprm score` does, the threshold sliders re-draw the verdicts, and
-// live active learning trains and grows its budget curves.
+// exactly as the native `actprm score` does, the first look mixes trusted and selected problems
+// with a model that finds the errors, the threshold sliders re-draw the verdicts and move the
+// decision plot's trusted region, and live active learning trains and grows its budget curves.
 //
 // Needs: the site built by trunk (ACTPRM_E2E_DIST, default dist/), and the native scores of the
 // same model on the same pool (ACTPRM_E2E_NATIVE_SCORES, JSON lines of `actprm score`, generated
@@ -25,6 +26,8 @@ const PAGE_TIMEOUT = 600_000;
 const TOLERANCE = 1e-4;
 /** Pool rows compared against the native scores, taken from the top of the pool list. */
 const ROWS_COMPARED = 4;
+/** The least first-error F1 the page's model must reach on a pool it was not trained on. */
+const LEAST_POOL_F1 = 0.9;
 
 let site;
 let native;
@@ -106,6 +109,18 @@ async function assertScoresMatchNative(page) {
   }
 }
 
+/** How many problems the pool summary says are selected. */
+async function selectedCount(page) {
+  const summary = await page.locator(".pool-summary").textContent();
+  return Number(summary.match(/^(\d+) of/)[1]);
+}
+
+/** Steps the rule counts in a natively scored trajectory: up to its first mean below τ. */
+function countedSteps(row, tau) {
+  const firstError = row.scores.mean.findIndex((mean) => mean < tau);
+  return firstError === -1 ? row.scores.mean.length : firstError + 1;
+}
+
 async function badge(page) {
   return (await page.locator(".badge").textContent()).trim();
 }
@@ -132,24 +147,73 @@ test("with WebGPU the page scores on the GPU backend as native does", async () =
   });
 });
 
+/** The input of the threshold slider called `name`. */
+function slider(page, name) {
+  return page.locator("label.slider", { hasText: name }).locator("input");
+}
+
+test("the first look mixes trusted and selected problems, with a model that finds the errors", async () => {
+  await inPage({ webgpu: false, hash: "" }, async (page) => {
+    // No thresholds in the link: those the model was trained under, as native scoring uses.
+    assert.equal(await slider(page, "δ_pred").inputValue(), "0.99");
+    const selected = await selectedCount(page);
+    assert.ok(
+      selected > 0 && selected < native.length,
+      `${selected} of ${native.length} selected: the first pool should mix both verdicts`,
+    );
+    const f1 = Number(await page.locator(".pool-accuracy").getAttribute("data-f1"));
+    assert.ok(f1 >= LEAST_POOL_F1, `first-error F1 ${f1} on the first pool`);
+    await page.screenshot({ path: join(SCREENSHOTS, "first-look.png"), fullPage: true });
+  });
+});
+
+test("the page selects what native scoring selects, and plots every counted step", async () => {
+  await inPage({ webgpu: false, hash: `seed=${SEED}` }, async (page) => {
+    const nativeSelected = native.filter((row) => row.verdict !== "trusted").length;
+    assert.equal(await selectedCount(page), nativeSelected);
+    const tau = Number(await slider(page, "τ").inputValue());
+    const counted = native.reduce((sum, row) => sum + countedSteps(row, tau), 0);
+    const points = page.locator(".decision-plot .point");
+    assert.equal(await points.count(), counted, "one point per counted step");
+    const outside = await page.locator('.decision-plot .point:not([data-state="confident"])').count();
+    assert.ok(outside > 0, "some counted step lies outside the trusted region");
+
+    // The region's high band starts at δ_pred and its top is δ_std on the log axis.
+    const region = page.locator(".decision-plot .trusted-region").last();
+    const [x, y] = [await region.getAttribute("x"), await region.getAttribute("y")];
+    await slider(page, "δ_pred").fill("0.9");
+    assert.ok(Number(await region.getAttribute("x")) < Number(x), "δ_pred 0.9 widens the band");
+    await slider(page, "δ_std").fill("0.02");
+    assert.ok(Number(await region.getAttribute("y")) < Number(y), "δ_std 0.02 raises its top");
+    assert.ok(
+      (await page.locator('.decision-plot .point:not([data-state="confident"])').count()) <= outside,
+      "looser thresholds leave no more points outside",
+    );
+
+    // Points overlap, so the events go to the point itself rather than to whatever is on top.
+    const point = points.first();
+    await point.dispatchEvent("mouseenter");
+    assert.match(await page.locator(".plot-hover").textContent(), /^Problem \d+, step \d+ /);
+    const trajectory = await point.getAttribute("data-trajectory");
+    await point.dispatchEvent("click");
+    await page.locator(`.inspector[data-index="${trajectory}"]`).waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, "decision-plot.png"), fullPage: true });
+  });
+});
+
 test("moving the thresholds re-draws the verdicts and the URL hash", async () => {
   await inPage({ webgpu: false, hash: `seed=${SEED}` }, async (page) => {
-    const slider = (name) => page.locator("label.slider", { hasText: name }).locator("input");
-    const selectedCount = async () => {
-      const summary = await page.locator(".pool-summary").textContent();
-      return Number(summary.match(/^(\d+) of/)[1]);
-    };
     // Any spread at all counts as disagreement: every trajectory goes to the judge.
-    await slider("δ_std").fill("0");
-    assert.equal(await selectedCount(), native.length);
+    await slider(page, "δ_std").fill("0");
+    assert.equal(await selectedCount(page), native.length);
     assert.match(await page.locator(".verdict").textContent(), /^selected/);
     assert.match(page.url(), /delta_std=0(&|$)/);
     await page.screenshot({ path: join(SCREENSHOTS, "strict.png"), fullPage: true });
 
     // No mean is strictly inside (0.5, 0.5) and a spread must pass 0.05: far fewer selected.
-    await slider("δ_pred").fill("0.5");
-    await slider("δ_std").fill("0.05");
-    const lenient = await selectedCount();
+    await slider(page, "δ_pred").fill("0.5");
+    await slider(page, "δ_std").fill("0.05");
+    const lenient = await selectedCount(page);
     assert.ok(lenient < native.length, `${lenient} selected with lenient thresholds`);
     assert.equal(
       await page.locator(".steps > li.unsure").count(),

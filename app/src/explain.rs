@@ -1,6 +1,7 @@
 //! What the selection rule makes of one trajectory's scores, in the words and colours the page
 //! shows: each step's state, the verdict as a sentence, and how uncertain the trajectory is.
 
+use actprm_core::checkpoint::CheckpointConfig;
 use actprm_core::scores::StepScores;
 use actprm_core::selection::{SelectionConfig, StepCheck, Tests, UncertaintyTest, Verdict};
 
@@ -23,6 +24,14 @@ impl Default for Rule {
 }
 
 impl Rule {
+    /// The thresholds a checkpoint's model was trained under, both tests.
+    pub fn trained_with(config: &CheckpointConfig) -> Self {
+        Self {
+            thresholds: config.selection.clone(),
+            tests: Tests::Both,
+        }
+    }
+
     /// The rule's verdict on one trajectory.
     pub fn decide(&self, scores: &StepScores) -> Verdict {
         self.thresholds.decide_with(scores, self.tests)

@@ -8,6 +8,7 @@ mod browser_test_support;
 mod budget_chart;
 mod compute;
 mod custom;
+mod decision_plot;
 mod explain;
 mod inspector;
 mod live_run;
@@ -32,6 +33,8 @@ use leptos::task::spawn_local;
 use crate::assets::{Download, fetch_checkpoint};
 use crate::compute::{Compute, init_device};
 use crate::custom::{CustomTrajectory, parse_trajectory};
+use crate::decision_plot::DecisionPlot;
+use crate::explain::Rule;
 use crate::inspector::Inspector;
 use crate::live_view::LiveLearning;
 use crate::pool::{POOL_SIZE, ScoredPool, score_pool, score_trajectories};
@@ -69,9 +72,11 @@ impl Phase {
 /// The page.
 #[component]
 pub fn App() -> impl IntoView {
-    let initial = Scene::from_hash(&current_hash());
+    let initial_hash = current_hash();
+    let initial = Scene::from_hash(&initial_hash);
     let seed = RwSignal::new(initial.seed);
     let example = RwSignal::new(initial.example);
+    let initial_rule = initial.rule.clone();
     let rule = RwSignal::new(initial.rule);
     // The visitor's own trajectory as typed, once scored (or while a shared one waits for the
     // model).
@@ -99,7 +104,18 @@ pub fn App() -> impl IntoView {
         let device = initialised;
         compute.set(Some(kind));
         match load_checkpoint(&device, phase).await {
-            Ok(loaded) => checkpoint.set(Some(Rc::new(loaded))),
+            Ok(loaded) => {
+                // The thresholds a link leaves unset are those the model was trained under,
+                // unless the visitor has moved a control meanwhile.
+                if rule.get_untracked() == initial_rule {
+                    let trained = Scene {
+                        rule: Rule::trained_with(&loaded.config),
+                        ..Scene::default()
+                    };
+                    rule.set(Scene::from_hash_over(&initial_hash, trained).rule);
+                }
+                checkpoint.set(Some(Rc::new(loaded)));
+            }
             Err(error) => phase.set(Phase::Failed(error)),
         }
     });
@@ -186,15 +202,19 @@ pub fn App() -> impl IntoView {
             .into_any()
         })
     };
+    // Picking a pool item (from the list or the plot) shows it in place of the visitor's own.
+    let pick = move |index: usize| {
+        custom.set(None);
+        custom_text.set(None);
+        example.set(Some(index));
+    };
     let pool_view = move || {
-        pool.get().map(|pool| {
-            let pick = move |index| {
-                custom.set(None);
-                custom_text.set(None);
-                example.set(Some(index));
-            };
-            view! { <PoolView pool rule shown on_pick=pick /> }
-        })
+        pool.get()
+            .map(|pool| view! { <PoolView pool rule shown on_pick=pick /> })
+    };
+    let decision_plot = move || {
+        pool.get()
+            .map(|pool| view! { <DecisionPlot pool rule on_pick=pick /> })
     };
 
     view! {
@@ -229,6 +249,7 @@ pub fn App() -> impl IntoView {
             </div>
             {pool_view}
         </div>
+        {decision_plot}
         {move || device.get().map(|device| view! { <LiveLearning device seed /> })}
     }
 }

@@ -41,6 +41,26 @@ pub fn PoolView(
             )
         }
     };
+    let accuracy = {
+        let pool = pool.clone();
+        move || {
+            let tau = rule.with(|r| r.thresholds.tau);
+            pool.first_error_f1(tau).map(|f1| {
+                let found = (f1.erroneous_accuracy * f1.num_erroneous as f64).round();
+                let trusted = (f1.correct_accuracy * f1.num_correct as f64).round();
+                view! {
+                    <p class="pool-accuracy" data-f1=f1.f1.to_string()>
+                        {format!(
+                            "Against the labels, at τ {tau:.2}: first error found in {found} of {} \
+                             erroneous problems, none predicted in {trusted} of {} correct ones \
+                             (F1 {:.3})",
+                            f1.num_erroneous, f1.num_correct, f1.f1
+                        )}
+                    </p>
+                }
+            })
+        }
+    };
     let rows = move || {
         let rule = rule.get();
         let tau = rule.thresholds.tau;
@@ -69,6 +89,7 @@ pub fn PoolView(
         <section class="pool">
             <h2>"The pool"</h2>
             <p class="pool-summary">{summary}</p>
+            {accuracy}
             <ol class="pool-list">{rows}</ol>
         </section>
     }

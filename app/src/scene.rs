@@ -36,10 +36,16 @@ impl Default for Scene {
 pub const DEFAULT_SEED: u64 = 7;
 
 impl Scene {
-    /// Reads a URL hash (with or without its leading `#`). Unknown keys are ignored, and a
-    /// missing or unreadable value keeps its default; thresholds are clamped to their ranges.
+    /// Reads a URL hash over the defaults; see [`Scene::from_hash_over`].
     pub fn from_hash(hash: &str) -> Self {
-        let mut scene = Scene::default();
+        Self::from_hash_over(hash, Scene::default())
+    }
+
+    /// Reads a URL hash (with or without its leading `#`) over `base`: unknown keys are
+    /// ignored, a missing or unreadable value keeps `base`'s, and thresholds are clamped to
+    /// their ranges.
+    pub fn from_hash_over(hash: &str, base: Scene) -> Self {
+        let mut scene = base;
         for pair in hash.trim_start_matches('#').split('&') {
             let Some((key, value)) = pair.split_once('=') else {
                 continue;
@@ -167,6 +173,23 @@ mod tests {
         assert_eq!(percent_decode(&encoded).as_deref(), Some(text));
         assert_eq!(percent_decode("a%2").as_deref(), None);
         assert_eq!(percent_decode("%FF").as_deref(), None);
+    }
+
+    #[test]
+    fn a_hash_read_over_a_base_keeps_what_it_leaves_unset() {
+        let base = Scene {
+            rule: Rule {
+                thresholds: SelectionConfig::new().with_delta_pred(0.99).with_tau(0.7),
+                tests: Tests::Both,
+            },
+            ..Scene::default()
+        };
+        let scene = Scene::from_hash_over("#seed=3&tau=0.4&tests=epistemic-only", base);
+        assert_eq!(scene.seed, 3);
+        assert_eq!(scene.rule.thresholds.delta_pred, 0.99);
+        assert_eq!(scene.rule.thresholds.delta_std, 0.005);
+        assert_eq!(scene.rule.thresholds.tau, 0.4);
+        assert_eq!(scene.rule.tests, Tests::EpistemicOnly);
     }
 
     #[test]
