@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the web app and runs its browser tests in headless Debian Chromium: first the
 # components' wasm-bindgen tests (through ChromeDriver, sharing the release build trunk made),
-# then the end-to-end tests of the whole page, which need the model (scripts/app-model.sh builds
-# it when it is missing) and the native scores the page must reproduce. Screenshots land in
-# app/e2e/screenshots/. ACTPRM_BIN names the actprm binary to use (default: the release build).
+# then the end-to-end tests of the whole page, which need the model (trunk's pre-build hook,
+# scripts/app-assets.sh, trains it when it is missing) and the native scores the page must
+# reproduce. Screenshots land in app/e2e/screenshots/. ACTPRM_BIN names the actprm binary to use
+# (default: the release build).
 #
 # usage: app/e2e/run.sh [--build-only]
 #   --build-only  compile what the tests run (the app's release wasm and its wasm-bindgen tests)
@@ -25,7 +26,7 @@ fi
 
 source scripts/lib/actprm-binary.sh
 seed=3
-[ -f app/assets/model/model.safetensors ] || scripts/app-model.sh
+# Trunk's pre-build hook trains the model when it is missing.
 trunk build --release
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" wasm_tests
