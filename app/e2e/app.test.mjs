@@ -47,13 +47,15 @@ after(async () => {
 });
 
 /**
- * Opens the page with `hash`, waits until the pool is scored, runs `check` on it and asserts
- * that the page logged no error; the browser is closed whatever happens.
+ * Opens the page with `hash` (in a window `width` px wide, when given), waits until the pool is
+ * scored, runs `check` on it and asserts that the page logged no error; the browser is closed
+ * whatever happens.
  */
-async function inPage({ webgpu, hash }, check) {
+async function inPage({ webgpu, hash, width }, check) {
   const context = await launch({ webgpu });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
+    if (width !== undefined) await page.setViewportSize({ width, height: 844 });
     const errors = [];
     page.on("pageerror", (error) => errors.push(error.message));
     page.on("console", (message) => {
@@ -248,6 +250,36 @@ test("a shared link restores the rule and the visitor's own trajectory", async (
     await page.locator(".pool-row button").first().click();
     await page.locator(".inspector h2", { hasText: /^Problem / }).waitFor();
     assert.doesNotMatch(page.url(), /custom=/);
+  });
+});
+
+test("a 390 px screen needs no horizontal scrolling, and keys reach and move the controls", async () => {
+  await inPage({ webgpu: false, hash: `seed=${SEED}`, width: 390 }, async (page) => {
+    const layout = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      clientWidth: document.documentElement.clientWidth,
+      unnamed: [...document.querySelectorAll("input, button, select, textarea")]
+        .filter((control) => !(control.labels?.length || control.ariaLabel || control.textContent.trim()))
+        .map((control) => control.outerHTML.slice(0, 80)),
+    }));
+    assert.equal(layout.clientWidth, 390);
+    assert.ok(layout.scrollWidth <= layout.clientWidth, `${layout.scrollWidth} px wide`);
+    assert.deepEqual(layout.unnamed, [], "controls without an accessible name");
+    await page.screenshot({ path: join(SCREENSHOTS, "narrow-390.png"), fullPage: true });
+
+    // Tab reaches the first slider, and the arrow keys move it by one step.
+    const delta = slider(page, "δ_pred");
+    const before = Number(await delta.inputValue());
+    for (let tab = 0; tab < 10 && !(await delta.evaluate((el) => el === document.activeElement)); tab++) {
+      await page.keyboard.press("Tab");
+    }
+    await page.keyboard.press("ArrowLeft");
+    assert.ok(Number(await delta.inputValue()) < before, "ArrowLeft lowers δ_pred");
+    // A pool row opens its problem from the keyboard.
+    const row = page.locator(".pool-row button").nth(2);
+    await row.focus();
+    await page.keyboard.press("Enter");
+    assert.equal(await row.getAttribute("aria-pressed"), "true");
   });
 });
 
