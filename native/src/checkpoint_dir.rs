@@ -1,11 +1,20 @@
-//! Reading and loading a checkpoint directory, with errors that name it.
+//! Reading and loading a checkpoint directory, with errors that name it. A checkpoint that
+//! holds its heads alone (`actprm export-heads`) is loaded with the pretrained encoder it was
+//! trained on, read from $ACTPRM_BACKBONE_DIR or scripts/fetch-backbone.sh's directory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use actprm_core::checkpoint::{Checkpoint, CheckpointFiles};
-use anyhow::{Context, Result};
+use actprm_core::checkpoint::{BackboneReference, Checkpoint, CheckpointConfig, CheckpointFiles};
+use actprm_core::model::{PrmBackbone, PrmBackboneConfig};
+use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone, default_backbone_dir};
+use anyhow::{Context, Result, bail};
 
 use crate::backend::Backend;
+use crate::identity::file_digest;
+
+/// The environment variable naming the pretrained encoder's directory for heads-only
+/// checkpoints.
+pub const BACKBONE_DIR_VAR: &str = "ACTPRM_BACKBONE_DIR";
 
 /// Reads and loads a checkpoint directory onto the backend's device.
 pub fn load_checkpoint(dir: &Path, backend: &Backend) -> Result<Checkpoint> {
@@ -22,13 +31,59 @@ pub fn read_checkpoint_files(dir: &Path) -> Result<CheckpointFiles> {
     })
 }
 
-/// Loads the files read from checkpoint directory `dir` onto the backend's device.
+/// Loads the files read from checkpoint directory `dir` onto the backend's device; heads alone
+/// are loaded around the encoder of [`pretrained_encoder_dir`].
 pub fn load_checkpoint_files(
     files: &CheckpointFiles,
     dir: &Path,
     backend: &Backend,
 ) -> Result<Checkpoint> {
-    files
-        .load(&backend.device)
-        .with_context(|| format!("loading the checkpoint {}", dir.display()))
+    let context = || format!("loading the checkpoint {}", dir.display());
+    let Some(reference) = files.pretrained_backbone().with_context(context)? else {
+        return files.load(&backend.device).with_context(context);
+    };
+    load_heads_alone(files, &reference, backend).with_context(context)
+}
+
+/// Loads heads alone around the encoder they were trained on.
+fn load_heads_alone(
+    files: &CheckpointFiles,
+    reference: &BackboneReference,
+    backend: &Backend,
+) -> Result<Checkpoint> {
+    let encoder_dir = pretrained_encoder_dir();
+    let config: CheckpointConfig = serde_json::from_str(&files.config)?;
+    let encoder = pretrained_encoder(&config, &encoder_dir, backend)?;
+    let weights = encoder_dir.join(&reference.file);
+    let digest = file_digest(&weights).with_context(|| {
+        format!("the checkpoint holds the heads alone; set {BACKBONE_DIR_VAR} to the directory of the encoder they were trained on")
+    })?;
+    Ok(files.load_with_backbone(encoder, &digest, &backend.device)?)
+}
+
+/// Where heads-only checkpoints find their encoder: $ACTPRM_BACKBONE_DIR, else
+/// `~/.cache/actprm/all-minilm-l6-v2`.
+pub fn pretrained_encoder_dir() -> PathBuf {
+    std::env::var_os(BACKBONE_DIR_VAR).map_or_else(default_backbone_dir, PathBuf::from)
+}
+
+/// The pretrained encoder in `dir`, made ready as `config`'s model was: with its special
+/// tokens (the step separator added to the vocabulary).
+pub fn pretrained_encoder(
+    config: &CheckpointConfig,
+    dir: &Path,
+    backend: &Backend,
+) -> Result<PrmBackbone> {
+    if !matches!(config.model.backbone, PrmBackboneConfig::Bert(_)) {
+        bail!(
+            "only a model on a pretrained encoder (`--backbone minilm`) can be kept as heads alone"
+        );
+    }
+    let pretrained = PretrainedBackbone::bert(
+        dir,
+        &config.special_tokens,
+        DEFAULT_SEPARATOR_INIT,
+        &backend.device,
+    )?;
+    Ok(pretrained.backbone)
 }

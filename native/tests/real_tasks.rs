@@ -230,6 +230,25 @@ fn a_run_on_the_pretrained_backbone() {
         record["training"]["learning_rate"], 2e-5,
         "the fine-tuning learning rate"
     );
+    // A fine-tuned encoder would be lost with the heads alone.
+    let heads = out.with_extension("heads");
+    let export = |checkpoint: &std::path::Path| {
+        vec![
+            "--device".to_string(),
+            "cpu".to_string(),
+            "export-heads".to_string(),
+            "--checkpoint".to_string(),
+            checkpoint.display().to_string(),
+            "--out".to_string(),
+            heads.display().to_string(),
+        ]
+    };
+    let refused = actprm_refused(&export(&out.join("checkpoint")));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("changed in training"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
 
     // The frozen mode trains the heads on features computed once; a second run reads them all
     // from the feature cache and ends where the first did.
@@ -270,6 +289,52 @@ fn a_run_on_the_pretrained_backbone() {
         "the same run from cached features"
     );
     std::fs::remove_dir_all(&cache).ok();
+
+    // The frozen run's heads alone, read with the same encoder, score as the whole checkpoint.
+    actprm(&export(&out.join("checkpoint")));
+    let size = |dir: &std::path::Path| {
+        std::fs::metadata(dir.join("model.safetensors"))
+            .unwrap()
+            .len()
+    };
+    assert!(
+        size(&heads) * 50 < size(&out.join("checkpoint")),
+        "{} bytes of heads",
+        size(&heads)
+    );
+    let score = |checkpoint: &std::path::Path| {
+        let run = actprm(&[
+            "--device",
+            "cpu",
+            "score",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "--count",
+            "4",
+        ]);
+        String::from_utf8(run.stdout).unwrap()
+    };
+    assert_eq!(score(&heads), score(&out.join("checkpoint")));
+    // Another encoder (here: none where ACTPRM_BACKBONE_DIR points) is refused, naming it.
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_actprm"))
+        .args([
+            "--device",
+            "cpu",
+            "score",
+            "--checkpoint",
+            heads.to_str().unwrap(),
+        ])
+        .env("ACTPRM_BACKBONE_DIR", out.join("nowhere"))
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("ACTPRM_BACKBONE_DIR") || stderr.contains("nowhere"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&heads).ok();
+
     let refused = actprm_refused(&[
         "--device",
         "cpu",

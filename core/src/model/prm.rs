@@ -55,18 +55,25 @@ impl PrmConfig {
         }
     }
 
+    /// Whether `backbone` is of the configured kind (small, BERT or decoder).
+    pub fn is_kind_of(&self, backbone: &PrmBackbone) -> bool {
+        matches!(
+            (&self.backbone, backbone),
+            (PrmBackboneConfig::Small(_), PrmBackbone::Small(_))
+                | (PrmBackboneConfig::Bert(_), PrmBackbone::Bert(_))
+                | (PrmBackboneConfig::Decoder(_), PrmBackbone::Decoder(_))
+        )
+    }
+
     /// The model around an existing backbone (a pretrained one), with fresh heads.
     ///
     /// # Panics
     /// When `backbone` is not of the configured kind.
     pub fn init_around(&self, backbone: PrmBackbone, device: &Device) -> EnsemblePrm {
-        let same_kind = matches!(
-            (&self.backbone, &backbone),
-            (PrmBackboneConfig::Small(_), PrmBackbone::Small(_))
-                | (PrmBackboneConfig::Bert(_), PrmBackbone::Bert(_))
-                | (PrmBackboneConfig::Decoder(_), PrmBackbone::Decoder(_))
+        assert!(
+            self.is_kind_of(&backbone),
+            "the backbone is not of the configured kind"
         );
-        assert!(same_kind, "the backbone is not of the configured kind");
         EnsemblePrm {
             backbone,
             heads: self.heads.init(self.backbone.width(), device),

@@ -1,4 +1,5 @@
-//! Arguments of the commands that read a trained checkpoint: `score`, `filter` and `eval`.
+//! Arguments of the commands that read a trained checkpoint: `score`, `filter`, `eval` and
+//! `export-heads`.
 
 use std::path::PathBuf;
 
@@ -64,6 +65,23 @@ pub struct ScoreArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub thresholds: ThresholdOverrides,
+}
+
+/// `actprm export-heads`: a checkpoint on a frozen pretrained encoder saved as its heads alone.
+#[derive(Debug, Args)]
+pub struct ExportHeadsArgs {
+    /// Checkpoint directory written by `run` or `train` with `--backbone minilm
+    /// --freeze-backbone`.
+    #[arg(long, default_value = "runs/actprm/checkpoint")]
+    pub checkpoint: PathBuf,
+    /// Directory to write the heads-only checkpoint to (replaced whole if it exists).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Directory of the pretrained encoder the checkpoint was trained on: config.json,
+    /// model.safetensors and tokenizer.json [default: $ACTPRM_BACKBONE_DIR, else
+    /// ~/.cache/actprm/all-minilm-l6-v2, where scripts/fetch-backbone.sh puts them]
+    #[arg(long)]
+    pub backbone_dir: Option<PathBuf>,
 }
 
 /// `actprm filter`: one-shot filtering of a pool.

@@ -75,6 +75,16 @@ pub enum Command {
     /// Answers without a readable verdict are recorded with their text and never become labels.
     #[command(mut_arg("judge_url", |arg| arg.required(true)))]
     Label(LabelArgs),
+    /// Save a checkpoint trained on a frozen pretrained encoder (`--backbone minilm
+    /// --freeze-backbone`) as its heads alone: the trained heads' weights (8.4 MB for 32 heads
+    /// on all-MiniLM-L6-v2, in place of 107 MB), config.json naming the encoder's weight file
+    /// and its SHA-256, and tokenizer.json.
+    ///
+    /// Every command that reads a checkpoint reads such a one with the encoder from
+    /// $ACTPRM_BACKBONE_DIR, else ~/.cache/actprm/all-minilm-l6-v2, and refuses an encoder
+    /// whose weight file differs. A checkpoint whose encoder changed in training (fine-tuned)
+    /// is refused: its heads alone would lose it.
+    ExportHeads(ExportHeadsArgs),
     /// Evaluate a checkpoint on a benchmark.
     #[command(subcommand)]
     Eval(EvalCommand),

@@ -3,6 +3,7 @@
 mod bench;
 mod eval;
 mod experiment;
+mod export_heads;
 mod filter;
 mod label;
 mod score;
@@ -25,6 +26,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Train(args) => experiment::train(&args, &backend),
         Command::Score(args) => score::score(&args, &backend),
         Command::Filter(args) => filter::filter(&args, &backend),
+        Command::ExportHeads(args) => export_heads::export_heads(&args, &backend),
         Command::Eval(EvalCommand::Processbench(args)) => eval::processbench(&args, &backend),
         Command::Eval(EvalCommand::Synthetic(args)) => eval::synthetic(&args, &backend),
         Command::Eval(EvalCommand::Prmbench(args)) => eval::prmbench(&args, &backend),

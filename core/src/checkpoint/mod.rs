@@ -1,6 +1,10 @@
 //! Checkpoints: `config.json` beside the weights (`model.safetensors`, anchor θ₀ included) and
 //! the `tokenizer.json` they were trained with. A checkpoint directory is written under a
-//! staging name and renamed into place, so an interrupted save never leaves a corrupt one.
+//! staging name and renamed into place, so an interrupted save never leaves a corrupt one. A
+//! model on a frozen pretrained backbone can also be saved as its heads alone, read back with
+//! the backbone's own file ([`heads_only`]).
+
+mod heads_only;
 
 use std::fs;
 use std::path::Path;
@@ -16,6 +20,8 @@ use crate::model::{EnsemblePrm, InvalidModelConfig, PrmConfig};
 use crate::selection::{SelectionConfig, check_threshold, is_valid_tau};
 use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use crate::whole_dir::{FileError, settled_dir, write_whole_dir};
+
+pub use heads_only::BackboneReference;
 
 /// File name of the configuration inside a checkpoint directory.
 pub const CONFIG_FILE: &str = "config.json";
@@ -41,6 +47,10 @@ pub struct CheckpointConfig {
     /// uses unless told otherwise; `None` when none was chosen (then `selection.tau`).
     #[config(default = "None")]
     pub threshold: Option<ChosenThreshold>,
+    /// The pretrained backbone the weights leave out, when they hold the heads alone (see
+    /// [`CheckpointFiles::heads_only`]); `None` when they hold the whole model.
+    #[config(default = "None")]
+    pub pretrained_backbone: Option<BackboneReference>,
 }
 
 impl CheckpointConfig {
@@ -97,6 +107,30 @@ pub enum CheckpointError {
     /// The tokenizer file is unusable.
     #[error("{TOKENIZER_FILE}: {0}")]
     Tokenizer(String),
+    /// The checkpoint holds the heads alone, and was loaded without their backbone.
+    #[error("{CONFIG_FILE}: the checkpoint holds the heads alone; load it with its backbone, {0}")]
+    NeedsBackbone(String),
+    /// The checkpoint holds its backbone, and was loaded as heads alone.
+    #[error("{CONFIG_FILE}: the checkpoint holds its backbone; load it whole")]
+    HoldsBackbone,
+    /// The backbone given for heads alone is not the one they were trained on.
+    #[error(
+        "the heads were trained on a backbone whose {file} has SHA-256 {expected}, not {found}"
+    )]
+    OtherBackbone {
+        /// The backbone's weight file.
+        file: String,
+        /// The SHA-256 the heads were trained with.
+        expected: String,
+        /// The SHA-256 of the file given.
+        found: String,
+    },
+    /// The model's backbone is not the pretrained one: saved as heads alone, it would be lost.
+    #[error(
+        "the model's backbone changed in training (it differs from {0}'s): it cannot be saved \
+         as heads alone"
+    )]
+    TrainedBackbone(String),
 }
 
 /// A checkpoint's three files, in memory.
@@ -169,20 +203,12 @@ impl CheckpointFiles {
     /// Rebuilds the model on `device` and loads the weights into it, refusing weights that
     /// hold a NaN or an infinity.
     pub fn load(&self, device: &Device) -> Result<Checkpoint, CheckpointError> {
-        let config: CheckpointConfig =
-            serde_json::from_str(&self.config).map_err(CheckpointError::Config)?;
-        config.validate().map_err(CheckpointError::InvalidModel)?;
-        self.ensure_finite_weights()?;
-        let tokenizer = StepTokenizer::from_json(&self.tokenizer, &config.special_tokens)
-            .map_err(|e| CheckpointError::Tokenizer(e.to_string()))?;
-        let table = config.model.backbone.vocab_size();
-        if tokenizer.vocab_size() > table {
-            return Err(CheckpointError::Tokenizer(format!(
-                "it gives token ids up to {}, beyond the model's embedding table of {table} rows \
-                 ({CONFIG_FILE})",
-                tokenizer.vocab_size() - 1
-            )));
+        let config = self.read_config()?;
+        if let Some(reference) = &config.pretrained_backbone {
+            return Err(CheckpointError::NeedsBackbone(reference.file.clone()));
         }
+        self.ensure_finite_weights()?;
+        let tokenizer = self.read_tokenizer(&config)?;
         let mut model = config.model.init(device);
         let mut store = SafetensorsStore::from_bytes(Some(self.weights.clone()));
         model
@@ -193,6 +219,29 @@ impl CheckpointFiles {
             config,
             tokenizer,
         })
+    }
+
+    /// The configuration, checked.
+    fn read_config(&self) -> Result<CheckpointConfig, CheckpointError> {
+        let config: CheckpointConfig =
+            serde_json::from_str(&self.config).map_err(CheckpointError::Config)?;
+        config.validate().map_err(CheckpointError::InvalidModel)?;
+        Ok(config)
+    }
+
+    /// The tokenizer, refused when it gives ids beyond `config`'s embedding table.
+    fn read_tokenizer(&self, config: &CheckpointConfig) -> Result<StepTokenizer, CheckpointError> {
+        let tokenizer = StepTokenizer::from_json(&self.tokenizer, &config.special_tokens)
+            .map_err(|e| CheckpointError::Tokenizer(e.to_string()))?;
+        let table = config.model.backbone.vocab_size();
+        if tokenizer.vocab_size() > table {
+            return Err(CheckpointError::Tokenizer(format!(
+                "it gives token ids up to {}, beyond the model's embedding table of {table} rows \
+                 ({CONFIG_FILE})",
+                tokenizer.vocab_size() - 1
+            )));
+        }
+        Ok(tokenizer)
     }
 
     /// Writes the files into `dir`, replacing any checkpoint there only once all are written

@@ -1,0 +1,254 @@
+//! Heads-only checkpoints. A model trained on a pretrained backbone kept frozen differs from
+//! that backbone only in its heads, so its checkpoint can hold the heads alone: the weights file
+//! keeps the trained heads' layers, `config.json` names the backbone's weight file and its
+//! SHA-256, and loading rebuilds the model around the backbone read from that file. θ₀ is not
+//! stored either: the heads' seed rebuilds it. For frozen all-MiniLM-L6-v2 with the default 32
+//! heads that is 8.4 MB in place of 107 MB.
+
+use burn::config::Config;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::Device;
+
+use super::{Checkpoint, CheckpointConfig, CheckpointError, CheckpointFiles};
+use crate::finite::to_json_that_reads_back;
+use crate::model::PrmBackbone;
+
+/// The tensors a heads-only checkpoint stores: every layer of the trained heads.
+const HEADS_PATTERN: &str = r"^heads\.layers\.";
+
+/// The pretrained backbone a heads-only checkpoint is read with.
+#[derive(Config, Debug, PartialEq, Eq)]
+pub struct BackboneReference {
+    /// The name of the backbone's weight file (`model.safetensors` of all-MiniLM-L6-v2's
+    /// directory, or a GGUF file's name).
+    pub file: String,
+    /// The SHA-256 of that file in lowercase hex: a backbone read from another file is refused.
+    pub sha256: String,
+}
+
+/// Every tensor of `backbone` by name, in name order, to compare two backbones.
+fn backbone_tensors(backbone: &PrmBackbone) -> Result<Vec<(String, Vec<u8>)>, CheckpointError> {
+    let mut tensors = backbone
+        .collect(None, None, false)
+        .into_iter()
+        .map(|tensor| {
+            let bytes = tensor
+                .to_bytes()
+                .map_err(|e| CheckpointError::Weights(e.to_string()))?;
+            Ok((tensor.name.clone(), bytes.to_vec()))
+        })
+        .collect::<Result<Vec<_>, CheckpointError>>()?;
+    tensors.sort();
+    Ok(tensors)
+}
+
+impl CheckpointFiles {
+    /// The heads-only checkpoint of `checkpoint`, whose backbone must be `pretrained`, the
+    /// backbone read from the file `reference` names: a backbone that training changed
+    /// (fine-tuned, or adapted with LoRA) is refused, since the heads alone would lose it.
+    pub fn heads_only(
+        checkpoint: &Checkpoint,
+        pretrained: &PrmBackbone,
+        reference: BackboneReference,
+    ) -> Result<Self, CheckpointError> {
+        if backbone_tensors(checkpoint.model.backbone())? != backbone_tensors(pretrained)? {
+            return Err(CheckpointError::TrainedBackbone(reference.file));
+        }
+        let mut store = SafetensorsStore::from_bytes(None).with_regex(HEADS_PATTERN);
+        checkpoint
+            .model
+            .save_into(&mut store)
+            .map_err(|e| CheckpointError::Weights(e.to_string()))?;
+        let config = CheckpointConfig {
+            pretrained_backbone: Some(reference),
+            ..checkpoint.config.clone()
+        };
+        Ok(Self {
+            config: to_json_that_reads_back(&config).map_err(CheckpointError::NonFiniteConfig)?,
+            weights: store
+                .get_bytes()
+                .map_err(|e| CheckpointError::Weights(e.to_string()))?,
+            tokenizer: checkpoint.tokenizer.to_json(),
+        })
+    }
+
+    /// The backbone a heads-only checkpoint must be loaded with; `None` when the weights hold
+    /// the whole model.
+    pub fn pretrained_backbone(&self) -> Result<Option<BackboneReference>, CheckpointError> {
+        Ok(self.read_config()?.pretrained_backbone)
+    }
+
+    /// Loads a heads-only checkpoint around `backbone`, read from a file whose SHA-256 is
+    /// `sha256` (lowercase hex), refusing another backbone than the one the heads were trained
+    /// on.
+    pub fn load_with_backbone(
+        &self,
+        backbone: PrmBackbone,
+        sha256: &str,
+        device: &Device,
+    ) -> Result<Checkpoint, CheckpointError> {
+        let config = self.read_config()?;
+        let Some(reference) = config.pretrained_backbone.clone() else {
+            return Err(CheckpointError::HoldsBackbone);
+        };
+        if reference.sha256 != sha256 {
+            return Err(CheckpointError::OtherBackbone {
+                file: reference.file,
+                expected: reference.sha256,
+                found: sha256.to_string(),
+            });
+        }
+        if !config.model.is_kind_of(&backbone) {
+            return Err(CheckpointError::Weights(format!(
+                "the backbone given is not of the kind {} was trained on",
+                reference.file
+            )));
+        }
+        self.ensure_finite_weights()?;
+        let tokenizer = self.read_tokenizer(&config)?;
+        let mut model = config.model.init_around(backbone, device);
+        let mut store = SafetensorsStore::from_bytes(Some(self.weights.clone()))
+            .with_regex(HEADS_PATTERN)
+            .allow_partial(true);
+        let applied = model
+            .load_from(&mut store)
+            .map_err(|e| CheckpointError::Weights(e.to_string()))?;
+        let heads_missing = applied
+            .missing
+            .iter()
+            .find(|(path, _)| path.starts_with("heads.layers."));
+        if let Some((path, _)) = heads_missing {
+            return Err(CheckpointError::Weights(format!(
+                "the heads' tensor `{path}` is missing"
+            )));
+        }
+        Ok(Checkpoint {
+            model,
+            config,
+            tokenizer,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::module::Module;
+
+    use super::*;
+    use crate::batch::PrmInput;
+    use crate::encoding::{EncodingConfig, encode_trajectory};
+    use crate::model::test_support::{Poison, tiny_prm_config};
+    use crate::model::{EnsemblePrm, PrmConfig};
+    use crate::tasks::synthetic::{SyntheticConfig, generate};
+    use crate::tokenizer::StepTokenizer;
+
+    /// A tiny model whose heads have moved from their initialisation, as training leaves them,
+    /// while its backbone stayed as built.
+    fn trained(config: &PrmConfig, device: &Device) -> EnsemblePrm {
+        let fresh = config.init(device);
+        let mut other_heads = config.clone();
+        other_heads.heads.seed += 1;
+        let moved = other_heads.init(device);
+        let mut store = SafetensorsStore::from_bytes(None).with_regex(HEADS_PATTERN);
+        moved.save_into(&mut store).unwrap();
+        let mut store = SafetensorsStore::from_bytes(Some(store.get_bytes().unwrap()))
+            .with_regex(HEADS_PATTERN)
+            .allow_partial(true);
+        let mut model = fresh;
+        model.load_from(&mut store).unwrap();
+        model
+    }
+
+    fn checkpoint() -> Checkpoint {
+        let device = Device::flex();
+        let tokenizer = StepTokenizer::for_synthetic(&SyntheticConfig::new());
+        let model_config = tiny_prm_config(tokenizer.vocab_size(), 3, 8);
+        let model = trained(&model_config, &device);
+        Checkpoint {
+            model,
+            config: CheckpointConfig::new(model_config, EncodingConfig::new()),
+            tokenizer,
+        }
+    }
+
+    fn scores(checkpoint: &Checkpoint) -> Vec<f32> {
+        let trajectories = generate(&SyntheticConfig::new(), 3, 4);
+        let encoded: Vec<_> = trajectories
+            .iter()
+            .map(|t| encode_trajectory(&checkpoint.tokenizer, t, &checkpoint.config.encoding))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let input = PrmInput::new(&encoded, checkpoint.tokenizer.pad_id(), &Device::flex());
+        checkpoint
+            .model
+            .score(&input)
+            .into_iter()
+            .flat_map(|s| s.heads.concat())
+            .collect()
+    }
+
+    fn reference() -> BackboneReference {
+        BackboneReference::new("model.safetensors".to_string(), "ab12".to_string())
+    }
+
+    #[test]
+    fn the_heads_alone_with_their_backbone_score_as_the_whole_checkpoint() {
+        let whole = checkpoint();
+        let backbone = whole.model.backbone().clone();
+        let heads = CheckpointFiles::heads_only(&whole, &backbone, reference()).unwrap();
+        let full =
+            CheckpointFiles::from_model(&whole.model, &whole.config, &whole.tokenizer).unwrap();
+        assert!(
+            heads.weights.len() * 2 < full.weights.len(),
+            "{} bytes of heads against {} in all",
+            heads.weights.len(),
+            full.weights.len()
+        );
+        assert_eq!(heads.pretrained_backbone().unwrap(), Some(reference()));
+
+        let loaded = heads
+            .load_with_backbone(backbone.clone(), "ab12", &Device::flex())
+            .unwrap();
+        assert_eq!(scores(&loaded), scores(&whole));
+        // θ₀ comes back from the heads' seed: the anchor penalty is the trained one.
+        assert_eq!(
+            loaded.model.anchor_penalty().into_scalar::<f32>(),
+            whole.model.anchor_penalty().into_scalar::<f32>()
+        );
+        assert!(whole.model.anchor_penalty().into_scalar::<f32>() > 0.0);
+    }
+
+    #[test]
+    fn another_backbone_or_a_trained_one_is_refused() {
+        let whole = checkpoint();
+        let backbone = whole.model.backbone().clone();
+        let heads = CheckpointFiles::heads_only(&whole, &backbone, reference()).unwrap();
+        let error = heads
+            .load_with_backbone(backbone.clone(), "cd34", &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("model.safetensors") && error.contains("cd34"),
+            "{error}"
+        );
+
+        // A backbone whose weights differ from the pretrained one's, as training leaves a
+        // fine-tuned one, is refused.
+        let changed = backbone.clone().map(&mut Poison);
+        let error = CheckpointFiles::heads_only(&whole, &changed, reference())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("changed in training"), "{error}");
+
+        // The whole model's files do not load as heads alone, nor the reverse.
+        let full =
+            CheckpointFiles::from_model(&whole.model, &whole.config, &whole.tokenizer).unwrap();
+        let error = full
+            .load_with_backbone(backbone, "ab12", &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("holds its backbone"), "{error}");
+        let error = heads.load(&Device::flex()).unwrap_err().to_string();
+        assert!(error.contains("holds the heads alone"), "{error}");
+    }
+}
