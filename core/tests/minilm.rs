@@ -195,6 +195,25 @@ fn minilm_becomes_an_ensemble_prm_that_checkpoints() {
     assert_eq!(scores[0].num_steps(), 2);
     assert_eq!(scores[0].heads.len(), 4);
 
+    // The same encoder built from its files' contents, as a browser fetches them.
+    let read = |name: &str| std::fs::read(backbone_dir().join(name)).unwrap();
+    let text = |name: &str| String::from_utf8(read(name)).unwrap();
+    let from_bytes = PretrainedBackbone::bert_from_bytes(
+        text("config.json"),
+        text("tokenizer.json"),
+        read("model.safetensors"),
+        &special,
+        DEFAULT_SEPARATOR_INIT,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(
+        from_bytes.tokenizer.vocab_size(),
+        pretrained.tokenizer.vocab_size()
+    );
+    let model_from_bytes = config.init_around(from_bytes.backbone, &device);
+    assert_eq!(model_from_bytes.score(&input), scores);
+
     let checkpoint = CheckpointConfig::new(config, encoding);
     let files = CheckpointFiles::from_model(&model, &checkpoint, &pretrained.tokenizer).unwrap();
     let reloaded = files.load(&device).unwrap();
