@@ -1,6 +1,6 @@
 //! Reading and loading a checkpoint directory, with errors that name it. A checkpoint that
 //! holds its heads alone (`actprm export-heads`) is loaded with the pretrained encoder it was
-//! trained on, read from $ACTPRM_BACKBONE_DIR or scripts/fetch-backbone.sh's directory.
+//! trained on, read from $ACTPRM_BACKBONE or scripts/fetch-backbone.sh's directory.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +14,7 @@ use crate::identity::file_digest;
 
 /// The environment variable naming the pretrained encoder's directory for heads-only
 /// checkpoints.
-pub const BACKBONE_DIR_VAR: &str = "ACTPRM_BACKBONE_DIR";
+pub const BACKBONE_DIR_VAR: &str = "ACTPRM_BACKBONE";
 
 /// Reads and loads a checkpoint directory onto the backend's device.
 pub fn load_checkpoint(dir: &Path, backend: &Backend) -> Result<Checkpoint> {
@@ -61,7 +61,7 @@ fn load_heads_alone(
     Ok(files.load_with_backbone(encoder, &digest, &backend.device)?)
 }
 
-/// Where heads-only checkpoints find their encoder: $ACTPRM_BACKBONE_DIR, else
+/// Where heads-only checkpoints find their encoder: $ACTPRM_BACKBONE, else
 /// `~/.cache/actprm/all-minilm-l6-v2`.
 pub fn pretrained_encoder_dir() -> PathBuf {
     std::env::var_os(BACKBONE_DIR_VAR).map_or_else(default_backbone_dir, PathBuf::from)

@@ -315,7 +315,7 @@ fn a_run_on_the_pretrained_backbone() {
         String::from_utf8(run.stdout).unwrap()
     };
     assert_eq!(score(&heads), score(&out.join("checkpoint")));
-    // Another encoder (here: none where ACTPRM_BACKBONE_DIR points) is refused, naming it.
+    // Another encoder (here: none where ACTPRM_BACKBONE points) is refused, naming it.
     let missing = std::process::Command::new(env!("CARGO_BIN_EXE_actprm"))
         .args([
             "--device",
@@ -324,13 +324,13 @@ fn a_run_on_the_pretrained_backbone() {
             "--checkpoint",
             heads.to_str().unwrap(),
         ])
-        .env("ACTPRM_BACKBONE_DIR", out.join("nowhere"))
+        .env("ACTPRM_BACKBONE", out.join("nowhere"))
         .output()
         .unwrap();
     assert!(!missing.status.success());
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(
-        stderr.contains("ACTPRM_BACKBONE_DIR") || stderr.contains("nowhere"),
+        stderr.contains("ACTPRM_BACKBONE") || stderr.contains("nowhere"),
         "{stderr}"
     );
     std::fs::remove_dir_all(&heads).ok();

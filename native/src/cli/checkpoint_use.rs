@@ -78,7 +78,7 @@ pub struct ExportHeadsArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Directory of the pretrained encoder the checkpoint was trained on: config.json,
-    /// model.safetensors and tokenizer.json [default: $ACTPRM_BACKBONE_DIR, else
+    /// model.safetensors and tokenizer.json [default: $ACTPRM_BACKBONE, else
     /// ~/.cache/actprm/all-minilm-l6-v2, where scripts/fetch-backbone.sh puts them]
     #[arg(long)]
     pub backbone_dir: Option<PathBuf>,

@@ -81,7 +81,7 @@ pub enum Command {
     /// and its SHA-256, and tokenizer.json.
     ///
     /// Every command that reads a checkpoint reads such a one with the encoder from
-    /// $ACTPRM_BACKBONE_DIR, else ~/.cache/actprm/all-minilm-l6-v2, and refuses an encoder
+    /// $ACTPRM_BACKBONE, else ~/.cache/actprm/all-minilm-l6-v2, and refuses an encoder
     /// whose weight file differs. A checkpoint whose encoder changed in training (fine-tuned)
     /// is refused: its heads alone would lose it.
     ExportHeads(ExportHeadsArgs),
