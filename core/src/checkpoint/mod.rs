@@ -394,23 +394,40 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A save stopped between its two renames: the old checkpoint moved aside, the new one
+    /// whole in its staging directory but not yet in place. Reading gives the old weights back.
     #[test]
     fn an_interrupted_swap_falls_back_to_the_previous_checkpoint() {
-        let (model, config, tokenizer) = tiny();
+        let (old, config, tokenizer) = tiny();
+        let mut newer_config = config.clone();
+        newer_config.model.heads.seed += 1;
+        let newer = newer_config.model.init(&Device::flex());
+        assert_ne!(
+            scores_of(&old, &tokenizer, &config),
+            scores_of(&newer, &tokenizer, &config),
+            "the two checkpoints must score apart for the test to tell them apart"
+        );
         let dir = std::env::temp_dir().join(format!("actprm-ckpt-swap-{}", std::process::id()));
-        CheckpointFiles::from_model(&model, &config, &tokenizer)
+        CheckpointFiles::from_model(&old, &config, &tokenizer)
             .unwrap()
             .write_dir(&dir)
             .unwrap();
-        // Simulate a crash after the old checkpoint was moved aside but before the new one landed.
         fs::rename(&dir, sibling(&dir, "previous")).unwrap();
-        assert!(
-            CheckpointFiles::read_dir(&dir)
-                .unwrap()
-                .load(&Device::flex())
-                .is_ok()
+        CheckpointFiles::from_model(&newer, &newer_config, &tokenizer)
+            .unwrap()
+            .write_dir(&sibling(&dir, "partial"))
+            .unwrap();
+        let loaded = CheckpointFiles::read_dir(&dir)
+            .unwrap()
+            .load(&Device::flex())
+            .unwrap();
+        assert_eq!(
+            scores_of(&loaded.model, &loaded.tokenizer, &loaded.config),
+            scores_of(&old, &tokenizer, &config)
         );
-        fs::remove_dir_all(sibling(&dir, "previous")).unwrap();
+        for leftover in ["previous", "partial"] {
+            fs::remove_dir_all(sibling(&dir, leftover)).unwrap();
+        }
     }
 
     /// A configuration edited by hand into one that cannot be built, or whose windows the

@@ -177,6 +177,8 @@ impl EnsembleHeads {
 
 #[cfg(test)]
 mod tests {
+    use burn::tensor::Distribution;
+
     use super::*;
 
     fn device() -> Device {
@@ -187,14 +189,54 @@ mod tests {
         tensor.into_data().try_into_vec::<f32>().unwrap()
     }
 
+    /// Row e of the logits is head e's, at every (trajectory, step) of the batch: heads whose
+    /// only non-zero weight is their output bias, e, give e everywhere.
     #[test]
     fn logits_have_one_row_per_head() {
+        let (heads, d_input, hidden) = (3, 4, 8);
+        let zeros = |shape: [usize; 3]| TensorData::zeros::<f32, _>(shape);
+        let biases: Vec<f32> = (0..heads).map(|e| e as f32).collect();
+        let layers = vec![
+            (zeros([heads, d_input, hidden]), zeros([heads, 1, hidden])),
+            (zeros([heads, hidden, hidden]), zeros([heads, 1, hidden])),
+            (
+                zeros([heads, hidden, 1]),
+                TensorData::new(biases, [heads, 1, 1]),
+            ),
+        ];
+        let ensemble = EnsembleHeads::from_weights(layers, &device());
+        let logits = ensemble.forward(Tensor::ones([2, 5, d_input], &device()));
+        assert_eq!(logits.dims(), [heads, 2, 5]);
+        let expected: Vec<f32> = (0..heads).flat_map(|e| [e as f32; 10]).collect();
+        assert_eq!(values(logits), expected);
+    }
+
+    /// Every feature vector is scored alone: a batch's logits are those of its vectors one by
+    /// one.
+    #[test]
+    fn each_step_is_scored_from_its_own_feature() {
         let heads = EnsembleHeadsConfig::new()
             .with_num_heads(3)
             .with_hidden(8)
             .init(4, &device());
-        let logits = heads.forward(Tensor::ones([2, 5, 4], &device()));
-        assert_eq!(logits.dims(), [3, 2, 5]);
+        let features = Tensor::<3>::random([2, 3, 4], Distribution::Normal(0.0, 1.0), &device());
+        let together = values(heads.forward(features.clone()));
+        for trajectory in 0..2 {
+            for step in 0..3 {
+                let alone =
+                    features
+                        .clone()
+                        .slice([trajectory..trajectory + 1, step..step + 1, 0..4]);
+                let alone = values(heads.forward(alone));
+                for (e, logit) in alone.into_iter().enumerate() {
+                    let batched = together[e * 6 + trajectory * 3 + step];
+                    assert!(
+                        (logit - batched).abs() < 1e-6,
+                        "head {e}: {logit} vs {batched}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -69,10 +69,20 @@ mod tests {
         assert_eq!(even.best, 50.0);
     }
 
+    /// Warm-up runs that take far longer than the timed ones (as a first run's compilation
+    /// does) leave the throughput untouched.
     #[test]
     fn warm_up_runs_are_not_timed() {
         let mut calls = 0;
-        measure(2, 3, 1.0, || calls += 1);
+        let throughput = measure(2, 3, 1.0, || {
+            calls += 1;
+            if calls <= 2 {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
         assert_eq!(calls, 5);
+        // A timed run that had slept would give at most 5 per second.
+        assert!(throughput.best > 1000.0, "{throughput:?}");
+        assert!(throughput.median > 1000.0, "{throughput:?}");
     }
 }
