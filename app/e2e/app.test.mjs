@@ -20,6 +20,7 @@ const DIST = process.env.ACTPRM_E2E_DIST ?? resolve(here, "../../dist");
 const SEED = Number(process.env.ACTPRM_E2E_SEED ?? 3);
 const SCREENSHOTS = process.env.ACTPRM_E2E_SCREENSHOTS ?? join(here, "screenshots");
 const NATIVE_SCORES = process.env.ACTPRM_E2E_NATIVE_SCORES;
+const REAL_SCORES = process.env.ACTPRM_E2E_REAL_SCORES;
 /** Loading and scoring on a software GPU is slow; this is a bound, not an expectation. */
 const PAGE_TIMEOUT = 600_000;
 /** How far the page's scores may be from the native ones. */
@@ -31,13 +32,13 @@ const LEAST_POOL_F1 = 0.9;
 
 let site;
 let native;
+let nativeReal;
 
 before(async () => {
   assert.ok(NATIVE_SCORES, "set ACTPRM_E2E_NATIVE_SCORES (app/e2e/run.sh does)");
-  native = readFileSync(NATIVE_SCORES, "utf8")
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line));
+  assert.ok(REAL_SCORES, "set ACTPRM_E2E_REAL_SCORES (app/e2e/run.sh does)");
+  native = jsonLines(NATIVE_SCORES);
+  nativeReal = jsonLines(REAL_SCORES);
   mkdirSync(SCREENSHOTS, { recursive: true });
   site = await serve(DIST);
 });
@@ -45,6 +46,14 @@ before(async () => {
 after(async () => {
   await site?.close();
 });
+
+/** The records of a JSON-lines file. */
+function jsonLines(path) {
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line));
+}
 
 /**
  * Opens the page with `hash` (in a window `width` px wide, when given), waits until the pool is
@@ -280,6 +289,54 @@ test("a 390 px screen needs no horizontal scrolling, and keys reach and move the
     await row.focus();
     await page.keyboard.press("Enter");
     assert.equal(await row.getAttribute("aria-pressed"), "true");
+  });
+});
+
+test("real ProcessBench solutions are read as native scoring reads them", async () => {
+  await inPage({ webgpu: false, hash: `seed=${SEED}` }, async (page) => {
+    await page.locator(".load-real-text").click();
+    const rows = page.locator(".slice-row button");
+    await rows.first().waitFor({ timeout: PAGE_TIMEOUT });
+    assert.ok((await rows.count()) >= nativeReal.length, "the gsm8k slice is listed");
+    const steps = page.locator(".real-inspector .steps > li");
+    const read = (attribute) => steps.evaluateAll(
+      (items, name) => items.map((item) => item.dataset[name]),
+      attribute,
+    );
+    const times = [];
+    for (const [row, expected] of nativeReal.entries()) {
+      const id = (await rows.nth(row).textContent()).split(" · ")[0];
+      const start = Date.now();
+      await rows.nth(row).click();
+      await page.locator(`.real-inspector[data-item="${id}"]`).waitFor({ timeout: PAGE_TIMEOUT });
+      await page.locator(".slice-row button:not([disabled])").first().waitFor({ timeout: PAGE_TIMEOUT });
+      times.push(Date.now() - start);
+      const what = `${id} (row ${row + 1})`;
+      assert.equal(
+        (await page.locator(".real-inspector .question").textContent()).trim(),
+        expected.question.trim(),
+        `${what}: question`,
+      );
+      assertClose((await read("mean")).map(Number), expected.scores.mean, `${what} mean`);
+      assertClose((await read("std")).map(Number), expected.scores.std, `${what} std`);
+      const heads = (await read("heads")).map((step) => step.split(",").map(Number));
+      expected.scores.heads.forEach((head, e) =>
+        assertClose(heads.map((step) => step[e]), head, `${what} head ${e + 1}`),
+      );
+      const verdict = (await page.locator(".real-inspector .verdict").textContent()).trim();
+      const reason = expected.verdict === "selected" ? `selected: step ${expected.reason.step + 1},` : "trusted";
+      assert.ok(verdict.startsWith(reason), `${what}: page "${verdict}", native "${expected.explanation}"`);
+    }
+    console.log(`real-text solutions read in ${times.join(", ")} ms (CPU fallback)`);
+    await page.screenshot({ path: join(SCREENSHOTS, "real-text.png"), fullPage: true });
+
+    // A pasted solution is read once typing pauses, one step per paragraph.
+    const own = ["What is 12 + 30?", "12 + 30 = 42.", "So the answer is 42."].join("\n\n");
+    await page.locator(".own-solution textarea").fill(own);
+    await page
+      .locator(".real-inspector h2", { hasText: "Your solution" })
+      .waitFor({ timeout: PAGE_TIMEOUT });
+    assert.equal(await steps.count(), 2);
   });
 });
 

@@ -31,9 +31,21 @@ trunk build --release
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" wasm_tests
 scores="$(mktemp)"
-trap 'rm -f "$scores"' EXIT
+real_scores="$(mktemp)"
+trap 'rm -f "$scores" "$real_scores"' EXIT
 "$(actprm_binary)" --device cpu score \
     --checkpoint app/assets/model --seed "$seed" --count 48 --out "$scores"
+# The real-text model on the first ProcessBench gsm8k items, read with the encoder the page is
+# served, under the page's opening δ_pred and δ_std (the synthetic model's) and the τ the
+# real-text model chose on validation, as the page reads it.
+read -r -a thresholds < <(python3 -c '
+import json
+rule = json.load(open("app/assets/model/config.json"))["selection"]
+tau = json.load(open("app/assets/realtext/config.json"))["threshold"]["tau"]
+print("--delta-pred", rule["delta_pred"], "--delta-std", rule["delta_std"], "--tau", tau)')
+ACTPRM_BACKBONE=app/assets/minilm "$(actprm_binary)" --device cpu score \
+    --checkpoint app/assets/realtext --data app/assets/processbench/gsm8k.json --limit 10 \
+    "${thresholds[@]}" --out "$real_scores"
 (cd app/e2e && npm ci --no-audit --no-fund --silent)
-ACTPRM_E2E_NATIVE_SCORES="$scores" ACTPRM_E2E_SEED="$seed" \
+ACTPRM_E2E_NATIVE_SCORES="$scores" ACTPRM_E2E_REAL_SCORES="$real_scores" ACTPRM_E2E_SEED="$seed" \
     node --test --test-concurrency=1 app/e2e/app.test.mjs

@@ -1,6 +1,6 @@
-//! The model the page scores with: a checkpoint written by `actprm run`, served beside the
-//! page as `model/config.json`, `model/model.safetensors` and `model/tokenizer.json`, read as
-//! streams so that the page can count the bytes as they arrive.
+//! Files served beside the page, read as streams so that the page can count the bytes as they
+//! arrive: the synthetic model (a checkpoint written by `actprm run`, as `model/config.json`,
+//! `model/model.safetensors` and `model/tokenizer.json`) and the real-text model's files.
 
 use actprm_core::checkpoint::{CONFIG_FILE, CheckpointFiles, TOKENIZER_FILE, WEIGHTS_FILE};
 use gloo::net::http::{Request, Response};
@@ -36,31 +36,11 @@ impl Download {
     }
 }
 
-/// Fetches the checkpoint's three files; `progress` hears after every chunk how much of them
-/// has arrived.
-pub async fn fetch_checkpoint(
-    mut progress: impl FnMut(Download),
-) -> Result<CheckpointFiles, String> {
-    let names = [CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE];
-    let mut responses = Vec::with_capacity(names.len());
-    for name in names {
-        responses.push(request(name).await?);
-    }
-    let expected = responses.iter().map(content_length).sum::<Option<u64>>();
-    let mut download = Download {
-        received: 0,
-        expected,
-    };
-    progress(download);
-    let mut bodies = Vec::with_capacity(names.len());
-    for (name, response) in names.into_iter().zip(&responses) {
-        let body = read_body(name, response, |chunk| {
-            download.received += chunk;
-            progress(download);
-        });
-        bodies.push(body.await?);
-    }
-    let [config, tokenizer, weights] = <[Vec<u8>; 3]>::try_from(bodies).expect("three files");
+/// Fetches the checkpoint's three files from [`MODEL_DIR`]; `progress` hears after every chunk
+/// how much of them has arrived.
+pub async fn fetch_checkpoint(progress: impl FnMut(Download)) -> Result<CheckpointFiles, String> {
+    let files = [CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE].map(|name| (MODEL_DIR, name));
+    let [config, tokenizer, weights] = fetch_files(files, progress).await?;
     Ok(CheckpointFiles {
         config: text(config, CONFIG_FILE)?,
         weights,
@@ -68,16 +48,43 @@ pub async fn fetch_checkpoint(
     })
 }
 
+/// Fetches `(directory, name)` files served beside the page, in order; `progress` hears after
+/// every chunk how much of them all has arrived.
+pub async fn fetch_files<const N: usize>(
+    files: [(&str, &str); N],
+    mut progress: impl FnMut(Download),
+) -> Result<[Vec<u8>; N], String> {
+    let mut responses = Vec::with_capacity(N);
+    for (dir, name) in files {
+        responses.push(request(dir, name).await?);
+    }
+    let expected = responses.iter().map(content_length).sum::<Option<u64>>();
+    let mut download = Download {
+        received: 0,
+        expected,
+    };
+    progress(download);
+    let mut bodies = Vec::with_capacity(N);
+    for ((dir, name), response) in files.into_iter().zip(&responses) {
+        let body = read_body(dir, name, response, |chunk| {
+            download.received += chunk;
+            progress(download);
+        });
+        bodies.push(body.await?);
+    }
+    Ok(<[Vec<u8>; N]>::try_from(bodies).expect("one body per file"))
+}
+
 /// The response for one file (its body not yet read), or a message naming it.
-async fn request(name: &str) -> Result<Response, String> {
-    let url = format!("{MODEL_DIR}/{name}");
+async fn request(dir: &str, name: &str) -> Result<Response, String> {
+    let url = format!("{dir}/{name}");
     let response = Request::get(&url)
         .send()
         .await
         .map_err(|error| format!("{url}: {error}"))?;
     if !response.ok() {
         return Err(format!(
-            "{url}: HTTP {} (build the model with scripts/app-model.sh)",
+            "{url}: HTTP {} (trunk's pre-build hook, scripts/app-assets.sh, makes it)",
             response.status()
         ));
     }
@@ -91,11 +98,12 @@ fn content_length(response: &Response) -> Option<u64> {
 
 /// Reads a response's body chunk by chunk, telling `on_chunk` each chunk's length.
 async fn read_body(
+    dir: &str,
     name: &str,
     response: &Response,
     mut on_chunk: impl FnMut(u64),
 ) -> Result<Vec<u8>, String> {
-    let failed = |error: wasm_bindgen::JsValue| format!("{MODEL_DIR}/{name}: {error:?}");
+    let failed = |error: wasm_bindgen::JsValue| format!("{dir}/{name}: {error:?}");
     let Some(stream) = response.body() else {
         return Ok(Vec::new());
     };
@@ -117,8 +125,9 @@ async fn read_body(
     }
 }
 
-fn text(bytes: Vec<u8>, name: &str) -> Result<String, String> {
-    String::from_utf8(bytes).map_err(|_| format!("{MODEL_DIR}/{name} is not UTF-8 text"))
+/// A fetched file as text, or a message naming it.
+pub fn text(bytes: Vec<u8>, name: &str) -> Result<String, String> {
+    String::from_utf8(bytes).map_err(|_| format!("{name} is not UTF-8 text"))
 }
 
 #[cfg(test)]

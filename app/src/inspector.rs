@@ -51,8 +51,14 @@ pub fn Inspector(
                 }
                 marks.join(" · ")
             };
+            let heads_data = heads
+                .iter()
+                .map(f32::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
             view! {
-                <li class=class data-mean=mean.to_string() data-std=std.to_string()>
+                <li class=class data-mean=mean.to_string() data-std=std.to_string()
+                    data-heads=heads_data>
                     <div class="step-text">
                         <span class="step-number">{step + 1}</span>
                         {text.clone()}

@@ -15,6 +15,8 @@ mod live_run;
 mod live_view;
 mod pool;
 mod pool_view;
+mod real_text;
+mod real_text_view;
 mod rule_controls;
 mod scene;
 mod step_chart;
@@ -39,6 +41,7 @@ use crate::inspector::Inspector;
 use crate::live_view::LiveLearning;
 use crate::pool::{POOL_SIZE, ScoredPool, score_pool, score_trajectories};
 use crate::pool_view::{PoolView, by_uncertainty};
+use crate::real_text_view::RealText;
 use crate::rule_controls::RuleControls;
 use crate::scene::Scene;
 
@@ -250,6 +253,7 @@ pub fn App() -> impl IntoView {
             {pool_view}
         </div>
         {decision_plot}
+        {move || device.get().map(|device| view! { <RealText device rule /> })}
         {move || device.get().map(|device| view! { <LiveLearning device seed /> })}
     }
 }

@@ -52,7 +52,7 @@ fn load_heads_alone(
     backend: &Backend,
 ) -> Result<Checkpoint> {
     let encoder_dir = pretrained_encoder_dir();
-    let config: CheckpointConfig = serde_json::from_str(&files.config)?;
+    let config = files.read_config()?;
     let encoder = pretrained_encoder(&config, &encoder_dir, backend)?;
     let weights = encoder_dir.join(&reference.file);
     let digest = file_digest(&weights).with_context(|| {

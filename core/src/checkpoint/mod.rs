@@ -222,7 +222,7 @@ impl CheckpointFiles {
     }
 
     /// The configuration, checked.
-    fn read_config(&self) -> Result<CheckpointConfig, CheckpointError> {
+    pub fn read_config(&self) -> Result<CheckpointConfig, CheckpointError> {
         let config: CheckpointConfig =
             serde_json::from_str(&self.config).map_err(CheckpointError::Config)?;
         config.validate().map_err(CheckpointError::InvalidModel)?;

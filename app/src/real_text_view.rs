@@ -1,0 +1,315 @@
+//! Real solutions: the real-text PRM, loaded on request (its encoder is about 90 MB), reads a
+//! chosen ProcessBench solution step by step in the inspector, beside the labelled first error.
+
+use std::rc::Rc;
+
+use actprm_core::checkpoint::Checkpoint;
+use actprm_core::data::PROCESSBENCH_SPLITS;
+use actprm_core::scores::StepScores;
+use actprm_core::{ProcessLabel, Trajectory};
+use burn::tensor::Device;
+use gloo::timers::callback::Timeout;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::assets::Download;
+use crate::explain::Rule;
+use crate::inspector::Inspector;
+use crate::pool::score_trajectories;
+use crate::real_text::{SliceItem, fetch_slice, load_real_text_model};
+
+/// What the section is doing.
+#[derive(Debug, Clone, PartialEq)]
+enum Stage {
+    /// Waiting for the visitor to ask for the model.
+    Idle,
+    /// Fetching the model.
+    Loading(Download),
+    /// Ready to read solutions.
+    Ready,
+    /// Reading the chosen solution.
+    Scoring,
+    /// Something failed; the section says what.
+    Failed(String),
+}
+
+impl Stage {
+    fn message(&self) -> String {
+        match self {
+            Stage::Idle => String::new(),
+            Stage::Loading(download) => {
+                format!("Loading the real-text model: {}", download.describe())
+            }
+            Stage::Ready => String::new(),
+            Stage::Scoring => "Reading every step with its prefix…".to_string(),
+            Stage::Failed(error) => format!("Error: {error}"),
+        }
+    }
+}
+
+/// How long typing must pause before a pasted solution is read.
+const TYPING_PAUSE_MS: u32 = 600;
+
+/// What the inspector shows: a slice item or the visitor's own solution, with its scores.
+#[derive(Debug, Clone, PartialEq)]
+struct Reading {
+    title: String,
+    /// The slice item's index, when it is one.
+    item: Option<usize>,
+    trajectory: Trajectory,
+    scores: StepScores,
+}
+
+/// Reads a pasted solution: the first paragraph is the question, each further paragraph (they
+/// are separated by blank lines) a step, as ProcessBench's solutions are written.
+pub fn parse_solution(text: &str) -> Result<Trajectory, String> {
+    let mut paragraphs = text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|paragraph| !paragraph.is_empty());
+    let question = paragraphs
+        .next()
+        .ok_or("write the question first")?
+        .to_string();
+    let steps: Vec<String> = paragraphs.map(str::to_string).collect();
+    if steps.is_empty() {
+        return Err("write the steps below the question, each after a blank line".to_string());
+    }
+    Ok(Trajectory {
+        question,
+        steps,
+        label: None,
+    })
+}
+
+/// A slice item's line in the list.
+fn describe(entry: &SliceItem) -> String {
+    let label = match entry
+        .item
+        .trajectory
+        .label
+        .and_then(ProcessLabel::first_error)
+    {
+        Some(step) => format!("labelled first error at step {}", step + 1),
+        None => "labelled correct".to_string(),
+    };
+    format!(
+        "{} · {} steps · {label}",
+        entry.item.id,
+        entry.item.trajectory.num_steps()
+    )
+}
+
+/// The section; `device` computes, `rule` draws the verdicts.
+#[component]
+pub fn RealText(device: Device, #[prop(into)] rule: Signal<Rule>) -> impl IntoView {
+    let stage = RwSignal::new(Stage::Idle);
+    let model = RwSignal::new_local(None::<Rc<Checkpoint>>);
+    let slice = RwSignal::new(Vec::<SliceItem>::new());
+    let shown = RwSignal::new(None::<Reading>);
+
+    let load = {
+        let device = device.clone();
+        move |_| {
+            let device = device.clone();
+            stage.set(Stage::Loading(Download {
+                received: 0,
+                expected: None,
+            }));
+            spawn_local(async move {
+                let loaded = async {
+                    let items = fetch_slice().await?;
+                    let checkpoint = load_real_text_model(&device, |download| {
+                        stage.set(Stage::Loading(download));
+                    })
+                    .await?;
+                    Ok::<_, String>((items, checkpoint))
+                };
+                match loaded.await {
+                    Ok((items, checkpoint)) => {
+                        slice.set(items);
+                        model.set(Some(Rc::new(checkpoint)));
+                        stage.set(Stage::Ready);
+                    }
+                    Err(error) => stage.set(Stage::Failed(error)),
+                }
+            });
+        }
+    };
+
+    // Each reading is numbered, so that one finished after a later request is dropped.
+    let requests = StoredValue::new(0u64);
+    let show = move |title: String, item: Option<usize>, trajectory: Trajectory| {
+        let Some(checkpoint) = model.get_untracked() else {
+            return;
+        };
+        requests.update_value(|n| *n += 1);
+        let request = requests.get_value();
+        stage.set(Stage::Scoring);
+        spawn_local(async move {
+            let scored =
+                score_trajectories(&checkpoint, std::slice::from_ref(&trajectory), |_| {}).await;
+            if requests.get_value() != request {
+                return;
+            }
+            match scored {
+                Ok(mut scores) => {
+                    shown.set(scores.pop().map(|scores| Reading {
+                        title,
+                        item,
+                        trajectory,
+                        scores,
+                    }));
+                    stage.set(Stage::Ready);
+                }
+                Err(error) => stage.set(Stage::Failed(error)),
+            }
+        });
+    };
+    let read = move |index: usize| {
+        let entry = slice.with_untracked(|s| s[index].clone());
+        let title = format!("ProcessBench {}: {}", entry.split, entry.item.id);
+        show(title, Some(index), entry.item.trajectory);
+    };
+
+    // The visitor's own solution, read once typing pauses.
+    let own_text = RwSignal::new(String::new());
+    let own_error = RwSignal::new(None::<String>);
+    let pending = StoredValue::new_local(None::<Timeout>);
+    let read_own = move || match parse_solution(&own_text.get_untracked()) {
+        Ok(trajectory) => {
+            own_error.set(None);
+            show("Your solution".to_string(), None, trajectory);
+        }
+        Err(error) => own_error.set(Some(error)),
+    };
+    let typed = move |text: String| {
+        own_text.set(text);
+        let timeout = Timeout::new(TYPING_PAUSE_MS, read_own);
+        // Replacing the pending timeout cancels it.
+        pending.set_value(Some(timeout));
+    };
+
+    let split = RwSignal::new(PROCESSBENCH_SPLITS[0]);
+    let splits = PROCESSBENCH_SPLITS
+        .map(|name| view! { <option value=name>{name}</option> })
+        .collect_view();
+    let list = move || {
+        let chosen = split.get();
+        slice.with(|items| {
+            items
+                .iter()
+                .enumerate()
+                .filter(|(_, entry)| entry.split == chosen)
+                .map(|(index, entry)| {
+                    let busy = move || stage.get() == Stage::Scoring;
+                    view! {
+                        <li class="slice-row" class:shown=move || shown.with(|s| s.as_ref().and_then(|r| r.item) == Some(index))>
+                            <button type="button" disabled=busy on:click=move |_| read(index)>
+                                {describe(entry)}
+                            </button>
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    // The page's δ_pred and δ_std, with the τ chosen on this model's validation rows: its
+    // means sit far from the synthetic model's, and at τ 0.5 it would predict no error.
+    let tau = move || model.with(|m| m.as_ref().map(|c| c.config.decision_tau()));
+    let real_rule = Signal::derive(move || {
+        let mut real = rule.get();
+        if let Some(tau) = tau() {
+            real.thresholds.tau = tau;
+        }
+        real
+    });
+    let inspector = move || {
+        shown.get().map(|reading| {
+            let key = reading
+                .item
+                .map(|index| slice.with_untracked(|s| s[index].item.id.clone()));
+            view! {
+                <div class="real-inspector" data-item=key>
+                    <Inspector title=reading.title trajectory=reading.trajectory
+                        scores=reading.scores rule=real_rule />
+                </div>
+            }
+        })
+    };
+
+    view! {
+        <section class="real-text">
+            <h2>"Real solutions"</h2>
+            <p>
+                "Heads trained on frozen all-MiniLM-L6-v2 over PRM800K's human labels read "
+                "solutions from ProcessBench, every step with the steps before it. The model is "
+                "weak (see the manifest beside it): it finds errors above chance, far from the "
+                "paper's. Loading fetches about 100 MB."
+            </p>
+            <button type="button" class="load-real-text"
+                disabled=move || !matches!(stage.get(), Stage::Idle | Stage::Failed(_))
+                on:click=load>
+                "Load the real-text model"
+            </button>
+            <p class="real-text-tau">
+                {move || tau().map(|tau| format!(
+                    "Read at τ {tau:.3}, chosen on PRM800K validation rows (the τ slider is the \
+                     synthetic model's); δ_pred and δ_std follow the sliders."
+                ))}
+            </p>
+            <p class="real-text-stage" class:failed=move || matches!(stage.get(), Stage::Failed(_))
+                role="status">
+                {move || stage.get().message()}
+            </p>
+            <div class="columns">
+                <div>{inspector}</div>
+                <div>
+                    <label class="slice-split">
+                        "ProcessBench split: "
+                        <select on:change=move |event| {
+                            let value = event_target_value(&event);
+                            if let Some(name) = PROCESSBENCH_SPLITS.into_iter().find(|s| *s == value) {
+                                split.set(name);
+                            }
+                        }>
+                            {splits}
+                        </select>
+                    </label>
+                    <ol class="slice-list">{list}</ol>
+                    <label class="own-solution">
+                        "Or paste a solution: the question, a blank line, then its steps, \
+                         separated by blank lines. It is read as you type."
+                        <textarea rows="8" prop:value=move || own_text.get()
+                            disabled=move || model.with(Option::is_none)
+                            on:input=move |event| typed(event_target_value(&event))></textarea>
+                    </label>
+                    <p class="custom-error" role="status">{move || own_error.get()}</p>
+                </div>
+            </div>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pasted_solution_is_split_at_blank_lines() {
+        let text =
+            "Q: what is 2 + 3?\n\n2 + 3 = 5,\nsince 2 + 2 = 4.\n\n\n\n  The answer is 5.  \n";
+        let trajectory = parse_solution(text).unwrap();
+        assert_eq!(trajectory.question, "Q: what is 2 + 3?");
+        assert_eq!(
+            trajectory.steps,
+            ["2 + 3 = 5,\nsince 2 + 2 = 4.", "The answer is 5."]
+        );
+        assert!(parse_solution("  \n\n ").unwrap_err().contains("question"));
+        assert!(
+            parse_solution("Q?\nstill the question")
+                .unwrap_err()
+                .contains("blank line")
+        );
+    }
+}
