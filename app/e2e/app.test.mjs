@@ -1,7 +1,8 @@
 // The web app in a real browser: the CPU fallback and the WebGPU backend each score the pool
 // exactly as the native `actprm score` does, the first look mixes trusted and selected problems
 // with a model that finds the errors, the threshold sliders re-draw the verdicts and move the
-// decision plot's trusted region, and live active learning trains and grows its budget curves.
+// decision plot's trusted region, and live active learning trains in a worker, growing its budget
+// curves while the page's own tasks stay short.
 //
 // Needs: the site built by trunk (ACTPRM_E2E_DIST, default dist/), and the native scores of the
 // same model on the same pool (ACTPRM_E2E_NATIVE_SCORES, JSON lines of `actprm score`, generated
@@ -27,6 +28,8 @@ const PAGE_TIMEOUT = 600_000;
 const TOLERANCE = 1e-4;
 /** Pool rows compared against the native scores, taken from the top of the pool list. */
 const ROWS_COMPARED = 4;
+/** The longest main-thread task allowed while live training runs, in ms. */
+const LONGEST_TASK = 200;
 /** The least first-error F1 the page's model must reach on a pool it was not trained on. */
 const LEAST_POOL_F1 = 0.9;
 
@@ -340,15 +343,31 @@ test("real ProcessBench solutions are read as native scoring reads them", async 
   });
 });
 
-test("live active learning advances both budget curves", async () => {
+test("live active learning advances both budget curves, with the page's thread free", async () => {
   await inPage({ webgpu: false, hash: `seed=${SEED}` }, async (page) => {
     const points = (learner) =>
       page.locator(".curve-numbers tbody tr", { has: page.locator(`td:text-is("${learner}")`) });
+    await page.evaluate(() => {
+      window.longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
+      }).observe({ type: "longtask" });
+    });
     await page.locator(".live .play").click();
     // A point at zero labels, then one every 20 mini-batches.
     await points("random").nth(1).waitFor({ state: "attached", timeout: PAGE_TIMEOUT });
     await page.locator(".live .play").click();
     assert.equal(await page.locator(".live .play").textContent(), "Play");
+    // Training runs in a worker: the page's own tasks stay short while it trains.
+    const longTasks = await page.evaluate(() => window.longTasks);
+    console.log(
+      `main-thread tasks over 50 ms during live training: ${longTasks.length}` +
+        (longTasks.length ? ` (longest ${Math.max(...longTasks).toFixed(0)} ms)` : ""),
+    );
+    assert.ok(
+      longTasks.every((duration) => duration <= LONGEST_TASK),
+      `a main-thread task lasted over ${LONGEST_TASK} ms: ${longTasks.map(Math.round)}`,
+    );
     for (const learner of ["actprm", "random"]) {
       const labels = await points(learner).evaluateAll((rows) =>
         rows.map((row) => Number(row.children[1].textContent)),
@@ -359,5 +378,12 @@ test("live active learning advances both budget curves", async () => {
     }
     assert.equal(await page.locator(".budget-chart polyline").count(), 2);
     await page.screenshot({ path: join(SCREENSHOTS, "live.png"), fullPage: true });
+    // A reset drops the run; the next step starts a new one from the first mini-batch.
+    await page.locator(".live .reset").click();
+    assert.equal(await page.locator(".budget-chart").count(), 0);
+    await page.locator(".live .step-once").click();
+    await page
+      .locator(".live-status", { hasText: /^mini-batch 1 of/ })
+      .waitFor({ timeout: PAGE_TIMEOUT });
   });
 });

@@ -18,8 +18,9 @@ wasm_tests() {
 }
 
 if [ "${1:-}" = --build-only ]; then
-    # The cargo command trunk runs for index.html's rust link, so that its build finds this done.
+    # The cargo commands trunk runs for index.html's rust links, so that its build finds them done.
     cargo build --release --target wasm32-unknown-unknown -p actprm-app --bin actprm-app
+    cargo build --release --target wasm32-unknown-unknown -p actprm-app --bin actprm-live-worker
     wasm_tests --no-run
     exit
 fi

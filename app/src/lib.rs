@@ -13,6 +13,7 @@ mod explain;
 mod inspector;
 mod live_run;
 mod live_view;
+pub mod live_worker;
 mod pool;
 mod pool_view;
 mod real_text;
@@ -254,7 +255,7 @@ pub fn App() -> impl IntoView {
         </div>
         {decision_plot}
         {move || device.get().map(|device| view! { <RealText device rule /> })}
-        {move || device.get().map(|device| view! { <LiveLearning device seed /> })}
+        <LiveLearning seed />
     }
 }
 

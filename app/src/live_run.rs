@@ -16,6 +16,7 @@ use actprm_core::tasks::synthetic::{SyntheticConfig, generate};
 use actprm_core::tokenizer::StepTokenizer;
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
 
 use crate::pool::{BATCH_SIZE, yield_to_browser};
 
@@ -29,7 +30,7 @@ pub const EVALUATE_EVERY: usize = 20;
 pub const RANDOM_FRACTION: f64 = 0.5;
 
 /// One point of a budget curve.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct CurvePoint {
     /// Trajectories labelled so far.
     pub labels: usize,
@@ -59,7 +60,7 @@ pub struct LiveRun {
 }
 
 /// What the page shows of a run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LiveSnapshot {
     /// Mini-batches done.
     pub batch: usize,

@@ -1,86 +1,95 @@
-//! Live active learning: play, pause, step and reset the paper's loop in the page, and watch
-//! the budget curves of ActPRM and random selection grow.
+//! Live active learning: play, pause, step and reset the paper's loop, trained in a web worker
+//! (`live_worker`), and watch the budget curves of ActPRM and random selection grow.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use burn::tensor::Device;
+use gloo::worker::{Spawnable, WorkerBridge};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::budget_chart::BudgetChart;
-use crate::live_run::{LEARNERS, LiveRun, LiveSnapshot, POOL_SIZE, RANDOM_FRACTION};
-use crate::pool::yield_to_browser;
+use crate::live_run::{LEARNERS, LiveSnapshot, POOL_SIZE, RANDOM_FRACTION};
+use crate::live_worker::{Advance, Advanced, LIVE_WORKER_SCRIPT, LiveWorker};
 
-/// The run, and whether a task is advancing it.
-#[derive(Default)]
+/// The page's side of the worker that trains the run.
 struct Runner {
-    run: RefCell<Option<LiveRun>>,
-    busy: Cell<bool>,
-    /// Bumped by a reset, so that a step in flight is dropped.
-    generation: Cell<u64>,
-}
-
-/// Advances the run by one mini-batch, or while `playing` holds when `keep_going`.
-async fn advance(
-    runner: Rc<Runner>,
-    device: Device,
-    seed: u64,
-    keep_going: bool,
+    /// Spawned on the first play or step, so that loading the page does not fetch the worker.
+    bridge: RefCell<Option<WorkerBridge<LiveWorker>>>,
+    /// The current run's number; a reset moves to the next, and answers for older runs are
+    /// dropped.
+    run: Cell<u64>,
+    /// Whether a request for the current run awaits its answer.
+    waiting: Cell<bool>,
+    /// The seed a new run's pool is generated from.
+    seed: Signal<u64>,
     playing: RwSignal<bool>,
     snapshot: RwSignal<Option<LiveSnapshot>>,
-) {
-    if runner.busy.replace(true) {
-        return;
-    }
-    let generation = runner.generation.get();
-    let existing = runner.run.borrow_mut().take();
-    let mut run = match existing {
-        Some(run) => run,
-        None => {
-            let mut run = LiveRun::new(seed, &device);
-            run.start().await;
-            run
+}
+
+impl Runner {
+    /// Asks the worker for one more mini-batch of the current run, unless one is on its way.
+    fn request(self: &Rc<Self>) {
+        if self.waiting.replace(true) {
+            return;
         }
-    };
-    loop {
-        run.step().await;
-        if runner.generation.get() != generation {
-            break;
+        let advance = Advance {
+            run: self.run.get(),
+            seed: self.seed.get_untracked(),
+        };
+        let mut bridge = self.bridge.borrow_mut();
+        let bridge = bridge.get_or_insert_with(|| {
+            let runner = Rc::downgrade(self);
+            LiveWorker::spawner()
+                .callback(move |advanced: Advanced| {
+                    if let Some(runner) = runner.upgrade() {
+                        runner.answered(advanced);
+                    }
+                })
+                .as_module(false)
+                .spawn(LIVE_WORKER_SCRIPT)
+        });
+        bridge.send(advance);
+    }
+
+    /// Shows an answer and, while playing, asks for the next mini-batch.
+    fn answered(self: &Rc<Self>, advanced: Advanced) {
+        if advanced.run != self.run.get() {
+            return;
         }
-        snapshot.set(Some(run.snapshot()));
-        yield_to_browser().await;
-        if !keep_going || !playing.get_untracked() || run.is_done() {
-            break;
+        self.waiting.set(false);
+        self.snapshot.set(Some(advanced.snapshot));
+        if advanced.done {
+            self.playing.set(false);
+        } else if self.playing.get_untracked() {
+            self.request();
         }
     }
-    if run.is_done() {
-        playing.set(false);
+
+    /// Drops the current run: the next request starts a new one.
+    fn reset(&self) {
+        self.playing.set(false);
+        self.run.set(self.run.get() + 1);
+        self.waiting.set(false);
+        self.snapshot.set(None);
     }
-    if runner.generation.get() == generation {
-        *runner.run.borrow_mut() = Some(run);
-    }
-    runner.busy.set(false);
 }
 
 /// The controls, the progress and the chart.
 #[component]
-pub fn LiveLearning(device: Device, #[prop(into)] seed: Signal<u64>) -> impl IntoView {
-    let runner = Rc::new(Runner::default());
+pub fn LiveLearning(#[prop(into)] seed: Signal<u64>) -> impl IntoView {
     let playing = RwSignal::new(false);
     let snapshot = RwSignal::new(None::<LiveSnapshot>);
+    let runner = Rc::new(Runner {
+        bridge: RefCell::new(None),
+        run: Cell::new(0),
+        waiting: Cell::new(false),
+        seed,
+        playing,
+        snapshot,
+    });
     let start = {
         let runner = runner.clone();
-        move |keep_going: bool| {
-            spawn_local(advance(
-                runner.clone(),
-                device.clone(),
-                seed.get_untracked(),
-                keep_going,
-                playing,
-                snapshot,
-            ));
-        }
+        move || runner.request()
     };
     let play = {
         let start = start.clone();
@@ -89,20 +98,15 @@ pub fn LiveLearning(device: Device, #[prop(into)] seed: Signal<u64>) -> impl Int
                 playing.set(false);
             } else {
                 playing.set(true);
-                start(true);
+                start();
             }
         }
     };
     let step = move |_| {
         playing.set(false);
-        start(false);
+        start();
     };
-    let reset = move |_| {
-        playing.set(false);
-        runner.generation.set(runner.generation.get() + 1);
-        runner.run.borrow_mut().take();
-        snapshot.set(None);
-    };
+    let reset = move |_| runner.reset();
     let status = move || match snapshot.get() {
         None => format!(
             "A pool of {POOL_SIZE} new problems and a tiny untrained ensemble. Press play: \
