@@ -24,8 +24,6 @@ use burn::store::ModuleSnapshot;
 use safetensors::{Dtype, SafeTensors};
 use sha2::{Digest, Sha256};
 
-use crate::identity::hex;
-
 /// Extension of a shard.
 const SHARD_EXTENSION: &str = "safetensors";
 
@@ -170,7 +168,7 @@ impl FeatureCache {
         }
         let path = self.dir.join(format!(
             "{}.{SHARD_EXTENSION}",
-            &hex(&name.finalize())[..32]
+            &format!("{:x}", name.finalize())[..32]
         ));
         Ok(write_whole_file(&path, &serialised)?)
     }
@@ -244,7 +242,7 @@ pub fn trajectory_key(encoded: &EncodedTrajectory) -> String {
         hasher.update((step.window as u64).to_le_bytes());
         hasher.update((step.position as u64).to_le_bytes());
     }
-    hex(&hasher.finalize())
+    format!("{:x}", hasher.finalize())
 }
 
 /// The SHA-256 of a backbone's configuration-free identity: every tensor's name, shape, type
@@ -257,7 +255,7 @@ pub fn backbone_digest(backbone: &PrmBackbone) -> String {
             hasher.update(&bytes[..]);
         }
     }
-    hex(&hasher.finalize())
+    format!("{:x}", hasher.finalize())
 }
 
 /// Where the feature cache lives by default: `~/.cache/actprm/features`.

@@ -9,7 +9,7 @@ use burn::config::Config;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
 
-use super::{Checkpoint, CheckpointConfig, CheckpointError, CheckpointFiles};
+use super::{Checkpoint, CheckpointConfig, CheckpointError, CheckpointFiles, sha256_hex};
 use crate::finite::to_json_that_reads_back;
 use crate::model::PrmBackbone;
 
@@ -59,8 +59,10 @@ impl CheckpointFiles {
             .model
             .save_into(&mut store)
             .map_err(|e| CheckpointError::Weights(e.to_string()))?;
+        let tokenizer = checkpoint.tokenizer.to_json();
         let config = CheckpointConfig {
             pretrained_backbone: Some(reference),
+            tokenizer_sha256: Some(sha256_hex(tokenizer.as_bytes())),
             ..checkpoint.config.clone()
         };
         Ok(Self {
@@ -68,7 +70,7 @@ impl CheckpointFiles {
             weights: store
                 .get_bytes()
                 .map_err(|e| CheckpointError::Weights(e.to_string()))?,
-            tokenizer: checkpoint.tokenizer.to_json(),
+            tokenizer,
         })
     }
 

@@ -12,6 +12,7 @@ use std::path::Path;
 use burn::config::Config;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::Device;
+use sha2::{Digest, Sha256};
 
 use crate::encoding::EncodingConfig;
 use crate::eval::threshold::ChosenThreshold;
@@ -51,6 +52,11 @@ pub struct CheckpointConfig {
     /// [`CheckpointFiles::heads_only`]); `None` when they hold the whole model.
     #[config(default = "None")]
     pub pretrained_backbone: Option<BackboneReference>,
+    /// The SHA-256 (lower-case hex) of the `tokenizer.json` the model was trained with, which
+    /// loading checks: another tokenizer would give the same text other ids. `None` leaves it
+    /// unchecked beyond its ids fitting the embedding table.
+    #[config(default = "None")]
+    pub tokenizer_sha256: Option<String>,
 }
 
 impl CheckpointConfig {
@@ -62,6 +68,14 @@ impl CheckpointConfig {
         self.selection.validate()?;
         if let Some(chosen) = &self.threshold {
             check_threshold("threshold.tau", chosen.tau, is_valid_tau, "(0, 1)")?;
+        }
+        if let Some(digest) = &self.tokenizer_sha256
+            && !is_sha256_hex(digest)
+        {
+            return Err(InvalidModelConfig {
+                field: "tokenizer_sha256",
+                problem: format!("is {digest:?}, not 64 lower-case hex digits"),
+            });
         }
         let positions = self.model.backbone.max_positions();
         if self.encoding.max_positions > positions {
@@ -107,6 +121,17 @@ pub enum CheckpointError {
     /// The tokenizer file is unusable.
     #[error("{TOKENIZER_FILE}: {0}")]
     Tokenizer(String),
+    /// The tokenizer file is not the one the model was trained with.
+    #[error(
+        "{TOKENIZER_FILE} is not the tokenizer the model was trained with: its SHA-256 is \
+         {found}, {CONFIG_FILE} records {expected}"
+    )]
+    OtherTokenizer {
+        /// The SHA-256 the configuration records.
+        expected: String,
+        /// The SHA-256 of the file given.
+        found: String,
+    },
     /// The checkpoint holds the heads alone, and was loaded without their backbone.
     #[error("{CONFIG_FILE}: the checkpoint holds the heads alone; load it with its backbone, {0}")]
     NeedsBackbone(String),
@@ -181,12 +206,17 @@ impl CheckpointFiles {
         model
             .save_into(&mut store)
             .map_err(|e| CheckpointError::Weights(e.to_string()))?;
+        let tokenizer = tokenizer.to_json();
+        let config = CheckpointConfig {
+            tokenizer_sha256: Some(sha256_hex(tokenizer.as_bytes())),
+            ..config.clone()
+        };
         let files = Self {
-            config: to_json_that_reads_back(config).map_err(CheckpointError::NonFiniteConfig)?,
+            config: to_json_that_reads_back(&config).map_err(CheckpointError::NonFiniteConfig)?,
             weights: store
                 .get_bytes()
                 .map_err(|e| CheckpointError::Weights(e.to_string()))?,
-            tokenizer: tokenizer.to_json(),
+            tokenizer,
         };
         files.ensure_finite_weights()?;
         Ok(files)
@@ -229,8 +259,18 @@ impl CheckpointFiles {
         Ok(config)
     }
 
-    /// The tokenizer, refused when it gives ids beyond `config`'s embedding table.
+    /// The tokenizer, refused when it is not the one `config` records or gives ids beyond its
+    /// embedding table.
     fn read_tokenizer(&self, config: &CheckpointConfig) -> Result<StepTokenizer, CheckpointError> {
+        if let Some(expected) = &config.tokenizer_sha256 {
+            let found = sha256_hex(self.tokenizer.as_bytes());
+            if &found != expected {
+                return Err(CheckpointError::OtherTokenizer {
+                    expected: expected.clone(),
+                    found,
+                });
+            }
+        }
         let tokenizer = StepTokenizer::from_json(&self.tokenizer, &config.special_tokens)
             .map_err(|e| CheckpointError::Tokenizer(e.to_string()))?;
         let table = config.model.backbone.vocab_size();
@@ -278,6 +318,19 @@ impl CheckpointFiles {
             tokenizer: text(TOKENIZER_FILE)?,
         })
     }
+}
+
+/// The SHA-256 of `bytes` in lower-case hex.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// Whether `text` reads as a SHA-256 in lower-case hex.
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -333,6 +386,55 @@ mod tests {
             scores_of(&loaded.model, &loaded.tokenizer, &loaded.config)
         );
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Another run's tokenizer with the same vocabulary size would give the same text other
+    /// ids: the digest the configuration records refuses it, naming both digests.
+    #[test]
+    fn another_tokenizer_is_refused_by_its_digest() {
+        let (model, config, tokenizer) = tiny();
+        let files = CheckpointFiles::from_model(&model, &config, &tokenizer).unwrap();
+        assert!(files.load(&Device::flex()).is_ok());
+        let mut json: serde_json::Value = serde_json::from_str(&files.tokenizer).unwrap();
+        let vocab = json["model"]["vocab"].as_object_mut().unwrap();
+        let mut words = vocab.keys().cloned();
+        let (first, second) = (words.next().unwrap(), words.next().unwrap());
+        let swapped = vocab[&first].clone();
+        vocab[&first] = vocab[&second].clone();
+        vocab[&second] = swapped;
+        let other = CheckpointFiles {
+            tokenizer: json.to_string(),
+            ..files.clone()
+        };
+        let recorded = other.read_config().unwrap().tokenizer_sha256.unwrap();
+        match other.load(&Device::flex()) {
+            Err(CheckpointError::OtherTokenizer { expected, found }) => {
+                assert_eq!(expected, recorded);
+                assert_eq!(found, sha256_hex(other.tokenizer.as_bytes()));
+            }
+            Err(error) => panic!("refused for another reason: {error}"),
+            Ok(_) => panic!("another tokenizer was accepted"),
+        }
+
+        // Without a recorded digest the swapped tokenizer loads: the check is what refuses it.
+        let mut unchecked: serde_json::Value = serde_json::from_str(&other.config).unwrap();
+        unchecked["tokenizer_sha256"] = serde_json::Value::Null;
+        let unchecked = CheckpointFiles {
+            config: unchecked.to_string(),
+            ..other
+        };
+        assert!(unchecked.load(&Device::flex()).is_ok());
+    }
+
+    #[test]
+    fn a_recorded_tokenizer_digest_must_read_as_one() {
+        let (_, config, _) = tiny();
+        let config = CheckpointConfig {
+            tokenizer_sha256: Some("ABC".to_string()),
+            ..config
+        };
+        let error = config.validate().unwrap_err();
+        assert_eq!(error.field, "tokenizer_sha256");
     }
 
     /// θ₀ is the heads' initialisation: training leaves it where it was while the heads move,

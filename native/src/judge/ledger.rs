@@ -19,7 +19,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::client::Sampling;
-use crate::identity::hex;
 
 /// One answer bought from the judge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,7 +102,7 @@ pub fn answer_key(trajectory: &Trajectory, sampling: &Sampling) -> String {
         steps: &trajectory.steps,
     };
     let bytes = serde_json::to_vec(&keyed).expect("strings and numbers always serialise");
-    hex(&Sha256::digest(bytes))
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 /// What the ledger's answers cost.
