@@ -7,10 +7,9 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use common::{
-    TINY_MODEL, actprm, actprm_refused, entropy_filter_args, kill_after, scratch, tiny_checkpoint,
+    TINY_MODEL, actprm, actprm_refused, entropy_filter_args, kill_when, scratch, tiny_checkpoint,
     weights,
 };
 
@@ -26,19 +25,16 @@ fn filter_killed_at_several_points_resumes_to_the_same_files() {
 
     let out = dir.join("killed");
     let args = filter_args(&out);
-    let mut interrupted_states = 0;
-    for kill_after_ms in [1500, 900, 1200] {
-        kill_after(&args, Duration::from_millis(kill_after_ms));
-        let state = std::fs::read_to_string(out.join("filter.json")).unwrap_or_default();
-        interrupted_states += usize::from(!state.contains("\"complete\": true"));
-        let scored = state
-            .split("\"scored\": ")
-            .nth(1)
-            .and_then(|rest| rest.split(',').next())
-            .unwrap_or("0");
-        eprintln!("killed after {kill_after_ms} ms: {scored} of 600 scored");
+    let state = out.join("filter.json");
+    for at_least in [150, 300, 450] {
+        let landed = kill_when(&args, &state, |text| {
+            json_number(text, &["tally", "scored"]).is_some_and(|scored| scored >= at_least)
+        });
+        assert!(
+            landed,
+            "the filter ended before {at_least} of 600 were scored"
+        );
     }
-    assert!(interrupted_states > 0, "no kill landed before the end");
     actprm(&args);
     for file in ["kept.jsonl", "filter.json"] {
         let resumed = std::fs::read_to_string(out.join(file)).unwrap();
@@ -77,24 +73,23 @@ fn run_killed_at_several_points_goes_on_from_its_last_save_to_the_end_of_a_run_n
         .collect()
     };
     let reference = dir.join("reference");
-    let started = Instant::now();
     actprm(&run_args(&reference, "0"));
-    let whole_run = started.elapsed();
 
+    // 30 mini-batches, saved every 5: killed after the saves at 10 and at 20.
     let out = dir.join("killed");
     let args = run_args(&out, "0");
-    for fraction in [0.6, 0.3] {
-        kill_after(&args, whole_run.mul_f64(fraction));
-        let saved = std::fs::read_to_string(out.join("resume/pass.json")).unwrap_or_default();
-        let saved: serde_json::Value = serde_json::from_str(&saved).unwrap_or_default();
-        eprintln!(
-            "killed after {:.0}% of a whole run; saved at mini-batch {}",
-            100.0 * fraction,
-            saved["progress"]["next_batch"]
+    let state = out.join("resume/pass.json");
+    for at_least in [10, 20] {
+        let landed = kill_when(&args, &state, |text| {
+            json_number(text, &["progress", "next_batch"]).is_some_and(|batch| batch >= at_least)
+        });
+        assert!(
+            landed,
+            "the run ended before its save at mini-batch {at_least}"
         );
     }
     assert!(
-        !out.join("summary.json").exists() && out.join("resume").exists(),
+        !out.join("summary.json").exists() && state.exists(),
         "the kills landed between a save and the end"
     );
 
@@ -146,4 +141,12 @@ fn run_killed_at_several_points_goes_on_from_its_last_save_to_the_end_of_a_run_n
         "a finished run keeps no state to resume from"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The number at `path` in a JSON text, when the text reads and holds one there.
+fn json_number(text: &str, path: &[&str]) -> Option<u64> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    path.iter()
+        .try_fold(&value, |value, key| value.get(key))?
+        .as_u64()
 }

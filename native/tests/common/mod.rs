@@ -151,3 +151,41 @@ pub fn kill_after<S: AsRef<OsStr>>(args: &[S], after: Duration) {
     child.kill().expect("the process can be killed");
     child.wait().expect("the killed process is reaped");
 }
+
+/// Starts `actprm` with `args` and kills it with SIGKILL as soon as the state file at `state`
+/// reads as `reached`: the kill then lands after that save, whatever the machine's speed.
+/// Returns false when the command ended first.
+pub fn kill_when<S: AsRef<OsStr>>(
+    args: &[S],
+    state: &Path,
+    reached: impl Fn(&str) -> bool,
+) -> bool {
+    const GIVE_UP: Duration = Duration::from_secs(300);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_actprm"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the actprm binary runs");
+    let started = std::time::Instant::now();
+    loop {
+        if child
+            .try_wait()
+            .expect("the process can be polled")
+            .is_some()
+        {
+            return false;
+        }
+        if std::fs::read_to_string(state).is_ok_and(|text| reached(&text)) {
+            child.kill().expect("the process can be killed");
+            child.wait().expect("the killed process is reaped");
+            return true;
+        }
+        assert!(
+            started.elapsed() < GIVE_UP,
+            "{} never reached the awaited state",
+            state.display()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
