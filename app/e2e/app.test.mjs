@@ -295,7 +295,7 @@ test("a 390 px screen needs no horizontal scrolling, and keys reach and move the
   });
 });
 
-test("real ProcessBench solutions are read as native scoring reads them", async () => {
+test("real ProcessBench solutions are read as native scoring reads them, and a pasted one is shared by link", async () => {
   await inPage({ webgpu: false, hash: `seed=${SEED}` }, async (page) => {
     await page.locator(".load-real-text").click();
     const rows = page.locator(".slice-row button");
@@ -340,6 +340,21 @@ test("real ProcessBench solutions are read as native scoring reads them", async 
       .locator(".real-inspector h2", { hasText: "Your solution" })
       .waitFor({ timeout: PAGE_TIMEOUT });
     assert.equal(await steps.count(), 2);
+    const pastedMeans = (await read("mean")).map(Number);
+    const hash = await page.evaluate(() => location.hash);
+    assert.ok(hash.includes(`&solution=${encodeURIComponent(own)}`), `hash: ${hash}`);
+
+    // A link holding the pasted solution loads the model and reads it the same way.
+    const shared = await page.context().newPage();
+    await shared.goto(`${site.url}${hash}`);
+    await shared
+      .locator(".real-inspector h2", { hasText: "Your solution" })
+      .waitFor({ timeout: PAGE_TIMEOUT });
+    assert.equal(await shared.locator(".own-solution textarea").inputValue(), own);
+    const sharedMeans = await shared
+      .locator(".real-inspector .steps > li")
+      .evaluateAll((items) => items.map((item) => Number(item.dataset.mean)));
+    assert.deepEqual(sharedMeans, pastedMeans);
   });
 });
 

@@ -85,12 +85,15 @@ pub fn App() -> impl IntoView {
     // The visitor's own trajectory as typed, once scored (or while a shared one waits for the
     // model).
     let custom_text = RwSignal::new(initial.custom.clone());
+    // A real solution pasted for the real-text model, once read.
+    let solution = RwSignal::new(initial.solution.clone());
     Effect::new(move |_| {
         let scene = Scene {
             seed: seed.get(),
             example: example.get(),
             rule: rule.get(),
             custom: custom_text.get(),
+            solution: solution.get(),
         };
         replace_hash(&scene.to_hash());
     });
@@ -254,7 +257,7 @@ pub fn App() -> impl IntoView {
             {pool_view}
         </div>
         {decision_plot}
-        {move || device.get().map(|device| view! { <RealText device rule /> })}
+        {move || device.get().map(|device| view! { <RealText device rule solution /> })}
         <LiveLearning seed />
     }
 }

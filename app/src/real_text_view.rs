@@ -100,17 +100,25 @@ fn describe(entry: &SliceItem) -> String {
     )
 }
 
-/// The section; `device` computes, `rule` draws the verdicts.
+/// The section; `device` computes, `rule` draws the verdicts. `solution` is the visitor's
+/// pasted solution as the URL hash keeps it: written once read, and a shared one loads the
+/// model and is read as soon as it is there.
 #[component]
-pub fn RealText(device: Device, #[prop(into)] rule: Signal<Rule>) -> impl IntoView {
+pub fn RealText(
+    device: Device,
+    #[prop(into)] rule: Signal<Rule>,
+    solution: RwSignal<Option<String>>,
+) -> impl IntoView {
     let stage = RwSignal::new(Stage::Idle);
     let model = RwSignal::new_local(None::<Rc<Checkpoint>>);
     let slice = RwSignal::new(Vec::<SliceItem>::new());
     let shown = RwSignal::new(None::<Reading>);
+    // Set once the model is there: reads a shared solution.
+    let on_loaded = StoredValue::new_local(None::<Rc<dyn Fn()>>);
 
     let load = {
         let device = device.clone();
-        move |_| {
+        move || {
             let device = device.clone();
             stage.set(Stage::Loading(Download {
                 received: 0,
@@ -130,6 +138,9 @@ pub fn RealText(device: Device, #[prop(into)] rule: Signal<Rule>) -> impl IntoVi
                         slice.set(items);
                         model.set(Some(Rc::new(checkpoint)));
                         stage.set(Stage::Ready);
+                        if let Some(loaded) = on_loaded.get_value() {
+                            loaded();
+                        }
                     }
                     Err(error) => stage.set(Stage::Failed(error)),
                 }
@@ -172,17 +183,29 @@ pub fn RealText(device: Device, #[prop(into)] rule: Signal<Rule>) -> impl IntoVi
         show(title, Some(index), entry.item.trajectory);
     };
 
-    // The visitor's own solution, read once typing pauses.
-    let own_text = RwSignal::new(String::new());
+    // The visitor's own solution, read once typing pauses; a shared one is read on loading.
+    let shared = solution.get_untracked();
+    let own_text = RwSignal::new(shared.clone().unwrap_or_default());
     let own_error = RwSignal::new(None::<String>);
     let pending = StoredValue::new_local(None::<Timeout>);
-    let read_own = move || match parse_solution(&own_text.get_untracked()) {
-        Ok(trajectory) => {
-            own_error.set(None);
-            show("Your solution".to_string(), None, trajectory);
+    let read_own = move || {
+        let text = own_text.get_untracked();
+        match parse_solution(&text) {
+            Ok(trajectory) => {
+                own_error.set(None);
+                solution.set(Some(text));
+                show("Your solution".to_string(), None, trajectory);
+            }
+            Err(error) => {
+                solution.set(None);
+                own_error.set(Some(error));
+            }
         }
-        Err(error) => own_error.set(Some(error)),
     };
+    if shared.is_some() {
+        on_loaded.set_value(Some(Rc::new(read_own)));
+        load();
+    }
     let typed = move |text: String| {
         own_text.set(text);
         let timeout = Timeout::new(TYPING_PAUSE_MS, read_own);
@@ -249,7 +272,7 @@ pub fn RealText(device: Device, #[prop(into)] rule: Signal<Rule>) -> impl IntoVi
             </p>
             <button type="button" class="load-real-text"
                 disabled=move || !matches!(stage.get(), Stage::Idle | Stage::Failed(_))
-                on:click=load>
+                on:click=move |_| load()>
                 "Load the real-text model"
             </button>
             <p class="real-text-tau">

@@ -1,6 +1,7 @@
 //! The scene a visitor sees, kept in the URL hash so that a shared link opens the same view:
 //! `#seed=7&example=3&delta_pred=0.95&delta_std=0.005&tau=0.5&tests=both`, with
-//! `&custom=…` (the visitor's own trajectory, percent-encoded) when one is shown.
+//! `&custom=…` (the visitor's own trajectory, percent-encoded) when one is shown and
+//! `&solution=…` (a pasted real solution, percent-encoded) when one is read.
 
 use actprm_core::selection::Tests;
 
@@ -19,6 +20,9 @@ pub struct Scene {
     /// The visitor's own trajectory as typed (question, then one step per line), shown in
     /// place of the pool's.
     pub custom: Option<String>,
+    /// A real solution pasted for the real-text model (question, a blank line, then steps
+    /// separated by blank lines); a link holding one loads that model and reads it.
+    pub solution: Option<String>,
 }
 
 impl Default for Scene {
@@ -28,6 +32,7 @@ impl Default for Scene {
             example: None,
             rule: Rule::default(),
             custom: None,
+            solution: None,
         }
     }
 }
@@ -67,6 +72,9 @@ impl Scene {
                 }
                 "tests" => scene.rule.tests = Tests::from_name(value).unwrap_or_default(),
                 "custom" => scene.custom = percent_decode(value).filter(|text| !text.is_empty()),
+                "solution" => {
+                    scene.solution = percent_decode(value).filter(|text| !text.is_empty());
+                }
                 _ => {}
             }
         }
@@ -90,6 +98,10 @@ impl Scene {
         if let Some(custom) = &self.custom {
             hash.push_str("&custom=");
             hash.push_str(&percent_encode(custom));
+        }
+        if let Some(solution) = &self.solution {
+            hash.push_str("&solution=");
+            hash.push_str(&percent_encode(solution));
         }
         hash
     }
@@ -145,6 +157,9 @@ mod tests {
                 tests: Tests::EpistemicOnly,
             },
             custom: Some("Ann has 3 % more & 5 = 8 ?\nIt is 3 + 5 = 8 → done".to_string()),
+            solution: Some(
+                "What is 2 + 2?\n\nTwo and two make 4.\n\nSo 2 + 2 = 4 & done.".to_string(),
+            ),
         };
         assert_eq!(Scene::from_hash(&scene.to_hash()), scene);
         let default = Scene::default();
@@ -156,7 +171,7 @@ mod tests {
         assert_eq!(Scene::from_hash(""), Scene::default());
         assert_eq!(Scene::from_hash("#"), Scene::default());
         let scene = Scene::from_hash(
-            "#seed=x&example=-1&delta_std=&colour=red&tau&tests=all&custom=%E2%8&custom=",
+            "#seed=x&example=-1&delta_std=&colour=red&tau&tests=all&custom=%E2%8&custom=&solution=",
         );
         assert_eq!(scene, Scene::default());
     }
@@ -231,6 +246,7 @@ mod tests {
                 "tau",
                 "tests",
                 "custom",
+                "solution",
                 "x",
             ]);
             let value = prop_oneof![
