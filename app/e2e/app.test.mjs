@@ -135,6 +135,29 @@ function countedSteps(row, tau) {
   return firstError === -1 ? row.scores.mean.length : firstError + 1;
 }
 
+/** Starts counting the page's main-thread tasks over 50 ms (the browser's long tasks). */
+async function observeLongTasks(page) {
+  await page.evaluate(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
+    }).observe({ type: "longtask" });
+  });
+}
+
+/** Prints the long tasks seen since `observeLongTasks` and fails on one over LONGEST_TASK. */
+async function assertNoLongTask(page, during) {
+  const longTasks = await page.evaluate(() => window.longTasks);
+  console.log(
+    `main-thread tasks over 50 ms during ${during}: ${longTasks.length}` +
+      (longTasks.length ? ` (longest ${Math.max(...longTasks).toFixed(0)} ms)` : ""),
+  );
+  assert.ok(
+    longTasks.every((duration) => duration <= LONGEST_TASK),
+    `during ${during}, a main-thread task lasted over ${LONGEST_TASK} ms: ${longTasks.map(Math.round)}`,
+  );
+}
+
 async function badge(page) {
   return (await page.locator(".badge").textContent()).trim();
 }
@@ -306,6 +329,8 @@ test("real ProcessBench solutions are read as native scoring reads them, and a p
       (items, name) => items.map((item) => item.dataset[name]),
       attribute,
     );
+    await page.locator(".slice-row button:not([disabled])").first().waitFor({ timeout: PAGE_TIMEOUT });
+    await observeLongTasks(page);
     const times = [];
     for (const [row, expected] of nativeReal.entries()) {
       const id = (await rows.nth(row).textContent()).split(" · ")[0];
@@ -331,6 +356,7 @@ test("real ProcessBench solutions are read as native scoring reads them, and a p
       assert.ok(verdict.startsWith(reason), `${what}: page "${verdict}", native "${expected.explanation}"`);
     }
     console.log(`real-text solutions read in ${times.join(", ")} ms (CPU fallback)`);
+    await assertNoLongTask(page, "reading real solutions");
     await page.screenshot({ path: join(SCREENSHOTS, "real-text.png"), fullPage: true });
 
     // A pasted solution is read once typing pauses, one step per paragraph.
@@ -362,27 +388,14 @@ test("live active learning advances both budget curves, with the page's thread f
   await inPage({ webgpu: false, hash: `seed=${SEED}` }, async (page) => {
     const points = (learner) =>
       page.locator(".curve-numbers tbody tr", { has: page.locator(`td:text-is("${learner}")`) });
-    await page.evaluate(() => {
-      window.longTasks = [];
-      new PerformanceObserver((list) => {
-        for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
-      }).observe({ type: "longtask" });
-    });
+    await observeLongTasks(page);
     await page.locator(".live .play").click();
     // A point at zero labels, then one every 20 mini-batches.
     await points("random").nth(1).waitFor({ state: "attached", timeout: PAGE_TIMEOUT });
     await page.locator(".live .play").click();
     assert.equal(await page.locator(".live .play").textContent(), "Play");
     // Training runs in a worker: the page's own tasks stay short while it trains.
-    const longTasks = await page.evaluate(() => window.longTasks);
-    console.log(
-      `main-thread tasks over 50 ms during live training: ${longTasks.length}` +
-        (longTasks.length ? ` (longest ${Math.max(...longTasks).toFixed(0)} ms)` : ""),
-    );
-    assert.ok(
-      longTasks.every((duration) => duration <= LONGEST_TASK),
-      `a main-thread task lasted over ${LONGEST_TASK} ms: ${longTasks.map(Math.round)}`,
-    );
+    await assertNoLongTask(page, "live training");
     for (const learner of ["actprm", "random"]) {
       const labels = await points(learner).evaluateAll((rows) =>
         rows.map((row) => Number(row.children[1].textContent)),

@@ -20,7 +20,7 @@ wasm_tests() {
 if [ "${1:-}" = --build-only ]; then
     # The cargo commands trunk runs for index.html's rust links, so that its build finds them done.
     cargo build --release --target wasm32-unknown-unknown -p actprm-app --bin actprm-app
-    cargo build --release --target wasm32-unknown-unknown -p actprm-app --bin actprm-live-worker
+    cargo build --release --target wasm32-unknown-unknown -p actprm-app --bin actprm-worker
     wasm_tests --no-run
     exit
 fi

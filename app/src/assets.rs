@@ -4,6 +4,7 @@
 
 use actprm_core::checkpoint::{CONFIG_FILE, CheckpointFiles, TOKENIZER_FILE, WEIGHTS_FILE};
 use gloo::net::http::{Request, Response};
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{ReadableStreamDefaultReader, ReadableStreamReadResult};
@@ -12,7 +13,7 @@ use web_sys::{ReadableStreamDefaultReader, ReadableStreamReadResult};
 pub const MODEL_DIR: &str = "model";
 
 /// How much of the model has arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Download {
     /// Bytes received so far.
     pub received: u64,

@@ -13,7 +13,6 @@ mod explain;
 mod inspector;
 mod live_run;
 mod live_view;
-pub mod live_worker;
 mod pool;
 mod pool_view;
 mod real_text;
@@ -22,6 +21,7 @@ mod rule_controls;
 mod scene;
 mod step_chart;
 mod threshold_ranges;
+pub mod worker;
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -257,7 +257,7 @@ pub fn App() -> impl IntoView {
             {pool_view}
         </div>
         {decision_plot}
-        {move || device.get().map(|device| view! { <RealText device rule solution /> })}
+        <RealText rule solution />
         <LiveLearning seed />
     }
 }

@@ -1,20 +1,21 @@
 //! Live active learning: play, pause, step and reset the paper's loop, trained in a web worker
-//! (`live_worker`), and watch the budget curves of ActPRM and random selection grow.
+//! (`worker::live`), and watch the budget curves of ActPRM and random selection grow.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use gloo::worker::{Spawnable, WorkerBridge};
+use gloo::worker::WorkerBridge;
 use leptos::prelude::*;
 
 use crate::budget_chart::BudgetChart;
 use crate::live_run::{LEARNERS, LiveSnapshot, POOL_SIZE, RANDOM_FRACTION};
-use crate::live_worker::{Advance, Advanced, LIVE_WORKER_SCRIPT, LiveWorker};
+use crate::worker::live::{Advance, Advanced};
+use crate::worker::{Answer, ComputeWorker, Request, spawn};
 
 /// The page's side of the worker that trains the run.
 struct Runner {
     /// Spawned on the first play or step, so that loading the page does not fetch the worker.
-    bridge: RefCell<Option<WorkerBridge<LiveWorker>>>,
+    bridge: RefCell<Option<WorkerBridge<ComputeWorker>>>,
     /// The current run's number; a reset moves to the next, and answers for older runs are
     /// dropped.
     run: Cell<u64>,
@@ -39,16 +40,13 @@ impl Runner {
         let mut bridge = self.bridge.borrow_mut();
         let bridge = bridge.get_or_insert_with(|| {
             let runner = Rc::downgrade(self);
-            LiveWorker::spawner()
-                .callback(move |advanced: Advanced| {
-                    if let Some(runner) = runner.upgrade() {
-                        runner.answered(advanced);
-                    }
-                })
-                .as_module(false)
-                .spawn(LIVE_WORKER_SCRIPT)
+            spawn(move |answer| {
+                if let (Answer::Live(advanced), Some(runner)) = (answer, runner.upgrade()) {
+                    runner.answered(advanced);
+                }
+            })
         });
-        bridge.send(advance);
+        bridge.send(Request::Live(advance));
     }
 
     /// Shows an answer and, while playing, asks for the next mini-batch.

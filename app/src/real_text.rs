@@ -29,20 +29,25 @@ pub struct SliceItem {
     pub item: ProcessBenchItem,
 }
 
-/// Fetches the heads and the encoder and loads the real-text model onto `device`; `progress`
-/// hears how many bytes have arrived.
+/// Fetches the heads and the encoder from under `base` (a URL ending in `/`, or empty for the
+/// page's own directory) and loads the real-text model onto `device`; `progress` hears how many
+/// bytes have arrived.
 pub async fn load_real_text_model(
+    base: &str,
     device: &Device,
     progress: impl FnMut(Download),
 ) -> Result<Checkpoint, String> {
+    let heads_dir = format!("{base}{HEADS_DIR}");
+    let encoder_dir = format!("{base}{ENCODER_DIR}");
+    let (heads_dir, encoder_dir) = (heads_dir.as_str(), encoder_dir.as_str());
     let files = [
-        (HEADS_DIR, CONFIG_FILE),
-        (HEADS_DIR, TOKENIZER_FILE),
-        (HEADS_DIR, WEIGHTS_FILE),
-        (ENCODER_DIR, "config.json"),
-        (ENCODER_DIR, "tokenizer.json"),
-        (ENCODER_DIR, ENCODER_DIGEST_FILE),
-        (ENCODER_DIR, "model.safetensors"),
+        (heads_dir, CONFIG_FILE),
+        (heads_dir, TOKENIZER_FILE),
+        (heads_dir, WEIGHTS_FILE),
+        (encoder_dir, "config.json"),
+        (encoder_dir, "tokenizer.json"),
+        (encoder_dir, ENCODER_DIGEST_FILE),
+        (encoder_dir, "model.safetensors"),
     ];
     let [
         config,

@@ -1,22 +1,24 @@
-//! Real solutions: the real-text PRM, loaded on request (its encoder is about 90 MB), reads a
-//! chosen ProcessBench solution step by step in the inspector, beside the labelled first error.
+//! Real solutions: the real-text PRM, loaded on request (its encoder is about 90 MB) into a web
+//! worker, reads a chosen ProcessBench solution step by step in the inspector, beside the
+//! labelled first error.
 
 use std::rc::Rc;
 
-use actprm_core::checkpoint::Checkpoint;
 use actprm_core::data::PROCESSBENCH_SPLITS;
 use actprm_core::scores::StepScores;
 use actprm_core::{ProcessLabel, Trajectory};
-use burn::tensor::Device;
 use gloo::timers::callback::Timeout;
+use gloo::worker::WorkerBridge;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use web_sys::Url;
 
 use crate::assets::Download;
 use crate::explain::Rule;
 use crate::inspector::Inspector;
-use crate::pool::score_trajectories;
-use crate::real_text::{SliceItem, fetch_slice, load_real_text_model};
+use crate::real_text::{SliceItem, fetch_slice};
+use crate::worker::real_text::{RealTextAnswer, RealTextRequest};
+use crate::worker::{Answer, ComputeWorker, Request, spawn};
 
 /// What the section is doing.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +51,24 @@ impl Stage {
 
 /// How long typing must pause before a pasted solution is read.
 const TYPING_PAUSE_MS: u32 = 600;
+
+/// The reading the inspector waits for: the request's number, and what it shows with the
+/// scores.
+#[derive(Debug, Clone, PartialEq)]
+struct Awaited {
+    request: u64,
+    title: String,
+    item: Option<usize>,
+    trajectory: Trajectory,
+}
+
+/// The URL of the page's directory, which the files it serves are relative to.
+fn page_directory() -> String {
+    let href = gloo::utils::window().location().href().unwrap_or_default();
+    Url::new_with_base(".", &href)
+        .map(|url| url.href())
+        .unwrap_or_default()
+}
 
 /// What the inspector shows: a slice item or the visitor's own solution, with its scores.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,81 +120,108 @@ fn describe(entry: &SliceItem) -> String {
     )
 }
 
-/// The section; `device` computes, `rule` draws the verdicts. `solution` is the visitor's
-/// pasted solution as the URL hash keeps it: written once read, and a shared one loads the
-/// model and is read as soon as it is there.
+/// The section: a web worker of its own, spawned on loading, holds the model and reads the
+/// solutions; `rule` draws the verdicts. `solution` is the visitor's pasted solution as the URL
+/// hash keeps it: written once read, and a shared one loads the model and is read as soon as
+/// it is there.
 #[component]
 pub fn RealText(
-    device: Device,
     #[prop(into)] rule: Signal<Rule>,
     solution: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let stage = RwSignal::new(Stage::Idle);
-    let model = RwSignal::new_local(None::<Rc<Checkpoint>>);
+    // The τ the model chose on validation, once it is loaded.
+    let chosen_tau = RwSignal::new(None::<f32>);
     let slice = RwSignal::new(Vec::<SliceItem>::new());
     let shown = RwSignal::new(None::<Reading>);
-    // Set once the model is there: reads a shared solution.
+    // Set when a shared solution waits for the model.
     let on_loaded = StoredValue::new_local(None::<Rc<dyn Fn()>>);
+    let bridge = StoredValue::new_local(None::<WorkerBridge<ComputeWorker>>);
+    // Each reading is numbered; the inspector waits for the latest one only.
+    let requests = StoredValue::new(0u64);
+    let awaited = StoredValue::new(None::<Awaited>);
 
-    let load = {
-        let device = device.clone();
-        move || {
-            let device = device.clone();
-            stage.set(Stage::Loading(Download {
-                received: 0,
-                expected: None,
-            }));
-            spawn_local(async move {
-                let loaded = async {
-                    let items = fetch_slice().await?;
-                    let checkpoint = load_real_text_model(&device, |download| {
-                        stage.set(Stage::Loading(download));
-                    })
-                    .await?;
-                    Ok::<_, String>((items, checkpoint))
+    let answered = move |answer: Answer| {
+        let Answer::RealText(answer) = answer else {
+            return;
+        };
+        match answer {
+            RealTextAnswer::Progress(download) => stage.set(Stage::Loading(download)),
+            RealTextAnswer::Loaded { tau } => {
+                chosen_tau.set(Some(tau));
+                stage.set(Stage::Ready);
+                if let Some(loaded) = on_loaded.get_value() {
+                    loaded();
+                }
+            }
+            RealTextAnswer::Failed(error) => stage.set(Stage::Failed(error)),
+            RealTextAnswer::Read { request, scores } => {
+                let Some(awaited) = awaited
+                    .get_value()
+                    .filter(|awaited| awaited.request == request)
+                else {
+                    return;
                 };
-                match loaded.await {
-                    Ok((items, checkpoint)) => {
-                        slice.set(items);
-                        model.set(Some(Rc::new(checkpoint)));
+                match scores {
+                    Ok(scores) => {
+                        shown.set(Some(Reading {
+                            title: awaited.title,
+                            item: awaited.item,
+                            trajectory: awaited.trajectory,
+                            scores,
+                        }));
                         stage.set(Stage::Ready);
-                        if let Some(loaded) = on_loaded.get_value() {
-                            loaded();
-                        }
                     }
                     Err(error) => stage.set(Stage::Failed(error)),
                 }
-            });
+            }
         }
     };
-
-    // Each reading is numbered, so that one finished after a later request is dropped.
-    let requests = StoredValue::new(0u64);
-    let show = move |title: String, item: Option<usize>, trajectory: Trajectory| {
-        let Some(checkpoint) = model.get_untracked() else {
-            return;
-        };
-        requests.update_value(|n| *n += 1);
-        let request = requests.get_value();
-        stage.set(Stage::Scoring);
-        spawn_local(async move {
-            let scored =
-                score_trajectories(&checkpoint, std::slice::from_ref(&trajectory), |_| {}).await;
-            if requests.get_value() != request {
-                return;
+    let send = move |request: RealTextRequest| {
+        bridge.with_value(|bridge| {
+            if let Some(bridge) = bridge {
+                bridge.send(Request::RealText(request));
             }
-            match scored {
-                Ok(mut scores) => {
-                    shown.set(scores.pop().map(|scores| Reading {
-                        title,
-                        item,
-                        trajectory,
-                        scores,
-                    }));
-                    stage.set(Stage::Ready);
+        });
+    };
+
+    let load = move || {
+        stage.set(Stage::Loading(Download {
+            received: 0,
+            expected: None,
+        }));
+        spawn_local(async move {
+            match fetch_slice().await {
+                Ok(items) => {
+                    slice.set(items);
+                    if bridge.with_value(Option::is_none) {
+                        bridge.set_value(Some(spawn(answered)));
+                    }
+                    send(RealTextRequest::Load {
+                        base: page_directory(),
+                    });
                 }
                 Err(error) => stage.set(Stage::Failed(error)),
             }
+        });
+    };
+
+    let show = move |title: String, item: Option<usize>, trajectory: Trajectory| {
+        if chosen_tau.get_untracked().is_none() {
+            return;
+        }
+        requests.update_value(|n| *n += 1);
+        let request = requests.get_value();
+        awaited.set_value(Some(Awaited {
+            request,
+            title,
+            item,
+            trajectory: trajectory.clone(),
+        }));
+        stage.set(Stage::Scoring);
+        send(RealTextRequest::Read {
+            request,
+            trajectory,
         });
     };
     let read = move |index: usize| {
@@ -225,7 +272,10 @@ pub fn RealText(
                 .enumerate()
                 .filter(|(_, entry)| entry.split == chosen)
                 .map(|(index, entry)| {
-                    let busy = move || stage.get() == Stage::Scoring;
+                    // Listed before the model is there, readable once it is.
+                    let busy = move || {
+                        stage.get() == Stage::Scoring || chosen_tau.with(Option::is_none)
+                    };
                     view! {
                         <li class="slice-row" class:shown=move || shown.with(|s| s.as_ref().and_then(|r| r.item) == Some(index))>
                             <button type="button" disabled=busy on:click=move |_| read(index)>
@@ -239,7 +289,7 @@ pub fn RealText(
     };
     // The page's δ_pred and δ_std, with the τ chosen on this model's validation rows: its
     // means sit far from the synthetic model's, and at τ 0.5 it would predict no error.
-    let tau = move || model.with(|m| m.as_ref().map(|c| c.config.decision_tau()));
+    let tau = move || chosen_tau.get();
     let real_rule = Signal::derive(move || {
         let mut real = rule.get();
         if let Some(tau) = tau() {
@@ -304,7 +354,7 @@ pub fn RealText(
                         "Or paste a solution: the question, a blank line, then its steps, \
                          separated by blank lines. It is read as you type."
                         <textarea rows="8" prop:value=move || own_text.get()
-                            disabled=move || model.with(Option::is_none)
+                            disabled=move || chosen_tau.with(Option::is_none)
                             on:input=move |event| typed(event_target_value(&event))></textarea>
                     </label>
                     <p class="custom-error" role="status">{move || own_error.get()}</p>

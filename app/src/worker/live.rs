@@ -1,17 +1,13 @@
-//! Live training off the page's thread: a dedicated web worker owns the [`LiveRun`] and
-//! advances it by one mini-batch per request, so that the page stays responsive while both
-//! learners train. The page asks again after each answer while it plays.
+//! Live training in the worker: it owns the [`LiveRun`] and advances it by one mini-batch per
+//! request; the page asks again after each answer while it plays.
 
 use burn::tensor::Device;
-use gloo::worker::{HandlerId, Worker, WorkerScope};
+use gloo::worker::{HandlerId, WorkerScope};
 use serde::{Deserialize, Serialize};
 
+use super::{Answer, ComputeWorker, Done};
 use crate::compute::init_device;
 use crate::live_run::{LiveRun, LiveSnapshot};
-
-/// The worker's script, as trunk names the output of index.html's worker link: a classic
-/// script (wasm-bindgen's `no-modules` output, trunk's default for workers), not a module.
-pub const LIVE_WORKER_SCRIPT: &str = "actprm-live-worker.js";
 
 /// A request for one more mini-batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +30,7 @@ pub struct Advanced {
     pub done: bool,
 }
 
-/// A finished mini-batch, handed back from its task to the worker.
+/// A finished mini-batch, handed back from its task.
 pub struct Stepped {
     who: HandlerId,
     id: u64,
@@ -42,9 +38,10 @@ pub struct Stepped {
     run: LiveRun,
 }
 
-/// The worker: the device (chosen on the first request) and the current run, which a task
-/// holds while it advances.
-pub struct LiveWorker {
+/// The device (chosen on the first request) and the current run, which a task holds while it
+/// advances.
+#[derive(Default)]
+pub struct LiveState {
     device: Option<Device>,
     run: Option<(u64, LiveRun)>,
     busy: bool,
@@ -53,9 +50,19 @@ pub struct LiveWorker {
     queued: Option<(Advance, HandlerId)>,
 }
 
-impl LiveWorker {
-    /// Advances the requested run (a new one when its number is new) in a task of its own.
-    fn start(&mut self, scope: &WorkerScope<Self>, advance: Advance, who: HandlerId) {
+impl LiveState {
+    /// Advances the requested run (a new one when its number is new) in a task of its own, or
+    /// queues the request while a task runs.
+    pub fn advance(
+        &mut self,
+        scope: &WorkerScope<ComputeWorker>,
+        advance: Advance,
+        who: HandlerId,
+    ) {
+        if self.busy {
+            self.queued = Some((advance, who));
+            return;
+        }
         self.busy = true;
         let run = self
             .run
@@ -77,58 +84,36 @@ impl LiveWorker {
                 }
             };
             run.step().await;
-            Stepped {
+            Done::Live(Box::new(Stepped {
                 who,
                 id: advance.run,
                 device,
                 run,
-            }
+            }))
         });
     }
-}
 
-impl Worker for LiveWorker {
-    type Message = Stepped;
-    type Input = Advance;
-    type Output = Advanced;
-
-    fn create(_scope: &WorkerScope<Self>) -> Self {
-        Self {
-            device: None,
-            run: None,
-            busy: false,
-            queued: None,
-        }
-    }
-
-    fn update(&mut self, scope: &WorkerScope<Self>, stepped: Stepped) {
+    /// Answers a finished mini-batch and takes up the queued request.
+    pub fn stepped(&mut self, scope: &WorkerScope<ComputeWorker>, stepped: Box<Stepped>) {
         let Stepped {
             who,
             id,
             device,
             run,
-        } = stepped;
+        } = *stepped;
         scope.respond(
             who,
-            Advanced {
+            Answer::Live(Advanced {
                 run: id,
                 snapshot: run.snapshot(),
                 done: run.is_done(),
-            },
+            }),
         );
         self.busy = false;
         self.device = Some(device);
         self.run = Some((id, run));
         if let Some((advance, who)) = self.queued.take() {
-            self.start(scope, advance, who);
-        }
-    }
-
-    fn received(&mut self, scope: &WorkerScope<Self>, advance: Advance, who: HandlerId) {
-        if self.busy {
-            self.queued = Some((advance, who));
-        } else {
-            self.start(scope, advance, who);
+            self.advance(scope, advance, who);
         }
     }
 }

@@ -1,0 +1,79 @@
+//! The page's compute off its thread: one dedicated web worker script (`actprm-worker`, built
+//! by index.html's worker link) that trains the live run ([`live`]) and reads real solutions
+//! ([`real_text`]). Each section of the page spawns an instance of its own when first used and
+//! asks it for one thing at a time, so that the page stays responsive while it computes.
+
+pub mod live;
+pub mod real_text;
+
+use gloo::worker::{HandlerId, Spawnable, Worker, WorkerBridge, WorkerScope};
+use serde::{Deserialize, Serialize};
+
+/// The worker's script, as trunk names the output of index.html's worker link: a classic
+/// script (wasm-bindgen's `no-modules` output, trunk's default for workers), not a module.
+pub const WORKER_SCRIPT: &str = "actprm-worker.js";
+
+/// What the page asks of a worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// One more mini-batch of the live run.
+    Live(live::Advance),
+    /// Loading the real-text model, or reading a solution with it.
+    RealText(real_text::RealTextRequest),
+}
+
+/// What a worker answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Answer {
+    /// The live run after its mini-batch.
+    Live(live::Advanced),
+    /// Progress, the loaded model or a reading.
+    RealText(real_text::RealTextAnswer),
+}
+
+/// A finished task, handed back to the worker.
+pub enum Done {
+    /// A mini-batch of the live run (boxed: the run is large).
+    Live(Box<live::Stepped>),
+    /// Loading or reading with the real-text model.
+    RealText(real_text::Finished),
+}
+
+/// The worker: the state of each kind of work it may be asked for.
+#[derive(Default)]
+pub struct ComputeWorker {
+    live: live::LiveState,
+    real_text: real_text::RealTextState,
+}
+
+impl Worker for ComputeWorker {
+    type Message = Done;
+    type Input = Request;
+    type Output = Answer;
+
+    fn create(_scope: &WorkerScope<Self>) -> Self {
+        Self::default()
+    }
+
+    fn update(&mut self, scope: &WorkerScope<Self>, done: Done) {
+        match done {
+            Done::Live(stepped) => self.live.stepped(scope, stepped),
+            Done::RealText(finished) => self.real_text.finished(scope, finished),
+        }
+    }
+
+    fn received(&mut self, scope: &WorkerScope<Self>, request: Request, who: HandlerId) {
+        match request {
+            Request::Live(advance) => self.live.advance(scope, advance, who),
+            Request::RealText(request) => self.real_text.received(scope, request, who),
+        }
+    }
+}
+
+/// Spawns a worker whose answers go to `answered`.
+pub fn spawn(answered: impl Fn(Answer) + 'static) -> WorkerBridge<ComputeWorker> {
+    ComputeWorker::spawner()
+        .callback(answered)
+        .as_module(false)
+        .spawn(WORKER_SCRIPT)
+}

@@ -1,0 +1,181 @@
+//! The real-text model in the worker: it fetches the heads and the encoder, then reads one
+//! solution at a time (a second or two on the CPU), so that typing and scrolling stay smooth.
+
+use std::rc::Rc;
+
+use actprm_core::Trajectory;
+use actprm_core::checkpoint::Checkpoint;
+use actprm_core::scores::StepScores;
+use gloo::worker::{HandlerId, WorkerScope};
+use serde::{Deserialize, Serialize};
+
+use super::{Answer, ComputeWorker, Done};
+use crate::assets::Download;
+use crate::compute::init_device;
+use crate::pool::score_trajectories;
+use crate::real_text::load_real_text_model;
+
+/// What the page asks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RealTextRequest {
+    /// Fetch and load the model. `base` is the page's directory URL, which the files' paths are
+    /// relative to: a worker started from a blob has no URL of its own to resolve them against.
+    Load {
+        /// The page's directory URL, ending in `/`.
+        base: String,
+    },
+    /// Read a solution with the loaded model.
+    Read {
+        /// The request's number, given back with the answer.
+        request: u64,
+        /// The solution.
+        trajectory: Trajectory,
+    },
+}
+
+/// What the worker answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RealTextAnswer {
+    /// How much of the model has arrived.
+    Progress(Download),
+    /// The model is loaded.
+    Loaded {
+        /// The decision threshold the model chose on validation.
+        tau: f32,
+    },
+    /// Loading failed, and why.
+    Failed(String),
+    /// A solution's reading.
+    Read {
+        /// The request's number.
+        request: u64,
+        /// The solution's scores, or why it could not be read.
+        scores: Result<StepScores, String>,
+    },
+}
+
+/// A finished task, handed back to the worker.
+pub enum Finished {
+    /// The model was loaded, or why not.
+    Loaded {
+        /// The page that asked.
+        who: HandlerId,
+        /// The model, or why it could not be loaded.
+        loaded: Result<Rc<Checkpoint>, String>,
+    },
+    /// A solution was read.
+    Read {
+        /// The page that asked.
+        who: HandlerId,
+        /// The request's number.
+        request: u64,
+        /// The solution's scores, or why it could not be read.
+        scores: Result<StepScores, String>,
+    },
+}
+
+/// The loaded model, and the reading in progress.
+#[derive(Default)]
+pub struct RealTextState {
+    model: Option<Rc<Checkpoint>>,
+    reading: bool,
+    /// The latest request that came while reading: the page shows only the latest, so one it
+    /// replaces is not needed.
+    queued: Option<(u64, Trajectory, HandlerId)>,
+}
+
+impl RealTextState {
+    /// Starts loading, or reads (or queues) a solution.
+    pub fn received(
+        &mut self,
+        scope: &WorkerScope<ComputeWorker>,
+        request: RealTextRequest,
+        who: HandlerId,
+    ) {
+        match request {
+            RealTextRequest::Load { base } => {
+                let progress_scope = scope.clone();
+                scope.send_future(async move {
+                    let (device, _) = init_device().await;
+                    let loaded = load_real_text_model(&base, &device, |download| {
+                        progress_scope
+                            .respond(who, Answer::RealText(RealTextAnswer::Progress(download)));
+                    })
+                    .await
+                    .map(Rc::new);
+                    Done::RealText(Finished::Loaded { who, loaded })
+                });
+            }
+            RealTextRequest::Read {
+                request,
+                trajectory,
+            } => {
+                if self.reading {
+                    self.queued = Some((request, trajectory, who));
+                } else {
+                    self.read(scope, request, trajectory, who);
+                }
+            }
+        }
+    }
+
+    /// Reads `trajectory` in a task of its own.
+    fn read(
+        &mut self,
+        scope: &WorkerScope<ComputeWorker>,
+        request: u64,
+        trajectory: Trajectory,
+        who: HandlerId,
+    ) {
+        let Some(model) = self.model.clone() else {
+            let scores = Err("the real-text model is not loaded".to_string());
+            scope.respond(
+                who,
+                Answer::RealText(RealTextAnswer::Read { request, scores }),
+            );
+            return;
+        };
+        self.reading = true;
+        scope.send_future(async move {
+            let scores = score_trajectories(&model, std::slice::from_ref(&trajectory), |_| {})
+                .await
+                .and_then(|mut scores| scores.pop().ok_or_else(|| "no scores".to_string()));
+            Done::RealText(Finished::Read {
+                who,
+                request,
+                scores,
+            })
+        });
+    }
+
+    /// Answers a finished task and takes up the queued reading.
+    pub fn finished(&mut self, scope: &WorkerScope<ComputeWorker>, finished: Finished) {
+        match finished {
+            Finished::Loaded { who, loaded } => {
+                let answer = match loaded {
+                    Ok(checkpoint) => {
+                        let tau = checkpoint.config.decision_tau();
+                        self.model = Some(checkpoint);
+                        RealTextAnswer::Loaded { tau }
+                    }
+                    Err(error) => RealTextAnswer::Failed(error),
+                };
+                scope.respond(who, Answer::RealText(answer));
+            }
+            Finished::Read {
+                who,
+                request,
+                scores,
+            } => {
+                self.reading = false;
+                scope.respond(
+                    who,
+                    Answer::RealText(RealTextAnswer::Read { request, scores }),
+                );
+                if let Some((request, trajectory, who)) = self.queued.take() {
+                    self.read(scope, request, trajectory, who);
+                }
+            }
+        }
+    }
+}
