@@ -46,6 +46,23 @@ use crate::real_text_view::RealText;
 use crate::rule_controls::RuleControls;
 use crate::scene::Scene;
 
+/// Runs the module's static constructors (registrations that burn's compiler stack makes at
+/// start-up) once; both binaries call it first thing in `main`. Without an explicit call, the
+/// linker treats a binary as a command and runs them again at the start of every call from
+/// JavaScript into the module, so that every event handler and every worker message paid for
+/// them.
+pub fn run_static_constructors() {
+    #[cfg(target_family = "wasm")]
+    {
+        unsafe extern "C" {
+            fn __wasm_call_ctors();
+        }
+        // SAFETY: the linker's own constructor runner, called once before anything reads
+        // what the constructors register.
+        unsafe { __wasm_call_ctors() }
+    }
+}
+
 /// What the page is doing.
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {

@@ -1,6 +1,7 @@
 //! Mounts the explainer. A panic is shown on the page instead of leaving it dead and blank.
 
 fn main() {
+    actprm_app::run_static_constructors();
     std::panic::set_hook(Box::new(|info| {
         let message = info.to_string();
         gloo::console::error!(message.clone());

@@ -3,6 +3,7 @@
 //! the console before the worker stops.
 
 fn main() {
+    actprm_app::run_static_constructors();
     #[cfg(target_family = "wasm")]
     {
         use gloo::worker::Registrable;
