@@ -5,7 +5,7 @@
 use std::ffi::OsStr;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 /// A model small enough to train in a second or two: 3 heads on a one-layer backbone of width
@@ -139,17 +139,27 @@ pub fn weights(run: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// Starts `actprm` with `args` and kills it with SIGKILL after `after`.
-pub fn kill_after<S: AsRef<OsStr>>(args: &[S], after: Duration) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_actprm"))
+/// Starts `actprm` with `args`, its output discarded.
+fn spawn_quietly<S: AsRef<OsStr>>(args: &[S]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_actprm"))
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("the actprm binary runs");
-    std::thread::sleep(after);
+        .expect("the actprm binary runs")
+}
+
+/// Kills `child` with SIGKILL and reaps it.
+fn kill(mut child: Child) {
     child.kill().expect("the process can be killed");
     child.wait().expect("the killed process is reaped");
+}
+
+/// Starts `actprm` with `args` and kills it with SIGKILL after `after`.
+pub fn kill_after<S: AsRef<OsStr>>(args: &[S], after: Duration) {
+    let child = spawn_quietly(args);
+    std::thread::sleep(after);
+    kill(child);
 }
 
 /// Starts `actprm` with `args` and kills it with SIGKILL as soon as the state file at `state`
@@ -161,12 +171,7 @@ pub fn kill_when<S: AsRef<OsStr>>(
     reached: impl Fn(&str) -> bool,
 ) -> bool {
     const GIVE_UP: Duration = Duration::from_secs(300);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_actprm"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the actprm binary runs");
+    let mut child = spawn_quietly(args);
     let started = std::time::Instant::now();
     loop {
         if child
@@ -177,8 +182,7 @@ pub fn kill_when<S: AsRef<OsStr>>(
             return false;
         }
         if std::fs::read_to_string(state).is_ok_and(|text| reached(&text)) {
-            child.kill().expect("the process can be killed");
-            child.wait().expect("the killed process is reaped");
+            kill(child);
             return true;
         }
         assert!(
