@@ -137,8 +137,7 @@ pub fn RealText(
     // Set when a shared solution waits for the model.
     let on_loaded = StoredValue::new_local(None::<Rc<dyn Fn()>>);
     let bridge = StoredValue::new_local(None::<WorkerBridge<ComputeWorker>>);
-    // Each reading is numbered; the inspector waits for the latest one only.
-    let requests = StoredValue::new(0u64);
+    // Each reading is numbered, one past the last; the inspector waits for the latest only.
     let awaited = StoredValue::new(None::<Awaited>);
 
     let answered = move |answer: Answer| {
@@ -210,8 +209,7 @@ pub fn RealText(
         if chosen_tau.get_untracked().is_none() {
             return;
         }
-        requests.update_value(|n| *n += 1);
-        let request = requests.get_value();
+        let request = awaited.with_value(|last| last.as_ref().map_or(1, |last| last.request + 1));
         awaited.set_value(Some(Awaited {
             request,
             title,
