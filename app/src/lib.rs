@@ -1,6 +1,8 @@
 //! The ActPRM web explainer: a small ensemble PRM trained by `actprm` scores a pool of
 //! synthetic problems in the browser (WebGPU, or the CPU without it); the page shows each step's
 //! mean, spread and heads, and which trajectories the selection rule would pay a judge for.
+//! Heads on frozen all-MiniLM-L6-v2 read real ProcessBench solutions, and live training runs
+//! the paper's loop, both in a web worker (`worker`).
 
 mod assets;
 #[cfg(all(test, target_family = "wasm"))]
