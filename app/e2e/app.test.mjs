@@ -1,17 +1,19 @@
-// The web app in a real browser: the CPU fallback and the WebGPU backend each score the pool
-// exactly as the native `actprm score` does, the first look mixes trusted and selected problems
-// with a model that finds the errors, the threshold sliders re-draw the verdicts and move the
-// decision plot's trusted region, and live active learning trains in a worker, growing its budget
-// curves while the page's own tasks stay short.
+// The web app in a real browser: both wasm binaries within their size budgets, the CPU
+// fallback and the WebGPU backend each score the pool exactly as the native `actprm score`
+// does, the first look mixes trusted and selected problems with a model that finds the errors,
+// the threshold sliders re-draw the verdicts and move the decision plot's trusted region, real
+// solutions are read as natively and the encoder is kept by the browser, and live active
+// learning trains in a worker, growing its budget curves while the page's own tasks stay short.
 //
 // Needs: the site built by trunk (ACTPRM_E2E_DIST, default dist/), and the native scores of the
 // same model on the same pool (ACTPRM_E2E_NATIVE_SCORES, JSON lines of `actprm score`, generated
 // with --seed ACTPRM_E2E_SEED --count 48). app/e2e/run.sh prepares both.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 
 import { launch } from "./browser.mjs";
 import { serve } from "./serve.mjs";
@@ -32,6 +34,16 @@ const ROWS_COMPARED = 4;
 const LONGEST_TASK = 200;
 /** The least first-error F1 the page's model must reach on a pool it was not trained on. */
 const LEAST_POOL_F1 = 0.9;
+/**
+ * Each wasm binary's gzipped size in bytes: its aim (docs/app.md), and the most it may reach
+ * before the test fails. The page's binary holds no compute, since every model runs in the
+ * worker; what keeps it past its aim is the static registrations of burn's compiler stack,
+ * which link wherever burn does. Compute back on the page's thread would put it past `most`.
+ */
+const WASM_BUDGETS = [
+  { name: "page", pattern: /^actprm-app-.*_bg\.wasm$/, aim: 1_000_000, most: 3_000_000 },
+  { name: "worker", pattern: /^actprm-worker_bg\.wasm$/, aim: 3_000_000, most: 7_000_000 },
+];
 
 let site;
 let native;
@@ -157,6 +169,23 @@ async function assertNoLongTask(page, during) {
     `during ${during}, a main-thread task lasted over ${LONGEST_TASK} ms: ${longTasks.map(Math.round)}`,
   );
 }
+
+test("the page's wasm and the worker's stay within their size budgets", () => {
+  const files = readdirSync(DIST);
+  for (const { name, pattern, aim, most } of WASM_BUDGETS) {
+    const found = files.filter((file) => pattern.test(file));
+    assert.equal(found.length, 1, `one ${name} wasm in ${DIST}: ${found}`);
+    const bytes = readFileSync(join(DIST, found[0]));
+    // Level 6, what web servers use by default.
+    const gzipped = gzipSync(bytes, { level: 6 }).length;
+    const megabytes = (n) => (n / 1e6).toFixed(2);
+    console.log(
+      `${name} wasm: ${megabytes(bytes.length)} MB, ${megabytes(gzipped)} MB gzipped ` +
+        `(aim ${megabytes(aim)} MB, at most ${megabytes(most)} MB)`,
+    );
+    assert.ok(gzipped <= most, `the ${name} wasm is ${megabytes(gzipped)} MB gzipped`);
+  }
+});
 
 async function badge(page) {
   return (await page.locator(".badge").textContent()).trim();
@@ -318,7 +347,7 @@ test("a 390 px screen needs no horizontal scrolling, and keys reach and move the
   });
 });
 
-test("real ProcessBench solutions are read as native scoring reads them, and a pasted one is shared by link", async () => {
+test("real ProcessBench solutions are read as native scoring reads them, a pasted one is shared by link, and the encoder is kept", async () => {
   await inPage({ webgpu: false, hash: `seed=${SEED}` }, async (page) => {
     await page.locator(".load-real-text").click();
     const rows = page.locator(".slice-row button");
@@ -370,6 +399,11 @@ test("real ProcessBench solutions are read as native scoring reads them, and a p
     const hash = await page.evaluate(() => location.hash);
     assert.ok(hash.includes(`&solution=${encodeURIComponent(own)}`), `hash: ${hash}`);
 
+    // The browser keeps the encoder: a second page reads it from the cache, not the server.
+    await page.locator(".forget-model").waitFor({ timeout: PAGE_TIMEOUT });
+    const encoder = "/minilm/model.safetensors";
+    assert.equal(site.requests(encoder), 1, "the encoder is fetched once");
+
     // A link holding the pasted solution loads the model and reads it the same way.
     const shared = await page.context().newPage();
     await shared.goto(`${site.url}${hash}`);
@@ -381,6 +415,12 @@ test("real ProcessBench solutions are read as native scoring reads them, and a p
       .locator(".real-inspector .steps > li")
       .evaluateAll((items) => items.map((item) => Number(item.dataset.mean)));
     assert.deepEqual(sharedMeans, pastedMeans);
+    assert.equal(site.requests(encoder), 1, "the second page read the kept encoder");
+
+    await shared.locator(".forget-model").click();
+    await shared.locator(".forgotten", { hasText: "no longer keeps" }).waitFor();
+    assert.equal(await shared.locator(".forget-model").count(), 0);
+    assert.equal(await shared.evaluate(() => caches.has("actprm-models")), false);
   });
 });
 

@@ -1,6 +1,7 @@
 //! Files served beside the page, read as streams so that the page can count the bytes as they
 //! arrive: the synthetic model (a checkpoint written by `actprm run`, as `model/config.json`,
-//! `model/model.safetensors` and `model/tokenizer.json`) and the real-text model's files.
+//! `model/model.safetensors` and `model/tokenizer.json`) and the real-text model's files, whose
+//! encoder the browser keeps (`model_cache`).
 
 use actprm_core::checkpoint::{CONFIG_FILE, CheckpointFiles, TOKENIZER_FILE, WEIGHTS_FILE};
 use gloo::net::http::{Request, Response};
@@ -8,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{ReadableStreamDefaultReader, ReadableStreamReadResult};
+
+use crate::model_cache::{self, Writing};
 
 /// Where the checkpoint's files are served, relative to the page.
 pub const MODEL_DIR: &str = "model";
@@ -37,10 +40,23 @@ impl Download {
     }
 }
 
-/// Fetches the checkpoint's three files from [`MODEL_DIR`]; `progress` hears after every chunk
-/// how much of them has arrived.
-pub async fn fetch_checkpoint(progress: impl FnMut(Download)) -> Result<CheckpointFiles, String> {
-    let files = [CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE].map(|name| (MODEL_DIR, name));
+/// The URL of the page's directory, which the files it serves are relative to. A worker, started
+/// from a blob, has no URL of its own to resolve them against: the page hands it this one.
+pub fn page_directory() -> String {
+    let href = gloo::utils::window().location().href().unwrap_or_default();
+    web_sys::Url::new_with_base(".", &href)
+        .map(|url| url.href())
+        .unwrap_or_default()
+}
+
+/// Fetches the checkpoint's three files from [`MODEL_DIR`] under `base` (a URL ending in `/`);
+/// `progress` hears after every chunk how much of them has arrived.
+pub async fn fetch_checkpoint(
+    base: &str,
+    progress: impl FnMut(Download),
+) -> Result<CheckpointFiles, String> {
+    let dir = format!("{base}{MODEL_DIR}");
+    let files = [CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE].map(|name| ServedFile::new(&dir, name));
     let [config, tokenizer, weights] = fetch_files(files, progress).await?;
     Ok(CheckpointFiles {
         config: text(config, CONFIG_FILE)?,
@@ -49,15 +65,49 @@ pub async fn fetch_checkpoint(progress: impl FnMut(Download)) -> Result<Checkpoi
     })
 }
 
-/// Fetches `(directory, name)` files served beside the page, in order; `progress` hears after
-/// every chunk how much of them all has arrived.
+/// A file served beside the page.
+#[derive(Debug, Clone, Copy)]
+pub struct ServedFile<'a> {
+    /// Its directory's URL (relative to the page, or absolute).
+    pub dir: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// The version (its SHA-256) under which the browser keeps it (`model_cache`), for the
+    /// large files worth keeping.
+    pub kept_as: Option<&'a str>,
+}
+
+impl<'a> ServedFile<'a> {
+    /// The file `name` in `dir`, fetched each time.
+    pub fn new(dir: &'a str, name: &'a str) -> Self {
+        Self {
+            dir,
+            name,
+            kept_as: None,
+        }
+    }
+
+    /// The same file, kept by the browser as `version`.
+    pub fn kept_as(self, version: &'a str) -> Self {
+        Self {
+            kept_as: Some(version),
+            ..self
+        }
+    }
+}
+
+/// Fetches files served beside the page, in order (a kept file from the browser's cache);
+/// `progress` hears after every chunk how much of them all has arrived.
 pub async fn fetch_files<const N: usize>(
-    files: [(&str, &str); N],
+    files: [ServedFile<'_>; N],
     mut progress: impl FnMut(Download),
 ) -> Result<[Vec<u8>; N], String> {
     let mut responses = Vec::with_capacity(N);
-    for (dir, name) in files {
-        responses.push(request(dir, name).await?);
+    let mut writings = Vec::new();
+    for file in files {
+        let (response, writing) = request(file).await?;
+        responses.push(response);
+        writings.extend(writing);
     }
     let expected = responses.iter().map(content_length).sum::<Option<u64>>();
     let mut download = Download {
@@ -66,19 +116,29 @@ pub async fn fetch_files<const N: usize>(
     };
     progress(download);
     let mut bodies = Vec::with_capacity(N);
-    for ((dir, name), response) in files.into_iter().zip(&responses) {
-        let body = read_body(dir, name, response, |chunk| {
+    for (file, response) in files.into_iter().zip(&responses) {
+        let body = read_body(file, response, |chunk| {
             download.received += chunk;
             progress(download);
         });
         bodies.push(body.await?);
     }
+    for writing in writings {
+        writing.finish().await;
+    }
     Ok(<[Vec<u8>; N]>::try_from(bodies).expect("one body per file"))
 }
 
-/// The response for one file (its body not yet read), or a message naming it.
-async fn request(dir: &str, name: &str) -> Result<Response, String> {
-    let url = format!("{dir}/{name}");
+/// The response for one file (its body not yet read), from the browser's cache when it keeps
+/// the file, else with the copy the cache is writing as the body streams in; or a message
+/// naming the file.
+async fn request(file: ServedFile<'_>) -> Result<(Response, Option<Writing>), String> {
+    let url = format!("{}/{}", file.dir, file.name);
+    if let Some(version) = file.kept_as
+        && let Some(kept) = model_cache::kept(&url, version).await
+    {
+        return Ok((kept.into(), None));
+    }
     let response = Request::get(&url)
         .send()
         .await
@@ -89,7 +149,12 @@ async fn request(dir: &str, name: &str) -> Result<Response, String> {
             response.status()
         ));
     }
-    Ok(response)
+    if let Some(version) = file.kept_as {
+        let response = web_sys::Response::from(response);
+        let writing = model_cache::keep(&url, version, &response);
+        return Ok((response.into(), writing));
+    }
+    Ok((response, None))
 }
 
 /// The length the server states for a response's body.
@@ -99,12 +164,11 @@ fn content_length(response: &Response) -> Option<u64> {
 
 /// Reads a response's body chunk by chunk, telling `on_chunk` each chunk's length.
 async fn read_body(
-    dir: &str,
-    name: &str,
+    file: ServedFile<'_>,
     response: &Response,
     mut on_chunk: impl FnMut(u64),
 ) -> Result<Vec<u8>, String> {
-    let failed = |error: wasm_bindgen::JsValue| format!("{dir}/{name}: {error:?}");
+    let failed = |error: wasm_bindgen::JsValue| format!("{}/{}: {error:?}", file.dir, file.name);
     let Some(stream) = response.body() else {
         return Ok(Vec::new());
     };

@@ -1,16 +1,13 @@
-//! Where the model runs: burn's WebGPU backend when the browser offers an adapter, otherwise
-//! the `flex` CPU backend. The device is initialised once per page and kept.
+//! Where the models run, as the page's badge names it: burn's WebGPU backend when the browser
+//! offers an adapter, otherwise the `flex` CPU backend. The worker chooses
+//! (`worker::device`) and tells the page.
 
-use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
 
 /// The backend in use, for the badge.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Compute {
     /// burn's wgpu runtime on the browser's WebGPU adapter.
-    #[cfg_attr(
-        not(target_family = "wasm"),
-        expect(dead_code, reason = "WebGPU exists only in the browser")
-    )]
     WebGpu,
     /// burn's `flex` backend on the CPU, with why WebGPU was not used.
     Cpu {
@@ -35,25 +32,4 @@ impl Compute {
             Compute::Cpu { reason } => format!("running on the CPU: {reason}"),
         }
     }
-}
-
-/// The device to compute on: WebGPU when available, else the CPU.
-pub async fn init_device() -> (Device, Compute) {
-    #[cfg(target_family = "wasm")]
-    {
-        match Device::wgpu_options().init_async().await {
-            Ok(device) => return (device, Compute::WebGpu),
-            Err(error) => {
-                let reason = format!("no WebGPU adapter ({error})");
-                return (Device::flex(), Compute::Cpu { reason });
-            }
-        }
-    }
-    #[allow(unreachable_code, reason = "the wasm build returns above")]
-    (
-        Device::flex(),
-        Compute::Cpu {
-            reason: "not in a browser".to_string(),
-        },
-    )
 }

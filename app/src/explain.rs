@@ -1,7 +1,6 @@
 //! What the selection rule makes of one trajectory's scores, in the words and colours the page
 //! shows: each step's state, the verdict as a sentence, and how uncertain the trajectory is.
 
-use actprm_core::checkpoint::CheckpointConfig;
 use actprm_core::scores::StepScores;
 use actprm_core::selection::{SelectionConfig, StepCheck, Tests, UncertaintyTest, Verdict};
 
@@ -24,10 +23,10 @@ impl Default for Rule {
 }
 
 impl Rule {
-    /// The thresholds a checkpoint's model was trained under, both tests.
-    pub fn trained_with(config: &CheckpointConfig) -> Self {
+    /// The thresholds a model was trained under, both tests.
+    pub fn trained_with(thresholds: SelectionConfig) -> Self {
         Self {
-            thresholds: config.selection.clone(),
+            thresholds,
             tests: Tests::Both,
         }
     }

@@ -2,7 +2,8 @@
 //! synthetic problems in the browser (WebGPU, or the CPU without it); the page shows each step's
 //! mean, spread and heads, and which trajectories the selection rule would pay a judge for.
 //! Heads on frozen all-MiniLM-L6-v2 read real ProcessBench solutions, and live training runs
-//! the paper's loop, both in a web worker (`worker`).
+//! the paper's loop. Every model runs in a web worker (`worker`); the page's own binary only
+//! draws, so it stays small and responsive.
 
 mod assets;
 #[cfg(all(test, target_family = "wasm"))]
@@ -15,6 +16,7 @@ mod explain;
 mod inspector;
 mod live_run;
 mod live_view;
+mod model_cache;
 mod pool;
 mod pool_view;
 mod real_text;
@@ -25,28 +27,27 @@ mod step_chart;
 mod threshold_ranges;
 pub mod worker;
 
-use std::rc::Rc;
 use std::sync::Arc;
 
 use actprm_core::Trajectory;
-use actprm_core::checkpoint::Checkpoint;
 use actprm_core::scores::StepScores;
-use burn::tensor::Device;
+use gloo::worker::WorkerBridge;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::assets::{Download, fetch_checkpoint};
-use crate::compute::{Compute, init_device};
+use crate::assets::{Download, page_directory};
+use crate::compute::Compute;
 use crate::custom::{CustomTrajectory, parse_trajectory};
 use crate::decision_plot::DecisionPlot;
 use crate::explain::Rule;
 use crate::inspector::Inspector;
 use crate::live_view::LiveLearning;
-use crate::pool::{POOL_SIZE, ScoredPool, score_pool, score_trajectories};
+use crate::pool::{POOL_SIZE, ScoredPool};
 use crate::pool_view::{PoolView, by_uncertainty};
 use crate::real_text_view::RealText;
 use crate::rule_controls::RuleControls;
 use crate::scene::Scene;
+use crate::worker::synthetic::{ScoreTask, SyntheticAnswer, SyntheticRequest};
+use crate::worker::{Answer, ComputeWorker, Request, spawn};
 
 /// Runs the module's static constructors (registrations that burn's compiler stack makes at
 /// start-up) once; both binaries call it first thing in `main`. Without an explicit call, the
@@ -68,7 +69,7 @@ pub fn run_static_constructors() {
 /// What the page is doing.
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
-    /// Choosing the backend.
+    /// Starting the worker and its backend.
     Starting,
     /// Fetching the model.
     Loading(Download),
@@ -119,50 +120,89 @@ pub fn App() -> impl IntoView {
 
     let compute = RwSignal::new(None::<Compute>);
     let phase = RwSignal::new(Phase::Starting);
-    let checkpoint = RwSignal::new_local(None::<Rc<Checkpoint>>);
+    let loaded = RwSignal::new(false);
     let pool = RwSignal::new(None::<Arc<ScoredPool>>);
+    // A trajectory of the visitor's own, when one is scored; it replaces the pool item.
+    let custom = RwSignal::new(None::<(Trajectory, StepScores)>);
+    let custom_error = RwSignal::new(None::<String>);
+    // The visitor's trajectory awaiting its scores, with its request's number: only the latest
+    // is shown.
+    let awaited = StoredValue::new(None::<(u64, Trajectory)>);
 
-    let device = RwSignal::new_local(None::<Device>);
-
-    spawn_local(async move {
-        let (initialised, kind) = init_device().await;
-        device.set(Some(initialised.clone()));
-        let device = initialised;
-        compute.set(Some(kind));
-        match load_checkpoint(&device, phase).await {
-            Ok(loaded) => {
+    let answered = move |answer: Answer| {
+        let Answer::Synthetic(answer) = answer else {
+            return;
+        };
+        match answer {
+            SyntheticAnswer::Progress(download) => phase.set(Phase::Loading(download)),
+            SyntheticAnswer::Loaded {
+                compute: kind,
+                trained_with,
+            } => {
+                compute.set(Some(kind));
                 // The thresholds a link leaves unset are those the model was trained under,
                 // unless the visitor has moved a control meanwhile.
                 if rule.get_untracked() == initial_rule {
                     let trained = Scene {
-                        rule: Rule::trained_with(&loaded.config),
+                        rule: Rule::trained_with(trained_with),
                         ..Scene::default()
                     };
                     rule.set(Scene::from_hash_over(&initial_hash, trained).rule);
                 }
-                checkpoint.set(Some(Rc::new(loaded)));
+                loaded.set(true);
             }
-            Err(error) => phase.set(Phase::Failed(error)),
-        }
-    });
-
-    // Score the pool whenever the seed or the model changes.
-    Effect::new(move |_| {
-        let wanted = seed.get();
-        let Some(checkpoint) = checkpoint.get() else {
-            return;
-        };
-        spawn_local(async move {
-            phase.set(Phase::Scoring(0));
-            match score_pool(&checkpoint, wanted, |done| phase.set(Phase::Scoring(done))).await {
-                Ok(scored) if seed.get_untracked() == scored.seed => {
+            SyntheticAnswer::Failed(error) => phase.set(Phase::Failed(error)),
+            SyntheticAnswer::Scoring { seed: scored, done } => {
+                if scored == seed.get_untracked() {
+                    phase.set(Phase::Scoring(done));
+                }
+            }
+            SyntheticAnswer::Pool(Ok(scored)) => {
+                if scored.seed == seed.get_untracked() {
                     pool.set(Some(Arc::new(scored)));
                     phase.set(Phase::Ready);
                 }
-                Ok(_) => {}
-                Err(error) => phase.set(Phase::Failed(error)),
+            }
+            SyntheticAnswer::Pool(Err(error)) => phase.set(Phase::Failed(error)),
+            SyntheticAnswer::Own { request, scores } => {
+                let Some((_, trajectory)) = awaited
+                    .get_value()
+                    .filter(|(awaiting, _)| *awaiting == request)
+                else {
+                    return;
+                };
+                match scores {
+                    Ok(scores) => {
+                        custom_error.set(None);
+                        custom.set(Some((trajectory, scores)));
+                    }
+                    Err(error) => custom_error.set(Some(error)),
+                }
+            }
+        }
+    };
+    let worker = StoredValue::new_local(None::<WorkerBridge<ComputeWorker>>);
+    let send = move |request: SyntheticRequest| {
+        worker.with_value(|worker| {
+            if let Some(worker) = worker {
+                worker.send(Request::Synthetic(request));
             }
         });
+    };
+    if cfg!(target_family = "wasm") {
+        worker.set_value(Some(spawn(answered)));
+        send(SyntheticRequest::Load {
+            base: page_directory(),
+        });
+    }
+
+    // Score the pool whenever the seed changes, once the model is there.
+    Effect::new(move |_| {
+        let seed = seed.get();
+        if loaded.get() {
+            phase.set(Phase::Scoring(0));
+            send(SyntheticRequest::Score(ScoreTask::Pool { seed }));
+        }
     });
 
     // The trajectory in the inspector: the chosen one, else the pool's most uncertain.
@@ -178,31 +218,24 @@ pub fn App() -> impl IntoView {
         .unwrap_or(0)
     });
 
-    // A trajectory of the visitor's own, when one is scored; it replaces the pool item.
-    let custom = RwSignal::new(None::<(Trajectory, StepScores)>);
-    let custom_error = RwSignal::new(None::<String>);
     let score_custom = move |text: String, trajectory: Trajectory| {
-        let Some(checkpoint) = checkpoint.get_untracked() else {
+        if !loaded.get_untracked() {
             custom_error.set(Some("the model is still loading".to_string()));
             return;
-        };
+        }
         custom_text.set(Some(text));
-        spawn_local(async move {
-            let scored = score_trajectories(&checkpoint, std::slice::from_ref(&trajectory), |_| {});
-            match scored.await {
-                Ok(mut scores) => {
-                    custom_error.set(None);
-                    custom.set(scores.pop().map(|scores| (trajectory, scores)));
-                }
-                Err(error) => custom_error.set(Some(error)),
-            }
-        });
+        let request = awaited.with_value(|last| last.as_ref().map_or(1, |(last, _)| last + 1));
+        awaited.set_value(Some((request, trajectory.clone())));
+        send(SyntheticRequest::Score(ScoreTask::Own {
+            request,
+            trajectory,
+        }));
     };
 
     // A shared link's own trajectory is scored as soon as the model is there.
     if let Some(text) = initial.custom {
         Effect::new(move |scored: Option<bool>| {
-            if scored == Some(true) || checkpoint.with(Option::is_none) {
+            if scored == Some(true) || !loaded.get() {
                 return scored.unwrap_or(false);
             }
             match parse_trajectory(&text) {
@@ -279,14 +312,6 @@ pub fn App() -> impl IntoView {
         <RealText rule solution />
         <LiveLearning seed />
     }
-}
-
-/// Fetches and loads the model onto `device`, counting bytes in `phase`.
-async fn load_checkpoint(device: &Device, phase: RwSignal<Phase>) -> Result<Checkpoint, String> {
-    let files = fetch_checkpoint(|download| phase.set(Phase::Loading(download))).await?;
-    files
-        .load(device)
-        .map_err(|error| format!("the model did not load: {error}"))
 }
 
 /// The page's URL hash.

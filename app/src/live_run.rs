@@ -18,7 +18,7 @@ use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::pool::{BATCH_SIZE, yield_to_browser};
+use crate::worker::scoring::{BATCH_SIZE, yield_now};
 
 /// Trajectories in the pool of one pass.
 pub const POOL_SIZE: usize = 4800;
@@ -174,7 +174,7 @@ impl LiveRun {
             encoded: &self.held_out_encoded,
             pad_id: self.pad_id,
         };
-        let scores = score_inputs_async(model, held_out, BATCH_SIZE, |_| yield_to_browser()).await;
+        let scores = score_inputs_async(model, held_out, BATCH_SIZE, |_| yield_now()).await;
         let evaluation = Evaluation::from_scores(&self.held_out, &scores, 0.5);
         learner.curve.push(CurvePoint {
             labels: learner.progress.ledger.labels_consumed,

@@ -11,7 +11,7 @@ use actprm_core::data::{PROCESSBENCH_SPLITS, ProcessBenchItem, read_processbench
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone};
 use burn::tensor::Device;
 
-use crate::assets::{Download, fetch_files, text};
+use crate::assets::{Download, ServedFile, fetch_files, text};
 
 /// Where the heads-only checkpoint is served.
 pub const HEADS_DIR: &str = "realtext";
@@ -40,14 +40,17 @@ pub async fn load_real_text_model(
     let heads_dir = format!("{base}{HEADS_DIR}");
     let encoder_dir = format!("{base}{ENCODER_DIR}");
     let (heads_dir, encoder_dir) = (heads_dir.as_str(), encoder_dir.as_str());
+    // The encoder's digest first: the browser keeps its weights under it.
+    let [digest] = fetch_files([ServedFile::new(encoder_dir, ENCODER_DIGEST_FILE)], |_| {}).await?;
+    let digest = text(digest, ENCODER_DIGEST_FILE)?;
+    let digest = digest.trim();
     let files = [
-        (heads_dir, CONFIG_FILE),
-        (heads_dir, TOKENIZER_FILE),
-        (heads_dir, WEIGHTS_FILE),
-        (encoder_dir, "config.json"),
-        (encoder_dir, "tokenizer.json"),
-        (encoder_dir, ENCODER_DIGEST_FILE),
-        (encoder_dir, "model.safetensors"),
+        ServedFile::new(heads_dir, CONFIG_FILE),
+        ServedFile::new(heads_dir, TOKENIZER_FILE),
+        ServedFile::new(heads_dir, WEIGHTS_FILE),
+        ServedFile::new(encoder_dir, "config.json"),
+        ServedFile::new(encoder_dir, "tokenizer.json"),
+        ServedFile::new(encoder_dir, "model.safetensors").kept_as(digest),
     ];
     let [
         config,
@@ -55,7 +58,6 @@ pub async fn load_real_text_model(
         heads,
         encoder_config,
         encoder_tokenizer,
-        digest,
         encoder,
     ] = fetch_files(files, progress).await?;
     let heads = CheckpointFiles {
@@ -75,16 +77,15 @@ pub async fn load_real_text_model(
         device,
     )
     .map_err(|error| format!("{ENCODER_DIR}: {error}"))?;
-    let digest = text(digest, ENCODER_DIGEST_FILE)?;
     heads
-        .load_with_backbone(encoder.backbone, digest.trim(), device)
+        .load_with_backbone(encoder.backbone, digest, device)
         .map_err(|error| format!("{HEADS_DIR}: {error}"))
 }
 
 /// Fetches the ProcessBench slices of every split.
 pub async fn fetch_slice() -> Result<Vec<SliceItem>, String> {
     let names = PROCESSBENCH_SPLITS.map(|split| format!("{split}.json"));
-    let files: [(&str, &str); 4] = std::array::from_fn(|i| (SLICE_DIR, names[i].as_str()));
+    let files: [ServedFile; 4] = std::array::from_fn(|i| ServedFile::new(SLICE_DIR, &names[i]));
     let bodies = fetch_files(files, |_| {}).await?;
     let mut slice = Vec::new();
     for (split, body) in PROCESSBENCH_SPLITS.into_iter().zip(bodies) {

@@ -11,11 +11,11 @@ use gloo::timers::callback::Timeout;
 use gloo::worker::WorkerBridge;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use web_sys::Url;
 
-use crate::assets::Download;
+use crate::assets::{Download, page_directory};
 use crate::explain::Rule;
 use crate::inspector::Inspector;
+use crate::model_cache;
 use crate::real_text::{SliceItem, fetch_slice};
 use crate::worker::real_text::{RealTextAnswer, RealTextRequest};
 use crate::worker::{Answer, ComputeWorker, Request, spawn};
@@ -60,14 +60,6 @@ struct Awaited {
     title: String,
     item: Option<usize>,
     trajectory: Trajectory,
-}
-
-/// The URL of the page's directory, which the files it serves are relative to.
-fn page_directory() -> String {
-    let href = gloo::utils::window().location().href().unwrap_or_default();
-    Url::new_with_base(".", &href)
-        .map(|url| url.href())
-        .unwrap_or_default()
 }
 
 /// What the inspector shows: a slice item or the visitor's own solution, with its scores.
@@ -134,6 +126,22 @@ pub fn RealText(
     let chosen_tau = RwSignal::new(None::<f32>);
     let slice = RwSignal::new(Vec::<SliceItem>::new());
     let shown = RwSignal::new(None::<Reading>);
+    // Whether the browser keeps the encoder's weights, and what forgetting them did.
+    let kept = RwSignal::new(false);
+    let forgotten = RwSignal::new(None::<String>);
+    spawn_local(async move { kept.set(model_cache::holds_any().await) });
+    let forget = move |_| {
+        spawn_local(async move {
+            let outcome = match model_cache::clear().await {
+                Ok(_) => {
+                    "The browser no longer keeps the encoder: loading fetches it again.".to_string()
+                }
+                Err(error) => format!("Error: {error}"),
+            };
+            kept.set(model_cache::holds_any().await);
+            forgotten.set(Some(outcome));
+        });
+    };
     // Set when a shared solution waits for the model.
     let on_loaded = StoredValue::new_local(None::<Rc<dyn Fn()>>);
     let bridge = StoredValue::new_local(None::<WorkerBridge<ComputeWorker>>);
@@ -148,6 +156,7 @@ pub fn RealText(
             RealTextAnswer::Progress(download) => stage.set(Stage::Loading(download)),
             RealTextAnswer::Loaded { tau } => {
                 chosen_tau.set(Some(tau));
+                spawn_local(async move { kept.set(model_cache::holds_any().await) });
                 stage.set(Stage::Ready);
                 if let Some(loaded) = on_loaded.get_value() {
                     loaded();
@@ -316,13 +325,20 @@ pub fn RealText(
                 "Heads trained on frozen all-MiniLM-L6-v2 over PRM800K's human labels read "
                 "solutions from ProcessBench, every step with the steps before it. The model is "
                 "weak (see the manifest beside it): it finds errors above chance, far from the "
-                "paper's. Loading fetches about 100 MB."
+                "paper's. Loading fetches about 100 MB the first time; the browser then keeps "
+                "the encoder."
             </p>
             <button type="button" class="load-real-text"
                 disabled=move || !matches!(stage.get(), Stage::Idle | Stage::Failed(_))
                 on:click=move |_| load()>
                 "Load the real-text model"
             </button>
+            {move || kept.get().then(|| view! {
+                <button type="button" class="forget-model" on:click=forget>
+                    "Forget the cached model"
+                </button>
+            })}
+            <span class="forgotten" role="status">{move || forgotten.get()}</span>
             <p class="real-text-tau">
                 {move || tau().map(|tau| format!(
                     "Read at τ {tau:.3}, chosen on PRM800K validation rows (the τ slider is the \

@@ -1,12 +1,12 @@
 //! Live training in the worker: it owns the [`LiveRun`] and advances it by one mini-batch per
 //! request; the page asks again after each answer while it plays.
 
-use burn::tensor::Device;
 use gloo::worker::{HandlerId, WorkerScope};
 use serde::{Deserialize, Serialize};
 
+use super::device::SharedDevice;
+use super::one_at_a_time::{OneAtATime, Supersedes};
 use super::{Answer, ComputeWorker, Done};
-use crate::compute::init_device;
 use crate::live_run::{LiveRun, LiveSnapshot};
 
 /// A request for one more mini-batch.
@@ -17,6 +17,14 @@ pub struct Advance {
     pub run: u64,
     /// The seed of the pool a new run generates.
     pub seed: u64,
+}
+
+impl Supersedes for Advance {
+    /// The page asks again only after an answer or a reset, so a request it replaces belonged
+    /// to a run the page has dropped.
+    fn supersedes(&self, _earlier: &Self) -> bool {
+        true
+    }
 }
 
 /// The answer to an [`Advance`]: the run's state after its mini-batch.
@@ -34,20 +42,14 @@ pub struct Advanced {
 pub struct Stepped {
     who: HandlerId,
     id: u64,
-    device: Device,
     run: LiveRun,
 }
 
-/// The device (chosen on the first request) and the current run, which a task holds while it
-/// advances.
+/// The current run, which a task holds while it advances, and the requests.
 #[derive(Default)]
 pub struct LiveState {
-    device: Option<Device>,
     run: Option<(u64, LiveRun)>,
-    busy: bool,
-    /// The request that came while busy. The page sends a new one only after an answer or a
-    /// reset, so a request it replaces belonged to a run the page has dropped.
-    queued: Option<(Advance, HandlerId)>,
+    requests: OneAtATime<Advance>,
 }
 
 impl LiveState {
@@ -56,25 +58,31 @@ impl LiveState {
     pub fn advance(
         &mut self,
         scope: &WorkerScope<ComputeWorker>,
+        device: &SharedDevice,
         advance: Advance,
         who: HandlerId,
     ) {
-        if self.busy {
-            self.queued = Some((advance, who));
-            return;
+        if let Some((advance, who)) = self.requests.arrive(advance, who) {
+            self.start(scope, device, advance, who);
         }
-        self.busy = true;
+    }
+
+    /// Advances the requested run in a task of its own.
+    fn start(
+        &mut self,
+        scope: &WorkerScope<ComputeWorker>,
+        device: &SharedDevice,
+        advance: Advance,
+        who: HandlerId,
+    ) {
         let run = self
             .run
             .take()
             .filter(|(id, _)| *id == advance.run)
             .map(|(_, run)| run);
-        let device = self.device.clone();
+        let device = device.clone();
         scope.send_future(async move {
-            let device = match device {
-                Some(device) => device,
-                None => init_device().await.0,
-            };
+            let (device, _) = device.get().await;
             let mut run = match run {
                 Some(run) => run,
                 None => {
@@ -87,20 +95,19 @@ impl LiveState {
             Done::Live(Box::new(Stepped {
                 who,
                 id: advance.run,
-                device,
                 run,
             }))
         });
     }
 
-    /// Answers a finished mini-batch and takes up the queued request.
-    pub fn stepped(&mut self, scope: &WorkerScope<ComputeWorker>, stepped: Box<Stepped>) {
-        let Stepped {
-            who,
-            id,
-            device,
-            run,
-        } = *stepped;
+    /// Answers a finished mini-batch and takes up the request that waits.
+    pub fn stepped(
+        &mut self,
+        scope: &WorkerScope<ComputeWorker>,
+        device: &SharedDevice,
+        stepped: Box<Stepped>,
+    ) {
+        let Stepped { who, id, run } = *stepped;
         scope.respond(
             who,
             Answer::Live(Advanced {
@@ -109,11 +116,9 @@ impl LiveState {
                 done: run.is_done(),
             }),
         );
-        self.busy = false;
-        self.device = Some(device);
         self.run = Some((id, run));
-        if let Some((advance, who)) = self.queued.take() {
-            self.advance(scope, advance, who);
+        if let Some((advance, who)) = self.requests.finish() {
+            self.start(scope, device, advance, who);
         }
     }
 }

@@ -9,10 +9,11 @@ use actprm_core::scores::StepScores;
 use gloo::worker::{HandlerId, WorkerScope};
 use serde::{Deserialize, Serialize};
 
+use super::device::SharedDevice;
+use super::one_at_a_time::{OneAtATime, Supersedes};
+use super::scoring::score_one;
 use super::{Answer, ComputeWorker, Done};
 use crate::assets::Download;
-use crate::compute::init_device;
-use crate::pool::score_trajectories;
 use crate::real_text::load_real_text_model;
 
 /// What the page asks.
@@ -74,14 +75,24 @@ pub enum Finished {
     },
 }
 
-/// The loaded model, and the reading in progress.
+/// A reading that waits its turn.
+pub struct Reading {
+    request: u64,
+    trajectory: Trajectory,
+}
+
+impl Supersedes for Reading {
+    /// The page shows only the latest reading.
+    fn supersedes(&self, _earlier: &Self) -> bool {
+        true
+    }
+}
+
+/// The loaded model, and the readings.
 #[derive(Default)]
 pub struct RealTextState {
     model: Option<Rc<Checkpoint>>,
-    reading: bool,
-    /// The latest request that came while reading: the page shows only the latest, so one it
-    /// replaces is not needed.
-    queued: Option<(u64, Trajectory, HandlerId)>,
+    readings: OneAtATime<Reading>,
 }
 
 impl RealTextState {
@@ -89,14 +100,15 @@ impl RealTextState {
     pub fn received(
         &mut self,
         scope: &WorkerScope<ComputeWorker>,
+        device: &SharedDevice,
         request: RealTextRequest,
         who: HandlerId,
     ) {
         match request {
             RealTextRequest::Load { base } => {
-                let progress_scope = scope.clone();
+                let (progress_scope, device) = (scope.clone(), device.clone());
                 scope.send_future(async move {
-                    let (device, _) = init_device().await;
+                    let (device, _) = device.get().await;
                     let loaded = load_real_text_model(&base, &device, |download| {
                         progress_scope
                             .respond(who, Answer::RealText(RealTextAnswer::Progress(download)));
@@ -110,36 +122,34 @@ impl RealTextState {
                 request,
                 trajectory,
             } => {
-                if self.reading {
-                    self.queued = Some((request, trajectory, who));
-                } else {
-                    self.read(scope, request, trajectory, who);
+                let reading = Reading {
+                    request,
+                    trajectory,
+                };
+                if let Some((reading, who)) = self.readings.arrive(reading, who) {
+                    self.read(scope, reading, who);
                 }
             }
         }
     }
 
-    /// Reads `trajectory` in a task of its own.
-    fn read(
-        &mut self,
-        scope: &WorkerScope<ComputeWorker>,
-        request: u64,
-        trajectory: Trajectory,
-        who: HandlerId,
-    ) {
+    /// Reads a solution in a task of its own.
+    fn read(&mut self, scope: &WorkerScope<ComputeWorker>, reading: Reading, who: HandlerId) {
+        let Reading {
+            request,
+            trajectory,
+        } = reading;
         let Some(model) = self.model.clone() else {
             let scores = Err("the real-text model is not loaded".to_string());
             scope.respond(
                 who,
                 Answer::RealText(RealTextAnswer::Read { request, scores }),
             );
+            self.take_up_next(scope);
             return;
         };
-        self.reading = true;
         scope.send_future(async move {
-            let scores = score_trajectories(&model, std::slice::from_ref(&trajectory), |_| {})
-                .await
-                .and_then(|mut scores| scores.pop().ok_or_else(|| "no scores".to_string()));
+            let scores = score_one(&model, &trajectory).await;
             Done::RealText(Finished::Read {
                 who,
                 request,
@@ -148,7 +158,14 @@ impl RealTextState {
         });
     }
 
-    /// Answers a finished task and takes up the queued reading.
+    /// Starts the reading that waits, if any.
+    fn take_up_next(&mut self, scope: &WorkerScope<ComputeWorker>) {
+        if let Some((reading, who)) = self.readings.finish() {
+            self.read(scope, reading, who);
+        }
+    }
+
+    /// Answers a finished task and takes up the reading that waits.
     pub fn finished(&mut self, scope: &WorkerScope<ComputeWorker>, finished: Finished) {
         match finished {
             Finished::Loaded { who, loaded } => {
@@ -167,14 +184,11 @@ impl RealTextState {
                 request,
                 scores,
             } => {
-                self.reading = false;
                 scope.respond(
                     who,
                     Answer::RealText(RealTextAnswer::Read { request, scores }),
                 );
-                if let Some((request, trajectory, who)) = self.queued.take() {
-                    self.read(scope, request, trajectory, who);
-                }
+                self.take_up_next(scope);
             }
         }
     }
