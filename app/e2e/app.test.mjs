@@ -385,6 +385,10 @@ test("real ProcessBench solutions are read as native scoring reads them, a paste
       assert.ok(verdict.startsWith(reason), `${what}: page "${verdict}", native "${expected.explanation}"`);
     }
     console.log(`real-text solutions read in ${times.join(", ")} ms (CPU fallback)`);
+    assert.match(
+      await page.locator(".real-inspector .read-timing").textContent(),
+      /^Read in \d+\.\d\d s: tokenising \d+ ms, the encoder and the heads \d+\.\d\d s\.$/,
+    );
     await assertNoLongTask(page, "reading real solutions");
     await page.screenshot({ path: join(SCREENSHOTS, "real-text.png"), fullPage: true });
 

@@ -18,6 +18,7 @@ use crate::inspector::Inspector;
 use crate::model_cache;
 use crate::real_text::{SliceItem, fetch_slice};
 use crate::worker::real_text::{RealTextAnswer, RealTextRequest};
+use crate::worker::scoring::ReadTiming;
 use crate::worker::{Answer, ComputeWorker, Request, spawn};
 
 /// What the section is doing.
@@ -70,6 +71,17 @@ struct Reading {
     item: Option<usize>,
     trajectory: Trajectory,
     scores: StepScores,
+    timing: ReadTiming,
+}
+
+/// Where a reading's time went, in words.
+fn describe_timing(timing: ReadTiming) -> String {
+    format!(
+        "Read in {:.2} s: tokenising {:.0} ms, the encoder and the heads {:.2} s.",
+        (timing.tokenise_ms + timing.model_ms) / 1e3,
+        timing.tokenise_ms,
+        timing.model_ms / 1e3
+    )
 }
 
 /// Reads a pasted solution: the first paragraph is the question, each further paragraph (they
@@ -171,12 +183,13 @@ pub fn RealText(
                     return;
                 };
                 match scores {
-                    Ok(scores) => {
+                    Ok((scores, timing)) => {
                         shown.set(Some(Reading {
                             title: awaited.title,
                             item: awaited.item,
                             trajectory: awaited.trajectory,
                             scores,
+                            timing,
                         }));
                         stage.set(Stage::Ready);
                     }
@@ -313,6 +326,10 @@ pub fn RealText(
                 <div class="real-inspector" data-item=key>
                     <Inspector title=reading.title trajectory=reading.trajectory
                         scores=reading.scores rule=real_rule />
+                    <p class="read-timing" data-tokenise-ms=reading.timing.tokenise_ms
+                        data-model-ms=reading.timing.model_ms>
+                        {describe_timing(reading.timing)}
+                    </p>
                 </div>
             }
         })
@@ -381,6 +398,18 @@ pub fn RealText(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reading_says_where_its_time_went() {
+        let timing = ReadTiming {
+            tokenise_ms: 3.4,
+            model_ms: 1416.0,
+        };
+        assert_eq!(
+            describe_timing(timing),
+            "Read in 1.42 s: tokenising 3 ms, the encoder and the heads 1.42 s."
+        );
+    }
 
     #[test]
     fn a_pasted_solution_is_split_at_blank_lines() {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::device::SharedDevice;
 use super::one_at_a_time::{OneAtATime, Supersedes};
-use super::scoring::score_one;
+use super::scoring::{ReadTiming, score_one_timed};
 use super::{Answer, ComputeWorker, Done};
 use crate::assets::Download;
 use crate::real_text::load_real_text_model;
@@ -50,8 +50,8 @@ pub enum RealTextAnswer {
     Read {
         /// The request's number.
         request: u64,
-        /// The solution's scores, or why it could not be read.
-        scores: Result<StepScores, String>,
+        /// The solution's scores and where the time went, or why it could not be read.
+        scores: Result<(StepScores, ReadTiming), String>,
     },
 }
 
@@ -70,8 +70,8 @@ pub enum Finished {
         who: HandlerId,
         /// The request's number.
         request: u64,
-        /// The solution's scores, or why it could not be read.
-        scores: Result<StepScores, String>,
+        /// The solution's scores and where the time went, or why it could not be read.
+        scores: Result<(StepScores, ReadTiming), String>,
     },
 }
 
@@ -149,7 +149,7 @@ impl RealTextState {
             return;
         };
         scope.send_future(async move {
-            let scores = score_one(&model, &trajectory).await;
+            let scores = score_one_timed(&model, &trajectory).await;
             Done::RealText(Finished::Read {
                 who,
                 request,

@@ -2,8 +2,11 @@
 //! them so that the worker takes in the page's messages (a newer request) as it goes.
 
 use actprm_core::Trajectory;
+use actprm_core::batch::Inputs;
 use actprm_core::checkpoint::Checkpoint;
 use actprm_core::scores::StepScores;
+use actprm_core::scoring::{check_finite, encode_all, score_inputs_async};
+use serde::{Deserialize, Serialize};
 
 /// Trajectories scored per forward pass.
 pub const BATCH_SIZE: usize = 8;
@@ -33,6 +36,56 @@ pub async fn score_one(
         .await?
         .pop()
         .ok_or_else(|| "no scores".to_string())
+}
+
+/// Where the time of one reading went, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReadTiming {
+    /// Turning the text into token windows.
+    pub tokenise_ms: f64,
+    /// The model: the encoder over every step's window, then the heads.
+    pub model_ms: f64,
+}
+
+/// Scores one trajectory as [`score_one`] does, timing its tokenising apart from the model.
+pub async fn score_one_timed(
+    checkpoint: &Checkpoint,
+    trajectory: &Trajectory,
+) -> Result<(StepScores, ReadTiming), String> {
+    let started = now_ms();
+    let encoded = encode_all(
+        &checkpoint.tokenizer,
+        std::slice::from_ref(trajectory),
+        &checkpoint.config.encoding,
+    )
+    .map_err(|error| error.to_string())?;
+    let tokenised = now_ms();
+    let inputs = Inputs::Tokens {
+        encoded: &encoded,
+        pad_id: checkpoint.tokenizer.pad_id(),
+    };
+    let mut scores =
+        score_inputs_async(&checkpoint.model, inputs, BATCH_SIZE, |_| yield_now()).await;
+    check_finite(&scores).map_err(|error| error.to_string())?;
+    let timing = ReadTiming {
+        tokenise_ms: tokenised - started,
+        model_ms: now_ms() - tokenised,
+    };
+    let scores = scores.pop().ok_or_else(|| "no scores".to_string())?;
+    Ok((scores, timing))
+}
+
+/// The clock, in milliseconds.
+fn now_ms() -> f64 {
+    #[cfg(target_family = "wasm")]
+    return js_sys::Date::now();
+    #[cfg(not(target_family = "wasm"))]
+    {
+        use std::time::{SystemTime, UNIX_EPOCH};
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |elapsed| elapsed.as_secs_f64() * 1e3)
+    }
 }
 
 /// Lets the worker's event loop run (messages from the page) before the next batch.

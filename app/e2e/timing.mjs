@@ -1,0 +1,95 @@
+// Times the web app on the CPU fallback in headless Chromium, as a visitor meets it: how soon the
+// page is interactive and its first pool scored, how long the real-text model takes to load
+// from the network and then from the browser's cache, and how long it takes to read, in each
+// bundled ProcessBench slice, the shortest solution of at least MIN_STEPS steps (else the
+// longest), split between
+// tokenising and the model (the encoder over every step's window, then the heads). Prints a
+// Markdown table. Not a test: timings on a shared machine are noise, so nothing here fails on
+// them. Reported in docs/performance.md.
+//
+// usage: trunk build --release && node app/e2e/timing.mjs [DIST]   (default dist/)
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { launch } from "./browser.mjs";
+import { serve } from "./serve.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const DIST = process.argv[2] ?? resolve(here, "../../dist");
+const TIMEOUT = 600_000;
+/** The shortest solution timed: the aim is a 10-step one read in 3 s. */
+const MIN_STEPS = 10;
+const SPLITS = ["gsm8k", "math", "olympiadbench", "omnimath"];
+
+const site = await serve(DIST);
+const context = await launch({ webgpu: false });
+const rows = [];
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  await page.goto(site.url);
+  await page.locator(".controls input").first().waitFor({ timeout: TIMEOUT });
+  const interactive = await page.evaluate(() => performance.now());
+  await page.locator(".verdict").waitFor({ timeout: TIMEOUT });
+  const scored = await page.evaluate(() => performance.now());
+  rows.push(["page interactive (controls drawn), after navigation", ms(interactive)]);
+  rows.push(["first pool of 48 scored, after navigation", ms(scored)]);
+
+  rows.push(["real-text model loaded from the server", ms(await loadRealText(page))]);
+  for (const split of SPLITS) {
+    await page.locator(".slice-split select").selectOption(split);
+    const row = await rowToTime(page);
+    // Twice: the first reading of a page also pays for warming the model up.
+    for (const attempt of ["first", "again"]) {
+      const started = Date.now();
+      await page.locator(".slice-row button").nth(row.index).click();
+      await page.locator(`.real-inspector[data-item="${row.id}"]`).waitFor({ timeout: TIMEOUT });
+      await page.locator(".slice-row button:not([disabled])").first().waitFor({ timeout: TIMEOUT });
+      const wall = Date.now() - started;
+      const timing = page.locator(".real-inspector .read-timing");
+      const tokenise = Number(await timing.getAttribute("data-tokenise-ms"));
+      const model = Number(await timing.getAttribute("data-model-ms"));
+      rows.push([
+        `${split} ${row.id} (${row.steps} steps), ${attempt}: tokenising / model`,
+        `${ms(wall)} (${ms(tokenise)} / ${ms(model)})`,
+      ]);
+    }
+  }
+
+  const second = await context.newPage();
+  await second.goto(site.url);
+  await second.locator(".verdict").waitFor({ timeout: TIMEOUT });
+  rows.push(["real-text model loaded again, encoder from the cache", ms(await loadRealText(second))]);
+} finally {
+  await context.close();
+  await site.close();
+}
+console.log("| what (CPU fallback, headless Chromium) | ms |\n|---|---:|");
+for (const [what, value] of rows) console.log(`| ${what} | ${value} |`);
+
+function ms(value) {
+  return Math.round(value).toString();
+}
+
+/** Loads the real-text model on `page`; resolves to the milliseconds it took. */
+async function loadRealText(page) {
+  const started = Date.now();
+  await page.locator(".load-real-text").click();
+  await page.locator(".slice-row button:not([disabled])").first().waitFor({ timeout: TIMEOUT });
+  return Date.now() - started;
+}
+
+/** The listed slice row with the fewest steps of at least MIN_STEPS, else the most steps. */
+async function rowToTime(page) {
+  const texts = await page.locator(".slice-row button").allTextContents();
+  const parsed = texts.map((text, index) => ({
+    index,
+    id: text.split(" · ")[0].trim(),
+    steps: Number(text.match(/(\d+) steps/)?.[1] ?? 0),
+  }));
+  const long = parsed.filter((row) => row.steps >= MIN_STEPS);
+  const pool = long.length > 0 ? long : parsed;
+  const fewest = long.length > 0;
+  return pool.reduce((best, row) =>
+    (fewest ? row.steps < best.steps : row.steps > best.steps) ? row : best,
+  );
+}
