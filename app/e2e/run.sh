@@ -12,14 +12,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-# The components' wasm-bindgen tests, with cargo's further arguments.
+# The components' wasm-bindgen tests, with cargo's further arguments. They test the page's
+# views, so they build as the page does: without the compute worker.
 wasm_tests() {
-    cargo test --release --target wasm32-unknown-unknown -p actprm-app --lib "$@"
+    cargo test --release --target wasm32-unknown-unknown -p actprm-app --no-default-features \
+        --lib "$@"
 }
 
 if [ "${1:-}" = --build-only ]; then
     # The cargo commands trunk runs for index.html's rust links, so that its build finds them done.
-    cargo build --release --target wasm32-unknown-unknown -p actprm-app --bin actprm-app
+    cargo build --release --target wasm32-unknown-unknown -p actprm-app --no-default-features \
+        --bin actprm-app
     cargo build --release --target wasm32-unknown-unknown -p actprm-app --bin actprm-worker
     wasm_tests --no-run
     exit

@@ -1,9 +1,7 @@
-//! Files served beside the page, read as streams so that the page can count the bytes as they
-//! arrive: the synthetic model (a checkpoint written by `actprm run`, as `model/config.json`,
-//! `model/model.safetensors` and `model/tokenizer.json`) and the real-text model's files, whose
-//! encoder the browser keeps (`model_cache`).
+//! Files served beside the page, read as streams so that the bytes can be counted as they
+//! arrive: the models' files (which the worker loads, `worker::loading`) and the ProcessBench
+//! slice. A large file can be kept by the browser (`model_cache`).
 
-use actprm_core::checkpoint::{CONFIG_FILE, CheckpointFiles, TOKENIZER_FILE, WEIGHTS_FILE};
 use gloo::net::http::{Request, Response};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
@@ -11,9 +9,6 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{ReadableStreamDefaultReader, ReadableStreamReadResult};
 
 use crate::model_cache::{self, Writing};
-
-/// Where the checkpoint's files are served, relative to the page.
-pub const MODEL_DIR: &str = "model";
 
 /// How much of the model has arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,22 +44,6 @@ pub fn page_directory() -> String {
         .unwrap_or_default()
 }
 
-/// Fetches the checkpoint's three files from [`MODEL_DIR`] under `base` (a URL ending in `/`);
-/// `progress` hears after every chunk how much of them has arrived.
-pub async fn fetch_checkpoint(
-    base: &str,
-    progress: impl FnMut(Download),
-) -> Result<CheckpointFiles, String> {
-    let dir = format!("{base}{MODEL_DIR}");
-    let files = [CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE].map(|name| ServedFile::new(&dir, name));
-    let [config, tokenizer, weights] = fetch_files(files, progress).await?;
-    Ok(CheckpointFiles {
-        config: text(config, CONFIG_FILE)?,
-        weights,
-        tokenizer: text(tokenizer, TOKENIZER_FILE)?,
-    })
-}
-
 /// A file served beside the page.
 #[derive(Debug, Clone, Copy)]
 pub struct ServedFile<'a> {
@@ -84,14 +63,6 @@ impl<'a> ServedFile<'a> {
             dir,
             name,
             kept_as: None,
-        }
-    }
-
-    /// The same file, kept by the browser as `version`.
-    pub fn kept_as(self, version: &'a str) -> Self {
-        Self {
-            kept_as: Some(version),
-            ..self
         }
     }
 }

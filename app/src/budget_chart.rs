@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::live_run::{CurvePoint, LEARNERS};
+use crate::protocol::live::{CurvePoint, LEARNERS};
 
 const WIDTH: f64 = 480.0;
 const HEIGHT: f64 = 240.0;

@@ -2,8 +2,9 @@
 //! synthetic problems in the browser (WebGPU, or the CPU without it); the page shows each step's
 //! mean, spread and heads, and which trajectories the selection rule would pay a judge for.
 //! Heads on frozen all-MiniLM-L6-v2 read real ProcessBench solutions, and live training runs
-//! the paper's loop. Every model runs in a web worker (`worker`); the page's own binary only
-//! draws, so it stays small and responsive.
+//! the paper's loop. Every model runs in a web worker (`worker`, behind the `compute` feature);
+//! the page's own binary is built without it, knows the worker only by its messages
+//! (`protocol`) and only draws, so it stays small and responsive.
 
 mod assets;
 #[cfg(all(test, target_family = "wasm"))]
@@ -14,17 +15,18 @@ mod custom;
 mod decision_plot;
 mod explain;
 mod inspector;
-mod live_run;
 mod live_view;
 mod model_cache;
 mod pool;
 mod pool_view;
-mod real_text;
+mod processbench_slice;
+mod protocol;
 mod real_text_view;
 mod rule_controls;
 mod scene;
 mod step_chart;
 mod threshold_ranges;
+#[cfg(feature = "compute")]
 pub mod worker;
 
 use std::sync::Arc;
@@ -43,11 +45,11 @@ use crate::inspector::Inspector;
 use crate::live_view::LiveLearning;
 use crate::pool::{POOL_SIZE, ScoredPool};
 use crate::pool_view::{PoolView, by_uncertainty};
+use crate::protocol::synthetic::{ScoreTask, SyntheticAnswer, SyntheticRequest};
+use crate::protocol::{Answer, RemoteWorker, Request, spawn};
 use crate::real_text_view::RealText;
 use crate::rule_controls::RuleControls;
 use crate::scene::Scene;
-use crate::worker::synthetic::{ScoreTask, SyntheticAnswer, SyntheticRequest};
-use crate::worker::{Answer, ComputeWorker, Request, spawn};
 
 /// Runs the module's static constructors (registrations that burn's compiler stack makes at
 /// start-up) once; both binaries call it first thing in `main`. Without an explicit call, the
@@ -181,7 +183,7 @@ pub fn App() -> impl IntoView {
             }
         }
     };
-    let worker = StoredValue::new_local(None::<WorkerBridge<ComputeWorker>>);
+    let worker = StoredValue::new_local(None::<WorkerBridge<RemoteWorker>>);
     let send = move |request: SyntheticRequest| {
         worker.with_value(|worker| {
             if let Some(worker) = worker {

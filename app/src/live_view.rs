@@ -8,14 +8,15 @@ use gloo::worker::WorkerBridge;
 use leptos::prelude::*;
 
 use crate::budget_chart::BudgetChart;
-use crate::live_run::{LEARNERS, LiveSnapshot, POOL_SIZE, RANDOM_FRACTION};
-use crate::worker::live::{Advance, Advanced};
-use crate::worker::{Answer, ComputeWorker, Request, spawn};
+use crate::protocol::live::{
+    Advance, Advanced, LEARNERS, LiveSnapshot, POOL_SIZE, RANDOM_FRACTION,
+};
+use crate::protocol::{Answer, RemoteWorker, Request, spawn};
 
 /// The page's side of the worker that trains the run.
 struct Runner {
     /// Spawned on the first play or step, so that loading the page does not fetch the worker.
-    bridge: RefCell<Option<WorkerBridge<ComputeWorker>>>,
+    bridge: RefCell<Option<WorkerBridge<RemoteWorker>>>,
     /// The current run's number; a reset moves to the next, and answers for older runs are
     /// dropped.
     run: Cell<u64>,

@@ -16,10 +16,9 @@ use crate::assets::{Download, page_directory};
 use crate::explain::Rule;
 use crate::inspector::Inspector;
 use crate::model_cache;
-use crate::real_text::{SliceItem, fetch_slice};
-use crate::worker::real_text::{RealTextAnswer, RealTextRequest};
-use crate::worker::scoring::ReadTiming;
-use crate::worker::{Answer, ComputeWorker, Request, spawn};
+use crate::processbench_slice::{SliceItem, fetch_slice};
+use crate::protocol::real_text::{ReadTiming, RealTextAnswer, RealTextRequest};
+use crate::protocol::{Answer, RemoteWorker, Request, spawn};
 
 /// What the section is doing.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,7 +155,7 @@ pub fn RealText(
     };
     // Set when a shared solution waits for the model.
     let on_loaded = StoredValue::new_local(None::<Rc<dyn Fn()>>);
-    let bridge = StoredValue::new_local(None::<WorkerBridge<ComputeWorker>>);
+    let bridge = StoredValue::new_local(None::<WorkerBridge<RemoteWorker>>);
     // Each reading is numbered, one past the last; the inspector waits for the latest only.
     let awaited = StoredValue::new(None::<Awaited>);
 

@@ -2,22 +2,13 @@
 //! request; the page asks again after each answer while it plays.
 
 use gloo::worker::{HandlerId, WorkerScope};
-use serde::{Deserialize, Serialize};
 
 use super::device::SharedDevice;
+use super::live_run::LiveRun;
 use super::one_at_a_time::{OneAtATime, Supersedes};
-use super::{Answer, ComputeWorker, Done};
-use crate::live_run::{LiveRun, LiveSnapshot};
-
-/// A request for one more mini-batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Advance {
-    /// Which run: a number the worker has not seen starts a new run from `seed`, dropping the
-    /// previous one (the page's reset).
-    pub run: u64,
-    /// The seed of the pool a new run generates.
-    pub seed: u64,
-}
+use super::{ComputeWorker, Done};
+use crate::protocol::Answer;
+use crate::protocol::live::{Advance, Advanced};
 
 impl Supersedes for Advance {
     /// The page asks again only after an answer or a reset, so a request it replaces belonged
@@ -25,17 +16,6 @@ impl Supersedes for Advance {
     fn supersedes(&self, _earlier: &Self) -> bool {
         true
     }
-}
-
-/// The answer to an [`Advance`]: the run's state after its mini-batch.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Advanced {
-    /// The run advanced.
-    pub run: u64,
-    /// What the page draws.
-    pub snapshot: LiveSnapshot,
-    /// Whether the pass is over.
-    pub done: bool,
 }
 
 /// A finished mini-batch, handed back from its task.

@@ -1,46 +1,23 @@
-//! The page's compute off its thread: one dedicated web worker script (`actprm-worker`, built
+//! The page's compute off its thread: the dedicated web worker script (`actprm-worker`, built
 //! by index.html's worker link) that scores the synthetic pool ([`synthetic`]), trains the live
-//! run ([`live`]) and reads real solutions ([`real_text`]). Each section of the page spawns an
-//! instance of its own when first used and asks it for one thing at a time, so that the page
-//! stays responsive while it computes. The page's own binary links none of this compute.
+//! run ([`live`]) and reads real solutions ([`real_text`]), answering the messages of
+//! [`crate::protocol`]. Each section of the page spawns an instance of its own when first used
+//! and asks it for one thing at a time, so that the page stays responsive while it computes.
 
 mod device;
-pub mod live;
+mod live;
+mod live_run;
+mod loading;
 mod one_at_a_time;
-pub mod real_text;
-pub(crate) mod scoring;
-pub mod synthetic;
+mod real_text;
+mod scoring;
+mod synthetic;
 
 use self::device::SharedDevice;
 
-use gloo::worker::{HandlerId, Spawnable, Worker, WorkerBridge, WorkerScope};
-use serde::{Deserialize, Serialize};
+use gloo::worker::{HandlerId, Worker, WorkerScope};
 
-/// The worker's script, as trunk names the output of index.html's worker link: a classic
-/// script (wasm-bindgen's `no-modules` output, trunk's default for workers), not a module.
-pub const WORKER_SCRIPT: &str = "actprm-worker.js";
-
-/// What the page asks of a worker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Request {
-    /// Loading the synthetic model, or scoring with it.
-    Synthetic(synthetic::SyntheticRequest),
-    /// One more mini-batch of the live run.
-    Live(live::Advance),
-    /// Loading the real-text model, or reading a solution with it.
-    RealText(real_text::RealTextRequest),
-}
-
-/// What a worker answers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Answer {
-    /// Progress, the loaded model or scores.
-    Synthetic(synthetic::SyntheticAnswer),
-    /// The live run after its mini-batch.
-    Live(live::Advanced),
-    /// Progress, the loaded model or a reading.
-    RealText(real_text::RealTextAnswer),
-}
+use crate::protocol::{Answer, Request};
 
 /// A finished task, handed back to the worker.
 pub enum Done {
@@ -86,12 +63,4 @@ impl Worker for ComputeWorker {
             Request::RealText(request) => self.real_text.received(scope, device, request, who),
         }
     }
-}
-
-/// Spawns a worker whose answers go to `answered`.
-pub fn spawn(answered: impl Fn(Answer) + 'static) -> WorkerBridge<ComputeWorker> {
-    ComputeWorker::spawner()
-        .callback(answered)
-        .as_module(false)
-        .spawn(WORKER_SCRIPT)
 }

@@ -7,53 +7,14 @@ use actprm_core::Trajectory;
 use actprm_core::checkpoint::Checkpoint;
 use actprm_core::scores::StepScores;
 use gloo::worker::{HandlerId, WorkerScope};
-use serde::{Deserialize, Serialize};
 
 use super::device::SharedDevice;
+use super::loading::load_real_text_model;
 use super::one_at_a_time::{OneAtATime, Supersedes};
-use super::scoring::{ReadTiming, score_one_timed};
-use super::{Answer, ComputeWorker, Done};
-use crate::assets::Download;
-use crate::real_text::load_real_text_model;
-
-/// What the page asks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum RealTextRequest {
-    /// Fetch and load the model. `base` is the page's directory URL, which the files' paths are
-    /// relative to: a worker started from a blob has no URL of its own to resolve them against.
-    Load {
-        /// The page's directory URL, ending in `/`.
-        base: String,
-    },
-    /// Read a solution with the loaded model.
-    Read {
-        /// The request's number, given back with the answer.
-        request: u64,
-        /// The solution.
-        trajectory: Trajectory,
-    },
-}
-
-/// What the worker answers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum RealTextAnswer {
-    /// How much of the model has arrived.
-    Progress(Download),
-    /// The model is loaded.
-    Loaded {
-        /// The decision threshold the model chose on validation.
-        tau: f32,
-    },
-    /// Loading failed, and why.
-    Failed(String),
-    /// A solution's reading.
-    Read {
-        /// The request's number.
-        request: u64,
-        /// The solution's scores and where the time went, or why it could not be read.
-        scores: Result<(StepScores, ReadTiming), String>,
-    },
-}
+use super::scoring::score_one_timed;
+use super::{ComputeWorker, Done};
+use crate::protocol::Answer;
+use crate::protocol::real_text::{ReadTiming, RealTextAnswer, RealTextRequest};
 
 /// A finished task, handed back to the worker.
 pub enum Finished {

@@ -6,7 +6,8 @@ use actprm_core::batch::Inputs;
 use actprm_core::checkpoint::Checkpoint;
 use actprm_core::scores::StepScores;
 use actprm_core::scoring::{check_finite, encode_all, score_inputs_async};
-use serde::{Deserialize, Serialize};
+
+use crate::protocol::real_text::ReadTiming;
 
 /// Trajectories scored per forward pass.
 pub const BATCH_SIZE: usize = 8;
@@ -36,15 +37,6 @@ pub async fn score_one(
         .await?
         .pop()
         .ok_or_else(|| "no scores".to_string())
-}
-
-/// Where the time of one reading went, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ReadTiming {
-    /// Turning the text into token windows.
-    pub tokenise_ms: f64,
-    /// The model: the encoder over every step's window, then the heads.
-    pub model_ms: f64,
 }
 
 /// Scores one trajectory as [`score_one`] does, timing its tokenising apart from the model.

@@ -3,50 +3,19 @@
 
 use std::rc::Rc;
 
-use actprm_core::Trajectory;
 use actprm_core::checkpoint::Checkpoint;
-use actprm_core::scores::StepScores;
-use actprm_core::selection::SelectionConfig;
 use actprm_core::tasks::synthetic::{SyntheticConfig, generate};
 use gloo::worker::{HandlerId, WorkerScope};
-use serde::{Deserialize, Serialize};
 
 use super::device::SharedDevice;
+use super::loading::fetch_checkpoint;
 use super::one_at_a_time::{OneAtATime, Supersedes};
 use super::scoring::{score_one, score_trajectories};
-use super::{Answer, ComputeWorker, Done};
-use crate::assets::{Download, fetch_checkpoint};
+use super::{ComputeWorker, Done};
 use crate::compute::Compute;
 use crate::pool::{POOL_SIZE, ScoredPool};
-
-/// What the page asks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum SyntheticRequest {
-    /// Fetch and load the model from under `base`, the page's directory URL (ending in `/`).
-    Load {
-        /// The page's directory URL.
-        base: String,
-    },
-    /// Generate and score the pool of a seed, or the visitor's own trajectory.
-    Score(ScoreTask),
-}
-
-/// Scoring that waits its turn; a newer task of the same kind replaces a waiting one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ScoreTask {
-    /// The pool of `seed`.
-    Pool {
-        /// The pool's seed.
-        seed: u64,
-    },
-    /// The visitor's own trajectory.
-    Own {
-        /// The request's number, given back with the answer.
-        request: u64,
-        /// The trajectory.
-        trajectory: Trajectory,
-    },
-}
+use crate::protocol::Answer;
+use crate::protocol::synthetic::{ScoreTask, SyntheticAnswer, SyntheticRequest};
 
 impl Supersedes for ScoreTask {
     fn supersedes(&self, earlier: &Self) -> bool {
@@ -56,38 +25,6 @@ impl Supersedes for ScoreTask {
                 | (ScoreTask::Own { .. }, ScoreTask::Own { .. })
         )
     }
-}
-
-/// What the worker answers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum SyntheticAnswer {
-    /// How much of the model has arrived.
-    Progress(Download),
-    /// The model is loaded.
-    Loaded {
-        /// Where it runs.
-        compute: Compute,
-        /// The selection rule's thresholds it was trained under.
-        trained_with: SelectionConfig,
-    },
-    /// Loading failed, and why.
-    Failed(String),
-    /// How many of the pool of `seed` are scored.
-    Scoring {
-        /// The pool's seed.
-        seed: u64,
-        /// Trajectories scored.
-        done: usize,
-    },
-    /// A scored pool, or why it could not be scored.
-    Pool(Result<ScoredPool, String>),
-    /// The visitor's trajectory's scores.
-    Own {
-        /// The request's number.
-        request: u64,
-        /// The scores, or why it could not be scored.
-        scores: Result<StepScores, String>,
-    },
 }
 
 /// A finished task, handed back to the worker.

@@ -16,27 +16,14 @@ use actprm_core::tasks::synthetic::{SyntheticConfig, generate};
 use actprm_core::tokenizer::StepTokenizer;
 use actprm_core::trainer::{PrmTrainer, TrainingConfig};
 use burn::tensor::Device;
-use serde::{Deserialize, Serialize};
 
+use crate::protocol::live::{CurvePoint, LiveSnapshot, POOL_SIZE, RANDOM_FRACTION};
 use crate::worker::scoring::{BATCH_SIZE, yield_now};
 
-/// Trajectories in the pool of one pass.
-pub const POOL_SIZE: usize = 4800;
 /// Held-out problems the F1 is measured on.
 const HELD_OUT_SIZE: usize = 128;
 /// Mini-batches between two F1 measurements.
-pub const EVALUATE_EVERY: usize = 20;
-/// Share of the pool the random baseline labels: about what the rule ends up buying.
-pub const RANDOM_FRACTION: f64 = 0.5;
-
-/// One point of a budget curve.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct CurvePoint {
-    /// Trajectories labelled so far.
-    pub labels: usize,
-    /// Held-out first-error F1 of the model at that point.
-    pub f1: f64,
-}
+const EVALUATE_EVERY: usize = 20;
 
 /// One learner: a model, its strategy and what it has bought.
 struct Learner {
@@ -58,24 +45,6 @@ pub struct LiveRun {
     batch_size: usize,
     num_batches: usize,
 }
-
-/// What the page shows of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LiveSnapshot {
-    /// Mini-batches done.
-    pub batch: usize,
-    /// Mini-batches in the pass.
-    pub num_batches: usize,
-    /// Pool size.
-    pub pool_size: usize,
-    /// The curves of ActPRM and of random selection.
-    pub curves: [Vec<CurvePoint>; 2],
-    /// Labels bought so far by each.
-    pub labels: [usize; 2],
-}
-
-/// Names of the two learners, in the order of [`LiveSnapshot::curves`].
-pub const LEARNERS: [&str; 2] = ["actprm", "random"];
 
 impl LiveRun {
     /// A fresh run from `seed` on `device`: both learners start from the same initial weights.
@@ -202,6 +171,7 @@ mod tests {
     use futures_executor::block_on;
 
     use super::*;
+    use crate::protocol::live::LEARNERS;
 
     #[test]
     fn both_learners_advance_and_their_curves_start_at_zero_labels() {

@@ -1,32 +1,42 @@
-//! The real-text PRM: heads trained on frozen all-MiniLM-L6-v2 over PRM800K, served as a
-//! heads-only checkpoint (`realtext/`, committed with its manifest), read with the encoder
-//! (`minilm/`, whose `SHA256` the pre-build hook wrote after checking the weights against the
-//! heads' record), and slices of ProcessBench's splits to read (`processbench/<split>.json`).
-//! Every step is read with its prefix, as natively, so scores equal `actprm score`'s.
+//! Loading the models in the worker: the synthetic model (a checkpoint written by
+//! `actprm run`, served as `model/config.json`, `model/model.safetensors` and
+//! `model/tokenizer.json`), and the real-text model: heads trained on frozen all-MiniLM-L6-v2
+//! over PRM800K, served as a heads-only checkpoint (`realtext/`, committed with its manifest),
+//! read with the encoder (`minilm/`, whose `SHA256` the pre-build hook wrote after checking the
+//! weights against the heads' record). The browser keeps the encoder's weights (`model_cache`).
 
 use actprm_core::checkpoint::{
     CONFIG_FILE, Checkpoint, CheckpointFiles, TOKENIZER_FILE, WEIGHTS_FILE,
 };
-use actprm_core::data::{PROCESSBENCH_SPLITS, ProcessBenchItem, read_processbench};
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone};
 use burn::tensor::Device;
 
 use crate::assets::{Download, ServedFile, fetch_files, text};
 
+/// Where the checkpoint's files are served, relative to the page.
+pub const MODEL_DIR: &str = "model";
+
 /// Where the heads-only checkpoint is served.
 pub const HEADS_DIR: &str = "realtext";
 /// Where the encoder's files are served.
 pub const ENCODER_DIR: &str = "minilm";
-/// Where the ProcessBench slices are served.
-pub const SLICE_DIR: &str = "processbench";
 /// The file holding the SHA-256 of the encoder's weights, as the pre-build hook checked it.
 pub const ENCODER_DIGEST_FILE: &str = "SHA256";
 
-/// One ProcessBench item of the slice, with its split.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SliceItem {
-    pub split: &'static str,
-    pub item: ProcessBenchItem,
+/// Fetches the checkpoint's three files from [`MODEL_DIR`] under `base` (a URL ending in `/`);
+/// `progress` hears after every chunk how much of them has arrived.
+pub async fn fetch_checkpoint(
+    base: &str,
+    progress: impl FnMut(Download),
+) -> Result<CheckpointFiles, String> {
+    let dir = format!("{base}{MODEL_DIR}");
+    let files = [CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE].map(|name| ServedFile::new(&dir, name));
+    let [config, tokenizer, weights] = fetch_files(files, progress).await?;
+    Ok(CheckpointFiles {
+        config: text(config, CONFIG_FILE)?,
+        weights,
+        tokenizer: text(tokenizer, TOKENIZER_FILE)?,
+    })
 }
 
 /// Fetches the heads and the encoder from under `base` (a URL ending in `/`, or empty for the
@@ -50,7 +60,10 @@ pub async fn load_real_text_model(
         ServedFile::new(heads_dir, WEIGHTS_FILE),
         ServedFile::new(encoder_dir, "config.json"),
         ServedFile::new(encoder_dir, "tokenizer.json"),
-        ServedFile::new(encoder_dir, "model.safetensors").kept_as(digest),
+        ServedFile {
+            kept_as: Some(digest),
+            ..ServedFile::new(encoder_dir, "model.safetensors")
+        },
     ];
     let [
         config,
@@ -80,19 +93,4 @@ pub async fn load_real_text_model(
     heads
         .load_with_backbone(encoder.backbone, digest, device)
         .map_err(|error| format!("{HEADS_DIR}: {error}"))
-}
-
-/// Fetches the ProcessBench slices of every split.
-pub async fn fetch_slice() -> Result<Vec<SliceItem>, String> {
-    let names = PROCESSBENCH_SPLITS.map(|split| format!("{split}.json"));
-    let files: [ServedFile; 4] = std::array::from_fn(|i| ServedFile::new(SLICE_DIR, &names[i]));
-    let bodies = fetch_files(files, |_| {}).await?;
-    let mut slice = Vec::new();
-    for (split, body) in PROCESSBENCH_SPLITS.into_iter().zip(bodies) {
-        let source = format!("{SLICE_DIR}/{split}.json");
-        let items =
-            read_processbench(&source, &text(body, &source)?).map_err(|error| error.to_string())?;
-        slice.extend(items.into_iter().map(|item| SliceItem { split, item }));
-    }
-    Ok(slice)
 }
