@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the web app and runs its browser tests in headless Debian Chromium: first the
-# components' wasm-bindgen tests (through ChromeDriver, sharing the release build trunk made),
+# components' wasm-bindgen tests (through ChromeDriver, sharing the build trunk made),
 # then the end-to-end tests of the whole page, which need the model (trunk's pre-build hook,
 # scripts/app-assets.sh, trains it when it is missing) and the native scores the page must
 # reproduce. Screenshots land in app/e2e/screenshots/. ACTPRM_BIN names the actprm binary to use
 # (default: the release build).
 #
 # usage: app/e2e/run.sh [--build-only]
-#   --build-only  compile what the tests run (the app's release wasm and its wasm-bindgen tests)
+#   --build-only  compile what the tests run (the app's wasm and its wasm-bindgen tests)
 #                 and stop: no model, browser or node needed, so CI does it beside other builds
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,15 +15,15 @@ cd "$(dirname "$0")/../.."
 # The components' wasm-bindgen tests, with cargo's further arguments. They test the page's
 # views, so they build as the page does: without the compute worker.
 wasm_tests() {
-    cargo test --release --target wasm32-unknown-unknown -p actprm-app --no-default-features \
+    cargo test --profile web --target wasm32-unknown-unknown -p actprm-app --no-default-features \
         --lib "$@"
 }
 
 if [ "${1:-}" = --build-only ]; then
     # The cargo commands trunk runs for index.html's rust links, so that its build finds them done.
-    cargo build --release --target wasm32-unknown-unknown -p actprm-app --no-default-features \
+    cargo build --profile web --target wasm32-unknown-unknown -p actprm-app --no-default-features \
         --bin actprm-app
-    cargo build --release --target wasm32-unknown-unknown -p actprm-app --bin actprm-worker
+    cargo build --profile web --target wasm32-unknown-unknown -p actprm-app --bin actprm-worker
     wasm_tests --no-run
     exit
 fi

@@ -2,9 +2,8 @@
 // page is interactive and its first pool scored, how long the real-text model takes to load
 // from the network and then from the browser's cache, and how long it takes to read, in each
 // bundled ProcessBench slice, the shortest solution of at least MIN_STEPS steps (else the
-// longest), split between
-// tokenising and the model (the encoder over every step's window, then the heads). Prints a
-// Markdown table. Not a test: timings on a shared machine are noise, so nothing here fails on
+// longest), split between tokenising, the encoder (over every step's window) and the heads.
+// Prints a Markdown table. Not a test: timings on a shared machine are noise, so nothing here fails on
 // them. Reported in docs/performance.md.
 //
 // usage: trunk build --release && node app/e2e/timing.mjs [DIST]   (default dist/)
@@ -46,11 +45,14 @@ try {
       await page.locator(".slice-row button:not([disabled])").first().waitFor({ timeout: TIMEOUT });
       const wall = Date.now() - started;
       const timing = page.locator(".real-inspector .read-timing");
-      const tokenise = Number(await timing.getAttribute("data-tokenise-ms"));
-      const model = Number(await timing.getAttribute("data-model-ms"));
+      const [tokenise, encoder, heads] = await Promise.all(
+        ["data-tokenise-ms", "data-encoder-ms", "data-heads-ms"].map(
+          async (name) => Number(await timing.getAttribute(name)),
+        ),
+      );
       rows.push([
-        `${split} ${row.id} (${row.steps} steps), ${attempt}: tokenising / model`,
-        `${ms(wall)} (${ms(tokenise)} / ${ms(model)})`,
+        `${split} ${row.id} (${row.steps} steps), ${attempt}: tokenising / encoder / heads`,
+        `${ms(wall)} (${ms(tokenise)} / ${ms(encoder)} / ${ms(heads)})`,
       ]);
     }
   }

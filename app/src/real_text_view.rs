@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::assets::{Download, page_directory};
+use crate::compute::Compute;
 use crate::explain::Rule;
 use crate::inspector::Inspector;
 use crate::model_cache;
@@ -76,10 +77,11 @@ struct Reading {
 /// Where a reading's time went, in words.
 fn describe_timing(timing: ReadTiming) -> String {
     format!(
-        "Read in {:.2} s: tokenising {:.0} ms, the encoder and the heads {:.2} s.",
-        (timing.tokenise_ms + timing.model_ms) / 1e3,
+        "Read in {:.2} s: tokenising {:.0} ms, the encoder {:.2} s, the heads {:.0} ms.",
+        (timing.tokenise_ms + timing.encoder_ms + timing.heads_ms) / 1e3,
         timing.tokenise_ms,
-        timing.model_ms / 1e3
+        timing.encoder_ms / 1e3,
+        timing.heads_ms
     )
 }
 
@@ -133,8 +135,9 @@ pub fn RealText(
     solution: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let stage = RwSignal::new(Stage::Idle);
-    // The τ the model chose on validation, once it is loaded.
+    // The τ the model chose on validation, and where it runs, once it is loaded.
     let chosen_tau = RwSignal::new(None::<f32>);
+    let compute = RwSignal::new(None::<Compute>);
     let slice = RwSignal::new(Vec::<SliceItem>::new());
     let shown = RwSignal::new(None::<Reading>);
     // Whether the browser keeps the encoder's weights, and what forgetting them did.
@@ -165,8 +168,12 @@ pub fn RealText(
         };
         match answer {
             RealTextAnswer::Progress(download) => stage.set(Stage::Loading(download)),
-            RealTextAnswer::Loaded { tau } => {
+            RealTextAnswer::Loaded {
+                tau,
+                compute: runs_on,
+            } => {
                 chosen_tau.set(Some(tau));
+                compute.set(Some(runs_on));
                 spawn_local(async move { kept.set(model_cache::holds_any().await) });
                 stage.set(Stage::Ready);
                 if let Some(loaded) = on_loaded.get_value() {
@@ -326,7 +333,8 @@ pub fn RealText(
                     <Inspector title=reading.title trajectory=reading.trajectory
                         scores=reading.scores rule=real_rule />
                     <p class="read-timing" data-tokenise-ms=reading.timing.tokenise_ms
-                        data-model-ms=reading.timing.model_ms>
+                        data-encoder-ms=reading.timing.encoder_ms
+                        data-heads-ms=reading.timing.heads_ms>
                         {describe_timing(reading.timing)}
                     </p>
                 </div>
@@ -356,9 +364,10 @@ pub fn RealText(
             })}
             <span class="forgotten" role="status">{move || forgotten.get()}</span>
             <p class="real-text-tau">
-                {move || tau().map(|tau| format!(
-                    "Read at τ {tau:.3}, chosen on PRM800K validation rows (the τ slider is the \
-                     synthetic model's); δ_pred and δ_std follow the sliders."
+                {move || tau().zip(compute.get()).map(|(tau, compute)| format!(
+                    "Read on {} at τ {tau:.3}, chosen on PRM800K validation rows (the τ slider \
+                     is the synthetic model's); δ_pred and δ_std follow the sliders.",
+                    compute.label()
                 ))}
             </p>
             <p class="real-text-stage" class:failed=move || matches!(stage.get(), Stage::Failed(_))
@@ -402,11 +411,12 @@ mod tests {
     fn a_reading_says_where_its_time_went() {
         let timing = ReadTiming {
             tokenise_ms: 3.4,
-            model_ms: 1416.0,
+            encoder_ms: 1396.0,
+            heads_ms: 20.4,
         };
         assert_eq!(
             describe_timing(timing),
-            "Read in 1.42 s: tokenising 3 ms, the encoder and the heads 1.42 s."
+            "Read in 1.42 s: tokenising 3 ms, the encoder 1.40 s, the heads 20 ms."
         );
     }
 

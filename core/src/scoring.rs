@@ -28,7 +28,7 @@ use thiserror::Error;
 use crate::batch::Inputs;
 use crate::checkpoint::Checkpoint;
 use crate::encoding::{EncodedTrajectory, EncodingConfig, EncodingError, encode_trajectory};
-use crate::features::{StepFeatures, compute_features};
+use crate::features::{StepFeatures, compute_features, compute_features_async};
 use crate::model::EnsemblePrm;
 use crate::scores::StepScores;
 use crate::tokenizer::StepTokenizer;
@@ -90,20 +90,66 @@ impl Checkpoint {
     }
 
     /// [`Checkpoint::score`] reading back asynchronously, as a browser's WebGPU device
-    /// requires, in mini-batches of `batch_size`; `after_batch` hears how many trajectories are
-    /// scored and is awaited before the next mini-batch (a page yields to the browser there).
+    /// requires, the backbone in mini-batches of at most `batch_size` windows; `after_batch`
+    /// hears how many trajectories the backbone has read and is awaited before its next
+    /// mini-batch (a page yields to the browser there).
     pub async fn score_async<F: Future<Output = ()>>(
         &self,
         trajectories: &[Trajectory],
         batch_size: usize,
         after_batch: impl FnMut(usize) -> F,
     ) -> Result<Vec<StepScores>, ScoreError> {
-        let encoded = encode_all(&self.tokenizer, trajectories, &self.config.encoding)?;
-        let inputs = Inputs::Tokens {
-            encoded: &encoded,
-            pad_id: self.tokenizer.pad_id(),
-        };
-        finite(score_inputs_async(&self.model, inputs, batch_size, after_batch).await)
+        let encoded = self.encode(trajectories)?;
+        self.score_encoded_async(&encoded, batch_size, after_batch)
+            .await
+    }
+
+    /// The trajectories as the model reads them (the checkpoint's tokenizer and encoding),
+    /// naming the first one that does not fit: the first half of [`Checkpoint::score_async`],
+    /// for a caller that times the halves apart.
+    pub fn encode(
+        &self,
+        trajectories: &[Trajectory],
+    ) -> Result<Vec<EncodedTrajectory>, TrajectoryEncodingError> {
+        encode_all(&self.tokenizer, trajectories, &self.config.encoding)
+    }
+
+    /// The rest of [`Checkpoint::score_async`]: scores trajectories that [`Checkpoint::encode`]
+    /// encoded. The backbone reads every distinct window once, shortest first
+    /// ([`Checkpoint::features_async`]), then the heads score the features
+    /// ([`Checkpoint::score_features_async`]).
+    pub async fn score_encoded_async<F: Future<Output = ()>>(
+        &self,
+        encoded: &[EncodedTrajectory],
+        batch_size: usize,
+        after_batch: impl FnMut(usize) -> F,
+    ) -> Result<Vec<StepScores>, ScoreError> {
+        let features = self.features_async(encoded, batch_size, after_batch).await;
+        self.score_features_async(&features).await
+    }
+
+    /// The backbone's step features of trajectories that [`Checkpoint::encode`] encoded, read
+    /// back asynchronously in mini-batches of at most `batch_size` windows
+    /// ([`compute_features_async`]); `after_batch` hears how many trajectories are read.
+    pub async fn features_async<F: Future<Output = ()>>(
+        &self,
+        encoded: &[EncodedTrajectory],
+        batch_size: usize,
+        after_batch: impl FnMut(usize) -> F,
+    ) -> Vec<StepFeatures> {
+        let pad_id = self.tokenizer.pad_id();
+        compute_features_async(&self.model, encoded, pad_id, batch_size, after_batch).await
+    }
+
+    /// The heads' scores of step features, in one batch (features are small), read back
+    /// asynchronously.
+    pub async fn score_features_async(
+        &self,
+        features: &[StepFeatures],
+    ) -> Result<Vec<StepScores>, ScoreError> {
+        let inputs = Inputs::Features(features);
+        let batch_size = features.len();
+        finite(score_inputs_async(&self.model, inputs, batch_size, |_| async {}).await)
     }
 }
 

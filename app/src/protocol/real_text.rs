@@ -5,6 +5,7 @@ use actprm_core::scores::StepScores;
 use serde::{Deserialize, Serialize};
 
 use crate::assets::Download;
+use crate::compute::Compute;
 
 /// What the page asks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +34,8 @@ pub enum RealTextAnswer {
     Loaded {
         /// The decision threshold the model chose on validation.
         tau: f32,
+        /// Where it runs.
+        compute: Compute,
     },
     /// Loading failed, and why.
     Failed(String),
@@ -50,6 +53,8 @@ pub enum RealTextAnswer {
 pub struct ReadTiming {
     /// Turning the text into token windows.
     pub tokenise_ms: f64,
-    /// The model: the encoder over every step's window, then the heads.
-    pub model_ms: f64,
+    /// The encoder over every step's window.
+    pub encoder_ms: f64,
+    /// The heads over every step's features.
+    pub heads_ms: f64,
 }

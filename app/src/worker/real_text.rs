@@ -13,6 +13,7 @@ use super::loading::load_real_text_model;
 use super::one_at_a_time::{OneAtATime, Supersedes};
 use super::scoring::score_one_timed;
 use super::{ComputeWorker, Done};
+use crate::compute::Compute;
 use crate::protocol::Answer;
 use crate::protocol::real_text::{ReadTiming, RealTextAnswer, RealTextRequest};
 
@@ -22,8 +23,8 @@ pub enum Finished {
     Loaded {
         /// The page that asked.
         who: HandlerId,
-        /// The model, or why it could not be loaded.
-        loaded: Result<Rc<Checkpoint>, String>,
+        /// The model and where it runs, or why it could not be loaded.
+        loaded: Result<(Rc<Checkpoint>, Compute), String>,
     },
     /// A solution was read.
     Read {
@@ -69,13 +70,13 @@ impl RealTextState {
             RealTextRequest::Load { base } => {
                 let (progress_scope, device) = (scope.clone(), device.clone());
                 scope.send_future(async move {
-                    let (device, _) = device.get().await;
+                    let (device, compute) = device.get().await;
                     let loaded = load_real_text_model(&base, &device, |download| {
                         progress_scope
                             .respond(who, Answer::RealText(RealTextAnswer::Progress(download)));
                     })
                     .await
-                    .map(Rc::new);
+                    .map(|model| (Rc::new(model), compute));
                     Done::RealText(Finished::Loaded { who, loaded })
                 });
             }
@@ -131,10 +132,10 @@ impl RealTextState {
         match finished {
             Finished::Loaded { who, loaded } => {
                 let answer = match loaded {
-                    Ok(checkpoint) => {
+                    Ok((checkpoint, compute)) => {
                         let tau = checkpoint.config.decision_tau();
                         self.model = Some(checkpoint);
-                        RealTextAnswer::Loaded { tau }
+                        RealTextAnswer::Loaded { tau, compute }
                     }
                     Err(error) => RealTextAnswer::Failed(error),
                 };

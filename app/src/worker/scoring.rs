@@ -2,15 +2,15 @@
 //! them so that the worker takes in the page's messages (a newer request) as it goes.
 
 use actprm_core::Trajectory;
-use actprm_core::batch::Inputs;
 use actprm_core::checkpoint::Checkpoint;
 use actprm_core::scores::StepScores;
-use actprm_core::scoring::{check_finite, encode_all, score_inputs_async};
 
 use crate::protocol::real_text::ReadTiming;
 
-/// Trajectories scored per forward pass.
+/// Trajectories, or windows where the backbone reads them one by one, per forward pass.
 pub const BATCH_SIZE: usize = 8;
+/// Windows per forward pass when one solution is read.
+const WINDOWS_PER_READ: usize = 1;
 
 /// Scores `trajectories` with `checkpoint` in batches, yielding after each; `progress` hears
 /// how many are scored.
@@ -39,29 +39,30 @@ pub async fn score_one(
         .ok_or_else(|| "no scores".to_string())
 }
 
-/// Scores one trajectory as [`score_one`] does, timing its tokenising apart from the model.
+/// Scores one trajectory as [`score_one`] does, timing its tokenising, the backbone and the
+/// heads apart. The backbone reads one window at a time: a solution's windows (one per step,
+/// each after its prefix) grow step by step, so a batch of them would be mostly padding.
 pub async fn score_one_timed(
     checkpoint: &Checkpoint,
     trajectory: &Trajectory,
 ) -> Result<(StepScores, ReadTiming), String> {
     let started = now_ms();
-    let encoded = encode_all(
-        &checkpoint.tokenizer,
-        std::slice::from_ref(trajectory),
-        &checkpoint.config.encoding,
-    )
-    .map_err(|error| error.to_string())?;
+    let encoded = checkpoint
+        .encode(std::slice::from_ref(trajectory))
+        .map_err(|error| error.to_string())?;
     let tokenised = now_ms();
-    let inputs = Inputs::Tokens {
-        encoded: &encoded,
-        pad_id: checkpoint.tokenizer.pad_id(),
-    };
-    let mut scores =
-        score_inputs_async(&checkpoint.model, inputs, BATCH_SIZE, |_| yield_now()).await;
-    check_finite(&scores).map_err(|error| error.to_string())?;
+    let features = checkpoint
+        .features_async(&encoded, WINDOWS_PER_READ, |_| yield_now())
+        .await;
+    let encoded_at = now_ms();
+    let mut scores = checkpoint
+        .score_features_async(&features)
+        .await
+        .map_err(|error| error.to_string())?;
     let timing = ReadTiming {
         tokenise_ms: tokenised - started,
-        model_ms: now_ms() - tokenised,
+        encoder_ms: encoded_at - tokenised,
+        heads_ms: now_ms() - encoded_at,
     };
     let scores = scores.pop().ok_or_else(|| "no scores".to_string())?;
     Ok((scores, timing))

@@ -1,7 +1,10 @@
 //! Step features computed once by a frozen backbone, so that training and scoring run the
 //! heads alone (the cheap training mode: a pretrained encoder's features, trained heads).
 
+use std::future::Future;
+
 use burn::module::Module;
+use burn::tensor::TensorData;
 
 mod distinct_windows;
 mod prefix_tree;
@@ -104,37 +107,110 @@ fn read_windows(
 ) -> Vec<StepFeatures> {
     let device = model.device();
     let model = model.valid();
-    let mut by_length: Vec<usize> = (0..encoded.len()).collect();
-    by_length.sort_by_key(|&index| {
+    let order = shortest_first(encoded);
+    let mut read = WindowsRead::new(encoded.len());
+    for chunk in window_batches(&order, encoded, batch_size) {
+        let input: PrmInput = Inputs::Tokens { encoded, pad_id }.select(chunk, &device);
+        let features = model.step_features(&input);
+        let dims = features.dims();
+        read.store(chunk, &input, dims, features.into_data());
+        progress(read.done);
+    }
+    read.finish()
+}
+
+/// [`compute_features`] reading back asynchronously, as a browser's WebGPU device requires:
+/// every distinct window read once, shortest first, in mini-batches of at most `batch_size`
+/// windows. `after_batch` hears how many trajectories' worth of windows are done and is awaited
+/// before the next mini-batch. A decoder reads its windows as an encoder does, without the
+/// prefix tree.
+pub async fn compute_features_async<F: Future<Output = ()>>(
+    model: &EnsemblePrm,
+    encoded: &[EncodedTrajectory],
+    pad_id: u32,
+    batch_size: usize,
+    mut after_batch: impl FnMut(usize) -> F,
+) -> Vec<StepFeatures> {
+    let distinct = DistinctWindows::of(encoded, model.backbone().is_causal());
+    let reads = &distinct.reads;
+    let total = reads.len().max(1);
+    let device = model.device();
+    let model = model.valid();
+    let order = shortest_first(reads);
+    let mut read = WindowsRead::new(reads.len());
+    for chunk in window_batches(&order, reads, batch_size) {
+        let input = Inputs::Tokens {
+            encoded: reads,
+            pad_id,
+        }
+        .select(chunk, &device);
+        let features = model.step_features(&input);
+        let dims = features.dims();
+        let data = features
+            .into_data_async()
+            .await
+            .expect("read-back of the step features");
+        read.store(chunk, &input, dims, data);
+        after_batch(read.done * encoded.len() / total).await;
+    }
+    distinct.assemble(&read.finish())
+}
+
+/// The order to read `encoded` in: shortest longest window first, then fewest windows.
+fn shortest_first(encoded: &[EncodedTrajectory]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..encoded.len()).collect();
+    order.sort_by_key(|&index| {
         let windows = &encoded[index].windows;
         (
             windows.iter().map(Vec::len).max().unwrap_or(0),
             windows.len(),
         )
     });
-    let mut all: Vec<Option<StepFeatures>> = vec![None; encoded.len()];
-    let mut done = 0;
-    for chunk in window_batches(&by_length, encoded, batch_size) {
-        let input: PrmInput = Inputs::Tokens { encoded, pad_id }.select(chunk, &device);
-        let features = model.step_features(&input);
-        let [_, max_steps, width] = features.dims();
-        let flat = features
-            .into_data()
-            .try_into_vec::<f32>()
-            .expect("features are f32");
+    order
+}
+
+/// The features of encodings read batch by batch in any order, put back in theirs.
+struct WindowsRead {
+    features: Vec<Option<StepFeatures>>,
+    /// Encodings read so far.
+    done: usize,
+}
+
+impl WindowsRead {
+    fn new(len: usize) -> Self {
+        Self {
+            features: vec![None; len],
+            done: 0,
+        }
+    }
+
+    /// Keeps the features of the batch `input` that holds the encodings `chunk`: `data`, of
+    /// shape `dims` (trajectories × steps × width), read back from the backbone.
+    fn store(
+        &mut self,
+        chunk: &[usize],
+        input: &PrmInput,
+        [_, max_steps, width]: [usize; 3],
+        data: TensorData,
+    ) {
+        let flat = data.try_into_vec::<f32>().expect("features are f32");
         for (b, (&index, &steps)) in chunk.iter().zip(&input.step_counts).enumerate() {
             let start = b * max_steps * width;
-            all[index] = Some(StepFeatures {
+            self.features[index] = Some(StepFeatures {
                 values: flat[start..start + steps * width].to_vec(),
                 width,
             });
         }
-        done += chunk.len();
-        progress(done);
+        self.done += chunk.len();
     }
-    all.into_iter()
-        .map(|features| features.expect("every trajectory is read once"))
-        .collect()
+
+    /// Every encoding's features, in order.
+    fn finish(self) -> Vec<StepFeatures> {
+        self.features
+            .into_iter()
+            .map(|features| features.expect("every trajectory is read once"))
+            .collect()
+    }
 }
 
 /// Most padded tokens in one batch of windows (rows × the longest window): 16 windows of 512,
@@ -179,8 +255,10 @@ fn window_batches<'a>(
 mod tests {
     use burn::tensor::Device;
 
+    use futures_executor::block_on;
+
     use super::*;
-    use crate::encoding::EncodingConfig;
+    use crate::encoding::{EncodingConfig, StepReading};
     use crate::model::test_support::tiny_prm_config;
     use crate::scoring::encode_all;
     use crate::tasks::synthetic::{SyntheticConfig, generate};
@@ -223,6 +301,46 @@ mod tests {
         let picked = model.score(&Inputs::Features(&features).select(&[7, 2], &device));
         assert_eq!(picked[0].num_steps(), trajectories[7].num_steps());
         assert!((picked[1].mean[0] - from_tokens[2].mean[0]).abs() < 1e-5);
+    }
+
+    /// The asynchronous read gives the features the synchronous one gives, for an encoder's
+    /// prefix windows (each step its own window) as for whole trajectories.
+    #[test]
+    fn asynchronous_features_equal_synchronous_ones() {
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        let trajectories = generate(&synthetic, 4, 7);
+        let model = tiny_prm_config(tokenizer.vocab_size(), 2, 8).init(&device);
+        let pad_id = tokenizer.pad_id();
+        for reading in StepReading::ALL {
+            let encoding = EncodingConfig::new().with_reading(reading);
+            let encoded = encode_all(&tokenizer, &trajectories, &encoding).unwrap();
+            let expected = compute_features(&model, &encoded, pad_id, 3, |_| {});
+            let mut heard = Vec::new();
+            let features = block_on(compute_features_async(
+                &model,
+                &encoded,
+                pad_id,
+                3,
+                |done| {
+                    heard.push(done);
+                    async {}
+                },
+            ));
+            assert_eq!(
+                heard.last(),
+                Some(&trajectories.len()),
+                "{reading:?}: {heard:?}"
+            );
+            assert_eq!(features.len(), expected.len());
+            for (a, b) in features.iter().zip(&expected) {
+                assert_eq!(a.values.len(), b.values.len(), "{reading:?}");
+                for (x, y) in a.values.iter().zip(&b.values) {
+                    assert!((x - y).abs() < 1e-4, "{reading:?}: {x} vs {y}");
+                }
+            }
+        }
     }
 
     /// Batches hold at most the given number of windows, and a trajectory alone when it has
