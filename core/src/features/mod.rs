@@ -292,12 +292,7 @@ mod tests {
             }
         }
         let one_by_one = compute_features(&model, &encoded, pad_id, 1, |_| {});
-        for (a, b) in features.iter().zip(&one_by_one) {
-            assert_eq!(a.values.len(), b.values.len(), "the order is kept");
-            for (x, y) in a.values.iter().zip(&b.values) {
-                assert!((x - y).abs() < 1e-4, "{x} vs {y}");
-            }
-        }
+        assert_features_close(&features, &one_by_one, "one by one");
         let picked = model.score(&Inputs::Features(&features).select(&[7, 2], &device));
         assert_eq!(picked[0].num_steps(), trajectories[7].num_steps());
         assert!((picked[1].mean[0] - from_tokens[2].mean[0]).abs() < 1e-5);
@@ -333,12 +328,20 @@ mod tests {
                 Some(&trajectories.len()),
                 "{reading:?}: {heard:?}"
             );
-            assert_eq!(features.len(), expected.len());
-            for (a, b) in features.iter().zip(&expected) {
-                assert_eq!(a.values.len(), b.values.len(), "{reading:?}");
-                for (x, y) in a.values.iter().zip(&b.values) {
-                    assert!((x - y).abs() < 1e-4, "{reading:?}: {x} vs {y}");
-                }
+            assert_features_close(&features, &expected, reading.name());
+        }
+    }
+
+    /// Each trajectory's features in `actual` are those in `expected`, within 1e-4, in order.
+    fn assert_features_close(actual: &[StepFeatures], expected: &[StepFeatures], what: &str) {
+        assert_eq!(actual.len(), expected.len(), "{what}: trajectories");
+        for (index, (a, b)) in actual.iter().zip(expected).enumerate() {
+            assert_eq!(a.values.len(), b.values.len(), "{what}: trajectory {index}");
+            for (x, y) in a.values.iter().zip(&b.values) {
+                assert!(
+                    (x - y).abs() < 1e-4,
+                    "{what}: trajectory {index}: {x} vs {y}"
+                );
             }
         }
     }
