@@ -135,9 +135,8 @@ pub fn RealText(
     solution: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let stage = RwSignal::new(Stage::Idle);
-    // The τ the model chose on validation, and where it runs, once it is loaded.
-    let chosen_tau = RwSignal::new(None::<f32>);
-    let compute = RwSignal::new(None::<Compute>);
+    // Once the model is loaded: the τ it chose on validation, and where it runs.
+    let loaded = RwSignal::new(None::<(f32, Compute)>);
     let slice = RwSignal::new(Vec::<SliceItem>::new());
     let shown = RwSignal::new(None::<Reading>);
     // Whether the browser keeps the encoder's weights, and what forgetting them did.
@@ -168,16 +167,12 @@ pub fn RealText(
         };
         match answer {
             RealTextAnswer::Progress(download) => stage.set(Stage::Loading(download)),
-            RealTextAnswer::Loaded {
-                tau,
-                compute: runs_on,
-            } => {
-                chosen_tau.set(Some(tau));
-                compute.set(Some(runs_on));
+            RealTextAnswer::Loaded { tau, compute } => {
+                loaded.set(Some((tau, compute)));
                 spawn_local(async move { kept.set(model_cache::holds_any().await) });
                 stage.set(Stage::Ready);
-                if let Some(loaded) = on_loaded.get_value() {
-                    loaded();
+                if let Some(read_waiting) = on_loaded.get_value() {
+                    read_waiting();
                 }
             }
             RealTextAnswer::Failed(error) => stage.set(Stage::Failed(error)),
@@ -234,7 +229,7 @@ pub fn RealText(
     };
 
     let show = move |title: String, item: Option<usize>, trajectory: Trajectory| {
-        if chosen_tau.get_untracked().is_none() {
+        if loaded.with_untracked(Option::is_none) {
             return;
         }
         let request = awaited.with_value(|last| last.as_ref().map_or(1, |last| last.request + 1));
@@ -300,7 +295,7 @@ pub fn RealText(
                 .map(|(index, entry)| {
                     // Listed before the model is there, readable once it is.
                     let busy = move || {
-                        stage.get() == Stage::Scoring || chosen_tau.with(Option::is_none)
+                        stage.get() == Stage::Scoring || loaded.with(Option::is_none)
                     };
                     view! {
                         <li class="slice-row" class:shown=move || shown.with(|s| s.as_ref().and_then(|r| r.item) == Some(index))>
@@ -315,7 +310,7 @@ pub fn RealText(
     };
     // The page's δ_pred and δ_std, with the τ chosen on this model's validation rows: its
     // means sit far from the synthetic model's, and at τ 0.5 it would predict no error.
-    let tau = move || chosen_tau.get();
+    let tau = move || loaded.with(|loaded| loaded.as_ref().map(|(tau, _)| *tau));
     let real_rule = Signal::derive(move || {
         let mut real = rule.get();
         if let Some(tau) = tau() {
@@ -364,7 +359,7 @@ pub fn RealText(
             })}
             <span class="forgotten" role="status">{move || forgotten.get()}</span>
             <p class="real-text-tau">
-                {move || tau().zip(compute.get()).map(|(tau, compute)| format!(
+                {move || loaded.get().map(|(tau, compute)| format!(
                     "Read on {} at τ {tau:.3}, chosen on PRM800K validation rows (the τ slider \
                      is the synthetic model's); δ_pred and δ_std follow the sliders.",
                     compute.label()
@@ -393,7 +388,7 @@ pub fn RealText(
                         "Or paste a solution: the question, a blank line, then its steps, \
                          separated by blank lines. It is read as you type."
                         <textarea rows="8" prop:value=move || own_text.get()
-                            disabled=move || chosen_tau.with(Option::is_none)
+                            disabled=move || loaded.with(Option::is_none)
                             on:input=move |event| typed(event_target_value(&event))></textarea>
                     </label>
                     <p class="custom-error" role="status">{move || own_error.get()}</p>

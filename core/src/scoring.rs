@@ -90,9 +90,11 @@ impl Checkpoint {
     }
 
     /// [`Checkpoint::score`] reading back asynchronously, as a browser's WebGPU device
-    /// requires, the backbone in mini-batches of at most `batch_size` windows; `after_batch`
-    /// hears how many trajectories the backbone has read and is awaited before its next
-    /// mini-batch (a page yields to the browser there).
+    /// requires: the backbone reads every distinct window once, shortest first, in mini-batches
+    /// of at most `batch_size` windows ([`Checkpoint::features_async`]), then the heads score the
+    /// features ([`Checkpoint::score_features_async`]). `after_batch` hears how many
+    /// trajectories the backbone has read and is awaited before its next mini-batch (a page
+    /// yields to the browser there).
     pub async fn score_async<F: Future<Output = ()>>(
         &self,
         trajectories: &[Trajectory],
@@ -100,32 +102,18 @@ impl Checkpoint {
         after_batch: impl FnMut(usize) -> F,
     ) -> Result<Vec<StepScores>, ScoreError> {
         let encoded = self.encode(trajectories)?;
-        self.score_encoded_async(&encoded, batch_size, after_batch)
-            .await
+        let features = self.features_async(&encoded, batch_size, after_batch).await;
+        self.score_features_async(&features).await
     }
 
     /// The trajectories as the model reads them (the checkpoint's tokenizer and encoding),
-    /// naming the first one that does not fit: the first half of [`Checkpoint::score_async`],
-    /// for a caller that times the halves apart.
+    /// naming the first one that does not fit: the first step of [`Checkpoint::score_async`],
+    /// for a caller that times the steps apart.
     pub fn encode(
         &self,
         trajectories: &[Trajectory],
     ) -> Result<Vec<EncodedTrajectory>, TrajectoryEncodingError> {
         encode_all(&self.tokenizer, trajectories, &self.config.encoding)
-    }
-
-    /// The rest of [`Checkpoint::score_async`]: scores trajectories that [`Checkpoint::encode`]
-    /// encoded. The backbone reads every distinct window once, shortest first
-    /// ([`Checkpoint::features_async`]), then the heads score the features
-    /// ([`Checkpoint::score_features_async`]).
-    pub async fn score_encoded_async<F: Future<Output = ()>>(
-        &self,
-        encoded: &[EncodedTrajectory],
-        batch_size: usize,
-        after_batch: impl FnMut(usize) -> F,
-    ) -> Result<Vec<StepScores>, ScoreError> {
-        let features = self.features_async(encoded, batch_size, after_batch).await;
-        self.score_features_async(&features).await
     }
 
     /// The backbone's step features of trajectories that [`Checkpoint::encode`] encoded, read
