@@ -2,7 +2,7 @@
 // fallback and the WebGPU backend each score the pool exactly as the native `actprm score`
 // does, the first look mixes trusted and selected problems with a model that finds the errors,
 // the threshold sliders re-draw the verdicts and move the decision plot's trusted region, real
-// solutions are read as natively and the encoder is kept by the browser, and live active
+// solutions are read as natively and plotted, the encoder is kept by the browser, and live active
 // learning trains in a worker, growing its budget curves while the page's own tasks stay short.
 //
 // Needs: the site built by trunk (ACTPRM_E2E_DIST, default dist/), and the native scores of the
@@ -242,20 +242,20 @@ test("the page selects what native scoring selects, and plots every counted step
     assert.equal(await selectedCount(page), nativeSelected);
     const tau = Number(await slider(page, "τ").inputValue());
     const counted = native.reduce((sum, row) => sum + countedSteps(row, tau), 0);
-    const points = page.locator(".decision-plot .point");
+    const points = page.locator("#pool-plane .point");
     assert.equal(await points.count(), counted, "one point per counted step");
-    const outside = await page.locator('.decision-plot .point:not([data-state="confident"])').count();
+    const outside = await page.locator('#pool-plane .point:not([data-state="confident"])').count();
     assert.ok(outside > 0, "some counted step lies outside the trusted region");
 
     // The region's high band starts at δ_pred and its top is δ_std on the log axis.
-    const region = page.locator(".decision-plot .trusted-region").last();
+    const region = page.locator("#pool-plane .trusted-region").last();
     const [x, y] = [await region.getAttribute("x"), await region.getAttribute("y")];
     await slider(page, "δ_pred").fill("0.9");
     assert.ok(Number(await region.getAttribute("x")) < Number(x), "δ_pred 0.9 widens the band");
     await slider(page, "δ_std").fill("0.02");
     assert.ok(Number(await region.getAttribute("y")) < Number(y), "δ_std 0.02 raises its top");
     assert.ok(
-      (await page.locator('.decision-plot .point:not([data-state="confident"])').count()) <= outside,
+      (await page.locator('#pool-plane .point:not([data-state="confident"])').count()) <= outside,
       "looser thresholds leave no more points outside",
     );
 
@@ -394,6 +394,40 @@ async function assertRealTextMatchesNative(page, compute, items = nativeReal.len
   console.log(`real-text solutions read in ${times.join(", ")} ms (${compute})`);
 }
 
+/**
+ * The plot of the real solutions read so far (the first `items` of the gsm8k slice, whose
+ * native scores are known): one point per counted step at the model's τ, a region that moves
+ * with δ_pred, a point that opens its solution; then reading the whole split, stopped.
+ */
+async function assertRealPlot(page, items) {
+  const tau = Number(await page.locator(".real-text-tau").getAttribute("data-tau"));
+  const counted = nativeReal.slice(0, items).reduce((sum, row) => sum + countedSteps(row, tau), 0);
+  const points = page.locator("#slice-plane .point");
+  assert.equal(await points.count(), counted, "one point per counted step of the read solutions");
+  const region = page.locator("#slice-plane .trusted-region").last();
+  const x = Number(await region.getAttribute("x"));
+  await slider(page, "δ_pred").fill("0.9");
+  assert.notEqual(Number(await region.getAttribute("x")), x, "the region follows δ_pred");
+
+  const point = points.last();
+  await point.dispatchEvent("mouseenter");
+  const id = (await page.locator("#slice-plane .plot-hover").textContent()).split(",")[0];
+  assert.match(id, /^gsm8k-\d+$/);
+  await point.dispatchEvent("click");
+  await page.locator(`.real-inspector[data-item="${id}"]`).waitFor();
+
+  // Reading the whole split goes on behind the solutions asked for, and stops when told.
+  const progress = page.locator(".split-progress");
+  assert.equal(await progress.getAttribute("data-read"), String(items));
+  await page.locator(".read-split").click();
+  await page.locator(`.split-progress[data-read="${items + 1}"]`).waitFor({ timeout: PAGE_TIMEOUT });
+  await page.locator(".stop-split").click();
+  await page.locator(".stop-split").waitFor({ state: "detached", timeout: PAGE_TIMEOUT });
+  const read = Number(await progress.getAttribute("data-read"));
+  assert.ok(read < Number(await progress.getAttribute("data-total")), "stopped before the end");
+  assert.ok((await points.count()) > counted, "the new readings are plotted");
+}
+
 test("real ProcessBench solutions are read as native scoring reads them, a pasted one is shared by link, and the encoder is kept", async () => {
   await inPage({ webgpu: false, hash: `seed=${SEED}` }, async (page) => {
     await observeLongTasks(page);
@@ -403,6 +437,7 @@ test("real ProcessBench solutions are read as native scoring reads them, a paste
       /^Read in \d+\.\d\d s: tokenising \d+ ms, the encoder \d+\.\d\d s, the heads \d+ ms\.$/,
     );
     await assertNoLongTask(page, "reading real solutions");
+    await assertRealPlot(page, nativeReal.length);
     await page.screenshot({ path: join(SCREENSHOTS, "real-text.png"), fullPage: true });
 
     // A pasted solution is read once typing pauses, one step per paragraph.

@@ -2,16 +2,17 @@
 //! spread (y, on a log axis), marked by its true label, over the region where the rule trusts
 //! a step. The region follows the δ_pred and δ_std sliders; a trajectory is selected exactly
 //! when one of its points lies outside it. Hovering a point names its step; clicking it opens
-//! the trajectory in the inspector.
+//! the trajectory in the inspector. The page draws one for the synthetic pool and one for the
+//! real solutions read so far.
 
 use std::sync::Arc;
 
-use actprm_core::ProcessLabel;
+use actprm_core::scores::StepScores;
 use actprm_core::selection::StepCheck;
+use actprm_core::{ProcessLabel, Trajectory};
 use leptos::prelude::*;
 
 use crate::explain::{Rule, StepState};
-use crate::pool::ScoredPool;
 
 /// Width of the plot in SVG units.
 const WIDTH: f64 = 480.0;
@@ -191,10 +192,22 @@ impl StepTruth {
     }
 }
 
-/// One counted step of the pool.
+/// A scored trajectory the plot draws.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plotted {
+    /// What clicking one of its points hands to the plot's `on_pick`: its place in the pool or
+    /// the slice.
+    pub key: usize,
+    /// How its points name it: "Problem 3", "gsm8k-12".
+    pub name: String,
+    pub trajectory: Trajectory,
+    pub scores: StepScores,
+}
+
+/// One counted step of a plotted trajectory.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlotPoint {
-    /// The trajectory's place in the pool.
+    /// The trajectory's place among those plotted.
     pub trajectory: usize,
     /// The step's place in its trajectory.
     pub step: usize,
@@ -212,10 +225,11 @@ impl PlotPoint {
     }
 }
 
-/// Every step of `pool` that `rule` counts (up to each trajectory's predicted first error).
-pub fn counted_points(pool: &ScoredPool, rule: &Rule) -> Vec<PlotPoint> {
+/// Every step of `plotted` that `rule` counts (up to each trajectory's predicted first error).
+pub fn counted_points(plotted: &[Plotted], rule: &Rule) -> Vec<PlotPoint> {
     let mut points = Vec::new();
-    for (trajectory, (item, scores)) in pool.trajectories.iter().zip(&pool.scores).enumerate() {
+    for (trajectory, item) in plotted.iter().enumerate() {
+        let scores = &item.scores;
         let checks: Vec<StepCheck> = rule.thresholds.check_steps(scores, rule.tests);
         for (step, check) in checks.into_iter().enumerate() {
             if !check.counted {
@@ -226,7 +240,7 @@ pub fn counted_points(pool: &ScoredPool, rule: &Rule) -> Vec<PlotPoint> {
                 step,
                 mean: scores.mean[step],
                 std: scores.std[step],
-                truth: StepTruth::of(item.label, step),
+                truth: StepTruth::of(item.trajectory.label, step),
                 state: StepState::from(check),
             });
         }
@@ -234,15 +248,13 @@ pub fn counted_points(pool: &ScoredPool, rule: &Rule) -> Vec<PlotPoint> {
     points
 }
 
-/// One line describing `point` of `pool`.
-fn describe(pool: &ScoredPool, point: &PlotPoint) -> String {
-    let text: String = pool.trajectories[point.trajectory].steps[point.step]
-        .chars()
-        .take(80)
-        .collect();
+/// One line describing `point` of `plotted`.
+fn describe(plotted: &[Plotted], point: &PlotPoint) -> String {
+    let item = &plotted[point.trajectory];
+    let text: String = item.trajectory.steps[point.step].chars().take(80).collect();
     format!(
-        "Problem {}, step {} ({}): “{text}”, mean {:.3}, std {:.4}, {}",
-        point.trajectory + 1,
+        "{}, step {} ({}): “{text}”, mean {:.3}, std {:.4}, {}",
+        item.name,
         point.step + 1,
         point.truth.label(),
         point.mean,
@@ -279,43 +291,41 @@ fn marker(truth: StepTruth, x: f64, y: f64) -> String {
     }
 }
 
-/// The decision plane of `pool` under `rule`; clicking a point calls `on_pick` with its
-/// trajectory.
+/// The decision plane of `plotted` under `rule`, in a section headed `heading` with the HTML
+/// id `id`; clicking a point calls `on_pick` with its trajectory's key.
 #[component]
 pub fn DecisionPlot(
-    pool: Arc<ScoredPool>,
+    id: &'static str,
+    heading: &'static str,
+    #[prop(into)] plotted: Signal<Arc<[Plotted]>>,
     #[prop(into)] rule: Signal<Rule>,
     on_pick: impl Fn(usize) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let hovered = RwSignal::new(None::<String>);
-    let points = {
-        let pool = pool.clone();
-        Memo::new(move |_| rule.with(|rule| counted_points(&pool, rule)))
-    };
-    let markers = {
-        let pool = pool.clone();
-        move || {
-            points
-                .get()
-                .into_iter()
-                .map(|point| {
-                    let (x, y) = point.position();
-                    let description = describe(&pool, &point);
-                    let shown = description.clone();
-                    view! {
-                        <path class=format!("point {}", point.truth.class())
-                            d=marker(point.truth, x, y)
-                            data-trajectory=point.trajectory data-step=point.step
-                            data-state=point.state.class()
-                            on:mouseenter=move |_| hovered.set(Some(shown.clone()))
-                            on:mouseleave=move |_| hovered.set(None)
-                            on:click=move |_| on_pick(point.trajectory)>
-                            <title>{description}</title>
-                        </path>
-                    }
-                })
-                .collect_view()
-        }
+    let points = Memo::new(move |_| plotted.with(|p| rule.with(|rule| counted_points(p, rule))));
+    let markers = move || {
+        let plotted = plotted.get();
+        points
+            .get()
+            .into_iter()
+            .map(|point| {
+                let (x, y) = point.position();
+                let description = describe(&plotted, &point);
+                let shown = description.clone();
+                let key = plotted[point.trajectory].key;
+                view! {
+                    <path class=format!("point {}", point.truth.class())
+                        d=marker(point.truth, x, y)
+                        data-trajectory=key data-step=point.step
+                        data-state=point.state.class()
+                        on:mouseenter=move |_| hovered.set(Some(shown.clone()))
+                        on:mouseleave=move |_| hovered.set(None)
+                        on:click=move |_| on_pick(key)>
+                        <title>{description}</title>
+                    </path>
+                }
+            })
+            .collect_view()
     };
     let region = move || {
         rule.with(trusted_region)
@@ -357,9 +367,11 @@ pub fn DecisionPlot(
             }
         })
         .collect_view();
+    let heading_id = format!("{id}-heading");
+    let labelled_by = heading_id.clone();
     view! {
-        <section class="decision">
-            <h2>"The decision plane"</h2>
+        <section class="decision" id=id aria-labelledby=labelled_by>
+            <h2 id=heading_id>{heading}</h2>
             <p class="decision-help">
                 "Every step the rule counts, at its heads' mean and spread. The rule trusts a step "
                 "in the shaded region; a problem goes to the judge when any of its counted steps "
@@ -397,11 +409,10 @@ pub fn DecisionPlot(
 
 #[cfg(test)]
 mod tests {
-    use actprm_core::Trajectory;
-    use actprm_core::scores::StepScores;
     use actprm_core::selection::{SelectionConfig, Tests};
 
     use super::*;
+    use crate::pool::ScoredPool;
 
     #[test]
     fn the_spread_axis_is_logarithmic_and_clamped() {
@@ -478,7 +489,7 @@ mod tests {
             ] {
                 let rule = rule(delta_pred, delta_std, tests);
                 let region = trusted_region(&rule);
-                let points = counted_points(&pool, &rule);
+                let points = counted_points(&pool.plotted(), &rule);
                 assert!(!points.is_empty());
                 for point in points {
                     let pinned_mean = point.mean < MEAN_MARGIN || point.mean > 1.0 - MEAN_MARGIN;
@@ -504,7 +515,7 @@ mod tests {
     fn only_counted_steps_are_points_and_each_carries_its_label() {
         let pool = pool();
         let rule = rule(0.95, 0.005, Tests::Both);
-        let points = counted_points(&pool, &rule);
+        let points = counted_points(&pool.plotted(), &rule);
         let counted: usize = pool
             .scores
             .iter()
@@ -542,25 +553,24 @@ mod tests {
 mod browser_tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use actprm_core::Trajectory;
-    use actprm_core::scores::StepScores;
     use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
     use web_sys::Event;
 
     use super::*;
     use crate::browser_test_support::{Mounted, settle};
+    use crate::pool::ScoredPool;
 
     wasm_bindgen_test_configure!(run_in_browser);
 
     /// Two problems: three confident steps; a confident step, then a predicted error (the
     /// labelled one) and a step after it that the rule does not count.
-    fn pool() -> Arc<ScoredPool> {
+    fn pool() -> ScoredPool {
         let trajectory = |question: &str, label| Trajectory {
             question: question.to_string(),
             steps: vec!["one".to_string(), "two".to_string(), "three".to_string()],
             label: Some(label),
         };
-        Arc::new(ScoredPool {
+        ScoredPool {
             seed: 0,
             trajectories: vec![
                 trajectory("fine", ProcessLabel::AllCorrect),
@@ -570,7 +580,7 @@ mod browser_tests {
                 StepScores::from_heads(vec![vec![0.99, 0.98, 0.97], vec![0.99, 0.98, 0.96]]),
                 StepScores::from_heads(vec![vec![0.97, 0.2, 0.9], vec![0.96, 0.1, 0.9]]),
             ],
-        })
+        }
     }
 
     /// How many elements of the page have `class`.
@@ -591,10 +601,17 @@ mod browser_tests {
     async fn the_plot_draws_counted_steps_follows_the_rule_and_opens_a_problem() {
         static PICKED: AtomicUsize = AtomicUsize::new(usize::MAX);
         let rule = RwSignal::new(Rule::default());
+        let pool = pool();
+        let first = pool.plotted()[..1].to_vec();
+        let plotted = RwSignal::new(Arc::<[Plotted]>::from(first));
         let page = Mounted::new(move || {
             let on_pick = |index| PICKED.store(index, Ordering::SeqCst);
-            view! { <DecisionPlot pool=pool() rule on_pick /> }
+            view! { <DecisionPlot id="plane" heading="The plane" plotted rule on_pick /> }
         });
+        assert_eq!(count(&page, "point"), 3);
+        // Trajectories read later join the plot.
+        plotted.set(pool.plotted());
+        settle().await;
         assert_eq!(count(&page, "point"), 5, "3 + 2 counted steps");
         assert_eq!(count(&page, "point truth-first-error"), 1);
         assert!(page.text(".plot-summary").starts_with("5 counted steps"));

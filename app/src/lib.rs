@@ -22,6 +22,7 @@ mod pool;
 mod pool_view;
 mod processbench_slice;
 mod protocol;
+mod read_queue;
 mod real_text_view;
 mod rule_controls;
 mod scene;

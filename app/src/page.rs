@@ -229,8 +229,12 @@ pub fn App() -> impl IntoView {
             .map(|pool| view! { <PoolView pool rule shown on_pick=pick /> })
     };
     let decision_plot = move || {
-        pool.get()
-            .map(|pool| view! { <DecisionPlot pool rule on_pick=pick /> })
+        pool.get().map(|pool| {
+            view! {
+                <DecisionPlot id="pool-plane" heading="The decision plane" plotted=pool.plotted()
+                    rule on_pick=pick />
+            }
+        })
     };
 
     view! {

@@ -1,10 +1,14 @@
 //! A pool of generated synthetic problems with the model's scores (the worker scores it:
 //! `worker::synthetic`), and how well the model finds their errors.
 
+use std::sync::Arc;
+
 use actprm_core::Trajectory;
 use actprm_core::eval::metrics::FirstErrorF1;
 use actprm_core::scores::StepScores;
 use serde::{Deserialize, Serialize};
+
+use crate::decision_plot::Plotted;
 
 /// Trajectories in a pool.
 pub const POOL_SIZE: usize = 48;
@@ -34,6 +38,21 @@ impl ScoredPool {
             })
             .collect();
         (!pairs.is_empty()).then(|| FirstErrorF1::from_pairs(pairs))
+    }
+
+    /// Every problem as the decision plot draws it, keyed and named by its place in the pool.
+    pub fn plotted(&self) -> Arc<[Plotted]> {
+        self.trajectories
+            .iter()
+            .zip(&self.scores)
+            .enumerate()
+            .map(|(index, (trajectory, scores))| Plotted {
+                key: index,
+                name: format!("Problem {}", index + 1),
+                trajectory: trajectory.clone(),
+                scores: scores.clone(),
+            })
+            .collect()
     }
 }
 

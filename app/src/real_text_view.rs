@@ -1,8 +1,9 @@
 //! Real solutions: the real-text PRM, loaded on request (its encoder is about 90 MB) into a web
 //! worker, reads a chosen ProcessBench solution step by step in the inspector, beside the
-//! labelled first error.
+//! labelled first error, or a whole split for the decision plot.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use actprm_core::data::PROCESSBENCH_SPLITS;
 use actprm_core::scores::StepScores;
@@ -14,12 +15,14 @@ use leptos::task::spawn_local;
 
 use crate::assets::{Download, page_directory};
 use crate::compute::Compute;
+use crate::decision_plot::{DecisionPlot, Plotted};
 use crate::explain::Rule;
 use crate::inspector::Inspector;
 use crate::model_cache;
 use crate::processbench_slice::{SliceItem, fetch_slice};
 use crate::protocol::real_text::{ReadTiming, RealTextAnswer, RealTextRequest};
 use crate::protocol::{Answer, RemoteWorker, Request, spawn};
+use crate::read_queue::{Job, ReadQueue};
 
 /// What the section is doing.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,8 +33,6 @@ enum Stage {
     Loading(Download),
     /// Ready to read solutions.
     Ready,
-    /// Reading the chosen solution.
-    Scoring,
     /// Something failed; the section says what.
     Failed(String),
 }
@@ -39,12 +40,10 @@ enum Stage {
 impl Stage {
     fn message(&self) -> String {
         match self {
-            Stage::Idle => String::new(),
+            Stage::Idle | Stage::Ready => String::new(),
             Stage::Loading(download) => {
                 format!("Loading the real-text model: {}", download.describe())
             }
-            Stage::Ready => String::new(),
-            Stage::Scoring => "Reading every step with its prefix…".to_string(),
             Stage::Failed(error) => format!("Error: {error}"),
         }
     }
@@ -53,14 +52,13 @@ impl Stage {
 /// How long typing must pause before a pasted solution is read.
 const TYPING_PAUSE_MS: u32 = 600;
 
-/// The reading the inspector waits for: the request's number, and what it shows with the
-/// scores.
+/// What the inspector is asked to show.
 #[derive(Debug, Clone, PartialEq)]
-struct Awaited {
-    request: u64,
-    title: String,
-    item: Option<usize>,
-    trajectory: Trajectory,
+enum Wanted {
+    /// The slice item at this index.
+    Item(usize),
+    /// The visitor's pasted solution, as last parsed.
+    Own(Trajectory),
 }
 
 /// What the inspector shows: a slice item or the visitor's own solution, with its scores.
@@ -72,6 +70,23 @@ struct Reading {
     trajectory: Trajectory,
     scores: StepScores,
     timing: ReadTiming,
+}
+
+impl Reading {
+    /// The reading of slice item `index`.
+    fn of_item(
+        index: usize,
+        entry: &SliceItem,
+        (scores, timing): (StepScores, ReadTiming),
+    ) -> Self {
+        Self {
+            title: format!("ProcessBench {}: {}", entry.split, entry.item.id),
+            item: Some(index),
+            trajectory: entry.item.trajectory.clone(),
+            scores,
+            timing,
+        }
+    }
 }
 
 /// Where a reading's time went, in words.
@@ -126,9 +141,9 @@ fn describe(entry: &SliceItem) -> String {
 }
 
 /// The section: a web worker of its own, spawned on loading, holds the model and reads the
-/// solutions; `rule` draws the verdicts. `solution` is the visitor's pasted solution as the URL
-/// hash keeps it: written once read, and a shared one loads the model and is read as soon as
-/// it is there.
+/// solutions, one at a time, what the visitor asks to see first; `rule` draws the verdicts.
+/// `solution` is the visitor's pasted solution as the URL hash keeps it: written once read, and
+/// a shared one loads the model and is read as soon as it is there.
 #[component]
 pub fn RealText(
     #[prop(into)] rule: Signal<Rule>,
@@ -138,7 +153,15 @@ pub fn RealText(
     // Once the model is loaded: the τ it chose on validation, and where it runs.
     let loaded = RwSignal::new(None::<(f32, Compute)>);
     let slice = RwSignal::new(Vec::<SliceItem>::new());
+    // Each slice item's reading, once read: the inspector and the plot draw from here.
+    let readings = RwSignal::new(Vec::<Option<(StepScores, ReadTiming)>>::new());
+    let wanted = StoredValue::new(None::<Wanted>);
     let shown = RwSignal::new(None::<Reading>);
+    // Whether the inspector waits for the reading it was asked for.
+    let waiting = RwSignal::new(false);
+    let read_error = RwSignal::new(None::<String>);
+    let queue = StoredValue::new(ReadQueue::default());
+    let items_pending = RwSignal::new(0);
     // Whether the browser keeps the encoder's weights, and what forgetting them did.
     let kept = RwSignal::new(false);
     let forgotten = RwSignal::new(None::<String>);
@@ -158,8 +181,56 @@ pub fn RealText(
     // Set when a shared solution waits for the model.
     let on_loaded = StoredValue::new_local(None::<Rc<dyn Fn()>>);
     let bridge = StoredValue::new_local(None::<WorkerBridge<RemoteWorker>>);
-    // Each reading is numbered, one past the last; the inspector waits for the latest only.
-    let awaited = StoredValue::new(None::<Awaited>);
+
+    let send = move |request: RealTextRequest| {
+        bridge.with_value(|bridge| {
+            if let Some(bridge) = bridge {
+                bridge.send(Request::RealText(request));
+            }
+        });
+    };
+    // Sends the next waiting reading when the worker is free.
+    let pump = move || {
+        let mut next = None;
+        queue.update_value(|queue| next = queue.next());
+        if let Some((request, job)) = next {
+            let trajectory = match job {
+                Job::Item(index) => slice.with_untracked(|s| s[index].item.trajectory.clone()),
+                Job::Own(trajectory) => trajectory,
+            };
+            send(RealTextRequest::Read {
+                request,
+                trajectory,
+            });
+        }
+        items_pending.set(queue.with_value(ReadQueue::items_pending));
+    };
+    let ask = move |job: Job| {
+        queue.update_value(|queue| queue.ask_first(job));
+        waiting.set(true);
+        pump();
+    };
+    let read_done = move |job: Job, read: (StepScores, ReadTiming)| {
+        let reading = match job {
+            Job::Item(index) => {
+                readings.update(|r| r[index] = Some(read.clone()));
+                (wanted.get_value() == Some(Wanted::Item(index)))
+                    .then(|| slice.with_untracked(|s| Reading::of_item(index, &s[index], read)))
+            }
+            Job::Own(trajectory) => (wanted.get_value() == Some(Wanted::Own(trajectory.clone())))
+                .then(|| Reading {
+                    title: "Your solution".to_string(),
+                    item: None,
+                    trajectory,
+                    scores: read.0,
+                    timing: read.1,
+                }),
+        };
+        if let Some(reading) = reading {
+            shown.set(Some(reading));
+            waiting.set(false);
+        }
+    };
 
     let answered = move |answer: Answer| {
         let Answer::RealText(answer) = answer else {
@@ -177,34 +248,23 @@ pub fn RealText(
             }
             RealTextAnswer::Failed(error) => stage.set(Stage::Failed(error)),
             RealTextAnswer::Read { request, scores } => {
-                let Some(awaited) = awaited
-                    .get_value()
-                    .filter(|awaited| awaited.request == request)
-                else {
-                    return;
-                };
-                match scores {
-                    Ok((scores, timing)) => {
-                        shown.set(Some(Reading {
-                            title: awaited.title,
-                            item: awaited.item,
-                            trajectory: awaited.trajectory,
-                            scores,
-                            timing,
-                        }));
-                        stage.set(Stage::Ready);
+                let mut answered = None;
+                queue.update_value(|queue| answered = queue.answered(request));
+                if let Some(job) = answered {
+                    match scores {
+                        Ok(read) => {
+                            read_error.set(None);
+                            read_done(job, read);
+                        }
+                        Err(error) => {
+                            read_error.set(Some(error));
+                            waiting.set(false);
+                        }
                     }
-                    Err(error) => stage.set(Stage::Failed(error)),
                 }
+                pump();
             }
         }
-    };
-    let send = move |request: RealTextRequest| {
-        bridge.with_value(|bridge| {
-            if let Some(bridge) = bridge {
-                bridge.send(Request::RealText(request));
-            }
-        });
     };
 
     let load = move || {
@@ -215,6 +275,7 @@ pub fn RealText(
         spawn_local(async move {
             match fetch_slice().await {
                 Ok(items) => {
+                    readings.set(vec![None; items.len()]);
                     slice.set(items);
                     if bridge.with_value(Option::is_none) {
                         bridge.set_value(Some(spawn(answered)));
@@ -228,27 +289,21 @@ pub fn RealText(
         });
     };
 
-    let show = move |title: String, item: Option<usize>, trajectory: Trajectory| {
+    // A slice item: shown at once when read, else read ahead of anything waiting.
+    let read_item = move |index: usize| {
         if loaded.with_untracked(Option::is_none) {
             return;
         }
-        let request = awaited.with_value(|last| last.as_ref().map_or(1, |last| last.request + 1));
-        awaited.set_value(Some(Awaited {
-            request,
-            title,
-            item,
-            trajectory: trajectory.clone(),
-        }));
-        stage.set(Stage::Scoring);
-        send(RealTextRequest::Read {
-            request,
-            trajectory,
-        });
-    };
-    let read = move |index: usize| {
-        let entry = slice.with_untracked(|s| s[index].clone());
-        let title = format!("ProcessBench {}: {}", entry.split, entry.item.id);
-        show(title, Some(index), entry.item.trajectory);
+        wanted.set_value(Some(Wanted::Item(index)));
+        match readings.with_untracked(|r| r[index].clone()) {
+            Some(read) => {
+                shown.set(Some(
+                    slice.with_untracked(|s| Reading::of_item(index, &s[index], read)),
+                ));
+                waiting.set(false);
+            }
+            None => ask(Job::Item(index)),
+        }
     };
 
     // The visitor's own solution, read once typing pauses; a shared one is read on loading.
@@ -262,7 +317,10 @@ pub fn RealText(
             Ok(trajectory) => {
                 own_error.set(None);
                 solution.set(Some(text));
-                show("Your solution".to_string(), None, trajectory);
+                if loaded.with_untracked(Option::is_some) {
+                    wanted.set_value(Some(Wanted::Own(trajectory.clone())));
+                    ask(Job::Own(trajectory));
+                }
             }
             Err(error) => {
                 solution.set(None);
@@ -281,33 +339,6 @@ pub fn RealText(
         pending.set_value(Some(timeout));
     };
 
-    let split = RwSignal::new(PROCESSBENCH_SPLITS[0]);
-    let splits = PROCESSBENCH_SPLITS
-        .map(|name| view! { <option value=name>{name}</option> })
-        .collect_view();
-    let list = move || {
-        let chosen = split.get();
-        slice.with(|items| {
-            items
-                .iter()
-                .enumerate()
-                .filter(|(_, entry)| entry.split == chosen)
-                .map(|(index, entry)| {
-                    // Listed before the model is there, readable once it is.
-                    let busy = move || {
-                        stage.get() == Stage::Scoring || loaded.with(Option::is_none)
-                    };
-                    view! {
-                        <li class="slice-row" class:shown=move || shown.with(|s| s.as_ref().and_then(|r| r.item) == Some(index))>
-                            <button type="button" disabled=busy on:click=move |_| read(index)>
-                                {describe(entry)}
-                            </button>
-                        </li>
-                    }
-                })
-                .collect_view()
-        })
-    };
     // The page's δ_pred and δ_std, with the τ chosen on this model's validation rows: its
     // means sit far from the synthetic model's, and at τ 0.5 it would predict no error.
     let tau = move || loaded.with(|loaded| loaded.as_ref().map(|(tau, _)| *tau));
@@ -318,6 +349,115 @@ pub fn RealText(
         }
         real
     });
+
+    let split = RwSignal::new(PROCESSBENCH_SPLITS[0]);
+    let splits = PROCESSBENCH_SPLITS
+        .map(|name| view! { <option value=name>{name}</option> })
+        .collect_view();
+    // The chosen split's items, by their index in the slice.
+    let in_split = move || {
+        let chosen = split.get();
+        slice.with(|items| {
+            items
+                .iter()
+                .enumerate()
+                .filter(|(_, entry)| entry.split == chosen)
+                .map(|(index, _)| index)
+                .collect::<Vec<_>>()
+        })
+    };
+    let list = move || {
+        in_split()
+            .into_iter()
+            .map(|index| {
+                let line = slice.with_untracked(|s| describe(&s[index]));
+                let verdict = move || {
+                    readings.with(|r| {
+                        let (scores, _) = r.get(index)?.as_ref()?;
+                        let selected = real_rule.with(|rule| rule.decide(scores).is_selected());
+                        Some(if selected { " · selected" } else { " · trusted" })
+                    })
+                };
+                view! {
+                    <li class="slice-row" class:shown=move || shown.with(|s| s.as_ref().and_then(|r| r.item) == Some(index))>
+                        // Listed before the model is there, readable once it is.
+                        <button type="button" disabled=move || loaded.with(Option::is_none)
+                            on:click=move |_| read_item(index)>
+                            {line}{verdict}
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let read_split = move |_| {
+        let unread: Vec<usize> = readings.with_untracked(|r| {
+            in_split()
+                .into_iter()
+                .filter(|&index| r[index].is_none())
+                .collect()
+        });
+        queue.update_value(|queue| queue.add_items(unread));
+        pump();
+    };
+    let stop_split = move |_| {
+        let keep = match wanted.get_value() {
+            Some(Wanted::Item(index)) if waiting.get_untracked() => Some(index),
+            _ => None,
+        };
+        queue.update_value(|queue| queue.drop_items(keep));
+        items_pending.set(queue.with_value(ReadQueue::items_pending));
+    };
+    let split_progress = move || {
+        let items = in_split();
+        let read = readings.with(|r| items.iter().filter(|&&index| r[index].is_some()).count());
+        (read, items.len())
+    };
+    let plotted = Memo::new(move |_| {
+        let items = in_split();
+        slice.with(|s| {
+            readings.with(|r| {
+                items
+                    .into_iter()
+                    .filter_map(|index| {
+                        let (scores, _) = r[index].as_ref()?;
+                        let entry = &s[index];
+                        Some(Plotted {
+                            key: index,
+                            name: entry.item.id.clone(),
+                            trajectory: entry.item.trajectory.clone(),
+                            scores: scores.clone(),
+                        })
+                    })
+                    .collect::<Arc<[Plotted]>>()
+            })
+        })
+    });
+    let plane = move || {
+        loaded.with(Option::is_some).then(|| {
+            view! {
+                <div class="split-reading">
+                    <button type="button" class="read-split"
+                        disabled=move || { let (read, total) = split_progress(); read == total }
+                        on:click=read_split>
+                        {move || format!("Read every {} solution", split.get())}
+                    </button>
+                    {move || (items_pending.get() > 0).then(|| view! {
+                        <button type="button" class="stop-split" on:click=stop_split>"Stop"</button>
+                    })}
+                    <span class="split-progress" role="status"
+                        data-read=move || split_progress().0 data-total=move || split_progress().1>
+                        {move || {
+                            let (read, total) = split_progress();
+                            format!("{read} of {total} {} solutions read", split.get())
+                        }}
+                    </span>
+                </div>
+                <DecisionPlot id="slice-plane" heading="The decision plane of real solutions"
+                    plotted rule=real_rule on_pick=read_item />
+            }
+        })
+    };
     let inspector = move || {
         shown.get().map(|reading| {
             let key = reading
@@ -335,6 +475,19 @@ pub fn RealText(
                 </div>
             }
         })
+    };
+    let status = move || {
+        if waiting.get() {
+            return "Reading every step with its prefix…".to_string();
+        }
+        match (stage.get(), read_error.get()) {
+            (Stage::Ready, Some(error)) => format!("Error: {error}"),
+            (stage, _) => stage.message(),
+        }
+    };
+    let failed = move || {
+        matches!(stage.get(), Stage::Failed(_))
+            || (read_error.with(Option::is_some) && !waiting.get())
     };
 
     view! {
@@ -358,17 +511,14 @@ pub fn RealText(
                 </button>
             })}
             <span class="forgotten" role="status">{move || forgotten.get()}</span>
-            <p class="real-text-tau">
+            <p class="real-text-tau" data-tau=tau>
                 {move || loaded.get().map(|(tau, compute)| format!(
                     "Read on {} at τ {tau:.3}, chosen on PRM800K validation rows (the τ slider \
                      is the synthetic model's); δ_pred and δ_std follow the sliders.",
                     compute.label()
                 ))}
             </p>
-            <p class="real-text-stage" class:failed=move || matches!(stage.get(), Stage::Failed(_))
-                role="status">
-                {move || stage.get().message()}
-            </p>
+            <p class="real-text-stage" class:failed=failed role="status">{status}</p>
             <div class="columns">
                 <div>{inspector}</div>
                 <div>
@@ -394,6 +544,7 @@ pub fn RealText(
                     <p class="custom-error" role="status">{move || own_error.get()}</p>
                 </div>
             </div>
+            {plane}
         </section>
     }
 }
