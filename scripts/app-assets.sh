@@ -8,8 +8,10 @@
 #                             target (trunk builds offline);
 #   app/assets/minilm/        all-MiniLM-L6-v2's files for the real-text model, from
 #                             $ACTPRM_BACKBONE (scripts/fetch-backbone.sh's directory, fetched
-#                             there when missing), refused unless their weights have the SHA-256
-#                             the committed heads (app/assets/realtext/) were trained with;
+#                             there when missing), its weights halved to f16 by `actprm
+#                             halve-backbone` (half the download), refused unless they have the
+#                             SHA-256 the committed heads (app/assets/realtext/) record for the
+#                             halved encoder they were trained on;
 #   app/assets/processbench/  the first SLICE_ITEMS items of every ProcessBench split, from
 #                             $ACTPRM_DATA (scripts/fetch-data.sh, fetched there when missing).
 set -euo pipefail
@@ -37,23 +39,21 @@ make_whole() {
 }
 
 encoder_source="${ACTPRM_BACKBONE:-$HOME/.cache/actprm/all-minilm-l6-v2}"
-copy_encoder() {
-    local expected actual
-    expected="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["pretrained_backbone"]["sha256"])' \
-        "$assets/realtext/config.json")"
-    actual="$(sha256sum "$encoder_source/model.safetensors" | cut -d' ' -f1)"
-    if [ "$expected" != "$actual" ]; then
-        echo "error: $encoder_source/model.safetensors has SHA-256 $actual; the real-text heads were trained on $expected" >&2
+encoder_digest="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["pretrained_backbone"]["f16_sha256"])' \
+    "$assets/realtext/config.json")"
+halve_encoder() {
+    local actual
+    source scripts/lib/actprm-binary.sh
+    actual="$("$(actprm_binary)" halve-backbone --backbone-dir "$encoder_source" --out "$1")"
+    if [ "$encoder_digest" != "$actual" ]; then
+        echo "error: $encoder_source/model.safetensors halved has SHA-256 $actual; the real-text heads were trained on the encoder whose halved weights have $encoder_digest" >&2
         return 1
     fi
-    for file in config.json tokenizer.json model.safetensors; do
-        cp "$encoder_source/$file" "$1/$file"
-    done
     echo "$actual" >"$1/SHA256"
 }
-if [ ! -f "$assets/minilm/SHA256" ]; then
+if [ "$(cat "$assets/minilm/SHA256" 2>/dev/null)" != "$encoder_digest" ]; then
     [ -f "$encoder_source/model.safetensors" ] || scripts/fetch-backbone.sh "$encoder_source"
-    make_whole "$assets/minilm" copy_encoder
+    make_whole "$assets/minilm" halve_encoder
 fi
 
 data="${ACTPRM_DATA:-$HOME/.cache/actprm/data}"

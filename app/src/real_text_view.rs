@@ -1,4 +1,4 @@
-//! Real solutions: the real-text PRM, loaded on request (its encoder is about 90 MB) into a web
+//! Real solutions: the real-text PRM, loaded on request (its encoder, halved to f16, is 45 MB) into a web
 //! worker, reads a chosen ProcessBench solution step by step in the inspector, beside the
 //! labelled first error, or a whole split for the decision plot.
 
@@ -497,7 +497,7 @@ pub fn RealText(
                 "Heads trained on frozen all-MiniLM-L6-v2 over PRM800K's human labels read "
                 "solutions from ProcessBench, every step with the steps before it. The model is "
                 "weak (see the manifest beside it): it finds errors above chance, far from the "
-                "paper's. Loading fetches about 100 MB the first time; the browser then keeps "
+                "paper's. Loading fetches about 55 MB the first time; the browser then keeps "
                 "the encoder."
             </p>
             <button type="button" class="load-real-text"

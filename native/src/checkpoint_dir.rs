@@ -15,6 +15,8 @@ use crate::identity::file_digest;
 /// The environment variable naming the pretrained encoder's directory for heads-only
 /// checkpoints.
 pub const BACKBONE_DIR_VAR: &str = "ACTPRM_BACKBONE";
+/// The pretrained encoder's weight file, in its directory.
+pub const ENCODER_WEIGHTS: &str = "model.safetensors";
 
 /// Reads and loads a checkpoint directory onto the backend's device.
 pub fn load_checkpoint(dir: &Path, backend: &Backend) -> Result<Checkpoint> {

@@ -315,6 +315,43 @@ fn a_run_on_the_pretrained_backbone() {
         String::from_utf8(run.stdout).unwrap()
     };
     assert_eq!(score(&heads), score(&out.join("checkpoint")));
+    // The encoder halved to f16, with the SHA-256 the heads recorded for it, is read in the
+    // original's place, and scores within 1e-3 of it.
+    let halved = out.with_extension("halved");
+    let printed = actprm(&["halve-backbone", "--out", halved.to_str().unwrap()]).stdout;
+    let heads_config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(heads.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        heads_config["pretrained_backbone"]["f16_sha256"].as_str(),
+        Some(String::from_utf8(printed).unwrap().trim())
+    );
+    let halved_scores = std::process::Command::new(env!("CARGO_BIN_EXE_actprm"))
+        .args(["--device", "cpu", "score", "--checkpoint"])
+        .arg(&heads)
+        .args(["--count", "4"])
+        .env("ACTPRM_BACKBONE", &halved)
+        .output()
+        .unwrap();
+    assert!(halved_scores.status.success(), "{halved_scores:?}");
+    let means = |stdout: &str| -> Vec<f64> {
+        stdout
+            .lines()
+            .flat_map(|line| {
+                let row: serde_json::Value = serde_json::from_str(line).unwrap();
+                let mean = row["scores"]["mean"].as_array().unwrap().clone();
+                mean.into_iter().map(|m| m.as_f64().unwrap())
+            })
+            .collect()
+    };
+    let (full, half) = (
+        means(&score(&heads)),
+        means(&String::from_utf8(halved_scores.stdout).unwrap()),
+    );
+    assert_eq!(full.len(), half.len());
+    for (f, h) in full.iter().zip(&half) {
+        assert!((f - h).abs() < 1e-3, "{f} against {h} halved");
+    }
+    std::fs::remove_dir_all(&halved).ok();
     // Another encoder (here: none where ACTPRM_BACKBONE points) is refused, naming it.
     let missing = std::process::Command::new(env!("CARGO_BIN_EXE_actprm"))
         .args([

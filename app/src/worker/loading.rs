@@ -2,8 +2,9 @@
 //! `actprm run`, served as `model/config.json`, `model/model.safetensors` and
 //! `model/tokenizer.json`), and the real-text model: heads trained on frozen all-MiniLM-L6-v2
 //! over PRM800K, served as a heads-only checkpoint (`realtext/`, committed with its manifest),
-//! read with the encoder (`minilm/`, whose `SHA256` the pre-build hook wrote after checking the
-//! weights against the heads' record). The browser keeps the encoder's weights (`model_cache`).
+//! read with the encoder (`minilm/`, its weights halved to f16, whose `SHA256` the pre-build
+//! hook wrote after checking the weights against the heads' record). The browser keeps the
+//! encoder's weights (`model_cache`).
 
 use actprm_core::checkpoint::{
     CONFIG_FILE, Checkpoint, CheckpointFiles, TOKENIZER_FILE, WEIGHTS_FILE,

@@ -24,6 +24,26 @@ pub struct BackboneReference {
     pub file: String,
     /// The SHA-256 of that file in lowercase hex: a backbone read from another file is refused.
     pub sha256: String,
+    /// The SHA-256 of the same file with every F32 tensor halved to F16
+    /// ([`halve_f32_tensors`](crate::pretrained::halve_f32_tensors)), accepted in its place:
+    /// the web app serves the encoder so, at half the download, its scores moved by at most
+    /// 4.3e-4 (docs/app.md). `None` when no halved file is accepted.
+    pub f16_sha256: Option<String>,
+}
+
+impl BackboneReference {
+    /// Whether a backbone file with SHA-256 `digest` is this one, or this one halved.
+    pub fn accepts(&self, digest: &str) -> bool {
+        self.sha256 == digest || self.f16_sha256.as_deref() == Some(digest)
+    }
+
+    /// The digests accepted, in words.
+    fn accepted(&self) -> String {
+        match &self.f16_sha256 {
+            Some(halved) => format!("{} (or {halved} halved to f16)", self.sha256),
+            None => self.sha256.clone(),
+        }
+    }
 }
 
 /// Every tensor of `backbone` by name, in name order, to compare two backbones.
@@ -93,10 +113,10 @@ impl CheckpointFiles {
         let Some(reference) = config.pretrained_backbone.clone() else {
             return Err(CheckpointError::HoldsBackbone);
         };
-        if reference.sha256 != sha256 {
+        if !reference.accepts(sha256) {
             return Err(CheckpointError::OtherBackbone {
+                expected: reference.accepted(),
                 file: reference.file,
-                expected: reference.sha256,
                 found: sha256.to_string(),
             });
         }
@@ -233,6 +253,27 @@ mod tests {
             error.contains("model.safetensors") && error.contains("cd34"),
             "{error}"
         );
+        // The backbone halved to f16 is accepted where the reference names its digest.
+        let with_halved = BackboneReference {
+            f16_sha256: Some("ef56".to_string()),
+            ..reference()
+        };
+        let heads_for_halved = CheckpointFiles::heads_only(&whole, &backbone, with_halved).unwrap();
+        assert!(
+            heads_for_halved
+                .load_with_backbone(backbone.clone(), "ef56", &Device::flex())
+                .is_ok()
+        );
+        assert!(
+            heads
+                .load_with_backbone(backbone.clone(), "ef56", &Device::flex())
+                .is_err()
+        );
+        let error = heads_for_halved
+            .load_with_backbone(backbone.clone(), "cd34", &Device::flex())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("ab12 (or ef56 halved to f16)"), "{error}");
 
         // A backbone whose weights differ from the pretrained one's, as training leaves a
         // fine-tuned one, is refused.

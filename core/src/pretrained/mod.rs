@@ -12,6 +12,7 @@ mod bert;
 mod decoder;
 mod gguf_model;
 mod gguf_tokenizer;
+mod half_precision;
 mod safetensors_files;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
 
 pub use bert::DEFAULT_SEPARATOR_INIT;
 pub use decoder::{DEFAULT_DECODER_POSITIONS, DEFAULT_DECODER_SEPARATOR, DecoderOptions};
+pub use half_precision::{halve_f32_tensors, widen_to_f32};
 pub use safetensors_files::{SHARD_INDEX, SINGLE_FILE, SafetensorsFiles};
 
 /// Where scripts/fetch-backbone.sh unpacks all-MiniLM-L6-v2: `~/.cache/actprm/all-minilm-l6-v2`.

@@ -84,6 +84,19 @@ pub struct ExportHeadsArgs {
     pub backbone_dir: Option<PathBuf>,
 }
 
+/// `actprm halve-backbone`: a pretrained encoder's directory with its weights halved to f16.
+#[derive(Debug, Args)]
+pub struct HalveBackboneArgs {
+    /// Directory of the pretrained encoder: config.json, model.safetensors and tokenizer.json
+    /// [default: $ACTPRM_BACKBONE, else ~/.cache/actprm/all-minilm-l6-v2, where
+    /// scripts/fetch-backbone.sh puts them]
+    #[arg(long)]
+    pub backbone_dir: Option<PathBuf>,
+    /// Directory to write the halved encoder to (replaced whole if it exists).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
 /// `actprm filter`: one-shot filtering of a pool.
 #[derive(Debug, Args)]
 pub struct FilterArgs {

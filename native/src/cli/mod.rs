@@ -78,13 +78,21 @@ pub enum Command {
     /// Save a checkpoint trained on a frozen pretrained encoder (`--backbone minilm
     /// --freeze-backbone`) as its heads alone: the trained heads' weights (8.4 MB for 32 heads
     /// on all-MiniLM-L6-v2, in place of 107 MB), config.json naming the encoder's weight file
-    /// and its SHA-256, and tokenizer.json.
+    /// with its SHA-256 and that of its copy halved to f16 (`halve-backbone`), and
+    /// tokenizer.json.
     ///
     /// Every command that reads a checkpoint reads such a one with the encoder from
     /// $ACTPRM_BACKBONE, else ~/.cache/actprm/all-minilm-l6-v2, and refuses an encoder
-    /// whose weight file differs. A checkpoint whose encoder changed in training (fine-tuned)
-    /// is refused: its heads alone would lose it.
+    /// whose weight file is neither of those two. A checkpoint whose encoder changed in
+    /// training (fine-tuned) is refused: its heads alone would lose it.
     ExportHeads(ExportHeadsArgs),
+    /// Copy a pretrained encoder's directory with every F32 weight rounded to the nearest F16:
+    /// half the download (45 MB in place of 91 MB for all-MiniLM-L6-v2), for scores that move
+    /// by at most about 4e-4. The web app serves its encoder so (scripts/app-assets.sh).
+    ///
+    /// Heads saved by `export-heads` record the halved file's SHA-256 beside the original's
+    /// and read either; prints that SHA-256.
+    HalveBackbone(HalveBackboneArgs),
     /// Evaluate a checkpoint on a benchmark.
     #[command(subcommand)]
     Eval(EvalCommand),

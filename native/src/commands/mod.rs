@@ -5,6 +5,7 @@ mod eval;
 mod experiment;
 mod export_heads;
 mod filter;
+mod halve_backbone;
 mod label;
 mod score;
 mod sweep;
@@ -16,8 +17,10 @@ use crate::cli::{Cli, Command, EvalCommand};
 
 /// Runs the command `cli` names.
 pub fn dispatch(cli: Cli) -> Result<()> {
-    if let Command::Label(args) = &cli.command {
-        return label::label(args);
+    match &cli.command {
+        Command::Label(args) => return label::label(args),
+        Command::HalveBackbone(args) => return halve_backbone::halve_backbone(args),
+        _ => {}
     }
     let backend = Backend::select(cli.device)?;
     eprintln!("backend: {}", backend.description);
@@ -32,6 +35,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Eval(EvalCommand::Prmbench(args)) => eval::prmbench(&args, &backend),
         Command::Sweep(args) => sweep::sweep(&args, &backend),
         Command::Bench(args) => bench::bench(&args, &backend),
-        Command::Label(_) => unreachable!("labelling needs no backend and returned above"),
+        Command::Label(_) | Command::HalveBackbone(_) => {
+            unreachable!("labelling and halving need no backend and returned above")
+        }
     }
 }

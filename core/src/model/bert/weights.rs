@@ -5,13 +5,15 @@
 //! `BertForMaskedLM` checkpoints) is dropped. PyTorch's `[out, in]` linear weights are
 //! transposed and its norm `weight`/`bias` become `gamma`/`beta`. Tensors the encoder does not
 //! use (the pooler, `position_ids`, task heads) are ignored; a tensor the encoder needs that is
-//! missing or has another shape is an error naming it.
+//! missing or has another shape is an error naming it. F16 and BF16 tensors are read as the F32
+//! values they hold.
 
 use std::path::Path;
 
 use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 
 use super::Bert;
+use crate::pretrained::widen_to_f32;
 
 /// Name fragments of a checkpoint and the module's names for them, renamed both ways: on
 /// loading, and back in errors.
@@ -64,27 +66,22 @@ impl Bert {
     /// The encoder with every weight read from the safetensors file at `path`.
     pub fn load_hf_file(self, path: &Path) -> Result<Self, WeightsError> {
         let source_name = path.display().to_string();
-        if !path.is_file() {
-            return Err(WeightsError::Unreadable {
-                source_name,
-                message: "no such file".into(),
-            });
-        }
-        self.load_hf(SafetensorsStore::from_file(path), source_name)
+        let bytes = std::fs::read(path).map_err(|error| WeightsError::Unreadable {
+            source_name: source_name.clone(),
+            message: error.to_string(),
+        })?;
+        self.load_hf(bytes, source_name)
     }
 
     /// The encoder with every weight read from safetensors `bytes` (as a browser fetches them).
     pub fn load_hf_bytes(self, bytes: Vec<u8>) -> Result<Self, WeightsError> {
-        self.load_hf(SafetensorsStore::from_bytes(Some(bytes)), "bytes".into())
+        self.load_hf(bytes, "bytes".into())
     }
 
-    fn load_hf(
-        mut self,
-        store: SafetensorsStore,
-        source_name: String,
-    ) -> Result<Self, WeightsError> {
+    fn load_hf(mut self, bytes: Vec<u8>, source_name: String) -> Result<Self, WeightsError> {
+        let bytes = widen_to_f32(bytes, &source_name)?;
         let store = RENAMES.iter().fold(
-            store
+            SafetensorsStore::from_bytes(Some(bytes))
                 .with_from_adapter(PyTorchToBurnAdapter)
                 .with_key_remapping(r"^bert\.", ""),
             |store, (checkpoint, module)| {
