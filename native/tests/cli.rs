@@ -200,9 +200,10 @@ fn a_diverging_run_stops_and_keeps_its_last_good_checkpoint() {
     std::fs::remove_dir_all(&out).ok();
 }
 
-/// Settings under which a run would train nothing are refused before anything is read.
+/// Settings under which a run would train nothing, or wreck its model at once, are refused
+/// before anything is read.
 #[test]
-fn runs_that_would_train_nothing_are_refused() {
+fn runs_that_would_train_nothing_or_wreck_the_model_are_refused() {
     for (args, expected) in [
         (
             vec!["run", "--heads", "1", "--strategy", "epistemic-only"],
@@ -216,6 +217,24 @@ fn runs_that_would_train_nothing_are_refused() {
             vec!["train", "--pool-size", "1000", "--label-fraction", "1e-300"],
             "fewer than one, so nothing would be trained; give at least 1.000e-3",
         ),
+        // AdamW's decoupled decay would take every weight past zero at each update, and the
+        // first update alone can wreck the model before any loss is seen to grow.
+        (
+            vec!["train", "--weight-decay", "1e9"],
+            "learning rate × weight decay must stay below 1",
+        ),
+        (
+            vec![
+                "sweep",
+                "--weight-decay",
+                "10",
+                "--learning-rate",
+                "0.01",
+                "--backbone-learning-rate",
+                "0.1",
+            ],
+            "--weight-decay 10 at a learning rate of 0.1",
+        ),
     ] {
         let mut command = vec!["--device", "cpu"];
         command.extend(args.iter().copied());
@@ -225,13 +244,13 @@ fn runs_that_would_train_nothing_are_refused() {
     }
 }
 
-/// A loss that stays finite but grows a hundredfold is divergence too: a weight decay of 1e9
+/// A loss that stays finite but grows a hundredfold is divergence too: a learning rate of 100
 /// blows the weights up long before they overflow.
 #[test]
 fn a_loss_that_grows_a_hundredfold_is_divergence() {
     let out = std::env::temp_dir().join(format!("actprm-grow-{}", std::process::id()));
     std::fs::remove_dir_all(&out).ok();
-    let output = refused_tiny_pass("train", &["--weight-decay", "1e9"], &out);
+    let output = refused_tiny_pass("train", &["--learning-rate", "1e2"], &out);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("training diverged at mini-batch")

@@ -260,7 +260,8 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = LossConfig::new().error_weight, value_parser = ranges::relative_weight, allow_negative_numbers = true)]
     pub error_weight: f64,
     /// AdamW's decoupled weight decay (0 by default: the anchor term already regularises the
-    /// heads).
+    /// heads). Each update takes learning rate × decay of every weight, so that product must
+    /// stay below 1.
     #[arg(long, default_value_t = TrainingConfig::new().weight_decay, value_parser = ranges::weight_f32, allow_negative_numbers = true)]
     pub weight_decay: f32,
     /// The L2 norm gradients are clipped to.
@@ -305,6 +306,25 @@ impl ModelArgs {
             config = config.with_targets(self.lora_targets.clone());
         }
         Some(config.with_layers(self.lora_layers))
+    }
+
+    /// Refuses a weight decay that, at the fastest learning rate, would take each weight past
+    /// zero at every update: AdamW's decoupled decay takes learning rate × decay of each weight,
+    /// so their product must stay below 1.
+    pub fn refuse_runaway_decay(&self) -> anyhow::Result<()> {
+        let fastest = self
+            .learning_rate()
+            .max(self.backbone_learning_rate().unwrap_or(0.0));
+        let shrink = fastest * f64::from(self.weight_decay);
+        if shrink >= 1.0 {
+            anyhow::bail!(
+                "--weight-decay {} at a learning rate of {fastest} takes {shrink:.3e} of every \
+                 weight at each update, sending it past zero: learning rate × weight decay must \
+                 stay below 1",
+                self.weight_decay
+            );
+        }
+        Ok(())
     }
 
     /// Where the pretrained backbone is.

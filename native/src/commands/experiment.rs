@@ -132,6 +132,7 @@ fn execute(
     warmup_updates: usize,
     backend: &Backend,
 ) -> Result<()> {
+    args.model.refuse_runaway_decay()?;
     let started = Instant::now();
     let name = strategy.name();
     let out = args

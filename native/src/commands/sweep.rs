@@ -91,6 +91,7 @@ fn validate(args: &SweepArgs) -> Result<()> {
     if args.seeds.is_empty() || args.heads.is_empty() || args.strategies.is_empty() {
         bail!("--seeds, --heads and --strategies each need at least one value");
     }
+    args.model.refuse_runaway_decay()?;
     refuse_repeats("--seeds", &args.seeds)?;
     refuse_repeats("--heads", &args.heads)?;
     let strategies: Vec<String> = args.strategies.iter().map(|s| s.name()).collect();
