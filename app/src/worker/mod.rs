@@ -8,6 +8,7 @@ mod device;
 mod live;
 mod live_run;
 mod loading;
+mod model_slot;
 mod one_at_a_time;
 mod real_text;
 mod scoring;
@@ -22,11 +23,11 @@ use crate::protocol::{Answer, Request};
 /// A finished task, handed back to the worker.
 pub enum Done {
     /// Loading or scoring with the synthetic model.
-    Synthetic(synthetic::Finished),
+    Synthetic(model_slot::Finished),
     /// A mini-batch of the live run (boxed: the run is large).
     Live(Box<live::Stepped>),
     /// Loading or reading with the real-text model.
-    RealText(real_text::Finished),
+    RealText(model_slot::Finished),
 }
 
 /// The worker: its device and the state of each kind of work it may be asked for.
@@ -58,9 +59,13 @@ impl Worker for ComputeWorker {
     fn received(&mut self, scope: &WorkerScope<Self>, request: Request, who: HandlerId) {
         let device = &self.device;
         match request {
-            Request::Synthetic(request) => self.synthetic.received(scope, device, request, who),
+            Request::Synthetic(request) => {
+                synthetic::received(&mut self.synthetic, scope, device, request, who);
+            }
             Request::Live(advance) => self.live.advance(scope, device, advance, who),
-            Request::RealText(request) => self.real_text.received(scope, device, request, who),
+            Request::RealText(request) => {
+                real_text::received(&mut self.real_text, scope, device, request, who);
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 //! One task at a time per kind of work: a request that comes while a task runs waits, and
-//! replaces a waiting request it supersedes, since the page shows only the latest answer.
+//! replaces a waiting request it supersedes where the page shows only the latest answer.
 
 use gloo::worker::HandlerId;
 

@@ -5,153 +5,104 @@ use std::rc::Rc;
 
 use actprm_core::Trajectory;
 use actprm_core::checkpoint::Checkpoint;
-use actprm_core::scores::StepScores;
 use gloo::worker::{HandlerId, WorkerScope};
 
 use super::device::SharedDevice;
 use super::loading::load_real_text_model;
-use super::one_at_a_time::{OneAtATime, Supersedes};
+use super::model_slot::{Finished, ModelSlot, ModelTask, Running};
+use super::one_at_a_time::Supersedes;
 use super::scoring::score_one_timed;
 use super::{ComputeWorker, Done};
 use crate::compute::Compute;
 use crate::protocol::Answer;
-use crate::protocol::real_text::{ReadTiming, RealTextAnswer, RealTextRequest};
+use crate::protocol::real_text::{RealTextAnswer, RealTextRequest};
 
-/// A finished task, handed back to the worker.
-pub enum Finished {
-    /// The model was loaded, or why not.
-    Loaded {
-        /// The page that asked.
-        who: HandlerId,
-        /// The model and where it runs, or why it could not be loaded.
-        loaded: Result<(Rc<Checkpoint>, Compute), String>,
-    },
-    /// A solution was read.
-    Read {
-        /// The page that asked.
-        who: HandlerId,
-        /// The request's number.
-        request: u64,
-        /// The solution's scores and where the time went, or why it could not be read.
-        scores: Result<(StepScores, ReadTiming), String>,
-    },
-}
-
-/// A reading that waits its turn.
+/// A solution to read, with the request's number.
 pub struct Reading {
     request: u64,
     trajectory: Trajectory,
 }
 
 impl Supersedes for Reading {
-    /// The page shows only the latest reading.
+    /// The page keeps every reading and sends the next only once one is answered
+    /// (`read_queue.rs`): each is answered, none dropped.
     fn supersedes(&self, _earlier: &Self) -> bool {
-        true
+        false
     }
 }
 
-/// The loaded model, and the readings.
-#[derive(Default)]
-pub struct RealTextState {
-    model: Option<Rc<Checkpoint>>,
-    readings: OneAtATime<Reading>,
-}
-
-impl RealTextState {
-    /// Starts loading, or reads (or queues) a solution.
-    pub fn received(
-        &mut self,
-        scope: &WorkerScope<ComputeWorker>,
-        device: &SharedDevice,
-        request: RealTextRequest,
-        who: HandlerId,
-    ) {
-        match request {
-            RealTextRequest::Load { base } => {
-                let (progress_scope, device) = (scope.clone(), device.clone());
-                scope.send_future(async move {
-                    let (device, compute) = device.get().await;
-                    let loaded = load_real_text_model(&base, &device, |download| {
-                        progress_scope
-                            .respond(who, Answer::RealText(RealTextAnswer::Progress(download)));
-                    })
-                    .await
-                    .map(|model| (Rc::new(model), compute));
-                    Done::RealText(Finished::Loaded { who, loaded })
-                });
-            }
-            RealTextRequest::Read {
-                request,
-                trajectory,
-            } => {
-                let reading = Reading {
-                    request,
-                    trajectory,
-                };
-                if let Some((reading, who)) = self.readings.arrive(reading, who) {
-                    self.read(scope, reading, who);
-                }
-            }
-        }
+impl ModelTask for Reading {
+    fn done(finished: Finished) -> Done {
+        Done::RealText(finished)
     }
 
-    /// Reads a solution in a task of its own.
-    fn read(&mut self, scope: &WorkerScope<ComputeWorker>, reading: Reading, who: HandlerId) {
-        let Reading {
-            request,
-            trajectory,
-        } = reading;
-        let Some(model) = self.model.clone() else {
-            let scores = Err("the real-text model is not loaded".to_string());
-            scope.respond(
-                who,
-                Answer::RealText(RealTextAnswer::Read { request, scores }),
-            );
-            self.take_up_next(scope);
-            return;
-        };
-        scope.send_future(async move {
-            let scores = score_one_timed(&model, &trajectory).await;
-            Done::RealText(Finished::Read {
-                who,
-                request,
+    fn without_model(self) -> Answer {
+        Answer::RealText(RealTextAnswer::Read {
+            request: self.request,
+            scores: Err("the real-text model is not loaded".to_string()),
+        })
+    }
+
+    fn run(
+        self,
+        model: Rc<Checkpoint>,
+        _scope: WorkerScope<ComputeWorker>,
+        _who: HandlerId,
+    ) -> Running {
+        Box::pin(async move {
+            let scores = score_one_timed(&model, &self.trajectory).await;
+            Answer::RealText(RealTextAnswer::Read {
+                request: self.request,
                 scores,
             })
-        });
+        })
     }
 
-    /// Starts the reading that waits, if any.
-    fn take_up_next(&mut self, scope: &WorkerScope<ComputeWorker>) {
-        if let Some((reading, who)) = self.readings.finish() {
-            self.read(scope, reading, who);
+    fn loaded(loaded: Result<(&Checkpoint, Compute), String>) -> Answer {
+        Answer::RealText(match loaded {
+            Ok((model, compute)) => RealTextAnswer::Loaded {
+                tau: model.config.decision_tau(),
+                compute,
+            },
+            Err(error) => RealTextAnswer::Failed(error),
+        })
+    }
+}
+
+/// The real-text model and the solutions to read.
+pub type RealTextState = ModelSlot<Reading>;
+
+/// Starts loading, or reads (or queues) a solution.
+pub fn received(
+    state: &mut RealTextState,
+    scope: &WorkerScope<ComputeWorker>,
+    device: &SharedDevice,
+    request: RealTextRequest,
+    who: HandlerId,
+) {
+    match request {
+        RealTextRequest::Load { base } => {
+            let (progress_scope, device) = (scope.clone(), device.clone());
+            state.load(scope, who, async move {
+                let (device, compute) = device.get().await;
+                let model = load_real_text_model(&base, &device, |download| {
+                    let answer = RealTextAnswer::Progress(download);
+                    progress_scope.respond(who, Answer::RealText(answer));
+                })
+                .await?;
+                Ok((Rc::new(model), compute))
+            });
         }
-    }
-
-    /// Answers a finished task and takes up the reading that waits.
-    pub fn finished(&mut self, scope: &WorkerScope<ComputeWorker>, finished: Finished) {
-        match finished {
-            Finished::Loaded { who, loaded } => {
-                let answer = match loaded {
-                    Ok((checkpoint, compute)) => {
-                        let tau = checkpoint.config.decision_tau();
-                        self.model = Some(checkpoint);
-                        RealTextAnswer::Loaded { tau, compute }
-                    }
-                    Err(error) => RealTextAnswer::Failed(error),
-                };
-                scope.respond(who, Answer::RealText(answer));
-            }
-            Finished::Read {
-                who,
+        RealTextRequest::Read {
+            request,
+            trajectory,
+        } => state.arrive(
+            scope,
+            Reading {
                 request,
-                scores,
-            } => {
-                scope.respond(
-                    who,
-                    Answer::RealText(RealTextAnswer::Read { request, scores }),
-                );
-                self.take_up_next(scope);
-            }
-        }
+                trajectory,
+            },
+            who,
+        ),
     }
 }

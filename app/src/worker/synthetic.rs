@@ -9,7 +9,8 @@ use gloo::worker::{HandlerId, WorkerScope};
 
 use super::device::SharedDevice;
 use super::loading::fetch_checkpoint;
-use super::one_at_a_time::{OneAtATime, Supersedes};
+use super::model_slot::{Finished, ModelSlot, ModelTask, Running};
+use super::one_at_a_time::Supersedes;
 use super::scoring::{score_one, score_trajectories};
 use super::{ComputeWorker, Done};
 use crate::compute::Compute;
@@ -18,6 +19,7 @@ use crate::protocol::Answer;
 use crate::protocol::synthetic::{ScoreTask, SyntheticAnswer, SyntheticRequest};
 
 impl Supersedes for ScoreTask {
+    /// The page shows only the latest pool, and the latest of the visitor's trajectories.
     fn supersedes(&self, earlier: &Self) -> bool {
         matches!(
             (self, earlier),
@@ -27,90 +29,35 @@ impl Supersedes for ScoreTask {
     }
 }
 
-/// A finished task, handed back to the worker.
-pub enum Finished {
-    /// The model was loaded (with where it runs), or why not.
-    Loaded {
-        /// The page that asked.
-        who: HandlerId,
-        /// The model and its device, or why it could not be loaded.
-        loaded: Result<(Rc<Checkpoint>, Compute), String>,
-    },
-    /// A scoring task finished with this answer.
-    Scored {
-        /// The page that asked.
-        who: HandlerId,
-        /// The answer.
-        answer: SyntheticAnswer,
-    },
-}
-
-/// The loaded model and the scoring tasks.
-#[derive(Default)]
-pub struct SyntheticState {
-    model: Option<Rc<Checkpoint>>,
-    tasks: OneAtATime<ScoreTask>,
-}
-
-impl SyntheticState {
-    /// Starts loading, or starts (or queues) a scoring task.
-    pub fn received(
-        &mut self,
-        scope: &WorkerScope<ComputeWorker>,
-        device: &SharedDevice,
-        request: SyntheticRequest,
-        who: HandlerId,
-    ) {
-        match request {
-            SyntheticRequest::Load { base } => {
-                let (progress_scope, device) = (scope.clone(), device.clone());
-                scope.send_future(async move {
-                    let (device, compute) = device.get().await;
-                    let progress = |download| {
-                        let answer = SyntheticAnswer::Progress(download);
-                        progress_scope.respond(who, Answer::Synthetic(answer));
-                    };
-                    let loaded = match fetch_checkpoint(&base, progress).await {
-                        Ok(files) => files
-                            .load(&device)
-                            .map(|model| (Rc::new(model), compute))
-                            .map_err(|error| format!("the model did not load: {error}")),
-                        Err(error) => Err(error),
-                    };
-                    Done::Synthetic(Finished::Loaded { who, loaded })
-                });
-            }
-            SyntheticRequest::Score(task) => {
-                if let Some((task, who)) = self.tasks.arrive(task, who) {
-                    self.score(scope, task, who);
-                }
-            }
-        }
+impl ModelTask for ScoreTask {
+    fn done(finished: Finished) -> Done {
+        Done::Synthetic(finished)
     }
 
-    /// Runs a scoring task of its own.
-    fn score(&mut self, scope: &WorkerScope<ComputeWorker>, task: ScoreTask, who: HandlerId) {
-        let Some(model) = self.model.clone() else {
-            let error = "the model is not loaded".to_string();
-            let answer = match task {
-                ScoreTask::Pool { .. } => SyntheticAnswer::Pool(Err(error)),
-                ScoreTask::Own { request, .. } => SyntheticAnswer::Own {
-                    request,
-                    scores: Err(error),
-                },
-            };
-            scope.respond(who, Answer::Synthetic(answer));
-            self.take_up_next(scope);
-            return;
-        };
-        let progress_scope = scope.clone();
-        scope.send_future(async move {
-            let answer = match task {
+    fn without_model(self) -> Answer {
+        let error = "the model is not loaded".to_string();
+        Answer::Synthetic(match self {
+            ScoreTask::Pool { .. } => SyntheticAnswer::Pool(Err(error)),
+            ScoreTask::Own { request, .. } => SyntheticAnswer::Own {
+                request,
+                scores: Err(error),
+            },
+        })
+    }
+
+    fn run(
+        self,
+        model: Rc<Checkpoint>,
+        scope: WorkerScope<ComputeWorker>,
+        who: HandlerId,
+    ) -> Running {
+        Box::pin(async move {
+            Answer::Synthetic(match self {
                 ScoreTask::Pool { seed } => {
                     let trajectories = generate(&SyntheticConfig::new(), seed, POOL_SIZE);
                     let scored = score_trajectories(&model, &trajectories, |done| {
                         let answer = SyntheticAnswer::Scoring { seed, done };
-                        progress_scope.respond(who, Answer::Synthetic(answer));
+                        scope.respond(who, Answer::Synthetic(answer));
                     });
                     SyntheticAnswer::Pool(scored.await.map(|scores| ScoredPool {
                         seed,
@@ -125,39 +72,48 @@ impl SyntheticState {
                     request,
                     scores: score_one(&model, &trajectory).await,
                 },
-            };
-            Done::Synthetic(Finished::Scored { who, answer })
-        });
+            })
+        })
     }
 
-    /// Starts the task that waits, if any.
-    fn take_up_next(&mut self, scope: &WorkerScope<ComputeWorker>) {
-        if let Some((task, who)) = self.tasks.finish() {
-            self.score(scope, task, who);
-        }
+    fn loaded(loaded: Result<(&Checkpoint, Compute), String>) -> Answer {
+        Answer::Synthetic(match loaded {
+            Ok((model, compute)) => SyntheticAnswer::Loaded {
+                compute,
+                trained_with: model.config.selection.clone(),
+            },
+            Err(error) => SyntheticAnswer::Failed(error),
+        })
     }
+}
 
-    /// Answers a finished task and takes up the next.
-    pub fn finished(&mut self, scope: &WorkerScope<ComputeWorker>, finished: Finished) {
-        match finished {
-            Finished::Loaded { who, loaded } => {
-                let answer = match loaded {
-                    Ok((model, compute)) => {
-                        let trained_with = model.config.selection.clone();
-                        self.model = Some(model);
-                        SyntheticAnswer::Loaded {
-                            compute,
-                            trained_with,
-                        }
-                    }
-                    Err(error) => SyntheticAnswer::Failed(error),
+/// The synthetic model and its scoring tasks.
+pub type SyntheticState = ModelSlot<ScoreTask>;
+
+/// Starts loading, or starts (or queues) a scoring task.
+pub fn received(
+    state: &mut SyntheticState,
+    scope: &WorkerScope<ComputeWorker>,
+    device: &SharedDevice,
+    request: SyntheticRequest,
+    who: HandlerId,
+) {
+    match request {
+        SyntheticRequest::Load { base } => {
+            let (progress_scope, device) = (scope.clone(), device.clone());
+            state.load(scope, who, async move {
+                let (device, compute) = device.get().await;
+                let progress = |download| {
+                    let answer = SyntheticAnswer::Progress(download);
+                    progress_scope.respond(who, Answer::Synthetic(answer));
                 };
-                scope.respond(who, Answer::Synthetic(answer));
-            }
-            Finished::Scored { who, answer } => {
-                scope.respond(who, Answer::Synthetic(answer));
-                self.take_up_next(scope);
-            }
+                let files = fetch_checkpoint(&base, progress).await?;
+                files
+                    .load(&device)
+                    .map(|model| (Rc::new(model), compute))
+                    .map_err(|error| format!("the model did not load: {error}"))
+            });
         }
+        SyntheticRequest::Score(task) => state.arrive(scope, task, who),
     }
 }
