@@ -84,14 +84,13 @@ mod cpu {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "cpu-kernels"))]
 mod tests {
     use burn::tensor::{Device, Tensor, TensorData};
 
     use super::*;
 
     /// erf to within 1e-6 over the range a layer's pre-activations take, and beyond.
-    #[cfg(feature = "cpu-kernels")]
     #[test]
     fn erf_matches_libm() {
         use super::cpu::erf_f32;
@@ -114,7 +113,7 @@ mod tests {
     }
 
     /// The tensor function gives burn's GELU, on the device where it computes itself and
-    /// through autodiff, where burn's op runs.
+    /// through autodiff, where burn's op runs; a NaN stays NaN.
     #[test]
     fn gelu_matches_burns_op() {
         let xs: Vec<f32> = (0..70_007)
@@ -126,5 +125,10 @@ mod tests {
             let burns = burn::tensor::activation::gelu(x).into_data();
             ours.assert_approx_eq::<f32>(&burns, burn::tensor::Tolerance::absolute(1e-6));
         }
+        let device = Device::flex();
+        assert!(crate::model::host::is_plain_flex(&device));
+        let nan = Tensor::<1>::from_data(TensorData::new(vec![f32::NAN, 1.0], [2]), &device);
+        let values = gelu(nan).into_data().try_into_vec::<f32>().unwrap();
+        assert!(values[0].is_nan() && values[1].is_finite(), "{values:?}");
     }
 }

@@ -54,7 +54,7 @@ pub fn run_widest(kernel: impl Kernel) {
 /// x = n·ln 2 + g with n an integer and |g| ≤ ½ ln 2 (ln 2 split in two parts so that n·ln 2
 /// loses no digits), e^g from its Taylor series to the seventh power, and 2^n written into the
 /// exponent bits. Below −87 (where e^x < 2⁻¹²⁵) it returns about 2⁻¹²⁶ instead of a
-/// subnormal: nothing next to the values it is summed with or subtracted from.
+/// subnormal: nothing next to the values it is summed with or subtracted from. NaN stays NaN.
 #[inline(always)]
 pub fn exp_nonpositive(x: f32) -> f32 {
     /// Adding 1.5·2²³ to an f32 of magnitude below 2²² rounds it to an integer, which the
@@ -74,7 +74,8 @@ pub fn exp_nonpositive(x: f32) -> f32 {
         1.0,
         1.0,
     ];
-    let x = x.max(-87.0);
+    // Not `x.max(-87.0)`, which would turn a NaN into −87 and the NaN's e^x into a number.
+    let x = if x < -87.0 { -87.0 } else { x };
     let shifted = x * std::f32::consts::LOG2_E + ROUND;
     let n = shifted - ROUND;
     let g = (x - n * LN_2_HIGH) - n * LN_2_LOW;
@@ -99,6 +100,7 @@ mod tests {
         assert!(worst <= 2e-7, "max relative error {worst:e}");
         assert_eq!(exp_nonpositive(0.0), 1.0);
         assert!(exp_nonpositive(-1000.0) < 1e-37);
+        assert!(exp_nonpositive(f32::NAN).is_nan());
     }
 
     /// The dispatch runs the kernel, with the baseline's results.

@@ -161,29 +161,41 @@ mod cpu {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "cpu-kernels"))]
 mod tests {
     use burn::tensor::{Device, Distribution, TensorData};
 
     use super::*;
 
+    /// Blocked pairs of a `[batch, queries, keys]` mask: each query sees the keys up to the one
+    /// after it, and in the second item query 5 sees none.
+    fn blocked(batch: usize, queries: usize, keys: usize) -> Vec<bool> {
+        (0..batch * queries * keys)
+            .map(|i| {
+                let (query, key) = ((i / keys) % queries, i % keys);
+                key > query + 1 || (i / (queries * keys) == 1 && query == 5)
+            })
+            .collect()
+    }
+
     /// The same weights as burn's softmax after a mask fill, on the device where the kernel
     /// computes them and through autodiff, where burn's ops run; rows with every key blocked
-    /// included.
+    /// included, and more rows than one of the kernel's parallel tasks takes.
     #[test]
     fn matches_burns_softmax() {
-        let [batch, heads, queries, keys] = [3, 2, 19, 21];
-        let mut blocked = vec![false; batch * queries * keys];
-        for (i, off) in blocked.iter_mut().enumerate() {
-            let (query, key) = ((i / keys) % queries, i % keys);
-            *off = key > query + 1 || (i / (queries * keys) == 1 && query == 5);
-        }
+        let [batch, heads, queries, keys] = [3, 12, 50, 21];
+        assert!(
+            batch * heads * queries > 2 * CHUNK_ROWS,
+            "rows span several tasks"
+        );
+        let blocked = blocked(batch, queries, keys);
         for device in [Device::flex(), Device::flex().autodiff()] {
             let scores = Tensor::<4>::random(
                 [batch, heads, queries, keys],
                 Distribution::Normal(0.0, 8.0),
                 &device,
             );
+            assert_eq!(computes_on_host(&scores), !device.is_autodiff());
             let mask = Tensor::<3, Bool>::from_data(
                 TensorData::new(blocked.clone(), [batch, queries, keys]),
                 &device,
@@ -194,6 +206,41 @@ mod tests {
                 .expand([batch, heads, queries, keys]);
             let burns = softmax((scores * 0.25).mask_fill(mask, -1.0e4), 3).into_data();
             ours.assert_approx_eq::<f32>(&burns, burn::tensor::Tolerance::absolute(1e-6));
+        }
+    }
+
+    /// Rows of 21 keys one task of the kernel takes.
+    const CHUNK_ROWS: usize = crate::model::host::CHUNK / 21;
+
+    /// A NaN score makes its row's weights NaN, as burn's softmax does, and no other row's.
+    #[test]
+    fn a_nan_score_stays_nan() {
+        let [batch, heads, queries, keys] = [2, 2, 7, 21];
+        let device = Device::flex();
+        let mut values = vec![0.5f32; batch * heads * queries * keys];
+        // Row 3 (item 0, head 0, query 3), key 2: a key that query sees.
+        values[3 * keys + 2] = f32::NAN;
+        let scores = Tensor::<4>::from_data(
+            TensorData::new(values, [batch, heads, queries, keys]),
+            &device,
+        );
+        let mask = Tensor::<3, Bool>::from_data(
+            TensorData::new(blocked(batch, queries, keys), [batch, queries, keys]),
+            &device,
+        );
+        let weights = masked_softmax(scores, mask, 1.0)
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap();
+        for (row, weights) in weights.chunks(keys).enumerate() {
+            if row == 3 {
+                assert!(weights.iter().all(|w| w.is_nan()), "{weights:?}");
+            } else {
+                assert!(
+                    weights.iter().all(|w| w.is_finite()),
+                    "row {row}: {weights:?}"
+                );
+            }
         }
     }
 }
