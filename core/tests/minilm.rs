@@ -38,9 +38,23 @@ fn config() -> BertConfig {
 }
 
 fn minilm(config: &BertConfig) -> Result<Bert, WeightsError> {
+    minilm_on(config, &Device::flex())
+}
+
+fn minilm_on(config: &BertConfig, device: &Device) -> Result<Bert, WeightsError> {
     config
-        .init(&Device::flex())
+        .init(device)
         .load_hf_file(&backbone_dir().join("model.safetensors"))
+}
+
+/// The devices whose compute paths the references check: plain flex, where the `cpu-kernels`
+/// host kernels (GELU, the masked softmax) run when compiled in, and flex under autodiff,
+/// where burn's own ops and its fused attention run, as in fine-tuning.
+fn compute_paths() -> [(&'static str, Device); 2] {
+    [
+        ("flex", Device::flex()),
+        ("flex under autodiff", Device::flex().autodiff()),
+    ]
 }
 
 struct GoldenItem {
@@ -71,10 +85,9 @@ fn the_config_reads_from_a_hugging_face_config_json() {
     assert_eq!(config(), BertConfig::new());
 }
 
-/// The largest difference between `bert`'s hidden states and the reference's, over both items
-/// in one padded batch, so that the attention mask is checked too.
-fn max_difference_from_the_reference(bert: &Bert) -> f32 {
-    let device = Device::flex();
+/// The largest difference between `bert`'s hidden states (on `device`) and the reference's,
+/// over both items in one padded batch, so that the attention mask is checked too.
+fn max_difference_from_the_reference(bert: &Bert, device: &Device) -> f32 {
     let items = golden();
     let seq_len = items.iter().map(|item| item.ids.len()).max().unwrap();
     let mut ids = Vec::new();
@@ -86,8 +99,8 @@ fn max_difference_from_the_reference(bert: &Bert) -> f32 {
         }
     }
     let shape = [items.len(), seq_len];
-    let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, shape), &device);
-    let padding = Tensor::<2, Bool>::from_data(TensorData::new(padding, shape), &device);
+    let tokens = Tensor::<2, Int>::from_data(TensorData::new(ids, shape), device);
+    let padding = Tensor::<2, Bool>::from_data(TensorData::new(padding, shape), device);
     let hidden = bert
         .forward(tokens, Bert::padding_mask(padding))
         .into_data()
@@ -109,12 +122,17 @@ fn max_difference_from_the_reference(bert: &Bert) -> f32 {
 #[test]
 #[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
 fn minilm_hidden_states_match_the_numpy_reference() {
-    let max_difference = max_difference_from_the_reference(&minilm(&config()).unwrap());
-    eprintln!("max |rust - numpy| over the hidden states: {max_difference:e}");
-    assert!(
-        max_difference <= 1e-4,
-        "max abs difference {max_difference}"
-    );
+    // No dropout: under autodiff it would be drawn.
+    let config = config().with_hidden_dropout_prob(0.0);
+    for (path, device) in compute_paths() {
+        let bert = minilm_on(&config, &device).unwrap();
+        let max_difference = max_difference_from_the_reference(&bert, &device);
+        eprintln!("{path}: max |rust - numpy| over the hidden states: {max_difference:e}");
+        assert!(
+            max_difference <= 1e-4,
+            "{path}: max abs difference {max_difference}"
+        );
+    }
 }
 
 /// The encoder halved to f16 (as the web app serves it) loads, and its hidden states stay near
@@ -128,7 +146,7 @@ fn minilm_halved_to_f16_stays_near_the_numpy_reference() {
         .init(&Device::flex())
         .load_hf_bytes(halved)
         .unwrap();
-    let max_difference = max_difference_from_the_reference(&bert);
+    let max_difference = max_difference_from_the_reference(&bert, &Device::flex());
     eprintln!("max |rust f16 - numpy| over the hidden states: {max_difference:e}");
     assert!(
         (1e-4..=HALVED_TOLERANCE).contains(&max_difference),
@@ -323,6 +341,15 @@ struct GoldenTrajectory {
     probabilities: Vec<Vec<f32>>,
 }
 
+/// The step scores' reference: how the separator's embedding starts, the heads' weights, and
+/// the trajectories with their scores.
+#[derive(serde::Deserialize)]
+struct StepScoresGolden {
+    separator_init: String,
+    heads: Vec<GoldenLayer>,
+    trajectories: Vec<GoldenTrajectory>,
+}
+
 /// One head layer of the reference: `weight[e][in][out]`, `bias[e][out]`.
 #[derive(serde::Deserialize)]
 struct GoldenLayer {
@@ -336,20 +363,26 @@ struct GoldenLayer {
 #[test]
 #[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
 fn minilm_step_scores_match_the_numpy_reference() {
-    #[derive(serde::Deserialize)]
-    struct Golden {
-        separator_init: String,
-        heads: Vec<GoldenLayer>,
-        trajectories: Vec<GoldenTrajectory>,
-    }
-    let golden: Golden =
+    let golden: StepScoresGolden =
         serde_json::from_str(include_str!("../src/minilm_step_scores_golden.json")).unwrap();
-    let device = Device::flex();
+    for (path, device) in compute_paths() {
+        let max_difference = max_step_score_difference(&golden, &device);
+        eprintln!("{path}: max |rust - numpy| over the step probabilities: {max_difference:e}");
+        assert!(
+            max_difference <= 1e-4,
+            "{path}: max abs difference {max_difference}"
+        );
+    }
+}
+
+/// The largest difference between the step probabilities of the reference's model, built on
+/// `device`, and the reference's.
+fn max_step_score_difference(golden: &StepScoresGolden, device: &Device) -> f32 {
     let pretrained = PretrainedBackbone::bert(
         &backbone_dir(),
         &SpecialTokensConfig::new(),
         &golden.separator_init,
-        &device,
+        device,
     )
     .unwrap();
     let layers = golden
@@ -368,7 +401,7 @@ fn minilm_step_scores_match_the_numpy_reference() {
         .collect();
     let model = EnsemblePrm::from_parts(
         pretrained.backbone,
-        EnsembleHeads::from_weights(layers, &device),
+        EnsembleHeads::from_weights(layers, device),
     );
 
     let encoding = EncodingConfig::for_encoder(512);
@@ -392,7 +425,7 @@ fn minilm_step_scores_match_the_numpy_reference() {
     let scores = model.score(&PrmInput::new(
         &encoded,
         pretrained.tokenizer.pad_id(),
-        &device,
+        device,
     ));
     let mut max_difference = 0.0f32;
     for (got, item) in scores.iter().zip(&golden.trajectories) {
@@ -406,9 +439,5 @@ fn minilm_step_scores_match_the_numpy_reference() {
             max_difference = max_difference.max((got - want).abs());
         }
     }
-    eprintln!("max |rust - numpy| over the step probabilities: {max_difference:e}");
-    assert!(
-        max_difference <= 1e-4,
-        "max abs difference {max_difference}"
-    );
+    max_difference
 }

@@ -122,20 +122,63 @@ impl Adapter {
 
 #[cfg(test)]
 mod tests {
+    use actprm_core::Trajectory;
     use actprm_core::batch::PrmInput;
-    use actprm_core::encoding::EncodedTrajectory;
-    use actprm_core::model::{BackboneConfig, EnsembleHeadsConfig, PrmConfig};
+    use actprm_core::encoding::{
+        EncodedTrajectory, EncodingConfig, StepReading, encode_trajectory,
+    };
+    use actprm_core::model::{BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmConfig};
+    use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone};
+    use actprm_core::scores::StepScores;
+    use actprm_core::tokenizer::SpecialTokensConfig;
     use burn::module::Module;
 
     use super::*;
+    use crate::checkpoint_dir::pretrained_encoder_dir;
 
-    /// The wgpu code path must give the flex scores. Without a GPU this runs on lavapipe
-    /// (`apt-get install mesa-vulkan-drivers`); with no adapter at all the test fails.
+    /// The wgpu adapter: lavapipe without a GPU (`apt-get install mesa-vulkan-drivers`); with
+    /// no adapter at all the tests fail.
+    fn gpu() -> Backend {
+        Backend::select(DeviceChoice::Gpu).expect(
+            "a wgpu adapter is required for this test; install mesa-vulkan-drivers for lavapipe",
+        )
+    }
+
+    /// `model`'s scores of `encoded` (tokens padded with `pad`) on wgpu equal those on flex,
+    /// where it was built, within `tolerance`, step for step and head for head.
+    fn assert_wgpu_scores_match_flex(
+        model: &EnsemblePrm,
+        encoded: &[EncodedTrajectory],
+        pad: u32,
+        tolerance: f32,
+    ) -> Vec<StepScores> {
+        let gpu = gpu();
+        let on_flex = model.score(&PrmInput::new(encoded, pad, &Device::flex()));
+        let on_gpu =
+            model
+                .clone()
+                .to_device(&gpu.device)
+                .score(&PrmInput::new(encoded, pad, &gpu.device));
+        assert_eq!(on_flex.len(), on_gpu.len(), "trajectories");
+        for (a, b) in on_flex.iter().zip(&on_gpu) {
+            assert_eq!(a.heads.len(), b.heads.len(), "heads");
+            for (head_a, head_b) in a.heads.iter().zip(&b.heads) {
+                assert_eq!(head_a.len(), head_b.len(), "steps");
+                for (ha, hb) in head_a.iter().zip(head_b) {
+                    assert!(
+                        (ha - hb).abs() <= tolerance,
+                        "flex {ha} vs wgpu {hb} on {}",
+                        gpu.description
+                    );
+                }
+            }
+        }
+        on_flex
+    }
+
+    /// The wgpu code path gives the flex scores of a small model.
     #[test]
     fn wgpu_scores_match_flex() {
-        let gpu = Backend::select(DeviceChoice::Gpu).expect(
-            "a wgpu adapter is required for this test; install mesa-vulkan-drivers for lavapipe",
-        );
         let flex = Device::flex();
         let config = PrmConfig::new(
             BackboneConfig::new(20)
@@ -152,22 +195,44 @@ mod tests {
             EncodedTrajectory::single_window(vec![2, 5, 6, 3, 7, 8, 9, 3], &[3, 7]),
             EncodedTrajectory::single_window(vec![2, 11, 3], &[2]),
         ];
-        let on_flex = model.score(&PrmInput::new(&encoded, 0, &flex));
-        let on_gpu =
-            model
-                .clone()
-                .to_device(&gpu.device)
-                .score(&PrmInput::new(&encoded, 0, &gpu.device));
-        for (a, b) in on_flex.iter().zip(&on_gpu) {
-            for (ha, hb) in a.heads.iter().flatten().zip(b.heads.iter().flatten()) {
-                assert!(
-                    (ha - hb).abs() <= 1e-4,
-                    "flex {ha} vs wgpu {hb} on {}",
-                    gpu.description
-                );
-            }
-        }
+        let on_flex = assert_wgpu_scores_match_flex(&model, &encoded, 0, 1e-4);
         assert_eq!(on_flex.len(), 2);
         assert_eq!(on_flex[0].num_steps(), 2);
+    }
+
+    /// all-MiniLM-L6-v2's step scores on wgpu equal those on flex, which core's tests check
+    /// against NumPy's (core/tests/minilm.rs): every step read with its prefix, windows of
+    /// several lengths padded into one batch.
+    #[test]
+    #[ignore = "needs all-MiniLM-L6-v2: run scripts/fetch-backbone.sh"]
+    fn minilm_scores_on_wgpu_match_flex() {
+        let flex = Device::flex();
+        let pretrained = PretrainedBackbone::bert(
+            &pretrained_encoder_dir(),
+            &SpecialTokensConfig::new(),
+            DEFAULT_SEPARATOR_INIT,
+            &flex,
+        )
+        .unwrap();
+        flex.seed(7);
+        let model = PrmConfig::new(pretrained.config.clone())
+            .with_heads(EnsembleHeadsConfig::new().with_num_heads(4))
+            .init_around(pretrained.backbone.clone(), &flex);
+        let trajectory = Trajectory {
+            question: "Natalia sold 48 clips in April and half as many in May. How many in all?"
+                .into(),
+            steps: vec![
+                "In May she sold 48 / 2 = 24 clips.".into(),
+                "In all, 48 + 24 = 72 clips.".into(),
+                "The answer is 72.".into(),
+            ],
+            label: None,
+        };
+        let encoding = EncodingConfig::for_encoder(512).with_reading(StepReading::Prefix);
+        let encoded = encode_trajectory(&pretrained.tokenizer, &trajectory, &encoding).unwrap();
+        let scores =
+            assert_wgpu_scores_match_flex(&model, &[encoded], pretrained.tokenizer.pad_id(), 1e-4);
+        assert_eq!(scores[0].num_steps(), 3);
+        assert_eq!(scores[0].heads.len(), 4);
     }
 }
