@@ -22,7 +22,7 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 mod cpu {
     use burn::tensor::Tensor;
 
-    use crate::model::host::{CHUNK, Kernel, exp_nonpositive, run_widest};
+    use crate::model::host::{Kernel, Simd, exp_nonpositive};
 
     /// erf(x) to within 1e-6 absolute: Abramowitz and Stegun's formula 7.1.26,
     /// `1 − (a₁t + a₂t² + a₃t³ + a₄t⁴ + a₅t⁵)·e^(−x²)` with `t = 1 / (1 + p·x)` for x ≥ 0 (an error
@@ -63,6 +63,11 @@ mod cpu {
 
     /// GELU computed on the tensor's host buffer.
     pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+        gelu_on(Simd::widest(), x)
+    }
+
+    /// [`gelu`] with the kernel compiled for `simd`.
+    pub fn gelu_on<const D: usize>(simd: Simd, x: Tensor<D>) -> Tensor<D> {
         let device = x.device();
         let mut data = x.into_data();
         match data.as_mut_slice::<f32>() {
@@ -71,11 +76,11 @@ mod cpu {
                 {
                     use rayon::prelude::*;
                     values
-                        .par_chunks_mut(CHUNK)
-                        .for_each(|chunk| run_widest(GeluInPlace(chunk)));
+                        .par_chunks_mut(crate::model::host::CHUNK)
+                        .for_each(|chunk| simd.run(GeluInPlace(chunk)));
                 }
                 #[cfg(target_family = "wasm")]
-                GeluInPlace(values).run();
+                simd.run(GeluInPlace(values));
                 Tensor::from_data(data, &device)
             }
             // Another float type: burn's op.
@@ -89,6 +94,7 @@ mod tests {
     use burn::tensor::{Device, Tensor, TensorData};
 
     use super::*;
+    use crate::model::host::Simd;
 
     /// erf to within 1e-6 over the range a layer's pre-activations take, and beyond.
     #[test]
@@ -112,8 +118,9 @@ mod tests {
         assert_eq!(erf_f32(-1.5), -erf_f32(1.5), "odd");
     }
 
-    /// The tensor function gives burn's GELU, on the device where it computes itself and
-    /// through autodiff, where burn's op runs; a NaN stays NaN.
+    /// The tensor function gives burn's GELU, on the device where it computes itself (compiled
+    /// for every instruction set this CPU runs) and through autodiff, where burn's op runs; a
+    /// NaN stays NaN.
     #[test]
     fn gelu_matches_burns_op() {
         let xs: Vec<f32> = (0..70_007)
@@ -123,6 +130,14 @@ mod tests {
             let x = Tensor::<2>::from_data(TensorData::new(xs.clone(), [7, 10_001]), &device);
             let ours = gelu(x.clone()).into_data();
             let burns = burn::tensor::activation::gelu(x).into_data();
+            ours.assert_approx_eq::<f32>(&burns, burn::tensor::Tolerance::absolute(1e-6));
+        }
+        // The kernel compiled for every instruction set this CPU runs.
+        let device = Device::flex();
+        let x = Tensor::<2>::from_data(TensorData::new(xs, [7, 10_001]), &device);
+        let burns = burn::tensor::activation::gelu(x.clone()).into_data();
+        for simd in Simd::ALL.into_iter().filter(|simd| simd.is_available()) {
+            let ours = super::cpu::gelu_on(simd, x.clone()).into_data();
             ours.assert_approx_eq::<f32>(&burns, burn::tensor::Tolerance::absolute(1e-6));
         }
         let device = Device::flex();

@@ -18,36 +18,77 @@ pub const CHUNK: usize = 1 << 14;
 
 /// A loop over host memory, to be compiled for several instruction sets. Implementations
 /// mark [`Kernel::run`] `#[inline(always)]`, so that its body is compiled anew inside each
-/// of [`run_widest`]'s variants (a closure's body would stay compiled for the baseline).
+/// of [`Simd::run`]'s variants (a closure's body would stay compiled for the baseline).
 pub trait Kernel {
     /// Does the work.
     fn run(self);
 }
 
-/// Runs `kernel` compiled for the widest vector instructions this CPU has (AVX-512 or AVX2 on
-/// x86-64, chosen at run time), so that its loops vectorise beyond the build's baseline.
-#[inline(always)]
-pub fn run_widest(kernel: impl Kernel) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn avx512(kernel: impl Kernel) {
-            kernel.run();
-        }
-        #[target_feature(enable = "avx2")]
-        fn avx2(kernel: impl Kernel) {
-            kernel.run();
-        }
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has the feature the function is compiled for.
-            return unsafe { avx512(kernel) };
-        }
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            return unsafe { avx2(kernel) };
+/// The instruction sets a [`Kernel`] is compiled for. The kernels run in the widest one this
+/// CPU has ([`Simd::widest`], chosen at run time), so that their loops vectorise beyond the
+/// build's baseline; tests run them in each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Simd {
+    /// AVX-512 (x86-64).
+    Avx512,
+    /// AVX2 (x86-64).
+    Avx2,
+    /// What the build targets.
+    Baseline,
+}
+
+impl Simd {
+    /// Every variant, widest first.
+    pub const ALL: [Simd; 3] = [Simd::Avx512, Simd::Avx2, Simd::Baseline];
+
+    /// Whether this CPU runs the variant.
+    pub fn is_available(self) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512 => std::is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 => std::is_x86_feature_detected!("avx2"),
+            #[cfg(not(target_arch = "x86_64"))]
+            Simd::Avx512 | Simd::Avx2 => false,
+            Simd::Baseline => true,
         }
     }
-    kernel.run();
+
+    /// The widest variant this CPU runs.
+    pub fn widest() -> Simd {
+        Simd::ALL
+            .into_iter()
+            .find(|simd| simd.is_available())
+            .unwrap_or(Simd::Baseline)
+    }
+
+    /// Runs `kernel` compiled for this variant.
+    ///
+    /// # Panics
+    /// When the CPU lacks the variant.
+    #[inline(always)]
+    pub fn run(self, kernel: impl Kernel) {
+        assert!(self.is_available(), "this CPU does not run {self:?}");
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            fn avx512(kernel: impl Kernel) {
+                kernel.run();
+            }
+            #[target_feature(enable = "avx2")]
+            fn avx2(kernel: impl Kernel) {
+                kernel.run();
+            }
+            match self {
+                // SAFETY: the CPU has the feature the function is compiled for (asserted above).
+                Simd::Avx512 => return unsafe { avx512(kernel) },
+                // SAFETY: as above.
+                Simd::Avx2 => return unsafe { avx2(kernel) },
+                Simd::Baseline => {}
+            }
+        }
+        kernel.run();
+    }
 }
 
 /// e^x for x ≤ 0 to within 2e-7 relative, without branches, so that a loop of it vectorises:
@@ -103,9 +144,10 @@ mod tests {
         assert!(exp_nonpositive(f32::NAN).is_nan());
     }
 
-    /// The dispatch runs the kernel, with the baseline's results.
+    /// Every variant this CPU runs computes the exponential the baseline does, and the
+    /// widest is among them.
     #[test]
-    fn the_widest_variant_computes_what_the_baseline_does() {
+    fn every_variant_computes_what_the_baseline_does() {
         struct Exponentials<'a>(&'a mut [f32]);
         impl Kernel for Exponentials<'_> {
             #[inline(always)]
@@ -114,12 +156,16 @@ mod tests {
             }
         }
         let inputs: Vec<f32> = (0..1000).map(|i| -(i as f32) / 100.0).collect();
-        let mut widest = inputs.clone();
-        run_widest(Exponentials(&mut widest));
-        let mut baseline = inputs;
+        let mut baseline = inputs.clone();
         Exponentials(&mut baseline).run();
-        for (a, b) in widest.iter().zip(&baseline) {
-            assert!((a - b).abs() <= 1e-6 * b.abs(), "{a} against {b}");
+        let available: Vec<Simd> = Simd::ALL.into_iter().filter(|s| s.is_available()).collect();
+        assert!(available.contains(&Simd::widest()) && available.contains(&Simd::Baseline));
+        for simd in available {
+            let mut values = inputs.clone();
+            simd.run(Exponentials(&mut values));
+            for (a, b) in values.iter().zip(&baseline) {
+                assert!((a - b).abs() <= 1e-6 * b.abs(), "{simd:?}: {a} against {b}");
+            }
         }
     }
 }

@@ -52,7 +52,7 @@ mod cpu {
 
     use burn::tensor::{Bool, Tensor, TensorData};
 
-    use crate::model::host::{CHUNK, Kernel, exp_nonpositive, run_widest};
+    use crate::model::host::{CHUNK, Kernel, Simd, exp_nonpositive};
 
     /// The weights of one row of scores, in place.
     #[inline(always)]
@@ -124,6 +124,16 @@ mod cpu {
 
     /// The weights computed on the f32 scores' host buffer.
     pub fn masked_softmax(scores: Tensor<4>, blocked: Tensor<3, Bool>, scale: f32) -> Tensor<4> {
+        masked_softmax_on(Simd::widest(), scores, blocked, scale)
+    }
+
+    /// [`masked_softmax`] with the kernel compiled for `simd`.
+    pub fn masked_softmax_on(
+        simd: Simd,
+        scores: Tensor<4>,
+        blocked: Tensor<3, Bool>,
+        scale: f32,
+    ) -> Tensor<4> {
         let device = scores.device();
         let [_, heads, queries, keys] = scores.dims();
         let mask = blocked.into_data();
@@ -134,7 +144,7 @@ mod cpu {
             .expect("the caller checked the scores are f32");
         let rows_per_task = (CHUNK / keys.max(1)).max(1);
         let task = |(index, rows): (usize, &mut [f32])| {
-            run_widest(SoftmaxRows {
+            simd.run(SoftmaxRows {
                 rows,
                 first_row: index * rows_per_task,
                 mask: &mask,
@@ -166,6 +176,7 @@ mod tests {
     use burn::tensor::{Device, Distribution, TensorData};
 
     use super::*;
+    use crate::model::host::Simd;
 
     /// Blocked pairs of a `[batch, queries, keys]` mask: each query sees the keys up to the one
     /// after it, and in the second item query 5 sees none.
@@ -179,8 +190,9 @@ mod tests {
     }
 
     /// The same weights as burn's softmax after a mask fill, on the device where the kernel
-    /// computes them and through autodiff, where burn's ops run; rows with every key blocked
-    /// included, and more rows than one of the kernel's parallel tasks takes.
+    /// computes them (compiled for every instruction set this CPU runs) and through autodiff,
+    /// where burn's ops run; rows with every key blocked included, and more rows than one of
+    /// the kernel's parallel tasks takes.
     #[test]
     fn matches_burns_softmax() {
         let [batch, heads, queries, keys] = [3, 12, 50, 21];
@@ -201,11 +213,22 @@ mod tests {
                 &device,
             );
             let ours = masked_softmax(scores.clone(), mask.clone(), 0.25).into_data();
+            let variants: Vec<_> = Simd::ALL
+                .into_iter()
+                .filter(|simd| simd.is_available() && !device.is_autodiff())
+                .map(|simd| {
+                    let weights = cpu::masked_softmax_on(simd, scores.clone(), mask.clone(), 0.25);
+                    (simd, weights.into_data())
+                })
+                .collect();
             let mask = mask
                 .unsqueeze_dim::<4>(1)
                 .expand([batch, heads, queries, keys]);
             let burns = softmax((scores * 0.25).mask_fill(mask, -1.0e4), 3).into_data();
             ours.assert_approx_eq::<f32>(&burns, burn::tensor::Tolerance::absolute(1e-6));
+            for (_, weights) in variants {
+                weights.assert_approx_eq::<f32>(&burns, burn::tensor::Tolerance::absolute(1e-6));
+            }
         }
     }
 
