@@ -215,7 +215,8 @@ fn runs_that_would_train_nothing_or_wreck_the_model_are_refused() {
         ),
         (
             vec!["train", "--pool-size", "1000", "--label-fraction", "1e-300"],
-            "fewer than one, so nothing would be trained; give at least 1.000e-3",
+            "--label-fraction 1e-300 of a pool of 1000 expects 1.000e-297 labels, fewer than \
+             one, so nothing would be trained; give at least 1.000e-3",
         ),
         // AdamW's decoupled decay would take every weight past zero at each update, and the
         // first update alone can wreck the model before any loss is seen to grow.

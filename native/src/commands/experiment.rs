@@ -111,8 +111,8 @@ pub fn train(args: &TrainArgs, backend: &Backend) -> Result<()> {
     let expected = fraction * pool_size as f64;
     if expected < 1.0 {
         bail!(
-            "--label-fraction {fraction} of a pool of {pool_size} expects {expected:.3} labels, \
-             fewer than one, so nothing would be trained; give at least {:.3e}",
+            "--label-fraction {fraction:e} of a pool of {pool_size} expects {expected:.3e} \
+             labels, fewer than one, so nothing would be trained; give at least {:.3e}",
             1.0 / pool_size as f64
         );
     }
