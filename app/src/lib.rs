@@ -26,6 +26,7 @@ mod read_queue;
 mod real_text_view;
 mod rule_controls;
 mod scene;
+mod split_reading;
 mod step_chart;
 mod threshold_ranges;
 #[cfg(feature = "compute")]

@@ -1,6 +1,6 @@
-//! Real solutions: the real-text PRM, loaded on request (its encoder, halved to f16, is 45 MB) into a web
-//! worker, reads a chosen ProcessBench solution step by step in the inspector, beside the
-//! labelled first error, or a whole split for the decision plot.
+//! Real solutions: the real-text PRM, loaded on request (its encoder, halved to f16, is 45 MB)
+//! into a web worker, reads a chosen ProcessBench solution step by step in the inspector, beside
+//! the labelled first error, or a whole split for the decision plot.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -23,6 +23,7 @@ use crate::processbench_slice::{SliceItem, fetch_slice};
 use crate::protocol::real_text::{ReadTiming, RealTextAnswer, RealTextRequest};
 use crate::protocol::{Answer, RemoteWorker, Request, spawn};
 use crate::read_queue::{Job, ReadQueue};
+use crate::split_reading::SplitReading;
 
 /// What the section is doing.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,8 +161,7 @@ pub fn RealText(
     // Whether the inspector waits for the reading it was asked for.
     let waiting = RwSignal::new(false);
     let read_error = RwSignal::new(None::<String>);
-    let queue = StoredValue::new(ReadQueue::default());
-    let items_pending = RwSignal::new(0);
+    let queue = RwSignal::new(ReadQueue::default());
     // Whether the browser keeps the encoder's weights, and what forgetting them did.
     let kept = RwSignal::new(false);
     let forgotten = RwSignal::new(None::<String>);
@@ -191,9 +191,7 @@ pub fn RealText(
     };
     // Sends the next waiting reading when the worker is free.
     let pump = move || {
-        let mut next = None;
-        queue.update_value(|queue| next = queue.next());
-        if let Some((request, job)) = next {
+        if let Some((request, job)) = queue.try_update(ReadQueue::next).flatten() {
             let trajectory = match job {
                 Job::Item(index) => slice.with_untracked(|s| s[index].item.trajectory.clone()),
                 Job::Own(trajectory) => trajectory,
@@ -203,10 +201,9 @@ pub fn RealText(
                 trajectory,
             });
         }
-        items_pending.set(queue.with_value(ReadQueue::items_pending));
     };
     let ask = move |job: Job| {
-        queue.update_value(|queue| queue.ask_first(job));
+        queue.update(|queue| queue.ask_first(job));
         waiting.set(true);
         pump();
     };
@@ -248,9 +245,7 @@ pub fn RealText(
             }
             RealTextAnswer::Failed(error) => stage.set(Stage::Failed(error)),
             RealTextAnswer::Read { request, scores } => {
-                let mut answered = None;
-                queue.update_value(|queue| answered = queue.answered(request));
-                if let Some(job) = answered {
+                if let Some(job) = queue.try_update(|queue| queue.answered(request)).flatten() {
                     match scores {
                         Ok(read) => {
                             read_error.set(None);
@@ -355,7 +350,7 @@ pub fn RealText(
         .map(|name| view! { <option value=name>{name}</option> })
         .collect_view();
     // The chosen split's items, by their index in the slice.
-    let in_split = move || {
+    let in_split = Memo::new(move |_| {
         let chosen = split.get();
         slice.with(|items| {
             items
@@ -365,9 +360,10 @@ pub fn RealText(
                 .map(|(index, _)| index)
                 .collect::<Vec<_>>()
         })
-    };
+    });
     let list = move || {
-        in_split()
+        in_split
+            .get()
             .into_iter()
             .map(|index| {
                 let line = slice.with_untracked(|s| describe(&s[index]));
@@ -390,69 +386,56 @@ pub fn RealText(
             })
             .collect_view()
     };
-    let read_split = move |_| {
+    let read_split = move || {
         let unread: Vec<usize> = readings.with_untracked(|r| {
-            in_split()
-                .into_iter()
-                .filter(|&index| r[index].is_none())
-                .collect()
+            in_split.with_untracked(|items| {
+                items
+                    .iter()
+                    .copied()
+                    .filter(|&index| r[index].is_none())
+                    .collect()
+            })
         });
-        queue.update_value(|queue| queue.add_items(unread));
+        queue.update(|queue| queue.add_items(unread));
         pump();
     };
-    let stop_split = move |_| {
+    let stop_split = move || {
         let keep = match wanted.get_value() {
             Some(Wanted::Item(index)) if waiting.get_untracked() => Some(index),
             _ => None,
         };
-        queue.update_value(|queue| queue.drop_items(keep));
-        items_pending.set(queue.with_value(ReadQueue::items_pending));
+        queue.update(|queue| queue.drop_items(keep));
     };
-    let split_progress = move || {
-        let items = in_split();
-        let read = readings.with(|r| items.iter().filter(|&&index| r[index].is_some()).count());
-        (read, items.len())
-    };
+    // The chosen split's read solutions, as the plane draws them.
     let plotted = Memo::new(move |_| {
-        let items = in_split();
         slice.with(|s| {
             readings.with(|r| {
-                items
-                    .into_iter()
-                    .filter_map(|index| {
-                        let (scores, _) = r[index].as_ref()?;
-                        let entry = &s[index];
-                        Some(Plotted {
-                            key: index,
-                            name: entry.item.id.clone(),
-                            trajectory: entry.item.trajectory.clone(),
-                            scores: scores.clone(),
+                in_split.with(|items| {
+                    items
+                        .iter()
+                        .filter_map(|&index| {
+                            let (scores, _) = r[index].as_ref()?;
+                            let entry = &s[index];
+                            Some(Plotted {
+                                key: index,
+                                name: entry.item.id.clone(),
+                                trajectory: entry.item.trajectory.clone(),
+                                scores: scores.clone(),
+                            })
                         })
-                    })
-                    .collect::<Arc<[Plotted]>>()
+                        .collect::<Arc<[Plotted]>>()
+                })
             })
         })
     });
     let plane = move || {
         loaded.with(Option::is_some).then(|| {
             view! {
-                <div class="split-reading">
-                    <button type="button" class="read-split"
-                        disabled=move || { let (read, total) = split_progress(); read == total }
-                        on:click=read_split>
-                        {move || format!("Read every {} solution", split.get())}
-                    </button>
-                    {move || (items_pending.get() > 0).then(|| view! {
-                        <button type="button" class="stop-split" on:click=stop_split>"Stop"</button>
-                    })}
-                    <span class="split-progress" role="status"
-                        data-read=move || split_progress().0 data-total=move || split_progress().1>
-                        {move || {
-                            let (read, total) = split_progress();
-                            format!("{read} of {total} {} solutions read", split.get())
-                        }}
-                    </span>
-                </div>
+                <SplitReading split
+                    read=Signal::derive(move || plotted.with(|p| p.len()))
+                    total=Signal::derive(move || in_split.with(Vec::len))
+                    pending=Signal::derive(move || queue.with(ReadQueue::items_pending))
+                    on_read_all=read_split on_stop=stop_split />
                 <DecisionPlot id="slice-plane" heading="The decision plane of real solutions"
                     plotted rule=real_rule on_pick=read_item />
             }

@@ -16,9 +16,9 @@ use actprm_core::judge::{PROMPT_VERSION, Unusable};
 use actprm_core::{ProcessLabel, Trajectory};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::client::Sampling;
+use crate::identity::bytes_digest;
 
 /// One answer bought from the judge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,7 +102,7 @@ pub fn answer_key(trajectory: &Trajectory, sampling: &Sampling) -> String {
         steps: &trajectory.steps,
     };
     let bytes = serde_json::to_vec(&keyed).expect("strings and numbers always serialise");
-    format!("{:x}", Sha256::digest(bytes))
+    bytes_digest(&bytes)
 }
 
 /// What the ledger's answers cost.
