@@ -63,6 +63,28 @@ impl FilterTally {
         }
     }
 
+    /// Adds the totals of another part of the same pool, such as another shard's.
+    pub fn add(&mut self, other: &FilterTally) {
+        let FilterTally {
+            scored,
+            kept,
+            aleatoric,
+            epistemic,
+            labelled,
+            labelled_erroneous,
+            kept_labelled,
+            kept_erroneous,
+        } = other;
+        self.scored += scored;
+        self.kept += kept;
+        self.aleatoric += aleatoric;
+        self.epistemic += epistemic;
+        self.labelled += labelled;
+        self.labelled_erroneous += labelled_erroneous;
+        self.kept_labelled += kept_labelled;
+        self.kept_erroneous += kept_erroneous;
+    }
+
     /// Fraction of the scored trajectories kept.
     pub fn retained_fraction(&self) -> f64 {
         ratio(self.kept, self.scored)
@@ -95,36 +117,42 @@ pub struct NonFiniteScores {
 }
 
 /// Filters one chunk of the pool: `trajectories[i]`, read by the model as `inputs` item `i`,
-/// is pool trajectory `first + i`. Every trajectory is counted in `tally`; the kept ones are
+/// is pool trajectory `indices[i]` (a chunk of a shard's trajectories is not contiguous in
+/// the pool). Every trajectory is counted in `tally`; the kept ones are
 /// returned in pool order. A chunk with a non-finite score is refused whole, before anything
 /// of it is counted.
 pub fn filter_chunk<'a>(
     model: &EnsemblePrm,
     strategy: &Strategy,
-    first: usize,
+    indices: &[usize],
     trajectories: &'a [Trajectory],
     inputs: Inputs,
     tally: &mut FilterTally,
 ) -> Result<Vec<Kept<'a>>, NonFiniteScores> {
     assert_eq!(trajectories.len(), inputs.len(), "one input per trajectory");
+    assert_eq!(
+        trajectories.len(),
+        indices.len(),
+        "one index per trajectory"
+    );
     let scores = strategy.scores_read(model, inputs);
     if let Some(offset) = scores
         .as_ref()
         .and_then(|scores| scores.iter().position(|scores| !scores.is_finite()))
     {
         return Err(NonFiniteScores {
-            index: first + offset,
+            index: indices[offset],
         });
     }
-    let choices = strategy.choices(first, inputs.len(), scores.as_deref());
+    let choices = strategy.choices(indices.iter().copied(), scores.as_deref());
     Ok(trajectories
         .iter()
         .zip(choices)
-        .enumerate()
-        .filter_map(|(offset, (trajectory, choice))| {
+        .zip(indices)
+        .filter_map(|((trajectory, choice), &index)| {
             tally.record(trajectory, &choice);
             choice.is_labelled().then_some(Kept {
-                index: first + offset,
+                index,
                 trajectory,
                 choice,
             })
@@ -223,10 +251,11 @@ mod tests {
         };
 
         let mut whole = FilterTally::default();
+        let indices: Vec<usize> = (0..pool.len()).collect();
         let at_once: Vec<usize> = filter_chunk(
             &model,
             &strategy,
-            0,
+            &indices,
             &pool,
             Inputs::Tokens {
                 encoded: &encoded,
@@ -240,20 +269,26 @@ mod tests {
         .collect();
         let mut chunked = FilterTally::default();
         let mut in_chunks = Vec::new();
-        for (chunk, (trajectories, encoded)) in pool.chunks(16).zip(encoded.chunks(16)).enumerate()
+        for ((trajectories, encoded), indices) in pool
+            .chunks(16)
+            .zip(encoded.chunks(16))
+            .zip(indices.chunks(16))
         {
+            // Each chunk counts on its own and is added, as shards' totals are merged.
+            let mut part = FilterTally::default();
             let kept = filter_chunk(
                 &model,
                 &strategy,
-                chunk * 16,
+                indices,
                 trajectories,
                 Inputs::Tokens {
                     encoded,
                     pad_id: pad,
                 },
-                &mut chunked,
+                &mut part,
             )
             .unwrap();
+            chunked.add(&part);
             for kept in kept {
                 assert_eq!(kept.trajectory, &pool[kept.index]);
                 in_chunks.push(kept.index);
@@ -289,7 +324,15 @@ mod tests {
             pad_id: tokenizer.pad_id(),
         };
         let strategy = Strategy::actprm(SelectionConfig::new());
-        let error = filter_chunk(&model, &strategy, 100, &pool, inputs, &mut tally).unwrap_err();
+        let error = filter_chunk(
+            &model,
+            &strategy,
+            &[100, 104, 108, 112],
+            &pool,
+            inputs,
+            &mut tally,
+        )
+        .unwrap_err();
         assert_eq!(error, NonFiniteScores { index: 100 });
         assert_eq!(tally, FilterTally::default());
     }

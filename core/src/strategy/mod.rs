@@ -8,6 +8,7 @@ use crate::batch::Inputs;
 use crate::model::EnsemblePrm;
 use crate::rng::SeededRng;
 use crate::scores::StepScores;
+use crate::scoring::{SCORE_BATCH_SIZE, score_inputs};
 use crate::selection::{
     Selection, SelectionConfig, SelectionReason, Tests, UncertaintyTest, Verdict,
 };
@@ -168,14 +169,15 @@ impl Strategy {
     /// `first`, scoring it with `model` only when the strategy reads scores.
     pub fn choose_batch(&self, model: &EnsemblePrm, first: usize, inputs: Inputs) -> Vec<Choice> {
         let scores = self.scores_read(model, inputs);
-        self.choices(first, inputs.len(), scores.as_deref())
+        self.choices(first..first + inputs.len(), scores.as_deref())
     }
 
     /// `model`'s scores of `inputs` when the strategy reads scores, else `None` (and no forward
-    /// pass).
+    /// pass). They are read [`SCORE_BATCH_SIZE`] trajectories at a time, so that a large chunk
+    /// of long trajectories does not hold every window's activations at once.
     pub fn scores_read(&self, model: &EnsemblePrm, inputs: Inputs) -> Option<Vec<StepScores>> {
         self.needs_scores()
-            .then(|| model.score(&inputs.batch(&model.device())))
+            .then(|| score_inputs(model, inputs, SCORE_BATCH_SIZE, |_| {}))
     }
 
     /// [`Strategy::choose_batch`] reading the scores back asynchronously, as a browser's
@@ -190,13 +192,18 @@ impl Strategy {
             true => Some(model.score_async(&inputs.batch(&model.device())).await),
             false => None,
         };
-        self.choices(first, inputs.len(), scores.as_deref())
+        self.choices(first..first + inputs.len(), scores.as_deref())
     }
 
-    /// The decisions on pool indices `first..first + len`, given their scores when the
-    /// strategy reads them.
-    pub fn choices(&self, first: usize, len: usize, scores: Option<&[StepScores]>) -> Vec<Choice> {
-        (first..first + len)
+    /// The decisions on the pool trajectories at `indices`, given their scores (in the same
+    /// order) when the strategy reads them.
+    pub fn choices(
+        &self,
+        indices: impl IntoIterator<Item = usize>,
+        scores: Option<&[StepScores]>,
+    ) -> Vec<Choice> {
+        indices
+            .into_iter()
             .enumerate()
             .map(|(offset, index)| self.choose(index, scores.map(|scores| &scores[offset])))
             .collect()
