@@ -1,7 +1,8 @@
 //! The scene a visitor sees, kept in the URL hash so that a shared link opens the same view:
 //! `#seed=7&example=3&delta_pred=0.95&delta_std=0.005&tau=0.5&tests=both`, with
-//! `&custom=…` (the visitor's own trajectory, percent-encoded) when one is shown and
-//! `&solution=…` (a pasted real solution, percent-encoded) when one is read.
+//! `&custom=…` (the visitor's own trajectory) when one is shown and `&solution=…` (a pasted
+//! real solution) when one is read. The hash is form-urlencoded, as `URLSearchParams` writes
+//! and reads a query.
 
 use actprm_core::selection::Tests;
 
@@ -51,11 +52,10 @@ impl Scene {
     /// their ranges.
     pub fn from_hash_over(hash: &str, base: Scene) -> Self {
         let mut scene = base;
-        for pair in hash.trim_start_matches('#').split('&') {
-            let Some((key, value)) = pair.split_once('=') else {
-                continue;
-            };
-            match key {
+        let query = hash.strip_prefix('#').unwrap_or(hash);
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            let value = value.as_ref();
+            match key.as_ref() {
                 "seed" => scene.seed = value.parse().unwrap_or(scene.seed),
                 "example" => scene.example = value.parse().ok(),
                 "delta_pred" => {
@@ -71,10 +71,8 @@ impl Scene {
                     t.tau = TAU.clamp(value.parse().unwrap_or(t.tau));
                 }
                 "tests" => scene.rule.tests = Tests::from_name(value).unwrap_or_default(),
-                "custom" => scene.custom = percent_decode(value).filter(|text| !text.is_empty()),
-                "solution" => {
-                    scene.solution = percent_decode(value).filter(|text| !text.is_empty());
-                }
+                "custom" => scene.custom = non_empty(value),
+                "solution" => scene.solution = non_empty(value),
                 _ => {}
             }
         }
@@ -83,59 +81,30 @@ impl Scene {
 
     /// The URL hash of this scene, leading `#` included.
     pub fn to_hash(&self) -> String {
-        let mut hash = format!("#seed={}", self.seed);
+        let mut query = form_urlencoded::Serializer::new(String::from("#"));
+        query.append_pair("seed", &self.seed.to_string());
         if let Some(example) = self.example {
-            hash.push_str(&format!("&example={example}"));
+            query.append_pair("example", &example.to_string());
         }
         let t = &self.rule.thresholds;
-        hash.push_str(&format!(
-            "&delta_pred={}&delta_std={}&tau={}&tests={}",
-            t.delta_pred,
-            t.delta_std,
-            t.tau,
-            self.rule.tests.name()
-        ));
+        query
+            .append_pair("delta_pred", &t.delta_pred.to_string())
+            .append_pair("delta_std", &t.delta_std.to_string())
+            .append_pair("tau", &t.tau.to_string())
+            .append_pair("tests", self.rule.tests.name());
         if let Some(custom) = &self.custom {
-            hash.push_str("&custom=");
-            hash.push_str(&percent_encode(custom));
+            query.append_pair("custom", custom);
         }
         if let Some(solution) = &self.solution {
-            hash.push_str("&solution=");
-            hash.push_str(&percent_encode(solution));
+            query.append_pair("solution", solution);
         }
-        hash
+        query.finish()
     }
 }
 
-/// `text` with every byte but ASCII letters, digits and `-._~` written as `%XX`.
-fn percent_encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
-
-/// The text `%XX` escapes encode (`+` included as itself); `None` when an escape is broken or
-/// the bytes are not UTF-8.
-fn percent_decode(encoded: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(encoded.len());
-    let mut rest = encoded.as_bytes();
-    while let Some((&byte, tail)) = rest.split_first() {
-        if byte == b'%' {
-            let hex = std::str::from_utf8(tail.get(..2)?).ok()?;
-            bytes.push(u8::from_str_radix(hex, 16).ok()?);
-            rest = &tail[2..];
-        } else {
-            bytes.push(byte);
-            rest = tail;
-        }
-    }
-    String::from_utf8(bytes).ok()
+/// `text`, unless it is empty.
+fn non_empty(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_string())
 }
 
 #[cfg(test)]
@@ -171,23 +140,30 @@ mod tests {
         assert_eq!(Scene::from_hash(""), Scene::default());
         assert_eq!(Scene::from_hash("#"), Scene::default());
         let scene = Scene::from_hash(
-            "#seed=x&example=-1&delta_std=&colour=red&tau&tests=all&custom=%E2%8&custom=&solution=",
+            "#seed=x&example=-1&delta_std=&colour=red&tau&tests=all&custom=&solution=",
         );
         assert_eq!(scene, Scene::default());
     }
 
+    /// The hash reads as a browser's `URLSearchParams` reads a query: `+` is a space, and a
+    /// `%` that starts no escape (`%+f` among them) is kept as it is.
     #[test]
-    fn custom_text_is_percent_encoded_to_url_safe_characters() {
-        let text = "Q ? 50% off\nstep = 2 & more été";
-        let encoded = percent_encode(text);
+    fn text_in_the_hash_reads_as_url_search_params_read_it() {
+        let solution = |hash: &str| Scene::from_hash(hash).solution.unwrap();
+        assert_eq!(solution("#solution=2+%2B+2%3D4"), "2 + 2=4");
+        assert_eq!(solution("#solution=50%+f%2"), "50%+f%2".replace('+', " "));
+        assert_eq!(solution("#solution=%C3%A9t%C3%A9%0A%0Aok"), "été\n\nok");
+        let hash = Scene {
+            custom: Some("Q ? 50% off\nstep = 2 & more été".to_string()),
+            ..Scene::default()
+        }
+        .to_hash();
         assert!(
-            encoded
+            hash[1..]
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b))
+                .all(|b| b.is_ascii_alphanumeric() || b"*-._%+=&".contains(&b)),
+            "{hash}"
         );
-        assert_eq!(percent_decode(&encoded).as_deref(), Some(text));
-        assert_eq!(percent_decode("a%2").as_deref(), None);
-        assert_eq!(percent_decode("%FF").as_deref(), None);
     }
 
     #[test]
