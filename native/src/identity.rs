@@ -6,8 +6,9 @@ use std::fs::File;
 use std::path::Path;
 
 use actprm_core::checkpoint::CheckpointFiles;
+use actprm_core::tasks::synthetic::SyntheticConfig;
 use anyhow::{Context, Result};
-use serde_json::Value;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 /// The SHA-256 digest of `bytes`, in hex.
@@ -35,6 +36,21 @@ pub fn checkpoint_digest(files: &CheckpointFiles) -> String {
         hasher.update(part);
     }
     format!("{:x}", hasher.finalize())
+}
+
+/// A pool by content: a data file's digest and the format it is read in, or the synthetic
+/// generator's settings, seed and count.
+pub fn pool_identity(
+    data: Option<&Path>,
+    format: &str,
+    synthetic: &SyntheticConfig,
+    seed: u64,
+    count: usize,
+) -> Result<Value> {
+    Ok(match data {
+        Some(path) => json!({ "data_sha256": file_digest(path)?, "format": format }),
+        None => json!({ "synthetic": synthetic, "seed": seed, "count": count }),
+    })
 }
 
 /// The top-level keys whose values differ between two recorded identities, each with both

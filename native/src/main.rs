@@ -17,6 +17,7 @@ mod pool_experiment;
 mod progress;
 mod resume_state;
 mod run_dir;
+mod shard;
 mod stdout;
 mod sweep;
 mod tasks;

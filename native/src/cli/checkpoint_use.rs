@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use serde::{Deserialize, Serialize};
 
 use super::experiment::SyntheticArgs;
 use super::feature_cache::FeatureCacheArgs;
 use super::ranges;
+use super::shard::ShardArgs;
 use super::strategy::StrategyArg;
 
 /// Formats `score`, `filter`, `label` and `--task files` read.
@@ -29,7 +31,8 @@ pub enum DataFormat {
 }
 
 /// Formats `filter` and `label` write their rows in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OutFormat {
     /// Training rows (question, steps, hard_labels), as run, train and sweep read them.
     Training,
@@ -60,11 +63,23 @@ pub struct ScoreArgs {
     /// Score at most this many trajectories.
     #[arg(long, value_parser = ranges::count)]
     pub limit: Option<usize>,
-    /// Write the JSON lines here instead of standard output.
+    /// Write the JSON lines here instead of standard output (needed with a shard).
     #[arg(long)]
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub thresholds: ThresholdOverrides,
+    #[command(flatten)]
+    pub shard: ShardArgs,
+}
+
+impl OutFormat {
+    /// What its rows are called, for messages.
+    pub fn rows_named(self) -> &'static str {
+        match self {
+            OutFormat::Training => "training",
+            OutFormat::Stepwise => "stepwise-supervision",
+        }
+    }
 }
 
 /// `actprm export-heads`: a checkpoint on a frozen pretrained encoder saved as its heads alone.
@@ -148,6 +163,8 @@ pub struct FilterArgs {
     /// Start again even when --out holds an interrupted or finished run of the same settings.
     #[arg(long)]
     pub restart: bool,
+    #[command(flatten)]
+    pub shard: ShardArgs,
 }
 
 /// Thresholds that override the ones stored in the checkpoint.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::ranges;
+use super::shard::ShardArgs;
 use super::{DataFormat, OutFormat};
 
 /// Labels every trajectory of a file with a language-model judge.
@@ -34,9 +35,12 @@ pub struct LabelArgs {
     pub out_format: OutFormat,
     #[command(flatten)]
     pub judge: JudgeArgs,
-    /// Most answers to buy, usable or not, counting those already in the ledger.
+    /// Most answers to buy, usable or not, counting those already in the ledger (with a
+    /// shard, this shard's ledger).
     #[arg(long, value_parser = ranges::count)]
     pub max_labels: Option<usize>,
+    #[command(flatten)]
+    pub shard: ShardArgs,
 }
 
 /// Where the judge is served and how it is asked. Without --judge-url there is no served

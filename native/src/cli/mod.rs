@@ -15,6 +15,7 @@ mod lists;
 mod ranges;
 #[cfg(test)]
 mod reference;
+mod shard;
 mod strategy;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,7 @@ pub use checkpoint_use::*;
 pub use experiment::*;
 pub use judge::*;
 pub use lists::refuse_repeats;
+pub use shard::*;
 pub use strategy::*;
 
 use crate::backend::DeviceChoice;
@@ -93,6 +95,13 @@ pub enum Command {
     /// Heads saved by `export-heads` record the halved file's SHA-256 beside the original's
     /// and read either; prints that SHA-256.
     HalveBackbone(HalveBackboneArgs),
+    /// Join the outputs of `score`, `filter` or `label` run on every shard of a pool (`--shard
+    /// I/N`) into what the unsharded command writes: score lines and kept rows in pool order,
+    /// totals added, ledgers joined and labels.jsonl rebuilt from them.
+    ///
+    /// Refuses a missing or repeated shard, a shard still unfinished, and shards made from
+    /// different checkpoints, pools, settings or shard counts, naming which (docs/scale.md).
+    Merge(MergeArgs),
     /// Evaluate a checkpoint on a benchmark.
     #[command(subcommand)]
     Eval(EvalCommand),

@@ -5,6 +5,9 @@
 //! settings cuts kept.jsonl back to that length and goes on after the last recorded chunk, so
 //! an interruption loses at most one chunk of work.
 //!
+//! With `--shard I/N` only that shard's trajectories are scored (kept rows keep their index in
+//! the whole pool), and filter.json's settings name the shard, for `actprm merge`.
+//!
 //! kept.jsonl's rows are training-shaped by default, or stepwise-supervision rows (TRL's and
 //! axolotl's `{prompt, completions, labels}`) with `--out-format stepwise`; either way each row
 //! also names its pool index and why it was kept.
@@ -35,29 +38,35 @@ use crate::commands::experiment::human;
 use crate::commands::score::apply_overrides;
 use crate::data_files::{TrajectoryFile, resolve_format};
 use crate::dir_lock::DirLock;
-use crate::identity::{checkpoint_digest, differences, file_digest};
+use crate::identity::{checkpoint_digest, differences, pool_identity};
 use crate::progress;
 use crate::run_dir::write_json_atomically;
+use crate::shard::Shard;
+
+/// The kept rows, in a filter output directory.
+pub const KEPT_ROWS: &str = "kept.jsonl";
+/// The settings and totals, in a filter output directory.
+pub const STATE_FILE: &str = "filter.json";
 
 /// filter.json: what the run was made with and how far it got.
 #[derive(Debug, Serialize, Deserialize)]
-struct FilterState {
+pub struct FilterState {
     /// What decides which trajectories are kept, the checkpoint and the pool by the SHA-256
     /// of their content; a resumed run must match it.
-    settings: Value,
+    pub settings: Value,
     /// The paths the inputs were read from, for the reader (not compared on resume).
     #[serde(default)]
-    inputs: Value,
+    pub inputs: Value,
     /// Totals over the trajectories scored so far.
-    tally: FilterTally,
+    pub tally: FilterTally,
     /// Length of kept.jsonl that the totals account for.
-    kept_bytes: u64,
+    pub kept_bytes: u64,
     /// Whether the whole pool was scored.
-    complete: bool,
+    pub complete: bool,
     /// Fraction of the scored trajectories kept.
-    retained_fraction: f64,
+    pub retained_fraction: f64,
     /// Tokens the judge is estimated to generate to label the kept trajectories.
-    judge_tokens: u64,
+    pub judge_tokens: u64,
 }
 
 /// One line of kept.jsonl: readable back as unlabelled rows, and as training rows when the
@@ -92,6 +101,7 @@ struct KeptStepwiseRow<'a> {
 
 /// `actprm filter`.
 pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
+    let shard = args.shard.resolve()?;
     let _lock = DirLock::acquire(&args.out)?;
     if args.out_format == OutFormat::Stepwise
         && let Some(path) = &args.data
@@ -121,11 +131,12 @@ pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
         &checkpoint_digest(&checkpoint_files),
         &synthetic,
         &strategy,
+        shard,
     )?;
     drop(checkpoint_files);
 
-    let state_path = args.out.join("filter.json");
-    let kept_path = args.out.join("kept.jsonl");
+    let state_path = args.out.join(STATE_FILE);
+    let kept_path = args.out.join(KEPT_ROWS);
     let mut state = match (args.restart, read_state(&state_path)?) {
         (false, Some(state)) => {
             if state.settings != settings {
@@ -165,29 +176,28 @@ pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
         );
     }
 
-    let mut pool = Pool::open(args, &synthetic)?;
+    let mut pool = Pool::open(args, &synthetic, shard)?;
     pool.skip(state.tally.scored)?;
     let mut kept_file = open_kept(&kept_path, state.kept_bytes)?;
     let bar = pool.progress_bar();
     let started = Instant::now();
     loop {
-        let first = state.tally.scored;
-        let chunk = pool.next_chunk(args.chunk_size)?;
+        let (indices, chunk) = pool.next_chunk(args.chunk_size)?;
         if chunk.is_empty() {
             break;
         }
         let encoded = chunk
             .iter()
-            .enumerate()
-            .map(|(offset, trajectory)| {
+            .zip(&indices)
+            .map(|(trajectory, index)| {
                 encode_trajectory(&tokenizer, trajectory, &config.encoding)
-                    .with_context(|| format!("pool trajectory {}", first + offset))
+                    .with_context(|| format!("pool trajectory {index}"))
             })
             .collect::<Result<Vec<_>>>()?;
         let kept = filter_chunk(
             &model,
             &strategy,
-            first,
+            &indices,
             &chunk,
             Inputs::Tokens {
                 encoded: &encoded,
@@ -199,7 +209,7 @@ pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
         state.retained_fraction = state.tally.retained_fraction();
         state.judge_tokens = state.tally.kept as u64 * cost.tokens_per_trajectory;
         write_json_atomically(&state_path, &state)?;
-        bar.set_position(pool.position(state.tally.scored));
+        bar.set_position(pool.position());
         bar.set_message(format!(
             "kept {} of {} ({:.1}%)",
             state.tally.kept,
@@ -222,14 +232,15 @@ fn settings(
     checkpoint_sha256: &str,
     synthetic: &SyntheticConfig,
     strategy: &Strategy,
+    shard: Option<Shard>,
 ) -> Result<Value> {
-    let pool = match &args.data {
-        Some(path) => json!({
-            "data_sha256": file_digest(path)?,
-            "format": format!("{:?}", args.format).to_lowercase(),
-        }),
-        None => json!({ "synthetic": synthetic, "seed": args.seed, "count": args.count }),
-    };
+    let pool = pool_identity(
+        args.data.as_deref(),
+        &format!("{:?}", args.format).to_lowercase(),
+        synthetic,
+        args.seed,
+        args.count,
+    )?;
     let mut settings = json!({
         "checkpoint_sha256": checkpoint_sha256,
         "pool": pool,
@@ -239,11 +250,14 @@ fn settings(
     if args.out_format == OutFormat::Stepwise {
         settings["out_format"] = json!("stepwise");
     }
+    if let Some(shard) = shard {
+        settings["shard"] = json!(shard);
+    }
     Ok(settings)
 }
 
 /// filter.json, when a run has written one.
-fn read_state(path: &Path) -> Result<Option<FilterState>> {
+pub fn read_state(path: &Path) -> Result<Option<FilterState>> {
     match fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
@@ -374,8 +388,16 @@ fn report(state: &FilterState, kept_path: &Path) {
     }
 }
 
-/// Where the pool's trajectories come from.
-enum Pool<'a> {
+/// Where the pool's trajectories come from, and which of them are this run's.
+struct Pool<'a> {
+    source: Source<'a>,
+    /// The shard whose trajectories are scored; all of them without one.
+    shard: Option<Shard>,
+    /// Trajectories of the whole pool read so far.
+    read: usize,
+}
+
+enum Source<'a> {
     /// A data file, streamed.
     File(TrajectoryFile),
     /// Synthetic problems generated as they are needed.
@@ -386,10 +408,14 @@ enum Pool<'a> {
 }
 
 impl<'a> Pool<'a> {
-    fn open(args: &FilterArgs, synthetic: &'a SyntheticConfig) -> Result<Self> {
-        Ok(match &args.data {
-            Some(path) => Pool::File(TrajectoryFile::open(path, args.format)?),
-            None => Pool::Synthetic {
+    fn open(
+        args: &FilterArgs,
+        synthetic: &'a SyntheticConfig,
+        shard: Option<Shard>,
+    ) -> Result<Self> {
+        let source = match &args.data {
+            Some(path) => Source::File(TrajectoryFile::open(path, args.format)?),
+            None => Source::Synthetic {
                 items: Box::new(
                     items(synthetic, args.seed)
                         .take(args.count)
@@ -397,26 +423,43 @@ impl<'a> Pool<'a> {
                 ),
                 count: args.count,
             },
+        };
+        Ok(Self {
+            source,
+            shard,
+            read: 0,
         })
     }
 
-    /// Up to `size` more trajectories; none when the pool is exhausted.
-    fn next_chunk(&mut self, size: usize) -> Result<Vec<Trajectory>> {
-        match self {
-            Pool::File(file) => Ok(file.by_ref().take(size).collect::<Result<_, _>>()?),
-            Pool::Synthetic { items, .. } => Ok(items.by_ref().take(size).collect()),
+    /// Up to `size` more of this run's trajectories with their pool indices; none when the pool
+    /// is exhausted.
+    fn next_chunk(&mut self, size: usize) -> Result<(Vec<usize>, Vec<Trajectory>)> {
+        let mut chunk = (Vec::new(), Vec::new());
+        while chunk.1.len() < size {
+            let next = match &mut self.source {
+                Source::File(file) => file.next().transpose()?,
+                Source::Synthetic { items, .. } => items.next(),
+            };
+            let Some(trajectory) = next else { break };
+            let index = self.read;
+            self.read += 1;
+            if self.shard.is_none_or(|shard| shard.owns(&trajectory)) {
+                chunk.0.push(index);
+                chunk.1.push(trajectory);
+            }
         }
+        Ok(chunk)
     }
 
-    /// Passes over the first `count` trajectories, which a previous run scored.
+    /// Passes over this run's first `count` trajectories, which a previous run scored.
     fn skip(&mut self, count: usize) -> Result<()> {
         let mut skipped = 0;
         while skipped < count {
-            let chunk = self.next_chunk((count - skipped).min(4096))?;
+            let (_, chunk) = self.next_chunk((count - skipped).min(4096))?;
             if chunk.is_empty() {
                 bail!(
-                    "the pool holds {skipped} trajectories but filter.json records {count} \
-                     scored; the pool changed since (pass --restart to start again)"
+                    "the pool holds {skipped} trajectories to score but filter.json records \
+                     {count} scored; the pool changed since (pass --restart to start again)"
                 );
             }
             skipped += chunk.len();
@@ -426,17 +469,17 @@ impl<'a> Pool<'a> {
 
     /// A bar over the file's bytes, or over the synthetic problems.
     fn progress_bar(&self) -> ProgressBar {
-        match self {
-            Pool::File(file) => progress::bytes_bar(file.len(), "filtering"),
-            Pool::Synthetic { count, .. } => progress::bar(*count, "filtering"),
+        match &self.source {
+            Source::File(file) => progress::bytes_bar(file.len(), "filtering"),
+            Source::Synthetic { count, .. } => progress::bar(*count, "filtering"),
         }
     }
 
-    /// The bar's position after `scored` trajectories.
-    fn position(&self, scored: usize) -> u64 {
-        match self {
-            Pool::File(file) => file.bytes_read(),
-            Pool::Synthetic { .. } => scored as u64,
+    /// The bar's position: the file's bytes read, or the synthetic problems generated.
+    fn position(&self) -> u64 {
+        match &self.source {
+            Source::File(file) => file.bytes_read(),
+            Source::Synthetic { .. } => self.read as u64,
         }
     }
 }

@@ -5,25 +5,32 @@
 //! `--out-format stepwise`), and label.json with the settings and totals. The
 //! rows and label.json are rewritten whole at the end; an interrupted run leaves the ledger,
 //! and rerunning the command rebuilds both from it without buying anything twice.
+//!
+//! With `--shard I/N` only that shard's trajectories are labelled and label.json names the
+//! shard; `actprm merge` joins the shards' ledgers and rebuilds the rows from them.
 
 use actprm_core::Trajectory;
 use actprm_core::data::{stepwise_row_json, training_row_json};
 use anyhow::{Result, bail};
-use serde::Serialize;
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::cli::{DataFormat, LabelArgs, OutFormat};
 use crate::data_files::{read_trajectories, resolve_format};
 use crate::dir_lock::DirLock;
 use crate::identity::file_digest;
-use crate::judge::buyer::JudgeSettings;
+use crate::judge::buyer::Outcome;
 use crate::judge::tally::Totals;
 use crate::judge::{Tally, open_buyer};
 use crate::progress;
 use crate::run_dir::{write_atomically, write_json_atomically};
+use crate::shard::{self, Shard};
 use crate::stdout::outln;
 
 /// `actprm label`.
 pub fn label(args: &LabelArgs) -> Result<()> {
+    let shard = args.shard.resolve()?;
     let _lock = DirLock::acquire(&args.out)?;
     // Labels the file may carry are what is being bought: a file of training rows is read as
     // unlabelled rows, so that the steps after a stored first error are judged too (the
@@ -32,9 +39,17 @@ pub fn label(args: &LabelArgs) -> Result<()> {
         DataFormat::Jsonl => DataFormat::Unlabelled,
         other => other,
     };
-    let trajectories = read_trajectories(&args.data, format)?;
-    if trajectories.is_empty() {
-        bail!("{} holds no trajectories", args.data.display());
+    let (_, trajectories) = shard::owned(read_trajectories(&args.data, format)?, shard);
+    match shard {
+        None if trajectories.is_empty() => {
+            bail!("{} holds no trajectories", args.data.display())
+        }
+        None => {}
+        Some(shard) => eprintln!(
+            "{shard}: {} trajectories of {} are this shard's",
+            trajectories.len(),
+            args.data.display()
+        ),
     }
     let buyer = open_buyer(&args.judge, &args.out, args.max_labels)?;
     let client = buyer.client();
@@ -58,42 +73,26 @@ pub fn label(args: &LabelArgs) -> Result<()> {
     });
     bar.finish();
 
-    let row_json = match args.out_format {
-        OutFormat::Training => training_row_json,
-        OutFormat::Stepwise => stepwise_row_json,
-    };
-    let mut rows = String::new();
-    for (trajectory, outcome) in trajectories.iter().zip(&outcomes) {
-        if let Some(label) = outcome.label() {
-            let labelled = Trajectory {
-                label: Some(label),
-                ..trajectory.clone()
-            };
-            if let Some(row) = row_json(&labelled) {
-                rows.push_str(&row);
-                rows.push('\n');
-            }
-        }
-    }
-    write_atomically(&args.out.join("labels.jsonl"), rows.as_bytes())?;
     let spent = buyer.spent();
     let summary = LabelSummary {
         data: args.data.display().to_string(),
         data_sha256: file_digest(&args.data)?,
-        judge: buyer.settings(),
+        format: format_name(format),
+        out_format: args.out_format,
+        shard,
+        judge: serde_json::to_value(buyer.settings())?,
         totals: tally.totals(),
         ledger_answers: spent.answers,
         ledger_generated_tokens: spent.tokens,
     };
-    write_json_atomically(&args.out.join("label.json"), &summary)?;
+    let rows = label_rows(&trajectories, &outcomes, args.out_format);
+    write_atomically(&args.out.join(LABEL_ROWS), rows.as_bytes())?;
+    write_json_atomically(&args.out.join(LABEL_SUMMARY), &summary)?;
     outln!("{}", summary.totals.report())?;
-    let kind = match args.out_format {
-        OutFormat::Training => "training",
-        OutFormat::Stepwise => "stepwise-supervision",
-    };
     outln!(
-        "labels.jsonl: {} {kind} rows; the ledger holds {} answers, {} generated tokens",
+        "labels.jsonl: {} {} rows; the ledger holds {} answers, {} generated tokens",
         summary.totals.labelled,
+        summary.out_format.rows_named(),
         spent.answers,
         spent.tokens
     )?;
@@ -107,13 +106,62 @@ pub fn label(args: &LabelArgs) -> Result<()> {
     Ok(())
 }
 
+/// labels.jsonl: a row in `format` for each trajectory whose outcome gives a label, in order.
+pub fn label_rows(trajectories: &[Trajectory], outcomes: &[Outcome], format: OutFormat) -> String {
+    let row_json = match format {
+        OutFormat::Training => training_row_json,
+        OutFormat::Stepwise => stepwise_row_json,
+    };
+    let mut rows = String::new();
+    for (trajectory, outcome) in trajectories.iter().zip(outcomes) {
+        if let Some(label) = outcome.label() {
+            let labelled = Trajectory {
+                label: Some(label),
+                ..trajectory.clone()
+            };
+            if let Some(row) = row_json(&labelled) {
+                rows.push_str(&row);
+                rows.push('\n');
+            }
+        }
+    }
+    rows
+}
+
+/// The rows of the usable answers, in a label output directory.
+pub const LABEL_ROWS: &str = "labels.jsonl";
+/// The settings and totals, in a label output directory.
+pub const LABEL_SUMMARY: &str = "label.json";
+
+/// The name label.json records a data format by, as `--format` spells it.
+pub fn format_name(format: DataFormat) -> String {
+    format
+        .to_possible_value()
+        .expect("every format has a name")
+        .get_name()
+        .to_string()
+}
+
 /// label.json.
-#[derive(Serialize)]
-struct LabelSummary<'a> {
-    data: String,
-    data_sha256: String,
-    judge: JudgeSettings<'a>,
-    totals: Totals,
-    ledger_answers: u64,
-    ledger_generated_tokens: u64,
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LabelSummary {
+    /// The labelled file, as named.
+    pub data: String,
+    /// Its SHA-256.
+    pub data_sha256: String,
+    /// The format it was read in, as `--format` names it.
+    pub format: String,
+    /// labels.jsonl's format.
+    pub out_format: OutFormat,
+    /// The shard labelled, when the file was split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// The judge and how it was asked.
+    pub judge: Value,
+    /// What became of the trajectories.
+    pub totals: Totals,
+    /// Answers the ledger holds.
+    pub ledger_answers: u64,
+    /// Generated tokens the ledger's answers were charged.
+    pub ledger_generated_tokens: u64,
 }

@@ -7,6 +7,7 @@ mod export_heads;
 mod filter;
 mod halve_backbone;
 mod label;
+mod merge;
 mod score;
 mod sweep;
 
@@ -20,6 +21,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Label(args) => return label::label(args),
         Command::HalveBackbone(args) => return halve_backbone::halve_backbone(args),
+        Command::Merge(args) => return merge::merge(args),
         _ => {}
     }
     let backend = Backend::select(cli.device)?;
@@ -35,8 +37,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Eval(EvalCommand::Prmbench(args)) => eval::prmbench(&args, &backend),
         Command::Sweep(args) => sweep::sweep(&args, &backend),
         Command::Bench(args) => bench::bench(&args, &backend),
-        Command::Label(_) | Command::HalveBackbone(_) => {
-            unreachable!("labelling and halving need no backend and returned above")
+        Command::Label(_) | Command::HalveBackbone(_) | Command::Merge(_) => {
+            unreachable!("labelling, halving and merging need no backend and returned above")
         }
     }
 }

@@ -1,6 +1,11 @@
 //! `actprm score`: per-step ensemble scores and the selection verdict, as JSON lines.
+//!
+//! With `--shard I/N` only that shard's trajectories are scored, each line keeping its index in
+//! the whole pool, and `<out>.shard.json` records what the lines were made from, for `actprm
+//! merge`.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use actprm_core::Trajectory;
 use actprm_core::scores::StepScores;
@@ -8,14 +13,37 @@ use actprm_core::scoring::SCORE_BATCH_SIZE;
 use actprm_core::selection::{SelectionConfig, Verdict};
 use actprm_core::tasks::synthetic::generate;
 use actprm_core::whole_dir::write_whole_file;
-use anyhow::{Context, Result};
-use serde::Serialize;
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::backend::Backend;
-use crate::checkpoint_dir::load_checkpoint;
+use crate::checkpoint_dir::{load_checkpoint_files, read_checkpoint_files};
 use crate::cli::{ScoreArgs, ThresholdOverrides};
 use crate::data_files::read_trajectories;
+use crate::identity::{checkpoint_digest, pool_identity};
 use crate::progress;
+use crate::run_dir::write_json_atomically;
+use crate::shard::{self, Shard};
+
+/// `<out>.shard.json`: one shard's score lines and what they were made from.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ScoreShard {
+    /// Which shard the lines are.
+    pub shard: Shard,
+    /// The checkpoint and the pool by content, the limit and the selection rule: the same for
+    /// every shard of one pool.
+    pub settings: Value,
+    /// Lines written.
+    pub lines: usize,
+}
+
+/// Where a sharded `score --out` records its shard.
+pub fn shard_manifest_path(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".shard.json");
+    out.with_file_name(name)
+}
 
 /// One output line; README.md ("Commands") documents its keys.
 #[derive(Debug, Serialize)]
@@ -37,7 +65,12 @@ struct ScoredTrajectory<'a> {
 
 /// `actprm score`.
 pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
-    let checkpoint = load_checkpoint(&args.checkpoint, backend)?;
+    let shard = args.shard.resolve()?;
+    if shard.is_some() && args.out.is_none() {
+        bail!("a shard's scores need --out: `actprm merge` joins the shards' files");
+    }
+    let checkpoint_files = read_checkpoint_files(&args.checkpoint)?;
+    let checkpoint = load_checkpoint_files(&checkpoint_files, &args.checkpoint, backend)?;
     let rule = apply_overrides(checkpoint.config.selection.clone(), &args.thresholds);
     let limit = args.limit.unwrap_or(usize::MAX);
     let mut trajectories = match &args.data {
@@ -46,6 +79,13 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
         None => generate(&args.synthetic.config(), args.seed, args.count.min(limit)),
     };
     trajectories.truncate(limit);
+    let (indices, trajectories) = shard::owned(trajectories, shard);
+    if let Some(shard) = shard {
+        eprintln!(
+            "{shard}: {} trajectories of the pool are this shard's",
+            trajectories.len()
+        );
+    }
     let bar = progress::bar(trajectories.len(), "scoring");
     let scores = checkpoint.score_with_progress(&trajectories, SCORE_BATCH_SIZE, |done| {
         bar.set_position(done as u64);
@@ -54,7 +94,7 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
 
     let mut selected = 0;
     let mut write = |out: &mut dyn Write| -> std::io::Result<()> {
-        for (index, (trajectory, scores)) in trajectories.iter().zip(&scores).enumerate() {
+        for ((trajectory, scores), &index) in trajectories.iter().zip(&scores).zip(&indices) {
             let line = scored(index, trajectory, scores, &rule);
             selected += usize::from(line.verdict.is_selected());
             serde_json::to_writer(&mut *out, &line)?;
@@ -69,6 +109,31 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
             let mut lines = Vec::new();
             write(&mut lines).context("formatting the scores")?;
             write_whole_file(path, &lines)?;
+            // The manifest goes last: a shard without one is unfinished.
+            let manifest = shard_manifest_path(path);
+            match shard {
+                Some(shard) => {
+                    let settings = json!({
+                        "checkpoint_sha256": checkpoint_digest(&checkpoint_files),
+                        "pool": pool_identity(
+                            args.data.as_deref(),
+                            &format!("{:?}", args.format).to_lowercase(),
+                            &args.synthetic.config(),
+                            args.seed,
+                            args.count,
+                        )?,
+                        "limit": args.limit,
+                        "rule": &rule,
+                    });
+                    let record = ScoreShard {
+                        shard,
+                        settings,
+                        lines: trajectories.len(),
+                    };
+                    write_json_atomically(&manifest, &record)?;
+                }
+                None => remove_stale(&manifest)?,
+            }
         }
         None => write(&mut std::io::stdout().lock()).context("writing standard output")?,
     }
@@ -106,6 +171,16 @@ fn scored<'a>(
         verdict,
         explanation,
         scores,
+    }
+}
+
+/// Removes a shard manifest left beside an output that is now a whole pool's.
+pub fn remove_stale(manifest: &Path) -> Result<()> {
+    match std::fs::remove_file(manifest) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            Err(error).with_context(|| format!("removing {}", manifest.display()))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -105,6 +105,40 @@ pub fn answer_key(trajectory: &Trajectory, sampling: &Sampling) -> String {
     bytes_digest(&bytes)
 }
 
+/// The ledger file of an output directory, unless `--judge-ledger` names another.
+pub const LEDGER_FILE: &str = "ledger.jsonl";
+
+/// Every complete record of the ledger at `path`, in the order they were appended; a torn last
+/// line (see the module's documentation) is left out.
+pub fn read_records(path: &Path) -> Result<Vec<AnswerRecord>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let complete = bytes
+        .iter()
+        .rposition(|&byte| byte == b'\n')
+        .map_or(0, |at| at + 1);
+    parse_records(path, &bytes[..complete])
+}
+
+/// The records of the complete lines `bytes` of the ledger at `path`.
+fn parse_records(path: &Path, bytes: &[u8]) -> Result<Vec<AnswerRecord>> {
+    let mut records = Vec::new();
+    for (index, line) in bytes.split(|&byte| byte == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice(line) {
+            Ok(record) => records.push(record),
+            Err(error) => bail!(
+                "{}:{}: not a ledger record ({error}); the ledger is only ever appended to by \
+                 actprm, so this line was changed by hand",
+                path.display(),
+                index + 1
+            ),
+        }
+    }
+    Ok(records)
+}
+
 /// What the ledger's answers cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Spent {
@@ -155,19 +189,7 @@ impl Ledger {
             records: HashMap::new(),
             spent: Spent::default(),
         };
-        for (index, line) in bytes[..complete].split(|&byte| byte == b'\n').enumerate() {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let record: AnswerRecord = match serde_json::from_slice(line) {
-                Ok(record) => record,
-                Err(error) => bail!(
-                    "{}:{}: not a ledger record ({error}); the ledger is only ever appended to \
-                     by actprm, so this line was changed by hand",
-                    path.display(),
-                    index + 1
-                ),
-            };
+        for record in parse_records(path, &bytes[..complete])? {
             ledger.count(record);
         }
         Ok(ledger)

@@ -48,7 +48,7 @@ pub fn open_buyer(args: &JudgeArgs, out_dir: &Path, max_answers: Option<usize>) 
     let ledger_path = args
         .judge_ledger
         .clone()
-        .unwrap_or_else(|| out_dir.join("ledger.jsonl"));
+        .unwrap_or_else(|| out_dir.join(ledger::LEDGER_FILE));
     let ledger = Ledger::open(&ledger_path)?;
     Ok(Buyer::new(client, ledger, policy))
 }

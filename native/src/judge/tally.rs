@@ -40,7 +40,7 @@ pub struct Tally {
 }
 
 /// [`Tally`] as label.json writes it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Totals {
     /// Trajectories sent.
     pub trajectories: usize,

@@ -1,5 +1,6 @@
 //! The scripted judge server (tests/support/scripted_judge.py) and the files and arguments the
-//! judge tests give `actprm`.
+//! judge tests give `actprm`. Each test binary uses some of them.
+#![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
