@@ -103,15 +103,49 @@ impl EnsembleHeads {
     /// the anchor is a frozen copy of them. For heads trained elsewhere, such as a reference
     /// implementation's.
     pub fn from_weights(layers: Vec<(TensorData, TensorData)>, device: &Device) -> Self {
-        let layers: Vec<BatchedLinear> = layers
+        let layers = Self::layers_from(layers, device);
+        let anchor = layers.iter().map(BatchedLinear::frozen_copy).collect();
+        Self { layers, anchor }
+    }
+
+    /// Heads with the given weights and, apart from them, the given anchor θ₀ (both layer by
+    /// layer, as [`EnsembleHeads::from_weights`] takes them): heads some way into training, as
+    /// a reference implementation's gradients are taken at.
+    ///
+    /// # Panics
+    /// When the anchor's layers are not the heads' shapes.
+    pub fn from_weights_and_anchor(
+        layers: Vec<(TensorData, TensorData)>,
+        anchor: Vec<(TensorData, TensorData)>,
+        device: &Device,
+    ) -> Self {
+        let layers = Self::layers_from(layers, device);
+        let anchor: Vec<BatchedLinear> = Self::layers_from(anchor, device)
+            .iter()
+            .map(BatchedLinear::frozen_copy)
+            .collect();
+        let shapes = |layers: &[BatchedLinear]| -> Vec<_> {
+            layers
+                .iter()
+                .map(|layer| (layer.weight.val().dims(), layer.bias.val().dims()))
+                .collect()
+        };
+        assert_eq!(
+            shapes(&layers),
+            shapes(&anchor),
+            "the anchor is not the heads' shape"
+        );
+        Self { layers, anchor }
+    }
+
+    fn layers_from(layers: Vec<(TensorData, TensorData)>, device: &Device) -> Vec<BatchedLinear> {
+        layers
             .into_iter()
             .map(|(weight, bias)| BatchedLinear {
                 weight: Param::from_data(weight, device),
                 bias: Param::from_data(bias, device),
             })
-            .collect();
-        let anchor = layers.iter().map(BatchedLinear::frozen_copy).collect();
-        Self { layers, anchor }
+            .collect()
     }
 
     /// Per-head logits for every feature vector.
