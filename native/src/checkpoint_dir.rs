@@ -41,6 +41,17 @@ pub fn load_checkpoint_files(
     backend: &Backend,
 ) -> Result<Checkpoint> {
     let context = || format!("loading the checkpoint {}", dir.display());
+    if files
+        .read_config()
+        .is_ok_and(|config| config.tokenizer_sha256.is_none())
+    {
+        eprintln!(
+            "warning: {} records no tokenizer_sha256, so its tokenizer.json is checked only \
+             for fitting the embedding table: a tokenizer from another run would change the \
+             scores without a word. Checkpoints written now record it",
+            dir.join("config.json").display()
+        );
+    }
     let Some(reference) = files.pretrained_backbone().with_context(context)? else {
         return files.load(&backend.device).with_context(context);
     };

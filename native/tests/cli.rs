@@ -1,13 +1,13 @@
 //! The `actprm` binary end to end on tiny settings: what a run records, and the errors a user
 //! meets (a missing checkpoint, an argument out of range, a diverging run, a sweep directory
-//! of other settings).
+//! of other settings, a checkpoint whose tokenizer goes unchecked).
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{TINY_MODEL, actprm, actprm_refused, tiny_run};
+use common::{TINY_MODEL, actprm, actprm_refused, read_json, scratch, tiny_checkpoint, tiny_run};
 
 #[test]
 fn a_run_records_its_settings_and_the_threshold_it_chose() {
@@ -19,9 +19,6 @@ fn a_run_records_its_settings_and_the_threshold_it_chose() {
     assert!(stdout.contains("chosen on validation"), "{stdout}");
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 3, "one line per mini-batch");
-    let read_json = |path: &Path| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    };
     // The τ chosen on validation is saved in the checkpoint and reported beside τ = 0.5.
     let config = read_json(&out.join("checkpoint/config.json"));
     let summary = read_json(&out.join("summary.json"));
@@ -65,6 +62,35 @@ fn a_missing_checkpoint_is_a_readable_error() {
 }
 
 /// A bad argument stops the command before any work, naming the flag and its range.
+/// A checkpoint whose configuration records no tokenizer digest (as older ones did) still
+/// loads, with a warning that its tokenizer goes unchecked; one that records it, without.
+#[test]
+fn a_checkpoint_without_a_tokenizer_digest_is_read_with_a_warning() {
+    let root = scratch("no-tokenizer-digest");
+    let checkpoint = tiny_checkpoint(&root);
+    let score = || {
+        let output = actprm(&[
+            "--device",
+            "cpu",
+            "score",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "--count",
+            "2",
+        ]);
+        String::from_utf8_lossy(&output.stderr).to_string()
+    };
+    let warning = "records no tokenizer_sha256";
+    assert!(!score().contains(warning));
+    let config_path = checkpoint.join("config.json");
+    let mut config = read_json(&config_path);
+    config.as_object_mut().unwrap().remove("tokenizer_sha256");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let stderr = score();
+    assert!(stderr.contains(warning), "{stderr}");
+    std::fs::remove_dir_all(&root).ok();
+}
+
 #[test]
 fn an_out_of_range_argument_is_refused_before_any_work() {
     let output = actprm_refused(&["--device", "cpu", "run", "--learning-rate", "nan"]);

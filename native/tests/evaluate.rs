@@ -8,11 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{actprm, actprm_refused, data_dir, scratch, tiny_checkpoint};
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use common::{actprm, actprm_refused, data_dir, read_json, scratch, tiny_checkpoint};
 
 #[test]
 fn score_and_the_synthetic_evaluation_read_a_trained_checkpoint() {

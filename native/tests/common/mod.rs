@@ -63,6 +63,11 @@ pub fn data_dir() -> PathBuf {
     dir
 }
 
+/// The JSON document at `path`.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// A fresh, empty directory for test `name` of this process.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("actprm-{name}-{}", std::process::id()));
