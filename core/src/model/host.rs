@@ -160,6 +160,7 @@ mod tests {
         Exponentials(&mut baseline).run();
         let available: Vec<Simd> = Simd::ALL.into_iter().filter(|s| s.is_available()).collect();
         assert!(available.contains(&Simd::widest()) && available.contains(&Simd::Baseline));
+        eprintln!("SIMD variants this CPU runs: {available:?}");
         for simd in available {
             let mut values = inputs.clone();
             simd.run(Exponentials(&mut values));
