@@ -7,7 +7,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{TINY_MODEL, actprm, actprm_refused, read_json, scratch, tiny_checkpoint, tiny_run};
+use common::{
+    TINY_MODEL, actprm, actprm_refused, read_json, score_args, scratch, tiny_checkpoint, tiny_run,
+};
 
 #[test]
 fn a_run_records_its_settings_and_the_threshold_it_chose() {
@@ -69,15 +71,7 @@ fn a_checkpoint_without_a_tokenizer_digest_is_read_with_a_warning() {
     let root = scratch("no-tokenizer-digest");
     let checkpoint = tiny_checkpoint(&root);
     let score = || {
-        let output = actprm(&[
-            "--device",
-            "cpu",
-            "score",
-            "--checkpoint",
-            checkpoint.to_str().unwrap(),
-            "--count",
-            "2",
-        ]);
+        let output = actprm(&score_args(&checkpoint, 2));
         String::from_utf8_lossy(&output.stderr).to_string()
     };
     let warning = "records no tokenizer_sha256";

@@ -303,15 +303,7 @@ fn a_run_on_the_pretrained_backbone() {
         size(&heads)
     );
     let score = |checkpoint: &std::path::Path| {
-        let run = actprm(&[
-            "--device",
-            "cpu",
-            "score",
-            "--checkpoint",
-            checkpoint.to_str().unwrap(),
-            "--count",
-            "4",
-        ]);
+        let run = actprm(&common::score_args(checkpoint, 4));
         String::from_utf8(run.stdout).unwrap()
     };
     assert_eq!(score(&heads), score(&out.join("checkpoint")));

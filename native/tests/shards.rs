@@ -7,24 +7,16 @@ mod common;
 mod judge_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Instant;
 
-use common::{actprm, actprm_refused, entropy_filter_args, kill_when, scratch, tiny_checkpoint};
+use common::{
+    actprm, actprm_refused, entropy_filter_args, kill_when, scratch, spawn_quietly, tiny_checkpoint,
+};
 use judge_support::{ScriptedJudge, label_args, trajectories};
 use serde_json::{Value, json};
 
 const SHARDS: usize = 4;
-
-/// Starts `actprm args`, its output discarded.
-fn spawn(args: &[String]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_actprm"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the actprm binary runs")
-}
 
 /// Runs `shard_args(i)` for every shard at once, as a job array would; shard 1 is killed with
 /// SIGKILL once `killed_when` holds of the file `progress(1)` and is then run again to its end.
@@ -37,7 +29,7 @@ fn run_shards(
     let started = Instant::now();
     let others: Vec<Child> = (0..SHARDS)
         .filter(|&shard| shard != 1)
-        .map(|shard| spawn(&shard_args(shard)))
+        .map(|shard| spawn_quietly(&shard_args(shard)))
         .collect();
     let killed = kill_when(&shard_args(1), &progress(1), killed_when);
     actprm(&shard_args(1));
@@ -128,17 +120,8 @@ fn sharded_filtering_and_scoring_merge_to_the_unsharded_bytes() {
 
     // score: 120 synthetic problems.
     let score_args = |out: &Path, shard: Option<usize>| {
-        let mut args = strings(&[
-            "--device",
-            "cpu",
-            "score",
-            "--checkpoint",
-            checkpoint,
-            "--count",
-            "120",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let mut args = common::score_args(Path::new(checkpoint), 120);
+        args.extend(strings(&["--out", out.to_str().unwrap()]));
         if let Some(shard) = shard {
             args.extend(strings(&["--shard", &format!("{shard}/{SHARDS}")]));
         }

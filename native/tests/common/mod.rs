@@ -63,6 +63,21 @@ pub fn data_dir() -> PathBuf {
     dir
 }
 
+/// `score` arguments reading `count` synthetic problems with `checkpoint` on the CPU.
+pub fn score_args(checkpoint: &Path, count: usize) -> Vec<String> {
+    [
+        "--device",
+        "cpu",
+        "score",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--count",
+        &count.to_string(),
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
 /// The JSON document at `path`.
 pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -145,7 +160,7 @@ pub fn weights(run: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 }
 
 /// Starts `actprm` with `args`, its output discarded.
-fn spawn_quietly<S: AsRef<OsStr>>(args: &[S]) -> Child {
+pub fn spawn_quietly<S: AsRef<OsStr>>(args: &[S]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_actprm"))
         .args(args)
         .stdout(Stdio::null())
