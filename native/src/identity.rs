@@ -8,6 +8,8 @@ use std::path::Path;
 use actprm_core::checkpoint::CheckpointFiles;
 use actprm_core::tasks::synthetic::SyntheticConfig;
 use anyhow::{Context, Result};
+
+use crate::cli::DataFormat;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -42,13 +44,13 @@ pub fn checkpoint_digest(files: &CheckpointFiles) -> String {
 /// generator's settings, seed and count.
 pub fn pool_identity(
     data: Option<&Path>,
-    format: &str,
+    format: DataFormat,
     synthetic: &SyntheticConfig,
     seed: u64,
     count: usize,
 ) -> Result<Value> {
     Ok(match data {
-        Some(path) => json!({ "data_sha256": file_digest(path)?, "format": format }),
+        Some(path) => json!({ "data_sha256": file_digest(path)?, "format": format.name() }),
         None => json!({ "synthetic": synthetic, "seed": seed, "count": count }),
     })
 }

@@ -30,6 +30,20 @@ pub enum DataFormat {
     Stepwise,
 }
 
+impl DataFormat {
+    /// Its name, as `--format` spells it and run records write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DataFormat::Auto => "auto",
+            DataFormat::Processbench => "processbench",
+            DataFormat::Jsonl => "jsonl",
+            DataFormat::Prm800k => "prm800k",
+            DataFormat::Unlabelled => "unlabelled",
+            DataFormat::Stepwise => "stepwise",
+        }
+    }
+}
+
 /// Formats `filter` and `label` write their rows in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

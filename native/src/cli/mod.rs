@@ -187,6 +187,19 @@ mod tests {
         }
     }
 
+    /// A data format's recorded name is the one `--format` takes (and the one filter.json
+    /// recorded before the names had a method of their own).
+    #[test]
+    fn data_format_names_are_the_command_lines() {
+        use clap::ValueEnum;
+
+        for format in super::DataFormat::value_variants() {
+            let flag = format.to_possible_value().unwrap();
+            assert_eq!(format.name(), flag.get_name());
+            assert_eq!(format.name(), format!("{format:?}").to_lowercase());
+        }
+    }
+
     /// The defaults themselves pass the parsers.
     #[test]
     fn defaults_are_in_range() {

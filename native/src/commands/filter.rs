@@ -236,7 +236,7 @@ fn settings(
 ) -> Result<Value> {
     let pool = pool_identity(
         args.data.as_deref(),
-        &format!("{:?}", args.format).to_lowercase(),
+        args.format,
         synthetic,
         args.seed,
         args.count,

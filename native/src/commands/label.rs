@@ -12,7 +12,6 @@
 use actprm_core::Trajectory;
 use actprm_core::data::{stepwise_row_json, training_row_json};
 use anyhow::{Result, bail};
-use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -77,7 +76,7 @@ pub fn label(args: &LabelArgs) -> Result<()> {
     let summary = LabelSummary {
         data: args.data.display().to_string(),
         data_sha256: file_digest(&args.data)?,
-        format: format_name(format),
+        format: format.name().to_string(),
         out_format: args.out_format,
         shard,
         judge: serde_json::to_value(buyer.settings())?,
@@ -132,15 +131,6 @@ pub fn label_rows(trajectories: &[Trajectory], outcomes: &[Outcome], format: Out
 pub const LABEL_ROWS: &str = "labels.jsonl";
 /// The settings and totals, in a label output directory.
 pub const LABEL_SUMMARY: &str = "label.json";
-
-/// The name label.json records a data format by, as `--format` spells it.
-pub fn format_name(format: DataFormat) -> String {
-    format
-        .to_possible_value()
-        .expect("every format has a name")
-        .get_name()
-        .to_string()
-}
 
 /// label.json.
 #[derive(Debug, Serialize, Deserialize)]

@@ -73,10 +73,11 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
     let checkpoint = load_checkpoint_files(&checkpoint_files, &args.checkpoint, backend)?;
     let rule = apply_overrides(checkpoint.config.selection.clone(), &args.thresholds);
     let limit = args.limit.unwrap_or(usize::MAX);
+    let synthetic = args.synthetic.config();
     let mut trajectories = match &args.data {
         Some(path) => read_trajectories(path, args.format)?,
         // Problems past the limit are never generated.
-        None => generate(&args.synthetic.config(), args.seed, args.count.min(limit)),
+        None => generate(&synthetic, args.seed, args.count.min(limit)),
     };
     trajectories.truncate(limit);
     let (indices, trajectories) = shard::owned(trajectories, shard);
@@ -117,8 +118,8 @@ pub fn score(args: &ScoreArgs, backend: &Backend) -> Result<()> {
                         "checkpoint_sha256": checkpoint_digest(&checkpoint_files),
                         "pool": pool_identity(
                             args.data.as_deref(),
-                            &format!("{:?}", args.format).to_lowercase(),
-                            &args.synthetic.config(),
+                            args.format,
+                            &synthetic,
                             args.seed,
                             args.count,
                         )?,

@@ -112,11 +112,16 @@ pub const LEDGER_FILE: &str = "ledger.jsonl";
 /// line (see the module's documentation) is left out.
 pub fn read_records(path: &Path) -> Result<Vec<AnswerRecord>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let complete = bytes
+    let complete = complete_lines(&bytes);
+    parse_records(path, &bytes[..complete])
+}
+
+/// How many leading bytes of a ledger's `bytes` are whole lines: all but a torn last line.
+fn complete_lines(bytes: &[u8]) -> usize {
+    bytes
         .iter()
         .rposition(|&byte| byte == b'\n')
-        .map_or(0, |at| at + 1);
-    parse_records(path, &bytes[..complete])
+        .map_or(0, |at| at + 1)
 }
 
 /// The records of the complete lines `bytes` of the ledger at `path`.
@@ -169,10 +174,7 @@ impl Ledger {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)
             .with_context(|| format!("reading {}", path.display()))?;
-        let complete = bytes
-            .iter()
-            .rposition(|&byte| byte == b'\n')
-            .map_or(0, |at| at + 1);
+        let complete = complete_lines(&bytes);
         if complete < bytes.len() {
             eprintln!(
                 "warning: {}: the last line (from byte {complete}) is incomplete, left by an \
