@@ -13,8 +13,9 @@ use super::{Checkpoint, CheckpointConfig, CheckpointError, CheckpointFiles, sha2
 use crate::finite::to_json_that_reads_back;
 use crate::model::PrmBackbone;
 
-/// The tensors a heads-only checkpoint stores: every layer of the trained heads.
-const HEADS_PATTERN: &str = r"^heads\.layers\.";
+/// The tensors a heads-only checkpoint stores: every layer of the trained heads, and the
+/// standardisation of their features when they have one.
+const HEADS_PATTERN: &str = r"^heads\.(layers|input_norm)\.";
 
 /// The pretrained backbone a heads-only checkpoint is read with.
 #[derive(Config, Debug, PartialEq, Eq)]
@@ -135,10 +136,9 @@ impl CheckpointFiles {
         let applied = model
             .load_from(&mut store)
             .map_err(|e| CheckpointError::Weights(e.to_string()))?;
-        let heads_missing = applied
-            .missing
-            .iter()
-            .find(|(path, _)| path.starts_with("heads.layers."));
+        let heads_missing = applied.missing.iter().find(|(path, _)| {
+            path.starts_with("heads.layers.") || path.starts_with("heads.input_norm.")
+        });
         if let Some((path, _)) = heads_missing {
             return Err(CheckpointError::Weights(format!(
                 "the heads' tensor `{path}` is missing"
@@ -160,7 +160,7 @@ mod tests {
     use crate::batch::PrmInput;
     use crate::encoding::{EncodingConfig, encode_trajectory};
     use crate::model::test_support::{Poison, tiny_prm_config};
-    use crate::model::{EnsemblePrm, PrmConfig};
+    use crate::model::{EnsemblePrm, FeatureMoments, FeatureNorm, PrmConfig};
     use crate::tasks::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
 
@@ -186,6 +186,27 @@ mod tests {
         let tokenizer = StepTokenizer::for_synthetic(&SyntheticConfig::new());
         let model_config = tiny_prm_config(tokenizer.vocab_size(), 3, 8);
         let model = trained(&model_config, &device);
+        Checkpoint {
+            model,
+            config: CheckpointConfig::new(model_config, EncodingConfig::new()),
+            tokenizer,
+        }
+    }
+
+    /// [`checkpoint`] whose heads standardise their features by moments of synthetic ones.
+    fn standardising_checkpoint() -> Checkpoint {
+        let device = Device::flex();
+        let tokenizer = StepTokenizer::for_synthetic(&SyntheticConfig::new());
+        let mut model_config = tiny_prm_config(tokenizer.vocab_size(), 3, 8);
+        model_config.heads.standardise_input = true;
+        let width = model_config.backbone.width();
+        let mut moments = FeatureMoments::new(width);
+        for row in 0..5 {
+            let values: Vec<f32> = (0..width).map(|d| (row * d) as f32 - 3.0).collect();
+            moments.add(&values);
+        }
+        let model =
+            trained(&model_config, &device).with_input_norm(FeatureNorm::fitted(&moments, &device));
         Checkpoint {
             model,
             config: CheckpointConfig::new(model_config, EncodingConfig::new()),
@@ -238,6 +259,34 @@ mod tests {
             whole.model.anchor_penalty().into_scalar::<f32>()
         );
         assert!(whole.model.anchor_penalty().into_scalar::<f32>() > 0.0);
+    }
+
+    /// The heads' standardisation travels with them, in whole and heads-only checkpoints.
+    #[test]
+    fn standardising_heads_score_the_same_once_reloaded() {
+        let whole = standardising_checkpoint();
+        let identity = Checkpoint {
+            model: trained(&whole.config.model, &Device::flex()),
+            ..standardising_checkpoint()
+        };
+        assert_ne!(
+            scores(&identity),
+            scores(&whole),
+            "the norm changes the scores"
+        );
+
+        let files =
+            CheckpointFiles::from_model(&whole.model, &whole.config, &whole.tokenizer).unwrap();
+        assert_eq!(
+            scores(&files.load(&Device::flex()).unwrap()),
+            scores(&whole)
+        );
+        let backbone = whole.model.backbone().clone();
+        let heads = CheckpointFiles::heads_only(&whole, &backbone, reference()).unwrap();
+        let loaded = heads
+            .load_with_backbone(backbone, "ab12", &Device::flex())
+            .unwrap();
+        assert_eq!(scores(&loaded), scores(&whole));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::feature_norm::FeatureNorm;
 use crate::rng::SeededRng;
 
 /// Configuration of [`EnsembleHeads`].
@@ -21,6 +22,11 @@ pub struct EnsembleHeadsConfig {
     /// Seed of the head initialisation.
     #[config(default = 0)]
     pub seed: u64,
+    /// Standardise every feature dimension before the heads ([`FeatureNorm`]), by statistics
+    /// measured on the pool (see [`EnsembleHeads::with_input_norm`]). Off, features reach the
+    /// heads as the backbone gives them.
+    #[config(default = false)]
+    pub standardise_input: bool,
 }
 
 /// One layer of all E heads at once: `y_e = x_e · W_e + b_e`.
@@ -80,6 +86,8 @@ impl BatchedLinear {
 /// E heads, each an MLP `d → hidden → ReLU → hidden → ReLU → 1`, with the anchor θ₀.
 #[derive(Module, Debug)]
 pub struct EnsembleHeads {
+    /// The fixed standardisation of the features, when the configuration asks for one.
+    input_norm: Option<FeatureNorm>,
     layers: Vec<BatchedLinear>,
     anchor: Vec<BatchedLinear>,
 }
@@ -94,7 +102,14 @@ impl EnsembleHeadsConfig {
             .map(|w| BatchedLinear::init(self.num_heads, w[0], w[1], &mut rng, device))
             .collect();
         let anchor = layers.iter().map(BatchedLinear::frozen_copy).collect();
-        EnsembleHeads { layers, anchor }
+        let input_norm = self
+            .standardise_input
+            .then(|| FeatureNorm::identity(d_input, device));
+        EnsembleHeads {
+            input_norm,
+            layers,
+            anchor,
+        }
     }
 }
 
@@ -105,7 +120,11 @@ impl EnsembleHeads {
     pub fn from_weights(layers: Vec<(TensorData, TensorData)>, device: &Device) -> Self {
         let layers = Self::layers_from(layers, device);
         let anchor = layers.iter().map(BatchedLinear::frozen_copy).collect();
-        Self { layers, anchor }
+        Self {
+            input_norm: None,
+            layers,
+            anchor,
+        }
     }
 
     /// Heads with the given weights and, apart from them, the given anchor θ₀ (both layer by
@@ -135,7 +154,37 @@ impl EnsembleHeads {
             shapes(&anchor),
             "the anchor is not the heads' shape"
         );
-        Self { layers, anchor }
+        Self {
+            input_norm: None,
+            layers,
+            anchor,
+        }
+    }
+
+    /// These heads reading their features through `norm`.
+    ///
+    /// # Panics
+    /// When `norm` reads features of another width than the heads.
+    pub fn with_input_norm(self, norm: FeatureNorm) -> Self {
+        assert_eq!(
+            norm.width(),
+            self.input_width(),
+            "a feature norm of another width"
+        );
+        Self {
+            input_norm: Some(norm),
+            ..self
+        }
+    }
+
+    /// Width of the features the heads read.
+    pub fn input_width(&self) -> usize {
+        self.layers[0].weight.val().dims()[1]
+    }
+
+    /// Whether the features are standardised before the heads.
+    pub fn standardises_input(&self) -> bool {
+        self.input_norm.is_some()
     }
 
     fn layers_from(layers: Vec<(TensorData, TensorData)>, device: &Device) -> Vec<BatchedLinear> {
@@ -155,6 +204,10 @@ impl EnsembleHeads {
     /// - features: `[batch, steps, d_input]`
     /// - output: `[E, batch, steps]`
     pub fn forward(&self, features: Tensor<3>) -> Tensor<3> {
+        let features = match &self.input_norm {
+            Some(norm) => norm.forward(features),
+            None => features,
+        };
         let [batch, steps, d_input] = features.dims();
         let heads = self.num_heads();
         let mut hidden =

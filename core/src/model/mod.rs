@@ -5,6 +5,7 @@ mod backbone;
 mod bert;
 mod block;
 mod decoder;
+mod feature_norm;
 mod gelu;
 mod heads;
 #[cfg(feature = "cpu-kernels")]
@@ -20,6 +21,7 @@ pub use decoder::{
     Decoder, DecoderCache, DecoderConfig, DecoderConfigError, DecoderFamily, HostTensor,
     LayerCache, LoraConfig, LoraTarget, NamedTensors,
 };
+pub use feature_norm::{FeatureMoments, FeatureNorm};
 pub use heads::{EnsembleHeads, EnsembleHeadsConfig};
 pub use prm::{EnsemblePrm, PrmConfig};
 pub use small_transformer::{BackboneConfig, TransformerBackbone};

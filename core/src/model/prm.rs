@@ -8,10 +8,12 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor};
 
 use super::backbone::{PrmBackbone, PrmBackboneConfig};
+use super::feature_norm::{FeatureMoments, FeatureNorm};
 use super::heads::{EnsembleHeads, EnsembleHeadsConfig};
 use super::small_transformer::BackboneConfig;
-use crate::batch::{InputSource, PrmInput};
+use crate::batch::{InputSource, Inputs, PrmInput};
 use crate::scores::StepScores;
+use crate::scoring::SCORE_BATCH_SIZE;
 
 /// Configuration of [`EnsemblePrm`].
 #[derive(Config, Debug)]
@@ -189,12 +191,53 @@ impl EnsemblePrm {
             .expect("probabilities are f32");
         StepScores::from_batch(&flat, self.num_heads(), &input.step_counts)
     }
+
+    /// Per-dimension moments of the backbone's feature of every step of `inputs`, read
+    /// [`SCORE_BATCH_SIZE`] trajectories at a time (native only): what the heads'
+    /// [`FeatureNorm`] is fitted to.
+    pub fn feature_moments(&self, inputs: Inputs) -> FeatureMoments {
+        let model = self.valid();
+        let device = self.device();
+        let width = self.heads.input_width();
+        let mut moments = FeatureMoments::new(width);
+        let mut start = 0;
+        while start < inputs.len() {
+            let end = (start + SCORE_BATCH_SIZE).min(inputs.len());
+            let batch = inputs.slice(start..end).batch(&device);
+            let max_steps = batch.max_steps();
+            let values = model
+                .step_features(&batch)
+                .into_data()
+                .try_into_vec::<f32>()
+                .expect("features are f32");
+            for (trajectory, &steps) in batch.step_counts.iter().enumerate() {
+                let first = trajectory * max_steps * width;
+                values[first..first + steps * width]
+                    .chunks_exact(width)
+                    .for_each(|row| moments.add(row));
+            }
+            start = end;
+        }
+        moments
+    }
+
+    /// This model with its heads reading features through `norm`.
+    ///
+    /// # Panics
+    /// When `norm` is not of the backbone's width.
+    pub fn with_input_norm(self, norm: FeatureNorm) -> Self {
+        Self {
+            heads: self.heads.with_input_norm(norm),
+            ..self
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use burn::tensor::Device;
 
+    use super::*;
     use crate::batch::PrmInput;
     use crate::encoding::{EncodedTrajectory, EncodingConfig, encode_trajectory};
     use crate::model::test_support::tiny_prm_config;
@@ -271,6 +314,57 @@ mod tests {
             let step =
                 StepScores::from_heads(batched[1].heads.iter().map(|head| vec![head[j]]).collect());
             assert_close(&step, &read_alone);
+        }
+    }
+
+    /// The moments count every real step once and no padding slot, and a model whose heads
+    /// standardise reads a feature as the same heads unstandardised read it standardised.
+    #[test]
+    fn heads_standardise_by_the_moments_of_the_real_steps() {
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        device.seed(5);
+        let model = tiny_prm_config(tokenizer.vocab_size(), 2, 8).init(&device);
+        let trajectories = generate(&synthetic, 40, 11);
+        let encoded: Vec<EncodedTrajectory> = trajectories
+            .iter()
+            .map(|t| encode_trajectory(&tokenizer, t, &EncodingConfig::new()).unwrap())
+            .collect();
+        let inputs = Inputs::Tokens {
+            encoded: &encoded,
+            pad_id: tokenizer.pad_id(),
+        };
+        let moments = model.feature_moments(inputs);
+        let steps: usize = trajectories.iter().map(Trajectory::num_steps).sum();
+        assert_eq!(moments.count(), steps);
+        let mut by_trajectory = FeatureMoments::new(moments.mean().len());
+        for one in encoded.chunks(1) {
+            let batch = PrmInput::new(one, tokenizer.pad_id(), &device);
+            let values: Vec<f32> = model
+                .step_features(&batch)
+                .into_data()
+                .try_to_vec()
+                .unwrap();
+            values
+                .chunks_exact(by_trajectory.mean().len())
+                .for_each(|row| by_trajectory.add(row));
+        }
+        for (a, b) in moments.mean().iter().zip(by_trajectory.mean()) {
+            assert!((a - b).abs() < 1e-5, "{a} against {b}");
+        }
+
+        let norm = FeatureNorm::fitted(&moments, &device);
+        let batch = PrmInput::new(&encoded[..3], tokenizer.pad_id(), &device);
+        let standardised =
+            FeatureNorm::fitted(&moments, &device).forward(model.step_features(&batch));
+        let by_hand = model.heads().forward(standardised);
+        let model = model.with_input_norm(norm);
+        assert!(model.heads().standardises_input());
+        let logits: Vec<f32> = model.forward(&batch).into_data().try_to_vec().unwrap();
+        let expected: Vec<f32> = by_hand.into_data().try_to_vec().unwrap();
+        for (x, y) in logits.iter().zip(&expected) {
+            assert!((x - y).abs() < 1e-5, "{x} against {y}");
         }
     }
 }
