@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod data_files;
 mod dir_lock;
+mod encoded_set;
 mod feature_cache;
 mod identity;
 mod judge;

@@ -3,104 +3,38 @@
 //! evaluation.
 
 use actprm_core::Trajectory;
-use actprm_core::active::{BatchReport, PassProgress, PoolPass};
-use actprm_core::batch::Inputs;
+use actprm_core::active::{BatchReport, PassProgress, PoolPass, num_batches};
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::CheckpointConfig;
-use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
+use actprm_core::encoding::EncodingConfig;
 use actprm_core::eval::threshold::{ChosenThreshold, choose_threshold};
-use actprm_core::features::StepFeatures;
 use actprm_core::judge::{Judge, JudgeCost};
 use actprm_core::loss::LossConfig;
-use actprm_core::model::{BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, PrmConfig};
+use actprm_core::model::{
+    BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, FeatureNorm, PrmConfig,
+};
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, DecoderOptions, PretrainedBackbone};
 use actprm_core::scores::StepScores;
-use actprm_core::scoring::{encode_all, score_inputs};
+use actprm_core::scoring::score_inputs;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use actprm_core::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use actprm_core::trainer::{PrmTrainer, TrainerState, TrainingConfig};
 use std::sync::Mutex;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use serde_json::Value;
 
 use crate::cli::{BackboneArg, ModelArgs, PoolArgs, TaskArg};
-use crate::feature_cache::{FeatureCache, step_features};
-use crate::progress;
-use crate::stdout::outln;
+use crate::encoded_set::{EVAL_BATCH, EncodedSet};
+use crate::feature_cache::FeatureCache;
 use crate::tasks;
 
-/// Trajectories scored per forward pass when evaluating.
-const EVAL_BATCH: usize = 64;
-
-/// Labelled trajectories and their encodings, with their step features when the backbone is
-/// frozen.
-#[derive(Default)]
-pub struct EncodedSet {
-    pub trajectories: Vec<Trajectory>,
-    pub encoded: Vec<EncodedTrajectory>,
-    pub features: Option<Vec<StepFeatures>>,
-}
-
-impl EncodedSet {
-    fn new(
-        tokenizer: &StepTokenizer,
-        encoding: &EncodingConfig,
-        trajectories: Vec<Trajectory>,
-        what: &str,
-    ) -> Result<Self> {
-        let encoded =
-            encode_all(tokenizer, &trajectories, encoding).map_err(|e| anyhow!("{what} {e}"))?;
-        Ok(Self {
-            trajectories,
-            encoded,
-            features: None,
-        })
-    }
-
-    /// What the model reads: the cached features when there are some, else the encodings.
-    pub fn inputs(&self, pad_id: u32) -> Inputs<'_> {
-        match &self.features {
-            Some(features) => Inputs::Features(features),
-            None => Inputs::Tokens {
-                encoded: &self.encoded,
-                pad_id,
-            },
-        }
-    }
-
-    /// Computes the step features `model`'s backbone gives every trajectory, reading those
-    /// that `cache` holds from it and storing the others there.
-    fn cache_features(
-        &mut self,
-        model: &EnsemblePrm,
-        cache: Option<&FeatureCache>,
-        pad_id: u32,
-        what: &str,
-    ) -> Result<()> {
-        let bar = progress::bar(self.encoded.len(), what);
-        let progress = |done: usize| bar.set_position(done as u64);
-        let (features, usage) =
-            step_features(cache, model, &self.encoded, pad_id, EVAL_BATCH, progress)?;
-        if let (Some(cache), true) = (cache, usage.hits > 0) {
-            outln!(
-                "{what}: {} of {} read from the cache {}",
-                usage.hits,
-                self.encoded.len(),
-                cache.dir().display()
-            )?;
-        }
-        bar.finish_and_clear();
-        self.features = Some(features);
-        Ok(())
-    }
-
-    pub fn len(&self) -> usize {
-        self.trajectories.len()
-    }
-}
+/// Pool trajectories whose step features the heads' standardisation is measured on
+/// (`--standardise-features`): enough steps for every dimension's mean and spread, few enough
+/// that a backbone reading tokens does not spend long on them.
+const STANDARDISATION_SAMPLE: usize = 1024;
 
 /// A frozen pretrained backbone reading step features, and where they are cached.
 struct FrozenReader {
@@ -263,7 +197,8 @@ impl ExperimentData {
             PrmConfig::new(backbone).with_heads(
                 EnsembleHeadsConfig::new()
                     .with_num_heads(heads)
-                    .with_seed(seed),
+                    .with_seed(seed)
+                    .with_standardise_input(model.standardise_features),
             ),
             self.encoding.clone(),
         )
@@ -306,15 +241,26 @@ impl ExperimentData {
         device: &Device,
         on_batch: impl FnMut(&BatchReport, &PrmTrainer, &PassProgress) -> Result<()>,
     ) -> Result<(EnsemblePrm, BudgetLedger)> {
+        let drawn = plan
+            .strategy
+            .drawn_before_pass(self.pool.len())
+            .map(|indices| self.pool.subset(&indices));
+        let pool = drawn.as_ref().unwrap_or(&self.pool);
+        // A pass over trajectories drawn beforehand walks them as many times as make the
+        // mini-batches of one walk over the whole pool: the full-data schedule.
+        let epochs = num_batches(self.pool.len(), training.batch_size)
+            .div_ceil(num_batches(pool.len(), training.batch_size).max(1))
+            .max(1);
         let pass = PoolPass {
-            pool: &self.pool.trajectories,
-            inputs: self.pool.inputs(self.tokenizer.pad_id()),
+            pool: &pool.trajectories,
+            inputs: pool.inputs(self.tokenizer.pad_id()),
             strategy: plan.strategy,
             judge,
             judge_cost: self.judge_cost.clone(),
             batch_size: training.batch_size,
             label_budget: plan.label_budget,
             warmup_updates: plan.warmup_updates,
+            epochs,
         };
         let total_steps = pass.num_batches();
         let (mut trainer, progress) = match resumed {
@@ -349,6 +295,11 @@ impl ExperimentData {
             }
             on_batch(report, trainer, progress)
         })?;
+        // The budget is a fraction of the whole pool, of which the pass may have seen a part.
+        let ledger = BudgetLedger {
+            pool_size: self.pool.len(),
+            ..ledger
+        };
         Ok((trainer.into_model(), ledger))
     }
 
@@ -373,7 +324,14 @@ impl ExperimentData {
         if !pool.is_empty() {
             model.score(&pool.slice(0..1).batch(device));
         }
-        model
+        match config.model.heads.standardise_input {
+            true => {
+                let sample = pool.slice(0..pool.len().min(STANDARDISATION_SAMPLE));
+                let moments = model.feature_moments(sample);
+                model.with_input_norm(FeatureNorm::fitted(&moments, device))
+            }
+            false => model,
+        }
     }
 
     /// `model`'s scores of every trajectory of `set`, calling `progress` with the number

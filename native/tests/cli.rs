@@ -9,6 +9,7 @@ use std::process::Command;
 
 use common::{
     TINY_MODEL, actprm, actprm_refused, read_json, score_args, scratch, tiny_checkpoint, tiny_run,
+    weights,
 };
 
 #[test]
@@ -241,6 +242,11 @@ fn runs_that_would_train_nothing_or_wreck_the_model_are_refused() {
         // AdamW's decoupled decay would take every weight past zero at each update, and the
         // first update alone can wreck the model before any loss is seen to grow.
         (
+            vec!["train", "--offline"],
+            "--offline trains on a random fraction of the pool drawn before the pass: give \
+             --label-fraction below 1",
+        ),
+        (
             vec!["train", "--weight-decay", "1e9"],
             "learning rate × weight decay must stay below 1",
         ),
@@ -336,4 +342,89 @@ fn a_sweep_with_other_settings_is_refused_unless_forced() {
     let settings = std::fs::read_to_string(out.join("sweep.json")).unwrap();
     assert!(settings.contains("\"pool_size\": 48"), "{settings}");
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// The two random baselines label the same trajectories: the one in the pass updates on the
+/// few drawn in each mini-batch, the offline one on full mini-batches of them alone, walked
+/// as many times as make a pass over the pool.
+#[test]
+fn the_random_baselines_label_the_same_trajectories_on_two_schedules() {
+    let dir = scratch("random-baselines");
+    let ledger = |offline: bool| {
+        let out = dir.join(if offline { "offline" } else { "in-pass" });
+        let mut args = vec![
+            "--device",
+            "cpu",
+            "train",
+            "--pool-size",
+            "96",
+            "--eval-size",
+            "16",
+            "--label-fraction",
+            "0.3",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(TINY_MODEL);
+        if offline {
+            args.push("--offline");
+        }
+        actprm(&args);
+        let record = read_json(&out.join("run.json"));
+        let summary = read_json(&out.join("summary.json"));
+        (
+            record["strategy"]["name"].clone(),
+            summary["ledger"].clone(),
+        )
+    };
+    let (in_pass_name, in_pass) = ledger(false);
+    let (offline_name, offline) = ledger(true);
+    assert_eq!(in_pass_name, "random");
+    assert_eq!(offline_name, "random-offline");
+    let labels = in_pass["labels_consumed"].as_u64().unwrap();
+    assert!(labels > 16 && labels < 48, "{in_pass}");
+    assert_eq!(offline["labels_consumed"], in_pass["labels_consumed"]);
+    assert_eq!(offline["pool_size"], 96);
+    assert_eq!(in_pass["pool_size"], 96);
+    // Mini-batches of 16: the offline pass walks its labels in full mini-batches as many
+    // times as make the pool's 6 mini-batches, buying them once.
+    let walk = labels.div_ceil(16);
+    assert_eq!(
+        offline["updates"].as_u64(),
+        Some(walk * 6u64.div_ceil(walk))
+    );
+    assert_eq!(offline["selected_by_tenth"].as_array().unwrap().len(), 10);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Standardised features: the statistics are measured on the pool, stored with the heads, and
+/// read back by a later command.
+#[test]
+fn standardised_features_travel_with_the_checkpoint() {
+    let out = scratch("standardised");
+    let run = out.join("run");
+    tiny_run(&run, &["--standardise-features"]);
+    let config = read_json(&run.join("checkpoint/config.json"));
+    assert_eq!(
+        config["model"]["heads"]["standardise_input"], true,
+        "{config}"
+    );
+    let tensors = weights(&run);
+    let inverse_std = &tensors["heads.input_norm.inverse_std"];
+    let values: Vec<f32> = inverse_std
+        .chunks_exact(4)
+        .map(|bytes| f32::from_le_bytes(bytes.try_into().unwrap()))
+        .collect();
+    assert_eq!(
+        values.len(),
+        16,
+        "one per feature dimension of the tiny backbone"
+    );
+    assert!(
+        values.iter().all(|&v| v.is_finite() && v > 0.0) && values.iter().any(|&v| v != 1.0),
+        "{values:?}"
+    );
+    let scored = actprm(&score_args(&run.join("checkpoint"), 3));
+    assert_eq!(String::from_utf8_lossy(&scored.stdout).lines().count(), 3);
+    std::fs::remove_dir_all(&out).ok();
 }

@@ -124,6 +124,7 @@ impl LiveRun {
                 batch_size: self.batch_size,
                 label_budget: None,
                 warmup_updates: 0,
+                epochs: 1,
             };
             pass.step_async(&mut learner.trainer, &mut learner.progress)
                 .await;

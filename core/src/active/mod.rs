@@ -39,19 +39,35 @@ pub struct PoolPass<'a, J: Judge> {
     /// the strategy says: a guard against the cold start's confident "all correct", which the
     /// paper's loop (0, no guard) trusts as soon as the untrained heads agree on it.
     pub warmup_updates: usize,
+    /// Times the pass walks the pool (1: the paper's single pass). The first walk buys the
+    /// labels; every later one updates on those labels again, in the same mini-batches,
+    /// asking neither the strategy nor the judge.
+    pub epochs: usize,
 }
 
 impl<'a, J: Judge> PoolPass<'a, J> {
-    /// Number of mini-batches the pass makes.
+    /// Number of mini-batches the pass makes, over every epoch.
     pub fn num_batches(&self) -> usize {
+        self.batches_per_epoch() * self.epochs.max(1)
+    }
+
+    /// Number of mini-batches of one walk over the pool.
+    fn batches_per_epoch(&self) -> usize {
         num_batches(self.pool.len(), self.batch_size)
     }
 
     /// Pool indices of mini-batch `batch`.
     pub fn batch_range(&self, batch: usize) -> Range<usize> {
         let batch_size = self.batch_size.max(1);
-        let first = (batch * batch_size).min(self.pool.len());
+        let within = batch % self.batches_per_epoch().max(1);
+        let first = (within * batch_size).min(self.pool.len());
         first..(first + batch_size).min(self.pool.len())
+    }
+
+    /// Whether mini-batch `batch` belongs to a later epoch, which learns again from the labels
+    /// the first bought.
+    fn replays(&self, batch: usize) -> bool {
+        batch >= self.batches_per_epoch()
     }
 
     /// What the model reads of mini-batch `batch`.
@@ -99,14 +115,19 @@ impl<'a, J: Judge> PoolPass<'a, J> {
     ) -> Option<BatchReport> {
         let batch = self.next_batch(progress)?;
         let inputs = self.batch_inputs(batch);
-        let choices = match self.warming_up(progress) {
-            true => vec![Choice::Unconditional; inputs.len()],
+        let judged = match self.replays(batch) {
+            true => self.replay_batch(batch, progress),
             false => {
-                let first = self.batch_range(batch).start;
-                self.strategy.choose_batch(trainer.model(), first, inputs)
+                let choices = match self.warming_up(progress) {
+                    true => vec![Choice::Unconditional; inputs.len()],
+                    false => {
+                        let first = self.batch_range(batch).start;
+                        self.strategy.choose_batch(trainer.model(), first, inputs)
+                    }
+                };
+                self.judge_batch(batch, choices, progress)
             }
         };
-        let judged = self.judge_batch(batch, choices, progress);
         let update = trainer.step(inputs, &judged.chosen, &judged.labels);
         Some(self.conclude(judged, update, progress))
     }
@@ -120,15 +141,20 @@ impl<'a, J: Judge> PoolPass<'a, J> {
     ) -> Option<BatchReport> {
         let batch = self.next_batch(progress)?;
         let inputs = self.batch_inputs(batch);
-        let choices = match self.warming_up(progress) {
-            true => vec![Choice::Unconditional; inputs.len()],
+        let judged = match self.replays(batch) {
+            true => self.replay_batch(batch, progress),
             false => {
-                let first = self.batch_range(batch).start;
-                let model = trainer.model();
-                self.strategy.choose_batch_async(model, first, inputs).await
+                let choices = match self.warming_up(progress) {
+                    true => vec![Choice::Unconditional; inputs.len()],
+                    false => {
+                        let first = self.batch_range(batch).start;
+                        let model = trainer.model();
+                        self.strategy.choose_batch_async(model, first, inputs).await
+                    }
+                };
+                self.judge_batch(batch, choices, progress)
             }
         };
-        let judged = self.judge_batch(batch, choices, progress);
         let update = trainer
             .step_async(inputs, &judged.chosen, &judged.labels)
             .await;
@@ -151,21 +177,50 @@ impl<'a, J: Judge> PoolPass<'a, J> {
         progress.ledger.updates < self.warmup_updates
     }
 
-    /// Records a judged mini-batch and the update made on it, and moves `progress` on; the
-    /// pass stops once the label budget is spent or the judge can buy no more.
+    /// Records a judged mini-batch and the update made on it, remembers its labels for the
+    /// later epochs, and moves `progress` on. Once the label budget is spent or the judge can
+    /// buy no more, the first epoch ends: the pass goes on to the later epochs, if any, or
+    /// stops.
     fn conclude(
         &self,
         judged: JudgedBatch,
         update: Option<UpdateStats>,
         progress: &mut PassProgress,
     ) -> BatchReport {
+        let buying = !self.replays(judged.report.batch);
+        if buying && self.epochs > 1 {
+            let first = self.batch_range(judged.report.batch).start;
+            progress.bought.resize(self.pool.len(), None);
+            for (&offset, &label) in judged.chosen.iter().zip(&judged.labels) {
+                progress.bought[first + offset] = Some(label);
+            }
+        }
         let report = judged.finish(update, &mut progress.ledger);
         progress.next_batch += 1;
         let budget_spent = self
             .label_budget
             .is_some_and(|budget| progress.ledger.labels_consumed >= budget);
-        progress.stopped = budget_spent || self.judge.exhausted();
+        if buying && (budget_spent || self.judge.exhausted()) {
+            match self.epochs > 1 {
+                true => progress.next_batch = self.batches_per_epoch(),
+                false => progress.stopped = true,
+            }
+        }
         report
+    }
+
+    /// Mini-batch `batch` of a later epoch: the labels the first epoch bought for it, without
+    /// the strategy or the judge.
+    fn replay_batch(&self, batch: usize, progress: &PassProgress) -> JudgedBatch {
+        let range = self.batch_range(batch);
+        let mut judged = JudgedBatch::empty(batch, self.num_batches(), range.len());
+        for (offset, index) in range.enumerate() {
+            if let Some(Some(label)) = progress.bought.get(index) {
+                judged.chosen.push(offset);
+                judged.labels.push(*label);
+            }
+        }
+        judged
     }
 
     /// Sends the trajectories of mini-batch `batch` that `choices` (one per trajectory, from
@@ -182,24 +237,7 @@ impl<'a, J: Judge> PoolPass<'a, J> {
         }
         let range = self.batch_range(batch);
         assert_eq!(choices.len(), range.len(), "one choice per trajectory");
-        let mut judged = JudgedBatch {
-            report: BatchReport {
-                batch,
-                num_batches: self.num_batches(),
-                batch_size: range.len(),
-                selected: 0,
-                aleatoric: 0,
-                epistemic: 0,
-                unconditional: 0,
-                discarded: 0,
-                labels_consumed: 0,
-                steps_labelled: 0,
-                update: None,
-            },
-            chosen: Vec::new(),
-            labels: Vec::new(),
-            steps: 0,
-        };
+        let mut judged = JudgedBatch::empty(batch, self.num_batches(), range.len());
         let report = &mut judged.report;
         let pool = &self.pool[range];
         let mut sent = Vec::new();
@@ -261,6 +299,10 @@ pub struct PassProgress {
     /// Whether the pass ended before its last mini-batch: the label budget is spent, or the
     /// judge can buy no more.
     stopped: bool,
+    /// The label bought for each pool trajectory in the first epoch, by pool index, kept for
+    /// the later ones (empty when the pass has one epoch).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    bought: Vec<Option<ProcessLabel>>,
 }
 
 impl PassProgress {
@@ -271,6 +313,7 @@ impl PassProgress {
             next_batch: 0,
             ledger: BudgetLedger::new(pool_size, cost),
             stopped: false,
+            bought: Vec::new(),
         }
     }
 }
@@ -288,6 +331,28 @@ struct JudgedBatch {
 }
 
 impl JudgedBatch {
+    /// Mini-batch `batch` of `num_batches`, of `batch_size` trajectories, before any is judged.
+    fn empty(batch: usize, num_batches: usize, batch_size: usize) -> Self {
+        Self {
+            report: BatchReport {
+                batch,
+                num_batches,
+                batch_size,
+                selected: 0,
+                aleatoric: 0,
+                epistemic: 0,
+                unconditional: 0,
+                discarded: 0,
+                labels_consumed: 0,
+                steps_labelled: 0,
+                update: None,
+            },
+            chosen: Vec::new(),
+            labels: Vec::new(),
+            steps: 0,
+        }
+    }
+
     /// Records the mini-batch, with the update made on it, in `ledger`.
     fn finish(mut self, update: Option<UpdateStats>, ledger: &mut BudgetLedger) -> BatchReport {
         self.report.update = update;

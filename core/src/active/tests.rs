@@ -52,6 +52,7 @@ fn an_ensemble_learns_the_synthetic_task_in_one_pass() {
         batch_size: training.batch_size,
         label_budget: None,
         warmup_updates: 0,
+        epochs: 1,
     };
     let mut trainer = PrmTrainer::new(untrained, &training, pass.num_batches(), &device);
     let mut rates = Vec::new();
@@ -79,21 +80,28 @@ fn an_ensemble_learns_the_synthetic_task_in_one_pass() {
     );
 }
 
+/// What a tiny pass is asked beside its strategy: by default no budget, no warm-up, one
+/// epoch.
+#[derive(Clone, Copy, Default)]
+struct Plan {
+    label_budget: Option<usize>,
+    warmup_updates: usize,
+    epochs: usize,
+}
+
 /// One pass of a tiny model, in mini-batches of 16, over `pool_size` generated trajectories
 /// with `strategy`: every mini-batch's report, and the ledger.
 fn tiny_pass(
     pool_size: usize,
     strategy: Strategy,
-    label_budget: Option<usize>,
-    warmup_updates: usize,
+    plan: Plan,
     judge: impl Judge,
 ) -> (Vec<BatchReport>, BudgetLedger) {
     tiny_pass_read(
         tiny_model(),
         pool_size,
         strategy,
-        label_budget,
-        warmup_updates,
+        plan,
         judge,
         Readback::Sync,
     )
@@ -117,8 +125,7 @@ fn tiny_pass_read(
     model: EnsemblePrm,
     pool_size: usize,
     strategy: Strategy,
-    label_budget: Option<usize>,
-    warmup_updates: usize,
+    plan: Plan,
     judge: impl Judge,
     readback: Readback,
 ) -> (Vec<BatchReport>, BudgetLedger) {
@@ -138,8 +145,9 @@ fn tiny_pass_read(
         judge,
         judge_cost: JudgeCost::new(),
         batch_size: training.batch_size,
-        label_budget,
-        warmup_updates,
+        label_budget: plan.label_budget,
+        warmup_updates: plan.warmup_updates,
+        epochs: plan.epochs.max(1),
     };
     let mut trainer = PrmTrainer::new(model, &training, pass.num_batches(), &device);
     let mut reports = Vec::new();
@@ -172,15 +180,12 @@ fn the_async_pass_is_the_sync_pass() {
     let model = tiny_model();
     let pass = |readback| {
         let judge = StoredLabelJudge;
-        tiny_pass_read(
-            model.clone(),
-            160,
-            rule.clone(),
-            Some(120),
-            2,
-            judge,
-            readback,
-        )
+        let plan = Plan {
+            label_budget: Some(120),
+            warmup_updates: 2,
+            epochs: 2,
+        };
+        tiny_pass_read(model.clone(), 160, rule.clone(), plan, judge, readback)
     };
     let (sync_reports, sync_ledger) = pass(Readback::Sync);
     let (async_reports, async_ledger) = pass(Readback::Async);
@@ -221,7 +226,7 @@ fn the_pass_ends_when_the_judge_runs_dry() {
         answers: 20,
         calls: 0,
     };
-    let (reports, ledger) = tiny_pass(96, Strategy::Full, None, 0, &mut judge);
+    let (reports, ledger) = tiny_pass(96, Strategy::Full, Plan::default(), &mut judge);
     let discarded: Vec<usize> = reports.iter().map(|r| r.discarded).collect();
     assert_eq!(discarded, [0, 12]);
     assert_eq!(judge.calls, 2);
@@ -231,7 +236,7 @@ fn the_pass_ends_when_the_judge_runs_dry() {
 /// The judge is never paid past the label budget, and the pass ends once it is spent.
 #[test]
 fn a_label_budget_caps_the_judge_and_ends_the_pass() {
-    let (reports, ledger) = tiny_pass(96, Strategy::Full, Some(40), 0, StoredLabelJudge);
+    let (reports, ledger) = tiny_pass(96, Strategy::Full, budget(40), StoredLabelJudge);
     let selected: Vec<usize> = reports.iter().map(|r| r.selected).collect();
     assert_eq!(selected, [16, 16, 8]);
     assert_eq!(ledger.labels_consumed, 40);
@@ -245,13 +250,70 @@ fn a_warm_up_labels_everything_for_its_updates() {
         fraction: 0.0,
         seed: 1,
     };
-    let (reports, ledger) = tiny_pass(80, never, None, 2, StoredLabelJudge);
+    let (reports, ledger) = tiny_pass(80, never, warm_up(2), StoredLabelJudge);
     let labelled: Vec<(usize, usize)> = reports
         .iter()
         .map(|r| (r.selected, r.unconditional))
         .collect();
     assert_eq!(labelled, [(16, 16), (16, 16), (0, 0), (0, 0), (0, 0)]);
     assert_eq!(ledger.updates, 2);
+}
+
+fn budget(labels: usize) -> Plan {
+    Plan {
+        label_budget: Some(labels),
+        ..Plan::default()
+    }
+}
+
+fn warm_up(updates: usize) -> Plan {
+    Plan {
+        warmup_updates: updates,
+        ..Plan::default()
+    }
+}
+
+/// Later epochs learn again from the labels the first bought, without the judge; a label
+/// budget ends the buying, and the later epochs replay what it bought.
+#[test]
+fn later_epochs_replay_the_labels_bought() {
+    let mut judge = RunsDry {
+        answers: usize::MAX,
+        calls: 0,
+    };
+    let three = Plan {
+        epochs: 3,
+        ..Plan::default()
+    };
+    let (reports, ledger) = tiny_pass(48, Strategy::Full, three, &mut judge);
+    let selected: Vec<usize> = reports.iter().map(|r| r.selected).collect();
+    assert_eq!(selected, [16, 16, 16, 0, 0, 0, 0, 0, 0]);
+    assert!(reports.iter().all(|r| r.update.is_some()));
+    assert_eq!(judge.calls, 3);
+    assert_eq!((ledger.labels_consumed, ledger.updates), (48, 9));
+
+    let cut = Plan {
+        epochs: 2,
+        ..budget(20)
+    };
+    let (reports, ledger) = tiny_pass(48, Strategy::Full, cut, StoredLabelJudge);
+    let batches: Vec<(usize, usize, bool)> = reports
+        .iter()
+        .map(|r| (r.batch, r.selected, r.update.is_some()))
+        .collect();
+    // Buying stops after 20 labels; the second epoch replays 16 and 4 of them, and has
+    // nothing to learn from in the last mini-batch.
+    assert_eq!(
+        batches,
+        [
+            (0, 16, true),
+            (1, 4, true),
+            (3, 0, true),
+            (4, 0, true),
+            (5, 0, false)
+        ]
+    );
+    assert_eq!((ledger.labels_consumed, ledger.updates), (20, 4));
 }
 
 #[test]

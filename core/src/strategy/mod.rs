@@ -46,8 +46,25 @@ pub enum Strategy {
         /// Seed of the draws; trajectory `i` of the pool is drawn from stream `i`.
         seed: u64,
     },
+    /// The random baseline trained offline: the trajectories [`Strategy::Random`] with the same
+    /// fraction and seed would label are drawn before the pass, and the pass runs over them
+    /// alone, labelling each, in full mini-batches, walking them again (without buying their
+    /// labels again) until it has made as many mini-batches as a pass over the whole pool.
+    /// Both random baselines label the same trajectories; they differ in the training schedule
+    /// only (docs/method.md §3).
+    RandomOffline {
+        /// Expected fraction of the pool labelled.
+        fraction: f64,
+        /// Seed of the draws, as [`Strategy::Random`]'s.
+        seed: u64,
+    },
     /// Label everything (the full-data baseline).
     Full,
+}
+
+/// Whether the random baselines with `fraction` and `seed` label pool trajectory `index`.
+fn drawn(fraction: f64, seed: u64, index: usize) -> bool {
+    SeededRng::derive(seed, index as u64).chance(fraction)
 }
 
 /// The per-step quantity an [`InformationRule`] sums.
@@ -137,6 +154,7 @@ impl Strategy {
                 Measure::MutualInformation => "bald",
             },
             Strategy::Random { .. } => "random",
+            Strategy::RandomOffline { .. } => "random-offline",
             Strategy::Full => "full",
         }
     }
@@ -154,14 +172,26 @@ impl Strategy {
         match self {
             Strategy::Rule { config, tests } => config.decide_with(scores(), *tests).into(),
             Strategy::Information(rule) => rule.decide(scores()).into(),
-            Strategy::Random { fraction, seed } => {
-                if SeededRng::derive(*seed, index as u64).chance(*fraction) {
-                    Choice::Unconditional
-                } else {
-                    Choice::Skip
-                }
-            }
-            Strategy::Full => Choice::Unconditional,
+            Strategy::Random { fraction, seed } => match drawn(*fraction, *seed, index) {
+                true => Choice::Unconditional,
+                false => Choice::Skip,
+            },
+            // The pass sees only the trajectories drawn before it.
+            Strategy::RandomOffline { .. } | Strategy::Full => Choice::Unconditional,
+        }
+    }
+
+    /// The pool indices the pass is to run over, in pool order, when the strategy draws them
+    /// before it (random-offline); `None` when the pass runs over the whole pool of
+    /// `pool_size` trajectories.
+    pub fn drawn_before_pass(&self, pool_size: usize) -> Option<Vec<usize>> {
+        match self {
+            Strategy::RandomOffline { fraction, seed } => Some(
+                (0..pool_size)
+                    .filter(|&index| drawn(*fraction, *seed, index))
+                    .collect(),
+            ),
+            _ => None,
         }
     }
 
@@ -331,6 +361,22 @@ mod tests {
         assert!(labelled(1.0, 7).iter().all(|label| *label));
     }
 
+    /// The offline baseline's pass runs over exactly the trajectories the in-pass one labels,
+    /// and labels each; the other strategies run over the whole pool.
+    #[test]
+    fn the_offline_baseline_draws_what_the_in_pass_one_labels() {
+        let (fraction, seed) = (0.3, 7);
+        let online = Strategy::Random { fraction, seed };
+        let offline = Strategy::RandomOffline { fraction, seed };
+        let labelled_online: Vec<usize> = (0..2000)
+            .filter(|&index| online.choose(index, None).is_labelled())
+            .collect();
+        assert_eq!(offline.drawn_before_pass(2000), Some(labelled_online));
+        assert!(offline.choose(3, None).is_labelled() && !offline.needs_scores());
+        assert_eq!(online.drawn_before_pass(2000), None);
+        assert_eq!(Strategy::Full.drawn_before_pass(2000), None);
+    }
+
     #[test]
     fn information_totals_stop_at_the_predicted_first_error() {
         // Step 0 is a confident error (μ = 0.01): the coin flip after it does not count.
@@ -363,7 +409,7 @@ mod tests {
     }
 
     /// One of each strategy.
-    fn every_strategy() -> [Strategy; 7] {
+    fn every_strategy() -> [Strategy; 8] {
         [
             Strategy::actprm(SelectionConfig::new()),
             rule(Tests::AleatoricOnly),
@@ -371,6 +417,10 @@ mod tests {
             Strategy::entropy(0.3, 0.5),
             Strategy::bald(0.001, 0.5),
             Strategy::Random {
+                fraction: 0.5,
+                seed: 0,
+            },
+            Strategy::RandomOffline {
                 fraction: 0.5,
                 seed: 0,
             },
@@ -390,6 +440,7 @@ mod tests {
                 "entropy",
                 "bald",
                 "random",
+                "random-offline",
                 "full"
             ]
         );

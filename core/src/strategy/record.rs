@@ -27,6 +27,10 @@ pub(super) enum StrategyRecord {
         fraction: f64,
         seed: u64,
     },
+    RandomOffline {
+        fraction: f64,
+        seed: u64,
+    },
     Full,
 }
 
@@ -47,6 +51,9 @@ impl From<Strategy> for StrategyRecord {
                 Measure::MutualInformation => StrategyRecord::Bald { threshold, tau },
             },
             Strategy::Random { fraction, seed } => StrategyRecord::Random { fraction, seed },
+            Strategy::RandomOffline { fraction, seed } => {
+                StrategyRecord::RandomOffline { fraction, seed }
+            }
             Strategy::Full => StrategyRecord::Full,
         }
     }
@@ -62,6 +69,9 @@ impl From<StrategyRecord> for Strategy {
             StrategyRecord::Entropy { threshold, tau } => Strategy::entropy(threshold, tau),
             StrategyRecord::Bald { threshold, tau } => Strategy::bald(threshold, tau),
             StrategyRecord::Random { fraction, seed } => Strategy::Random { fraction, seed },
+            StrategyRecord::RandomOffline { fraction, seed } => {
+                Strategy::RandomOffline { fraction, seed }
+            }
             StrategyRecord::Full => Strategy::Full,
         }
     }

@@ -201,6 +201,12 @@ pub struct ModelArgs {
     /// backbone computes once per trajectory: far faster on a CPU than fine-tuning it whole.
     #[arg(long)]
     pub freeze_backbone: bool,
+    /// Standardise every dimension of the step features before the heads, by its mean and
+    /// standard deviation over the steps of the first pool trajectories (no label is read),
+    /// stored with the heads. A decoder's inner layers are not normalised, and a few of their
+    /// dimensions carry offsets far above the others' spread.
+    #[arg(long)]
+    pub standardise_features: bool,
     /// Fine-tune a decoder backbone through low-rank adapters (LoRA) of this rank on its
     /// attention projections: the decoder's own weights stay fixed and only the adapters and
     /// the heads train (the anchor θ₀ covers the heads alone). Adapters start at zero, so
@@ -426,8 +432,9 @@ pub struct SweepArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub benchmarks: BenchmarkArgs,
-    /// Strategies to run (comma-separated). `random` is run at the budget each `actprm` run of
-    /// the same seed and heads spent, unless --random-fractions is given.
+    /// Strategies to run (comma-separated). `random` and `random-offline` are run at the
+    /// budget each `actprm` run of the same seed and heads spent, unless --random-fractions is
+    /// given.
     #[arg(
         long,
         value_enum,
@@ -463,8 +470,8 @@ pub struct SweepArgs {
     /// Thresholds in bits for `bald` (comma-separated).
     #[arg(long, value_delimiter = ',', default_values_t = [DEFAULT_MUTUAL_INFORMATION_THRESHOLD], value_parser = ranges::bits, allow_negative_numbers = true)]
     pub bald_thresholds: Vec<f32>,
-    /// Fractions of the pool `random` labels (comma-separated); without them, `random` matches
-    /// each `actprm` run's budget.
+    /// Fractions of the pool `random` and `random-offline` label (comma-separated); without
+    /// them, they match each `actprm` run's budget.
     #[arg(long, value_delimiter = ',', value_parser = ranges::fraction, allow_negative_numbers = true)]
     pub random_fractions: Vec<f64>,
     /// Experiments run at once (default: one per core; each experiment uses one core on the
@@ -510,6 +517,12 @@ pub struct TrainArgs {
     /// the run is named `random` and writes runs/random/.
     #[arg(long, default_value_t = 1.0, value_parser = ranges::fraction, allow_negative_numbers = true)]
     pub label_fraction: f64,
+    /// With --label-fraction below 1, draw the trajectories to label before the pass and
+    /// train on them alone in full mini-batches (the run is named `random-offline`), rather
+    /// than label each with that probability as the pass meets it, which leaves about
+    /// fraction × --batch-size labels per update. Both draw the same trajectories.
+    #[arg(long)]
+    pub offline: bool,
     /// τ: a step is predicted erroneous when its mean is below τ.
     #[arg(long, default_value_t = SelectionConfig::new().tau, value_parser = ranges::tau, allow_negative_numbers = true)]
     pub tau: f32,

@@ -25,6 +25,9 @@ pub enum StrategyArg {
     Bald,
     /// Each trajectory with a fixed probability, whatever the model says.
     Random,
+    /// The trajectories `random` would label, drawn before the pass and trained on alone in
+    /// full mini-batches: the same labels, the full-data schedule.
+    RandomOffline,
     /// Every trajectory: the full-data baseline.
     Full,
 }
@@ -59,13 +62,24 @@ impl StrategyArg {
             StrategyArg::Entropy => Strategy::entropy(threshold, tau),
             StrategyArg::Bald => Strategy::bald(threshold, tau),
             StrategyArg::Random => Strategy::Random { fraction, seed },
+            StrategyArg::RandomOffline => Strategy::RandomOffline { fraction, seed },
             StrategyArg::Full => Strategy::Full,
         }
     }
 
-    /// Whether the strategy decides by the ensemble's scores (random and full do not).
+    /// Whether the strategy decides by the ensemble's scores (the random baselines and full do
+    /// not).
     pub fn reads_scores(self) -> bool {
-        !matches!(self, StrategyArg::Random | StrategyArg::Full)
+        !matches!(
+            self,
+            StrategyArg::Random | StrategyArg::RandomOffline | StrategyArg::Full
+        )
+    }
+
+    /// Whether the strategy labels a random fraction of the pool, which a sweep matches to
+    /// actprm's budget.
+    pub fn is_random(self) -> bool {
+        matches!(self, StrategyArg::Random | StrategyArg::RandomOffline)
     }
 
     /// Whether the strategy selects by the heads' disagreement alone (the spread, or the
@@ -80,7 +94,7 @@ impl StrategyArg {
     /// refused.
     pub fn score_based(self, rule: SelectionConfig, threshold: Option<f32>) -> Result<Strategy> {
         let threshold = match self {
-            StrategyArg::Random | StrategyArg::Full => {
+            StrategyArg::Random | StrategyArg::RandomOffline | StrategyArg::Full => {
                 bail!("{} does not read the ensemble's scores", self.name())
             }
             StrategyArg::Entropy => threshold.unwrap_or(DEFAULT_ENTROPY_THRESHOLD),

@@ -116,11 +116,15 @@ pub fn train(args: &TrainArgs, backend: &Backend) -> Result<()> {
             1.0 / pool_size as f64
         );
     }
-    let strategy = if fraction < 1.0 {
-        let seed = args.experiment.seed;
-        Strategy::Random { fraction, seed }
-    } else {
-        Strategy::Full
+    let seed = args.experiment.seed;
+    let strategy = match (fraction < 1.0, args.offline) {
+        (true, false) => Strategy::Random { fraction, seed },
+        (true, true) => Strategy::RandomOffline { fraction, seed },
+        (false, false) => Strategy::Full,
+        (false, true) => bail!(
+            "--offline trains on a random fraction of the pool drawn before the pass: give \
+             --label-fraction below 1"
+        ),
     };
     execute(&args.experiment, strategy, selection, 0, backend)
 }

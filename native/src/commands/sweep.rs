@@ -30,7 +30,7 @@ use crate::progress;
 use crate::stdout::outln;
 use crate::sweep::benchmarks::{BenchmarkSets, Benchmarks};
 use crate::sweep::results::{ExperimentResult, ResultsFile};
-use crate::sweep::spec::{Spec, independent_grid, matches_random_to_actprm};
+use crate::sweep::spec::{Spec, independent_grid, random_matched_to_actprm};
 use crate::sweep::{chart, groups, table};
 use crate::tasks::task_settings;
 
@@ -55,11 +55,16 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
         let data = loaded(&mut data, args, backend)?;
         run_all(args, data, todo, jobs, backend, &file, &mut results)?;
     }
-    if matches_random_to_actprm(args) {
+    let random = random_matched_to_actprm(args);
+    if !random.is_empty() {
         let matched: Vec<Spec> = results
             .iter()
             .filter(|r| r.spec.strategy == StrategyArg::Actprm && grid.contains(&r.spec))
-            .map(|r| Spec::random_matching(&r.spec, r.budget_fraction))
+            .flat_map(|r| {
+                random
+                    .iter()
+                    .map(|&strategy| Spec::random_matching(strategy, &r.spec, r.budget_fraction))
+            })
             .collect();
         let todo = pending(&matched, &results);
         if !todo.is_empty() {
@@ -106,7 +111,7 @@ fn validate(args: &SweepArgs) -> Result<()> {
 
 /// Settings sweep.json gained after sweeps were first recorded, each with the value that the
 /// sweeps recorded without it ran with.
-fn settings_added_later() -> [(&'static str, serde_json::Value); 11] {
+fn settings_added_later() -> [(&'static str, serde_json::Value); 12] {
     [
         ("step_reading", json!(StepReading::Whole.name())),
         ("error_weight", json!(1.0)),
@@ -119,6 +124,7 @@ fn settings_added_later() -> [(&'static str, serde_json::Value); 11] {
         ("prmbench", json!(null)),
         ("feature_layer", json!(null)),
         ("lora", json!(null)),
+        ("standardise_features", json!(false)),
     ]
 }
 
@@ -152,6 +158,7 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "backbone": args.model.backbone.name(),
         "freeze_backbone": args.model.freeze_backbone,
         "feature_layer": args.model.feature_layer,
+        "standardise_features": args.model.standardise_features,
         "lora": args.model.lora(),
         "step_reading": args.model.step_reading.name(),
         "anchor_weight": args.model.anchor_weight,
@@ -414,6 +421,7 @@ mod tests {
                 "prmbench": null,
                 "feature_layer": null,
                 "lora": null,
+                "standardise_features": false,
             })
         );
         let mut recorded = json!({
@@ -428,6 +436,7 @@ mod tests {
             "prmbench": null,
             "feature_layer": 22,
             "lora": {"rank": 8, "alpha": 16.0, "targets": ["q_proj"], "seed": 0},
+            "standardise_features": true,
         });
         let before = recorded.clone();
         assert!(!fill_settings_added_later(&mut recorded));

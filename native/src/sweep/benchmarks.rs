@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::BenchmarkArgs;
 use crate::data_files::{read_prmbench_data, read_processbench_split};
-use crate::pool_experiment::{EncodedSet, ExperimentData};
+use crate::encoded_set::EncodedSet;
+use crate::pool_experiment::ExperimentData;
 
 /// The benchmarks a sweep was given, read once for every seed.
 #[derive(Default)]

@@ -39,12 +39,13 @@ impl Spec {
         }
     }
 
-    /// A `random` experiment at the budget an `actprm` experiment spent.
-    pub fn random_matching(actprm: &Spec, budget_fraction: f64) -> Self {
+    /// A `random` (or `random-offline`, `strategy`) experiment at the budget an `actprm`
+    /// experiment spent.
+    pub fn random_matching(strategy: StrategyArg, actprm: &Spec, budget_fraction: f64) -> Self {
         Self {
             fraction: Some(budget_fraction),
             ..Self {
-                strategy: StrategyArg::Random,
+                strategy,
                 ..actprm.clone()
             }
         }
@@ -82,10 +83,12 @@ impl Spec {
             StrategyArg::Entropy | StrategyArg::Bald => {
                 format!("threshold {} bits", self.threshold.unwrap_or_default())
             }
-            StrategyArg::Random if self.delta_pred.is_some() => {
+            StrategyArg::Random | StrategyArg::RandomOffline if self.delta_pred.is_some() => {
                 format!("budget of actprm {}", deltas())
             }
-            StrategyArg::Random => format!("fraction {}", self.fraction.unwrap_or_default()),
+            StrategyArg::Random | StrategyArg::RandomOffline => {
+                format!("fraction {}", self.fraction.unwrap_or_default())
+            }
             StrategyArg::Full => "every trajectory".to_string(),
         }
     }
@@ -135,7 +138,7 @@ pub fn independent_grid(args: &SweepArgs) -> Vec<Spec> {
                             ..base.clone()
                         }));
                     }
-                    StrategyArg::Random => {
+                    StrategyArg::Random | StrategyArg::RandomOffline => {
                         specs.extend(args.random_fractions.iter().map(|&fraction| Spec {
                             fraction: Some(fraction),
                             ..base.clone()
@@ -151,9 +154,18 @@ pub fn independent_grid(args: &SweepArgs) -> Vec<Spec> {
     specs
 }
 
-/// Whether `random` is to be matched to the `actprm` experiments' budgets.
-pub fn matches_random_to_actprm(args: &SweepArgs) -> bool {
-    args.strategies.contains(&StrategyArg::Random) && args.random_fractions.is_empty()
+/// The random baselines (`random`, `random-offline`) to be matched to the `actprm`
+/// experiments' budgets: those asked for, unless --random-fractions fixes their budgets.
+pub fn random_matched_to_actprm(args: &SweepArgs) -> Vec<StrategyArg> {
+    match args.random_fractions.is_empty() {
+        true => args
+            .strategies
+            .iter()
+            .copied()
+            .filter(|strategy| strategy.is_random())
+            .collect(),
+        false => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -175,7 +187,7 @@ mod tests {
     fn the_grid_crosses_seeds_heads_and_thresholds() {
         let args = sweep_args(&[
             "--strategies",
-            "actprm,entropy,full,random",
+            "actprm,entropy,full,random,random-offline",
             "--seeds",
             "0,1",
             "--heads",
@@ -191,10 +203,13 @@ mod tests {
         // Per seed and head count: 4 actprm settings, 3 entropy thresholds, 1 full; matched
         // random runs come later.
         assert_eq!(grid.len(), 2 * 2 * (4 + 3 + 1));
-        assert!(matches_random_to_actprm(&args));
+        assert_eq!(
+            random_matched_to_actprm(&args),
+            [StrategyArg::Random, StrategyArg::RandomOffline]
+        );
         let settings: std::collections::BTreeSet<_> = grid.iter().map(Spec::setting).collect();
         assert_eq!(settings.len(), 4 + 3 + 1);
-        assert!(grid.iter().all(|spec| spec.strategy != StrategyArg::Random));
+        assert!(grid.iter().all(|spec| !spec.strategy.is_random()));
     }
 
     #[test]
@@ -209,7 +224,7 @@ mod tests {
         ]);
         let grid = independent_grid(&args);
         assert_eq!(grid.len(), 2);
-        assert!(!matches_random_to_actprm(&args));
+        assert!(random_matched_to_actprm(&args).is_empty());
         assert_eq!(
             grid[1].strategy(0.5),
             Strategy::Random {
@@ -226,7 +241,7 @@ mod tests {
             delta_std: Some(0.005),
             ..Spec::new(StrategyArg::Actprm, 2, 32)
         };
-        let random = Spec::random_matching(&actprm, 0.4886666);
+        let random = Spec::random_matching(StrategyArg::Random, &actprm, 0.4886666);
         assert_eq!(
             random.setting(),
             "budget of actprm δ_pred 0.95 · δ_std 0.005"
@@ -234,5 +249,14 @@ mod tests {
         let line = serde_json::to_string(&random).unwrap();
         assert_eq!(serde_json::from_str::<Spec>(&line).unwrap(), random);
         assert_eq!(actprm.strategy(0.5).name(), "actprm");
+        let offline = Spec::random_matching(StrategyArg::RandomOffline, &actprm, 0.4886666);
+        assert_eq!(offline.setting(), random.setting());
+        assert_eq!(
+            offline.strategy(0.5),
+            Strategy::RandomOffline {
+                fraction: 0.4886666,
+                seed: 2
+            }
+        );
     }
 }
