@@ -242,6 +242,18 @@ fn runs_that_would_train_nothing_or_wreck_the_model_are_refused() {
         // AdamW's decoupled decay would take every weight past zero at each update, and the
         // first update alone can wreck the model before any loss is seen to grow.
         (
+            vec![
+                "train",
+                "--label-fraction",
+                "0.5",
+                "--offline",
+                "--max-labels",
+                "10",
+            ],
+            "--offline draws the trajectories it labels before the pass, at --label-fraction: \
+             drop --max-labels",
+        ),
+        (
             vec!["train", "--offline"],
             "--offline trains on a random fraction of the pool drawn before the pass: give \
              --label-fraction below 1",

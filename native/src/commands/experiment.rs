@@ -119,6 +119,10 @@ pub fn train(args: &TrainArgs, backend: &Backend) -> Result<()> {
     let seed = args.experiment.seed;
     let strategy = match (fraction < 1.0, args.offline) {
         (true, false) => Strategy::Random { fraction, seed },
+        (true, true) if args.experiment.max_labels.is_some() => bail!(
+            "--offline draws the trajectories it labels before the pass, at --label-fraction: \
+             drop --max-labels"
+        ),
         (true, true) => Strategy::RandomOffline { fraction, seed },
         (false, false) => Strategy::Full,
         (false, true) => bail!(
