@@ -362,7 +362,10 @@ impl ExperimentData {
 /// or `None` for the small backbone trained from scratch.
 pub fn load_pretrained(model: &ModelArgs, device: &Device) -> Result<Option<PretrainedBackbone>> {
     if model.feature_layer.is_some() && !matches!(model.backbone, BackboneArg::Decoder(_)) {
-        bail!("--feature-layer picks a decoder's layer: pass --backbone with a decoder's path");
+        bail!(
+            "--feature-layer picks a decoder's layer (as sweep's --feature-layers do): pass \
+             --backbone with a decoder's path"
+        );
     }
     if model.lora_rank.is_some() {
         if !matches!(model.backbone, BackboneArg::Decoder(_)) {

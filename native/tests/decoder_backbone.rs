@@ -192,3 +192,55 @@ fn decoder_settings_are_refused_where_they_do_not_apply() {
         );
     }
 }
+
+/// A sweep reads the step features of each layer --feature-layers names, and the table
+/// chooses among them on validation.
+#[test]
+fn a_sweep_chooses_the_feature_layer_on_validation() {
+    let dir = scratch("decoder-layers");
+    let out = dir.join("sweep");
+    actprm(&[
+        "--device",
+        "cpu",
+        "sweep",
+        "--backbone",
+        &tiny_decoder("tiny-llama"),
+        "--freeze-backbone",
+        "--feature-layers",
+        "1,2",
+        "--strategies",
+        "full",
+        "--seeds",
+        "0",
+        "--heads",
+        "2",
+        "--pool-size",
+        "32",
+        "--eval-size",
+        "16",
+        "--jobs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    let layers: Vec<u64> = results
+        .lines()
+        .map(|line| {
+            let result: serde_json::Value = serde_json::from_str(line).unwrap();
+            result["spec"]["feature_layer"].as_u64().unwrap()
+        })
+        .collect();
+    assert_eq!(layers, [1, 2]);
+    let table = std::fs::read_to_string(out.join("table.md")).unwrap();
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("| full")).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows[0].contains("layer 1 · every trajectory"), "{table}");
+    assert!(rows[1].contains("layer 2 · every trajectory"), "{table}");
+    assert_eq!(
+        rows.iter().filter(|row| row.contains('✓')).count(),
+        1,
+        "{table}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -179,7 +179,7 @@ fn backbone(value: &str) -> Result<BackboneArg, String> {
 }
 
 /// The backbone and optimisation, shared by `run`, `train` and `sweep`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
     /// The backbone: `small`, trained from scratch; `minilm`, all-MiniLM-L6-v2 from
     /// --backbone-dir, fine-tuned whole unless frozen; or the path of a pretrained Llama-family
@@ -194,7 +194,8 @@ pub struct ModelArgs {
     pub backbone_dir: Option<PathBuf>,
     /// Which layer's hidden state a decoder backbone gives as a step's feature, from 1 to its
     /// number of layers (only the layers up to it are run) [default: the last, after the
-    /// final norm]. The last layer is not always the best: choose it on validation.
+    /// final norm]. The last layer is not always the best: choose it on validation (`sweep
+    /// --feature-layers`).
     #[arg(long, value_parser = ranges::small_count)]
     pub feature_layer: Option<usize>,
     /// Keep the pretrained backbone fixed and train the heads alone, on step features the
@@ -474,6 +475,12 @@ pub struct SweepArgs {
     /// them, they match each `actprm` run's budget.
     #[arg(long, value_delimiter = ',', value_parser = ranges::fraction, allow_negative_numbers = true)]
     pub random_fractions: Vec<f64>,
+    /// A decoder backbone's layers to read step features from (comma-separated), in place of
+    /// --feature-layer: each is a setting of every strategy, so that the table's ✓ chooses the
+    /// layer on validation as it chooses δ. Each layer is read in a pass of its own, through
+    /// the layers up to it.
+    #[arg(long, value_delimiter = ',', conflicts_with = "feature_layer", value_parser = ranges::small_count)]
+    pub feature_layers: Vec<usize>,
     /// Experiments run at once (default: one per core; each experiment uses one core on the
     /// CPU backend).
     #[arg(long, value_parser = ranges::small_count)]

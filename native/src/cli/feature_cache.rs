@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 /// `--feature-cache` and `--no-feature-cache`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct FeatureCacheArgs {
     /// Where a frozen backbone's step features are cached, by content, so that every later
     /// run, seed, strategy, sweep and evaluation reading the same trajectories with the same

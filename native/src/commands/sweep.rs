@@ -21,7 +21,7 @@ use burn::tensor::Device;
 use serde_json::json;
 
 use crate::backend::Backend;
-use crate::cli::{StrategyArg, SweepArgs, refuse_repeats};
+use crate::cli::{ModelArgs, StrategyArg, SweepArgs, refuse_repeats};
 use crate::commands::experiment::human;
 use crate::dir_lock::DirLock;
 use crate::identity::differences;
@@ -48,7 +48,7 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
         .max(1);
     // The data are loaded only when an experiment is pending, so that a finished sweep
     // rewrites its table and chart at once.
-    let mut data: Option<BTreeMap<u64, SeedData>> = None;
+    let mut data: Option<BTreeMap<DataKey, SeedData>> = None;
     let grid = independent_grid(args);
     let todo = pending(&grid, &results);
     if !todo.is_empty() {
@@ -106,6 +106,7 @@ fn validate(args: &SweepArgs) -> Result<()> {
     refuse_repeats("--entropy-thresholds", &args.entropy_thresholds)?;
     refuse_repeats("--bald-thresholds", &args.bald_thresholds)?;
     refuse_repeats("--random-fractions", &args.random_fractions)?;
+    refuse_repeats("--feature-layers", &args.feature_layers)?;
     Ok(())
 }
 
@@ -216,44 +217,53 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
     }
 }
 
-/// What the experiments of one seed read.
+/// Which data an experiment reads: its seed's, read at its feature layer ([`Spec::data_key`]).
+type DataKey = (u64, Option<usize>);
+
+/// What the experiments of one seed and feature layer read.
 struct SeedData {
     data: ExperimentData,
     benchmarks: BenchmarkSets,
 }
 
-/// The data of every seed, loaded into `data` the first time they are needed.
+/// The data of every seed at every feature layer, loaded into `data` the first time they are
+/// needed.
 fn loaded<'a>(
-    data: &'a mut Option<BTreeMap<u64, SeedData>>,
+    data: &'a mut Option<BTreeMap<DataKey, SeedData>>,
     args: &SweepArgs,
     backend: &Backend,
-) -> Result<&'a BTreeMap<u64, SeedData>> {
+) -> Result<&'a BTreeMap<DataKey, SeedData>> {
     if data.is_none() {
-        let pretrained = load_pretrained(&args.model, &backend.device)?;
         let benchmarks = Benchmarks::read(&args.benchmarks)?;
-        let by_seed = args
-            .seeds
-            .iter()
-            .map(|&seed| {
+        let layers: Vec<Option<usize>> = match args.feature_layers.is_empty() {
+            true => vec![None],
+            false => args.feature_layers.iter().copied().map(Some).collect(),
+        };
+        let mut by_key = BTreeMap::new();
+        for layer in layers {
+            let model = ModelArgs {
+                feature_layer: layer.or(args.model.feature_layer),
+                ..args.model.clone()
+            };
+            let pretrained = load_pretrained(&model, &backend.device)?;
+            for &seed in &args.seeds {
                 let seed_data = ExperimentData::new(
                     &args.pool,
-                    &args.model,
+                    &model,
                     pretrained.as_ref(),
                     seed,
                     &backend.device,
                 )?;
                 seed_data.require_labelled_pool()?;
                 let benchmarks = BenchmarkSets::encode(&benchmarks, &seed_data)?;
-                Ok((
-                    seed,
-                    SeedData {
-                        data: seed_data,
-                        benchmarks,
-                    },
-                ))
-            })
-            .collect::<Result<_>>()?;
-        *data = Some(by_seed);
+                let seed_data = SeedData {
+                    data: seed_data,
+                    benchmarks,
+                };
+                by_key.insert((seed, layer), seed_data);
+            }
+        }
+        *data = Some(by_key);
     }
     Ok(data.as_ref().expect("loaded above"))
 }
@@ -271,7 +281,7 @@ fn pending(wanted: &[Spec], results: &[ExperimentResult]) -> Vec<Spec> {
 /// finishes. The first error stops the other experiments at their next mini-batch.
 fn run_all(
     args: &SweepArgs,
-    data: &BTreeMap<u64, SeedData>,
+    data: &BTreeMap<DataKey, SeedData>,
     specs: Vec<Spec>,
     jobs: usize,
     backend: &Backend,
@@ -293,7 +303,7 @@ fn run_all(
             let Some(spec) = queue.lock().expect("queue lock").pop_front() else {
                 return Ok(());
             };
-            let outcome = experiment(args, &data[&spec.seed], &spec, &device, || {
+            let outcome = experiment(args, &data[&spec.data_key()], &spec, &device, || {
                 bar.inc(1);
                 if stop.load(Ordering::Relaxed) {
                     bail!("stopped: another experiment failed");

@@ -24,10 +24,14 @@ pub struct Spec {
     /// Fraction of the pool `random` labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fraction: Option<f64>,
+    /// The decoder layer the step features are read from, with `--feature-layers`; `None`
+    /// reads the one --feature-layer names (or the last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_layer: Option<usize>,
 }
 
 impl Spec {
-    fn new(strategy: StrategyArg, seed: u64, heads: usize) -> Self {
+    fn new(strategy: StrategyArg, seed: u64, heads: usize, feature_layer: Option<usize>) -> Self {
         Self {
             strategy,
             seed,
@@ -36,7 +40,13 @@ impl Spec {
             delta_std: None,
             threshold: None,
             fraction: None,
+            feature_layer,
         }
+    }
+
+    /// The data this experiment reads: its seed's, with its layer's features.
+    pub fn data_key(&self) -> (u64, Option<usize>) {
+        (self.seed, self.feature_layer)
     }
 
     /// A `random` (or `random-offline`, `strategy`) experiment at the budget an `actprm`
@@ -69,6 +79,14 @@ impl Spec {
     /// The setting within the strategy, the same across seeds: the experiments a chart point
     /// and a table row average over share it.
     pub fn setting(&self) -> String {
+        match self.feature_layer {
+            Some(layer) => format!("layer {layer} · {}", self.strategy_setting()),
+            None => self.strategy_setting(),
+        }
+    }
+
+    /// [`Spec::setting`] without the layer.
+    fn strategy_setting(&self) -> String {
         let deltas = || {
             format!(
                 "δ_pred {} · δ_std {}",
@@ -106,47 +124,53 @@ impl Spec {
 }
 
 /// The experiments that need no other experiment's result, in run order: every strategy but
-/// budget-matched `random`, for every seed and head count.
+/// budget-matched `random`, for every seed, head count and feature layer.
 pub fn independent_grid(args: &SweepArgs) -> Vec<Spec> {
+    let layers: Vec<Option<usize>> = match args.feature_layers.is_empty() {
+        true => vec![None],
+        false => args.feature_layers.iter().copied().map(Some).collect(),
+    };
     let mut specs = Vec::new();
     for &seed in &args.seeds {
         for &heads in &args.heads {
             for &strategy in &args.strategies {
-                let base = Spec::new(strategy, seed, heads);
-                match strategy {
-                    StrategyArg::Actprm
-                    | StrategyArg::AleatoricOnly
-                    | StrategyArg::EpistemicOnly => {
-                        for &delta_pred in &args.delta_pred {
-                            for &delta_std in &args.delta_std {
-                                specs.push(Spec {
-                                    delta_pred: Some(delta_pred),
-                                    delta_std: Some(delta_std),
-                                    ..base.clone()
-                                });
+                for &layer in &layers {
+                    let base = Spec::new(strategy, seed, heads, layer);
+                    match strategy {
+                        StrategyArg::Actprm
+                        | StrategyArg::AleatoricOnly
+                        | StrategyArg::EpistemicOnly => {
+                            for &delta_pred in &args.delta_pred {
+                                for &delta_std in &args.delta_std {
+                                    specs.push(Spec {
+                                        delta_pred: Some(delta_pred),
+                                        delta_std: Some(delta_std),
+                                        ..base.clone()
+                                    });
+                                }
                             }
                         }
+                        StrategyArg::Entropy | StrategyArg::Bald => {
+                            let thresholds = if strategy == StrategyArg::Entropy {
+                                &args.entropy_thresholds
+                            } else {
+                                &args.bald_thresholds
+                            };
+                            specs.extend(thresholds.iter().map(|&threshold| Spec {
+                                threshold: Some(threshold),
+                                ..base.clone()
+                            }));
+                        }
+                        StrategyArg::Random | StrategyArg::RandomOffline => {
+                            specs.extend(args.random_fractions.iter().map(|&fraction| Spec {
+                                fraction: Some(fraction),
+                                ..base.clone()
+                            }));
+                        }
+                        // The baseline does not depend on the head count beyond its model; run it
+                        // once per seed and head count all the same, so each E has its reference.
+                        StrategyArg::Full => specs.push(base),
                     }
-                    StrategyArg::Entropy | StrategyArg::Bald => {
-                        let thresholds = if strategy == StrategyArg::Entropy {
-                            &args.entropy_thresholds
-                        } else {
-                            &args.bald_thresholds
-                        };
-                        specs.extend(thresholds.iter().map(|&threshold| Spec {
-                            threshold: Some(threshold),
-                            ..base.clone()
-                        }));
-                    }
-                    StrategyArg::Random | StrategyArg::RandomOffline => {
-                        specs.extend(args.random_fractions.iter().map(|&fraction| Spec {
-                            fraction: Some(fraction),
-                            ..base.clone()
-                        }));
-                    }
-                    // The baseline does not depend on the head count beyond its model; run it
-                    // once per seed and head count all the same, so each E has its reference.
-                    StrategyArg::Full => specs.push(base),
                 }
             }
         }
@@ -212,6 +236,40 @@ mod tests {
         assert!(grid.iter().all(|spec| !spec.strategy.is_random()));
     }
 
+    /// Each feature layer is a setting of every strategy, read from data of its own.
+    #[test]
+    fn feature_layers_are_settings_of_every_strategy() {
+        let args = sweep_args(&[
+            "--strategies",
+            "actprm,full",
+            "--seeds",
+            "0,1",
+            "--feature-layers",
+            "12,24",
+        ]);
+        let grid = independent_grid(&args);
+        assert_eq!(grid.len(), 2 * 2 * 2);
+        let settings: std::collections::BTreeSet<_> = grid.iter().map(Spec::setting).collect();
+        assert_eq!(
+            settings.into_iter().collect::<Vec<_>>(),
+            [
+                "layer 12 · every trajectory",
+                "layer 12 · δ_pred 0.95 · δ_std 0.005",
+                "layer 24 · every trajectory",
+                "layer 24 · δ_pred 0.95 · δ_std 0.005",
+            ]
+        );
+        let keys: std::collections::BTreeSet<_> = grid.iter().map(Spec::data_key).collect();
+        assert_eq!(keys.len(), 4);
+        let matched = Spec::random_matching(StrategyArg::Random, &grid[0], 0.5);
+        assert_eq!(matched.data_key(), grid[0].data_key());
+        assert!(
+            sweep_args(&["--strategies", "full"])
+                .feature_layers
+                .is_empty()
+        );
+    }
+
     #[test]
     fn explicit_random_fractions_are_part_of_the_grid() {
         let args = sweep_args(&[
@@ -239,7 +297,7 @@ mod tests {
         let actprm = Spec {
             delta_pred: Some(0.95),
             delta_std: Some(0.005),
-            ..Spec::new(StrategyArg::Actprm, 2, 32)
+            ..Spec::new(StrategyArg::Actprm, 2, 32, None)
         };
         let random = Spec::random_matching(StrategyArg::Random, &actprm, 0.4886666);
         assert_eq!(
