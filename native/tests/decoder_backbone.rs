@@ -7,7 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{actprm, actprm_refused, scratch};
+use common::{ONE_SEED_SWEEP, actprm, actprm_refused, scratch, sweep_results};
 
 fn tiny_decoder(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -199,37 +199,28 @@ fn decoder_settings_are_refused_where_they_do_not_apply() {
 fn a_sweep_chooses_the_feature_layer_on_validation() {
     let dir = scratch("decoder-layers");
     let out = dir.join("sweep");
-    actprm(&[
+    let tiny = tiny_decoder("tiny-llama");
+    let mut args = vec![
         "--device",
         "cpu",
         "sweep",
         "--backbone",
-        &tiny_decoder("tiny-llama"),
+        &tiny,
         "--freeze-backbone",
         "--feature-layers",
         "1,2",
         "--strategies",
         "full",
-        "--seeds",
-        "0",
-        "--heads",
-        "2",
-        "--pool-size",
-        "32",
-        "--eval-size",
-        "16",
         "--jobs",
         "1",
         "--out",
         out.to_str().unwrap(),
-    ]);
-    let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
-    let layers: Vec<u64> = results
-        .lines()
-        .map(|line| {
-            let result: serde_json::Value = serde_json::from_str(line).unwrap();
-            result["spec"]["feature_layer"].as_u64().unwrap()
-        })
+    ];
+    args.extend(ONE_SEED_SWEEP);
+    actprm(&args);
+    let layers: Vec<u64> = sweep_results(&out)
+        .iter()
+        .map(|result| result["spec"]["feature_layer"].as_u64().unwrap())
         .collect();
     assert_eq!(layers, [1, 2]);
     let table = std::fs::read_to_string(out.join("table.md")).unwrap();

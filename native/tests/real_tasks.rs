@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{actprm, actprm_refused, data_dir};
+use common::{ONE_SEED_SWEEP, actprm, actprm_refused, data_dir, sweep_results};
 
 /// A ProcessBench directory in `dir` holding, of each split, the first `count` erroneous items
 /// and the first `count` correct ones.
@@ -35,7 +35,7 @@ fn a_tiny_sweep_on_the_gsm8k_task_runs_resumes_and_draws() {
     processbench_slice(&processbench, 3);
     let prmbench = data.join("prmbench_sample/sample.jsonl");
     let sweep = || {
-        actprm(&[
+        let mut args = vec![
             "--device",
             "cpu",
             "sweep",
@@ -45,14 +45,6 @@ fn a_tiny_sweep_on_the_gsm8k_task_runs_resumes_and_draws() {
             data.to_str().unwrap(),
             "--strategies",
             "actprm,random,full",
-            "--seeds",
-            "0",
-            "--heads",
-            "2",
-            "--pool-size",
-            "32",
-            "--eval-size",
-            "16",
             "--d-model",
             "16",
             "--layers",
@@ -63,7 +55,9 @@ fn a_tiny_sweep_on_the_gsm8k_task_runs_resumes_and_draws() {
             prmbench.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
-        ])
+        ];
+        args.extend(ONE_SEED_SWEEP);
+        actprm(&args)
     };
     let first = sweep();
     let table = String::from_utf8_lossy(&first.stdout);
@@ -72,9 +66,8 @@ fn a_tiny_sweep_on_the_gsm8k_task_runs_resumes_and_draws() {
     }
     let results = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
     assert_eq!(results.lines().count(), 3, "{results}");
-    let full = results
-        .lines()
-        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+    let full = sweep_results(&out)
+        .into_iter()
         .find(|result| result["spec"]["strategy"] == "full")
         .unwrap();
     assert_eq!(full["ledger"]["labels_consumed"], 32);

@@ -21,6 +21,27 @@ pub const TINY_MODEL: [&str; 8] = [
     "16",
 ];
 
+/// A sweep's smallest grid: one seed, 2 heads, 32 pool trajectories and 16 held out.
+pub const ONE_SEED_SWEEP: [&str; 8] = [
+    "--seeds",
+    "0",
+    "--heads",
+    "2",
+    "--pool-size",
+    "32",
+    "--eval-size",
+    "16",
+];
+
+/// The results a sweep in `out` recorded, one per experiment.
+pub fn sweep_results(out: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 /// Runs `actprm` with `args`, failing the test with its output when it fails.
 pub fn actprm<S: AsRef<OsStr> + Debug>(args: &[S]) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_actprm"))
