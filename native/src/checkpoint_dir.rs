@@ -1,12 +1,17 @@
 //! Reading and loading a checkpoint directory, with errors that name it. A checkpoint that
-//! holds its heads alone (`actprm export-heads`) is loaded with the pretrained encoder it was
-//! trained on, read from $ACTPRM_BACKBONE or scripts/fetch-backbone.sh's directory.
+//! holds its heads alone is loaded with the pretrained backbone it was trained on: a decoder
+//! from the path it records (a run on a frozen decoder saves so), an encoder (`actprm
+//! export-heads`) from $ACTPRM_BACKBONE or scripts/fetch-backbone.sh's directory.
 
 use std::path::{Path, PathBuf};
 
-use actprm_core::checkpoint::{BackboneReference, Checkpoint, CheckpointConfig, CheckpointFiles};
+use actprm_core::checkpoint::{
+    BackboneReference, Checkpoint, CheckpointConfig, CheckpointFiles, backbone_digest,
+};
 use actprm_core::model::{PrmBackbone, PrmBackboneConfig};
-use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, PretrainedBackbone, default_backbone_dir};
+use actprm_core::pretrained::{
+    DEFAULT_SEPARATOR_INIT, DecoderOptions, PretrainedBackbone, default_backbone_dir,
+};
 use anyhow::{Context, Result, bail};
 
 use crate::backend::Backend;
@@ -34,7 +39,7 @@ pub fn read_checkpoint_files(dir: &Path) -> Result<CheckpointFiles> {
 }
 
 /// Loads the files read from checkpoint directory `dir` onto the backend's device; heads alone
-/// are loaded around the encoder of [`pretrained_encoder_dir`].
+/// are loaded around their backbone (see [`load_heads_alone`]).
 pub fn load_checkpoint_files(
     files: &CheckpointFiles,
     dir: &Path,
@@ -58,14 +63,32 @@ pub fn load_checkpoint_files(
     load_heads_alone(files, &reference, backend).with_context(context)
 }
 
-/// Loads heads alone around the encoder they were trained on.
+/// Loads heads alone around the backbone they were trained on: the decoder at the path the
+/// checkpoint records, or the encoder of [`pretrained_encoder_dir`].
 fn load_heads_alone(
     files: &CheckpointFiles,
     reference: &BackboneReference,
     backend: &Backend,
 ) -> Result<Checkpoint> {
-    let encoder_dir = pretrained_encoder_dir();
     let config = files.read_config()?;
+    if let PrmBackboneConfig::Decoder(decoder) = &config.model.backbone {
+        let path = Path::new(&reference.file);
+        let options = DecoderOptions {
+            feature_layer: decoder.feature_layer,
+            ..DecoderOptions::default()
+        };
+        let backbone = PretrainedBackbone::decoder(path, &options, &backend.device)
+            .with_context(|| {
+                format!(
+                    "the checkpoint holds the heads alone; they read the decoder {}",
+                    path.display()
+                )
+            })?
+            .backbone;
+        let digest = backbone_digest(&backbone)?;
+        return Ok(files.load_with_backbone(backbone, &digest, &backend.device)?);
+    }
+    let encoder_dir = pretrained_encoder_dir();
     let encoder = pretrained_encoder(&config, &encoder_dir, backend)?;
     let weights = encoder_dir.join(&reference.file);
     let digest = file_digest(&weights).with_context(|| {

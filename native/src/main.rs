@@ -17,6 +17,7 @@ mod judge;
 mod pool_experiment;
 mod progress;
 mod resume_state;
+mod run_checkpoint;
 mod run_dir;
 mod shard;
 mod stdout;

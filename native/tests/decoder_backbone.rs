@@ -7,7 +7,9 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{ONE_SEED_SWEEP, actprm, actprm_refused, scratch, sweep_results};
+use common::{
+    ONE_SEED_SWEEP, actprm, actprm_refused, kill_when, read_json, scratch, sweep_results, weights,
+};
 
 fn tiny_decoder(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -86,7 +88,105 @@ fn a_decoder_directory_trains_heads_and_its_checkpoint_scores() {
     assert_eq!(config["encoding"]["question_end"], "separated");
     assert_eq!(config["model"]["backbone"]["Decoder"]["family"], "llama");
     assert!(config["model"]["backbone"]["Decoder"]["lora"].is_null());
+    assert_holds_heads_alone(&out, "tiny-llama");
     score_lines(&out);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The checkpoint of `run` holds the heads alone, and names the decoder `name` by its absolute
+/// path.
+fn assert_holds_heads_alone(run: &std::path::Path, name: &str) {
+    let config = checkpoint_config(run);
+    let decoder = std::fs::canonicalize(tiny_decoder(name)).unwrap();
+    let reference = &config["pretrained_backbone"];
+    assert_eq!(reference["file"], decoder.display().to_string(), "{config}");
+    assert_eq!(reference["sha256"].as_str().unwrap().len(), 64, "{config}");
+    let tensors = weights(run);
+    assert!(
+        tensors.keys().all(|name| name.starts_with("heads.")),
+        "{:?}",
+        tensors.keys()
+    );
+}
+
+/// Heads alone whose decoder is gone, or was replaced by other weights, are refused, naming
+/// the decoder's path.
+#[test]
+fn heads_alone_without_their_decoder_are_refused() {
+    let dir = scratch("decoder-moved");
+    let decoder = dir.join("decoder.gguf");
+    std::fs::copy(tiny_decoder("tiny-qwen2.gguf"), &decoder).unwrap();
+    let out = dir.join("run");
+    run_with(decoder.to_str().unwrap(), &out, &[]);
+    let score = |what: &str| {
+        let refused = actprm_refused(&[
+            "--device",
+            "cpu",
+            "score",
+            "--checkpoint",
+            out.join("checkpoint").to_str().unwrap(),
+            "--count",
+            "1",
+        ]);
+        let stderr = String::from_utf8_lossy(&refused.stderr).to_string();
+        assert!(stderr.contains("decoder.gguf"), "{what}: {stderr}");
+        stderr
+    };
+    std::fs::copy(tiny_decoder("tiny-llama.gguf"), &decoder).unwrap();
+    let other = score("other weights");
+    assert!(
+        other.contains("the heads were trained on a backbone whose"),
+        "{other}"
+    );
+    std::fs::remove_file(&decoder).unwrap();
+    let gone = score("gone");
+    assert!(gone.contains("they read the decoder"), "{gone}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A run on a frozen decoder saves its heads alone at every save, resumes from them, and ends
+/// where a run never killed ends.
+#[test]
+fn a_killed_run_on_a_frozen_decoder_resumes_from_its_heads() {
+    let dir = scratch("decoder-resume");
+    let tiny = tiny_decoder("tiny-qwen2.gguf");
+    let args = |out: &std::path::Path| -> Vec<String> {
+        [
+            "--device",
+            "cpu",
+            "run",
+            "--backbone",
+            &tiny,
+            "--freeze-backbone",
+            "--pool-size",
+            "480",
+            "--eval-size",
+            "16",
+            "--heads",
+            "2",
+            "--checkpoint-every",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(str::to_string)
+        .to_vec()
+    };
+    let reference = dir.join("reference");
+    actprm(&args(&reference));
+    let out = dir.join("killed");
+    let state = out.join("resume/pass.json");
+    let landed = kill_when(&args(&out), &state, |text| {
+        text.contains("\"next_batch\": 10")
+    });
+    assert!(landed, "the run ended before its save at mini-batch 10");
+    let resume = read_json(&out.join("resume/config.json"));
+    assert!(resume["pretrained_backbone"].is_object(), "{resume}");
+    let resumed = actprm(&args(&out));
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert!(stdout.contains("going on from mini-batch 10"), "{stdout}");
+    assert_eq!(weights(&out), weights(&reference));
+    assert_holds_heads_alone(&out, "tiny-qwen2.gguf");
     std::fs::remove_dir_all(&dir).ok();
 }
 

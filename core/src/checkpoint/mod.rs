@@ -22,7 +22,7 @@ use crate::selection::{SelectionConfig, check_threshold, is_valid_tau};
 use crate::tokenizer::{SpecialTokensConfig, StepTokenizer};
 use crate::whole_dir::{FileError, settled_dir, write_whole_dir};
 
-pub use heads_only::BackboneReference;
+pub use heads_only::{BackboneReference, backbone_digest};
 
 /// File name of the configuration inside a checkpoint directory.
 pub const CONFIG_FILE: &str = "config.json";

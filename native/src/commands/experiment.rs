@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use actprm_core::active::{self, PassProgress};
 use actprm_core::budget::BudgetLedger;
-use actprm_core::checkpoint::{CheckpointConfig, CheckpointFiles};
+use actprm_core::checkpoint::CheckpointConfig;
 use actprm_core::eval::Evaluation;
 use actprm_core::eval::baselines::TrivialBaselines;
 use actprm_core::eval::threshold::ChosenThreshold;
@@ -18,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::backend::Backend;
+use crate::checkpoint_dir::load_checkpoint_files;
 use crate::cli::{ExperimentArgs, RunArgs, TrainArgs};
 use crate::judge::buyer::JudgeSettings;
 use crate::judge::tally::Totals;
@@ -27,6 +28,7 @@ use crate::pool_experiment::{
 };
 use crate::progress;
 use crate::resume_state::{PassState, ResumeState};
+use crate::run_checkpoint::RunCheckpoints;
 use crate::run_dir::RunDir;
 use crate::stdout::outln;
 
@@ -159,6 +161,7 @@ fn execute(
     )?;
     let checkpoint_config =
         data.checkpoint_config(&args.model, args.heads, args.seed, selection.clone());
+    let checkpoints = RunCheckpoints::for_run(&args.model, pretrained.as_ref())?;
     let training = training_config(&args.model, args.seed);
     let opened = RunDir::open(&out, args.force)?;
     let mut served = match args.judge.served() {
@@ -205,7 +208,8 @@ fn execute(
             if let (Some(tally), Some(saved)) = (&tally, state.pass.judge) {
                 *tally.borrow_mut() = saved;
             }
-            let model = state.checkpoint.load(device)?.model;
+            let resume_dir = run_dir.root().join("resume");
+            let model = load_checkpoint_files(&state.checkpoint, &resume_dir, backend)?.model;
             let start = ResumedPass {
                 model,
                 trainer: state.trainer,
@@ -254,11 +258,8 @@ fn execute(
                     .map_or("skipped".into(), |u| format!("{:.3}", u.loss)),
             ));
             if args.checkpoint_every > 0 && (report.batch + 1) % args.checkpoint_every == 0 {
-                let checkpoint = CheckpointFiles::from_model(
-                    trainer.model(),
-                    &checkpoint_config,
-                    &data.tokenizer,
-                )?;
+                let checkpoint =
+                    checkpoints.files(trainer.model(), &checkpoint_config, &data.tokenizer)?;
                 run_dir.save_checkpoint(&checkpoint)?;
                 run_dir.save_resume_state(&ResumeState {
                     checkpoint,
@@ -292,7 +293,7 @@ fn execute(
 
     let threshold = data.choose_threshold(&model);
     let checkpoint_config = checkpoint_config.with_threshold(threshold);
-    let checkpoint_dir = run_dir.save_checkpoint(&CheckpointFiles::from_model(
+    let checkpoint_dir = run_dir.save_checkpoint(&checkpoints.files(
         &model,
         &checkpoint_config,
         &data.tokenizer,
