@@ -76,6 +76,36 @@ impl PassPlan {
     }
 }
 
+/// What a pass walks: the whole pool once, or the trajectories its strategy draws beforehand
+/// as many times as make the mini-batches of one walk over the whole pool (the full-data
+/// schedule).
+pub struct PassWalk {
+    /// The pool indices drawn before the pass, or `None` for the whole pool.
+    pub drawn: Option<Vec<usize>>,
+    /// Times the pass walks them.
+    pub epochs: usize,
+    /// Mini-batches the pass makes in all.
+    pub batches: usize,
+}
+
+impl PassWalk {
+    /// The walk of a pass with `strategy` over a pool of `pool_size` in mini-batches of
+    /// `batch_size`.
+    pub fn of(strategy: &Strategy, pool_size: usize, batch_size: usize) -> Self {
+        let drawn = strategy.drawn_before_pass(pool_size);
+        let walked = drawn.as_ref().map_or(pool_size, Vec::len);
+        let per_epoch = num_batches(walked, batch_size);
+        let epochs = num_batches(pool_size, batch_size)
+            .div_ceil(per_epoch.max(1))
+            .max(1);
+        Self {
+            drawn,
+            epochs,
+            batches: epochs * per_epoch,
+        }
+    }
+}
+
 /// Where a stopped pass saved its state, to go on from.
 pub struct ResumedPass {
     /// The weights the model had then.
@@ -241,16 +271,10 @@ impl ExperimentData {
         device: &Device,
         on_batch: impl FnMut(&BatchReport, &PrmTrainer, &PassProgress) -> Result<()>,
     ) -> Result<(EnsemblePrm, BudgetLedger)> {
-        let drawn = plan
-            .strategy
-            .drawn_before_pass(self.pool.len())
-            .map(|indices| self.pool.subset(&indices));
+        let walk = PassWalk::of(&plan.strategy, self.pool.len(), training.batch_size);
+        let drawn = walk.drawn.as_ref().map(|indices| self.pool.subset(indices));
         let pool = drawn.as_ref().unwrap_or(&self.pool);
-        // A pass over trajectories drawn beforehand walks them as many times as make the
-        // mini-batches of one walk over the whole pool: the full-data schedule.
-        let epochs = num_batches(self.pool.len(), training.batch_size)
-            .div_ceil(num_batches(pool.len(), training.batch_size).max(1))
-            .max(1);
+        let epochs = walk.epochs;
         let pass = PoolPass {
             pool: &pool.trajectories,
             inputs: pool.inputs(self.tokenizer.pad_id()),

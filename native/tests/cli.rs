@@ -381,7 +381,12 @@ fn the_random_baselines_label_the_same_trajectories_on_two_schedules() {
         if offline {
             args.push("--offline");
         }
-        actprm(&args);
+        let stdout = String::from_utf8_lossy(&actprm(&args).stdout).to_string();
+        assert_eq!(
+            stdout.contains("pool trajectories drawn before the pass, walked"),
+            offline,
+            "{stdout}"
+        );
         let record = read_json(&out.join("run.json"));
         let summary = read_json(&out.join("summary.json"));
         (

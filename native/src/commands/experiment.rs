@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use actprm_core::active::{self, PassProgress};
+use actprm_core::active::PassProgress;
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::CheckpointConfig;
 use actprm_core::eval::Evaluation;
@@ -24,7 +24,7 @@ use crate::judge::buyer::JudgeSettings;
 use crate::judge::tally::Totals;
 use crate::judge::{ServedJudge, open_buyer};
 use crate::pool_experiment::{
-    ExperimentData, PassPlan, ResumedPass, load_pretrained, training_config,
+    ExperimentData, PassPlan, PassWalk, ResumedPass, load_pretrained, training_config,
 };
 use crate::progress;
 use crate::resume_state::{PassState, ResumeState};
@@ -189,13 +189,25 @@ fn execute(
         judge: served.as_ref().map(|served| served.buyer().settings()),
     })?;
 
-    let num_batches = active::num_batches(data.pool.len(), training.batch_size);
-    outln!(
-        "{name}: one pass over {} pool trajectories in {num_batches} mini-batches of {} (E = {} heads)",
-        data.pool.len(),
-        training.batch_size,
-        args.heads
-    )?;
+    let walk = PassWalk::of(&strategy, data.pool.len(), training.batch_size);
+    let num_batches = walk.batches;
+    match &walk.drawn {
+        None => outln!(
+            "{name}: one pass over {} pool trajectories in {num_batches} mini-batches of {} (E = {} heads)",
+            data.pool.len(),
+            training.batch_size,
+            args.heads
+        )?,
+        Some(drawn) => outln!(
+            "{name}: {} of {} pool trajectories drawn before the pass, walked {} times in \
+             {num_batches} mini-batches of {} (E = {} heads)",
+            drawn.len(),
+            data.pool.len(),
+            walk.epochs,
+            training.batch_size,
+            args.heads
+        )?,
+    }
     let tally = served.as_ref().map(ServedJudge::tally);
     let (start, mut last_saved, worked_before) = match resume {
         Some(state) => {
