@@ -11,7 +11,7 @@ use actprm_core::eval::threshold::{ChosenThreshold, choose_threshold};
 use actprm_core::judge::{Judge, JudgeCost};
 use actprm_core::loss::LossConfig;
 use actprm_core::model::{
-    BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, FeatureNorm, PrmConfig,
+    BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, FeatureNorm, InputNorm, PrmConfig,
 };
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, DecoderOptions, PretrainedBackbone};
 use actprm_core::scores::StepScores;
@@ -228,7 +228,11 @@ impl ExperimentData {
                 EnsembleHeadsConfig::new()
                     .with_num_heads(heads)
                     .with_seed(seed)
-                    .with_standardise_input(model.standardise_features),
+                    .with_input_norm(
+                        model
+                            .standardise_features
+                            .then_some(InputNorm::Standardised),
+                    ),
             ),
             self.encoding.clone(),
         )
@@ -348,13 +352,13 @@ impl ExperimentData {
         if !pool.is_empty() {
             model.score(&pool.slice(0..1).batch(device));
         }
-        match config.model.heads.standardise_input {
-            true => {
+        match config.model.heads.input_norm {
+            Some(InputNorm::Standardised) => {
                 let sample = pool.slice(0..pool.len().min(STANDARDISATION_SAMPLE));
                 let moments = model.feature_moments(sample);
                 model.with_input_norm(FeatureNorm::fitted(&moments, device))
             }
-            false => model,
+            None => model,
         }
     }
 

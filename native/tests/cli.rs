@@ -423,7 +423,7 @@ fn standardised_features_travel_with_the_checkpoint() {
     tiny_run(&run, &["--standardise-features"]);
     let config = read_json(&run.join("checkpoint/config.json"));
     assert_eq!(
-        config["model"]["heads"]["standardise_input"], true,
+        config["model"]["heads"]["input_norm"], "standardised",
         "{config}"
     );
     let tensors = weights(&run);

@@ -177,7 +177,7 @@ mod tests {
     use crate::batch::PrmInput;
     use crate::encoding::{EncodingConfig, encode_trajectory};
     use crate::model::test_support::{Poison, tiny_prm_config};
-    use crate::model::{EnsemblePrm, FeatureMoments, FeatureNorm, PrmConfig};
+    use crate::model::{EnsemblePrm, FeatureMoments, FeatureNorm, InputNorm, PrmConfig};
     use crate::tasks::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
 
@@ -215,7 +215,7 @@ mod tests {
         let device = Device::flex();
         let tokenizer = StepTokenizer::for_synthetic(&SyntheticConfig::new());
         let mut model_config = tiny_prm_config(tokenizer.vocab_size(), 3, 8);
-        model_config.heads.standardise_input = true;
+        model_config.heads.input_norm = Some(InputNorm::Standardised);
         let width = model_config.backbone.width();
         let mut moments = FeatureMoments::new(width);
         for row in 0..5 {

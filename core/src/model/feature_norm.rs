@@ -6,6 +6,16 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+/// How the heads' input features are normalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputNorm {
+    /// Each dimension shifted by its mean and divided by its standard deviation, as measured
+    /// on the pool ([`FeatureNorm`]).
+    Standardised,
+}
 
 /// Standard deviations below this are taken as this, so that a constant dimension is not
 /// blown up.

@@ -7,7 +7,7 @@ use burn::module::{Module, Param};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::feature_norm::FeatureNorm;
+use super::feature_norm::{FeatureNorm, InputNorm};
 use crate::rng::SeededRng;
 
 /// Configuration of [`EnsembleHeads`].
@@ -22,11 +22,9 @@ pub struct EnsembleHeadsConfig {
     /// Seed of the head initialisation.
     #[config(default = 0)]
     pub seed: u64,
-    /// Standardise every feature dimension before the heads ([`FeatureNorm`]), by statistics
-    /// measured on the pool (see [`EnsembleHeads::with_input_norm`]). Off, features reach the
-    /// heads as the backbone gives them.
-    #[config(default = false)]
-    pub standardise_input: bool,
+    /// How features are normalised before the heads (see [`EnsembleHeads::with_input_norm`]);
+    /// `None`, the default, gives them to the heads as the backbone does.
+    pub input_norm: Option<InputNorm>,
 }
 
 /// One layer of all E heads at once: `y_e = x_e · W_e + b_e`.
@@ -103,8 +101,8 @@ impl EnsembleHeadsConfig {
             .collect();
         let anchor = layers.iter().map(BatchedLinear::frozen_copy).collect();
         let input_norm = self
-            .standardise_input
-            .then(|| FeatureNorm::identity(d_input, device));
+            .input_norm
+            .map(|InputNorm::Standardised| FeatureNorm::identity(d_input, device));
         EnsembleHeads {
             input_norm,
             layers,
@@ -381,5 +379,19 @@ mod tests {
         let x = Tensor::<3>::ones([1, 2, 3], &device());
         let (la, lb) = (a.forward(x.clone()), b.forward(x));
         assert_eq!(la.into_data(), lb.into_data());
+    }
+
+    /// A configuration written before the input norm existed reads as one without it.
+    #[test]
+    fn a_configuration_without_an_input_norm_reads() {
+        let older = r#"{"num_heads": 4, "hidden": 8, "seed": 1}"#;
+        let config: EnsembleHeadsConfig = serde_json::from_str(older).unwrap();
+        assert_eq!(config.input_norm, None);
+        let standardised =
+            EnsembleHeadsConfig::new().with_input_norm(Some(InputNorm::Standardised));
+        let written = serde_json::to_value(&standardised).unwrap();
+        assert_eq!(written["input_norm"], "standardised");
+        let read: EnsembleHeadsConfig = serde_json::from_value(written).unwrap();
+        assert_eq!(read.input_norm, Some(InputNorm::Standardised));
     }
 }

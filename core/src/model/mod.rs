@@ -21,7 +21,7 @@ pub use decoder::{
     Decoder, DecoderCache, DecoderConfig, DecoderConfigError, DecoderFamily, HostTensor,
     LayerCache, LoraConfig, LoraTarget, NamedTensors,
 };
-pub use feature_norm::{FeatureMoments, FeatureNorm};
+pub use feature_norm::{FeatureMoments, FeatureNorm, InputNorm};
 pub use heads::{EnsembleHeads, EnsembleHeadsConfig};
 pub use prm::{EnsemblePrm, PrmConfig};
 pub use small_transformer::{BackboneConfig, TransformerBackbone};
