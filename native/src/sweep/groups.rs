@@ -54,6 +54,8 @@ pub struct Group {
     pub series: String,
     pub strategy: StrategyArg,
     pub heads: usize,
+    /// The decoder layer the features are read from, when the sweep names layers.
+    pub feature_layer: Option<usize>,
     pub setting: String,
     pub seeds: Vec<u64>,
     /// Labels consumed over the pool size.
@@ -201,6 +203,7 @@ pub fn group(results: &[ExperimentResult]) -> Vec<Group> {
                 },
                 strategy,
                 heads,
+                feature_layer: members[0].spec.feature_layer,
                 seeds: members.iter().map(|r| r.spec.seed).collect(),
                 budget: Spread::of(&values(&|r| r.budget_fraction)),
                 test_f1: Spread::of(&values(&|r| r.test.first_error.f1)),
@@ -240,8 +243,8 @@ pub fn group(results: &[ExperimentResult]) -> Vec<Group> {
                 .iter()
                 .position(|&s| s == g.strategy)
         };
-        (rank(a), a.heads)
-            .cmp(&(rank(b), b.heads))
+        (rank(a), a.heads, a.feature_layer)
+            .cmp(&(rank(b), b.heads, b.feature_layer))
             .then(a.budget.mean.total_cmp(&b.budget.mean))
     });
     groups
