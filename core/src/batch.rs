@@ -97,6 +97,14 @@ impl<'a> Inputs<'a> {
         }
     }
 
+    /// The trajectories in consecutive chunks of `size` (at least 1), the last maybe shorter.
+    pub fn chunks(self, size: usize) -> impl Iterator<Item = Inputs<'a>> {
+        let size = size.max(1);
+        (0..self.len())
+            .step_by(size)
+            .map(move |start| self.slice(start..(start + size).min(self.len())))
+    }
+
     /// All of them as one batch on `device`.
     pub fn batch(&self, device: &Device) -> PrmInput {
         match *self {
@@ -256,6 +264,27 @@ mod tests {
 
     fn encoded(tokens: usize, positions: &[usize]) -> EncodedTrajectory {
         EncodedTrajectory::single_window((1..=tokens as u32).collect(), positions)
+    }
+
+    #[test]
+    fn chunks_cover_every_trajectory_once_in_order() {
+        let all: Vec<EncodedTrajectory> = (1..=7).map(|n| encoded(n, &[0])).collect();
+        let inputs = Inputs::Tokens {
+            encoded: &all,
+            pad_id: 0,
+        };
+        let lengths: Vec<usize> = inputs.chunks(3).map(|chunk| chunk.len()).collect();
+        assert_eq!(lengths, [3, 3, 1]);
+        let firsts: Vec<u32> = inputs
+            .chunks(3)
+            .map(|chunk| match chunk {
+                Inputs::Tokens { encoded, .. } => encoded[0].windows[0].len() as u32,
+                Inputs::Features(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(firsts, [1, 4, 7]);
+        assert_eq!(inputs.chunks(0).count(), 7, "a size of 0 reads as 1");
+        assert_eq!(inputs.slice(0..0).chunks(4).count(), 0);
     }
 
     #[test]

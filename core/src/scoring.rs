@@ -229,12 +229,9 @@ pub fn score_inputs(
     mut progress: impl FnMut(usize),
 ) -> Vec<StepScores> {
     let device = model.device();
-    let batch_size = batch_size.max(1);
     let mut scores = Vec::with_capacity(inputs.len());
-    while scores.len() < inputs.len() {
-        let end = (scores.len() + batch_size).min(inputs.len());
-        let batch = inputs.slice(scores.len()..end).batch(&device);
-        scores.extend(model.score(&batch));
+    for chunk in inputs.chunks(batch_size) {
+        scores.extend(model.score(&chunk.batch(&device)));
         progress(scores.len());
     }
     scores
@@ -249,12 +246,9 @@ pub async fn score_inputs_async<F: Future<Output = ()>>(
     mut after_batch: impl FnMut(usize) -> F,
 ) -> Vec<StepScores> {
     let device = model.device();
-    let batch_size = batch_size.max(1);
     let mut scores = Vec::with_capacity(inputs.len());
-    while scores.len() < inputs.len() {
-        let end = (scores.len() + batch_size).min(inputs.len());
-        let batch = inputs.slice(scores.len()..end).batch(&device);
-        scores.extend(model.score_async(&batch).await);
+    for chunk in inputs.chunks(batch_size) {
+        scores.extend(model.score_async(&chunk.batch(&device)).await);
         after_batch(scores.len()).await;
     }
     scores

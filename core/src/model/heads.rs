@@ -181,7 +181,8 @@ impl EnsembleHeads {
     }
 
     /// Whether the features are standardised before the heads.
-    pub fn standardises_input(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn standardises_input(&self) -> bool {
         self.input_norm.is_some()
     }
 

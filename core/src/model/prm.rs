@@ -200,10 +200,8 @@ impl EnsemblePrm {
         let device = self.device();
         let width = self.heads.input_width();
         let mut moments = FeatureMoments::new(width);
-        let mut start = 0;
-        while start < inputs.len() {
-            let end = (start + SCORE_BATCH_SIZE).min(inputs.len());
-            let batch = inputs.slice(start..end).batch(&device);
+        for chunk in inputs.chunks(SCORE_BATCH_SIZE) {
+            let batch = chunk.batch(&device);
             let max_steps = batch.max_steps();
             let values = model
                 .step_features(&batch)
@@ -216,7 +214,6 @@ impl EnsemblePrm {
                     .chunks_exact(width)
                     .for_each(|row| moments.add(row));
             }
-            start = end;
         }
         moments
     }
