@@ -30,7 +30,7 @@ use crate::progress;
 use crate::stdout::outln;
 use crate::sweep::benchmarks::{BenchmarkSets, Benchmarks};
 use crate::sweep::results::{ExperimentResult, ResultsFile};
-use crate::sweep::spec::{Spec, independent_grid, random_matched_to_actprm};
+use crate::sweep::spec::{Spec, feature_layers, independent_grid, random_matched_to_actprm};
 use crate::sweep::{chart, groups, table};
 use crate::tasks::task_settings;
 
@@ -235,12 +235,8 @@ fn loaded<'a>(
 ) -> Result<&'a BTreeMap<DataKey, SeedData>> {
     if data.is_none() {
         let benchmarks = Benchmarks::read(&args.benchmarks)?;
-        let layers: Vec<Option<usize>> = match args.feature_layers.is_empty() {
-            true => vec![None],
-            false => args.feature_layers.iter().copied().map(Some).collect(),
-        };
         let mut by_key = BTreeMap::new();
-        for layer in layers {
+        for layer in feature_layers(args) {
             let model = ModelArgs {
                 feature_layer: layer.or(args.model.feature_layer),
                 ..args.model.clone()

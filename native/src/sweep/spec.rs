@@ -126,10 +126,7 @@ impl Spec {
 /// The experiments that need no other experiment's result, in run order: every strategy but
 /// budget-matched `random`, for every seed, head count and feature layer.
 pub fn independent_grid(args: &SweepArgs) -> Vec<Spec> {
-    let layers: Vec<Option<usize>> = match args.feature_layers.is_empty() {
-        true => vec![None],
-        false => args.feature_layers.iter().copied().map(Some).collect(),
-    };
+    let layers = feature_layers(args);
     let mut specs = Vec::new();
     for &seed in &args.seeds {
         for &heads in &args.heads {
@@ -176,6 +173,15 @@ pub fn independent_grid(args: &SweepArgs) -> Vec<Spec> {
         }
     }
     specs
+}
+
+/// The feature layers the experiments read, each a setting: those --feature-layers names, or
+/// `None` alone, the layer --feature-layer names (or the last).
+pub fn feature_layers(args: &SweepArgs) -> Vec<Option<usize>> {
+    match args.feature_layers.is_empty() {
+        true => vec![None],
+        false => args.feature_layers.iter().copied().map(Some).collect(),
+    }
 }
 
 /// The random baselines (`random`, `random-offline`) to be matched to the `actprm`
