@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::judge::JudgeCost;
+use crate::pool_indices::PoolIndices;
 use crate::trainer::UpdateStats;
 
 /// Number of equal parts of the pass the selection rate is reported over.
@@ -71,6 +72,10 @@ pub struct BudgetLedger {
     pub seen_by_tenth: Vec<usize>,
     /// Trajectories sent to the judge in each tenth of the pass.
     pub selected_by_tenth: Vec<usize>,
+    /// The pool trajectories the judge labelled (ledgers written before it was kept read it
+    /// as empty).
+    #[serde(default)]
+    pub labelled: PoolIndices,
 }
 
 impl BudgetLedger {
@@ -89,6 +94,7 @@ impl BudgetLedger {
             tokens_per_trajectory: cost.tokens_per_trajectory,
             seen_by_tenth: vec![0; PARTS],
             selected_by_tenth: vec![0; PARTS],
+            labelled: PoolIndices::default(),
         }
     }
 

@@ -20,6 +20,7 @@ pub mod judge;
 pub mod loss;
 pub mod model;
 mod named_choice;
+pub mod pool_indices;
 pub mod pretrained;
 pub mod rng;
 pub mod schedule;

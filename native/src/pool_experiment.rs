@@ -323,9 +323,15 @@ impl ExperimentData {
             }
             on_batch(report, trainer, progress)
         })?;
-        // The budget is a fraction of the whole pool, of which the pass may have seen a part.
+        // The budget is a fraction of the whole pool, of which the pass may have seen a part,
+        // and the trajectories labelled are named by their index in the whole pool.
+        let labelled = match &walk.drawn {
+            Some(drawn) => ledger.labelled.within(drawn),
+            None => ledger.labelled.clone(),
+        };
         let ledger = BudgetLedger {
             pool_size: self.pool.len(),
+            labelled,
             ..ledger
         };
         Ok((trainer.into_model(), ledger))

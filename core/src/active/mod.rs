@@ -177,8 +177,8 @@ impl<'a, J: Judge> PoolPass<'a, J> {
         progress.ledger.updates < self.warmup_updates
     }
 
-    /// Records a judged mini-batch and the update made on it, remembers its labels for the
-    /// later epochs, and moves `progress` on. Once the label budget is spent or the judge can
+    /// Records a judged mini-batch (with the pool indices labelled) and the update made on it,
+    /// remembers its labels for the later epochs, and moves `progress` on. Once the label budget is spent or the judge can
     /// buy no more, the first epoch ends: the pass goes on to the later epochs, if any, or
     /// stops.
     fn conclude(
@@ -188,8 +188,13 @@ impl<'a, J: Judge> PoolPass<'a, J> {
         progress: &mut PassProgress,
     ) -> BatchReport {
         let buying = !self.replays(judged.report.batch);
+        let first = self.batch_range(judged.report.batch).start;
+        if buying {
+            for &offset in &judged.chosen {
+                progress.ledger.labelled.push(first + offset);
+            }
+        }
         if buying && self.epochs > 1 {
-            let first = self.batch_range(judged.report.batch).start;
             progress.bought.resize(self.pool.len(), None);
             for (&offset, &label) in judged.chosen.iter().zip(&judged.labels) {
                 progress.bought[first + offset] = Some(label);

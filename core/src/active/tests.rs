@@ -231,6 +231,8 @@ fn the_pass_ends_when_the_judge_runs_dry() {
     assert_eq!(discarded, [0, 12]);
     assert_eq!(judge.calls, 2);
     assert_eq!(ledger.labels_consumed, 32);
+    // What the judge sent back no label for is not in the ledger's list.
+    assert_eq!(ledger.labelled.to_string(), "0-19");
 }
 
 /// The judge is never paid past the label budget, and the pass ends once it is spent.
@@ -240,6 +242,7 @@ fn a_label_budget_caps_the_judge_and_ends_the_pass() {
     let selected: Vec<usize> = reports.iter().map(|r| r.selected).collect();
     assert_eq!(selected, [16, 16, 8]);
     assert_eq!(ledger.labels_consumed, 40);
+    assert_eq!(ledger.labelled.to_string(), "0-39");
 }
 
 /// A warm-up labels every trajectory until it has made its updates, then lets the
@@ -257,6 +260,7 @@ fn a_warm_up_labels_everything_for_its_updates() {
         .collect();
     assert_eq!(labelled, [(16, 16), (16, 16), (0, 0), (0, 0), (0, 0)]);
     assert_eq!(ledger.updates, 2);
+    assert_eq!(ledger.labelled.to_string(), "0-31");
 }
 
 fn budget(labels: usize) -> Plan {
@@ -291,6 +295,8 @@ fn later_epochs_replay_the_labels_bought() {
     assert!(reports.iter().all(|r| r.update.is_some()));
     assert_eq!(judge.calls, 3);
     assert_eq!((ledger.labels_consumed, ledger.updates), (48, 9));
+    // Replayed labels are listed once, as they are paid once.
+    assert_eq!(ledger.labelled.to_string(), "0-47");
 
     let cut = Plan {
         epochs: 2,
