@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::Inputs;
 use crate::model::EnsemblePrm;
+use crate::pool_indices::PoolIndices;
 use crate::rng::SeededRng;
 use crate::scores::StepScores;
 use crate::scoring::{SCORE_BATCH_SIZE, score_inputs};
@@ -57,6 +58,15 @@ pub enum Strategy {
         fraction: f64,
         /// Seed of the draws, as [`Strategy::Random`]'s.
         seed: u64,
+    },
+    /// What an [`Strategy::actprm`] pass labelled, trained offline as
+    /// [`Strategy::RandomOffline`] trains its draws: the pass runs over those trajectories
+    /// alone, labelling each, in full mini-batches, on the full-data schedule. Beside the
+    /// offline random baseline at the same budget, it tells selection from schedule
+    /// (docs/method.md §3).
+    ActprmOffline {
+        /// The pool trajectories the actprm pass labelled.
+        labelled: PoolIndices,
     },
     /// Label everything (the full-data baseline).
     Full,
@@ -155,6 +165,7 @@ impl Strategy {
             },
             Strategy::Random { .. } => "random",
             Strategy::RandomOffline { .. } => "random-offline",
+            Strategy::ActprmOffline { .. } => "actprm-offline",
             Strategy::Full => "full",
         }
     }
@@ -176,14 +187,20 @@ impl Strategy {
                 true => Choice::Unconditional,
                 false => Choice::Skip,
             },
-            // The pass sees only the trajectories drawn before it.
-            Strategy::RandomOffline { .. } | Strategy::Full => Choice::Unconditional,
+            // The offline passes see only the trajectories drawn before them.
+            Strategy::RandomOffline { .. } | Strategy::ActprmOffline { .. } | Strategy::Full => {
+                Choice::Unconditional
+            }
         }
     }
 
     /// The pool indices the pass is to run over, in pool order, when the strategy draws them
-    /// before it (random-offline); `None` when the pass runs over the whole pool of
+    /// before it (the offline strategies); `None` when the pass runs over the whole pool of
     /// `pool_size` trajectories.
+    ///
+    /// # Panics
+    ///
+    /// When actprm-offline lists an index past the pool: it was given another pool's labels.
     pub fn drawn_before_pass(&self, pool_size: usize) -> Option<Vec<usize>> {
         match self {
             Strategy::RandomOffline { fraction, seed } => Some(
@@ -191,6 +208,16 @@ impl Strategy {
                     .filter(|&index| drawn(*fraction, *seed, index))
                     .collect(),
             ),
+            Strategy::ActprmOffline { labelled } => {
+                let indices = labelled.as_slice();
+                if let Some(&last) = indices.last() {
+                    assert!(
+                        last < pool_size,
+                        "actprm-offline lists pool index {last}, past a pool of {pool_size}"
+                    );
+                }
+                Some(indices.to_vec())
+            }
             _ => None,
         }
     }
@@ -377,6 +404,22 @@ mod tests {
         assert_eq!(Strategy::Full.drawn_before_pass(2000), None);
     }
 
+    /// actprm-offline's pass runs over the trajectories it lists, and labels each.
+    #[test]
+    fn actprm_offline_runs_over_what_actprm_labelled() {
+        let labelled: PoolIndices = [1, 2, 3, 9].into_iter().collect();
+        let offline = Strategy::ActprmOffline { labelled };
+        assert_eq!(offline.drawn_before_pass(10), Some(vec![1, 2, 3, 9]));
+        assert!(offline.choose(0, None).is_labelled() && !offline.needs_scores());
+    }
+
+    #[test]
+    #[should_panic(expected = "pool index 9, past a pool of 9")]
+    fn actprm_offline_refuses_another_pools_labels() {
+        let labelled: PoolIndices = [1, 9].into_iter().collect();
+        Strategy::ActprmOffline { labelled }.drawn_before_pass(9);
+    }
+
     #[test]
     fn information_totals_stop_at_the_predicted_first_error() {
         // Step 0 is a confident error (μ = 0.01): the coin flip after it does not count.
@@ -409,7 +452,7 @@ mod tests {
     }
 
     /// One of each strategy.
-    fn every_strategy() -> [Strategy; 8] {
+    fn every_strategy() -> [Strategy; 9] {
         [
             Strategy::actprm(SelectionConfig::new()),
             rule(Tests::AleatoricOnly),
@@ -423,6 +466,9 @@ mod tests {
             Strategy::RandomOffline {
                 fraction: 0.5,
                 seed: 0,
+            },
+            Strategy::ActprmOffline {
+                labelled: [0, 1, 5].into_iter().collect(),
             },
             Strategy::Full,
         ]
@@ -441,6 +487,7 @@ mod tests {
                 "bald",
                 "random",
                 "random-offline",
+                "actprm-offline",
                 "full"
             ]
         );

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{InformationRule, Measure, Strategy};
+use crate::pool_indices::PoolIndices;
 use crate::selection::{SelectionConfig, Tests};
 
 /// [`Strategy`] as files hold it: tagged by its name, its settings beside the name.
@@ -31,6 +32,9 @@ pub(super) enum StrategyRecord {
         fraction: f64,
         seed: u64,
     },
+    ActprmOffline {
+        labelled: PoolIndices,
+    },
     Full,
 }
 
@@ -54,6 +58,7 @@ impl From<Strategy> for StrategyRecord {
             Strategy::RandomOffline { fraction, seed } => {
                 StrategyRecord::RandomOffline { fraction, seed }
             }
+            Strategy::ActprmOffline { labelled } => StrategyRecord::ActprmOffline { labelled },
             Strategy::Full => StrategyRecord::Full,
         }
     }
@@ -72,6 +77,7 @@ impl From<StrategyRecord> for Strategy {
             StrategyRecord::RandomOffline { fraction, seed } => {
                 Strategy::RandomOffline { fraction, seed }
             }
+            StrategyRecord::ActprmOffline { labelled } => Strategy::ActprmOffline { labelled },
             StrategyRecord::Full => Strategy::Full,
         }
     }

@@ -1,5 +1,6 @@
 //! Selection strategies by their command-line names.
 
+use actprm_core::pool_indices::PoolIndices;
 use actprm_core::selection::{SelectionConfig, Tests};
 use actprm_core::strategy::{
     DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD, Strategy,
@@ -28,6 +29,9 @@ pub enum StrategyArg {
     /// The trajectories `random` would label, drawn before the pass and trained on alone in
     /// full mini-batches: the same labels, the full-data schedule.
     RandomOffline,
+    /// The trajectories the `actprm` run of the same seed and settings labelled, trained on
+    /// alone in full mini-batches: actprm's labels on the full-data schedule (a sweep's).
+    ActprmOffline,
     /// Every trajectory: the full-data baseline.
     Full,
 }
@@ -42,13 +46,14 @@ impl StrategyArg {
 
     /// The strategy this name stands for. `rule` holds the thresholds of the rule strategies
     /// and τ of every score-based one; `threshold` is entropy's or bald's, in bits; `fraction`
-    /// and `seed` are random's.
+    /// and `seed` are random's; `labelled` is what actprm-offline trains on.
     pub fn strategy(
         self,
         rule: SelectionConfig,
         threshold: f32,
         fraction: f64,
         seed: u64,
+        labelled: &PoolIndices,
     ) -> Strategy {
         let tau = rule.tau;
         let with_tests = |tests| Strategy::Rule {
@@ -63,23 +68,37 @@ impl StrategyArg {
             StrategyArg::Bald => Strategy::bald(threshold, tau),
             StrategyArg::Random => Strategy::Random { fraction, seed },
             StrategyArg::RandomOffline => Strategy::RandomOffline { fraction, seed },
+            StrategyArg::ActprmOffline => Strategy::ActprmOffline {
+                labelled: labelled.clone(),
+            },
             StrategyArg::Full => Strategy::Full,
         }
     }
 
-    /// Whether the strategy decides by the ensemble's scores (the random baselines and full do
-    /// not).
+    /// Whether the strategy decides by the ensemble's scores (the baselines do not).
     pub fn reads_scores(self) -> bool {
-        !matches!(
+        !self.is_baseline()
+    }
+
+    /// Whether the strategy is a baseline that labels regardless of the model: the random
+    /// ones, actprm-offline and full.
+    fn is_baseline(self) -> bool {
+        matches!(
             self,
-            StrategyArg::Random | StrategyArg::RandomOffline | StrategyArg::Full
+            StrategyArg::Random
+                | StrategyArg::RandomOffline
+                | StrategyArg::ActprmOffline
+                | StrategyArg::Full
         )
     }
 
-    /// Whether the strategy labels a random fraction of the pool, which a sweep matches to
-    /// actprm's budget.
-    pub fn is_random(self) -> bool {
-        matches!(self, StrategyArg::Random | StrategyArg::RandomOffline)
+    /// Whether a sweep runs the strategy at the budget of each `actprm` run: the random ones
+    /// (unless their fractions are given) and actprm-offline, which trains on actprm's labels.
+    pub fn is_matched_to_actprm(self) -> bool {
+        matches!(
+            self,
+            StrategyArg::Random | StrategyArg::RandomOffline | StrategyArg::ActprmOffline
+        )
     }
 
     /// Whether the strategy selects by the heads' disagreement alone (the spread, or the
@@ -94,7 +113,10 @@ impl StrategyArg {
     /// refused.
     pub fn score_based(self, rule: SelectionConfig, threshold: Option<f32>) -> Result<Strategy> {
         let threshold = match self {
-            StrategyArg::Random | StrategyArg::RandomOffline | StrategyArg::Full => {
+            StrategyArg::Random
+            | StrategyArg::RandomOffline
+            | StrategyArg::ActprmOffline
+            | StrategyArg::Full => {
                 bail!("{} does not read the ensemble's scores", self.name())
             }
             StrategyArg::Entropy => threshold.unwrap_or(DEFAULT_ENTROPY_THRESHOLD),
@@ -102,7 +124,7 @@ impl StrategyArg {
             // The rule strategies have no information threshold.
             StrategyArg::Actprm | StrategyArg::AleatoricOnly | StrategyArg::EpistemicOnly => 0.0,
         };
-        Ok(self.strategy(rule, threshold, 1.0, 0))
+        Ok(self.strategy(rule, threshold, 1.0, 0, &PoolIndices::default()))
     }
 }
 
@@ -114,7 +136,8 @@ mod tests {
     #[test]
     fn command_line_names_are_cores() {
         for arg in StrategyArg::value_variants() {
-            let strategy = arg.strategy(SelectionConfig::new(), 0.1, 0.5, 0);
+            let strategy =
+                arg.strategy(SelectionConfig::new(), 0.1, 0.5, 0, &PoolIndices::default());
             assert_eq!(arg.name(), strategy.name());
         }
     }

@@ -14,7 +14,9 @@ use actprm_core::encoding::StepReading;
 use actprm_core::eval::Evaluation;
 use actprm_core::eval::threshold::choose_threshold;
 use actprm_core::judge::StoredLabelJudge;
+use actprm_core::pool_indices::PoolIndices;
 use actprm_core::selection::SelectionConfig;
+use actprm_core::strategy::Strategy;
 use actprm_core::whole_dir::write_whole_file;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
@@ -30,7 +32,7 @@ use crate::progress;
 use crate::stdout::outln;
 use crate::sweep::benchmarks::{BenchmarkSets, Benchmarks};
 use crate::sweep::results::{ExperimentResult, ResultsFile};
-use crate::sweep::spec::{Spec, feature_layers, independent_grid, random_matched_to_actprm};
+use crate::sweep::spec::{Spec, feature_layers, independent_grid, matched_to_actprm};
 use crate::sweep::{chart, groups, table};
 use crate::tasks::task_settings;
 
@@ -50,23 +52,36 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
     // rewrites its table and chart at once.
     let mut data: Option<BTreeMap<DataKey, SeedData>> = None;
     let grid = independent_grid(args);
-    let todo = pending(&grid, &results);
+    let todo: Vec<Planned> = pending(&grid, &results)
+        .into_iter()
+        .map(|spec| Planned {
+            strategy: spec.strategy(args.tau, &PoolIndices::default()),
+            spec,
+        })
+        .collect();
     if !todo.is_empty() {
         let data = loaded(&mut data, args, backend)?;
         run_all(args, data, todo, jobs, backend, &file, &mut results)?;
     }
-    let random = random_matched_to_actprm(args);
-    if !random.is_empty() {
-        let matched: Vec<Spec> = results
+    let matched = matched_to_actprm(args);
+    if !matched.is_empty() {
+        let mut todo = Vec::new();
+        for actprm in results
             .iter()
             .filter(|r| r.spec.strategy == StrategyArg::Actprm && grid.contains(&r.spec))
-            .flat_map(|r| {
-                random
-                    .iter()
-                    .map(|&strategy| Spec::random_matching(strategy, &r.spec, r.budget_fraction))
-            })
-            .collect();
-        let todo = pending(&matched, &results);
+        {
+            for &strategy in &matched {
+                let spec = Spec::matching(strategy, &actprm.spec, actprm.budget_fraction);
+                if results.iter().any(|r| r.spec == spec) {
+                    continue;
+                }
+                let labelled = labelled_by(actprm, strategy)?;
+                todo.push(Planned {
+                    strategy: spec.strategy(args.tau, &labelled),
+                    spec,
+                });
+            }
+        }
         if !todo.is_empty() {
             let data = loaded(&mut data, args, backend)?;
             run_all(args, data, todo, jobs, backend, &file, &mut results)?;
@@ -107,7 +122,34 @@ fn validate(args: &SweepArgs) -> Result<()> {
     refuse_repeats("--bald-thresholds", &args.bald_thresholds)?;
     refuse_repeats("--random-fractions", &args.random_fractions)?;
     refuse_repeats("--feature-layers", &args.feature_layers)?;
+    let asked = |strategy| args.strategies.contains(&strategy);
+    if asked(StrategyArg::ActprmOffline) && !asked(StrategyArg::Actprm) {
+        bail!(
+            "actprm-offline trains on what each actprm experiment labelled: add actprm to \
+             --strategies"
+        );
+    }
     Ok(())
+}
+
+/// The trajectories `actprm`'s experiment labelled, which a matched actprm-offline experiment
+/// trains on (none for the other matched strategies).
+fn labelled_by(actprm: &ExperimentResult, strategy: StrategyArg) -> Result<PoolIndices> {
+    let labelled = &actprm.ledger.labelled;
+    if strategy != StrategyArg::ActprmOffline {
+        return Ok(PoolIndices::default());
+    }
+    let judged = actprm.ledger.labels_consumed - actprm.ledger.discarded;
+    if labelled.len() != judged {
+        bail!(
+            "{} lists {} trajectories labelled where it bought {judged}: it was recorded before \
+             experiments listed what they labelled, so actprm-offline cannot train on its \
+             labels; pass --force to run the sweep again",
+            actprm.spec.label(),
+            labelled.len()
+        );
+    }
+    Ok(labelled.clone())
 }
 
 /// Settings sweep.json gained after sweeps were first recorded, each with the value that the
@@ -264,6 +306,12 @@ fn loaded<'a>(
     Ok(data.as_ref().expect("loaded above"))
 }
 
+/// An experiment to run, and the strategy it runs.
+struct Planned {
+    spec: Spec,
+    strategy: Strategy,
+}
+
 /// The specs of `wanted` without a result yet.
 fn pending(wanted: &[Spec], results: &[ExperimentResult]) -> Vec<Spec> {
     wanted
@@ -273,33 +321,35 @@ fn pending(wanted: &[Spec], results: &[ExperimentResult]) -> Vec<Spec> {
         .collect()
 }
 
-/// Runs `specs` on `jobs` threads, appending each result to `file` and `results` as it
+/// Runs `planned` on `jobs` threads, appending each result to `file` and `results` as it
 /// finishes. The first error stops the other experiments at their next mini-batch.
 fn run_all(
     args: &SweepArgs,
     data: &BTreeMap<DataKey, SeedData>,
-    specs: Vec<Spec>,
+    planned: Vec<Planned>,
     jobs: usize,
     backend: &Backend,
     file: &ResultsFile,
     results: &mut Vec<ExperimentResult>,
 ) -> Result<()> {
-    if specs.is_empty() {
+    if planned.is_empty() {
         return Ok(());
     }
     let batches_each = active::num_batches(args.pool.pool_size, args.model.batch_size);
-    let total = specs.len();
+    let total = planned.len();
     let bar = progress::bar(total * batches_each, "sweep");
     bar.set_message(format!("0/{total} experiments"));
-    let queue = Mutex::new(specs.into_iter().collect::<VecDeque<_>>());
+    let queue = Mutex::new(planned.into_iter().collect::<VecDeque<_>>());
     let finished = Mutex::new((0usize, results));
     let stop = AtomicBool::new(false);
     let worker = |device: Device| -> Result<()> {
         loop {
-            let Some(spec) = queue.lock().expect("queue lock").pop_front() else {
+            let Some(Planned { spec, strategy }) = queue.lock().expect("queue lock").pop_front()
+            else {
                 return Ok(());
             };
-            let outcome = experiment(args, &data[&spec.data_key()], &spec, &device, || {
+            let seed_data = &data[&spec.data_key()];
+            let outcome = experiment(args, seed_data, &spec, strategy, &device, || {
                 bar.inc(1);
                 if stop.load(Ordering::Relaxed) {
                     bail!("stopped: another experiment failed");
@@ -349,11 +399,11 @@ fn experiment(
     args: &SweepArgs,
     SeedData { data, benchmarks }: &SeedData,
     spec: &Spec,
+    strategy: Strategy,
     device: &Device,
     mut after_batch: impl FnMut() -> Result<()>,
 ) -> Result<ExperimentResult> {
     let started = Instant::now();
-    let strategy = spec.strategy(args.tau);
     let recorded = strategy.clone();
     let config = data.checkpoint_config(
         &args.model,

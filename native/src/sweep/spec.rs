@@ -1,5 +1,6 @@
 //! One experiment of a sweep, and the grid of them the arguments describe.
 
+use actprm_core::pool_indices::PoolIndices;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use serde::{Deserialize, Serialize};
@@ -49,9 +50,9 @@ impl Spec {
         (self.seed, self.feature_layer)
     }
 
-    /// A `random` (or `random-offline`, `strategy`) experiment at the budget an `actprm`
-    /// experiment spent.
-    pub fn random_matching(strategy: StrategyArg, actprm: &Spec, budget_fraction: f64) -> Self {
+    /// A `strategy` experiment matched to an `actprm` experiment, at the budget it spent: a
+    /// random baseline, or actprm-offline on its labels.
+    pub fn matching(strategy: StrategyArg, actprm: &Spec, budget_fraction: f64) -> Self {
         Self {
             fraction: Some(budget_fraction),
             ..Self {
@@ -61,8 +62,9 @@ impl Spec {
         }
     }
 
-    /// The strategy to run, with τ for the score-based ones.
-    pub fn strategy(&self, tau: f32) -> Strategy {
+    /// The strategy to run, with τ for the score-based ones and, for actprm-offline, the
+    /// trajectories its actprm experiment labelled.
+    pub fn strategy(&self, tau: f32, labelled: &PoolIndices) -> Strategy {
         let defaults = SelectionConfig::new();
         let rule = SelectionConfig::new()
             .with_delta_pred(self.delta_pred.unwrap_or(defaults.delta_pred))
@@ -73,6 +75,7 @@ impl Spec {
             self.threshold.unwrap_or_default(),
             self.fraction.unwrap_or_default(),
             self.seed,
+            labelled,
         )
     }
 
@@ -104,6 +107,7 @@ impl Spec {
             StrategyArg::Random | StrategyArg::RandomOffline if self.delta_pred.is_some() => {
                 format!("budget of actprm {}", deltas())
             }
+            StrategyArg::ActprmOffline => format!("labels of actprm {}", deltas()),
             StrategyArg::Random | StrategyArg::RandomOffline => {
                 format!("fraction {}", self.fraction.unwrap_or_default())
             }
@@ -124,7 +128,8 @@ impl Spec {
 }
 
 /// The experiments that need no other experiment's result, in run order: every strategy but
-/// budget-matched `random`, for every seed, head count and feature layer.
+/// those matched to actprm ([`matched_to_actprm`]), for every seed, head count and feature
+/// layer.
 pub fn independent_grid(args: &SweepArgs) -> Vec<Spec> {
     let layers = feature_layers(args);
     let mut specs = Vec::new();
@@ -164,6 +169,7 @@ pub fn independent_grid(args: &SweepArgs) -> Vec<Spec> {
                                 ..base.clone()
                             }));
                         }
+                        StrategyArg::ActprmOffline => {}
                         // The baseline does not depend on the head count beyond its model; run it
                         // once per seed and head count all the same, so each E has its reference.
                         StrategyArg::Full => specs.push(base),
@@ -184,18 +190,19 @@ pub fn feature_layers(args: &SweepArgs) -> Vec<Option<usize>> {
     }
 }
 
-/// The random baselines (`random`, `random-offline`) to be matched to the `actprm`
-/// experiments' budgets: those asked for, unless --random-fractions fixes their budgets.
-pub fn random_matched_to_actprm(args: &SweepArgs) -> Vec<StrategyArg> {
-    match args.random_fractions.is_empty() {
-        true => args
-            .strategies
-            .iter()
-            .copied()
-            .filter(|strategy| strategy.is_random())
-            .collect(),
-        false => Vec::new(),
-    }
+/// The strategies run once per `actprm` experiment, at its budget: the random baselines
+/// (`random`, `random-offline`) asked for, unless --random-fractions fixes their budgets, and
+/// `actprm-offline`, which trains on that experiment's labels.
+pub fn matched_to_actprm(args: &SweepArgs) -> Vec<StrategyArg> {
+    let fixed_fractions = !args.random_fractions.is_empty();
+    args.strategies
+        .iter()
+        .copied()
+        .filter(|strategy| match strategy {
+            StrategyArg::Random | StrategyArg::RandomOffline => !fixed_fractions,
+            other => other.is_matched_to_actprm(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -217,7 +224,7 @@ mod tests {
     fn the_grid_crosses_seeds_heads_and_thresholds() {
         let args = sweep_args(&[
             "--strategies",
-            "actprm,entropy,full,random,random-offline",
+            "actprm,entropy,full,random,random-offline,actprm-offline",
             "--seeds",
             "0,1",
             "--heads",
@@ -234,12 +241,19 @@ mod tests {
         // random runs come later.
         assert_eq!(grid.len(), 2 * 2 * (4 + 3 + 1));
         assert_eq!(
-            random_matched_to_actprm(&args),
-            [StrategyArg::Random, StrategyArg::RandomOffline]
+            matched_to_actprm(&args),
+            [
+                StrategyArg::Random,
+                StrategyArg::RandomOffline,
+                StrategyArg::ActprmOffline
+            ]
         );
         let settings: std::collections::BTreeSet<_> = grid.iter().map(Spec::setting).collect();
         assert_eq!(settings.len(), 4 + 3 + 1);
-        assert!(grid.iter().all(|spec| !spec.strategy.is_random()));
+        assert!(
+            grid.iter()
+                .all(|spec| !spec.strategy.is_matched_to_actprm())
+        );
     }
 
     /// Each feature layer is a setting of every strategy, read from data of its own.
@@ -267,7 +281,7 @@ mod tests {
         );
         let keys: std::collections::BTreeSet<_> = grid.iter().map(Spec::data_key).collect();
         assert_eq!(keys.len(), 4);
-        let matched = Spec::random_matching(StrategyArg::Random, &grid[0], 0.5);
+        let matched = Spec::matching(StrategyArg::Random, &grid[0], 0.5);
         assert_eq!(matched.data_key(), grid[0].data_key());
         assert!(
             sweep_args(&["--strategies", "full"])
@@ -288,9 +302,9 @@ mod tests {
         ]);
         let grid = independent_grid(&args);
         assert_eq!(grid.len(), 2);
-        assert!(random_matched_to_actprm(&args).is_empty());
+        assert!(matched_to_actprm(&args).is_empty());
         assert_eq!(
-            grid[1].strategy(0.5),
+            grid[1].strategy(0.5, &PoolIndices::default()),
             Strategy::Random {
                 fraction: 0.5,
                 seed: 3
@@ -305,22 +319,56 @@ mod tests {
             delta_std: Some(0.005),
             ..Spec::new(StrategyArg::Actprm, 2, 32, None)
         };
-        let random = Spec::random_matching(StrategyArg::Random, &actprm, 0.4886666);
+        let random = Spec::matching(StrategyArg::Random, &actprm, 0.4886666);
         assert_eq!(
             random.setting(),
             "budget of actprm δ_pred 0.95 · δ_std 0.005"
         );
         let line = serde_json::to_string(&random).unwrap();
         assert_eq!(serde_json::from_str::<Spec>(&line).unwrap(), random);
-        assert_eq!(actprm.strategy(0.5).name(), "actprm");
-        let offline = Spec::random_matching(StrategyArg::RandomOffline, &actprm, 0.4886666);
+        let none = PoolIndices::default();
+        assert_eq!(actprm.strategy(0.5, &none).name(), "actprm");
+        let offline = Spec::matching(StrategyArg::RandomOffline, &actprm, 0.4886666);
         assert_eq!(offline.setting(), random.setting());
         assert_eq!(
-            offline.strategy(0.5),
+            offline.strategy(0.5, &none),
             Strategy::RandomOffline {
                 fraction: 0.4886666,
                 seed: 2
             }
         );
+        let labels = Spec::matching(StrategyArg::ActprmOffline, &actprm, 0.4886666);
+        assert_eq!(
+            labels.setting(),
+            "labels of actprm δ_pred 0.95 · δ_std 0.005"
+        );
+        let labelled: PoolIndices = [4, 5, 8].into_iter().collect();
+        assert_eq!(
+            labels.strategy(0.5, &labelled),
+            Strategy::ActprmOffline { labelled }
+        );
+    }
+
+    /// actprm-offline is matched to every actprm experiment, even beside fixed random
+    /// fractions, and never runs on its own.
+    #[test]
+    fn actprm_offline_is_always_matched_to_actprm() {
+        let args = sweep_args(&[
+            "--strategies",
+            "actprm,random,actprm-offline",
+            "--random-fractions",
+            "0.5",
+            "--heads",
+            "8",
+            "--seeds",
+            "0",
+        ]);
+        assert_eq!(matched_to_actprm(&args), [StrategyArg::ActprmOffline]);
+        let grid = independent_grid(&args);
+        assert!(
+            grid.iter()
+                .all(|spec| spec.strategy != StrategyArg::ActprmOffline)
+        );
+        assert_eq!(grid.len(), 2);
     }
 }
