@@ -10,9 +10,7 @@ use crate::pool_indices::PoolIndices;
 use crate::rng::SeededRng;
 use crate::scores::StepScores;
 use crate::scoring::{SCORE_BATCH_SIZE, score_inputs};
-use crate::selection::{
-    Selection, SelectionConfig, SelectionReason, Tests, UncertaintyTest, Verdict,
-};
+use crate::selection::{Selection, SelectionConfig, Tests, Verdict};
 use record::StrategyRecord;
 
 /// Default entropy threshold: H(0.95) = 0.2864 bits, so one step at the paper's δ_pred
@@ -22,7 +20,10 @@ pub const DEFAULT_ENTROPY_THRESHOLD: f32 = 0.2864;
 /// Default mutual-information threshold in bits.
 pub const DEFAULT_MUTUAL_INFORMATION_THRESHOLD: f32 = 1e-3;
 
+mod information;
 mod record;
+
+pub use information::{InformationRule, Measure};
 
 /// How the trajectories of a mini-batch are chosen for labelling. Written to files as an
 /// object named by [`Strategy::name`] with every setting the strategy reads, for example
@@ -75,27 +76,6 @@ pub enum Strategy {
 /// Whether the random baselines with `fraction` and `seed` label pool trajectory `index`.
 fn drawn(fraction: f64, seed: u64, index: usize) -> bool {
     SeededRng::derive(seed, index as u64).chance(fraction)
-}
-
-/// The per-step quantity an [`InformationRule`] sums.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Measure {
-    /// Predictive entropy H(μ_j): total uncertainty, from the mean alone.
-    Entropy,
-    /// Mutual information between the label and the head (BALD): the heads' disagreement.
-    MutualInformation,
-}
-
-/// Selects a trajectory when a measure summed over its counted steps exceeds a threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct InformationRule {
-    /// What is summed.
-    pub measure: Measure,
-    /// Threshold in bits (exclusive: a total equal to it is trusted).
-    pub threshold: f32,
-    /// τ: a step is predicted erroneous when its mean is below τ; later steps do not count.
-    pub tau: f32,
 }
 
 /// A strategy's decision on one trajectory.
@@ -267,47 +247,6 @@ impl Strategy {
     }
 }
 
-impl InformationRule {
-    /// The measure of one step.
-    fn of_step(&self, scores: &StepScores, step: usize) -> f32 {
-        match self.measure {
-            Measure::Entropy => scores.entropy(step),
-            Measure::MutualInformation => scores.mutual_information(step),
-        }
-    }
-
-    /// Applies the rule to one trajectory's scores.
-    pub fn decide(&self, scores: &StepScores) -> Verdict {
-        if scores.num_steps() == 0 {
-            return Verdict::Trusted;
-        }
-        let per_step: Vec<f32> = (0..=scores.last_counted_step(self.tau))
-            .map(|j| self.of_step(scores, j))
-            .collect();
-        let total: f32 = per_step.iter().sum();
-        if total <= self.threshold {
-            return Verdict::Trusted;
-        }
-        let step = (0..per_step.len())
-            .max_by(|&a, &b| per_step[a].total_cmp(&per_step[b]))
-            .unwrap_or(0);
-        let test = match self.measure {
-            Measure::Entropy => UncertaintyTest::Entropy,
-            Measure::MutualInformation => UncertaintyTest::MutualInformation,
-        };
-        Verdict::Selected(Selection {
-            reason: SelectionReason {
-                step,
-                test,
-                value: total,
-                threshold: self.threshold,
-            },
-            aleatoric: self.measure == Measure::Entropy,
-            epistemic: self.measure == Measure::MutualInformation,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,27 +357,6 @@ mod tests {
     fn actprm_offline_refuses_another_pools_labels() {
         let labelled: PoolIndices = [1, 9].into_iter().collect();
         Strategy::ActprmOffline { labelled }.drawn_before_pass(9);
-    }
-
-    #[test]
-    fn information_totals_stop_at_the_predicted_first_error() {
-        // Step 0 is a confident error (μ = 0.01): the coin flip after it does not count.
-        let scores = StepScores::from_heads(vec![vec![0.01, 0.5]]);
-        let rule = InformationRule {
-            measure: Measure::Entropy,
-            threshold: 0.2,
-            tau: 0.5,
-        };
-        assert_eq!(rule.decide(&scores), Verdict::Trusted);
-        // With τ = 0 no step is predicted erroneous and the coin flip counts.
-        let Verdict::Selected(selection) = InformationRule { tau: 0.0, ..rule }.decide(&scores)
-        else {
-            panic!("expected a selection")
-        };
-        assert_eq!(selection.reason.step, 1);
-        assert_eq!(selection.reason.test, UncertaintyTest::Entropy);
-        assert!(selection.aleatoric && !selection.epistemic);
-        assert!((selection.reason.value - (1.0 + 0.080_793)).abs() < 1e-4);
     }
 
     #[test]
