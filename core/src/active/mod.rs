@@ -115,16 +115,11 @@ impl<'a, J: Judge> PoolPass<'a, J> {
     ) -> Option<BatchReport> {
         let batch = self.next_batch(progress)?;
         let inputs = self.batch_inputs(batch);
-        let judged = match self.replays(batch) {
-            true => self.replay_batch(batch, progress),
-            false => {
-                let choices = match self.warming_up(progress) {
-                    true => vec![Choice::Unconditional; inputs.len()],
-                    false => {
-                        let first = self.batch_range(batch).start;
-                        self.strategy.choose_batch(trainer.model(), first, inputs)
-                    }
-                };
+        let judged = match self.judged_without_strategy(batch, progress) {
+            Some(judged) => judged,
+            None => {
+                let first = self.batch_range(batch).start;
+                let choices = self.strategy.choose_batch(trainer.model(), first, inputs);
                 self.judge_batch(batch, choices, progress)
             }
         };
@@ -141,17 +136,12 @@ impl<'a, J: Judge> PoolPass<'a, J> {
     ) -> Option<BatchReport> {
         let batch = self.next_batch(progress)?;
         let inputs = self.batch_inputs(batch);
-        let judged = match self.replays(batch) {
-            true => self.replay_batch(batch, progress),
-            false => {
-                let choices = match self.warming_up(progress) {
-                    true => vec![Choice::Unconditional; inputs.len()],
-                    false => {
-                        let first = self.batch_range(batch).start;
-                        let model = trainer.model();
-                        self.strategy.choose_batch_async(model, first, inputs).await
-                    }
-                };
+        let judged = match self.judged_without_strategy(batch, progress) {
+            Some(judged) => judged,
+            None => {
+                let first = self.batch_range(batch).start;
+                let model = trainer.model();
+                let choices = self.strategy.choose_batch_async(model, first, inputs).await;
                 self.judge_batch(batch, choices, progress)
             }
         };
@@ -175,6 +165,22 @@ impl<'a, J: Judge> PoolPass<'a, J> {
     /// Whether the warm-up still labels every trajectory whatever the strategy says.
     fn warming_up(&self, progress: &PassProgress) -> bool {
         progress.ledger.updates < self.warmup_updates
+    }
+
+    /// Mini-batch `batch` judged when the strategy has no say in it: a later epoch's replay,
+    /// or the warm-up's, which labels everything. `None` when the strategy is to choose.
+    fn judged_without_strategy(
+        &mut self,
+        batch: usize,
+        progress: &PassProgress,
+    ) -> Option<JudgedBatch> {
+        if self.replays(batch) {
+            return Some(self.replay_batch(batch, progress));
+        }
+        self.warming_up(progress).then(|| {
+            let everything = vec![Choice::Unconditional; self.batch_range(batch).len()];
+            self.judge_batch(batch, everything, progress)
+        })
     }
 
     /// Records a judged mini-batch (with the pool indices labelled) and the update made on it,
