@@ -14,7 +14,6 @@ use actprm_core::encoding::StepReading;
 use actprm_core::eval::Evaluation;
 use actprm_core::eval::threshold::choose_threshold;
 use actprm_core::judge::StoredLabelJudge;
-use actprm_core::pool_indices::PoolIndices;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use actprm_core::whole_dir::write_whole_file;
@@ -31,9 +30,10 @@ use crate::pool_experiment::{ExperimentData, PassPlan, load_pretrained, training
 use crate::progress;
 use crate::stdout::outln;
 use crate::sweep::benchmarks::{BenchmarkSets, Benchmarks};
+use crate::sweep::plan::Planned;
 use crate::sweep::results::{ExperimentResult, ResultsFile};
-use crate::sweep::spec::{Spec, feature_layers, independent_grid, matched_to_actprm};
-use crate::sweep::{chart, groups, table};
+use crate::sweep::spec::{Spec, feature_layers, independent_grid};
+use crate::sweep::{chart, groups, plan, table};
 use crate::tasks::task_settings;
 
 /// `actprm sweep`.
@@ -52,40 +52,15 @@ pub fn sweep(args: &SweepArgs, backend: &Backend) -> Result<()> {
     // rewrites its table and chart at once.
     let mut data: Option<BTreeMap<DataKey, SeedData>> = None;
     let grid = independent_grid(args);
-    let todo: Vec<Planned> = pending(&grid, &results)
-        .into_iter()
-        .map(|spec| Planned {
-            strategy: spec.strategy(args.tau, &PoolIndices::default()),
-            spec,
-        })
-        .collect();
+    let todo = plan::independent(args, &grid, &results);
     if !todo.is_empty() {
         let data = loaded(&mut data, args, backend)?;
         run_all(args, data, todo, jobs, backend, &file, &mut results)?;
     }
-    let matched = matched_to_actprm(args);
-    if !matched.is_empty() {
-        let mut todo = Vec::new();
-        for actprm in results
-            .iter()
-            .filter(|r| r.spec.strategy == StrategyArg::Actprm && grid.contains(&r.spec))
-        {
-            for &strategy in &matched {
-                let spec = Spec::matching(strategy, &actprm.spec, actprm.budget_fraction);
-                if results.iter().any(|r| r.spec == spec) {
-                    continue;
-                }
-                let labelled = labelled_by(actprm, strategy)?;
-                todo.push(Planned {
-                    strategy: spec.strategy(args.tau, &labelled),
-                    spec,
-                });
-            }
-        }
-        if !todo.is_empty() {
-            let data = loaded(&mut data, args, backend)?;
-            run_all(args, data, todo, jobs, backend, &file, &mut results)?;
-        }
+    let todo = plan::matched(args, &grid, &results)?;
+    if !todo.is_empty() {
+        let data = loaded(&mut data, args, backend)?;
+        run_all(args, data, todo, jobs, backend, &file, &mut results)?;
     }
 
     let groups = groups::group(&results);
@@ -130,26 +105,6 @@ fn validate(args: &SweepArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The trajectories `actprm`'s experiment labelled, which a matched actprm-offline experiment
-/// trains on (none for the other matched strategies).
-fn labelled_by(actprm: &ExperimentResult, strategy: StrategyArg) -> Result<PoolIndices> {
-    let labelled = &actprm.ledger.labelled;
-    if strategy != StrategyArg::ActprmOffline {
-        return Ok(PoolIndices::default());
-    }
-    let judged = actprm.ledger.labels_consumed - actprm.ledger.discarded;
-    if labelled.len() != judged {
-        bail!(
-            "{} lists {} trajectories labelled where it bought {judged}: it was recorded before \
-             experiments listed what they labelled, so actprm-offline cannot train on its \
-             labels; pass --force to run the sweep again",
-            actprm.spec.label(),
-            labelled.len()
-        );
-    }
-    Ok(labelled.clone())
 }
 
 /// Settings sweep.json gained after sweeps were first recorded, each with the value that the
@@ -304,21 +259,6 @@ fn loaded<'a>(
         *data = Some(by_key);
     }
     Ok(data.as_ref().expect("loaded above"))
-}
-
-/// An experiment to run, and the strategy it runs.
-struct Planned {
-    spec: Spec,
-    strategy: Strategy,
-}
-
-/// The specs of `wanted` without a result yet.
-fn pending(wanted: &[Spec], results: &[ExperimentResult]) -> Vec<Spec> {
-    wanted
-        .iter()
-        .filter(|spec| !results.iter().any(|r| &r.spec == *spec))
-        .cloned()
-        .collect()
 }
 
 /// Runs `planned` on `jobs` threads, appending each result to `file` and `results` as it
