@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig, RotaryEncoding, RotaryEncodingConfig};
 use burn::tensor::{Bool, Device, Tensor};
 
-use crate::model::masked_softmax::masked_softmax;
+use crate::model::attend::attend;
 
 /// Multi-head self-attention with rotary positions.
 #[derive(Module, Debug)]
@@ -67,10 +67,7 @@ impl RotarySelfAttention {
         let key = self.rotary.forward(split(self.key.forward(input.clone())));
         let value = split(self.value.forward(input));
 
-        let scores = query.matmul(key.swap_dims(2, 3));
-        let weights = masked_softmax(scores, blocked, (d_head as f32).sqrt().recip());
-        let mixed = weights
-            .matmul(value)
+        let mixed = attend(query, key, value, blocked, (d_head as f32).sqrt().recip())
             .swap_dims(1, 2)
             .reshape([batch, seq_len, d_model]);
         self.output.forward(mixed)

@@ -22,7 +22,7 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 mod cpu {
     use burn::tensor::Tensor;
 
-    use crate::model::host::{Kernel, Simd, exp_nonpositive};
+    use crate::model::host::{CHUNK, Kernel, Simd, exp_nonpositive, for_each_chunk};
 
     /// erf(x) to within 1e-6 absolute: Abramowitz and Stegun's formula 7.1.26,
     /// `1 − (a₁t + a₂t² + a₃t³ + a₄t⁴ + a₅t⁵)·e^(−x²)` with `t = 1 / (1 + p·x)` for x ≥ 0 (an error
@@ -72,15 +72,7 @@ mod cpu {
         let mut data = x.into_data();
         match data.as_mut_slice::<f32>() {
             Ok(values) => {
-                #[cfg(not(target_family = "wasm"))]
-                {
-                    use rayon::prelude::*;
-                    values
-                        .par_chunks_mut(crate::model::host::CHUNK)
-                        .for_each(|chunk| simd.run(GeluInPlace(chunk)));
-                }
-                #[cfg(target_family = "wasm")]
-                simd.run(GeluInPlace(values));
+                for_each_chunk(values, CHUNK, |_, chunk| simd.run(GeluInPlace(chunk)));
                 Tensor::from_data(data, &device)
             }
             // Another float type: burn's op.

@@ -2,8 +2,8 @@
 //! they reach the CPU's widest vector instructions, and a vectorisable exponential.
 //!
 //! With the `cpu-kernels` feature, a few operations whose burn-flex kernels are slow (GELU in
-//! `gelu.rs`, the masked softmax of attention in `masked_softmax.rs`) are computed here on the
-//! tensor's own host buffer. Only tensors on the plain flex device qualify: those convert to
+//! `gelu.rs`, the masked softmax of attention in `masked_softmax.rs`, the whole attention of
+//! narrow heads in `attend.rs`) are computed on the tensors' host buffers. Only tensors on the plain flex device qualify: those convert to
 //! and from host data without a copy and record no autodiff graph.
 
 use burn::tensor::Device;
@@ -89,6 +89,30 @@ impl Simd {
         }
         kernel.run();
     }
+}
+
+/// Runs `task` on each of the consecutive `chunk_len`-long chunks of `values` (the last may be
+/// shorter), given with its index: over rayon's threads, or in turn where there are none
+/// (wasm).
+pub fn for_each_chunk<T: Send>(
+    values: &mut [T],
+    chunk_len: usize,
+    task: impl Fn(usize, &mut [T]) + Send + Sync,
+) {
+    let chunk_len = chunk_len.max(1);
+    #[cfg(not(target_family = "wasm"))]
+    {
+        use rayon::prelude::*;
+        values
+            .par_chunks_mut(chunk_len)
+            .enumerate()
+            .for_each(|(index, chunk)| task(index, chunk));
+    }
+    #[cfg(target_family = "wasm")]
+    values
+        .chunks_mut(chunk_len)
+        .enumerate()
+        .for_each(|(index, chunk)| task(index, chunk));
 }
 
 /// e^x for x ≤ 0 to within 2e-7 relative, without branches, so that a loop of it vectorises:

@@ -47,16 +47,19 @@ pub fn computes_on_host(scores: &Tensor<4>) -> bool {
 }
 
 #[cfg(feature = "cpu-kernels")]
+pub(crate) use cpu::{mask_values, softmax_row};
+
+#[cfg(feature = "cpu-kernels")]
 mod cpu {
     use std::borrow::Cow;
 
     use burn::tensor::{Bool, Tensor, TensorData};
 
-    use crate::model::host::{CHUNK, Kernel, Simd, exp_nonpositive};
+    use crate::model::host::{CHUNK, Kernel, Simd, exp_nonpositive, for_each_chunk};
 
     /// The weights of one row of scores, in place.
     #[inline(always)]
-    fn softmax_row(row: &mut [f32], blocked: &[bool], scale: f32) {
+    pub(crate) fn softmax_row(row: &mut [f32], blocked: &[bool], scale: f32) {
         let largest = row
             .iter()
             .zip(blocked)
@@ -115,7 +118,7 @@ mod cpu {
     }
 
     /// The mask's values as booleans, borrowed when the backend stores them so.
-    fn mask_values(data: &TensorData) -> Cow<'_, [bool]> {
+    pub(crate) fn mask_values(data: &TensorData) -> Cow<'_, [bool]> {
         match data.as_slice::<bool>() {
             Ok(values) => Cow::Borrowed(values),
             Err(_) => Cow::Owned(data.iter::<bool>().collect()),
@@ -143,7 +146,7 @@ mod cpu {
             .as_mut_slice::<f32>()
             .expect("the caller checked the scores are f32");
         let rows_per_task = (CHUNK / keys.max(1)).max(1);
-        let task = |(index, rows): (usize, &mut [f32])| {
+        for_each_chunk(values, rows_per_task * keys, |index, rows| {
             simd.run(SoftmaxRows {
                 rows,
                 first_row: index * rows_per_task,
@@ -153,20 +156,7 @@ mod cpu {
                 keys,
                 scale,
             });
-        };
-        #[cfg(not(target_family = "wasm"))]
-        {
-            use rayon::prelude::*;
-            values
-                .par_chunks_mut(rows_per_task * keys)
-                .enumerate()
-                .for_each(task);
-        }
-        #[cfg(target_family = "wasm")]
-        values
-            .chunks_mut(rows_per_task * keys)
-            .enumerate()
-            .for_each(task);
+        });
         Tensor::from_data(data, &device)
     }
 }

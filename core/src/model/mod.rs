@@ -1,5 +1,6 @@
 //! The ensemble PRM: a transformer backbone with E scoring heads on the step features.
 
+mod attend;
 mod attention;
 mod backbone;
 mod bert;

@@ -1,0 +1,338 @@
+//! Attention's weighted mix of values: `softmax(scale · q·kᵀ, blocked keys given no weight) · v`.
+//!
+//! burn computes it as two batched matrix products around a `[batch, heads, queries, keys]`
+//! tensor of weights. For the small backbone's heads of width 16, those products have too
+//! little inner dimension to fill burn-flex's matrix kernels, and the layout copies between
+//! the operations cost as much again (docs/performance.md). With the `cpu-kernels` feature, on
+//! the plain flex device, each query's scores are computed, weighed and mixed here in one go
+//! instead, on the host, keeping one row of weights at a time and skipping the keys after the
+//! last one the query sees (half of them under a causal mask). Everywhere else, and for head
+//! widths the kernel is not built for, burn's ops run.
+
+use burn::tensor::{Bool, Tensor};
+
+use crate::model::masked_softmax::masked_softmax;
+
+/// The mix of `value` by each query's attention weights over the keys.
+///
+/// # Shapes
+///
+/// - query: `[batch, heads, queries, width]`
+/// - key, value: `[batch, heads, keys, width]`
+/// - blocked: `[batch, queries, keys]`, `true` where a query may not attend to a key
+/// - output: `[batch, heads, queries, width]`
+pub fn attend(
+    query: Tensor<4>,
+    key: Tensor<4>,
+    value: Tensor<4>,
+    blocked: Tensor<3, Bool>,
+    scale: f32,
+) -> Tensor<4> {
+    #[cfg(feature = "cpu-kernels")]
+    if crate::model::masked_softmax::computes_on_host(&query)
+        && cpu::WIDTHS.contains(&query.dims()[3])
+    {
+        return cpu::attend_on(
+            crate::model::host::Simd::widest(),
+            query,
+            key,
+            value,
+            blocked,
+            scale,
+        );
+    }
+    with_burns_ops(query, key, value, blocked, scale)
+}
+
+/// [`attend`] as two matrix products around the weights.
+fn with_burns_ops(
+    query: Tensor<4>,
+    key: Tensor<4>,
+    value: Tensor<4>,
+    blocked: Tensor<3, Bool>,
+    scale: f32,
+) -> Tensor<4> {
+    let scores = query.matmul(key.swap_dims(2, 3));
+    masked_softmax(scores, blocked, scale).matmul(value)
+}
+
+#[cfg(feature = "cpu-kernels")]
+mod cpu {
+    use burn::tensor::{Bool, Tensor, TensorData};
+
+    use crate::model::host::{Kernel, Simd, for_each_chunk};
+    use crate::model::masked_softmax::{mask_values, softmax_row};
+
+    /// Head widths the kernel is built for.
+    pub const WIDTHS: [usize; 4] = [8, 16, 32, 64];
+
+    /// Multiply-adds per parallel task, about (a row takes 2 · keys · width): enough to
+    /// outweigh its scheduling and its row of weights.
+    const WORK_PER_TASK: usize = 1 << 18;
+
+    /// Keys scored at once: one AVX-512 register of f32 (two of AVX2).
+    const KEY_BLOCK: usize = 16;
+
+    /// The sizes of one attention.
+    #[derive(Clone, Copy)]
+    struct Sizes {
+        heads: usize,
+        queries: usize,
+        keys: usize,
+    }
+
+    /// What every task reads, for heads `W` wide.
+    struct Inputs<'a> {
+        /// `[batch, heads, queries, W]`.
+        query: &'a [f32],
+        /// `[batch, heads, W, keys]`: each head's keys transposed, so that a block of keys'
+        /// scores grows by one multiply-add per feature.
+        key_t: &'a [f32],
+        /// `[batch, heads, keys, W]`.
+        value: &'a [f32],
+        /// `[batch, queries, keys]`.
+        mask: &'a [bool],
+        sizes: Sizes,
+        /// What the scores are multiplied by before the softmax.
+        scale: f32,
+    }
+
+    /// Consecutive output rows (one per (item, head, query)) of heads `W` wide, from row
+    /// `first_row` on.
+    struct MixRows<'a, const W: usize> {
+        output: &'a mut [f32],
+        first_row: usize,
+        inputs: &'a Inputs<'a>,
+    }
+
+    impl<const W: usize> Kernel for MixRows<'_, W> {
+        #[inline(always)]
+        fn run(self) {
+            let inputs = self.inputs;
+            let Sizes {
+                heads,
+                queries,
+                keys,
+            } = inputs.sizes;
+            let mut weights = vec![0.0f32; keys];
+            for (offset, out) in self.output.chunks_exact_mut(W).enumerate() {
+                let row = self.first_row + offset;
+                let (item_head, query) = (row / queries, row % queries);
+                let item = item_head / heads;
+                let q: &[f32; W] = inputs.query[row * W..(row + 1) * W]
+                    .try_into()
+                    .expect("a query row is W wide");
+                let mask_start = (item * queries + query) * keys;
+                let mask = &inputs.mask[mask_start..mask_start + keys];
+                // Keys after the last one the query sees take no part (a causal mask's half);
+                // a query that sees none weighs every key equally, as the softmax has it.
+                let seen = mask
+                    .iter()
+                    .rposition(|&off| !off)
+                    .map_or(keys, |last| last + 1);
+                let weights = &mut weights[..seen];
+                let key_t = &inputs.key_t[item_head * W * keys..(item_head + 1) * W * keys];
+                scores::<W>(q, key_t, keys, weights);
+                softmax_row(weights, &mask[..seen], inputs.scale);
+                let value = &inputs.value[item_head * keys * W..][..seen * W];
+                let out: &mut [f32; W] = out.try_into().expect("an output row is W wide");
+                *out = mix::<W>(weights, value);
+            }
+        }
+    }
+
+    /// `q · k` for the first `scores.len()` keys, from the keys transposed (`[W, keys]`), a
+    /// block of keys at a time so that the block's scores stay in registers.
+    #[inline(always)]
+    fn scores<const W: usize>(q: &[f32; W], key_t: &[f32], keys: usize, scores: &mut [f32]) {
+        let blocks = scores.len() / KEY_BLOCK;
+        for block in 0..blocks {
+            let start = block * KEY_BLOCK;
+            let mut sums = [0.0f32; KEY_BLOCK];
+            for (feature, &q) in q.iter().enumerate() {
+                let k: &[f32; KEY_BLOCK] = key_t[feature * keys + start..][..KEY_BLOCK]
+                    .try_into()
+                    .expect("a whole block");
+                for (sum, &k) in sums.iter_mut().zip(k) {
+                    *sum += q * k;
+                }
+            }
+            scores[start..start + KEY_BLOCK].copy_from_slice(&sums);
+        }
+        for key in blocks * KEY_BLOCK..scores.len() {
+            scores[key] = q
+                .iter()
+                .enumerate()
+                .map(|(feature, &q)| q * key_t[feature * keys + key])
+                .sum();
+        }
+    }
+
+    /// `Σ weight · value` over the keys (`value` is `[keys, W]`), in four interleaved sums so
+    /// that consecutive multiply-adds do not wait on each other.
+    #[inline(always)]
+    fn mix<const W: usize>(weights: &[f32], value: &[f32]) -> [f32; W] {
+        let mut sums = [[0.0f32; W]; 4];
+        let mut rows = value.chunks_exact(4 * W);
+        let mut quads = weights.chunks_exact(4);
+        for (quad, rows) in (&mut quads).zip(&mut rows) {
+            for (lane, (&weight, row)) in quad.iter().zip(rows.chunks_exact(W)).enumerate() {
+                for (sum, &v) in sums[lane].iter_mut().zip(row) {
+                    *sum += weight * v;
+                }
+            }
+        }
+        for (&weight, row) in quads
+            .remainder()
+            .iter()
+            .zip(rows.remainder().chunks_exact(W))
+        {
+            for (sum, &v) in sums[0].iter_mut().zip(row) {
+                *sum += weight * v;
+            }
+        }
+        let mut total = [0.0f32; W];
+        for (index, total) in total.iter_mut().enumerate() {
+            *total = (sums[0][index] + sums[1][index]) + (sums[2][index] + sums[3][index]);
+        }
+        total
+    }
+
+    /// Fills `output` (`[batch, heads, queries, W]`) from `inputs`, in parallel tasks of rows.
+    fn mix_rows<const W: usize>(simd: Simd, output: &mut [f32], inputs: &Inputs) {
+        let rows_per_task = (WORK_PER_TASK / (inputs.sizes.keys * W).max(1)).max(1);
+        for_each_chunk(output, rows_per_task * W, |index, rows| {
+            simd.run(MixRows::<W> {
+                output: rows,
+                first_row: index * rows_per_task,
+                inputs,
+            });
+        });
+    }
+
+    /// The values of f32 data.
+    fn f32s(data: &TensorData) -> &[f32] {
+        data.as_slice::<f32>()
+            .expect("the caller checked the query is f32, and so are keys and values")
+    }
+
+    /// [`super::attend`] on the host, with the kernel compiled for `simd`.
+    pub fn attend_on(
+        simd: Simd,
+        query: Tensor<4>,
+        key: Tensor<4>,
+        value: Tensor<4>,
+        blocked: Tensor<3, Bool>,
+        scale: f32,
+    ) -> Tensor<4> {
+        let device = query.device();
+        let [batch, heads, queries, width] = query.dims();
+        let keys = key.dims()[2];
+        let sizes = Sizes {
+            heads,
+            queries,
+            keys,
+        };
+        let query = query.into_data();
+        let key_t = key.swap_dims(2, 3).into_data();
+        let value = value.into_data();
+        let mask = blocked.into_data();
+        let mask = mask_values(&mask);
+        let (query, key_t, value) = (f32s(&query), f32s(&key_t), f32s(&value));
+        let mut output = vec![0.0f32; batch * heads * queries * width];
+        let inputs = Inputs {
+            query,
+            key_t,
+            value,
+            mask: &mask,
+            sizes,
+            scale,
+        };
+        match width {
+            8 => mix_rows::<8>(simd, &mut output, &inputs),
+            16 => mix_rows::<16>(simd, &mut output, &inputs),
+            32 => mix_rows::<32>(simd, &mut output, &inputs),
+            64 => mix_rows::<64>(simd, &mut output, &inputs),
+            _ => unreachable!("the caller checked the width is one the kernel is built for"),
+        }
+        Tensor::from_data(
+            TensorData::new(output, [batch, heads, queries, width]),
+            &device,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, Distribution, TensorData, Tolerance};
+
+    use super::*;
+
+    /// A `[batch, queries, keys]` mask where each query sees the keys up to the one after it
+    /// but key 3 (from query 5 on), and in the second item query 2 sees none.
+    fn blocked(batch: usize, queries: usize, keys: usize, device: &Device) -> Tensor<3, Bool> {
+        let values = (0..batch * queries * keys)
+            .map(|i| {
+                let (query, key) = ((i / keys) % queries, i % keys);
+                key > query + 1
+                    || (query >= 5 && key == 3)
+                    || (i / (queries * keys) == 1 && query == 2)
+            })
+            .collect();
+        Tensor::from_data(TensorData::new(values, [batch, queries, keys]), device)
+    }
+
+    /// The host kernel, compiled for every instruction set this CPU runs, mixes what burn's
+    /// matrix products do, at two head widths, on keys that do not fill whole blocks, fully
+    /// blocked rows included; through autodiff burn's ops run.
+    #[test]
+    fn mixes_what_burns_ops_do() {
+        let [batch, heads, queries, keys] = [2, 4, 40, 37];
+        let devices = [Device::flex(), Device::flex().autodiff()];
+        for (device, width) in devices.into_iter().flat_map(|d| [(d.clone(), 8), (d, 16)]) {
+            let random = |rows| {
+                Tensor::<4>::random(
+                    [batch, heads, rows, width],
+                    Distribution::Normal(0.0, 1.0),
+                    &device,
+                )
+            };
+            let (query, key, value) = (random(queries), random(keys), random(keys));
+            let mask = blocked(batch, queries, keys, &device);
+            let expected = with_burns_ops(
+                query.clone(),
+                key.clone(),
+                value.clone(),
+                mask.clone(),
+                0.25,
+            )
+            .into_data();
+            let ours = attend(
+                query.clone(),
+                key.clone(),
+                value.clone(),
+                mask.clone(),
+                0.25,
+            );
+            ours.into_data()
+                .assert_approx_eq::<f32>(&expected, Tolerance::absolute(1e-5));
+            #[cfg(feature = "cpu-kernels")]
+            if !device.is_autodiff() {
+                use crate::model::host::Simd;
+                for simd in Simd::ALL.into_iter().filter(|simd| simd.is_available()) {
+                    let mixed = cpu::attend_on(
+                        simd,
+                        query.clone(),
+                        key.clone(),
+                        value.clone(),
+                        mask.clone(),
+                        0.25,
+                    );
+                    mixed
+                        .into_data()
+                        .assert_approx_eq::<f32>(&expected, Tolerance::absolute(1e-5));
+                }
+            }
+        }
+    }
+}
