@@ -6,8 +6,8 @@
 //! the operations cost as much again (docs/performance.md). With the `cpu-kernels` feature, on
 //! the plain flex device, each query's scores are computed, weighed and mixed here in one go
 //! instead, on the host, keeping one row of weights at a time and skipping the keys after the
-//! last one the query sees (half of them under a causal mask). Everywhere else, and for head
-//! widths the kernel is not built for, burn's ops run.
+//! last one the query sees (half of them under a causal mask). Everywhere else, for head widths
+//! the kernel is not built for and for fewer keys than it pays on, burn's ops run.
 
 use burn::tensor::{Bool, Tensor};
 
@@ -31,6 +31,7 @@ pub fn attend(
     #[cfg(feature = "cpu-kernels")]
     if crate::model::masked_softmax::computes_on_host(&query)
         && cpu::WIDTHS.contains(&query.dims()[3])
+        && key.dims()[2] >= cpu::MIN_KEYS
     {
         return cpu::attend_on(
             crate::model::host::Simd::widest(),
@@ -65,6 +66,11 @@ mod cpu {
 
     /// Head widths the kernel is built for.
     pub const WIDTHS: [usize; 4] = [8, 16, 32, 64];
+
+    /// Keys from which the kernel runs: below, burn's products were faster, since the kernel
+    /// copies queries, keys and values into its own layout first (docs/performance.md: the
+    /// small encoder at 32×128 ran at 176k tokens/s through the kernel, 245k without).
+    pub const MIN_KEYS: usize = 256;
 
     /// Multiply-adds per parallel task, about (a row takes 2 · keys · width): enough to
     /// outweigh its scheduling and its row of weights.
@@ -283,13 +289,17 @@ mod tests {
     }
 
     /// The host kernel, compiled for every instruction set this CPU runs, mixes what burn's
-    /// matrix products do, at two head widths, on keys that do not fill whole blocks, fully
-    /// blocked rows included; through autodiff burn's ops run.
+    /// matrix products do, at two head widths, on keys that do not fill whole blocks, below and
+    /// above the count from which `attend` runs it, fully blocked rows included; through
+    /// autodiff burn's ops run.
     #[test]
     fn mixes_what_burns_ops_do() {
-        let [batch, heads, queries, keys] = [2, 4, 40, 37];
+        let [batch, heads, queries] = [2, 4, 40];
         let devices = [Device::flex(), Device::flex().autodiff()];
-        for (device, width) in devices.into_iter().flat_map(|d| [(d.clone(), 8), (d, 16)]) {
+        let cases = devices.into_iter().flat_map(|device| {
+            [(8, 37), (16, 37), (16, 301)].map(move |(width, keys)| (device.clone(), width, keys))
+        });
+        for (device, width, keys) in cases {
             let random = |rows| {
                 Tensor::<4>::random(
                     [batch, heads, rows, width],
