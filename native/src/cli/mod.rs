@@ -1,8 +1,9 @@
 //! Command-line interface: subcommands and their arguments, with the help text users read.
 //!
 //! The arguments live beside their subject: `experiment` (the pool experiments `run`, `train`
-//! and `sweep` share), `strategy` (selection strategies by name) and `checkpoint_use` (the
-//! commands that read a trained checkpoint).
+//! and `sweep` share), `model` (the backbone, heads and optimisation they train), `strategy`
+//! (selection strategies by name) and `checkpoint_use` (the commands that read a trained
+//! checkpoint).
 
 mod bench;
 mod checkpoint_use;
@@ -12,6 +13,7 @@ mod experiment;
 mod feature_cache;
 mod judge;
 mod lists;
+mod model;
 mod ranges;
 #[cfg(test)]
 mod reference;
@@ -25,6 +27,7 @@ pub use checkpoint_use::*;
 pub use experiment::*;
 pub use judge::*;
 pub use lists::refuse_repeats;
+pub use model::*;
 pub use shard::*;
 pub use strategy::*;
 
