@@ -64,8 +64,9 @@ mod cpu {
     use crate::model::host::{Kernel, Simd, for_each_chunk};
     use crate::model::masked_softmax::{mask_values, softmax_row};
 
-    /// Head widths the kernel is built for.
-    pub const WIDTHS: [usize; 4] = [8, 16, 32, 64];
+    /// Head widths the kernel is built for: narrow ones. At SmolLM2's 64 it made the decoder's
+    /// forward pass 3–9% slower than burn's products (docs/performance.md).
+    pub const WIDTHS: [usize; 2] = [8, 16];
 
     /// Keys from which the kernel runs: below, burn's products were faster, since the kernel
     /// copies queries, keys and values into its own layout first (docs/performance.md: the
@@ -257,8 +258,6 @@ mod cpu {
         match width {
             8 => mix_rows::<8>(simd, &mut output, &inputs),
             16 => mix_rows::<16>(simd, &mut output, &inputs),
-            32 => mix_rows::<32>(simd, &mut output, &inputs),
-            64 => mix_rows::<64>(simd, &mut output, &inputs),
             _ => unreachable!("the caller checked the width is one the kernel is built for"),
         }
         Tensor::from_data(
@@ -289,7 +288,7 @@ mod tests {
     }
 
     /// The host kernel, compiled for every instruction set this CPU runs, mixes what burn's
-    /// matrix products do, at two head widths, on keys that do not fill whole blocks, below and
+    /// matrix products do, at both head widths, on keys that do not fill whole blocks, below and
     /// above the count from which `attend` runs it, fully blocked rows included; through
     /// autodiff burn's ops run.
     #[test]
@@ -297,7 +296,8 @@ mod tests {
         let [batch, heads, queries] = [2, 4, 40];
         let devices = [Device::flex(), Device::flex().autodiff()];
         let cases = devices.into_iter().flat_map(|device| {
-            [(8, 37), (16, 37), (16, 301)].map(move |(width, keys)| (device.clone(), width, keys))
+            [(8, 37), (16, 37), (8, 301), (16, 301)]
+                .map(move |(width, keys)| (device.clone(), width, keys))
         });
         for (device, width, keys) in cases {
             let random = |rows| {
