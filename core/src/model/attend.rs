@@ -65,7 +65,7 @@ mod cpu {
     use crate::model::masked_softmax::{mask_values, softmax_row};
 
     /// Head widths the kernel is built for: narrow ones. At SmolLM2's 64 it made the decoder's
-    /// forward pass 3–9% slower than burn's products (docs/performance.md).
+    /// forward pass 4–9% slower than burn's products (docs/performance.md).
     pub const WIDTHS: [usize; 2] = [8, 16];
 
     /// Keys from which the kernel runs: below, burn's products were faster, since the kernel
