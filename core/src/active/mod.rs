@@ -184,9 +184,9 @@ impl<'a, J: Judge> PoolPass<'a, J> {
     }
 
     /// Records a judged mini-batch (with the pool indices labelled) and the update made on it,
-    /// remembers its labels for the later epochs, and moves `progress` on. Once the label budget is spent or the judge can
-    /// buy no more, the first epoch ends: the pass goes on to the later epochs, if any, or
-    /// stops.
+    /// remembers its labels for the later epochs, and moves `progress` on. Once the label
+    /// budget is spent or the judge can buy no more, the first epoch ends: the pass goes on to
+    /// the later epochs, if any, or stops.
     fn conclude(
         &self,
         judged: JudgedBatch,

@@ -3,8 +3,9 @@
 //!
 //! With the `cpu-kernels` feature, a few operations whose burn-flex kernels are slow (GELU in
 //! `gelu.rs`, the masked softmax of attention in `masked_softmax.rs`, the whole attention of
-//! narrow heads in `attend.rs`) are computed on the tensors' host buffers. Only tensors on the plain flex device qualify: those convert to
-//! and from host data without a copy and record no autodiff graph.
+//! narrow heads in `attend.rs`) are computed on the tensors' host buffers. Only tensors on the
+//! plain flex device qualify: those convert to and from host data without a copy and record no
+//! autodiff graph.
 
 use burn::tensor::Device;
 
