@@ -127,6 +127,14 @@ impl BudgetLedger {
             .map(|(&seen, &selected)| selected as f64 / seen as f64)
             .collect()
     }
+
+    /// The trajectories the judge labelled, when the ledger lists every one it answered for;
+    /// `None` when it lists fewer: a ledger written before the list was kept reads it as
+    /// empty, and a pass resumed across that change lists only what it labelled after.
+    pub fn labelled_in_full(&self) -> Option<&PoolIndices> {
+        let judged = self.labels_consumed.saturating_sub(self.discarded);
+        (self.labelled.len() == judged).then_some(&self.labelled)
+    }
 }
 
 #[cfg(test)]
@@ -175,5 +183,21 @@ mod tests {
         }
         assert_eq!(ledger.selection_rate_by_tenth(), [0.25, 0.5, 0.75]);
         assert_eq!(ledger.judge_tokens, 60);
+    }
+
+    /// The list is whole when it names every trajectory judged, discarded ones apart.
+    #[test]
+    fn the_labelled_list_is_whole_only_when_it_names_every_judged_trajectory() {
+        let mut ledger = BudgetLedger::new(12, &JudgeCost::new());
+        ledger.record(&report(0, 3, 4), 0);
+        assert_eq!(
+            ledger.labelled_in_full(),
+            None,
+            "an older ledger's empty list"
+        );
+        ledger.labelled = (0..3).collect();
+        assert_eq!(ledger.labelled_in_full(), None);
+        ledger.discarded = 1;
+        assert_eq!(ledger.labelled_in_full().map(PoolIndices::len), Some(3));
     }
 }

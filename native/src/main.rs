@@ -14,6 +14,7 @@ mod encoded_set;
 mod feature_cache;
 mod identity;
 mod judge;
+mod labelled_run;
 mod pool_experiment;
 mod progress;
 mod resume_state;

@@ -14,10 +14,10 @@ use actprm_core::checkpoint::CheckpointFiles;
 use actprm_core::trainer::{TrainerPosition, TrainerState};
 use actprm_core::whole_dir::{remove_whole_dir, settled_dir, write_whole_dir};
 use anyhow::{Context, Result};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::judge::tally::Tally;
+use crate::run_dir::read_json;
 
 const OPTIMIZER_FILE: &str = "optimizer.bpk";
 const TRAINER_FILE: &str = "trainer.json";
@@ -82,9 +82,4 @@ impl ResumeState {
     pub fn remove(dir: &Path) -> Result<()> {
         remove_whole_dir(dir).with_context(|| format!("removing {}", dir.display()))
     }
-}
-
-fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} does not read", path.display()))
 }

@@ -10,6 +10,7 @@ use actprm_core::checkpoint::CheckpointFiles;
 use actprm_core::whole_dir::write_whole_file;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::dir_lock::DirLock;
 use crate::identity::differences;
@@ -197,6 +198,26 @@ impl RunDir {
         self.write_json(SUMMARY_FILE, summary)?;
         ResumeState::remove(&self.root.join(RESUME_DIR))
     }
+}
+
+/// A finished run in `root`, its record (run.json) and its summary (summary.json) read back as
+/// `R` and `S`; an error naming the directory when the run there has not finished.
+pub fn read_finished<R: DeserializeOwned, S: DeserializeOwned>(root: &Path) -> Result<(R, S)> {
+    let summary = root.join(SUMMARY_FILE);
+    if !summary.exists() {
+        bail!(
+            "{} holds no finished run: it has no {SUMMARY_FILE} (an interrupted run goes on when \
+             run again)",
+            root.display()
+        );
+    }
+    Ok((read_json(&root.join(RECORD_FILE))?, read_json(&summary)?))
+}
+
+/// `path` read as the JSON of a `T`, with errors naming it.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} does not read", path.display()))
 }
 
 /// Writes `value` as pretty JSON to `path` atomically (see [`write_atomically`]).

@@ -7,10 +7,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use actprm_core::pool_indices::PoolIndices;
 use common::{
-    TINY_MODEL, actprm, actprm_refused, read_json, score_args, scratch, sweep_results,
-    tiny_checkpoint, tiny_run, weights,
+    TINY_MODEL, actprm, actprm_refused, read_json, score_args, scratch, tiny_checkpoint, tiny_run,
+    weights,
 };
 
 #[test]
@@ -360,131 +359,6 @@ fn a_sweep_with_other_settings_is_refused_unless_forced() {
 /// The two random baselines label the same trajectories: the one in the pass updates on the
 /// few drawn in each mini-batch, the offline one on full mini-batches of them alone, walked
 /// as many times as make a pass over the pool.
-#[test]
-fn the_random_baselines_label_the_same_trajectories_on_two_schedules() {
-    let dir = scratch("random-baselines");
-    let ledger = |offline: bool| {
-        let out = dir.join(if offline { "offline" } else { "in-pass" });
-        let mut args = vec![
-            "--device",
-            "cpu",
-            "train",
-            "--pool-size",
-            "96",
-            "--eval-size",
-            "16",
-            "--label-fraction",
-            "0.3",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(TINY_MODEL);
-        if offline {
-            args.push("--offline");
-        }
-        let stdout = String::from_utf8_lossy(&actprm(&args).stdout).to_string();
-        assert_eq!(
-            stdout.contains("pool trajectories drawn before the pass, walked"),
-            offline,
-            "{stdout}"
-        );
-        let record = read_json(&out.join("run.json"));
-        let summary = read_json(&out.join("summary.json"));
-        (
-            record["strategy"]["name"].clone(),
-            summary["ledger"].clone(),
-        )
-    };
-    let (in_pass_name, in_pass) = ledger(false);
-    let (offline_name, offline) = ledger(true);
-    assert_eq!(in_pass_name, "random");
-    assert_eq!(offline_name, "random-offline");
-    let labels = in_pass["labels_consumed"].as_u64().unwrap();
-    assert!(labels > 16 && labels < 48, "{in_pass}");
-    assert_eq!(offline["labels_consumed"], in_pass["labels_consumed"]);
-    assert_eq!(
-        offline["labelled"], in_pass["labelled"],
-        "the same trajectories"
-    );
-    assert_eq!(offline["pool_size"], 96);
-    assert_eq!(in_pass["pool_size"], 96);
-    // Mini-batches of 16: the offline pass walks its labels in full mini-batches as many
-    // times as make the pool's 6 mini-batches, buying them once.
-    let walk = labels.div_ceil(16);
-    assert_eq!(
-        offline["updates"].as_u64(),
-        Some(walk * 6u64.div_ceil(walk))
-    );
-    assert_eq!(offline["selected_by_tenth"].as_array().unwrap().len(), 10);
-    std::fs::remove_dir_all(&dir).ok();
-}
-
-/// actprm-offline trains fresh heads on exactly the trajectories its actprm experiment
-/// labelled, paying for each once, on the offline schedule; without actprm it is refused.
-#[test]
-fn a_sweep_trains_actprms_own_labels_offline() {
-    let out = scratch("actprm-offline");
-    let sweep = |strategies| {
-        let mut args = vec![
-            "--device",
-            "cpu",
-            "sweep",
-            "--strategies",
-            strategies,
-            "--seeds",
-            "0",
-            "--pool-size",
-            "96",
-            "--eval-size",
-            "16",
-            "--warmup-updates",
-            "2",
-            // Loose thresholds, so that actprm labels only a part of the pool.
-            "--delta-pred",
-            "0.55",
-            "--delta-std",
-            "0.49",
-            "--learning-rate",
-            "1e-2",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(TINY_MODEL);
-        args
-    };
-    let refused = actprm_refused(&sweep("actprm-offline"));
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("add actprm to --strategies"),
-        "{refused:?}"
-    );
-    actprm(&sweep("actprm,actprm-offline"));
-    let results = sweep_results(&out);
-    let named = |name: &str| {
-        results
-            .iter()
-            .find(|result| result["spec"]["strategy"] == name)
-            .unwrap_or_else(|| panic!("no {name} result in {results:?}"))
-    };
-    let (online, offline) = (&named("actprm")["ledger"], &named("actprm-offline"));
-    let labels = online["labels_consumed"].as_u64().unwrap();
-    let labelled: PoolIndices = serde_json::from_value(online["labelled"].clone()).unwrap();
-    assert_eq!(labelled.len() as u64, labels, "{online}");
-    assert!(
-        (32..96).contains(&labels),
-        "past the warm-up, a part: {online}"
-    );
-    assert_eq!(offline["strategy"]["labelled"], online["labelled"]);
-    assert_eq!(offline["ledger"]["labelled"], online["labelled"]);
-    assert_eq!(offline["ledger"]["labels_consumed"], labels);
-    let walk = labels.div_ceil(16);
-    assert_eq!(
-        offline["ledger"]["updates"].as_u64(),
-        Some(walk * 6u64.div_ceil(walk)),
-        "full mini-batches of actprm's labels, as many as a pass over the pool"
-    );
-    std::fs::remove_dir_all(&out).ok();
-}
-
 /// Standardised features: the statistics are measured on the pool, stored with the heads, and
 /// read back by a later command.
 #[test]

@@ -305,6 +305,12 @@ pub struct TrainArgs {
     /// fraction × --batch-size labels per update. Both draw the same trajectories.
     #[arg(long)]
     pub offline: bool,
+    /// Train fresh heads on exactly the trajectories the finished `actprm run` in RUN
+    /// labelled, offline as --offline trains its draws (the run is named `actprm-offline`).
+    /// Beside --offline at RUN's budget, the two differ only in which trajectories were chosen.
+    /// The task, --pool-size, --eval-size and --seed must be RUN's.
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["label_fraction", "offline", "max_labels"])]
+    pub labels_of: Option<PathBuf>,
     /// τ: a step is predicted erroneous when its mean is below τ.
     #[arg(long, default_value_t = SelectionConfig::new().tau, value_parser = ranges::tau, allow_negative_numbers = true)]
     pub tau: f32,

@@ -58,7 +58,8 @@ pub enum Command {
     /// mini-batch, flushed as it goes), checkpoint/ and summary.json.
     Run(RunArgs),
     /// Full-data training, the baseline: the same pass, but every trajectory is labelled (or,
-    /// with --label-fraction, a random subset: the random baseline).
+    /// with --label-fraction, a random subset: the random baseline; with --labels-of, what an
+    /// earlier run labelled).
     Train(TrainArgs),
     /// Score every step of every trajectory of a data file with a trained checkpoint and print
     /// JSON lines: per-step mean, std and head probabilities, and the selection verdict.

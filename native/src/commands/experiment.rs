@@ -23,6 +23,7 @@ use crate::cli::{ExperimentArgs, RunArgs, TrainArgs};
 use crate::judge::buyer::JudgeSettings;
 use crate::judge::tally::Totals;
 use crate::judge::{ServedJudge, open_buyer};
+use crate::labelled_run::{LabelledRun, PoolRecord};
 use crate::pool_experiment::{
     ExperimentData, PassPlan, PassWalk, ResumedPass, load_pretrained, training_config,
 };
@@ -31,6 +32,7 @@ use crate::resume_state::{PassState, ResumeState};
 use crate::run_checkpoint::RunCheckpoints;
 use crate::run_dir::RunDir;
 use crate::stdout::outln;
+use crate::tasks;
 
 /// Everything a run was made with, saved as run.json.
 #[derive(Debug, Serialize)]
@@ -101,8 +103,8 @@ pub fn run(args: &RunArgs, backend: &Backend) -> Result<()> {
     )
 }
 
-/// `actprm train`: every trajectory is labelled (the full-data baseline), or a random fraction
-/// of them (the random baseline).
+/// `actprm train`: every trajectory is labelled (the full-data baseline), a random fraction of
+/// them (the random baselines), or those an earlier `actprm run` labelled.
 pub fn train(args: &TrainArgs, backend: &Backend) -> Result<()> {
     let selection = SelectionConfig::new().with_tau(args.tau);
     let fraction = args.label_fraction;
@@ -119,6 +121,17 @@ pub fn train(args: &TrainArgs, backend: &Backend) -> Result<()> {
         );
     }
     let seed = args.experiment.seed;
+    if let Some(run) = &args.labels_of {
+        let pool = PoolRecord {
+            task: tasks::task_settings(&args.experiment.pool)?,
+            pool_size,
+            eval_size: args.experiment.pool.eval_size,
+            seed,
+        };
+        let labelled = LabelledRun::read(run)?.labelled_in(&pool)?;
+        let strategy = Strategy::ActprmOffline { labelled };
+        return execute(&args.experiment, strategy, selection, 0, backend);
+    }
     let strategy = match (fraction < 1.0, args.offline) {
         (true, false) => Strategy::Random { fraction, seed },
         (true, true) if args.experiment.max_labels.is_some() => bail!(

@@ -64,17 +64,17 @@ fn has_result(spec: &Spec, results: &[ExperimentResult]) -> bool {
 /// The trajectories `actprm`'s experiment labelled, which its actprm-offline experiment trains
 /// on; refused when its ledger predates the list.
 fn labelled_by(actprm: &ExperimentResult) -> Result<PoolIndices> {
-    let labelled = &actprm.ledger.labelled;
-    let judged = actprm.ledger.labels_consumed - actprm.ledger.discarded;
-    if labelled.len() != judged {
+    let ledger = &actprm.ledger;
+    let Some(labelled) = ledger.labelled_in_full() else {
         bail!(
-            "{} lists {} trajectories labelled where it bought {judged}: it was recorded before \
+            "{} lists {} trajectories labelled where it bought {}: it was recorded before \
              experiments listed what they labelled, so actprm-offline cannot train on its \
              labels; pass --force to run the sweep again",
             actprm.spec.label(),
-            labelled.len()
+            ledger.labelled.len(),
+            ledger.labels_consumed - ledger.discarded,
         );
-    }
+    };
     Ok(labelled.clone())
 }
 
