@@ -7,6 +7,7 @@ use std::ops::Range;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::encoding::EncodedTrajectory;
+use crate::loss_steps::LossSteps;
 use crate::trajectory::ProcessLabel;
 
 /// The model's input for a batch of trajectories.
@@ -229,25 +230,24 @@ pub struct StepTargets {
 }
 
 impl StepTargets {
-    /// Targets for `labels[b]` over trajectories of `step_counts[b]` steps, padded to
-    /// `max_steps`.
+    /// Targets for the steps `counted` of `labels[b]` over trajectories of `step_counts[b]`
+    /// steps, padded to `max_steps`.
     pub fn new(
         labels: &[ProcessLabel],
         step_counts: &[usize],
         max_steps: usize,
+        counted: LossSteps,
         device: &Device,
     ) -> Self {
         let batch = labels.len();
         let mut targets = vec![0f32; batch * max_steps];
         let mut labelled = vec![false; batch * max_steps];
         let mut labelled_counts = vec![0; batch];
-        for (b, (label, &count)) in labels.iter().zip(step_counts).enumerate() {
-            for (s, step) in label.step_labels(count).into_iter().enumerate() {
-                if let Some(step) = step {
-                    targets[b * max_steps + s] = step.target();
-                    labelled[b * max_steps + s] = true;
-                    labelled_counts[b] += 1;
-                }
+        for (b, (&label, &count)) in labels.iter().zip(step_counts).enumerate() {
+            for (s, step) in counted.counted(label, count) {
+                targets[b * max_steps + s] = step.target();
+                labelled[b * max_steps + s] = true;
+                labelled_counts[b] += 1;
             }
         }
         Self {
@@ -340,16 +340,16 @@ mod tests {
     #[test]
     fn label_mask_covers_steps_up_to_the_first_error_only() {
         let device = Device::flex();
-        let targets = StepTargets::new(
-            &[ProcessLabel::FirstErrorAt(1), ProcessLabel::AllCorrect],
-            &[3, 2],
-            3,
-            &device,
-        );
+        let labels = [ProcessLabel::FirstErrorAt(1), ProcessLabel::AllCorrect];
+        let targets = StepTargets::new(&labels, &[3, 2], 3, LossSteps::All, &device);
         let mask = targets.labelled.into_data().try_into_vec::<bool>().unwrap();
         assert_eq!(mask, vec![true, true, false, true, true, false]);
         let values = targets.targets.into_data().try_into_vec::<f32>().unwrap();
         assert_eq!(values, vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0]);
         assert_eq!(targets.labelled_counts, vec![2, 2]);
+        let last = StepTargets::new(&labels, &[3, 2], 3, LossSteps::Last, &device);
+        let mask = last.labelled.into_data().try_into_vec::<bool>().unwrap();
+        assert_eq!(mask, vec![false, true, false, false, true, false]);
+        assert_eq!(last.labelled_counts, vec![1, 1]);
     }
 }

@@ -18,6 +18,7 @@ pub mod finite;
 pub mod gguf;
 pub mod judge;
 pub mod loss;
+pub mod loss_steps;
 pub mod model;
 mod named_choice;
 pub mod pool_indices;

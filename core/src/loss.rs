@@ -1,13 +1,15 @@
 //! The ActPRM training loss (docs/method.md §2): per-head binary cross-entropy over the labelled
 //! steps of the selected trajectories, optionally bootstrapped, plus λ times the anchor term.
-//! Erroneous steps may weigh more than correct ones (a departure from the paper, off by
-//! default), since in real process labels they are rare.
+//! Erroneous steps may weigh more than correct ones, and the loss may count each trajectory's
+//! last labelled step alone (departures from the paper, off by default), since in real process
+//! labels errors are rare and PRM800K's rows repeat their prefixes.
 
 use burn::config::Config;
 use burn::tensor::activation::log_sigmoid;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 
 use crate::batch::StepTargets;
+use crate::loss_steps::LossSteps;
 use crate::rng::SeededRng;
 
 /// Configuration of the loss.
@@ -24,6 +26,9 @@ pub struct LossConfig {
     /// (PRM800K's rows label about one step in 40 erroneous).
     #[config(default = 1.0)]
     pub error_weight: f64,
+    /// Which labelled steps of a trajectory count: every one (the paper's loss), or the last.
+    #[config(default = "LossSteps::All")]
+    pub steps: LossSteps,
 }
 
 /// Which (head, trajectory) pairs contribute to the loss.
@@ -135,7 +140,13 @@ mod tests {
     fn bce_over_labelled_steps_by_hand() {
         let device = device();
         // One head, one trajectory of 3 steps whose first error is step 1: step 2 is unlabelled.
-        let targets = StepTargets::new(&[ProcessLabel::FirstErrorAt(1)], &[3], 3, &device);
+        let targets = StepTargets::new(
+            &[ProcessLabel::FirstErrorAt(1)],
+            &[3],
+            3,
+            LossSteps::All,
+            &device,
+        );
         let logits =
             Tensor::<3>::from_data(TensorData::new(vec![0.0f32, 2.0, 50.0], [1, 1, 3]), &device);
         let mask = BootstrapMask::sample(1, 1, 1.0, &mut SeededRng::new(0));
@@ -150,7 +161,13 @@ mod tests {
     #[test]
     fn erroneous_steps_weigh_error_weight_in_a_weighted_mean() {
         let device = device();
-        let targets = StepTargets::new(&[ProcessLabel::FirstErrorAt(1)], &[3], 3, &device);
+        let targets = StepTargets::new(
+            &[ProcessLabel::FirstErrorAt(1)],
+            &[3],
+            3,
+            LossSteps::All,
+            &device,
+        );
         let logits =
             Tensor::<3>::from_data(TensorData::new(vec![0.0f32, 2.0, 50.0], [1, 1, 3]), &device);
         let mask = BootstrapMask::sample(1, 1, 1.0, &mut SeededRng::new(0));
@@ -165,7 +182,13 @@ mod tests {
     #[test]
     fn anchor_term_is_weighted_by_lambda_only_for_an_ensemble() {
         let device = device();
-        let targets = StepTargets::new(&[ProcessLabel::AllCorrect], &[1], 1, &device);
+        let targets = StepTargets::new(
+            &[ProcessLabel::AllCorrect],
+            &[1],
+            1,
+            LossSteps::All,
+            &device,
+        );
         let anchor = Tensor::<1>::from_floats([0.2], &device);
         let two_heads = Tensor::<3>::zeros([2, 1, 1], &device);
         let mask = BootstrapMask::sample(2, 1, 1.0, &mut SeededRng::new(0));
@@ -184,7 +207,13 @@ mod tests {
     #[test]
     fn no_surviving_element_means_no_update() {
         let device = device();
-        let targets = StepTargets::new(&[ProcessLabel::AllCorrect], &[2], 2, &device);
+        let targets = StepTargets::new(
+            &[ProcessLabel::AllCorrect],
+            &[2],
+            2,
+            LossSteps::All,
+            &device,
+        );
         let mask = BootstrapMask::sample(2, 1, 0.0, &mut SeededRng::new(0));
         let loss = LossConfig::new().loss(
             Tensor::zeros([2, 1, 2], &device),

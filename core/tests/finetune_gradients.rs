@@ -12,6 +12,7 @@ use actprm_core::ProcessLabel;
 use actprm_core::batch::{PrmInput, StepTargets};
 use actprm_core::encoding::EncodedTrajectory;
 use actprm_core::loss::{BootstrapMask, LossConfig};
+use actprm_core::loss_steps::LossSteps;
 use actprm_core::model::{Bert, BertConfig, EnsembleHeads, EnsemblePrm, PrmBackbone};
 use actprm_core::rng::SeededRng;
 use burn::module::{Module, ModuleVisitor, Param};
@@ -155,7 +156,13 @@ fn a_fine_tuning_steps_gradients_match_pytorch_autograd() {
         .iter()
         .map(|t| ProcessLabel::from_first_error(t.first_error))
         .collect();
-    let targets = StepTargets::new(&labels, &input.step_counts, input.max_steps(), &device);
+    let targets = StepTargets::new(
+        &labels,
+        &input.step_counts,
+        input.max_steps(),
+        LossSteps::All,
+        &device,
+    );
     let bootstrap =
         BootstrapMask::sample(model.num_heads(), labels.len(), 1.0, &mut SeededRng::new(0));
     let loss = LossConfig::new()

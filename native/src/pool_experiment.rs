@@ -449,7 +449,8 @@ pub fn training_config(args: &ModelArgs, seed: u64) -> TrainingConfig {
         .with_loss(
             LossConfig::new()
                 .with_anchor_weight(args.anchor_weight)
-                .with_error_weight(args.error_weight),
+                .with_error_weight(args.error_weight)
+                .with_steps(args.loss_steps),
         )
         .with_seed(seed)
 }

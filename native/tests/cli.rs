@@ -16,7 +16,7 @@ use common::{
 fn a_run_records_its_settings_and_the_threshold_it_chose() {
     let out = std::env::temp_dir().join(format!("actprm-cli-{}", std::process::id()));
     let out_str = out.to_str().unwrap();
-    let run = tiny_run(&out, &["--checkpoint-every", "2"]);
+    let run = tiny_run(&out, &["--checkpoint-every", "2", "--loss-steps", "last"]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("labels used:"), "{stdout}");
     assert!(stdout.contains("chosen on validation"), "{stdout}");
@@ -28,6 +28,7 @@ fn a_run_records_its_settings_and_the_threshold_it_chose() {
     let record = read_json(&out.join("run.json"));
     assert_eq!(record["strategy"]["name"], "actprm", "{record}");
     assert_eq!(record["strategy"]["tau"], 0.5, "{record}");
+    assert_eq!(record["training"]["loss"]["steps"], "last", "{record}");
     let chosen_tau = config["threshold"]["tau"].as_f64().unwrap();
     assert!(chosen_tau > 0.0 && chosen_tau < 1.0, "{config}");
     assert_eq!(summary["threshold"], config["threshold"]);

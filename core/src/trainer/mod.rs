@@ -206,7 +206,13 @@ impl PrmTrainer {
             return None;
         }
         let input = inputs.select(selected, &self.device);
-        let targets = StepTargets::new(labels, &input.step_counts, input.max_steps(), &self.device);
+        let targets = StepTargets::new(
+            labels,
+            &input.step_counts,
+            input.max_steps(),
+            self.loss.steps,
+            &self.device,
+        );
         let bootstrap = BootstrapMask::sample(
             self.model.num_heads(),
             selected.len(),

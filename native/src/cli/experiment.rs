@@ -49,6 +49,11 @@ pub struct SyntheticArgs {
     /// default pass gives.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "operation")]
     pub error_kinds: Vec<ErrorKindArg>,
+    /// Fraction of the synthetic trajectories given an error. Below the default errors grow
+    /// rarer, and the heads may learn to trust every step before they meet enough of them
+    /// (docs/results.md §20).
+    #[arg(long, default_value_t = SyntheticConfig::new().error_rate, value_parser = ranges::fraction)]
+    pub error_rate: f64,
 }
 
 impl SyntheticArgs {
@@ -56,6 +61,7 @@ impl SyntheticArgs {
     pub fn config(&self) -> SyntheticConfig {
         SyntheticConfig::new()
             .with_error_kinds(self.error_kinds.iter().map(|&kind| kind.into()).collect())
+            .with_error_rate(self.error_rate)
     }
 }
 

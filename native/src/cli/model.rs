@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use actprm_core::clipping::Clipping;
 use actprm_core::encoding::StepReading;
 use actprm_core::loss::LossConfig;
+use actprm_core::loss_steps::LossSteps;
 use actprm_core::model::{LoraConfig, LoraTarget};
 use actprm_core::pretrained::default_backbone_dir;
 use actprm_core::trainer::TrainingConfig;
@@ -142,6 +143,13 @@ pub struct ModelArgs {
     /// A departure from the paper.
     #[arg(long, default_value_t = LossConfig::new().error_weight, value_parser = ranges::relative_weight, allow_negative_numbers = true)]
     pub error_weight: f64,
+    /// Which labelled steps of a trajectory the loss counts: `all` (the paper's loss), or
+    /// `last`, the first error or a correct trajectory's final step alone. A PRM800K row is one
+    /// rated step after a prefix of steps rated in other rows, so `last` trains on what each
+    /// row rated, about 40% of it erroneous, and on no prefix again (docs/results.md §19). A
+    /// departure from the paper.
+    #[arg(long, default_value = "all", value_parser = loss_steps())]
+    pub loss_steps: LossSteps,
     /// AdamW's decoupled weight decay (0 by default: the anchor term already regularises the
     /// heads). Each update takes learning rate × decay of every weight, so that product must
     /// stay below 1.
@@ -227,6 +235,11 @@ fn lora_target() -> impl TypedValueParser<Value = LoraTarget> {
 }
 
 /// The parser of `--step-reading`, whose possible values are core's reading names.
+fn loss_steps() -> impl TypedValueParser<Value = LossSteps> {
+    PossibleValuesParser::new(LossSteps::ALL.map(LossSteps::name))
+        .map(|name| LossSteps::from_name(&name).expect("the parser admits only the choices' names"))
+}
+
 fn step_reading() -> impl TypedValueParser<Value = StepReading> {
     PossibleValuesParser::new(StepReading::ALL.map(StepReading::name)).map(|name| {
         StepReading::from_name(&name).expect("the parser admits only the readings' names")

@@ -14,6 +14,7 @@ use actprm_core::encoding::StepReading;
 use actprm_core::eval::Evaluation;
 use actprm_core::eval::threshold::choose_threshold;
 use actprm_core::judge::StoredLabelJudge;
+use actprm_core::loss_steps::LossSteps;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use actprm_core::whole_dir::write_whole_file;
@@ -109,7 +110,7 @@ fn validate(args: &SweepArgs) -> Result<()> {
 
 /// Settings sweep.json gained after sweeps were first recorded, each with the value that the
 /// sweeps recorded without it ran with.
-fn settings_added_later() -> [(&'static str, serde_json::Value); 12] {
+fn settings_added_later() -> [(&'static str, serde_json::Value); 13] {
     [
         ("step_reading", json!(StepReading::Whole.name())),
         ("error_weight", json!(1.0)),
@@ -123,6 +124,7 @@ fn settings_added_later() -> [(&'static str, serde_json::Value); 12] {
         ("feature_layer", json!(null)),
         ("lora", json!(null)),
         ("standardise_features", json!(false)),
+        ("loss_steps", json!(LossSteps::All.name())),
     ]
 }
 
@@ -161,6 +163,7 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "step_reading": args.model.step_reading.name(),
         "anchor_weight": args.model.anchor_weight,
         "error_weight": args.model.error_weight,
+        "loss_steps": args.model.loss_steps.name(),
         "weight_decay": args.model.weight_decay,
         "clip_norm": args.model.clip_norm,
         "clipping": args.model.clipping.name(),
@@ -418,6 +421,7 @@ mod tests {
                 "feature_layer": null,
                 "lora": null,
                 "standardise_features": false,
+                "loss_steps": "all",
             })
         );
         let mut recorded = json!({
@@ -433,6 +437,7 @@ mod tests {
             "feature_layer": 22,
             "lora": {"rank": 8, "alpha": 16.0, "targets": ["q_proj"], "seed": 0},
             "standardise_features": true,
+            "loss_steps": "last",
         });
         let before = recorded.clone();
         assert!(!fill_settings_added_later(&mut recorded));
