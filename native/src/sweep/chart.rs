@@ -10,6 +10,9 @@ use super::groups::{Group, SeedPoint};
 /// Chart size in pixels.
 const SIZE: (u32, u32) = (900, 560);
 
+/// The budget axis: the whole pool, with room for full data's points.
+const X_RANGE: std::ops::Range<f64> = 0.0..1.05;
+
 /// Series colours, in the order series first appear.
 const PALETTE: [RGBColor; 8] = [
     RGBColor(0x1f, 0x77, 0xb4),
@@ -58,7 +61,7 @@ fn draw<DB: DrawingBackend>(
         .margin(18)
         .x_label_area_size(48)
         .y_label_area_size(56)
-        .build_cartesian_2d(0.0..1.05_f64, 0.0..1.0_f64)?;
+        .build_cartesian_2d(X_RANGE, 0.0..1.0_f64)?;
     chart
         .configure_mesh()
         .x_desc("labels bought / pool size (normalised budget)")
@@ -71,6 +74,7 @@ fn draw<DB: DrawingBackend>(
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
 
+    let mut plotted: Vec<(f64, f64)> = Vec::new();
     let mut series: Vec<(&str, Vec<&Group>)> = Vec::new();
     for group in groups {
         match series.iter_mut().find(|(name, _)| *name == group.series) {
@@ -85,6 +89,13 @@ fn draw<DB: DrawingBackend>(
             .map(|g| (g.budget.mean, f1(g).mean))
             .collect();
         means.sort_by(|a, b| a.0.total_cmp(&b.0));
+        plotted.extend(&means);
+        plotted.extend(
+            members
+                .iter()
+                .flat_map(|g| g.points.iter())
+                .map(|p| (p.budget, seed_f1(p))),
+        );
         chart
             .draw_series(LineSeries::new(means.clone(), color.stroke_width(2)))?
             .label(*name)
@@ -111,11 +122,49 @@ fn draw<DB: DrawingBackend>(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(legend_corner(&plotted, series.len()))
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .draw()?;
     root.present()
+}
+
+/// The corner of the plot where the legend of `series` lines hides the fewest of the `plotted`
+/// (budget, F1) points, preferring the upper left, then the upper right, on a tie.
+fn legend_corner(plotted: &[(f64, f64)], series: usize) -> SeriesLabelPosition {
+    // The legend's extent as fractions of the axes: about 170 of the plot's 800 pixels wide,
+    // and 20 pixels a line of its 440 high, with a margin.
+    let width = 0.22 * X_RANGE.end;
+    let height = (20.0 * series as f64 + 24.0) / 440.0;
+    let corners = [
+        (SeriesLabelPosition::UpperLeft, false, true),
+        (SeriesLabelPosition::UpperRight, true, true),
+        (SeriesLabelPosition::LowerRight, true, false),
+        (SeriesLabelPosition::LowerLeft, false, false),
+    ];
+    let hidden = |right: bool, upper: bool| {
+        plotted
+            .iter()
+            .filter(|&&(x, y)| {
+                let within_x = if right {
+                    x >= X_RANGE.end - width
+                } else {
+                    x <= width
+                };
+                let within_y = if upper {
+                    y >= 1.0 - height
+                } else {
+                    y <= height
+                };
+                within_x && within_y
+            })
+            .count()
+    };
+    corners
+        .into_iter()
+        .min_by_key(|&(_, right, upper)| hidden(right, upper))
+        .map(|(corner, _, _)| corner)
+        .expect("four corners")
 }
 
 /// Rasterises an SVG document to PNG bytes, with the system's fonts for its text (a machine
@@ -174,6 +223,25 @@ mod tests {
         let png = png(&document).unwrap();
         assert_eq!(&png[1..4], b"PNG");
         assert!(png.len() > 5_000, "{} bytes", png.len());
+    }
+
+    /// The legend leaves the corner the points crowd for an empty one.
+    #[test]
+    fn the_legend_takes_a_corner_without_points() {
+        let is = |corner: SeriesLabelPosition, expected: SeriesLabelPosition| {
+            format!("{corner:?}") == format!("{expected:?}")
+        };
+        assert!(is(legend_corner(&[], 4), SeriesLabelPosition::UpperLeft));
+        let upper_left = [(0.04, 0.92), (0.05, 0.95), (1.0, 0.5)];
+        assert!(is(
+            legend_corner(&upper_left, 4),
+            SeriesLabelPosition::UpperRight
+        ));
+        let both_upper = [(0.04, 0.92), (1.0, 0.95), (1.0, 0.9)];
+        assert!(is(
+            legend_corner(&both_upper, 4),
+            SeriesLabelPosition::LowerRight
+        ));
     }
 
     /// With a τ chosen in every experiment the chart plots F1 at that τ and says so.
