@@ -34,7 +34,7 @@ from transformers import BertModel
 from tokenizers import Tokenizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
-from sklearn.metrics import roc_auc_score
+from probe_metrics import processbench_scores
 torch.set_num_threads(2)
 CACHE = os.environ.get("PROBE_CACHE", "/tmp/reading-probe")
 os.makedirs(CACHE, exist_ok=True)
@@ -112,29 +112,6 @@ for split, n in [("gsm8k", 400), ("math", 200)]:
     pb[split] = items
 print("train steps", sum(map(len, train_y)), "neg", sum(y.count(0) for y in train_y), flush=True)
 
-def first_error_f1(scored, tau):
-    """scored: (per-step probabilities, label) pairs. F1, erroneous and correct accuracy."""
-    err_ok = err_n = cor_ok = cor_n = 0
-    for p, lab in scored:
-        pred = next((j for j in range(len(p)) if p[j] < tau), -1)
-        if lab == -1: cor_n += 1; cor_ok += pred == -1
-        else: err_n += 1; err_ok += pred == lab
-    ae, ac = err_ok / err_n, cor_ok / cor_n
-    return (0 if ae + ac == 0 else 2 * ae * ac / (ae + ac)), ae, ac
-
-def pb_eval(clf, sc, feats, items, tau=0.5):
-    ys, ps, scored = [], [], []
-    for f, it in zip(feats, items):
-        good = ~np.isnan(f[:, 0]); p = np.ones(len(f))
-        if good.any(): p[good] = clf.predict_proba(sc.transform(f[good]))[:, 1]
-        lab = it["label"]; upto = len(f) if lab == -1 else lab + 1
-        for j in range(upto):
-            ys.append(0 if j == lab else 1); ps.append(p[j])
-        scored.append((p, lab))
-    f1, ae, ac = first_error_f1(scored, tau)
-    best = max(first_error_f1(scored, t)[0] for t in np.quantile(ps, np.linspace(0.01, 0.6, 60)))
-    return roc_auc_score(ys, ps), f1, ae, ac, best
-
 modes = sys.argv[2].split(",") if len(sys.argv) > 2 else ["whole", "blockcausal", "prefix"]
 poolings = sys.argv[3].split(",") if len(sys.argv) > 3 else ["sep"]
 WIDTH = 384
@@ -159,7 +136,7 @@ for mode in modes:
         X = np.array(X); Y = np.array(Y); sc = StandardScaler().fit(X)
         for cw in [None, "balanced"]:
             clf = LogisticRegression(max_iter=2000, C=0.1, class_weight=cw).fit(sc.transform(X), Y)
-            res = {k: pb_eval(clf, sc, [f[:, cols] for f in pf[k]], pb[k]) for k in pb}
+            res = {k: processbench_scores(clf, sc, [f[:, cols] for f in pf[k]], pb[k]) for k in pb}
             print(f"  {mode:11s} {pooling:4s} fit={fit:4s} cw={str(cw):8s} n={len(Y)} neg={int((Y==0).sum())} " +
                   " ".join(f"{k}: auc {a:.3f} F1 {f:.3f} (err {e:.2f} cor {c:.2f}) best-τ F1 {b:.3f}"
                            for k, (a, f, e, c, b) in res.items()), flush=True)
