@@ -138,7 +138,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unfinished_or_unlisted_run_is_refused() {
+    fn a_missing_unfinished_or_unlisted_run_is_refused() {
         let dir = finished_run("unlisted", 3, &[]);
         let error = LabelledRun::read(&dir).unwrap_err().to_string();
         assert!(
@@ -149,5 +149,7 @@ mod tests {
         let error = LabelledRun::read(&dir).unwrap_err().to_string();
         assert!(error.contains("holds no finished run"), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
+        let error = LabelledRun::read(&dir).unwrap_err().to_string();
+        assert!(error.contains("it does not exist"), "{error}");
     }
 }

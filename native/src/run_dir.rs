@@ -203,6 +203,9 @@ impl RunDir {
 /// A finished run in `root`, its record (run.json) and its summary (summary.json) read back as
 /// `R` and `S`; an error naming the directory when the run there has not finished.
 pub fn read_finished<R: DeserializeOwned, S: DeserializeOwned>(root: &Path) -> Result<(R, S)> {
+    if !root.is_dir() {
+        bail!("{} is no run directory: it does not exist", root.display());
+    }
     let summary = root.join(SUMMARY_FILE);
     if !summary.exists() {
         bail!(
