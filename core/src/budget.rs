@@ -128,12 +128,16 @@ impl BudgetLedger {
             .collect()
     }
 
+    /// Trajectories the judge answered with a usable label: those sent, less those discarded.
+    pub fn judged(&self) -> usize {
+        self.labels_consumed.saturating_sub(self.discarded)
+    }
+
     /// The trajectories the judge labelled, when the ledger lists every one it answered for;
     /// `None` when it lists fewer: a ledger written before the list was kept reads it as
     /// empty, and a pass resumed across that change lists only what it labelled after.
     pub fn labelled_in_full(&self) -> Option<&PoolIndices> {
-        let judged = self.labels_consumed.saturating_sub(self.discarded);
-        (self.labelled.len() == judged).then_some(&self.labelled)
+        (self.labelled.len() == self.judged()).then_some(&self.labelled)
     }
 }
 

@@ -49,7 +49,7 @@ impl LabelledRun {
                  before runs listed what they labelled, so there is nothing to train on",
                 dir.display(),
                 ledger.labelled.len(),
-                ledger.labels_consumed - ledger.discarded
+                ledger.judged()
             );
         };
         if labelled.is_empty() {

@@ -72,7 +72,7 @@ fn labelled_by(actprm: &ExperimentResult) -> Result<PoolIndices> {
              labels; pass --force to run the sweep again",
             actprm.spec.label(),
             ledger.labelled.len(),
-            ledger.labels_consumed - ledger.discarded,
+            ledger.judged(),
         );
     };
     Ok(labelled.clone())
