@@ -8,6 +8,7 @@ use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::encoding::EncodedTrajectory;
 use crate::loss_steps::LossSteps;
+use crate::model::{StepSpans, step_tokens};
 use crate::trajectory::ProcessLabel;
 
 /// The model's input for a batch of trajectories.
@@ -37,6 +38,8 @@ pub enum InputSource {
         /// trajectory by trajectory; slots past a trajectory's last step point at the first
         /// token of the batch and are never read.
         step_gather: Tensor<1, Int>,
+        /// Where each step's own tokens lie, for a feature that pools them.
+        step_spans: StepSpans,
     },
     /// Step features, `[batch, max_steps, width]` (zero past a trajectory's last step).
     Features(Tensor<3>),
@@ -155,13 +158,18 @@ impl PrmInput {
             }
         }
         let mut step_gather = vec![0i64; encoded.len() * max_steps];
+        let mut step_spans = StepSpans {
+            rows: vec![Vec::new(); rows],
+            slots: vec![None; encoded.len() * max_steps],
+        };
         let mut first_row = 0;
         for (b, item) in encoded.iter().enumerate() {
-            for (slot, at) in step_gather[b * max_steps..]
-                .iter_mut()
-                .zip(&item.step_positions)
-            {
-                *slot = ((first_row + at.window) * seq_len + at.position) as i64;
+            for (s, at) in item.step_positions.iter().enumerate() {
+                let row = first_row + at.window;
+                step_gather[b * max_steps + s] = (row * seq_len + at.position) as i64;
+                let spans = &mut step_spans.rows[row];
+                step_spans.slots[b * max_steps + s] = Some((row, spans.len()));
+                spans.push(step_tokens(at.start, at.position));
             }
             first_row += item.windows.len();
         }
@@ -173,6 +181,7 @@ impl PrmInput {
                     TensorData::new(step_gather, [encoded.len() * max_steps]),
                     device,
                 ),
+                step_spans,
             },
             step_counts: encoded.iter().map(EncodedTrajectory::num_steps).collect(),
         }
@@ -296,6 +305,7 @@ mod tests {
             tokens,
             padding,
             step_gather,
+            ..
         } = input.source
         else {
             panic!("an input of tokens");
@@ -315,7 +325,11 @@ mod tests {
     #[test]
     fn every_window_is_a_row_and_steps_are_gathered_from_theirs() {
         use crate::encoding::StepPosition;
-        let at = |window, position| StepPosition { window, position };
+        let at = |window, position| StepPosition {
+            window,
+            start: position - 1,
+            position,
+        };
         let windowed = EncodedTrajectory {
             windows: vec![vec![1, 2, 3], vec![1, 4, 5, 6]],
             step_positions: vec![at(0, 1), at(0, 2), at(1, 3)],
@@ -326,6 +340,7 @@ mod tests {
         let InputSource::Tokens {
             tokens,
             step_gather,
+            step_spans,
             ..
         } = input.source
         else {
@@ -335,6 +350,21 @@ mod tests {
         assert_eq!(tokens, vec![1, 2, 0, 0, 1, 2, 3, 0, 1, 4, 5, 6]);
         let gather = step_gather.into_data().try_into_vec_as::<i64>().unwrap();
         assert_eq!(gather, vec![1, 0, 0, 4 + 1, 4 + 2, 8 + 3]);
+        assert_eq!(
+            step_spans.rows,
+            vec![vec![1..2], vec![0..1, 1..2], vec![2..3]]
+        );
+        assert_eq!(
+            step_spans.slots,
+            vec![
+                Some((0, 0)),
+                None,
+                None,
+                Some((1, 0)),
+                Some((1, 1)),
+                Some((2, 0))
+            ]
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use actprm_core::batch::PrmInput;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig, StepReading, encode_trajectory};
 use actprm_core::features::{PrefixTree, compute_features};
 use actprm_core::model::{
-    Decoder, DecoderConfig, EnsemblePrm, PrmBackbone, PrmBackboneConfig, PrmConfig,
+    Decoder, DecoderConfig, EnsemblePrm, PrmBackbone, PrmBackboneConfig, PrmConfig, StepFeature,
 };
 use actprm_core::pretrained::{DecoderOptions, PretrainedBackbone, SafetensorsFiles};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
@@ -198,8 +198,19 @@ fn tiny_gguf_files_read_as_their_checkpoints() {
 }
 
 fn tiny_prm(model: &str, device: &Device) -> (PretrainedBackbone, EnsemblePrm) {
-    let pretrained =
-        PretrainedBackbone::decoder(&data_dir(model), &DecoderOptions::default(), device).unwrap();
+    tiny_prm_reading(model, StepFeature::Separator, device)
+}
+
+fn tiny_prm_reading(
+    model: &str,
+    step_feature: StepFeature,
+    device: &Device,
+) -> (PretrainedBackbone, EnsemblePrm) {
+    let options = DecoderOptions {
+        step_feature,
+        ..DecoderOptions::default()
+    };
+    let pretrained = PretrainedBackbone::decoder(&data_dir(model), &options, device).unwrap();
     let prm =
         PrmConfig::new(pretrained.config.clone()).init_around(pretrained.backbone.clone(), device);
     (pretrained, prm)
@@ -235,8 +246,11 @@ fn trajectory(steps: &[&str]) -> Trajectory {
 #[test]
 fn one_pass_reads_each_step_as_its_prefix_alone() {
     let device = Device::flex();
-    for model in ["tiny-llama", "tiny-qwen2"] {
-        let (pretrained, prm) = tiny_prm(model, &device);
+    let readings = ["tiny-llama", "tiny-qwen2"]
+        .into_iter()
+        .flat_map(|model| StepFeature::ALL.map(|feature| (model, feature)));
+    for (model, step_feature) in readings {
+        let (pretrained, prm) = tiny_prm_reading(model, step_feature, &device);
         let whole = pretrained.encoding.clone();
         assert_eq!(whole.reading, StepReading::Whole);
         let prefix = whole.clone().with_reading(StepReading::Prefix);
@@ -250,9 +264,55 @@ fn one_pass_reads_each_step_as_its_prefix_alone() {
         assert_eq!(a.len(), 3);
         assert!(
             max_difference(&a, &b) <= 1e-5,
-            "{model}: {}",
+            "{model}, {}: {}",
+            step_feature.name(),
             max_difference(&a, &b)
         );
+    }
+}
+
+/// With the mean added, a step's feature is the hidden state at its separator, then the mean of
+/// the hidden states of its own tokens: neither the question's nor the separator's.
+#[test]
+fn the_mean_is_over_the_step_own_tokens() {
+    let device = Device::flex();
+    let (pretrained, prm) = tiny_prm_reading("tiny-qwen2", StepFeature::SeparatorAndMean, &device);
+    let steps = ["12 + 3 = 15.", "The answer is 15."];
+    let encoded = encode_trajectory(
+        &pretrained.tokenizer,
+        &trajectory(&steps),
+        &pretrained.encoding,
+    )
+    .unwrap();
+    let pad = pretrained.tokenizer.pad_id();
+    let features = step_features(&prm, &encoded, pad, &device);
+    let window: Vec<i64> = encoded.windows[0].iter().map(|&id| i64::from(id)).collect();
+    let states = &read(prm_decoder(&prm), &[&window], &device)[0];
+    let width = states[0].len();
+    for (j, at) in encoded.step_positions.iter().enumerate() {
+        let own = pretrained.tokenizer.encode_text(steps[j]).unwrap();
+        assert_eq!(
+            encoded.windows[0][at.start..at.position],
+            own[..],
+            "step {j}'s tokens"
+        );
+        let mean: Vec<f32> = (0..width)
+            .map(|d| {
+                let sum: f32 = states[at.start..at.position].iter().map(|s| s[d]).sum();
+                sum / (at.position - at.start) as f32
+            })
+            .collect();
+        let expected = [states[at.position].clone(), mean].concat();
+        assert_eq!(features[j].len(), 2 * width);
+        let difference = max_difference(&features[j..=j], &[expected]);
+        assert!(difference <= 1e-5, "step {j}: differs by {difference}");
+    }
+}
+
+fn prm_decoder(prm: &EnsemblePrm) -> &Decoder {
+    match prm.backbone() {
+        PrmBackbone::Decoder(decoder) => decoder,
+        _ => panic!("a decoder"),
     }
 }
 
@@ -293,8 +353,11 @@ fn a_long_trajectory_is_read_in_windows_each_step_with_what_precedes_it() {
 #[test]
 fn rows_sharing_prefixes_read_as_a_tree_get_their_own_features() {
     let device = Device::flex();
-    for model in ["tiny-llama", "tiny-qwen2"] {
-        let (pretrained, prm) = tiny_prm(model, &device);
+    let readings = ["tiny-llama", "tiny-qwen2"]
+        .into_iter()
+        .flat_map(|model| StepFeature::ALL.map(|feature| (model, feature)));
+    for (model, step_feature) in readings {
+        let (pretrained, prm) = tiny_prm_reading(model, step_feature, &device);
         // Short steps: the tiny models read at most 64 positions.
         let chosen = ["1+2=3.", "So 3.", "It is 3.", "3.", "Thus 3.", "Is 3."];
         let mut rows = Vec::new();
@@ -338,7 +401,11 @@ fn rows_sharing_prefixes_read_as_a_tree_get_their_own_features() {
                 .zip(&alone[0].values)
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f32::max);
-            assert!(difference <= 1e-5, "{model}: differs by {difference}");
+            assert!(
+                difference <= 1e-5,
+                "{model}, {}: differs by {difference}",
+                step_feature.name()
+            );
         }
     }
 }

@@ -75,6 +75,7 @@ fn load_heads_alone(
         let path = Path::new(&reference.file);
         let options = DecoderOptions {
             feature_layer: decoder.feature_layer,
+            step_feature: decoder.step_feature,
             ..DecoderOptions::default()
         };
         let backbone = PretrainedBackbone::decoder(path, &options, &backend.device)

@@ -2,9 +2,11 @@
 //! evaluation that reads the same trajectories with the same backbone computes them once.
 //!
 //! The cache is content-addressed. A trajectory's features are filed under the SHA-256 of its
-//! encoding (windows of token ids and separator positions), in a directory named by the
-//! SHA-256 of the backbone's weights: a changed data file, tokenizer, encoding setting or
-//! backbone misses and is computed afresh, and nothing stale is read back. Each computation
+//! encoding (windows of token ids and separator positions, and where each step starts when
+//! its feature pools the step's tokens), in a directory named by the SHA-256 of the backbone's
+//! weights (followed by the step feature's name when it is not the separator's state): a
+//! changed data file, tokenizer, encoding setting, step feature or backbone misses and is
+//! computed afresh, and nothing stale is read back. Each computation
 //! adds one shard, a safetensors file written under a temporary name and renamed into place,
 //! holding one `[steps, width]` f32 tensor per trajectory, named by its key. A shard that does
 //! not read back (a torn write, a damaged disk) is reported, removed, and its trajectories
@@ -17,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use actprm_core::encoding::EncodedTrajectory;
 use actprm_core::features::{StepFeatures, compute_features};
-use actprm_core::model::{EnsemblePrm, PrmBackbone};
+use actprm_core::model::{EnsemblePrm, PrmBackbone, StepFeature};
 use actprm_core::whole_dir::write_whole_file;
 use anyhow::{Context, Result, bail};
 use burn::store::ModuleSnapshot;
@@ -31,6 +33,7 @@ const SHARD_EXTENSION: &str = "safetensors";
 #[derive(Debug, Clone)]
 pub struct FeatureCache {
     dir: PathBuf,
+    step_feature: StepFeature,
 }
 
 /// How a request was served.
@@ -45,8 +48,15 @@ pub struct CacheUse {
 impl FeatureCache {
     /// The cache of `backbone`'s features under `root`.
     pub fn new(root: &Path, backbone: &PrmBackbone) -> Self {
+        let digest = backbone_digest(backbone);
+        let step_feature = backbone.step_feature();
+        let name = match step_feature {
+            StepFeature::Separator => digest,
+            other => format!("{digest}-{}", other.name()),
+        };
         Self {
-            dir: root.join(backbone_digest(backbone)),
+            dir: root.join(name),
+            step_feature,
         }
     }
 
@@ -66,7 +76,11 @@ impl FeatureCache {
         batch_size: usize,
         progress: impl FnMut(usize),
     ) -> Result<(Vec<StepFeatures>, CacheUse)> {
-        let keys: Vec<String> = encoded.iter().map(trajectory_key).collect();
+        let with_starts = self.step_feature.pools_step_tokens();
+        let keys: Vec<String> = encoded
+            .iter()
+            .map(|encoded| trajectory_key(encoded, with_starts))
+            .collect();
         let mut found = self.read(&keys.iter().map(String::as_str).collect())?;
         let is_cached = |i: usize| {
             found
@@ -228,8 +242,9 @@ fn read_shard(
     Ok(())
 }
 
-/// The SHA-256 of a trajectory's encoding: its windows' token ids and where each step is read.
-pub fn trajectory_key(encoded: &EncodedTrajectory) -> String {
+/// The SHA-256 of a trajectory's encoding: its windows' token ids, where each step is read,
+/// and, `with_starts`, where each step begins.
+pub fn trajectory_key(encoded: &EncodedTrajectory, with_starts: bool) -> String {
     let mut hasher = Sha256::new();
     hasher.update((encoded.windows.len() as u64).to_le_bytes());
     for window in &encoded.windows {
@@ -241,6 +256,9 @@ pub fn trajectory_key(encoded: &EncodedTrajectory) -> String {
     for step in &encoded.step_positions {
         hasher.update((step.window as u64).to_le_bytes());
         hasher.update((step.position as u64).to_le_bytes());
+        if with_starts {
+            hasher.update((step.start as u64).to_le_bytes());
+        }
     }
     format!("{:x}", hasher.finalize())
 }
@@ -384,6 +402,46 @@ mod tests {
             cache.dir()
         );
         fs::remove_dir_all(root).unwrap();
+    }
+
+    /// A decoder's features with the mean of each step are cached apart from its separator's
+    /// states, and keyed by where each step starts.
+    #[test]
+    fn a_step_feature_has_a_cache_of_its_own() {
+        use actprm_core::model::DecoderConfig;
+        let device = Device::flex();
+        let decoder = DecoderConfig::new()
+            .with_vocab_size(16)
+            .with_hidden_size(8)
+            .with_intermediate_size(8)
+            .with_num_hidden_layers(1)
+            .with_num_attention_heads(2)
+            .with_num_key_value_heads(1)
+            .with_head_dim(4);
+        let read_with = |step_feature| {
+            PrmConfig::new(decoder.clone().with_step_feature(step_feature).into()).init(&device)
+        };
+        let root = Path::new("features");
+        for step_feature in StepFeature::ALL {
+            let model = read_with(step_feature);
+            let digest = backbone_digest(model.backbone());
+            let expected = match step_feature {
+                StepFeature::Separator => digest,
+                StepFeature::SeparatorAndMean => format!("{digest}-separator-and-mean"),
+            };
+            assert_eq!(
+                FeatureCache::new(root, model.backbone()).dir(),
+                root.join(expected)
+            );
+        }
+        let encoded = EncodedTrajectory::single_window(vec![1, 2, 3, 4], &[3]);
+        let mut later = encoded.clone();
+        later.step_positions[0].start = 2;
+        assert_eq!(
+            trajectory_key(&encoded, false),
+            trajectory_key(&later, false)
+        );
+        assert_ne!(trajectory_key(&encoded, true), trajectory_key(&later, true));
     }
 
     #[test]

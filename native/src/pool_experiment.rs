@@ -12,6 +12,7 @@ use actprm_core::judge::{Judge, JudgeCost};
 use actprm_core::loss::LossConfig;
 use actprm_core::model::{
     BackboneConfig, EnsembleHeadsConfig, EnsemblePrm, FeatureNorm, InputNorm, PrmConfig,
+    StepFeature,
 };
 use actprm_core::pretrained::{DEFAULT_SEPARATOR_INIT, DecoderOptions, PretrainedBackbone};
 use actprm_core::scores::StepScores;
@@ -401,6 +402,14 @@ pub fn load_pretrained(model: &ModelArgs, device: &Device) -> Result<Option<Pret
              --backbone with a decoder's path"
         );
     }
+    if model.step_feature != StepFeature::Separator
+        && !matches!(model.backbone, BackboneArg::Decoder(_))
+    {
+        bail!(
+            "--step-feature {} reads a decoder's states: pass --backbone with a decoder's path",
+            model.step_feature.name()
+        );
+    }
     if model.lora_rank.is_some() {
         if !matches!(model.backbone, BackboneArg::Decoder(_)) {
             bail!(
@@ -429,6 +438,7 @@ pub fn load_pretrained(model: &ModelArgs, device: &Device) -> Result<Option<Pret
         BackboneArg::Decoder(path) => {
             let options = DecoderOptions {
                 feature_layer: model.feature_layer,
+                step_feature: model.step_feature,
                 lora: model.lora(),
                 ..DecoderOptions::default()
             };

@@ -238,6 +238,37 @@ fn a_gguf_decoder_reads_an_inner_layer() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Heads on the separator's state and the mean of each step's token states: twice the
+/// decoder's width, recorded with the heads, and read again by `score`.
+#[test]
+fn a_decoder_step_feature_adds_the_mean_of_the_step() {
+    let dir = scratch("decoder-mean");
+    let out = dir.join("run");
+    run_with(
+        &tiny_decoder("tiny-llama"),
+        &out,
+        &["--step-feature", "separator-and-mean"],
+    );
+    let config = checkpoint_config(&out);
+    let decoder = &config["model"]["backbone"]["Decoder"];
+    assert_eq!(decoder["step_feature"], "separator-and-mean", "{config}");
+    let width = decoder["hidden_size"].as_u64().unwrap() as usize;
+    let bytes = std::fs::read(out.join("checkpoint/model.safetensors")).unwrap();
+    let shapes: Vec<Vec<usize>> = safetensors::SafeTensors::deserialize(&bytes)
+        .unwrap()
+        .tensors()
+        .into_iter()
+        .map(|(_, view)| view.shape().to_vec())
+        .collect();
+    assert!(
+        shapes.iter().any(|shape| shape.contains(&(2 * width)))
+            && !shapes.iter().any(|shape| shape.contains(&width)),
+        "heads read {width}-wide states twice: {shapes:?}"
+    );
+    score_lines(&out);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn decoder_settings_are_refused_where_they_do_not_apply() {
     let tiny = tiny_decoder("tiny-llama");
@@ -258,6 +289,14 @@ fn decoder_settings_are_refused_where_they_do_not_apply() {
         (
             on_tiny(&["--feature-layer", "3"]),
             vec!["feature_layer", "1 to 2"],
+        ),
+        (
+            vec!["--step-feature", "separator-and-mean"],
+            vec!["--step-feature separator-and-mean reads a decoder's states"],
+        ),
+        (
+            on_tiny(&["--step-feature", "mean"]),
+            vec!["possible values: separator, separator-and-mean"],
         ),
         (
             vec!["--lora-rank", "2"],

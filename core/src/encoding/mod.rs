@@ -81,6 +81,9 @@ impl EncodingConfig {
 pub struct StepPosition {
     /// Index of the window in [`EncodedTrajectory::windows`].
     pub window: usize,
+    /// Index of the step's first token in that window's token ids: the step's tokens are
+    /// `start..position` (none when `start == position`).
+    pub start: usize,
     /// Index of the separator in that window's token ids.
     pub position: usize,
 }
@@ -97,14 +100,18 @@ pub struct EncodedTrajectory {
 
 impl EncodedTrajectory {
     /// A trajectory read in a single window: `token_ids`, with step `j`'s separator at
-    /// `positions[j]`.
+    /// `positions[j]`; each step starts after the separator before it, the first after the
+    /// window's first token (`[CLS]`).
     pub fn single_window(token_ids: Vec<u32>, positions: &[usize]) -> Self {
+        let starts = std::iter::once(1).chain(positions.iter().map(|&position| position + 1));
         Self {
             windows: vec![token_ids],
             step_positions: positions
                 .iter()
-                .map(|&position| StepPosition {
+                .zip(starts)
+                .map(|(&position, start)| StepPosition {
                     window: 0,
+                    start: start.min(position),
                     position,
                 })
                 .collect(),
@@ -181,10 +188,12 @@ pub fn encode_trajectory(
             .take(plan.scored.end)
             .skip(plan.first)
         {
+            let start = window.len();
             window.extend_from_slice(step);
             if plan.scored.contains(&j) {
                 encoded.step_positions.push(StepPosition {
                     window: encoded.windows.len(),
+                    start,
                     position: window.len(),
                 });
             }
@@ -309,10 +318,14 @@ mod tests {
             ])
             .flatten()
             .collect();
-        assert_eq!(
-            encoded,
-            EncodedTrajectory::single_window(expected, &[11, 16])
-        );
+        assert_eq!(encoded.windows, vec![expected]);
+        let first = 1 + text("Mia has 12 marbles .").len();
+        let at = |start, position| StepPosition {
+            window: 0,
+            start,
+            position,
+        };
+        assert_eq!(encoded.step_positions, vec![at(first, 11), at(12, 16)]);
     }
 
     /// Every step is scored once, in order, at a separator after its own tokens; every window
@@ -392,6 +405,7 @@ mod tests {
             encoded.step_positions[5],
             StepPosition {
                 window: 1,
+                start: head + context.len(),
                 position: head + context.len() + step_cost - 1
             }
         );
@@ -420,6 +434,9 @@ mod tests {
                 *at,
                 StepPosition {
                     window: j,
+                    start: whole.windows[0].len()
+                        - 1
+                        - tokenizer.encode_text(steps[j]).unwrap().len(),
                     position: whole.windows[0].len() - 1
                 }
             );

@@ -35,7 +35,7 @@ impl DistinctWindows {
             hosts.get(window).copied().unwrap_or(window)
         }
         let mut read_of_window: HashMap<&[u32], usize> = HashMap::new();
-        let mut slot_of_position: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut slot_of_position: HashMap<(usize, usize, usize), usize> = HashMap::new();
         for trajectory in encoded {
             if trajectory.step_positions.is_empty()
                 && let Some(window) = trajectory.windows.first()
@@ -54,12 +54,9 @@ impl DistinctWindows {
                     let read = read_of(window, &mut read_of_window, &mut distinct.reads);
                     let positions = &mut distinct.reads[read].step_positions;
                     let slot = *slot_of_position
-                        .entry((read, at.position))
+                        .entry((read, at.start, at.position))
                         .or_insert_with(|| {
-                            positions.push(StepPosition {
-                                window: 0,
-                                position: at.position,
-                            });
+                            positions.push(StepPosition { window: 0, ..*at });
                             positions.len() - 1
                         });
                     (read, slot)

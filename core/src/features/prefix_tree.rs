@@ -13,17 +13,20 @@
 //! full-sized.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::batch::StepFeatures;
 use crate::encoding::EncodedTrajectory;
-use crate::model::{Decoder, DecoderCache};
+use crate::model::{Decoder, DecoderCache, span_means, step_tokens};
 
 /// A step of the tree: its segment of tokens, the step before it, and the steps that
 /// continue it.
 struct Node {
     segment: Vec<u32>,
+    /// Where the step's own tokens begin in `segment` (after the question, in the first step's).
+    own_start: usize,
     parent: usize,
     children: Vec<usize>,
 }
@@ -57,12 +60,13 @@ impl PrefixTree {
         let mut tree = PrefixTree {
             nodes: vec![Node {
                 segment: Vec::new(),
+                own_start: 0,
                 parent: 0,
                 children: Vec::new(),
             }],
             paths: Vec::new(),
         };
-        let mut child_of: HashMap<(usize, Vec<u32>), usize> = HashMap::new();
+        let mut child_of: HashMap<(usize, usize, Vec<u32>), usize> = HashMap::new();
         for trajectory in encoded {
             if trajectory.windows.len() > 1 {
                 return None;
@@ -73,10 +77,14 @@ impl PrefixTree {
             for at in &trajectory.step_positions {
                 let segment = tokens[start..=at.position].to_vec();
                 let next = tree.nodes.len();
-                let node = *child_of.entry((parent, segment.clone())).or_insert(next);
+                let own_start = at.start.max(start) - start;
+                let node = *child_of
+                    .entry((parent, own_start, segment.clone()))
+                    .or_insert(next);
                 if node == next {
                     tree.nodes.push(Node {
                         segment,
+                        own_start,
                         parent,
                         children: Vec::new(),
                     });
@@ -146,13 +154,27 @@ impl PrefixTree {
                 ),
                 past.as_ref(),
             );
-            let width = hidden.dims()[2];
+            let hidden_width = hidden.dims()[2];
+            let states = hidden.reshape([seq_len, hidden_width]);
             let last: Vec<i64> = layout.ends.iter().map(|&end| end as i64 - 1).collect();
             let index =
                 Tensor::<1, Int>::from_data(TensorData::new(last, [pack.nodes.len()]), device);
-            let read: Vec<f32> = hidden
-                .reshape([seq_len, width])
-                .select(0, index)
+            let mut read = states.clone().select(0, index);
+            if decoder.step_feature().pools_step_tokens() {
+                let spans: Vec<Range<usize>> = pack
+                    .nodes
+                    .iter()
+                    .zip(&layout.ends)
+                    .map(|(&node, &end)| {
+                        let node = &self.nodes[node];
+                        let start = end - node.segment.len();
+                        step_tokens(start + node.own_start, end - 1)
+                    })
+                    .collect();
+                read = Tensor::cat(vec![read, span_means(states, &spans)], 1);
+            }
+            let width = read.dims()[1];
+            let read: Vec<f32> = read
                 .into_data()
                 .try_into_vec::<f32>()
                 .expect("hidden states are f32");
@@ -285,7 +307,7 @@ struct Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{DecoderConfig, DecoderFamily};
+    use crate::model::{DecoderConfig, DecoderFamily, StepFeature};
 
     /// Rows that continue each other: `[1, 2 | 3 | 4]`, `[1, 2 | 3 | 5, 5]`, `[1, 2 | 6]` and
     /// `[7 | 8]` (`|` ends a step), the first three sharing their question.
@@ -379,9 +401,16 @@ mod tests {
         assert_eq!(open(&after, 0), vec![0, 1, 2]);
     }
 
-    /// The features are the same however the walk is cut into packs.
+    /// The features are the same however the walk is cut into packs, whatever they are made
+    /// of.
     #[test]
     fn features_do_not_depend_on_the_packing() {
+        for step_feature in StepFeature::ALL {
+            features_do_not_depend_on_the_packing_of(step_feature);
+        }
+    }
+
+    fn features_do_not_depend_on_the_packing_of(step_feature: StepFeature) {
         let device = Device::flex();
         device.seed(3);
         let decoder = DecoderConfig::new()
@@ -395,6 +424,7 @@ mod tests {
             .with_head_dim(4)
             .with_qkv_bias(true)
             .with_max_position_embeddings(16)
+            .with_step_feature(step_feature)
             .init(&device);
         let tree = PrefixTree::of(&rows()).unwrap();
         let whole = tree.features_in_packs(100, &decoder, &device, |_| {});
@@ -408,6 +438,6 @@ mod tests {
             }
         }
         assert_eq!(whole[0].num_steps(), 3);
-        assert_eq!(whole[3].width, 8);
+        assert_eq!(whole[3].width, step_feature.width(8));
     }
 }

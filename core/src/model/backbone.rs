@@ -9,6 +9,7 @@ use burn::tensor::{Bool, Device, Int, Tensor};
 use super::bert::{Bert, BertConfig};
 use super::decoder::{Decoder, DecoderConfig};
 use super::small_transformer::{BackboneConfig, TransformerBackbone};
+use super::step_feature::StepFeature;
 
 /// Which backbone, with its configuration.
 #[derive(Config, Debug)]
@@ -67,12 +68,13 @@ impl PrmBackboneConfig {
         }
     }
 
-    /// Width of the hidden states, and so of the step features.
+    /// Width of a step's feature: the hidden states', or twice it for a decoder whose feature
+    /// adds the mean of the step's tokens ([`StepFeature`]).
     pub fn width(&self) -> usize {
         match self {
             PrmBackboneConfig::Small(config) => config.d_model,
             PrmBackboneConfig::Bert(config) => config.hidden_size,
-            PrmBackboneConfig::Decoder(config) => config.hidden_size,
+            PrmBackboneConfig::Decoder(config) => config.step_feature.width(config.hidden_size),
         }
     }
 
@@ -103,6 +105,15 @@ impl PrmBackbone {
         match self {
             PrmBackbone::Small(_) | PrmBackbone::Decoder(_) => true,
             PrmBackbone::Bert(_) => false,
+        }
+    }
+
+    /// What a step's feature is: the separator's state, unless a decoder was configured to add
+    /// the mean of the step's tokens.
+    pub fn step_feature(&self) -> StepFeature {
+        match self {
+            PrmBackbone::Small(_) | PrmBackbone::Bert(_) => StepFeature::Separator,
+            PrmBackbone::Decoder(decoder) => decoder.step_feature(),
         }
     }
 

@@ -14,6 +14,7 @@ mod host;
 mod masked_softmax;
 mod prm;
 mod small_transformer;
+mod step_feature;
 mod validation;
 
 pub use backbone::{PrmBackbone, PrmBackboneConfig};
@@ -26,6 +27,7 @@ pub use feature_norm::{FeatureMoments, FeatureNorm, InputNorm};
 pub use heads::{EnsembleHeads, EnsembleHeadsConfig};
 pub use prm::{EnsemblePrm, PrmConfig};
 pub use small_transformer::{BackboneConfig, TransformerBackbone};
+pub use step_feature::{StepFeature, StepSpans, span_means, step_tokens};
 pub use validation::{InvalidModelConfig, MAX_PARAMETERS};
 
 /// Models small enough for unit tests.

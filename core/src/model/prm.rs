@@ -108,13 +108,19 @@ impl EnsemblePrm {
                 tokens,
                 padding,
                 step_gather,
+                step_spans,
             } => {
                 let hidden = self.backbone.forward(tokens.clone(), padding.clone());
                 let [rows, seq_len, width] = hidden.dims();
-                hidden
+                let mut features = hidden
+                    .clone()
                     .reshape([rows * seq_len, width])
-                    .select(0, step_gather.clone())
-                    .reshape([input.batch_size(), input.max_steps(), width])
+                    .select(0, step_gather.clone());
+                if self.backbone.step_feature().pools_step_tokens() {
+                    features = Tensor::cat(vec![features, step_spans.means(hidden)], 1);
+                }
+                let width = features.dims()[1];
+                features.reshape([input.batch_size(), input.max_steps(), width])
             }
         }
     }

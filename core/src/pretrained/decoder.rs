@@ -11,7 +11,7 @@ use super::gguf_tokenizer::{token_named_by, tokenizer_json};
 use super::{PretrainedBackbone, PretrainedError, SafetensorsFiles, read_text};
 use crate::encoding::EncodingConfig;
 use crate::gguf::{GgufError, GgufFile};
-use crate::model::{Decoder, DecoderConfig, LoraConfig, PrmBackbone};
+use crate::model::{Decoder, DecoderConfig, LoraConfig, PrmBackbone, StepFeature};
 use crate::tokenizer::{SeparatorToken, SpecialTokensConfig, StepTokenizer};
 
 /// The step separator of a decoder, by default: a paragraph break, one token in byte-level
@@ -31,6 +31,8 @@ pub struct DecoderOptions {
     /// Which layer's hidden state is a step's feature (see
     /// [`DecoderConfig::feature_layer`]); `None` for the last.
     pub feature_layer: Option<usize>,
+    /// What a step's feature is made of (see [`DecoderConfig::step_feature`]).
+    pub step_feature: StepFeature,
     /// Low-rank adapters to fine-tune instead of the decoder's own weights (see
     /// [`DecoderConfig::lora`]); `None` for none.
     pub lora: Option<LoraConfig>,
@@ -43,6 +45,7 @@ impl Default for DecoderOptions {
         Self {
             separator: DEFAULT_DECODER_SEPARATOR.to_string(),
             feature_layer: None,
+            step_feature: StepFeature::Separator,
             lora: None,
             max_positions: DEFAULT_DECODER_POSITIONS,
         }
@@ -163,7 +166,8 @@ fn start_token_id(config_json: &str) -> Option<u32> {
     })
 }
 
-/// The configuration with the options' feature layer and adapters, and the special tokens: `start` starts
+/// The configuration with the options' feature layer, step feature and adapters, and the
+/// special tokens: `start` starts
 /// and pads every trajectory, the separator is an existing token.
 fn configure(
     config: DecoderConfig,
@@ -173,6 +177,7 @@ fn configure(
 ) -> Result<(DecoderConfig, SpecialTokensConfig), PretrainedError> {
     let config = config
         .with_feature_layer(options.feature_layer)
+        .with_step_feature(options.step_feature)
         .with_lora(options.lora.clone());
     config
         .validate()

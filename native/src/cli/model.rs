@@ -7,7 +7,7 @@ use actprm_core::clipping::Clipping;
 use actprm_core::encoding::StepReading;
 use actprm_core::loss::LossConfig;
 use actprm_core::loss_steps::LossSteps;
-use actprm_core::model::{LoraConfig, LoraTarget};
+use actprm_core::model::{LoraConfig, LoraTarget, StepFeature};
 use actprm_core::pretrained::default_backbone_dir;
 use actprm_core::trainer::TrainingConfig;
 use clap::Args;
@@ -75,6 +75,11 @@ pub struct ModelArgs {
     /// --feature-layers`).
     #[arg(long, value_parser = ranges::small_count)]
     pub feature_layer: Option<usize>,
+    /// What a decoder backbone gives as a step's feature: `separator`, its hidden state at the
+    /// step's separator; or `separator-and-mean`, that state and the mean of the states of the
+    /// step's own tokens (twice as wide; cached apart from the other).
+    #[arg(long, default_value = "separator", value_parser = step_feature())]
+    pub step_feature: StepFeature,
     /// Keep the pretrained backbone fixed and train the heads alone, on step features the
     /// backbone computes once per trajectory: far faster on a CPU than fine-tuning it whole.
     #[arg(long)]
@@ -234,12 +239,20 @@ fn lora_target() -> impl TypedValueParser<Value = LoraTarget> {
     })
 }
 
-/// The parser of `--step-reading`, whose possible values are core's reading names.
+/// The parser of `--loss-steps`, whose possible values are core's choices' names.
 fn loss_steps() -> impl TypedValueParser<Value = LossSteps> {
     PossibleValuesParser::new(LossSteps::ALL.map(LossSteps::name))
         .map(|name| LossSteps::from_name(&name).expect("the parser admits only the choices' names"))
 }
 
+/// The parser of `--step-feature`, whose possible values are core's choices' names.
+fn step_feature() -> impl TypedValueParser<Value = StepFeature> {
+    PossibleValuesParser::new(StepFeature::ALL.map(StepFeature::name)).map(|name| {
+        StepFeature::from_name(&name).expect("the parser admits only the choices' names")
+    })
+}
+
+/// The parser of `--step-reading`, whose possible values are core's reading names.
 fn step_reading() -> impl TypedValueParser<Value = StepReading> {
     PossibleValuesParser::new(StepReading::ALL.map(StepReading::name)).map(|name| {
         StepReading::from_name(&name).expect("the parser admits only the readings' names")

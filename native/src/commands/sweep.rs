@@ -15,6 +15,7 @@ use actprm_core::eval::Evaluation;
 use actprm_core::eval::threshold::choose_threshold;
 use actprm_core::judge::StoredLabelJudge;
 use actprm_core::loss_steps::LossSteps;
+use actprm_core::model::StepFeature;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
 use actprm_core::whole_dir::write_whole_file;
@@ -110,7 +111,7 @@ fn validate(args: &SweepArgs) -> Result<()> {
 
 /// Settings sweep.json gained after sweeps were first recorded, each with the value that the
 /// sweeps recorded without it ran with.
-fn settings_added_later() -> [(&'static str, serde_json::Value); 13] {
+fn settings_added_later() -> [(&'static str, serde_json::Value); 14] {
     [
         ("step_reading", json!(StepReading::Whole.name())),
         ("error_weight", json!(1.0)),
@@ -125,6 +126,7 @@ fn settings_added_later() -> [(&'static str, serde_json::Value); 13] {
         ("lora", json!(null)),
         ("standardise_features", json!(false)),
         ("loss_steps", json!(LossSteps::All.name())),
+        ("step_feature", json!(StepFeature::Separator.name())),
     ]
 }
 
@@ -158,6 +160,7 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "backbone": args.model.backbone.name(),
         "freeze_backbone": args.model.freeze_backbone,
         "feature_layer": args.model.feature_layer,
+        "step_feature": args.model.step_feature.name(),
         "standardise_features": args.model.standardise_features,
         "lora": args.model.lora(),
         "step_reading": args.model.step_reading.name(),
@@ -422,6 +425,7 @@ mod tests {
                 "lora": null,
                 "standardise_features": false,
                 "loss_steps": "all",
+                "step_feature": "separator",
             })
         );
         let mut recorded = json!({
@@ -438,6 +442,7 @@ mod tests {
             "lora": {"rank": 8, "alpha": 16.0, "targets": ["q_proj"], "seed": 0},
             "standardise_features": true,
             "loss_steps": "last",
+            "step_feature": "separator-and-mean",
         });
         let before = recorded.clone();
         assert!(!fill_settings_added_later(&mut recorded));

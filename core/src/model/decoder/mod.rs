@@ -5,6 +5,7 @@
 
 mod cache;
 mod config;
+mod hf_config;
 mod layer;
 mod lora;
 mod parameters;
@@ -16,7 +17,8 @@ use burn::nn::{Embedding, RmsNorm};
 use burn::tensor::{Bool, Device, Int, Tensor};
 
 pub use cache::{DecoderCache, LayerCache};
-pub use config::{DecoderConfig, DecoderConfigError, DecoderFamily};
+pub use config::{DecoderConfig, DecoderFamily};
+pub use hf_config::DecoderConfigError;
 pub use layer::DecoderLayer;
 pub use lora::{LoraConfig, LoraTarget};
 pub use parameters::{
@@ -24,7 +26,7 @@ pub use parameters::{
 };
 use rope::RotaryTables;
 
-use crate::model::WeightsError;
+use crate::model::{StepFeature, WeightsError};
 use crate::rng::SeededRng;
 
 /// The decoder: token embeddings, layers, and the final norm. The language-model head is not
@@ -37,6 +39,8 @@ pub struct Decoder {
     norm: Option<RmsNorm>,
     rope_theta: f64,
     head_dim: usize,
+    /// Whether a step's feature adds the mean of the step's tokens ([`StepFeature`]).
+    pools_step_tokens: bool,
 }
 
 impl DecoderConfig {
@@ -89,6 +93,7 @@ impl Decoder {
                 .then(|| source.rms_norm("model.norm", config.hidden_size, config.rms_norm_eps)),
             rope_theta: config.rope_theta,
             head_dim: config.head_dim,
+            pools_step_tokens: config.step_feature.pools_step_tokens(),
         };
         match &config.lora {
             Some(lora) => decoder.no_grad().adapted(config, lora),
@@ -189,6 +194,14 @@ impl Decoder {
             None => hidden,
         };
         (hidden, DecoderCache { layers })
+    }
+
+    /// What a step's feature is made of.
+    pub fn step_feature(&self) -> StepFeature {
+        match self.pools_step_tokens {
+            true => StepFeature::SeparatorAndMean,
+            false => StepFeature::Separator,
+        }
     }
 
     /// Rows of the token embedding table.
