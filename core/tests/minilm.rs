@@ -415,7 +415,7 @@ fn max_step_score_difference(golden: &StepScoresGolden, device: &Device) -> f32 
                 label: None,
             };
             let encoded = encode_trajectory(&pretrained.tokenizer, &trajectory, &encoding).unwrap();
-            assert_eq!(encoded.windows, [item.ids.clone()]);
+            assert_eq!(encoded.windows, std::slice::from_ref(&item.ids));
             let positions: Vec<usize> = encoded
                 .step_positions
                 .iter()
