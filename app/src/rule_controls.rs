@@ -1,6 +1,7 @@
 //! The rule's controls: sliders for δ_pred, δ_std and τ, and which tests may select. Changing
 //! one re-draws every verdict from the scores already computed; the model does not run again.
 
+use actprm_core::NamedChoice;
 use actprm_core::selection::Tests;
 use leptos::prelude::*;
 

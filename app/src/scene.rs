@@ -4,6 +4,7 @@
 //! real solution) when one is read. The hash is form-urlencoded, as `URLSearchParams` writes
 //! and reads a query.
 
+use actprm_core::NamedChoice;
 use actprm_core::selection::Tests;
 
 use crate::explain::Rule;

@@ -7,44 +7,31 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
-use serde::{Deserialize, Serialize};
+
+use crate::named_choice::{NamedChoice, serde_by_name};
 
 /// How gradients are held to a norm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Clipping {
     /// All gradients are scaled together by min(1, max_norm / ‖g‖), ‖g‖ the L2 norm of them
     /// all: the direction of the update is kept.
     #[default]
-    #[serde(rename = "global")]
     Global,
     /// Each parameter's gradient is scaled to at most max_norm on its own.
-    #[serde(rename = "per-parameter")]
     PerParameter,
 }
 
-impl Clipping {
-    /// Every way of clipping.
-    pub const ALL: [Clipping; 2] = [Clipping::Global, Clipping::PerParameter];
+serde_by_name!(Clipping, "clipping");
+
+impl NamedChoice for Clipping {
+    const ALL: &'static [Self] = &[Clipping::Global, Clipping::PerParameter];
 
     /// The name: `global` or `per-parameter`.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Clipping::Global => "global",
             Clipping::PerParameter => "per-parameter",
         }
-    }
-
-    /// The way of clipping called `name`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|clipping| clipping.name() == name)
-    }
-}
-
-impl std::fmt::Display for Clipping {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -154,17 +141,6 @@ mod tests {
         let input = Tensor::<2>::random([8, 4], Distribution::Default, device);
         let loss = module.forward(input).sum().mul_scalar(size);
         GradientsParams::from_grads(loss.backward(), module)
-    }
-
-    #[test]
-    fn names_are_written_and_read_alike() {
-        for clipping in Clipping::ALL {
-            assert_eq!(Clipping::from_name(clipping.name()), Some(clipping));
-            assert_eq!(
-                serde_json::to_string(&clipping).unwrap(),
-                format!("\"{clipping}\"")
-            );
-        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub mod judge;
 pub mod loss;
 pub mod loss_steps;
 pub mod model;
-mod named_choice;
+pub mod named_choice;
 pub mod pool_indices;
 pub mod pretrained;
 pub mod rng;
@@ -36,6 +36,7 @@ pub mod trainer;
 pub mod trajectory;
 pub mod whole_dir;
 
+pub use named_choice::NamedChoice;
 pub use trajectory::{ProcessLabel, StepLabel, Trajectory};
 
 /// What scoring trajectories with a checkpoint takes, in one import:

@@ -1,7 +1,7 @@
 //! Which labelled steps of a trajectory the loss trains on: every one (the paper's loss), or the
 //! last alone.
 
-use crate::named_choice::serde_by_name;
+use crate::named_choice::{NamedChoice, serde_by_name};
 use crate::trajectory::{ProcessLabel, StepLabel};
 
 /// The labelled steps the loss counts. Written by name (`"all"`, `"last"`); a configuration
@@ -20,23 +20,19 @@ pub enum LossSteps {
 
 serde_by_name!(LossSteps, "loss steps");
 
-impl LossSteps {
-    /// Every choice, in the order the command line lists them.
-    pub const ALL: [LossSteps; 2] = [LossSteps::All, LossSteps::Last];
+impl NamedChoice for LossSteps {
+    const ALL: &'static [Self] = &[LossSteps::All, LossSteps::Last];
 
     /// The name used on the command line and in files.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             LossSteps::All => "all",
             LossSteps::Last => "last",
         }
     }
+}
 
-    /// The choice called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|steps| steps.name() == name)
-    }
-
+impl LossSteps {
     /// The steps of a trajectory of `num_steps` steps labelled `label` that the loss counts,
     /// each with its index, in order.
     pub fn counted(self, label: ProcessLabel, num_steps: usize) -> Vec<(usize, StepLabel)> {
@@ -45,12 +41,6 @@ impl LossSteps {
             LossSteps::All => labelled.collect(),
             LossSteps::Last => labelled.last().into_iter().collect(),
         }
-    }
-}
-
-impl std::fmt::Display for LossSteps {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -74,15 +64,5 @@ mod tests {
             [(2, StepLabel::Correct)]
         );
         assert_eq!(LossSteps::Last.counted(ProcessLabel::AllCorrect, 0), []);
-    }
-
-    #[test]
-    fn names_read_back_and_an_absent_choice_is_all() {
-        for steps in LossSteps::ALL {
-            assert_eq!(LossSteps::from_name(steps.name()), Some(steps));
-        }
-        let read: Option<LossSteps> = serde_json::from_str("null").ok();
-        assert_eq!(read, Some(LossSteps::All));
-        assert!(serde_json::from_str::<LossSteps>("\"first\"").is_err());
     }
 }

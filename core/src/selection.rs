@@ -6,6 +6,7 @@ use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
 use crate::model::InvalidModelConfig;
+use crate::named_choice::NamedChoice;
 use crate::scores::StepScores;
 
 /// Whether `value` is a δ_pred the rule can use: in (0.5, 1].
@@ -69,12 +70,11 @@ pub enum Tests {
     EpistemicOnly,
 }
 
-impl Tests {
-    /// Every choice of tests.
-    pub const ALL: [Tests; 3] = [Tests::Both, Tests::AleatoricOnly, Tests::EpistemicOnly];
+impl NamedChoice for Tests {
+    const ALL: &'static [Self] = &[Tests::Both, Tests::AleatoricOnly, Tests::EpistemicOnly];
 
     /// The name: `both`, `aleatoric-only` or `epistemic-only`.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Tests::Both => "both",
             Tests::AleatoricOnly => "aleatoric-only",
@@ -83,12 +83,13 @@ impl Tests {
     }
 
     /// The tests called `name`, also when it is written with `_` in place of `-`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|tests| tests.name() == name.replace('_', "-"))
+    fn from_name(name: &str) -> Option<Self> {
+        let name = name.replace('_', "-");
+        Self::ALL.iter().copied().find(|tests| tests.name() == name)
     }
+}
 
+impl Tests {
     /// Whether the test on the mean may select.
     pub fn aleatoric(self) -> bool {
         self != Tests::EpistemicOnly
@@ -307,7 +308,7 @@ mod tests {
 
     #[test]
     fn tests_have_one_name_everywhere_and_old_spellings_read() {
-        for tests in Tests::ALL {
+        for &tests in Tests::ALL {
             assert_eq!(Tests::from_name(tests.name()), Some(tests));
             let json = serde_json::to_string(&tests).unwrap();
             assert_eq!(json, format!("\"{}\"", tests.name()));

@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use actprm_core::Trajectory;
 use actprm_core::batch::PrmInput;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig, StepReading, encode_trajectory};
 use actprm_core::features::{PrefixTree, compute_features};
@@ -14,6 +13,7 @@ use actprm_core::model::{
     Decoder, DecoderConfig, EnsemblePrm, PrmBackbone, PrmBackboneConfig, PrmConfig, StepFeature,
 };
 use actprm_core::pretrained::{DecoderOptions, PretrainedBackbone, SafetensorsFiles};
+use actprm_core::{NamedChoice, Trajectory};
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use serde::Deserialize;
 
@@ -246,9 +246,11 @@ fn trajectory(steps: &[&str]) -> Trajectory {
 #[test]
 fn one_pass_reads_each_step_as_its_prefix_alone() {
     let device = Device::flex();
-    let readings = ["tiny-llama", "tiny-qwen2"]
-        .into_iter()
-        .flat_map(|model| StepFeature::ALL.map(|feature| (model, feature)));
+    let readings = ["tiny-llama", "tiny-qwen2"].into_iter().flat_map(|model| {
+        StepFeature::ALL
+            .iter()
+            .map(move |&feature| (model, feature))
+    });
     for (model, step_feature) in readings {
         let (pretrained, prm) = tiny_prm_reading(model, step_feature, &device);
         let whole = pretrained.encoding.clone();
@@ -353,9 +355,11 @@ fn a_long_trajectory_is_read_in_windows_each_step_with_what_precedes_it() {
 #[test]
 fn rows_sharing_prefixes_read_as_a_tree_get_their_own_features() {
     let device = Device::flex();
-    let readings = ["tiny-llama", "tiny-qwen2"]
-        .into_iter()
-        .flat_map(|model| StepFeature::ALL.map(|feature| (model, feature)));
+    let readings = ["tiny-llama", "tiny-qwen2"].into_iter().flat_map(|model| {
+        StepFeature::ALL
+            .iter()
+            .map(move |&feature| (model, feature))
+    });
     for (model, step_feature) in readings {
         let (pretrained, prm) = tiny_prm_reading(model, step_feature, &device);
         // Short steps: the tiny models read at most 64 positions.

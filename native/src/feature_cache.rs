@@ -52,7 +52,7 @@ impl FeatureCache {
         let step_feature = backbone.step_feature();
         let name = match step_feature {
             StepFeature::Separator => digest,
-            other => format!("{digest}-{}", other.name()),
+            other => format!("{digest}-{other}"),
         };
         Self {
             dir: root.join(name),
@@ -284,6 +284,7 @@ pub fn default_root() -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use actprm_core::NamedChoice;
     use actprm_core::encoding::EncodingConfig;
     use actprm_core::model::PrmConfig;
     use actprm_core::scoring::encode_all;
@@ -422,7 +423,7 @@ mod tests {
             PrmConfig::new(decoder.clone().with_step_feature(step_feature).into()).init(&device)
         };
         let root = Path::new("features");
-        for step_feature in StepFeature::ALL {
+        for &step_feature in StepFeature::ALL {
             let model = read_with(step_feature);
             let digest = backbone_digest(model.backbone());
             let expected = match step_feature {

@@ -407,7 +407,7 @@ pub fn load_pretrained(model: &ModelArgs, device: &Device) -> Result<Option<Pret
     {
         bail!(
             "--step-feature {} reads a decoder's states: pass --backbone with a decoder's path",
-            model.step_feature.name()
+            model.step_feature
         );
     }
     if model.lora_rank.is_some() {

@@ -1,6 +1,6 @@
 //! Whether a separator also ends the question.
 
-use crate::named_choice::serde_by_name;
+use crate::named_choice::{NamedChoice, serde_by_name};
 
 /// What lies between the question and the first step. Written by name (`"joined"`,
 /// `"separated"`); a configuration saved before this choice existed reads
@@ -17,23 +17,19 @@ pub enum QuestionEnd {
 
 serde_by_name!(QuestionEnd, "question end");
 
-impl QuestionEnd {
-    /// Every choice, in the order errors list them.
-    pub const ALL: [QuestionEnd; 2] = [QuestionEnd::Joined, QuestionEnd::Separated];
+impl NamedChoice for QuestionEnd {
+    const ALL: &'static [Self] = &[QuestionEnd::Joined, QuestionEnd::Separated];
 
     /// The name used in files.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             QuestionEnd::Joined => "joined",
             QuestionEnd::Separated => "separated",
         }
     }
+}
 
-    /// The choice called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|choice| choice.name() == name)
-    }
-
+impl QuestionEnd {
     /// Tokens the question's end takes: 1 for a separator.
     pub fn tokens(self) -> usize {
         match self {

@@ -1,6 +1,6 @@
 //! How a step is read: with the whole trajectory, or with its prefix alone.
 
-use crate::named_choice::serde_by_name;
+use crate::named_choice::{NamedChoice, serde_by_name};
 
 /// What a step's separator sees when it is read. Written by name (`"whole"`, `"prefix"`); a
 /// configuration saved before readings existed has none and reads [`StepReading::Whole`].
@@ -17,20 +17,14 @@ pub enum StepReading {
 
 serde_by_name!(StepReading, "step reading");
 
-impl StepReading {
-    /// Every reading, in the order the command line lists them.
-    pub const ALL: [StepReading; 2] = [StepReading::Whole, StepReading::Prefix];
+impl NamedChoice for StepReading {
+    const ALL: &'static [Self] = &[StepReading::Whole, StepReading::Prefix];
 
     /// The name used on the command line and in files.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             StepReading::Whole => "whole",
             StepReading::Prefix => "prefix",
         }
-    }
-
-    /// The reading called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|reading| reading.name() == name)
     }
 }

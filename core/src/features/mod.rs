@@ -260,6 +260,7 @@ mod tests {
     use super::*;
     use crate::encoding::{EncodingConfig, StepReading};
     use crate::model::test_support::tiny_prm_config;
+    use crate::named_choice::NamedChoice;
     use crate::scoring::encode_all;
     use crate::tasks::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
@@ -308,7 +309,7 @@ mod tests {
         let trajectories = generate(&synthetic, 4, 7);
         let model = tiny_prm_config(tokenizer.vocab_size(), 2, 8).init(&device);
         let pad_id = tokenizer.pad_id();
-        for reading in StepReading::ALL {
+        for &reading in StepReading::ALL {
             let encoding = EncodingConfig::new().with_reading(reading);
             let encoded = encode_all(&tokenizer, &trajectories, &encoding).unwrap();
             let expected = compute_features(&model, &encoded, pad_id, 3, |_| {});

@@ -308,6 +308,7 @@ struct Layout {
 mod tests {
     use super::*;
     use crate::model::{DecoderConfig, DecoderFamily, StepFeature};
+    use crate::named_choice::NamedChoice;
 
     /// Rows that continue each other: `[1, 2 | 3 | 4]`, `[1, 2 | 3 | 5, 5]`, `[1, 2 | 6]` and
     /// `[7 | 8]` (`|` ends a step), the first three sharing their question.
@@ -405,7 +406,7 @@ mod tests {
     /// of.
     #[test]
     fn features_do_not_depend_on_the_packing() {
-        for step_feature in StepFeature::ALL {
+        for &step_feature in StepFeature::ALL {
             features_do_not_depend_on_the_packing_of(step_feature);
         }
     }

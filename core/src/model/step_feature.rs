@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use burn::tensor::{Int, Tensor, TensorData};
 
-use crate::named_choice::serde_by_name;
+use crate::named_choice::{NamedChoice, serde_by_name};
 
 /// The step feature a backbone's states give. Written by name (`"separator"`,
 /// `"separator-and-mean"`); a configuration saved before this choice existed reads
@@ -26,23 +26,19 @@ pub enum StepFeature {
 
 serde_by_name!(StepFeature, "step feature");
 
-impl StepFeature {
-    /// Every choice, in the order errors list them.
-    pub const ALL: [StepFeature; 2] = [StepFeature::Separator, StepFeature::SeparatorAndMean];
+impl NamedChoice for StepFeature {
+    const ALL: &'static [Self] = &[StepFeature::Separator, StepFeature::SeparatorAndMean];
 
     /// The name used in files and on the command line.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             StepFeature::Separator => "separator",
             StepFeature::SeparatorAndMean => "separator-and-mean",
         }
     }
+}
 
-    /// The choice called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|choice| choice.name() == name)
-    }
-
+impl StepFeature {
     /// Width of the feature read from states of `hidden` values.
     pub fn width(self, hidden: usize) -> usize {
         match self {

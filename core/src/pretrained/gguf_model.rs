@@ -8,6 +8,7 @@
 
 use crate::gguf::{GgufError, GgufFile, MetadataValue};
 use crate::model::{DecoderConfig, DecoderFamily, HostTensor, NamedTensors, WeightsError};
+use crate::named_choice::NamedChoice;
 
 /// The decoder configuration a GGUF file's metadata describes.
 pub fn decoder_config(file: &GgufFile) -> Result<DecoderConfig, GgufError> {
@@ -20,7 +21,7 @@ pub fn decoder_config(file: &GgufFile) -> Result<DecoderConfig, GgufError> {
             "general.architecture",
             format!(
                 "is `{architecture}`; the supported decoders are {}",
-                DecoderFamily::supported()
+                DecoderFamily::names()
             ),
         )
     })?;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::Inputs;
 use crate::model::EnsemblePrm;
+use crate::named_choice::NamedChoice;
 use crate::pool_indices::PoolIndices;
 use crate::rng::SeededRng;
 use crate::scores::StepScores;

@@ -1,7 +1,7 @@
 //! How a tokenizer gets its step separator: as a new special token, or as a token its
 //! vocabulary already has.
 
-use crate::named_choice::serde_by_name;
+use crate::named_choice::{NamedChoice, serde_by_name};
 
 /// Where the step separator's id comes from. Written by name (`"added"`, `"existing"`); a
 /// configuration saved before this choice existed has none and reads
@@ -18,21 +18,15 @@ pub enum SeparatorToken {
     Existing,
 }
 
-impl SeparatorToken {
-    /// Every choice, in the order errors list them.
-    pub const ALL: [SeparatorToken; 2] = [SeparatorToken::Added, SeparatorToken::Existing];
+impl NamedChoice for SeparatorToken {
+    const ALL: &'static [Self] = &[SeparatorToken::Added, SeparatorToken::Existing];
 
     /// The name used in files.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             SeparatorToken::Added => "added",
             SeparatorToken::Existing => "existing",
         }
-    }
-
-    /// The choice called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|choice| choice.name() == name)
     }
 }
 

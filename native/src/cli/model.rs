@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use actprm_core::NamedChoice;
 use actprm_core::clipping::Clipping;
 use actprm_core::encoding::StepReading;
 use actprm_core::loss::LossConfig;
@@ -78,7 +79,7 @@ pub struct ModelArgs {
     /// What a decoder backbone gives as a step's feature: `separator`, its hidden state at the
     /// step's separator; or `separator-and-mean`, that state and the mean of the states of the
     /// step's own tokens (twice as wide; cached apart from the other).
-    #[arg(long, default_value = "separator", value_parser = step_feature())]
+    #[arg(long, default_value = "separator", value_parser = named::<StepFeature>())]
     pub step_feature: StepFeature,
     /// Keep the pretrained backbone fixed and train the heads alone, on step features the
     /// backbone computes once per trajectory: far faster on a CPU than fine-tuning it whole.
@@ -102,7 +103,7 @@ pub struct ModelArgs {
     pub lora_alpha: Option<f64>,
     /// The attention projections that carry adapters, comma-separated
     /// [default: q_proj,k_proj,v_proj,o_proj].
-    #[arg(long, requires = "lora_rank", value_delimiter = ',', value_parser = lora_target())]
+    #[arg(long, requires = "lora_rank", value_delimiter = ',', value_parser = named::<LoraTarget>())]
     pub lora_targets: Vec<LoraTarget>,
     /// How many layers carry adapters, counted down from the feature layer [default: every
     /// layer computed]. The layers below get no gradient, so adapting the top few of a deep
@@ -116,7 +117,7 @@ pub struct ModelArgs {
     /// steps before it and the step, which is what a causal decoder's separator sees (about
     /// n/2 times the encoder's work for n steps; reads shared by several trajectories are done
     /// once).
-    #[arg(long, default_value = "whole", value_parser = step_reading())]
+    #[arg(long, default_value = "whole", value_parser = named::<StepReading>())]
     pub step_reading: StepReading,
     /// Width of the small backbone: a multiple of 8, so that it splits into 4 attention heads
     /// of an even width.
@@ -153,7 +154,7 @@ pub struct ModelArgs {
     /// rated step after a prefix of steps rated in other rows, so `last` trains on what each
     /// row rated, about 40% of it erroneous, and on no prefix again (docs/results.md §19). A
     /// departure from the paper.
-    #[arg(long, default_value = "all", value_parser = loss_steps())]
+    #[arg(long, default_value = "all", value_parser = named::<LossSteps>())]
     pub loss_steps: LossSteps,
     /// AdamW's decoupled weight decay (0 by default: the anchor term already regularises the
     /// heads). Each update takes learning rate × decay of every weight, so that product must
@@ -165,7 +166,7 @@ pub struct ModelArgs {
     pub clip_norm: f32,
     /// Clip the norm of all gradients together (`global`, the default) or of each
     /// parameter's own (`per-parameter`).
-    #[arg(long, default_value_t = TrainingConfig::new().clipping, value_parser = ranges::clipping)]
+    #[arg(long, default_value_t = TrainingConfig::new().clipping, value_parser = named::<Clipping>())]
     pub clipping: Clipping,
 }
 
@@ -231,30 +232,9 @@ impl ModelArgs {
     }
 }
 
-/// The parser of `--lora-targets`, whose possible values are the projections' Hugging Face
-/// names.
-fn lora_target() -> impl TypedValueParser<Value = LoraTarget> {
-    PossibleValuesParser::new(LoraTarget::ALL.map(LoraTarget::name)).map(|name| {
-        LoraTarget::from_name(&name).expect("the parser admits only the targets' names")
-    })
-}
-
-/// The parser of `--loss-steps`, whose possible values are core's choices' names.
-fn loss_steps() -> impl TypedValueParser<Value = LossSteps> {
-    PossibleValuesParser::new(LossSteps::ALL.map(LossSteps::name))
-        .map(|name| LossSteps::from_name(&name).expect("the parser admits only the choices' names"))
-}
-
-/// The parser of `--step-feature`, whose possible values are core's choices' names.
-fn step_feature() -> impl TypedValueParser<Value = StepFeature> {
-    PossibleValuesParser::new(StepFeature::ALL.map(StepFeature::name)).map(|name| {
-        StepFeature::from_name(&name).expect("the parser admits only the choices' names")
-    })
-}
-
-/// The parser of `--step-reading`, whose possible values are core's reading names.
-fn step_reading() -> impl TypedValueParser<Value = StepReading> {
-    PossibleValuesParser::new(StepReading::ALL.map(StepReading::name)).map(|name| {
-        StepReading::from_name(&name).expect("the parser admits only the readings' names")
-    })
+/// The parser of a setting core chooses by name, whose possible values are the choices' names
+/// (`--step-feature`, `--lora-targets`, `--step-reading`, `--loss-steps`, `--clipping`).
+fn named<T: NamedChoice + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(T::ALL.iter().map(|choice| choice.name()))
+        .map(|name| T::from_name(&name).expect("the parser admits only the choices' names"))
 }

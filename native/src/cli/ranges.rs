@@ -181,15 +181,6 @@ pub fn duration(text: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-/// How gradients are clipped, by its name in core.
-pub fn clipping(text: &str) -> Result<actprm_core::clipping::Clipping, String> {
-    use actprm_core::clipping::Clipping;
-    Clipping::from_name(text.trim()).ok_or_else(|| {
-        let names: Vec<&str> = Clipping::ALL.iter().map(|c| c.name()).collect();
-        format!("must be one of: {}", names.join(", "))
-    })
-}
-
 /// The small backbone's width: a multiple of twice its head count, so that it splits into
 /// heads of an even width (rotary positions turn pairs of features), and at most 4,096.
 pub fn small_width(text: &str) -> Result<usize, String> {

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use actprm_core::NamedChoice;
 use actprm_core::active;
 use actprm_core::clipping::Clipping;
 use actprm_core::encoding::StepReading;

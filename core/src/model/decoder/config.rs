@@ -12,6 +12,7 @@ use burn::config::Config;
 use super::lora::{LoraConfig, LoraTarget};
 use crate::model::validation::invalid;
 use crate::model::{InvalidModelConfig, StepFeature};
+use crate::named_choice::NamedChoice;
 
 /// The architectures a decoder configuration may name as its `model_type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -25,31 +26,20 @@ pub enum DecoderFamily {
     Qwen2,
 }
 
-impl DecoderFamily {
-    /// Every family, in the order errors list them.
-    pub const ALL: [DecoderFamily; 3] = [
+impl NamedChoice for DecoderFamily {
+    const ALL: &'static [Self] = &[
         DecoderFamily::Llama,
         DecoderFamily::Mistral,
         DecoderFamily::Qwen2,
     ];
 
     /// The `model_type` of a Hugging Face `config.json` (and `general.architecture` of GGUF).
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             DecoderFamily::Llama => "llama",
             DecoderFamily::Mistral => "mistral",
             DecoderFamily::Qwen2 => "qwen2",
         }
-    }
-
-    /// The family called `name`, if supported.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|family| family.name() == name)
-    }
-
-    /// `"llama, mistral, qwen2"`, for errors.
-    pub fn supported() -> String {
-        Self::ALL.map(Self::name).join(", ")
     }
 }
 

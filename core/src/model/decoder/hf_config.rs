@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::config::{DecoderConfig, DecoderFamily};
 use crate::model::validation::invalid;
 use crate::model::{InvalidModelConfig, StepFeature};
+use crate::named_choice::NamedChoice;
 
 /// The fields of a Hugging Face decoder `config.json` that matter here.
 #[derive(Deserialize)]
@@ -85,7 +86,7 @@ impl DecoderConfig {
                 format!(
                     "is `{}`; the supported decoders are {}",
                     hf.model_type,
-                    DecoderFamily::supported()
+                    DecoderFamily::names()
                 ),
             )
         })?;

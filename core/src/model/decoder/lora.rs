@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::InvalidModelConfig;
 use crate::model::validation::invalid;
+use crate::named_choice::NamedChoice;
 use crate::rng::SeededRng;
 
 /// An attention projection an adapter can sit on, by its Hugging Face name.
@@ -28,9 +29,8 @@ pub enum LoraTarget {
     OProj,
 }
 
-impl LoraTarget {
-    /// Every target, in the order of a layer's projections.
-    pub const ALL: [LoraTarget; 4] = [
+impl NamedChoice for LoraTarget {
+    const ALL: &'static [Self] = &[
         LoraTarget::QProj,
         LoraTarget::KProj,
         LoraTarget::VProj,
@@ -38,18 +38,13 @@ impl LoraTarget {
     ];
 
     /// The projection's Hugging Face name, as the command line and files write it.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             LoraTarget::QProj => "q_proj",
             LoraTarget::KProj => "k_proj",
             LoraTarget::VProj => "v_proj",
             LoraTarget::OProj => "o_proj",
         }
-    }
-
-    /// The target called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|target| target.name() == name)
     }
 }
 
@@ -287,7 +282,7 @@ mod tests {
 
     #[test]
     fn targets_read_and_write_their_hugging_face_names() {
-        for target in LoraTarget::ALL {
+        for &target in LoraTarget::ALL {
             assert_eq!(LoraTarget::from_name(target.name()), Some(target));
             let json = serde_json::to_string(&target).unwrap();
             assert_eq!(json, format!("\"{}\"", target.name()));

@@ -216,6 +216,7 @@ mod tests {
 
     use super::*;
     use crate::model::test_support::tiny_decoder_config;
+    use crate::named_choice::NamedChoice;
 
     fn tiny(family: DecoderFamily) -> DecoderConfig {
         tiny_decoder_config(20)
@@ -259,7 +260,7 @@ mod tests {
     fn a_position_reads_its_prefix_only() {
         let device = Device::flex();
         device.seed(5);
-        for family in DecoderFamily::ALL {
+        for &family in DecoderFamily::ALL {
             let decoder = tiny(family).init(&device);
             let long = vec![3, 7, 1, 9, 4, 4];
             let hidden = read(&decoder, &[long.clone(), vec![2, 5]], &device);
@@ -280,7 +281,7 @@ mod tests {
     fn a_packed_tree_reads_as_its_sequences() {
         let device = Device::flex();
         device.seed(11);
-        for family in DecoderFamily::ALL {
+        for &family in DecoderFamily::ALL {
             let decoder = tiny(family).init(&device);
             // Tokens: the prefix [3, 7, 1], then [9, 4, 4] and [2], each after the prefix.
             let packed = [3i64, 7, 1, 9, 4, 4, 2, 0];
@@ -358,7 +359,7 @@ mod tests {
     #[test]
     fn fresh_adapters_leave_the_features_as_they_were() {
         let device = Device::flex();
-        for family in DecoderFamily::ALL {
+        for &family in DecoderFamily::ALL {
             let config = tiny(family);
             let plain = config.init(&device);
             let lora = LoraConfig::new().with_rank(2);
