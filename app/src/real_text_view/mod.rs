@@ -2,12 +2,16 @@
 //! into a web worker, reads a chosen ProcessBench solution step by step in the inspector, beside
 //! the labelled first error, or a whole split for the decision plot.
 
+mod pasted_solution;
+mod reading;
+mod stage;
+
 use std::rc::Rc;
 use std::sync::Arc;
 
+use actprm_core::ProcessLabel;
 use actprm_core::data::PROCESSBENCH_SPLITS;
 use actprm_core::scores::StepScores;
-use actprm_core::{ProcessLabel, Trajectory};
 use gloo::timers::callback::Timeout;
 use gloo::worker::WorkerBridge;
 use leptos::prelude::*;
@@ -24,104 +28,12 @@ use crate::protocol::real_text::{ReadTiming, RealTextAnswer, RealTextRequest};
 use crate::protocol::{Answer, RemoteWorker, Request, spawn};
 use crate::read_queue::{Job, ReadQueue};
 use crate::split_reading::SplitReading;
-
-/// What the section is doing.
-#[derive(Debug, Clone, PartialEq)]
-enum Stage {
-    /// Waiting for the visitor to ask for the model.
-    Idle,
-    /// Fetching the model.
-    Loading(Download),
-    /// Ready to read solutions.
-    Ready,
-    /// Something failed; the section says what.
-    Failed(String),
-}
-
-impl Stage {
-    fn message(&self) -> String {
-        match self {
-            Stage::Idle | Stage::Ready => String::new(),
-            Stage::Loading(download) => {
-                format!("Loading the real-text model: {}", download.describe())
-            }
-            Stage::Failed(error) => format!("Error: {error}"),
-        }
-    }
-}
+use pasted_solution::parse_solution;
+use reading::{Reading, Wanted, describe_timing};
+use stage::Stage;
 
 /// How long typing must pause before a pasted solution is read.
 const TYPING_PAUSE_MS: u32 = 600;
-
-/// What the inspector is asked to show.
-#[derive(Debug, Clone, PartialEq)]
-enum Wanted {
-    /// The slice item at this index.
-    Item(usize),
-    /// The visitor's pasted solution, as last parsed.
-    Own(Trajectory),
-}
-
-/// What the inspector shows: a slice item or the visitor's own solution, with its scores.
-#[derive(Debug, Clone, PartialEq)]
-struct Reading {
-    title: String,
-    /// The slice item's index, when it is one.
-    item: Option<usize>,
-    trajectory: Trajectory,
-    scores: StepScores,
-    timing: ReadTiming,
-}
-
-impl Reading {
-    /// The reading of slice item `index`.
-    fn of_item(
-        index: usize,
-        entry: &SliceItem,
-        (scores, timing): (StepScores, ReadTiming),
-    ) -> Self {
-        Self {
-            title: format!("ProcessBench {}: {}", entry.split, entry.item.id),
-            item: Some(index),
-            trajectory: entry.item.trajectory.clone(),
-            scores,
-            timing,
-        }
-    }
-}
-
-/// Where a reading's time went, in words.
-fn describe_timing(timing: ReadTiming) -> String {
-    format!(
-        "Read in {:.2} s: tokenising {:.0} ms, the encoder {:.2} s, the heads {:.0} ms.",
-        (timing.tokenise_ms + timing.encoder_ms + timing.heads_ms) / 1e3,
-        timing.tokenise_ms,
-        timing.encoder_ms / 1e3,
-        timing.heads_ms
-    )
-}
-
-/// Reads a pasted solution: the first paragraph is the question, each further paragraph (they
-/// are separated by blank lines) a step, as ProcessBench's solutions are written.
-pub fn parse_solution(text: &str) -> Result<Trajectory, String> {
-    let mut paragraphs = text
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|paragraph| !paragraph.is_empty());
-    let question = paragraphs
-        .next()
-        .ok_or("write the question first")?
-        .to_string();
-    let steps: Vec<String> = paragraphs.map(str::to_string).collect();
-    if steps.is_empty() {
-        return Err("write the steps below the question, each after a blank line".to_string());
-    }
-    Ok(Trajectory {
-        question,
-        steps,
-        label: None,
-    })
-}
 
 /// A slice item's line in the list.
 fn describe(entry: &SliceItem) -> String {
@@ -529,41 +441,5 @@ pub fn RealText(
             </div>
             {plane}
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_reading_says_where_its_time_went() {
-        let timing = ReadTiming {
-            tokenise_ms: 3.4,
-            encoder_ms: 1396.0,
-            heads_ms: 20.4,
-        };
-        assert_eq!(
-            describe_timing(timing),
-            "Read in 1.42 s: tokenising 3 ms, the encoder 1.40 s, the heads 20 ms."
-        );
-    }
-
-    #[test]
-    fn a_pasted_solution_is_split_at_blank_lines() {
-        let text =
-            "Q: what is 2 + 3?\n\n2 + 3 = 5,\nsince 2 + 2 = 4.\n\n\n\n  The answer is 5.  \n";
-        let trajectory = parse_solution(text).unwrap();
-        assert_eq!(trajectory.question, "Q: what is 2 + 3?");
-        assert_eq!(
-            trajectory.steps,
-            ["2 + 3 = 5,\nsince 2 + 2 = 4.", "The answer is 5."]
-        );
-        assert!(parse_solution("  \n\n ").unwrap_err().contains("question"));
-        assert!(
-            parse_solution("Q?\nstill the question")
-                .unwrap_err()
-                .contains("blank line")
-        );
     }
 }
