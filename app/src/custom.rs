@@ -4,6 +4,8 @@
 use actprm_core::Trajectory;
 use leptos::prelude::*;
 
+use crate::pasted_text;
+
 /// Built-in examples in the synthetic task's words: (name, text).
 pub const EXAMPLES: [(&str, &str); 4] = [
     (
@@ -40,25 +42,6 @@ pub const EXAMPLES: [(&str, &str); 4] = [
     ),
 ];
 
-/// Reads pasted text: the first non-empty line is the question, each further non-empty line a
-/// step. The trajectory is unlabelled.
-pub fn parse_trajectory(text: &str) -> Result<Trajectory, String> {
-    let mut lines = text.lines().map(str::trim).filter(|line| !line.is_empty());
-    let question = lines
-        .next()
-        .ok_or("write a question on the first line")?
-        .to_string();
-    let steps: Vec<String> = lines.map(str::to_string).collect();
-    if steps.is_empty() {
-        return Err("write at least one step, one per line, below the question".to_string());
-    }
-    Ok(Trajectory {
-        question,
-        steps,
-        label: None,
-    })
-}
-
 /// The text box (holding `initial`, else the first example), the example picker and the
 /// button that scores what is written; `on_score` receives the text and its trajectory.
 #[component]
@@ -73,7 +56,7 @@ pub fn CustomTrajectory(
     let parse_error = RwSignal::new(None::<String>);
     let submit = move || {
         let written = text.get_untracked();
-        match parse_trajectory(&written) {
+        match pasted_text::by_lines(&written) {
             Ok(trajectory) => {
                 parse_error.set(None);
                 on_score(written, trajectory);
@@ -122,23 +105,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_first_line_is_the_question_and_blank_lines_are_skipped() {
-        let trajectory = parse_trajectory("\n  Q ?  \nstep one\n\n step two \n").unwrap();
-        assert_eq!(trajectory.question, "Q ?");
-        assert_eq!(trajectory.steps, ["step one", "step two"]);
-        assert!(trajectory.label.is_none());
-    }
-
-    #[test]
-    fn a_question_without_steps_is_refused() {
-        assert!(parse_trajectory("").unwrap_err().contains("question"));
-        assert!(parse_trajectory("Q ?\n   \n").unwrap_err().contains("step"));
-    }
-
-    #[test]
     fn every_example_parses() {
         for (name, text) in EXAMPLES {
-            let trajectory = parse_trajectory(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let trajectory = pasted_text::by_lines(text).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert!(trajectory.num_steps() >= 3, "{name}");
         }
     }

@@ -18,6 +18,7 @@ mod inspector;
 mod live_view;
 mod model_cache;
 mod page;
+mod pasted_text;
 mod pool;
 mod pool_view;
 mod processbench_slice;

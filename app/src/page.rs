@@ -10,11 +10,12 @@ use leptos::prelude::*;
 
 use crate::assets::{Download, page_directory};
 use crate::compute::Compute;
-use crate::custom::{CustomTrajectory, parse_trajectory};
+use crate::custom::CustomTrajectory;
 use crate::decision_plot::DecisionPlot;
 use crate::explain::Rule;
 use crate::inspector::Inspector;
 use crate::live_view::LiveLearning;
+use crate::pasted_text;
 use crate::pool::{POOL_SIZE, ScoredPool};
 use crate::pool_view::{PoolView, by_uncertainty};
 use crate::protocol::synthetic::{ScoreTask, SyntheticAnswer, SyntheticRequest};
@@ -195,7 +196,7 @@ pub fn App() -> impl IntoView {
             if scored == Some(true) || !loaded.get() {
                 return scored.unwrap_or(false);
             }
-            match parse_trajectory(&text) {
+            match pasted_text::by_lines(&text) {
                 Ok(trajectory) => score_custom(text.clone(), trajectory),
                 Err(error) => custom_error.set(Some(error)),
             }

@@ -2,7 +2,6 @@
 //! into a web worker, reads a chosen ProcessBench solution step by step in the inspector, beside
 //! the labelled first error, or a whole split for the decision plot.
 
-mod pasted_solution;
 mod reading;
 mod stage;
 
@@ -23,12 +22,12 @@ use crate::decision_plot::{DecisionPlot, Plotted};
 use crate::explain::Rule;
 use crate::inspector::Inspector;
 use crate::model_cache;
+use crate::pasted_text;
 use crate::processbench_slice::{SliceItem, fetch_slice};
 use crate::protocol::real_text::{ReadTiming, RealTextAnswer, RealTextRequest};
 use crate::protocol::{Answer, RemoteWorker, Request, spawn};
 use crate::read_queue::{Job, ReadQueue};
 use crate::split_reading::SplitReading;
-use pasted_solution::parse_solution;
 use reading::{Reading, Wanted, describe_timing};
 use stage::Stage;
 
@@ -220,7 +219,7 @@ pub fn RealText(
     let pending = StoredValue::new_local(None::<Timeout>);
     let read_own = move || {
         let text = own_text.get_untracked();
-        match parse_solution(&text) {
+        match pasted_text::by_paragraphs(&text) {
             Ok(trajectory) => {
                 own_error.set(None);
                 solution.set(Some(text));
