@@ -77,9 +77,9 @@ impl PassPlan {
     }
 }
 
-/// What a pass walks: the whole pool once, or the trajectories its strategy draws beforehand
-/// as many times as make the mini-batches of one walk over the whole pool (the full-data
-/// schedule).
+/// What a pass walks: the whole pool `epochs` times, or the trajectories its strategy draws
+/// beforehand as many times as make the mini-batches of `epochs` walks over the whole pool (the
+/// full-data schedule).
 pub struct PassWalk {
     /// The pool indices drawn before the pass, or `None` for the whole pool.
     pub drawn: Option<Vec<usize>>,
@@ -90,13 +90,13 @@ pub struct PassWalk {
 }
 
 impl PassWalk {
-    /// The walk of a pass with `strategy` over a pool of `pool_size` in mini-batches of
-    /// `batch_size`.
-    pub fn of(strategy: &Strategy, pool_size: usize, batch_size: usize) -> Self {
+    /// The walk of a pass with `strategy` over a pool of `pool_size` on `training`'s schedule
+    /// (its mini-batch size and walks of the pool).
+    pub fn of(strategy: &Strategy, pool_size: usize, training: &TrainingConfig) -> Self {
         let drawn = strategy.drawn_before_pass(pool_size);
         let walked = drawn.as_ref().map_or(pool_size, Vec::len);
-        let per_epoch = num_batches(walked, batch_size);
-        let epochs = num_batches(pool_size, batch_size)
+        let per_epoch = num_batches(walked, training.batch_size);
+        let epochs = (num_batches(pool_size, training.batch_size) * training.epochs.max(1))
             .div_ceil(per_epoch.max(1))
             .max(1);
         Self {
@@ -276,7 +276,7 @@ impl ExperimentData {
         device: &Device,
         on_batch: impl FnMut(&BatchReport, &PrmTrainer, &PassProgress) -> Result<()>,
     ) -> Result<(EnsemblePrm, BudgetLedger)> {
-        let walk = PassWalk::of(&plan.strategy, self.pool.len(), training.batch_size);
+        let walk = PassWalk::of(&plan.strategy, self.pool.len(), training);
         let drawn = walk.drawn.as_ref().map(|indices| self.pool.subset(indices));
         let pool = drawn.as_ref().unwrap_or(&self.pool);
         let epochs = walk.epochs;
@@ -451,6 +451,7 @@ pub fn load_pretrained(model: &ModelArgs, device: &Device) -> Result<Option<Pret
 pub fn training_config(args: &ModelArgs, seed: u64) -> TrainingConfig {
     TrainingConfig::new()
         .with_batch_size(args.batch_size)
+        .with_epochs(args.epochs)
         .with_learning_rate(args.learning_rate())
         .with_backbone_learning_rate(args.backbone_learning_rate())
         .with_weight_decay(args.weight_decay)
@@ -463,4 +464,35 @@ pub fn training_config(args: &ModelArgs, seed: u64) -> TrainingConfig {
                 .with_steps(args.loss_steps),
         )
         .with_seed(seed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pass_walks_the_pool_once_per_epoch_and_the_offline_ones_as_many_batches() {
+        let schedule = |epochs| {
+            TrainingConfig::new()
+                .with_batch_size(16)
+                .with_epochs(epochs)
+        };
+        for epochs in [1, 3] {
+            let walk = PassWalk::of(&Strategy::Full, 100, &schedule(epochs));
+            assert!(walk.drawn.is_none());
+            assert_eq!((walk.epochs, walk.batches), (epochs, 7 * epochs));
+
+            let offline = Strategy::RandomOffline {
+                fraction: 0.3,
+                seed: 5,
+            };
+            let walk = PassWalk::of(&offline, 100, &schedule(epochs));
+            let drawn = walk.drawn.as_ref().expect("drawn before the pass").len();
+            let per_walk = drawn.div_ceil(16);
+            assert!(per_walk < 7, "{drawn} of 100 drawn");
+            assert_eq!(walk.epochs, (7 * epochs).div_ceil(per_walk));
+            assert_eq!(walk.batches, walk.epochs * per_walk);
+            assert!(walk.batches >= 7 * epochs && walk.batches < 7 * epochs + per_walk);
+        }
+    }
 }

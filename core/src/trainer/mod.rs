@@ -28,6 +28,12 @@ pub struct TrainingConfig {
     /// Trajectories per pool mini-batch.
     #[config(default = 32)]
     pub batch_size: usize,
+    /// Walks of the pool a run makes (1: the paper's single pass). The first buys the labels;
+    /// each later one trains on them again, in the same mini-batches. A pass over trajectories
+    /// drawn before it (the offline baselines) makes as many mini-batches as this many walks of
+    /// the whole pool.
+    #[config(default = 1)]
+    pub epochs: usize,
     /// Peak learning rate of AdamW.
     #[config(default = 1e-3)]
     pub learning_rate: f64,

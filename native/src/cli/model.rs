@@ -129,6 +129,11 @@ pub struct ModelArgs {
     /// Trajectories per pool mini-batch.
     #[arg(long, default_value_t = 16, value_parser = ranges::count)]
     pub batch_size: usize,
+    /// Walks of the pool (1: the paper's single pass). The first buys the labels; each later
+    /// one trains on them again, asking neither the strategy nor the judge. The offline
+    /// baselines make as many mini-batches as this many walks of the whole pool
+    #[arg(long, default_value_t = 1, value_parser = ranges::count)]
+    pub epochs: usize,
     /// Peak learning rate (AdamW, linear warm-up then linear decay) [default: 3e-3 for the
     /// small backbone, 2e-5 to fine-tune a pretrained one, 1e-3 for heads on a frozen one].
     #[arg(long, value_parser = ranges::learning_rate, allow_negative_numbers = true)]

@@ -202,11 +202,15 @@ fn execute(
         judge: served.as_ref().map(|served| served.buyer().settings()),
     })?;
 
-    let walk = PassWalk::of(&strategy, data.pool.len(), training.batch_size);
+    let walk = PassWalk::of(&strategy, data.pool.len(), &training);
     let num_batches = walk.batches;
     match &walk.drawn {
         None => outln!(
-            "{name}: one pass over {} pool trajectories in {num_batches} mini-batches of {} (E = {} heads)",
+            "{name}: {} over {} pool trajectories in {num_batches} mini-batches of {} (E = {} heads)",
+            match walk.epochs {
+                1 => "one pass".to_string(),
+                walks => format!("{walks} walks"),
+            },
             data.pool.len(),
             training.batch_size,
             args.heads

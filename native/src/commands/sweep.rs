@@ -112,7 +112,7 @@ fn validate(args: &SweepArgs) -> Result<()> {
 
 /// Settings sweep.json gained after sweeps were first recorded, each with the value that the
 /// sweeps recorded without it ran with.
-fn settings_added_later() -> [(&'static str, serde_json::Value); 14] {
+fn settings_added_later() -> [(&'static str, serde_json::Value); 15] {
     [
         ("step_reading", json!(StepReading::Whole.name())),
         ("error_weight", json!(1.0)),
@@ -128,6 +128,7 @@ fn settings_added_later() -> [(&'static str, serde_json::Value); 14] {
         ("standardise_features", json!(false)),
         ("loss_steps", json!(LossSteps::All.name())),
         ("step_feature", json!(StepFeature::Separator.name())),
+        ("epochs", json!(1)),
     ]
 }
 
@@ -156,6 +157,7 @@ fn check_settings(args: &SweepArgs) -> Result<()> {
         "d_model": args.model.d_model,
         "layers": args.model.layers,
         "batch_size": args.model.batch_size,
+        "epochs": args.model.epochs,
         "learning_rate": args.model.learning_rate(),
         "backbone_learning_rate": args.model.backbone_learning_rate(),
         "backbone": args.model.backbone.name(),
@@ -282,7 +284,8 @@ fn run_all(
     if planned.is_empty() {
         return Ok(());
     }
-    let batches_each = active::num_batches(args.pool.pool_size, args.model.batch_size);
+    let batches_each =
+        active::num_batches(args.pool.pool_size, args.model.batch_size) * args.model.epochs;
     let total = planned.len();
     let bar = progress::bar(total * batches_each, "sweep");
     bar.set_message(format!("0/{total} experiments"));
@@ -427,6 +430,7 @@ mod tests {
                 "standardise_features": false,
                 "loss_steps": "all",
                 "step_feature": "separator",
+                "epochs": 1,
             })
         );
         let mut recorded = json!({
@@ -444,6 +448,7 @@ mod tests {
             "standardise_features": true,
             "loss_steps": "last",
             "step_feature": "separator-and-mean",
+            "epochs": 3,
         });
         let before = recorded.clone();
         assert!(!fill_settings_added_later(&mut recorded));
