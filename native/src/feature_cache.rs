@@ -7,8 +7,9 @@
 //! weights (followed by the step feature's name when it is not the separator's state): a
 //! changed data file, tokenizer, encoding setting, step feature or backbone misses and is
 //! computed afresh, and nothing stale is read back. Each computation
-//! adds one shard, a safetensors file written under a temporary name and renamed into place,
-//! holding one `[steps, width]` f32 tensor per trajectory, named by its key. A shard that does
+//! adds a shard per [`SHARD_TRAJECTORIES`] trajectories, a safetensors file written under a
+//! temporary name and renamed into place, holding one `[steps, width]` f32 tensor per
+//! trajectory, named by its key: a read stopped part of the way keeps the shards it finished. A shard that does
 //! not read back (a torn write, a damaged disk) is reported, removed, and its trajectories
 //! computed again. Shards are memory-mapped, so a request reads every shard's header but only
 //! the pages of the features it names.
@@ -29,11 +30,17 @@ use sha2::{Digest, Sha256};
 /// Extension of a shard.
 const SHARD_EXTENSION: &str = "safetensors";
 
+/// Trajectories computed and stored together, at most: a shard of all of PRM800K's phase-1 rows
+/// would take the better part of an hour to read on two CPU cores, all lost if the run stopped
+/// before its end; shards of this size each take minutes, and hold a few hundred megabytes.
+pub const SHARD_TRAJECTORIES: usize = 4_096;
+
 /// The cached features of one backbone.
 #[derive(Debug, Clone)]
 pub struct FeatureCache {
     dir: PathBuf,
     step_feature: StepFeature,
+    shard_trajectories: usize,
 }
 
 /// How a request was served.
@@ -57,7 +64,14 @@ impl FeatureCache {
         Self {
             dir: root.join(name),
             step_feature,
+            shard_trajectories: SHARD_TRAJECTORIES,
         }
+    }
+
+    /// The same cache, storing at most `trajectories` per shard (at least one).
+    pub fn with_shard_trajectories(mut self, trajectories: usize) -> Self {
+        self.shard_trajectories = trajectories.max(1);
+        self
     }
 
     /// The directory holding this backbone's shards.
@@ -67,14 +81,15 @@ impl FeatureCache {
 
     /// The step features `reader`'s backbone gives every trajectory of `encoded`, in order:
     /// read from the cache where it holds them, otherwise computed in mini-batches of
-    /// `batch_size` and stored. `progress` hears how many of the missing ones are computed.
+    /// `batch_size` and stored a shard at a time. `progress` hears how many of the missing ones
+    /// are computed.
     pub fn features(
         &self,
         reader: &EnsemblePrm,
         encoded: &[EncodedTrajectory],
         pad_id: u32,
         batch_size: usize,
-        progress: impl FnMut(usize),
+        mut progress: impl FnMut(usize),
     ) -> Result<(Vec<StepFeatures>, CacheUse)> {
         let with_starts = self.step_feature.pools_step_tokens();
         let keys: Vec<String> = encoded
@@ -90,26 +105,33 @@ impl FeatureCache {
         let hits = (0..encoded.len()).filter(|&i| is_cached(i)).count();
         // A trajectory given twice (the same row twice in a data file) is computed once.
         let mut first_seen = HashSet::new();
-        let missing: Vec<usize> = (0..encoded.len())
+        let mut missing: Vec<usize> = (0..encoded.len())
             .filter(|&i| !is_cached(i) && first_seen.insert(keys[i].as_str()))
             .collect();
         let usage = CacheUse {
             hits,
             computed: missing.len(),
         };
-        if !missing.is_empty() {
+        // Trajectories that share a prefix sit side by side, so that each shard's read shares
+        // their prefixes (a decoder's tree of steps, an encoder's distinct windows).
+        missing.sort_by(|&a, &b| encoded[a].windows.cmp(&encoded[b].windows));
+        let mut done = 0;
+        for shard in missing.chunks(self.shard_trajectories) {
             let to_compute: Vec<EncodedTrajectory> =
-                missing.iter().map(|&i| encoded[i].clone()).collect();
-            let computed = compute_features(reader, &to_compute, pad_id, batch_size, progress);
-            let shard: Vec<(&str, &StepFeatures)> = missing
+                shard.iter().map(|&i| encoded[i].clone()).collect();
+            let computed = compute_features(reader, &to_compute, pad_id, batch_size, |n| {
+                progress(done + n)
+            });
+            let stored: Vec<(&str, &StepFeatures)> = shard
                 .iter()
                 .map(|&i| keys[i].as_str())
                 .zip(&computed)
                 .collect();
-            self.write_shard(&shard)?;
-            for (&i, features) in missing.iter().zip(computed) {
+            self.write_shard(&stored)?;
+            for (&i, features) in shard.iter().zip(computed) {
                 found.insert(keys[i].clone(), features);
             }
+            done += shard.len();
         }
         let features = keys
             .iter()
@@ -348,6 +370,42 @@ mod tests {
         let (backwards, usage) = cache.features(&model, &reversed, pad, 4, |_| {}).unwrap();
         assert_eq!(usage.hits, 6);
         assert_eq!(backwards[0], first[5]);
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    /// A read of more trajectories than a shard holds stores each shard as it finishes; the
+    /// features are those of one read, in the order asked.
+    #[test]
+    fn a_long_read_is_stored_a_shard_at_a_time() {
+        let (model, encoded, pad, root) = setup("shards");
+        let whole = FeatureCache::new(&root.join("whole"), model.backbone());
+        let (expected, _) = whole.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        assert_eq!(shards(&whole).len(), 1);
+
+        let cache = FeatureCache::new(&root, model.backbone()).with_shard_trajectories(4);
+        let mut heard = Vec::new();
+        let (features, usage) = cache
+            .features(&model, &encoded, pad, 4, |done| heard.push(done))
+            .unwrap();
+        assert_eq!(usage.computed, 6);
+        assert_eq!(shards(&cache).len(), 2, "6 trajectories, 4 to a shard");
+        assert_eq!(heard.last(), Some(&6), "progress counts across shards");
+        for (got, want) in features.iter().zip(&expected) {
+            assert_eq!(got.num_steps(), want.num_steps());
+            let gap = (got.values.iter().zip(&want.values))
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(gap < 1e-5, "features differ by {gap}");
+        }
+        // A later run reads both shards and computes nothing.
+        let (_, usage) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        assert_eq!(
+            usage,
+            CacheUse {
+                hits: 6,
+                computed: 0
+            }
+        );
         fs::remove_dir_all(root).unwrap();
     }
 
