@@ -69,7 +69,8 @@ impl FeatureCache {
     }
 
     /// The same cache, storing at most `trajectories` per shard (at least one).
-    pub fn with_shard_trajectories(mut self, trajectories: usize) -> Self {
+    #[cfg(test)]
+    fn with_shard_trajectories(mut self, trajectories: usize) -> Self {
         self.shard_trajectories = trajectories.max(1);
         self
     }
@@ -120,7 +121,7 @@ impl FeatureCache {
             let to_compute: Vec<EncodedTrajectory> =
                 shard.iter().map(|&i| encoded[i].clone()).collect();
             let computed = compute_features(reader, &to_compute, pad_id, batch_size, |n| {
-                progress(done + n)
+                progress(done + n);
             });
             let stored: Vec<(&str, &StepFeatures)> = shard
                 .iter()

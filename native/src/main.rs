@@ -15,6 +15,7 @@ mod feature_cache;
 mod identity;
 mod judge;
 mod labelled_run;
+mod pass_plan;
 mod pool_experiment;
 mod progress;
 mod resume_state;

@@ -24,9 +24,8 @@ use crate::judge::buyer::JudgeSettings;
 use crate::judge::tally::Totals;
 use crate::judge::{ServedJudge, open_buyer};
 use crate::labelled_run::{LabelledRun, PoolRecord};
-use crate::pool_experiment::{
-    ExperimentData, PassPlan, PassWalk, ResumedPass, load_pretrained, training_config,
-};
+use crate::pass_plan::{PassPlan, PassWalk, ResumedPass};
+use crate::pool_experiment::{ExperimentData, load_pretrained, training_config};
 use crate::progress;
 use crate::resume_state::{PassState, ResumeState};
 use crate::run_checkpoint::RunCheckpoints;
