@@ -9,7 +9,8 @@ use clap::Args;
 pub struct FeatureCacheArgs {
     /// Where a frozen backbone's step features are cached, by content, so that every later
     /// run, seed, strategy, sweep and evaluation reading the same trajectories with the same
-    /// backbone weights reuses them [default: ~/.cache/actprm/features].
+    /// backbone weights reuses them. A long read is stored 4,096 trajectories at a time: a run
+    /// stopped part of the way keeps what it read [default: ~/.cache/actprm/features].
     #[arg(long)]
     pub feature_cache: Option<PathBuf>,
     /// Compute step features afresh and do not cache them.
