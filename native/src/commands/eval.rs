@@ -180,7 +180,7 @@ fn print_processbench(report: &ProcessBenchReport, named: bool) -> Result<()> {
     outln!("{}", report.tau_source.describe())?;
     let at_half = |f1: Option<f64>| f1.map_or_else(|| "=".to_string(), |f1| format!("{f1:.3}"));
     outln!(
-        "{:<14} {:>6} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7}",
+        "{:<14} {:>6} {:>9} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7}",
         "split",
         "items",
         "step AUC",
@@ -188,12 +188,13 @@ fn print_processbench(report: &ProcessBenchReport, named: bool) -> Result<()> {
         "acc_cor",
         "F1",
         "F1@0.5",
-        "chance"
+        "chance",
+        "flagger"
     )?;
     for r in &report.splits {
         let f = &r.evaluation.first_error;
         outln!(
-            "{:<14} {:>6} {:>9} {:>8.3} {:>8.3} {:>7.3} {:>7} {:>7.3}",
+            "{:<14} {:>6} {:>9} {:>8.3} {:>8.3} {:>7.3} {:>7} {:>7.3} {:>7}",
             r.split,
             r.items,
             auc(r.evaluation.step_auc),
@@ -201,7 +202,11 @@ fn print_processbench(report: &ProcessBenchReport, named: bool) -> Result<()> {
             f.correct_accuracy,
             f.f1,
             at_half(r.at_half.map(|e| e.first_error.f1)),
-            r.baselines.random_step.f1
+            r.baselines.random_step.f1,
+            r.baselines.random_rate.map_or_else(
+                || "-".to_string(),
+                |flagger| format!("{:.3}", flagger.scores.f1)
+            )
         )?;
     }
     outln!(

@@ -19,8 +19,8 @@ use crate::pool_experiment::ExperimentData;
 /// The benchmarks a sweep was given, read once for every seed.
 #[derive(Default)]
 pub struct Benchmarks {
-    /// Each ProcessBench split's name, trajectories and chance F1.
-    processbench: Vec<(String, Vec<Trajectory>, f64)>,
+    /// Each ProcessBench split's name, trajectories and trivial baselines.
+    processbench: Vec<(String, Vec<Trajectory>, TrivialBaselines)>,
     prmbench: Option<Vec<PrmBenchItem>>,
 }
 
@@ -32,8 +32,8 @@ impl Benchmarks {
                 .iter()
                 .map(|split| {
                     let trajectories = read_processbench_split(dir, split)?;
-                    let chance_f1 = TrivialBaselines::of(&trajectories).random_step.f1;
-                    Ok(((*split).to_string(), trajectories, chance_f1))
+                    let baselines = TrivialBaselines::of(&trajectories);
+                    Ok(((*split).to_string(), trajectories, baselines))
                 })
                 .collect::<Result<_>>()?,
             None => Vec::new(),
@@ -60,7 +60,7 @@ pub struct BenchmarkSets {
 struct ProcessBenchSplit {
     name: String,
     set: EncodedSet,
-    chance_f1: f64,
+    baselines: TrivialBaselines,
 }
 
 impl BenchmarkSets {
@@ -69,11 +69,11 @@ impl BenchmarkSets {
         let processbench = benchmarks
             .processbench
             .iter()
-            .map(|(name, trajectories, chance_f1)| {
+            .map(|(name, trajectories, baselines)| {
                 Ok(ProcessBenchSplit {
                     name: name.clone(),
                     set: data.encode(trajectories.clone(), &format!("ProcessBench {name}"))?,
-                    chance_f1: *chance_f1,
+                    baselines: *baselines,
                 })
             })
             .collect::<Result<_>>()?;
@@ -109,7 +109,8 @@ impl BenchmarkSets {
                     items: split.set.len(),
                     at_threshold: threshold.map(|chosen| at(chosen.tau)),
                     at_half: at(PAPER_TAU),
-                    chance_f1: split.chance_f1,
+                    chance_f1: split.baselines.random_step.f1,
+                    random_rate_f1: split.baselines.random_rate.map(|flagger| flagger.scores.f1),
                 }
             })
             .collect();
@@ -154,8 +155,12 @@ pub struct SplitResult {
     pub at_threshold: Option<Evaluation>,
     /// At τ = 0.5, the paper's protocol.
     pub at_half: Evaluation,
-    /// The F1 of flagging a uniformly random step or none, the best trivial baseline.
+    /// The F1 of flagging a uniformly random step or none, the chance level.
     pub chance_f1: f64,
+    /// The F1 expected of flagging each step at random at the rate best for the split; absent
+    /// from results written before it was recorded.
+    #[serde(default)]
+    pub random_rate_f1: Option<f64>,
 }
 
 impl SplitResult {

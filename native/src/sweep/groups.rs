@@ -86,12 +86,23 @@ pub struct Group {
     pub benchmarks: Option<BenchmarkSpread>,
 }
 
+/// A group's results on one ProcessBench split over seeds, beside the split's baselines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SplitSpread {
+    pub name: String,
+    /// First-error F1 at the τ chosen on validation (at 0.5 where none was).
+    pub f1: Spread,
+    /// Flagging a uniformly random step or none.
+    pub chance_f1: f64,
+    /// Flagging each step at random at the split's best rate, where the results record it.
+    pub random_rate_f1: Option<f64>,
+}
+
 /// A group's benchmark results over seeds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BenchmarkSpread {
-    /// Per ProcessBench split: its name, the first-error F1 at the τ chosen on validation (at
-    /// 0.5 where none was), and the chance F1 of the split.
-    pub splits: Vec<(String, Spread, f64)>,
+    /// Per ProcessBench split.
+    pub splits: Vec<SplitSpread>,
     /// That F1 averaged over the splits; `None` without ProcessBench.
     pub processbench_average: Option<Spread>,
     /// PRMBench's PRMScore and negF1 at τ 0.5; `None` without PRMBench.
@@ -125,9 +136,11 @@ impl BenchmarkSpread {
             .processbench
             .iter()
             .enumerate()
-            .map(|(index, split)| {
-                let f1 = over_seeds(&|r| r.benchmarks.processbench[index].reported_f1());
-                (split.split.clone(), f1, split.chance_f1)
+            .map(|(index, split)| SplitSpread {
+                name: split.split.clone(),
+                f1: over_seeds(&|r| r.benchmarks.processbench[index].reported_f1()),
+                chance_f1: split.chance_f1,
+                random_rate_f1: split.random_rate_f1,
             })
             .collect();
         let processbench_average = (!first.processbench.is_empty()).then(|| {
@@ -297,6 +310,7 @@ mod tests {
             at_threshold,
             at_half,
             chance_f1: 0.15,
+            random_rate_f1: Some(0.18),
         };
         result.benchmarks = BenchmarkResults {
             processbench: vec![
@@ -320,14 +334,15 @@ mod tests {
             .benchmarks
             .as_ref()
             .expect("both were benchmarked");
-        let names: Vec<&str> = benchmarks.splits.iter().map(|(n, ..)| n.as_str()).collect();
+        let names: Vec<&str> = benchmarks.splits.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["gsm8k", "math"]);
-        let gsm8k = benchmarks.splits[0].1;
+        let gsm8k = benchmarks.splits[0].f1;
         assert!(
             (gsm8k.mean - 0.3).abs() < 1e-12,
             "at the chosen τ, not at 0.5"
         );
-        assert_eq!(benchmarks.splits[1].2, 0.15);
+        assert_eq!(benchmarks.splits[1].chance_f1, 0.15);
+        assert_eq!(benchmarks.splits[1].random_rate_f1, Some(0.18));
         assert!((benchmarks.processbench_average.unwrap().mean - 0.3).abs() < 1e-12);
         assert!((benchmarks.prmbench_negative_f1.unwrap().mean - 0.3).abs() < 1e-12);
         assert!((benchmarks.prmbench_score.unwrap().mean - 0.6).abs() < 1e-12);

@@ -49,12 +49,12 @@ pub fn benchmarks_markdown(groups: &[Group]) -> Option<String> {
     let split_names: Vec<&str> = columns
         .splits
         .iter()
-        .map(|(name, ..)| name.as_str())
+        .map(|split| split.name.as_str())
         .collect();
     let same_columns = |b: &BenchmarkSpread| {
         b.splits
             .iter()
-            .map(|(name, ..)| name.as_str())
+            .map(|split| split.name.as_str())
             .eq(split_names.iter().copied())
             && b.prmbench_score.is_some() == columns.prmbench_score.is_some()
     };
@@ -73,17 +73,22 @@ pub fn benchmarks_markdown(groups: &[Group]) -> Option<String> {
         rule.push_str("---:|---:|");
     }
     let mut table = format!("{header}\n{rule}\n");
-    if !split_names.is_empty() {
-        table.push_str("| chance (a uniformly random step) | | | | |");
-        for (_, _, chance) in &columns.splits {
-            let _ = write!(table, " {chance:.3} |");
+    let chance: Vec<f64> = columns.splits.iter().map(|s| s.chance_f1).collect();
+    let random_rate: Option<Vec<f64>> = columns.splits.iter().map(|s| s.random_rate_f1).collect();
+    let baselines = [
+        Some(("chance (a uniformly random step)", chance)),
+        random_rate.map(|f1| ("a random flagger at the split's best rate", f1)),
+    ];
+    for (name, f1) in baselines
+        .into_iter()
+        .flatten()
+        .filter(|(_, f1)| !f1.is_empty())
+    {
+        let _ = write!(table, "| {name} | | | | |");
+        for value in &f1 {
+            let _ = write!(table, " {value:.3} |");
         }
-        let average = columns
-            .splits
-            .iter()
-            .map(|(_, _, chance)| chance)
-            .sum::<f64>()
-            / columns.splits.len() as f64;
+        let average = f1.iter().sum::<f64>() / f1.len() as f64;
         let _ = write!(table, " {average:.3} |");
         if columns.prmbench_score.is_some() {
             table.push_str(" | |");
@@ -95,8 +100,8 @@ pub fn benchmarks_markdown(groups: &[Group]) -> Option<String> {
             continue;
         };
         table.push_str(&row_start(groups, index));
-        for (_, f1, _) in &benchmarks.splits {
-            let _ = write!(table, " {} |", mean_and_std(*f1));
+        for split in &benchmarks.splits {
+            let _ = write!(table, " {} |", mean_and_std(split.f1));
         }
         for value in [
             benchmarks.processbench_average,
@@ -113,7 +118,9 @@ pub fn benchmarks_markdown(groups: &[Group]) -> Option<String> {
     table.push_str(
         "\nProcessBench: first-error F1 at the τ each run chose on its validation set (at 0.5 \
          where a run chose none), means over seeds (± sample standard deviation); chance is the \
-         best of the trivial baselines (flagging nothing or always the last step scores 0). \
+         best of the trivial baselines (flagging nothing or always the last step scores 0); the \
+         random flagger marks each step wrong at the rate with the highest expected F1 on that \
+         split, chosen on the split itself. \
          PRMBench: at τ 0.5, its protocol. ✓ as in the table above.\n",
     );
     Some(table)
@@ -255,6 +262,7 @@ mod tests {
                 at_threshold: None,
                 at_half: full.test,
                 chance_f1: 0.172,
+                random_rate_f1: Some(0.198),
             }],
             prmbench: None,
         };
@@ -271,6 +279,10 @@ mod tests {
         );
         assert_eq!(
             lines[3],
+            "| a random flagger at the split's best rate | | | | | 0.198 | 0.198 |"
+        );
+        assert_eq!(
+            lines[4],
             "| full | 4 | every trajectory ✓ | 1 | 100.0% ± 0.0 | 0.900 ± 0.000 | 0.900 ± 0.000 |"
         );
         assert!(
