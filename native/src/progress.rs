@@ -66,13 +66,20 @@ fn log_while_running(
 fn log_line(bar: &ProgressBar, count: fn(u64) -> String) -> String {
     let done = bar.position();
     let mut line = format!("{}: {}", bar.prefix(), count(done));
-    if let Some(total) = bar.length() {
-        let share = 100.0 * done as f64 / total.max(1) as f64;
-        line += &format!("/{} ({share:.1}%)", count(total));
-    }
-    line += &format!(" after {}", HumanDuration(bar.elapsed()));
-    if done > 0 {
-        line += &format!(", about {} left", HumanDuration(bar.eta()));
+    let elapsed = bar.elapsed();
+    line += &match bar.length() {
+        Some(total) => {
+            let share = 100.0 * done as f64 / total.max(1) as f64;
+            format!("/{} ({share:.1}%)", count(total))
+        }
+        None => String::new(),
+    };
+    line += &format!(" after {}", HumanDuration(elapsed));
+    // At the pace so far: steadier over a long run than the bar's recent rate, which a pause
+    // (an evaluation between mini-batches) throws off.
+    if let Some(total) = bar.length().filter(|_| done > 0) {
+        let left = elapsed.mul_f64(total.saturating_sub(done) as f64 / done as f64);
+        line += &format!(", about {} left", HumanDuration(left));
     }
     let message = bar.message();
     if !message.is_empty() {
