@@ -6,12 +6,11 @@
 //! its feature pools the step's tokens), in a directory named by the SHA-256 of the backbone's
 //! weights (followed by the step feature's name when it is not the separator's state): a
 //! changed data file, tokenizer, encoding setting, step feature or backbone misses and is
-//! computed afresh, and nothing stale is read back. Each computation
-//! adds a shard per [`SHARD_TRAJECTORIES`] trajectories, a safetensors file written under a
-//! temporary name and renamed into place, holding one `[steps, width]` f32 tensor per
-//! trajectory, named by its key: a read stopped part of the way keeps the shards it finished. A shard that does
-//! not read back (a torn write, a damaged disk) is reported, removed, and its trajectories
-//! computed again. Shards are memory-mapped, so a request reads every shard's header but only
+//! computed afresh, and nothing stale is read back. Each computation adds a shard per
+//! [`SHARD_TRAJECTORIES`] trajectories, a safetensors file written under a temporary name and
+//! renamed into place, holding one `[steps, width]` f32 tensor per trajectory, named by its key:
+//! a read stopped part of the way keeps the shards it finished. A shard that does not read back
+//! (a torn write, a damaged disk) is reported, removed, and its trajectories computed again. Shards are memory-mapped, so a request reads every shard's header but only
 //! the pages of the features it names.
 
 use std::collections::{HashMap, HashSet};

@@ -2,6 +2,7 @@
 //! Where standard error is no terminal (a log file, a batch job), the bar is not drawn and a
 //! plain line says where the work stands every [`LOG_EVERY`] instead.
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::thread;
 use std::time::Duration;
@@ -64,26 +65,22 @@ fn log_while_running(
 
 /// Where `bar` stands, in one line: its label, count, share, time so far and left, message.
 fn log_line(bar: &ProgressBar, count: fn(u64) -> String) -> String {
-    let done = bar.position();
+    let (done, total, elapsed) = (bar.position(), bar.length(), bar.elapsed());
     let mut line = format!("{}: {}", bar.prefix(), count(done));
-    let elapsed = bar.elapsed();
-    line += &match bar.length() {
-        Some(total) => {
-            let share = 100.0 * done as f64 / total.max(1) as f64;
-            format!("/{} ({share:.1}%)", count(total))
-        }
-        None => String::new(),
-    };
-    line += &format!(" after {}", HumanDuration(elapsed));
+    if let Some(total) = total {
+        let share = 100.0 * done as f64 / total.max(1) as f64;
+        let _ = write!(line, "/{} ({share:.1}%)", count(total));
+    }
+    let _ = write!(line, " after {}", HumanDuration(elapsed));
     // At the pace so far: steadier over a long run than the bar's recent rate, which a pause
     // (an evaluation between mini-batches) throws off.
-    if let Some(total) = bar.length().filter(|_| done > 0) {
+    if let Some(total) = total.filter(|_| done > 0) {
         let left = elapsed.mul_f64(total.saturating_sub(done) as f64 / done as f64);
-        line += &format!(", about {} left", HumanDuration(left));
+        let _ = write!(line, ", about {} left", HumanDuration(left));
     }
     let message = bar.message();
     if !message.is_empty() {
-        line += &format!(" | {message}");
+        let _ = write!(line, " | {message}");
     }
     line
 }

@@ -194,7 +194,7 @@ fn print_processbench(report: &ProcessBenchReport, named: bool) -> Result<()> {
     for r in &report.splits {
         let f = &r.evaluation.first_error;
         outln!(
-            "{:<14} {:>6} {:>9} {:>8.3} {:>8.3} {:>7.3} {:>7} {:>7.3} {:>7}",
+            "{:<14} {:>6} {:>9} {:>8.3} {:>8.3} {:>7.3} {:>7} {:>7.3} {:>7.3}",
             r.split,
             r.items,
             auc(r.evaluation.step_auc),
@@ -203,10 +203,7 @@ fn print_processbench(report: &ProcessBenchReport, named: bool) -> Result<()> {
             f.f1,
             at_half(r.at_half.map(|e| e.first_error.f1)),
             r.baselines.random_step.f1,
-            r.baselines.random_rate.map_or_else(
-                || "-".to_string(),
-                |flagger| format!("{:.3}", flagger.scores.f1)
-            )
+            r.baselines.random_rate.scores.f1
         )?;
     }
     outln!(

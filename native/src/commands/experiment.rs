@@ -415,17 +415,13 @@ fn print_summary(
         )?;
     }
     outln!(
-        "  trivial baselines' F1: flag nothing {:.3}, flag the last step {:.3}, random step {:.3}{}",
+        "  trivial baselines' F1: flag nothing {:.3}, flag the last step {:.3}, random step \
+         {:.3}, steps flagged at random at rate {:.3} {:.3}",
         result.baselines.flag_nothing.f1,
         result.baselines.flag_last_step.f1,
         result.baselines.random_step.f1,
-        result
-            .baselines
-            .random_rate
-            .map_or_else(String::new, |flagger| format!(
-                ", steps flagged at random at rate {:.3} {:.3}",
-                flagger.rate, flagger.scores.f1
-            ))
+        result.baselines.random_rate.rate,
+        result.baselines.random_rate.scores.f1
     )?;
     outln!(
         "wall time: {}",
