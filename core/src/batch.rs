@@ -226,13 +226,18 @@ impl PrmInput {
     }
 }
 
-/// Training targets of a batch: 1 for a correct step, 0 for an error, and which steps carry a
-/// label at all.
+/// Training targets of a batch, laid out over the steps the loss counts alone: trajectory `b`'s
+/// counted steps fill its first slots in order, and the heads run on those steps only (with
+/// `--loss-steps last`, one step of a trajectory's dozens).
 #[derive(Debug, Clone)]
 pub struct StepTargets {
-    /// Targets, `[batch, max_steps]` (0 where unlabelled; never read there).
+    /// The step each slot holds, as a flat index `b · max_steps + s` into the batch's steps,
+    /// `[batch · slots]`; a slot past a trajectory's counted steps holds its first step and is
+    /// never labelled.
+    pub steps: Tensor<1, Int>,
+    /// Targets, `[batch, slots]` (0 where unlabelled; never read there).
     pub targets: Tensor<2>,
-    /// `true` where the step has a label, `[batch, max_steps]`.
+    /// `true` where the slot holds a counted step, `[batch, slots]`.
     pub labelled: Tensor<2, Bool>,
     /// Number of labelled steps of each trajectory.
     pub labelled_counts: Vec<usize>,
@@ -240,7 +245,7 @@ pub struct StepTargets {
 
 impl StepTargets {
     /// Targets for the steps `counted` of `labels[b]` over trajectories of `step_counts[b]`
-    /// steps, padded to `max_steps`.
+    /// steps, in a batch padded to `max_steps`.
     pub fn new(
         labels: &[ProcessLabel],
         step_counts: &[usize],
@@ -248,21 +253,30 @@ impl StepTargets {
         counted: LossSteps,
         device: &Device,
     ) -> Self {
+        let counted: Vec<_> = labels
+            .iter()
+            .zip(step_counts)
+            .map(|(&label, &count)| counted.counted(label, count))
+            .collect();
         let batch = labels.len();
-        let mut targets = vec![0f32; batch * max_steps];
-        let mut labelled = vec![false; batch * max_steps];
-        let mut labelled_counts = vec![0; batch];
-        for (b, (&label, &count)) in labels.iter().zip(step_counts).enumerate() {
-            for (s, step) in counted.counted(label, count) {
-                targets[b * max_steps + s] = step.target();
-                labelled[b * max_steps + s] = true;
-                labelled_counts[b] += 1;
+        let slots = counted.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        let mut steps = vec![0i64; batch * slots];
+        let mut targets = vec![0f32; batch * slots];
+        let mut labelled = vec![false; batch * slots];
+        for (b, counted) in counted.iter().enumerate() {
+            let row = &mut steps[b * slots..(b + 1) * slots];
+            row.fill((b * max_steps) as i64);
+            for (slot, &(s, step)) in counted.iter().enumerate() {
+                row[slot] = (b * max_steps + s) as i64;
+                targets[b * slots + slot] = step.target();
+                labelled[b * slots + slot] = true;
             }
         }
         Self {
-            targets: Tensor::from_data(TensorData::new(targets, [batch, max_steps]), device),
-            labelled: Tensor::from_data(TensorData::new(labelled, [batch, max_steps]), device),
-            labelled_counts,
+            steps: Tensor::from_data(TensorData::new(steps, [batch * slots]), device),
+            targets: Tensor::from_data(TensorData::new(targets, [batch, slots]), device),
+            labelled: Tensor::from_data(TensorData::new(labelled, [batch, slots]), device),
+            labelled_counts: counted.iter().map(Vec::len).collect(),
         }
     }
 }
@@ -368,18 +382,45 @@ mod tests {
     }
 
     #[test]
-    fn label_mask_covers_steps_up_to_the_first_error_only() {
+    fn slots_hold_the_counted_steps_alone() {
         let device = Device::flex();
         let labels = [ProcessLabel::FirstErrorAt(1), ProcessLabel::AllCorrect];
-        let targets = StepTargets::new(&labels, &[3, 2], 3, LossSteps::All, &device);
-        let mask = targets.labelled.into_data().try_into_vec::<bool>().unwrap();
-        assert_eq!(mask, vec![true, true, false, true, true, false]);
-        let values = targets.targets.into_data().try_into_vec::<f32>().unwrap();
-        assert_eq!(values, vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0]);
-        assert_eq!(targets.labelled_counts, vec![2, 2]);
+        let values = |targets: StepTargets| {
+            (
+                targets.steps.into_data().iter::<i64>().collect::<Vec<_>>(),
+                targets.labelled.into_data().try_into_vec::<bool>().unwrap(),
+                targets.targets.into_data().try_into_vec::<f32>().unwrap(),
+                targets.labelled_counts,
+            )
+        };
+        let all = StepTargets::new(&labels, &[3, 3], 3, LossSteps::All, &device);
+        let (steps, mask, targets, counts) = values(all);
+        assert_eq!(
+            steps,
+            [0, 1, 0, 3, 4, 5],
+            "a padding slot holds its first step"
+        );
+        assert_eq!(mask, [true, true, false, true, true, true]);
+        assert_eq!(targets, [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+        assert_eq!(counts, [2, 3]);
         let last = StepTargets::new(&labels, &[3, 2], 3, LossSteps::Last, &device);
-        let mask = last.labelled.into_data().try_into_vec::<bool>().unwrap();
-        assert_eq!(mask, vec![false, true, false, false, true, false]);
-        assert_eq!(last.labelled_counts, vec![1, 1]);
+        let (steps, mask, targets, counts) = values(last);
+        assert_eq!(
+            steps,
+            [1, 4],
+            "trajectory 1's last step is its second, at 3 + 1"
+        );
+        assert_eq!(mask, [true, true]);
+        assert_eq!(targets, [0.0, 1.0]);
+        assert_eq!(counts, [1, 1]);
+        let unlabelled = StepTargets::new(
+            &[ProcessLabel::AllCorrect],
+            &[0],
+            1,
+            LossSteps::All,
+            &device,
+        );
+        let (steps, mask, _, counts) = values(unlabelled);
+        assert_eq!((steps, mask, counts), (vec![0], vec![false], vec![0]));
     }
 }

@@ -81,7 +81,8 @@ pub struct EnsembleLoss {
 }
 
 impl LossConfig {
-    /// The loss for per-head `logits` `[E, batch, max_steps]` of the selected trajectories.
+    /// The loss for per-head `logits` `[E, batch, slots]` of the selected trajectories, laid out
+    /// as `targets` is.
     ///
     /// Returns `None` when no labelled element survives (no trajectory selected, or the
     /// bootstrap dropped all): the update must then be skipped rather than divide by zero.
@@ -139,7 +140,8 @@ mod tests {
     #[test]
     fn bce_over_labelled_steps_by_hand() {
         let device = device();
-        // One head, one trajectory of 3 steps whose first error is step 1: step 2 is unlabelled.
+        // One head, one trajectory of 3 steps whose first error is step 1: steps 0 and 1 count,
+        // step 2 (unlabelled) has no slot.
         let targets = StepTargets::new(
             &[ProcessLabel::FirstErrorAt(1)],
             &[3],
@@ -147,8 +149,7 @@ mod tests {
             LossSteps::All,
             &device,
         );
-        let logits =
-            Tensor::<3>::from_data(TensorData::new(vec![0.0f32, 2.0, 50.0], [1, 1, 3]), &device);
+        let logits = Tensor::<3>::from_data(TensorData::new(vec![0.0f32, 2.0], [1, 1, 2]), &device);
         let mask = BootstrapMask::sample(1, 1, 1.0, &mut SeededRng::new(0));
         let loss = LossConfig::new()
             .loss(logits, &targets, &mask, Tensor::zeros([1], &device))
@@ -168,8 +169,7 @@ mod tests {
             LossSteps::All,
             &device,
         );
-        let logits =
-            Tensor::<3>::from_data(TensorData::new(vec![0.0f32, 2.0, 50.0], [1, 1, 3]), &device);
+        let logits = Tensor::<3>::from_data(TensorData::new(vec![0.0f32, 2.0], [1, 1, 2]), &device);
         let mask = BootstrapMask::sample(1, 1, 1.0, &mut SeededRng::new(0));
         let loss = LossConfig::new()
             .with_error_weight(3.0)

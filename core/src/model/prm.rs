@@ -11,7 +11,7 @@ use super::backbone::{PrmBackbone, PrmBackboneConfig};
 use super::feature_norm::{FeatureMoments, FeatureNorm};
 use super::heads::{EnsembleHeads, EnsembleHeadsConfig};
 use super::small_transformer::BackboneConfig;
-use crate::batch::{InputSource, Inputs, PrmInput};
+use crate::batch::{InputSource, Inputs, PrmInput, StepTargets};
 use crate::scores::StepScores;
 use crate::scoring::SCORE_BATCH_SIZE;
 
@@ -97,6 +97,23 @@ impl EnsemblePrm {
     /// - output: `[E, batch, max_steps]` (slots past a trajectory's last step are meaningless)
     pub fn forward(&self, input: &PrmInput) -> Tensor<3> {
         self.heads.forward(self.step_features(input))
+    }
+
+    /// Per-head logits of the steps `targets` counts alone: the backbone reads every step as
+    /// [`Self::forward`] does, and the heads run on the counted ones.
+    ///
+    /// # Shapes
+    ///
+    /// - output: `[E, batch, slots]`, laid out as `targets` is
+    pub fn forward_counted(&self, input: &PrmInput, targets: &StepTargets) -> Tensor<3> {
+        let features = self.step_features(input);
+        let [batch, max_steps, width] = features.dims();
+        let [_, slots] = targets.labelled.dims();
+        let counted = features
+            .reshape([batch * max_steps, width])
+            .select(0, targets.steps.clone())
+            .reshape([batch, slots, width]);
+        self.heads.forward(counted)
     }
 
     /// The backbone's feature of every step, `[batch, max_steps, width]`; for an input of
@@ -243,10 +260,12 @@ mod tests {
     use super::*;
     use crate::batch::PrmInput;
     use crate::encoding::{EncodedTrajectory, EncodingConfig, encode_trajectory};
+    use crate::loss_steps::LossSteps;
     use crate::model::test_support::tiny_prm_config;
     use crate::scores::StepScores;
     use crate::tasks::synthetic::{SyntheticConfig, generate};
     use crate::tokenizer::StepTokenizer;
+    use crate::trajectory::ProcessLabel;
     use crate::trajectory::Trajectory;
 
     fn assert_close(a: &StepScores, b: &StepScores) {
@@ -368,6 +387,52 @@ mod tests {
         let expected: Vec<f32> = by_hand.into_data().try_to_vec().unwrap();
         for (x, y) in logits.iter().zip(&expected) {
             assert!((x - y).abs() < 1e-5, "{x} against {y}");
+        }
+    }
+
+    /// The heads run on the counted steps alone and give them the logits the whole batch's
+    /// forward pass gives them.
+    #[test]
+    fn counted_steps_get_the_logits_of_the_whole_forward() {
+        let device = Device::flex();
+        let synthetic = SyntheticConfig::new();
+        let tokenizer = StepTokenizer::for_synthetic(&synthetic);
+        device.seed(7);
+        let model = tiny_prm_config(tokenizer.vocab_size(), 3, 8).init(&device);
+        let encoded: Vec<EncodedTrajectory> = generate(&synthetic, 13, 3)
+            .iter()
+            .map(|t| encode_trajectory(&tokenizer, t, &EncodingConfig::new()).unwrap())
+            .collect();
+        let batch = PrmInput::new(&encoded, tokenizer.pad_id(), &device);
+        let max_steps = batch.max_steps();
+        let whole: Vec<f32> = model.forward(&batch).into_data().try_to_vec().unwrap();
+        let labels = [
+            ProcessLabel::FirstErrorAt(1),
+            ProcessLabel::AllCorrect,
+            ProcessLabel::FirstErrorAt(0),
+        ];
+        for counted in [LossSteps::All, LossSteps::Last] {
+            let targets =
+                StepTargets::new(&labels, &batch.step_counts, max_steps, counted, &device);
+            let [_, slots] = targets.labelled.dims();
+            let logits: Vec<f32> = model
+                .forward_counted(&batch, &targets)
+                .into_data()
+                .try_to_vec()
+                .unwrap();
+            assert_eq!(logits.len(), 3 * labels.len() * slots);
+            for (b, (&label, &count)) in labels.iter().zip(&batch.step_counts).enumerate() {
+                for (slot, (s, _)) in counted.counted(label, count).into_iter().enumerate() {
+                    for head in 0..3 {
+                        let got = logits[(head * labels.len() + b) * slots + slot];
+                        let want = whole[(head * labels.len() + b) * max_steps + s];
+                        assert!(
+                            (got - want).abs() < 1e-5,
+                            "{counted:?} {b} {s}: {got} {want}"
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -225,7 +225,7 @@ impl PrmTrainer {
             self.loss.learning_probability,
             &mut self.rng,
         );
-        let logits = self.model.forward(&input);
+        let logits = self.model.forward_counted(&input, &targets);
         let loss = self
             .loss
             .loss(logits, &targets, &bootstrap, self.model.anchor_penalty())?;
