@@ -3,6 +3,7 @@
 //! training, the step targets with their typed label mask.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
@@ -45,11 +46,12 @@ pub enum InputSource {
     Features(Tensor<3>),
 }
 
-/// One trajectory's step features, `[num_steps, width]` row-major.
+/// One trajectory's step features, `[num_steps, width]` row-major. The values are shared: a
+/// clone, or the same trajectory in another set, holds no second copy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepFeatures {
     /// The values.
-    pub values: Vec<f32>,
+    pub values: Arc<[f32]>,
     /// Width of one step's feature.
     pub width: usize,
 }

@@ -402,7 +402,7 @@ fn rows_sharing_prefixes_read_as_a_tree_get_their_own_features() {
             let difference = features
                 .values
                 .iter()
-                .zip(&alone[0].values)
+                .zip(alone[0].values.iter())
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f32::max);
             assert!(

@@ -16,6 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
 
 use actprm_core::encoding::EncodedTrajectory;
 use actprm_core::features::{StepFeatures, compute_features};
@@ -34,13 +35,19 @@ const SHARD_EXTENSION: &str = "safetensors";
 /// before its end; shards of this size each take minutes, and hold a few hundred megabytes.
 pub const SHARD_TRAJECTORIES: usize = 4_096;
 
-/// The cached features of one backbone.
+/// The cached features of one backbone. Clones share what is held in memory.
 #[derive(Debug, Clone)]
 pub struct FeatureCache {
     dir: PathBuf,
     step_feature: StepFeature,
     shard_trajectories: usize,
+    held: Arc<Mutex<Held>>,
 }
+
+/// Features the cache has handed out and some set still holds, by key: every set that reads
+/// the same trajectory (each seed's draw of the same rows, a benchmark read for every seed)
+/// shares one copy in memory, and reads none of them from disk again.
+type Held = HashMap<String, (Weak<[f32]>, usize)>;
 
 /// How a request was served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,6 +71,7 @@ impl FeatureCache {
             dir: root.join(name),
             step_feature,
             shard_trajectories: SHARD_TRAJECTORIES,
+            held: Arc::default(),
         }
     }
 
@@ -96,7 +104,15 @@ impl FeatureCache {
             .iter()
             .map(|encoded| trajectory_key(encoded, with_starts))
             .collect();
-        let mut found = self.read(&keys.iter().map(String::as_str).collect())?;
+        let mut found = self.held(&keys);
+        let unheld: HashSet<&str> = keys
+            .iter()
+            .map(String::as_str)
+            .filter(|key| !found.contains_key(*key))
+            .collect();
+        if !unheld.is_empty() {
+            self.read(&unheld, &mut found)?;
+        }
         let is_cached = |i: usize| {
             found
                 .get(&keys[i])
@@ -133,6 +149,7 @@ impl FeatureCache {
             }
             done += shard.len();
         }
+        self.hold(&found);
         let features = keys
             .iter()
             .map(|key| {
@@ -145,11 +162,44 @@ impl FeatureCache {
         Ok((features, usage))
     }
 
-    /// The features of every key in `wanted` that some readable shard holds.
-    fn read(&self, wanted: &HashSet<&str>) -> Result<HashMap<String, StepFeatures>> {
-        let mut found = HashMap::new();
+    /// The features of every key in `keys` that some set still holds.
+    fn held(&self, keys: &[String]) -> HashMap<String, StepFeatures> {
+        let held = self.held.lock().expect("held features lock");
+        keys.iter()
+            .filter_map(|key| {
+                let (values, width) = held.get(key)?;
+                let values = values.upgrade()?;
+                Some((
+                    key.clone(),
+                    StepFeatures {
+                        values,
+                        width: *width,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Remembers `found` as held, and forgets what no set holds any more.
+    fn hold(&self, found: &HashMap<String, StepFeatures>) {
+        let mut held = self.held.lock().expect("held features lock");
+        held.retain(|_, (values, _)| values.strong_count() > 0);
+        for (key, features) in found {
+            held.insert(
+                key.clone(),
+                (Arc::downgrade(&features.values), features.width),
+            );
+        }
+    }
+
+    /// Adds to `found` the features of every key in `wanted` that some readable shard holds.
+    fn read(
+        &self,
+        wanted: &HashSet<&str>,
+        found: &mut HashMap<String, StepFeatures>,
+    ) -> Result<()> {
         let Ok(entries) = fs::read_dir(&self.dir) else {
-            return Ok(found);
+            return Ok(());
         };
         let mut shards: Vec<PathBuf> = entries
             .filter_map(|entry| entry.ok().map(|entry| entry.path()))
@@ -163,7 +213,7 @@ impl FeatureCache {
             // written again; the cache only ever removes one, which leaves the mapping valid.
             let bytes = unsafe { memmap2::Mmap::map(&file) }
                 .with_context(|| format!("reading {}", shard.display()))?;
-            match read_shard(&bytes, wanted, &mut found) {
+            match read_shard(&bytes, wanted, found) {
                 Ok(()) => {}
                 Err(problem) => {
                     eprintln!(
@@ -176,7 +226,7 @@ impl FeatureCache {
                 }
             }
         }
-        Ok(found)
+        Ok(())
     }
 
     /// Writes one shard holding `features` under their keys.
@@ -354,7 +404,10 @@ mod tests {
                 computed: 6
             }
         );
-        let (second, usage) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        let later_run = FeatureCache::new(&root, model.backbone());
+        let (second, usage) = later_run
+            .features(&model, &encoded, pad, 4, |_| {})
+            .unwrap();
         assert_eq!(
             usage,
             CacheUse {
@@ -366,10 +419,54 @@ mod tests {
             first, second,
             "the cache returns the features it stored, in order"
         );
+        assert!(
+            !Arc::ptr_eq(&first[0].values, &second[0].values),
+            "another cache reads the shards"
+        );
         let reversed: Vec<_> = encoded.iter().rev().cloned().collect();
         let (backwards, usage) = cache.features(&model, &reversed, pad, 4, |_| {}).unwrap();
         assert_eq!(usage.hits, 6);
         assert_eq!(backwards[0], first[5]);
+        fs::remove_dir_all(root).unwrap();
+    }
+
+    /// Features a set still holds are handed to the next request from memory, sharing their
+    /// values; once no set holds them they are read from the shards again.
+    #[test]
+    fn held_features_are_shared_not_read_again() {
+        let (model, encoded, pad, root) = setup("held");
+        let cache = FeatureCache::new(&root, model.backbone());
+        let (first, _) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        let [shard] = shards(&cache).try_into().expect("one shard");
+        let bytes = fs::read(&shard).unwrap();
+        fs::remove_file(&shard).unwrap();
+        let (held, usage) = cache
+            .clone()
+            .features(&model, &encoded[1..3], pad, 4, |_| {})
+            .unwrap();
+        assert_eq!(
+            usage,
+            CacheUse {
+                hits: 2,
+                computed: 0
+            },
+            "served without the shard"
+        );
+        assert!(Arc::ptr_eq(&held[0].values, &first[1].values));
+        assert_eq!(held[1], first[2]);
+        let values_of_first = first[0].values.len();
+        drop((first, held));
+        fs::write(&shard, &bytes).unwrap();
+        let (again, usage) = cache
+            .features(&model, &encoded[..1], pad, 4, |_| {})
+            .unwrap();
+        assert_eq!(usage.hits, 1, "read from the shard again");
+        assert_eq!(again[0].values.len(), values_of_first);
+        assert_eq!(
+            cache.held.lock().unwrap().len(),
+            1,
+            "what no set holds is forgotten"
+        );
         fs::remove_dir_all(root).unwrap();
     }
 
@@ -392,7 +489,7 @@ mod tests {
         assert_eq!(heard.last(), Some(&6), "progress counts across shards");
         for (got, want) in features.iter().zip(&expected) {
             assert_eq!(got.num_steps(), want.num_steps());
-            let gap = (got.values.iter().zip(&want.values))
+            let gap = (got.values.iter().zip(want.values.iter()))
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f32::max);
             assert!(gap < 1e-5, "features differ by {gap}");
@@ -511,7 +608,10 @@ mod tests {
         let [shard] = shards(&cache).try_into().expect("one shard");
         let bytes = fs::read(&shard).unwrap();
         fs::write(&shard, &bytes[..bytes.len() / 2]).unwrap();
-        let (after, usage) = cache.features(&model, &encoded, pad, 4, |_| {}).unwrap();
+        let later_run = FeatureCache::new(&root, model.backbone());
+        let (after, usage) = later_run
+            .features(&model, &encoded, pad, 4, |_| {})
+            .unwrap();
         assert_eq!(
             usage,
             CacheUse {
@@ -521,11 +621,11 @@ mod tests {
         );
         for (a, b) in before.iter().zip(&after) {
             assert_eq!(a.width, b.width);
-            for (x, y) in a.values.iter().zip(&b.values) {
+            for (x, y) in a.values.iter().zip(b.values.iter()) {
                 assert!((x - y).abs() < 1e-5, "{x} vs {y}");
             }
         }
-        let [rewritten] = shards(&cache).try_into().expect("one shard again");
+        let [rewritten] = shards(&later_run).try_into().expect("one shard again");
         assert_eq!(fs::read(rewritten).unwrap().len(), bytes.len());
         fs::remove_dir_all(root).unwrap();
     }

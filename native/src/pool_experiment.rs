@@ -38,6 +38,7 @@ use crate::tasks;
 const STANDARDISATION_SAMPLE: usize = 1024;
 
 /// A frozen pretrained backbone reading step features, and where they are cached.
+#[derive(Clone)]
 struct FrozenReader {
     reader: EnsemblePrm,
     cache: Option<FeatureCache>,
@@ -86,17 +87,13 @@ impl ExperimentData {
         seed: u64,
         device: &Device,
     ) -> Result<Self> {
-        let sets = match args.task {
-            TaskArg::Synthetic => tasks::synthetic_sets(args, seed),
-            TaskArg::Gsm8k => tasks::gsm8k_sets(args, seed)?,
-            TaskArg::Prm800k => tasks::prm800k_sets(args, seed)?,
-            TaskArg::Mixed => tasks::mixed_sets(args, seed)?,
-            TaskArg::Files => tasks::file_sets(args, seed)?,
-        };
+        let sets = task_sets(args, seed)?;
         let pretrained = pretrained.cloned();
         let tokenizer = pretrained
             .as_ref()
-            .map_or(sets.tokenizer, |pretrained| pretrained.tokenizer.clone());
+            .map_or(sets.tokenizer.clone(), |pretrained| {
+                pretrained.tokenizer.clone()
+            });
         let encoding = pretrained
             .as_ref()
             .map_or_else(EncodingConfig::new, |pretrained| {
@@ -107,22 +104,46 @@ impl ExperimentData {
             (true, Some(pretrained)) => Some(FrozenReader::new(pretrained, model, device)),
             _ => None,
         };
-        let mut data = Self {
+        let data = Self {
             pool: EncodedSet::default(),
             validation: EncodedSet::default(),
             test: EncodedSet::default(),
             task: tasks::task_settings(args)?,
-            test_name: sets.test_name,
+            test_name: String::new(),
             tokenizer,
             encoding,
             pretrained,
             frozen,
             judge_cost: JudgeCost::new().with_tokens_per_trajectory(args.judge_tokens),
         };
-        data.pool = data.encode(sets.pool, "pool")?;
-        data.validation = data.encode(sets.validation, "validation")?;
-        data.test = data.encode(sets.test, "test")?;
-        Ok(data)
+        data.with_sets(sets)
+    }
+
+    /// The same task and backbone for `seed`: its own draw of the sets, read through this
+    /// data's feature cache, so that the trajectories both hold are held once in memory.
+    pub fn for_seed(&self, args: &PoolArgs, seed: u64) -> Result<Self> {
+        let data = Self {
+            pool: EncodedSet::default(),
+            validation: EncodedSet::default(),
+            test: EncodedSet::default(),
+            task: self.task.clone(),
+            test_name: String::new(),
+            tokenizer: self.tokenizer.clone(),
+            encoding: self.encoding.clone(),
+            pretrained: self.pretrained.clone(),
+            frozen: self.frozen.clone(),
+            judge_cost: self.judge_cost.clone(),
+        };
+        data.with_sets(task_sets(args, seed)?)
+    }
+
+    /// This data holding `sets`, encoded.
+    fn with_sets(mut self, sets: tasks::TaskSets) -> Result<Self> {
+        self.test_name = sets.test_name;
+        self.pool = self.encode(sets.pool, "pool")?;
+        self.validation = self.encode(sets.validation, "validation")?;
+        self.test = self.encode(sets.test, "test")?;
+        Ok(self)
     }
 
     /// `trajectories` read as this data's pool is read: encoded, with their step features
@@ -329,6 +350,17 @@ impl ExperimentData {
         let scores = self.score(model, &self.validation, |_| {});
         choose_threshold(&self.validation.trajectories, &scores)
     }
+}
+
+/// The pool, validation and test sets of the task `args` names, drawn for `seed`.
+fn task_sets(args: &PoolArgs, seed: u64) -> Result<tasks::TaskSets> {
+    Ok(match args.task {
+        TaskArg::Synthetic => tasks::synthetic_sets(args, seed),
+        TaskArg::Gsm8k => tasks::gsm8k_sets(args, seed)?,
+        TaskArg::Prm800k => tasks::prm800k_sets(args, seed)?,
+        TaskArg::Mixed => tasks::mixed_sets(args, seed)?,
+        TaskArg::Files => tasks::file_sets(args, seed)?,
+    })
 }
 
 /// The pretrained backbone `model` asks for, loaded onto `device` once for every experiment,

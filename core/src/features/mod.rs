@@ -197,7 +197,7 @@ impl WindowsRead {
         for (b, (&index, &steps)) in chunk.iter().zip(&input.step_counts).enumerate() {
             let start = b * max_steps * width;
             self.features[index] = Some(StepFeatures {
-                values: flat[start..start + steps * width].to_vec(),
+                values: flat[start..start + steps * width].into(),
                 width,
             });
         }
@@ -338,7 +338,7 @@ mod tests {
         assert_eq!(actual.len(), expected.len(), "{what}: trajectories");
         for (index, (a, b)) in actual.iter().zip(expected).enumerate() {
             assert_eq!(a.values.len(), b.values.len(), "{what}: trajectory {index}");
-            for (x, y) in a.values.iter().zip(&b.values) {
+            for (x, y) in a.values.iter().zip(b.values.iter()) {
                 assert!(
                     (x - y).abs() < 1e-4,
                     "{what}: trajectory {index}: {x} vs {y}"

@@ -433,7 +433,7 @@ mod tests {
             let cut = tree.features_in_packs(budget, &decoder, &device, |_| {});
             for (a, b) in whole.iter().zip(&cut) {
                 assert_eq!(a.values.len(), b.values.len());
-                for (x, y) in a.values.iter().zip(&b.values) {
+                for (x, y) in a.values.iter().zip(b.values.iter()) {
                     assert!((x - y).abs() < 1e-5, "budget {budget}: {x} against {y}");
                 }
             }

@@ -306,7 +306,7 @@ mod tests {
         let pairs = a
             .iter()
             .zip(b)
-            .flat_map(|(a, b)| a.values.iter().zip(&b.values));
+            .flat_map(|(a, b)| a.values.iter().zip(b.values.iter()));
         pairs.map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
     }
 

@@ -250,13 +250,21 @@ fn loaded<'a>(
             };
             let pretrained = load_pretrained(&model, &backend.device)?;
             for &seed in &args.seeds {
-                let seed_data = ExperimentData::new(
-                    &args.pool,
-                    &model,
-                    pretrained.as_ref(),
-                    seed,
-                    &backend.device,
-                )?;
+                // Later seeds read through the first seed's feature cache, so that the rows
+                // the seeds share are held once.
+                let first = by_key
+                    .get(&(args.seeds[0], layer))
+                    .map(|first: &SeedData| &first.data);
+                let seed_data = match first {
+                    Some(first) => first.for_seed(&args.pool, seed)?,
+                    None => ExperimentData::new(
+                        &args.pool,
+                        &model,
+                        pretrained.as_ref(),
+                        seed,
+                        &backend.device,
+                    )?,
+                };
                 seed_data.require_labelled_pool()?;
                 let benchmarks = BenchmarkSets::encode(&benchmarks, &seed_data)?;
                 let seed_data = SeedData {
