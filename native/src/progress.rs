@@ -44,6 +44,21 @@ fn styled(total: u64, label: &str, count_template: &str, count: fn(u64) -> Strin
     bar
 }
 
+/// Writes `line` above `bar`; where the bar is not drawn, to standard error, since indicatif
+/// drops the lines of a bar it does not draw.
+pub fn println(bar: &ProgressBar, line: impl AsRef<str>) {
+    println_to(bar, line.as_ref(), &mut std::io::stderr());
+}
+
+/// [`println`] writing to `out` when the bar is not drawn.
+fn println_to(bar: &ProgressBar, line: &str, out: &mut impl Write) {
+    if bar.is_hidden() {
+        let _ = writeln!(out, "{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
 /// Writes `bar`'s line to `out` every `every`, until the bar is finished or dropped.
 fn log_while_running(
     bar: &ProgressBar,
@@ -130,6 +145,14 @@ mod tests {
                 .next(),
             Some("pool: 2 B/8 B (25.0%)")
         );
+    }
+
+    #[test]
+    fn a_line_above_an_undrawn_bar_is_written_out() {
+        let bar = ProgressBar::hidden();
+        let mut out = Vec::new();
+        println_to(&bar, "seed 0: budget 5.4%", &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "seed 0: budget 5.4%\n");
     }
 
     #[test]

@@ -325,14 +325,17 @@ fn run_all(
             let mut finished = finished.lock().expect("results lock");
             file.append(&result)?;
             finished.0 += 1;
-            bar.println(format!(
-                "{}: budget {:.1}%, test F1 {:.3}, validation F1 {:.3}, {}",
-                spec.label(),
-                100.0 * result.budget_fraction,
-                result.test.first_error.f1,
-                result.validation.first_error.f1,
-                human(Duration::from_secs_f64(result.wall_seconds))
-            ));
+            progress::println(
+                &bar,
+                format!(
+                    "{}: budget {:.1}%, test F1 {:.3}, validation F1 {:.3}, {}",
+                    spec.label(),
+                    100.0 * result.budget_fraction,
+                    result.test.first_error.f1,
+                    result.validation.first_error.f1,
+                    human(Duration::from_secs_f64(result.wall_seconds))
+                ),
+            );
             bar.set_message(format!("{}/{total} experiments", finished.0));
             finished.1.push(result);
         }
