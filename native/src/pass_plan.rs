@@ -56,6 +56,28 @@ impl PassWalk {
             batches: epochs * per_epoch,
         }
     }
+
+    /// The walk in words, for a pool of `pool_size` in mini-batches of `batch_size` with
+    /// `heads` heads.
+    pub fn describe(&self, pool_size: usize, batch_size: usize, heads: usize) -> String {
+        let batches = self.batches;
+        match &self.drawn {
+            None => format!(
+                "{} over {pool_size} pool trajectories in {batches} mini-batches of {batch_size} \
+                 (E = {heads} heads)",
+                match self.epochs {
+                    1 => "one pass".to_string(),
+                    walks => format!("{walks} walks"),
+                }
+            ),
+            Some(drawn) => format!(
+                "{} of {pool_size} pool trajectories drawn before the pass, walked {} times in \
+                 {batches} mini-batches of {batch_size} (E = {heads} heads)",
+                drawn.len(),
+                self.epochs
+            ),
+        }
+    }
 }
 
 /// Where a stopped pass saved its state, to go on from.

@@ -16,13 +16,13 @@ use actprm_core::whole_dir::write_whole_file;
 use anyhow::{Result, anyhow, bail};
 use serde::Serialize;
 
-use super::experiment::auc;
 use crate::backend::Backend;
 use crate::checkpoint_dir::load_checkpoint;
 use crate::checkpoint_set::CheckpointSet;
 use crate::cli::{PrmBenchArgs, ProcessBenchArgs, SyntheticEvalArgs, refuse_repeats};
 use crate::data_files::{evenly_spaced, read_prmbench_data, read_processbench_split};
 use crate::progress;
+use crate::report_text::auc;
 use crate::stdout::outln;
 
 /// One split's result.

@@ -1,15 +1,15 @@
 //! `actprm run` and `actprm train`: one pass over a synthetic pool, with a selection strategy
 //! or with every trajectory labelled, then evaluation on held-out problems.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::rc::Rc;
+use std::time::Instant;
 
 use actprm_core::active::PassProgress;
-use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::CheckpointConfig;
 use actprm_core::eval::Evaluation;
 use actprm_core::eval::baselines::TrivialBaselines;
-use actprm_core::eval::threshold::ChosenThreshold;
 use actprm_core::judge::{Judge, StoredLabelJudge};
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
@@ -21,7 +21,7 @@ use crate::backend::Backend;
 use crate::checkpoint_dir::load_checkpoint_files;
 use crate::cli::{ExperimentArgs, RunArgs, TrainArgs};
 use crate::judge::buyer::JudgeSettings;
-use crate::judge::tally::Totals;
+use crate::judge::tally::Tally;
 use crate::judge::{ServedJudge, open_buyer};
 use crate::labelled_run::{LabelledRun, PoolRecord};
 use crate::pass_plan::{PassPlan, PassWalk, ResumedPass};
@@ -30,6 +30,7 @@ use crate::progress;
 use crate::resume_state::{PassState, ResumeState};
 use crate::run_checkpoint::RunCheckpoints;
 use crate::run_dir::RunDir;
+use crate::run_summary::RunSummary;
 use crate::stdout::outln;
 use crate::tasks;
 
@@ -51,29 +52,6 @@ struct RunRecord<'a> {
     /// The served judge, when one labels the pool.
     #[serde(skip_serializing_if = "Option::is_none")]
     judge: Option<JudgeSettings<'a>>,
-}
-
-/// The final numbers, saved as summary.json and printed.
-#[derive(Debug, Serialize)]
-struct RunSummary {
-    strategy: String,
-    /// The labels consumed, with the paper's cost model's estimate of the judge's tokens.
-    ledger: BudgetLedger,
-    /// What the served judge really answered and used, when one labelled the pool.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    judge: Option<Totals>,
-    budget_fraction: f64,
-    selection_rate_by_tenth: Vec<f64>,
-    /// At the selection's τ (0.5 by default, the paper's protocol).
-    held_out: Evaluation,
-    /// The τ chosen on the validation set, saved in the checkpoint.
-    threshold: Option<ChosenThreshold>,
-    /// At that τ.
-    held_out_at_threshold: Option<Evaluation>,
-    /// What predictors that read no step score on the held-out set.
-    baselines: TrivialBaselines,
-    wall_seconds: f64,
-    backend: String,
 }
 
 /// `actprm run`: a score-based strategy (the ActPRM rule by default) decides what is labelled.
@@ -203,50 +181,16 @@ fn execute(
 
     let walk = PassWalk::of(&strategy, data.pool.len(), &training);
     let num_batches = walk.batches;
-    match &walk.drawn {
-        None => outln!(
-            "{name}: {} over {} pool trajectories in {num_batches} mini-batches of {} (E = {} heads)",
-            match walk.epochs {
-                1 => "one pass".to_string(),
-                walks => format!("{walks} walks"),
-            },
-            data.pool.len(),
-            training.batch_size,
-            args.heads
-        )?,
-        Some(drawn) => outln!(
-            "{name}: {} of {} pool trajectories drawn before the pass, walked {} times in \
-             {num_batches} mini-batches of {} (E = {} heads)",
-            drawn.len(),
-            data.pool.len(),
-            walk.epochs,
-            training.batch_size,
-            args.heads
-        )?,
-    }
+    outln!(
+        "{name}: {}",
+        walk.describe(data.pool.len(), training.batch_size, args.heads)
+    )?;
     let tally = served.as_ref().map(ServedJudge::tally);
-    let (start, mut last_saved, worked_before) = match resume {
-        Some(state) => {
-            let next = state.pass.progress.next_batch;
-            outln!(
-                "going on from mini-batch {next}, where the interrupted run in {} saved its \
-                 state (--force starts over)",
-                run_dir.root().display()
-            )?;
-            if let (Some(tally), Some(saved)) = (&tally, state.pass.judge) {
-                *tally.borrow_mut() = saved;
-            }
-            let resume_dir = run_dir.root().join("resume");
-            let model = load_checkpoint_files(&state.checkpoint, &resume_dir, backend)?.model;
-            let start = ResumedPass {
-                model,
-                trainer: state.trainer,
-                progress: state.pass.progress,
-            };
-            (Some(start), Some(next), state.pass.elapsed_seconds)
-        }
-        None => (None, None, 0.0),
-    };
+    let Resumed {
+        start,
+        mut last_saved,
+        worked_before,
+    } = Resumed::from(resume, &run_dir, tally.as_ref(), backend)?;
     let worked = || worked_before + started.elapsed().as_secs_f64();
     let bar = progress::bar(num_batches, "pool");
     bar.set_position(last_saved.unwrap_or(0) as u64);
@@ -347,7 +291,7 @@ fn execute(
         backend: backend.description.clone(),
     };
     run_dir.finish(&result)?;
-    print_summary(&result, &data.test_name, &checkpoint_dir, run_dir.root())?;
+    result.print(&data.test_name, &checkpoint_dir, run_dir.root())?;
     if let Some(warning) = tally
         .as_ref()
         .and_then(|tally| tally.borrow().failure_warning())
@@ -366,97 +310,51 @@ fn execute(
     Ok(())
 }
 
-fn print_summary(
-    result: &RunSummary,
-    test_name: &str,
-    checkpoint: &std::path::Path,
-    root: &std::path::Path,
-) -> Result<()> {
-    let ledger = &result.ledger;
-    let tenths: Vec<String> = result
-        .selection_rate_by_tenth
-        .iter()
-        .map(|r| format!("{:.0}%", 100.0 * r))
-        .collect();
-    outln!(
-        "labels used: {} of {} pool trajectories ({:.1}%), {} labelled steps, {} updates",
-        ledger.labels_consumed,
-        ledger.pool_size,
-        100.0 * result.budget_fraction,
-        ledger.steps_labelled,
-        ledger.updates
-    )?;
-    outln!(
-        "judge cost: about {:.1}M generated tokens ({} per trajectory); reasons: {} aleatoric, {} epistemic, {} unconditional",
-        ledger.judge_tokens as f64 / 1e6,
-        ledger.tokens_per_trajectory,
-        ledger.aleatoric,
-        ledger.epistemic,
-        ledger.unconditional
-    )?;
-    if let Some(judge) = &result.judge {
+/// Where a pass starts: afresh, or where an interrupted run saved its state.
+struct Resumed {
+    /// The model, trainer and pass progress saved, if any.
+    start: Option<ResumedPass>,
+    /// The mini-batches the saved state had made.
+    last_saved: Option<usize>,
+    /// Seconds the interrupted run had worked.
+    worked_before: f64,
+}
+
+impl Resumed {
+    /// The start that `state`, saved in `run_dir`, gives a pass, with the judge's `tally`
+    /// restored to what it had counted.
+    fn from(
+        state: Option<ResumeState>,
+        run_dir: &RunDir,
+        tally: Option<&Rc<RefCell<Tally>>>,
+        backend: &Backend,
+    ) -> Result<Self> {
+        let Some(state) = state else {
+            return Ok(Self {
+                start: None,
+                last_saved: None,
+                worked_before: 0.0,
+            });
+        };
+        let next = state.pass.progress.next_batch;
         outln!(
-            "served judge: {}\n(the cost model above assumes {} generated tokens per answer)",
-            judge.report(),
-            ledger.tokens_per_trajectory
+            "going on from mini-batch {next}, where the interrupted run in {} saved its state \
+             (--force starts over)",
+            run_dir.root().display()
         )?;
+        if let (Some(tally), Some(saved)) = (tally, state.pass.judge) {
+            *tally.borrow_mut() = saved;
+        }
+        let resume_dir = run_dir.root().join("resume");
+        let model = load_checkpoint_files(&state.checkpoint, &resume_dir, backend)?.model;
+        Ok(Self {
+            start: Some(ResumedPass {
+                model,
+                trainer: state.trainer,
+                progress: state.pass.progress,
+            }),
+            last_saved: Some(next),
+            worked_before: state.pass.elapsed_seconds,
+        })
     }
-    outln!("selection rate by tenth of the pass: {}", tenths.join(" "))?;
-    outln!("held-out on {test_name}:")?;
-    let held_out = &result.held_out;
-    print_evaluation(&format!("at τ = {:.3}", held_out.tau), held_out)?;
-    if let (Some(chosen), Some(evaluation)) = (&result.threshold, &result.held_out_at_threshold) {
-        print_evaluation(
-            &format!(
-                "at τ = {:.3}, chosen on validation (F1 {:.3} there, {} items)",
-                chosen.tau, chosen.validation_f1, chosen.validation_items
-            ),
-            evaluation,
-        )?;
-    }
-    outln!(
-        "  trivial baselines' F1: flag nothing {:.3}, flag the last step {:.3}, random step \
-         {:.3}, steps flagged at random at rate {:.3} {:.3}",
-        result.baselines.flag_nothing.f1,
-        result.baselines.flag_last_step.f1,
-        result.baselines.random_step.f1,
-        result.baselines.random_rate.rate,
-        result.baselines.random_rate.scores.f1
-    )?;
-    outln!(
-        "wall time: {}",
-        human(Duration::from_secs_f64(result.wall_seconds))
-    )?;
-    outln!(
-        "checkpoint: {}\nrun directory: {}",
-        checkpoint.display(),
-        root.display()
-    )?;
-    Ok(())
-}
-
-/// One line of an evaluation: F1, its two accuracies, step accuracy and step AUC.
-fn print_evaluation(what: &str, evaluation: &Evaluation) -> Result<()> {
-    let f1 = &evaluation.first_error;
-    outln!(
-        "  {what}: F1 {:.3} (erroneous {:.3} of {}, correct {:.3} of {}); step accuracy {:.3}; step AUC {}",
-        f1.f1,
-        f1.erroneous_accuracy,
-        f1.num_erroneous,
-        f1.correct_accuracy,
-        f1.num_correct,
-        evaluation.step_accuracy,
-        auc(evaluation.step_auc)
-    )?;
-    Ok(())
-}
-
-/// A step AUC for a report: three decimals, or "n/a" for a set lacking a class of step.
-pub fn auc(auc: Option<f64>) -> String {
-    auc.map_or_else(|| "n/a".to_string(), |auc| format!("{auc:.3}"))
-}
-
-pub fn human(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    format!("{}m {:02}s", seconds / 60, seconds % 60)
 }

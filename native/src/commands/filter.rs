@@ -34,12 +34,12 @@ use serde_json::{Value, json};
 use crate::backend::Backend;
 use crate::checkpoint_dir::{load_checkpoint_files, read_checkpoint_files};
 use crate::cli::{DataFormat, FilterArgs, OutFormat};
-use crate::commands::experiment::human;
 use crate::commands::score::apply_overrides;
 use crate::data_files::{TrajectoryFile, resolve_format};
 use crate::dir_lock::DirLock;
 use crate::identity::{checkpoint_digest, differences, pool_identity};
 use crate::progress;
+use crate::report_text::human;
 use crate::run_dir::write_json_atomically;
 use crate::shard::Shard;
 

@@ -26,12 +26,12 @@ use serde_json::json;
 
 use crate::backend::Backend;
 use crate::cli::{ModelArgs, StrategyArg, SweepArgs, refuse_repeats};
-use crate::commands::experiment::human;
 use crate::dir_lock::DirLock;
 use crate::identity::differences;
 use crate::pass_plan::PassPlan;
 use crate::pool_experiment::{ExperimentData, load_pretrained, training_config};
 use crate::progress;
+use crate::report_text::human;
 use crate::stdout::outln;
 use crate::sweep::benchmarks::{BenchmarkSets, Benchmarks};
 use crate::sweep::plan::Planned;
