@@ -89,11 +89,7 @@ impl ExperimentData {
     ) -> Result<Self> {
         let sets = task_sets(args, seed)?;
         let pretrained = pretrained.cloned();
-        let tokenizer = pretrained
-            .as_ref()
-            .map_or(sets.tokenizer.clone(), |pretrained| {
-                pretrained.tokenizer.clone()
-            });
+        let tokenizer = reading_tokenizer(pretrained.as_ref(), &sets);
         let encoding = pretrained
             .as_ref()
             .map_or_else(EncodingConfig::new, |pretrained| {
@@ -122,19 +118,20 @@ impl ExperimentData {
     /// The same task and backbone for `seed`: its own draw of the sets, read through this
     /// data's feature cache, so that the trajectories both hold are held once in memory.
     pub fn for_seed(&self, args: &PoolArgs, seed: u64) -> Result<Self> {
+        let sets = task_sets(args, seed)?;
         let data = Self {
             pool: EncodedSet::default(),
             validation: EncodedSet::default(),
             test: EncodedSet::default(),
             task: self.task.clone(),
             test_name: String::new(),
-            tokenizer: self.tokenizer.clone(),
+            tokenizer: reading_tokenizer(self.pretrained.as_ref(), &sets),
             encoding: self.encoding.clone(),
             pretrained: self.pretrained.clone(),
             frozen: self.frozen.clone(),
             judge_cost: self.judge_cost.clone(),
         };
-        data.with_sets(task_sets(args, seed)?)
+        data.with_sets(sets)
     }
 
     /// This data holding `sets`, encoded.
@@ -361,6 +358,18 @@ fn task_sets(args: &PoolArgs, seed: u64) -> Result<tasks::TaskSets> {
         TaskArg::Mixed => tasks::mixed_sets(args, seed)?,
         TaskArg::Files => tasks::file_sets(args, seed)?,
     })
+}
+
+/// The tokenizer that reads `sets`: the pretrained backbone's, or else the task's own (for a
+/// corpus, built from the seed's pool).
+fn reading_tokenizer(
+    pretrained: Option<&PretrainedBackbone>,
+    sets: &tasks::TaskSets,
+) -> StepTokenizer {
+    pretrained.map_or_else(
+        || sets.tokenizer.clone(),
+        |pretrained| pretrained.tokenizer.clone(),
+    )
 }
 
 /// The pretrained backbone `model` asks for, loaded onto `device` once for every experiment,
