@@ -169,7 +169,7 @@ fn a_fine_tuning_steps_gradients_match_pytorch_autograd() {
         .with_anchor_weight(golden.anchor_weight)
         .with_error_weight(golden.error_weight)
         .loss(
-            model.forward(&input),
+            model.forward_counted(&input, &targets),
             &targets,
             &bootstrap,
             model.anchor_penalty(),
