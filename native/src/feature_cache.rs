@@ -10,8 +10,10 @@
 //! [`SHARD_TRAJECTORIES`] trajectories, a safetensors file written under a temporary name and
 //! renamed into place, holding one `[steps, width]` f32 tensor per trajectory, named by its key:
 //! a read stopped part of the way keeps the shards it finished. A shard that does not read back
-//! (a torn write, a damaged disk) is reported, removed, and its trajectories computed again. Shards are memory-mapped, so a request reads every shard's header but only
-//! the pages of the features it names.
+//! (a torn write, a damaged disk) is reported, removed, and its trajectories computed again.
+//! Shards are memory-mapped, so a request reads every shard's header but only the pages of the
+//! features it names; features that some set still holds are handed out again from memory,
+//! shared, so that sets drawing the same trajectories (a sweep's seeds) hold one copy.
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
