@@ -12,22 +12,21 @@
 //! axolotl's `{prompt, completions, labels}`) with `--out-format stepwise`; either way each row
 //! also names its pool index and why it was kept.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+mod kept;
+mod pool;
+
+use std::fs;
 use std::path::Path;
 use std::time::Instant;
 
-use actprm_core::Trajectory;
 use actprm_core::batch::Inputs;
 use actprm_core::checkpoint::Checkpoint;
-use actprm_core::data::StepwiseRow;
 use actprm_core::encoding::encode_trajectory;
-use actprm_core::filter::{FilterTally, Kept, filter_chunk};
+use actprm_core::filter::{FilterTally, filter_chunk};
 use actprm_core::judge::JudgeCost;
-use actprm_core::strategy::{Choice, Strategy};
-use actprm_core::tasks::synthetic::{SyntheticConfig, items};
+use actprm_core::strategy::Strategy;
+use actprm_core::tasks::synthetic::SyntheticConfig;
 use anyhow::{Context, Result, bail};
-use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -35,13 +34,14 @@ use crate::backend::Backend;
 use crate::checkpoint_dir::{load_checkpoint_files, read_checkpoint_files};
 use crate::cli::{DataFormat, FilterArgs, OutFormat};
 use crate::commands::score::apply_overrides;
-use crate::data_files::{TrajectoryFile, resolve_format};
+use crate::data_files::resolve_format;
 use crate::dir_lock::DirLock;
 use crate::identity::{checkpoint_digest, differences, pool_identity};
-use crate::progress;
 use crate::report_text::human;
 use crate::run_dir::write_json_atomically;
 use crate::shard::Shard;
+use kept::{append_kept, open_kept};
+use pool::Pool;
 
 /// The kept rows, in a filter output directory.
 pub const KEPT_ROWS: &str = "kept.jsonl";
@@ -67,36 +67,6 @@ pub struct FilterState {
     pub retained_fraction: f64,
     /// Tokens the judge is estimated to generate to label the kept trajectories.
     pub judge_tokens: u64,
-}
-
-/// One line of kept.jsonl: readable back as unlabelled rows, and as training rows when the
-/// pool carried labels.
-#[derive(Serialize)]
-struct KeptRow<'a> {
-    index: usize,
-    question: &'a str,
-    steps: &'a [String],
-    /// The stored label up to its first error, when the pool carries labels.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    hard_labels: Option<Vec<u8>>,
-    /// Why it was kept, in words.
-    reason: String,
-    aleatoric: bool,
-    epistemic: bool,
-}
-
-/// One line of kept.jsonl with `--out-format stepwise`: a stepwise-supervision row, cut after
-/// the trajectory's first error, with the same provenance as [`KeptRow`] (TRL and axolotl ignore
-/// the extra fields).
-#[derive(Serialize)]
-struct KeptStepwiseRow<'a> {
-    #[serde(flatten)]
-    row: StepwiseRow<'a>,
-    index: usize,
-    /// Why it was kept, in words.
-    reason: String,
-    aleatoric: bool,
-    epistemic: bool,
 }
 
 /// `actprm filter`.
@@ -267,103 +237,6 @@ pub fn read_state(path: &Path) -> Result<Option<FilterState>> {
     }
 }
 
-/// kept.jsonl, cut back to the `length` bytes filter.json accounts for, open for appending.
-fn open_kept(path: &Path, length: u64) -> Result<BufWriter<File>> {
-    let mut file = OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(false)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    let on_disk = file.metadata()?.len();
-    if on_disk < length {
-        bail!(
-            "{} holds {on_disk} bytes but filter.json accounts for {length}; it was changed \
-             since (pass --restart to start again)",
-            path.display()
-        );
-    }
-    file.set_len(length)
-        .and_then(|()| file.seek(SeekFrom::Start(length)).map(drop))
-        .with_context(|| format!("cutting {} back to {length} bytes", path.display()))?;
-    Ok(BufWriter::new(file))
-}
-
-/// Appends the kept rows in `format`, syncs them to disk, and returns the file's new length.
-fn append_kept(
-    file: &mut BufWriter<File>,
-    kept: &[Kept<'_>],
-    format: OutFormat,
-    path: &Path,
-) -> Result<u64> {
-    let mut lines = Vec::new();
-    for kept in kept {
-        let line = match format {
-            OutFormat::Training => serde_json::to_vec(&kept_row(kept)),
-            OutFormat::Stepwise => serde_json::to_vec(&kept_stepwise_row(kept)?),
-        };
-        lines.push(line.context("serializing a kept row")?);
-    }
-    let mut write = || -> std::io::Result<()> {
-        for line in &lines {
-            file.write_all(line)?;
-            file.write_all(b"\n")?;
-        }
-        file.flush()?;
-        file.get_ref().sync_data()
-    };
-    write().with_context(|| format!("writing {}", path.display()))?;
-    Ok(file.stream_position()?)
-}
-
-/// Why `kept` was kept: the reason in words, and whether it was aleatoric and epistemic.
-fn why_kept(kept: &Kept<'_>) -> (String, bool, bool) {
-    match kept.choice {
-        Choice::Selected(selection) => (
-            selection.reason.to_string(),
-            selection.aleatoric,
-            selection.epistemic,
-        ),
-        Choice::Unconditional | Choice::Skip => ("kept whatever the scores".into(), false, false),
-    }
-}
-
-fn kept_row<'a>(kept: &Kept<'a>) -> KeptRow<'a> {
-    let trajectory = kept.trajectory;
-    let (reason, aleatoric, epistemic) = why_kept(kept);
-    KeptRow {
-        index: kept.index,
-        question: &trajectory.question,
-        steps: &trajectory.steps,
-        hard_labels: trajectory
-            .label
-            .map(|label| label.hard_labels(trajectory.num_steps())),
-        reason,
-        aleatoric,
-        epistemic,
-    }
-}
-
-/// The stepwise row of `kept`; an error when its trajectory carries no usable label, which the
-/// format cannot do without.
-fn kept_stepwise_row<'a>(kept: &Kept<'a>) -> Result<KeptStepwiseRow<'a>> {
-    let Some(row) = StepwiseRow::of(kept.trajectory) else {
-        bail!(
-            "pool trajectory {} has no label, and stepwise-supervision rows need one: keep the \
-             default --out-format training and label kept.jsonl with `actprm label`",
-            kept.index
-        );
-    };
-    let (reason, aleatoric, epistemic) = why_kept(kept);
-    Ok(KeptStepwiseRow {
-        row,
-        index: kept.index,
-        reason,
-        aleatoric,
-        epistemic,
-    })
-}
-
 /// The totals, on standard error.
 fn report(state: &FilterState, kept_path: &Path) {
     let tally = &state.tally;
@@ -385,101 +258,5 @@ fn report(state: &FilterState, kept_path: &Path) {
             100.0 * pool,
             100.0 * kept
         );
-    }
-}
-
-/// Where the pool's trajectories come from, and which of them are this run's.
-struct Pool<'a> {
-    source: Source<'a>,
-    /// The shard whose trajectories are scored; all of them without one.
-    shard: Option<Shard>,
-    /// Trajectories of the whole pool read so far.
-    read: usize,
-}
-
-enum Source<'a> {
-    /// A data file, streamed.
-    File(TrajectoryFile),
-    /// Synthetic problems generated as they are needed.
-    Synthetic {
-        items: Box<dyn Iterator<Item = Trajectory> + 'a>,
-        count: usize,
-    },
-}
-
-impl<'a> Pool<'a> {
-    fn open(
-        args: &FilterArgs,
-        synthetic: &'a SyntheticConfig,
-        shard: Option<Shard>,
-    ) -> Result<Self> {
-        let source = match &args.data {
-            Some(path) => Source::File(TrajectoryFile::open(path, args.format)?),
-            None => Source::Synthetic {
-                items: Box::new(
-                    items(synthetic, args.seed)
-                        .take(args.count)
-                        .map(|item| item.trajectory),
-                ),
-                count: args.count,
-            },
-        };
-        Ok(Self {
-            source,
-            shard,
-            read: 0,
-        })
-    }
-
-    /// Up to `size` more of this run's trajectories with their pool indices; none when the pool
-    /// is exhausted.
-    fn next_chunk(&mut self, size: usize) -> Result<(Vec<usize>, Vec<Trajectory>)> {
-        let mut chunk = (Vec::new(), Vec::new());
-        while chunk.1.len() < size {
-            let next = match &mut self.source {
-                Source::File(file) => file.next().transpose()?,
-                Source::Synthetic { items, .. } => items.next(),
-            };
-            let Some(trajectory) = next else { break };
-            let index = self.read;
-            self.read += 1;
-            if self.shard.is_none_or(|shard| shard.owns(&trajectory)) {
-                chunk.0.push(index);
-                chunk.1.push(trajectory);
-            }
-        }
-        Ok(chunk)
-    }
-
-    /// Passes over this run's first `count` trajectories, which a previous run scored.
-    fn skip(&mut self, count: usize) -> Result<()> {
-        let mut skipped = 0;
-        while skipped < count {
-            let (_, chunk) = self.next_chunk((count - skipped).min(4096))?;
-            if chunk.is_empty() {
-                bail!(
-                    "the pool holds {skipped} trajectories to score but filter.json records \
-                     {count} scored; the pool changed since (pass --restart to start again)"
-                );
-            }
-            skipped += chunk.len();
-        }
-        Ok(())
-    }
-
-    /// A bar over the file's bytes, or over the synthetic problems.
-    fn progress_bar(&self) -> ProgressBar {
-        match &self.source {
-            Source::File(file) => progress::bytes_bar(file.len(), "filtering"),
-            Source::Synthetic { count, .. } => progress::bar(*count, "filtering"),
-        }
-    }
-
-    /// The bar's position: the file's bytes read, or the synthetic problems generated.
-    fn position(&self) -> u64 {
-        match &self.source {
-            Source::File(file) => file.bytes_read(),
-            Source::Synthetic { .. } => self.read as u64,
-        }
     }
 }
