@@ -1,5 +1,5 @@
 //! How cached features sit on disk: shards, each a safetensors file holding one `[steps, width]`
-//! f32 tensor per trajectory, named by the trajectory's key (see the module above).
+//! f32 tensor per trajectory, named by the trajectory's key (see [`super`]).
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
