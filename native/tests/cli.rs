@@ -1,6 +1,7 @@
 //! The `actprm` binary end to end on tiny settings: what a run records, and the errors a user
 //! meets (a missing checkpoint, an argument out of range, a diverging run, a sweep directory
-//! of other settings, a checkpoint whose tokenizer goes unchecked).
+//! of other settings, a checkpoint whose tokenizer goes unchecked), and the ranked rule's
+//! fixed budget.
 
 mod common;
 
@@ -390,4 +391,39 @@ fn standardised_features_travel_with_the_checkpoint() {
     let scored = actprm(&score_args(&run.join("checkpoint"), 3));
     assert_eq!(String::from_utf8_lossy(&scored.stdout).lines().count(), 3);
     std::fs::remove_dir_all(&out).ok();
+}
+
+/// actprm-ranked labels exactly --per-batch trajectories of each mini-batch and updates on
+/// them; filtering, which keeps trajectory by trajectory, refuses it.
+#[test]
+fn the_ranked_rule_labels_a_fixed_number_of_each_mini_batch() {
+    let dir = scratch("ranked");
+    let out = dir.join("run");
+    tiny_run(&out, &["--strategy", "actprm-ranked", "--per-batch", "3"]);
+    let strategy = read_json(&out.join("run.json"))["strategy"].clone();
+    assert_eq!(strategy["name"], "actprm-ranked", "{strategy}");
+    assert_eq!(strategy["per_batch"], 3, "{strategy}");
+    let ledger = read_json(&out.join("summary.json"))["ledger"].clone();
+    assert_eq!(
+        ledger["labels_consumed"], 9,
+        "3 of each of 3 mini-batches: {ledger}"
+    );
+    assert_eq!(ledger["updates"], 3, "{ledger}");
+    let refused = actprm_refused(&[
+        "--device",
+        "cpu",
+        "filter",
+        "--checkpoint",
+        out.join("checkpoint").to_str().unwrap(),
+        "--strategy",
+        "actprm-ranked",
+        "--out",
+        dir.join("filter").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("ranks the trajectories of each training mini-batch"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -224,6 +224,52 @@ impl SelectionConfig {
         })
     }
 
+    /// How far `scores` lie past the rule's bounds: over the counted steps and the tests that
+    /// may select, the largest ratio of a step's measure to its test's bound — min(μ, 1 − μ)
+    /// to 1 − δ_pred for the mean, s to δ_std for the spread — with that step as the reason.
+    /// Past 1 only where [`SelectionConfig::decide_with`] selects, and at least 1 wherever it
+    /// does; a bound of 0 makes any positive measure infinitely far past it. `None` for a
+    /// trajectory without steps. Ranks trajectories for [`crate::strategy::Strategy::Ranked`].
+    pub fn excess(&self, scores: &StepScores, tests: Tests) -> Option<(f32, SelectionReason)> {
+        let ratio = |measure: f32, bound: f32| match bound > 0.0 {
+            true => measure / bound,
+            false if measure > 0.0 => f32::INFINITY,
+            false => 0.0,
+        };
+        let last_counted = scores.last_counted_step(self.tau);
+        let mut most: Option<(f32, SelectionReason)> = None;
+        for step in 0..scores.num_steps().min(last_counted.saturating_add(1)) {
+            let mean = scores.mean[step];
+            let candidates = [
+                tests.aleatoric().then(|| {
+                    let excess = ratio(mean.min(1.0 - mean), 1.0 - self.delta_pred);
+                    (excess, UncertaintyTest::Aleatoric, mean, self.delta_pred)
+                }),
+                tests.epistemic().then(|| {
+                    let std = scores.std[step];
+                    (
+                        ratio(std, self.delta_std),
+                        UncertaintyTest::Epistemic,
+                        std,
+                        self.delta_std,
+                    )
+                }),
+            ];
+            for (excess, test, value, threshold) in candidates.into_iter().flatten() {
+                if most.is_none_or(|(largest, _)| excess > largest) {
+                    let reason = SelectionReason {
+                        step,
+                        test,
+                        value,
+                        threshold,
+                    };
+                    most = Some((excess, reason));
+                }
+            }
+        }
+        most
+    }
+
     /// What the tests that may select find at every step of `scores`: the per-step detail of
     /// [`SelectionConfig::decide_with`].
     pub fn check_steps(&self, scores: &StepScores, tests: Tests) -> Vec<StepCheck> {

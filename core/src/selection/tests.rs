@@ -169,3 +169,47 @@ fn paper_defaults() {
         (0.95, 0.005, 0.5)
     );
 }
+
+/// The excess agrees with the rule on every trajectory: past 1 only where it selects, at least
+/// 1 wherever it does, for each set of tests and for thresholds at the ends of their ranges.
+#[test]
+fn excess_passes_one_exactly_where_the_rule_selects() {
+    let mut rng = crate::rng::SeededRng::new(5);
+    let configs = [
+        rule(),
+        rule().with_delta_pred(0.55).with_delta_std(0.15),
+        rule().with_delta_pred(1.0).with_delta_std(0.0),
+    ];
+    for trial in 0..2_000 {
+        let steps = 1 + trial % 5;
+        let mean: Vec<f32> = (0..steps).map(|_| rng.unit() as f32).collect();
+        let std: Vec<f32> = (0..steps).map(|_| 0.2 * rng.unit() as f32).collect();
+        let scores = scores(&mean, &std);
+        for config in &configs {
+            for &tests in Tests::ALL {
+                let (excess, reason) = config.excess(&scores, tests).expect("steps");
+                let selected = config.decide_with(&scores, tests).is_selected();
+                assert!(excess <= 1.0 || selected, "{excess} past 1 but trusted");
+                assert!(excess >= 1.0 || !selected, "{excess} under 1 but selected");
+                assert!(reason.step <= scores.last_counted_step(config.tau));
+            }
+        }
+    }
+    assert_eq!(rule().excess(&scores(&[], &[]), Tests::Both), None);
+}
+
+/// The reason names the step and the test furthest past its bound, with its value.
+#[test]
+fn excess_names_the_step_furthest_past_its_bound() {
+    // Under the paper's bounds (1 − δ_pred = 0.05, δ_std = 0.005): step 1's mean is 0.8 of the
+    // way to its bound; step 2's spread twice its bound; step 3, the predicted first error
+    // (0.3 < τ), has its mean 6 times its bound; step 4, after it, is not counted.
+    let scores = scores(&[0.96, 0.99, 0.3, 0.5], &[0.0, 0.01, 0.002, 0.5]);
+    let (excess, reason) = rule().excess(&scores, Tests::Both).unwrap();
+    assert!((excess - 6.0).abs() < 1e-4, "{excess}");
+    assert_eq!((reason.step, reason.test), (2, UncertaintyTest::Aleatoric));
+    assert_eq!(reason.value, 0.3);
+    let (excess, reason) = rule().excess(&scores, Tests::EpistemicOnly).unwrap();
+    assert!((excess - 2.0).abs() < 1e-4, "{excess}");
+    assert_eq!((reason.step, reason.test), (1, UncertaintyTest::Epistemic));
+}

@@ -11,7 +11,7 @@ use crate::pool_indices::PoolIndices;
 use crate::rng::SeededRng;
 use crate::scores::StepScores;
 use crate::scoring::{SCORE_BATCH_SIZE, score_inputs};
-use crate::selection::{Selection, SelectionConfig, Tests, Verdict};
+use crate::selection::{Selection, SelectionConfig, SelectionReason, Tests, Verdict};
 use record::StrategyRecord;
 
 /// Default entropy threshold: H(0.95) = 0.2864 bits, so one step at the paper's δ_pred
@@ -20,6 +20,10 @@ pub const DEFAULT_ENTROPY_THRESHOLD: f32 = 0.2864;
 
 /// Default mutual-information threshold in bits.
 pub const DEFAULT_MUTUAL_INFORMATION_THRESHOLD: f32 = 1e-3;
+
+/// Default number of trajectories [`Strategy::Ranked`] labels per mini-batch: a quarter of the
+/// default mini-batch of 16.
+pub const DEFAULT_PER_BATCH: usize = 4;
 
 mod information;
 mod record;
@@ -41,6 +45,16 @@ pub enum Strategy {
     },
     /// An information measure summed over the counted steps, above a threshold.
     Information(InformationRule),
+    /// The ActPRM rule at a fixed budget: of each mini-batch, the `per_batch` trajectories
+    /// that lie furthest past the rule's bounds ([`SelectionConfig::excess`]) are labelled,
+    /// whether or not they pass them. Not the paper's rule, whose budget is an outcome of its
+    /// thresholds (docs/method.md §3).
+    Ranked {
+        /// The thresholds the trajectories are measured against, and τ.
+        config: SelectionConfig,
+        /// Trajectories labelled per mini-batch (every one of a smaller mini-batch).
+        per_batch: usize,
+    },
     /// Label each trajectory with probability `fraction`, independently of the model (the
     /// random baseline at a given expected budget).
     Random {
@@ -77,6 +91,35 @@ pub enum Strategy {
 /// Whether the random baselines with `fraction` and `seed` label pool trajectory `index`.
 fn drawn(fraction: f64, seed: u64, index: usize) -> bool {
     SeededRng::derive(seed, index as u64).chance(fraction)
+}
+
+/// [`Strategy::Ranked`]'s decisions on one mini-batch's `scores`: the `per_batch` trajectories
+/// furthest past `config`'s bounds are labelled (the earlier of two as far), each with the
+/// step furthest past as its reason; a trajectory without steps never is.
+fn ranked(config: &SelectionConfig, per_batch: usize, scores: &[StepScores]) -> Vec<Choice> {
+    let excesses: Vec<Option<(f32, SelectionReason)>> = scores
+        .iter()
+        .map(|scores| config.excess(scores, Tests::Both))
+        .collect();
+    let mut order: Vec<(usize, f32, SelectionReason)> = excesses
+        .iter()
+        .enumerate()
+        .filter_map(|(i, excess)| excess.map(|(excess, reason)| (i, excess, reason)))
+        .collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut choices = vec![Choice::Skip; scores.len()];
+    for &(i, _, reason) in order.iter().take(per_batch) {
+        let (aleatoric, epistemic) = match config.decide(&scores[i]) {
+            Verdict::Selected(selection) => (selection.aleatoric, selection.epistemic),
+            Verdict::Trusted => (false, false),
+        };
+        choices[i] = Choice::Selected(Selection {
+            reason,
+            aleatoric,
+            epistemic,
+        });
+    }
+    choices
 }
 
 /// A strategy's decision on one trajectory.
@@ -144,6 +187,7 @@ impl Strategy {
                 Measure::Entropy => "entropy",
                 Measure::MutualInformation => "bald",
             },
+            Strategy::Ranked { .. } => "actprm-ranked",
             Strategy::Random { .. } => "random",
             Strategy::RandomOffline { .. } => "random-offline",
             Strategy::ActprmOffline { .. } => "actprm-offline",
@@ -154,16 +198,22 @@ impl Strategy {
     /// Whether [`Strategy::choose`] reads the ensemble's scores (if not, no forward pass is
     /// needed to select).
     pub fn needs_scores(&self) -> bool {
-        matches!(self, Strategy::Rule { .. } | Strategy::Information(_))
+        matches!(
+            self,
+            Strategy::Rule { .. } | Strategy::Information(_) | Strategy::Ranked { .. }
+        )
     }
 
     /// The decision on pool trajectory `index`, whose scores are `scores` (required when
-    /// [`Strategy::needs_scores`]).
+    /// [`Strategy::needs_scores`]). [`Strategy::Ranked`] ranks it as a mini-batch of one.
     pub fn choose(&self, index: usize, scores: Option<&StepScores>) -> Choice {
         let scores = || scores.expect("a score-based strategy needs the trajectory's scores");
         match self {
             Strategy::Rule { config, tests } => config.decide_with(scores(), *tests).into(),
             Strategy::Information(rule) => rule.decide(scores()).into(),
+            Strategy::Ranked { config, per_batch } => {
+                ranked(config, *per_batch, std::slice::from_ref(scores()))[0]
+            }
             Strategy::Random { fraction, seed } => match drawn(*fraction, *seed, index) {
                 true => Choice::Unconditional,
                 false => Choice::Skip,
@@ -234,12 +284,21 @@ impl Strategy {
     }
 
     /// The decisions on the pool trajectories at `indices`, given their scores (in the same
-    /// order) when the strategy reads them.
+    /// order) when the strategy reads them. [`Strategy::Ranked`] ranks them as one mini-batch.
     pub fn choices(
         &self,
         indices: impl IntoIterator<Item = usize>,
         scores: Option<&[StepScores]>,
     ) -> Vec<Choice> {
+        if let Strategy::Ranked { config, per_batch } = self {
+            let scores = scores.expect("a score-based strategy needs the trajectories' scores");
+            assert_eq!(
+                indices.into_iter().count(),
+                scores.len(),
+                "one score per trajectory"
+            );
+            return ranked(config, *per_batch, scores);
+        }
         indices
             .into_iter()
             .enumerate()
@@ -311,6 +370,53 @@ mod tests {
         );
     }
 
+    /// The ranked rule labels the `per_batch` trajectories furthest past the bounds, each with
+    /// the step furthest past as its reason, whether or not the rule would select it.
+    #[test]
+    fn ranked_labels_the_trajectories_furthest_past_the_bounds() {
+        // Furthest past: `unsure` (mean 0.6, 8 times 1 − δ_pred), then `split` (spread 0.02, 4
+        // times δ_std), then `confident` (mean 0.99, 0.2 of its bound).
+        let scores = hand_made();
+        let ranked = |per_batch| {
+            let strategy = Strategy::Ranked {
+                config: SelectionConfig::new(),
+                per_batch,
+            };
+            strategy.choices(0..3, Some(&scores))
+        };
+        let labelled = |choices: Vec<Choice>| -> Vec<bool> {
+            choices.iter().map(Choice::is_labelled).collect()
+        };
+        assert_eq!(labelled(ranked(0)), [false, false, false]);
+        assert_eq!(labelled(ranked(1)), [false, true, false]);
+        assert_eq!(labelled(ranked(2)), [false, true, true]);
+        assert_eq!(labelled(ranked(3)), [true, true, true]);
+        assert_eq!(labelled(ranked(16)), [true, true, true]);
+        let Choice::Selected(split) = ranked(2)[2] else {
+            panic!("split is labelled")
+        };
+        assert_eq!(
+            split.reason.test,
+            crate::selection::UncertaintyTest::Epistemic
+        );
+        assert!(split.epistemic && !split.aleatoric);
+        let Choice::Selected(confident) = ranked(3)[0] else {
+            panic!("confident is labelled")
+        };
+        assert!(
+            !confident.aleatoric && !confident.epistemic,
+            "below both bounds"
+        );
+        let one = Strategy::Ranked {
+            config: SelectionConfig::new(),
+            per_batch: 1,
+        };
+        assert!(
+            one.choose(7, Some(&scores[0])).is_labelled(),
+            "a mini-batch of one"
+        );
+    }
+
     #[test]
     fn random_selection_labels_the_expected_fraction_reproducibly() {
         let labelled = |fraction: f64, seed: u64| -> Vec<bool> {
@@ -371,9 +477,13 @@ mod tests {
     }
 
     /// One of each strategy.
-    fn every_strategy() -> [Strategy; 9] {
+    fn every_strategy() -> [Strategy; 10] {
         [
             Strategy::actprm(SelectionConfig::new()),
+            Strategy::Ranked {
+                config: SelectionConfig::new(),
+                per_batch: 4,
+            },
             rule(Tests::AleatoricOnly),
             rule(Tests::EpistemicOnly),
             Strategy::entropy(0.3, 0.5),
@@ -400,6 +510,7 @@ mod tests {
             names,
             [
                 "actprm",
+                "actprm-ranked",
                 "aleatoric-only",
                 "epistemic-only",
                 "entropy",

@@ -24,6 +24,11 @@ pub(super) enum StrategyRecord {
         threshold: f32,
         tau: f32,
     },
+    ActprmRanked {
+        #[serde(flatten)]
+        config: SelectionConfig,
+        per_batch: usize,
+    },
     Random {
         fraction: f64,
         seed: u64,
@@ -54,6 +59,9 @@ impl From<Strategy> for StrategyRecord {
                 Measure::Entropy => StrategyRecord::Entropy { threshold, tau },
                 Measure::MutualInformation => StrategyRecord::Bald { threshold, tau },
             },
+            Strategy::Ranked { config, per_batch } => {
+                StrategyRecord::ActprmRanked { config, per_batch }
+            }
             Strategy::Random { fraction, seed } => StrategyRecord::Random { fraction, seed },
             Strategy::RandomOffline { fraction, seed } => {
                 StrategyRecord::RandomOffline { fraction, seed }
@@ -73,6 +81,9 @@ impl From<StrategyRecord> for Strategy {
             StrategyRecord::EpistemicOnly(config) => rule(config, Tests::EpistemicOnly),
             StrategyRecord::Entropy { threshold, tau } => Strategy::entropy(threshold, tau),
             StrategyRecord::Bald { threshold, tau } => Strategy::bald(threshold, tau),
+            StrategyRecord::ActprmRanked { config, per_batch } => {
+                Strategy::Ranked { config, per_batch }
+            }
             StrategyRecord::Random { fraction, seed } => Strategy::Random { fraction, seed },
             StrategyRecord::RandomOffline { fraction, seed } => {
                 Strategy::RandomOffline { fraction, seed }

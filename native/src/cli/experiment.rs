@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use actprm_core::data::default_data_dir;
 use actprm_core::selection::SelectionConfig;
-use actprm_core::strategy::{DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD};
+use actprm_core::strategy::{
+    DEFAULT_ENTROPY_THRESHOLD, DEFAULT_MUTUAL_INFORMATION_THRESHOLD, DEFAULT_PER_BATCH,
+};
 use actprm_core::tasks::synthetic::{ErrorKind, SyntheticConfig};
 use clap::{Args, ValueEnum};
 
@@ -198,6 +200,10 @@ pub struct RunArgs {
     /// Threshold in bits for `entropy` (default 0.2864 = H(0.95)) and `bald` (default 0.001).
     #[arg(long, value_parser = ranges::bits, allow_negative_numbers = true)]
     pub threshold: Option<f32>,
+    /// Trajectories `actprm-ranked` labels of each mini-batch: its budget is this over
+    /// --batch-size.
+    #[arg(long, default_value_t = DEFAULT_PER_BATCH, value_parser = ranges::count)]
+    pub per_batch: usize,
     /// Label every trajectory until N updates are made, and only then let the strategy choose:
     /// a guard against the cold start trusting an untrained "all correct" (30 prevented every
     /// collapse over ten synthetic seeds; 0, the paper's loop, has no guard).
@@ -252,6 +258,10 @@ pub struct SweepArgs {
     /// Thresholds in bits for `bald` (comma-separated).
     #[arg(long, value_delimiter = ',', default_values_t = [DEFAULT_MUTUAL_INFORMATION_THRESHOLD], value_parser = ranges::bits, allow_negative_numbers = true)]
     pub bald_thresholds: Vec<f32>,
+    /// Trajectories `actprm-ranked` labels of each mini-batch (comma-separated): its budget is
+    /// each over --batch-size.
+    #[arg(long, value_delimiter = ',', default_values_t = [DEFAULT_PER_BATCH], value_parser = ranges::count)]
+    pub per_batch: Vec<usize>,
     /// Fractions of the pool `random` and `random-offline` label (comma-separated); without
     /// them, they match each `actprm` run's budget.
     #[arg(long, value_delimiter = ',', value_parser = ranges::fraction, allow_negative_numbers = true)]

@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 pub enum StrategyArg {
     /// The paper's rule: an unsure mean or disagreeing heads on a counted step.
     Actprm,
+    /// The paper's rule at a fixed budget: of each mini-batch, the --per-batch trajectories
+    /// furthest past its bounds (the largest ratio of a counted step's min(μ, 1 − μ) to
+    /// 1 − δ_pred, or of its spread to δ_std), whether or not they pass them. Not the paper's.
+    ActprmRanked,
     /// Only the test on the mean (δ_pred).
     AleatoricOnly,
     /// Only the test on the heads' spread (δ_std).
@@ -45,12 +49,14 @@ impl StrategyArg {
     }
 
     /// The strategy this name stands for. `rule` holds the thresholds of the rule strategies
-    /// and τ of every score-based one; `threshold` is entropy's or bald's, in bits; `fraction`
-    /// and `seed` are random's; `labelled` is what actprm-offline trains on.
+    /// and τ of every score-based one; `threshold` is entropy's or bald's, in bits; `per_batch`
+    /// is actprm-ranked's; `fraction` and `seed` are random's; `labelled` is what
+    /// actprm-offline trains on.
     pub fn strategy(
         self,
         rule: SelectionConfig,
         threshold: f32,
+        per_batch: usize,
         fraction: f64,
         seed: u64,
         labelled: &PoolIndices,
@@ -62,6 +68,10 @@ impl StrategyArg {
         };
         match self {
             StrategyArg::Actprm => with_tests(Tests::Both),
+            StrategyArg::ActprmRanked => Strategy::Ranked {
+                config: rule,
+                per_batch,
+            },
             StrategyArg::AleatoricOnly => with_tests(Tests::AleatoricOnly),
             StrategyArg::EpistemicOnly => with_tests(Tests::EpistemicOnly),
             StrategyArg::Entropy => Strategy::entropy(threshold, tau),
@@ -109,9 +119,14 @@ impl StrategyArg {
     }
 
     /// The score-based strategy this name stands for, with `threshold` (entropy's or bald's,
-    /// in bits) defaulting to the strategy's own. Random and full read no scores and are
-    /// refused.
-    pub fn score_based(self, rule: SelectionConfig, threshold: Option<f32>) -> Result<Strategy> {
+    /// in bits) defaulting to the strategy's own, and actprm-ranked's `per_batch`. Random and
+    /// full read no scores and are refused.
+    pub fn score_based(
+        self,
+        rule: SelectionConfig,
+        threshold: Option<f32>,
+        per_batch: usize,
+    ) -> Result<Strategy> {
         let threshold = match self {
             StrategyArg::Random
             | StrategyArg::RandomOffline
@@ -122,9 +137,12 @@ impl StrategyArg {
             StrategyArg::Entropy => threshold.unwrap_or(DEFAULT_ENTROPY_THRESHOLD),
             StrategyArg::Bald => threshold.unwrap_or(DEFAULT_MUTUAL_INFORMATION_THRESHOLD),
             // The rule strategies have no information threshold.
-            StrategyArg::Actprm | StrategyArg::AleatoricOnly | StrategyArg::EpistemicOnly => 0.0,
+            StrategyArg::Actprm
+            | StrategyArg::ActprmRanked
+            | StrategyArg::AleatoricOnly
+            | StrategyArg::EpistemicOnly => 0.0,
         };
-        Ok(self.strategy(rule, threshold, 1.0, 0, &PoolIndices::default()))
+        Ok(self.strategy(rule, threshold, per_batch, 1.0, 0, &PoolIndices::default()))
     }
 }
 
@@ -136,8 +154,14 @@ mod tests {
     #[test]
     fn command_line_names_are_cores() {
         for arg in StrategyArg::value_variants() {
-            let strategy =
-                arg.strategy(SelectionConfig::new(), 0.1, 0.5, 0, &PoolIndices::default());
+            let strategy = arg.strategy(
+                SelectionConfig::new(),
+                0.1,
+                4,
+                0.5,
+                0,
+                &PoolIndices::default(),
+            );
             assert_eq!(arg.name(), strategy.name());
         }
     }

@@ -69,7 +69,7 @@ pub fn run(args: &RunArgs, backend: &Backend) -> Result<()> {
         .with_tau(args.selection.tau);
     let strategy = args
         .strategy
-        .score_based(selection.clone(), args.threshold)
+        .score_based(selection.clone(), args.threshold, args.per_batch)
         .context("`actprm run` takes a score-based strategy; random and full are `actprm train` baselines (random with --label-fraction)")?;
     execute(
         &args.experiment,

@@ -90,6 +90,7 @@ fn validate(args: &SweepArgs) -> Result<()> {
     refuse_repeats("--entropy-thresholds", &args.entropy_thresholds)?;
     refuse_repeats("--bald-thresholds", &args.bald_thresholds)?;
     refuse_repeats("--random-fractions", &args.random_fractions)?;
+    refuse_repeats("--per-batch", &args.per_batch)?;
     refuse_repeats("--feature-layers", &args.feature_layers)?;
     let asked = |strategy| args.strategies.contains(&strategy);
     if asked(StrategyArg::ActprmOffline) && !asked(StrategyArg::Actprm) {

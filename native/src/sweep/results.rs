@@ -156,6 +156,7 @@ pub mod tests {
                 delta_std: Some(0.005),
                 threshold: None,
                 fraction: None,
+                per_batch: None,
                 feature_layer: None,
             },
             strategy: None,

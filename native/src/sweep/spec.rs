@@ -25,6 +25,9 @@ pub struct Spec {
     /// Fraction of the pool `random` labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fraction: Option<f64>,
+    /// Trajectories `actprm-ranked` labels per mini-batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_batch: Option<usize>,
     /// The decoder layer the step features are read from, with `--feature-layers`; `None`
     /// reads the one --feature-layer names (or the last).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,6 +44,7 @@ impl Spec {
             delta_std: None,
             threshold: None,
             fraction: None,
+            per_batch: None,
             feature_layer,
         }
     }
@@ -73,6 +77,7 @@ impl Spec {
         self.strategy.strategy(
             rule,
             self.threshold.unwrap_or_default(),
+            self.per_batch.unwrap_or_default(),
             self.fraction.unwrap_or_default(),
             self.seed,
             labelled,
@@ -101,6 +106,11 @@ impl Spec {
             StrategyArg::Actprm | StrategyArg::AleatoricOnly | StrategyArg::EpistemicOnly => {
                 deltas()
             }
+            StrategyArg::ActprmRanked => format!(
+                "{} per mini-batch · {}",
+                self.per_batch.unwrap_or_default(),
+                deltas()
+            ),
             StrategyArg::Entropy | StrategyArg::Bald => {
                 format!("threshold {} bits", self.threshold.unwrap_or_default())
             }
@@ -149,6 +159,20 @@ pub fn independent_grid(args: &SweepArgs) -> Vec<Spec> {
                                         delta_std: Some(delta_std),
                                         ..base.clone()
                                     });
+                                }
+                            }
+                        }
+                        StrategyArg::ActprmRanked => {
+                            for &per_batch in &args.per_batch {
+                                for &delta_pred in &args.delta_pred {
+                                    for &delta_std in &args.delta_std {
+                                        specs.push(Spec {
+                                            per_batch: Some(per_batch),
+                                            delta_pred: Some(delta_pred),
+                                            delta_std: Some(delta_std),
+                                            ..base.clone()
+                                        });
+                                    }
                                 }
                             }
                         }
@@ -288,6 +312,42 @@ mod tests {
                 .feature_layers
                 .is_empty()
         );
+    }
+
+    /// actprm-ranked crosses its per-batch counts with the thresholds it ranks against.
+    #[test]
+    fn ranked_per_batch_counts_are_settings() {
+        let args = sweep_args(&[
+            "--strategies",
+            "actprm-ranked",
+            "--seeds",
+            "1",
+            "--per-batch",
+            "2,8",
+            "--delta-pred",
+            "0.55",
+            "--delta-std",
+            "0.15",
+        ]);
+        let grid = independent_grid(&args);
+        assert_eq!(grid.len(), 2);
+        assert_eq!(
+            grid[1].setting(),
+            "8 per mini-batch · δ_pred 0.55 · δ_std 0.15"
+        );
+        assert_eq!(
+            grid[1].strategy(0.5, &PoolIndices::default()),
+            Strategy::Ranked {
+                config: SelectionConfig::new()
+                    .with_delta_pred(0.55)
+                    .with_delta_std(0.15)
+                    .with_tau(0.5),
+                per_batch: 8
+            }
+        );
+        assert!(matched_to_actprm(&args).is_empty());
+        let line = serde_json::to_string(&grid[0]).unwrap();
+        assert_eq!(serde_json::from_str::<Spec>(&line).unwrap(), grid[0]);
     }
 
     #[test]

@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 
 use crate::backend::Backend;
 use crate::checkpoint_dir::{load_checkpoint_files, read_checkpoint_files};
-use crate::cli::{DataFormat, FilterArgs, OutFormat};
+use crate::cli::{DataFormat, FilterArgs, OutFormat, StrategyArg};
 use crate::commands::score::apply_overrides;
 use crate::data_files::resolve_format;
 use crate::dir_lock::DirLock;
@@ -71,6 +71,13 @@ pub struct FilterState {
 
 /// `actprm filter`.
 pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
+    if args.strategy == StrategyArg::ActprmRanked {
+        bail!(
+            "actprm-ranked ranks the trajectories of each training mini-batch, and filtering \
+             keeps each trajectory on its own: use actprm with the thresholds that keep the \
+             share you want"
+        );
+    }
     let shard = args.shard.resolve()?;
     let _lock = DirLock::acquire(&args.out)?;
     if args.out_format == OutFormat::Stepwise
@@ -92,7 +99,7 @@ pub fn filter(args: &FilterArgs, backend: &Backend) -> Result<()> {
     let rule = apply_overrides(config.selection.clone(), &args.thresholds);
     let strategy = args
         .strategy
-        .score_based(rule, args.threshold)
+        .score_based(rule, args.threshold, 0)
         .context("`actprm filter` takes a score-based strategy")?;
     let cost = JudgeCost::new().with_tokens_per_trajectory(args.judge_tokens);
     let synthetic = args.synthetic.config();
