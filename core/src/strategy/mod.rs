@@ -97,14 +97,13 @@ fn drawn(fraction: f64, seed: u64, index: usize) -> bool {
 /// furthest past `config`'s bounds are labelled (the earlier of two as far), each with the
 /// step furthest past as its reason; a trajectory without steps never is.
 fn ranked(config: &SelectionConfig, per_batch: usize, scores: &[StepScores]) -> Vec<Choice> {
-    let excesses: Vec<Option<(f32, SelectionReason)>> = scores
-        .iter()
-        .map(|scores| config.excess(scores, Tests::Both))
-        .collect();
-    let mut order: Vec<(usize, f32, SelectionReason)> = excesses
+    let mut order: Vec<(usize, f32, SelectionReason)> = scores
         .iter()
         .enumerate()
-        .filter_map(|(i, excess)| excess.map(|(excess, reason)| (i, excess, reason)))
+        .filter_map(|(i, scores)| {
+            let (excess, reason) = config.excess(scores, Tests::Both)?;
+            Some((i, excess, reason))
+        })
         .collect();
     order.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut choices = vec![Choice::Skip; scores.len()];
