@@ -17,7 +17,7 @@ pub enum StrategyArg {
     Actprm,
     /// The paper's rule at a fixed budget: of each mini-batch, the --per-batch trajectories
     /// furthest past its bounds (the largest ratio of a counted step's min(μ, 1 − μ) to
-    /// 1 − δ_pred, or of its spread to δ_std), whether or not they pass them. Not the paper's.
+    /// 1 − δ_pred, or of its spread to δ_std), whether or not they pass them; not in the paper.
     ActprmRanked,
     /// Only the test on the mean (δ_pred).
     AleatoricOnly,
