@@ -33,8 +33,9 @@ pub enum StrategyArg {
     /// The trajectories `random` would label, drawn before the pass and trained on alone in
     /// full mini-batches: the same labels, the full-data schedule.
     RandomOffline,
-    /// The trajectories the `actprm` run of the same seed and settings labelled, trained on
-    /// alone in full mini-batches: actprm's labels on the full-data schedule (a sweep's).
+    /// The trajectories the `actprm` (or `actprm-ranked`) run of the same seed and settings
+    /// labelled, trained on alone in full mini-batches: its labels on the full-data schedule (a
+    /// sweep's).
     ActprmOffline,
     /// Every trajectory: the full-data baseline.
     Full,
@@ -100,6 +101,13 @@ impl StrategyArg {
                 | StrategyArg::ActprmOffline
                 | StrategyArg::Full
         )
+    }
+
+    /// Whether a sweep runs the baselines matched to each of the strategy's experiments, at its
+    /// budget or on its labels ([`StrategyArg::is_matched_to_actprm`]): the rule's, with its
+    /// thresholds or ranked.
+    pub fn is_matched_against(self) -> bool {
+        matches!(self, StrategyArg::Actprm | StrategyArg::ActprmRanked)
     }
 
     /// Whether a sweep runs the strategy at the budget of each `actprm` run: the random ones

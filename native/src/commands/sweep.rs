@@ -93,10 +93,13 @@ fn validate(args: &SweepArgs) -> Result<()> {
     refuse_repeats("--per-batch", &args.per_batch)?;
     refuse_repeats("--feature-layers", &args.feature_layers)?;
     let asked = |strategy| args.strategies.contains(&strategy);
-    if asked(StrategyArg::ActprmOffline) && !asked(StrategyArg::Actprm) {
+    if asked(StrategyArg::ActprmOffline)
+        && !asked(StrategyArg::Actprm)
+        && !asked(StrategyArg::ActprmRanked)
+    {
         bail!(
-            "actprm-offline trains on what each actprm experiment labelled: add actprm to \
-             --strategies"
+            "actprm-offline trains on what each actprm or actprm-ranked experiment labelled: \
+             add actprm to --strategies"
         );
     }
     Ok(())

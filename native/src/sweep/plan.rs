@@ -1,5 +1,6 @@
 //! Which experiments a sweep still has to run, each with the strategy it runs: first those
-//! that need no other experiment, then those matched to each finished `actprm` experiment.
+//! that need no other experiment, then those matched to each finished `actprm` or
+//! `actprm-ranked` experiment.
 
 use actprm_core::pool_indices::PoolIndices;
 use actprm_core::strategy::Strategy;
@@ -26,8 +27,8 @@ pub fn independent(args: &SweepArgs, grid: &[Spec], results: &[ExperimentResult]
         .collect()
 }
 
-/// The experiments matched to the `actprm` experiments of `grid` that have a result, without a
-/// result of their own yet.
+/// The experiments matched to the `actprm` and `actprm-ranked` experiments of `grid` that have
+/// a result, without a result of their own yet.
 pub fn matched(
     args: &SweepArgs,
     grid: &[Spec],
@@ -37,7 +38,7 @@ pub fn matched(
     let mut planned = Vec::new();
     for actprm in results
         .iter()
-        .filter(|r| r.spec.strategy == StrategyArg::Actprm && grid.contains(&r.spec))
+        .filter(|r| r.spec.strategy.is_matched_against() && grid.contains(&r.spec))
     {
         for &strategy in &strategies {
             let spec = Spec::matching(strategy, &actprm.spec, actprm.budget_fraction);

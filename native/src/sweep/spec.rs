@@ -102,6 +102,11 @@ impl Spec {
                 self.delta_std.unwrap_or_default()
             )
         };
+        // The rule experiment a matched baseline follows: ranked ones carry their count.
+        let matched_to = || match self.per_batch {
+            Some(per_batch) => format!("actprm-ranked {per_batch} per mini-batch · {}", deltas()),
+            None => format!("actprm {}", deltas()),
+        };
         match self.strategy {
             StrategyArg::Actprm | StrategyArg::AleatoricOnly | StrategyArg::EpistemicOnly => {
                 deltas()
@@ -115,9 +120,9 @@ impl Spec {
                 format!("threshold {} bits", self.threshold.unwrap_or_default())
             }
             StrategyArg::Random | StrategyArg::RandomOffline if self.delta_pred.is_some() => {
-                format!("budget of actprm {}", deltas())
+                format!("budget of {}", matched_to())
             }
-            StrategyArg::ActprmOffline => format!("labels of actprm {}", deltas()),
+            StrategyArg::ActprmOffline => format!("labels of {}", matched_to()),
             StrategyArg::Random | StrategyArg::RandomOffline => {
                 format!("fraction {}", self.fraction.unwrap_or_default())
             }
@@ -346,6 +351,11 @@ mod tests {
             }
         );
         assert!(matched_to_actprm(&args).is_empty());
+        let labels = Spec::matching(StrategyArg::ActprmOffline, &grid[0], 0.125);
+        assert_eq!(
+            labels.setting(),
+            "labels of actprm-ranked 2 per mini-batch · δ_pred 0.55 · δ_std 0.15"
+        );
         let line = serde_json::to_string(&grid[0]).unwrap();
         assert_eq!(serde_json::from_str::<Spec>(&line).unwrap(), grid[0]);
     }
