@@ -95,27 +95,28 @@ impl Spec {
 
     /// [`Spec::setting`] without the layer.
     fn strategy_setting(&self) -> String {
-        let deltas = || {
-            format!(
+        // A rule's setting: its thresholds, after the count when it is ranked.
+        let rule = || {
+            let deltas = format!(
                 "δ_pred {} · δ_std {}",
                 self.delta_pred.unwrap_or_default(),
                 self.delta_std.unwrap_or_default()
-            )
+            );
+            match self.per_batch {
+                Some(per_batch) => format!("{per_batch} per mini-batch · {deltas}"),
+                None => deltas,
+            }
         };
-        // The rule experiment a matched baseline follows: ranked ones carry their count.
+        // The rule experiment a matched baseline follows, by name and setting.
         let matched_to = || match self.per_batch {
-            Some(per_batch) => format!("actprm-ranked {per_batch} per mini-batch · {}", deltas()),
-            None => format!("actprm {}", deltas()),
+            Some(_) => format!("actprm-ranked {}", rule()),
+            None => format!("actprm {}", rule()),
         };
         match self.strategy {
-            StrategyArg::Actprm | StrategyArg::AleatoricOnly | StrategyArg::EpistemicOnly => {
-                deltas()
-            }
-            StrategyArg::ActprmRanked => format!(
-                "{} per mini-batch · {}",
-                self.per_batch.unwrap_or_default(),
-                deltas()
-            ),
+            StrategyArg::Actprm
+            | StrategyArg::ActprmRanked
+            | StrategyArg::AleatoricOnly
+            | StrategyArg::EpistemicOnly => rule(),
             StrategyArg::Entropy | StrategyArg::Bald => {
                 format!("threshold {} bits", self.threshold.unwrap_or_default())
             }
@@ -155,24 +156,21 @@ pub fn independent_grid(args: &SweepArgs) -> Vec<Spec> {
                     let base = Spec::new(strategy, seed, heads, layer);
                     match strategy {
                         StrategyArg::Actprm
+                        | StrategyArg::ActprmRanked
                         | StrategyArg::AleatoricOnly
                         | StrategyArg::EpistemicOnly => {
-                            for &delta_pred in &args.delta_pred {
-                                for &delta_std in &args.delta_std {
-                                    specs.push(Spec {
-                                        delta_pred: Some(delta_pred),
-                                        delta_std: Some(delta_std),
-                                        ..base.clone()
-                                    });
+                            // The ranked rule also crosses its per-batch counts.
+                            let counts: Vec<Option<usize>> = match strategy {
+                                StrategyArg::ActprmRanked => {
+                                    args.per_batch.iter().copied().map(Some).collect()
                                 }
-                            }
-                        }
-                        StrategyArg::ActprmRanked => {
-                            for &per_batch in &args.per_batch {
+                                _ => vec![None],
+                            };
+                            for &per_batch in &counts {
                                 for &delta_pred in &args.delta_pred {
                                     for &delta_std in &args.delta_std {
                                         specs.push(Spec {
-                                            per_batch: Some(per_batch),
+                                            per_batch,
                                             delta_pred: Some(delta_pred),
                                             delta_std: Some(delta_std),
                                             ..base.clone()
