@@ -103,6 +103,21 @@ impl Trajectory {
         self.steps.len()
     }
 
+    /// The steps its label covers: those up to and including the first error, every step when
+    /// all are correct.
+    ///
+    /// `None` when the trajectory is unlabelled, has no steps, or its first error lies past its
+    /// last step: nothing a labelled row could hold.
+    pub fn labelled_steps(&self) -> Option<&[String]> {
+        let num_labelled = self
+            .label?
+            .first_error()
+            .map_or(self.num_steps(), |index| index + 1);
+        self.steps
+            .get(..num_labelled)
+            .filter(|steps| !steps.is_empty())
+    }
+
     /// The same trajectory with its label removed, as the judge first sees it.
     pub fn unlabelled(&self) -> Self {
         Self {
@@ -135,6 +150,34 @@ mod tests {
         assert_eq!(ProcessLabel::FirstErrorAt(2).hard_labels(5), [1, 1, 0]);
         assert_eq!(ProcessLabel::FirstErrorAt(7).hard_labels(3), [1, 1, 1]);
         assert_eq!(ProcessLabel::AllCorrect.hard_labels(2), [1, 1]);
+    }
+
+    #[test]
+    fn labelled_steps_end_at_the_first_error() {
+        let labelled = |label| Trajectory {
+            label,
+            ..Trajectory::new("Q", ["a", "b", "c"])
+        };
+        let steps = |label| labelled(label).labelled_steps().map(<[String]>::to_vec);
+        assert_eq!(
+            steps(Some(ProcessLabel::FirstErrorAt(1))).unwrap(),
+            ["a", "b"]
+        );
+        assert_eq!(
+            steps(Some(ProcessLabel::FirstErrorAt(2))).unwrap(),
+            ["a", "b", "c"]
+        );
+        assert_eq!(
+            steps(Some(ProcessLabel::AllCorrect)).unwrap(),
+            ["a", "b", "c"]
+        );
+        assert_eq!(steps(Some(ProcessLabel::FirstErrorAt(3))), None);
+        assert_eq!(steps(None), None);
+        let stepless = Trajectory {
+            label: Some(ProcessLabel::AllCorrect),
+            ..Trajectory::new("Q", Vec::<String>::new())
+        };
+        assert_eq!(stepless.labelled_steps(), None);
     }
 
     #[test]

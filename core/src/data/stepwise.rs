@@ -82,19 +82,12 @@ pub struct StepwiseRow<'a> {
 impl<'a> StepwiseRow<'a> {
     /// The row of a labelled trajectory, cut after its first error.
     ///
-    /// `None` when the trajectory is unlabelled, has no steps, or its first error lies past its
-    /// last step: the rows [`StepwiseRows`] would reject.
+    /// `None` where [`Trajectory::labelled_steps`] is: the rows [`StepwiseRows`] would reject.
     pub fn of(trajectory: &'a Trajectory) -> Option<Self> {
-        let label = trajectory.label?;
-        let num_labelled = label
-            .first_error()
-            .map_or(trajectory.num_steps(), |index| index + 1);
-        let completions = trajectory
-            .steps
-            .get(..num_labelled)
-            .filter(|steps| !steps.is_empty())?;
-        let labels = label
-            .hard_labels(num_labelled)
+        let completions = trajectory.labelled_steps()?;
+        let labels = trajectory
+            .label?
+            .hard_labels(completions.len())
             .into_iter()
             .map(|label| label == 1)
             .collect();

@@ -53,22 +53,15 @@ pub fn read_training_rows(
 
 /// The training row of a labelled trajectory as one JSONL line (without the newline).
 ///
-/// `None` when the trajectory is unlabelled, has no steps, or its first error lies past its
-/// last step: the rows [`TrainingRows`] would reject. Steps after the first error are left out,
-/// so reading the line back gives the trajectory cut after its first error.
+/// `None` where [`Trajectory::labelled_steps`] is: the rows [`TrainingRows`] would reject.
+/// Steps after the first error are left out, so reading the line back gives the trajectory cut
+/// after its first error.
 pub fn training_row_json(trajectory: &Trajectory) -> Option<String> {
-    let label = trajectory.label?;
-    let num_labelled = label
-        .first_error()
-        .map_or(trajectory.num_steps(), |index| index + 1);
-    let steps = trajectory
-        .steps
-        .get(..num_labelled)
-        .filter(|steps| !steps.is_empty())?;
+    let steps = trajectory.labelled_steps()?;
     let row = TrainingRow {
         question: &trajectory.question,
         steps,
-        hard_labels: label.hard_labels(num_labelled),
+        hard_labels: trajectory.label?.hard_labels(steps.len()),
     };
     Some(serde_json::to_string(&row).expect("a row of strings and integers always serializes"))
 }
