@@ -108,14 +108,25 @@ def case_shape(case, model, batch, seq_len, heads, steps, unit):
 
 
 def cpu_name():
+    """The first processor's model name, with its family and model numbers where /proc/cpuinfo
+    gives them (a virtual machine's generic name covers generations whose vector units differ),
+    as actprm's bench names it; else the architecture."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as info:
             for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return os.uname().machine
+    name = fields.get("model name")
+    if name is None:
+        return os.uname().machine
+    if "cpu family" in fields and "model" in fields:
+        return f"{name} (family {fields['cpu family']}, model {fields['model']})"
+    return name
 
 
 def current_commit():

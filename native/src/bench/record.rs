@@ -83,17 +83,30 @@ impl BenchRecord {
     }
 }
 
-/// The CPU's model name from `/proc/cpuinfo`, or the architecture where that is not readable.
+/// The CPU's model name from `/proc/cpuinfo`, with its family and model numbers where the file
+/// gives them, or the architecture where it is not readable.
 pub fn cpu_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|line| line.strip_prefix("model name"))
-                .and_then(|rest| rest.split_once(':'))
-                .map(|(_, name)| name.trim().to_string())
-        })
+        .and_then(|info| cpu_name_in(&info))
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// The first processor's model name in a `/proc/cpuinfo` text, followed by its family and model
+/// numbers where the text has them: a virtual machine's generic name ("AMD EPYC") covers
+/// generations whose vector units differ, and only the numbers tell them apart.
+fn cpu_name_in(info: &str) -> Option<String> {
+    let field = |key: &str| {
+        info.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            (name.trim() == key).then(|| value.trim().to_string())
+        })
+    };
+    let name = field("model name")?;
+    Some(match (field("cpu family"), field("model")) {
+        (Some(family), Some(model)) => format!("{name} (family {family}, model {model})"),
+        _ => name,
+    })
 }
 
 /// The short hash of the checkout at `dir`, or "unknown" outside a git checkout.
@@ -117,6 +130,19 @@ pub fn utc_now() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cpu_is_named_with_its_family_and_model_where_known() {
+        let x86 = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n\
+                   model name\t: AMD EPYC\nstepping\t: 0\n\nprocessor\t: 1\ncpu family\t: 26\n";
+        assert_eq!(
+            cpu_name_in(x86).as_deref(),
+            Some("AMD EPYC (family 25, model 17)")
+        );
+        let unnumbered = "processor\t: 0\nmodel name\t: Some CPU\n";
+        assert_eq!(cpu_name_in(unnumbered).as_deref(), Some("Some CPU"));
+        assert_eq!(cpu_name_in("processor\t: 0\nBogoMIPS\t: 50.00\n"), None);
+    }
 
     #[test]
     fn a_record_is_one_flat_json_object() {
