@@ -96,8 +96,9 @@ pub fn cpu_name() -> String {
 /// numbers where the text has them: a virtual machine's generic name ("AMD EPYC") covers
 /// generations whose vector units differ, and only the numbers tell them apart.
 fn cpu_name_in(info: &str) -> Option<String> {
+    let first_processor = info.split("\n\n").next().unwrap_or_default();
     let field = |key: &str| {
-        info.lines().find_map(|line| {
+        first_processor.lines().find_map(|line| {
             let (name, value) = line.split_once(':')?;
             (name.trim() == key).then(|| value.trim().to_string())
         })

@@ -92,11 +92,8 @@ fn validate(args: &SweepArgs) -> Result<()> {
     refuse_repeats("--random-fractions", &args.random_fractions)?;
     refuse_repeats("--per-batch", &args.per_batch)?;
     refuse_repeats("--feature-layers", &args.feature_layers)?;
-    let asked = |strategy| args.strategies.contains(&strategy);
-    if asked(StrategyArg::ActprmOffline)
-        && !asked(StrategyArg::Actprm)
-        && !asked(StrategyArg::ActprmRanked)
-    {
+    let followed = args.strategies.iter().any(|s| s.is_matched_against());
+    if args.strategies.contains(&StrategyArg::ActprmOffline) && !followed {
         bail!(
             "actprm-offline trains on what each actprm or actprm-ranked experiment labelled: \
              add actprm to --strategies"
