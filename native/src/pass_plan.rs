@@ -15,15 +15,19 @@ pub struct PassPlan {
     pub label_budget: Option<usize>,
     /// Updates made on every trajectory before the strategy may trust any (0: none).
     pub warmup_updates: usize,
+    /// Labels bought earlier that each update rehearses beside its mini-batch's own (0: none,
+    /// the paper's loop).
+    pub rehearse: usize,
 }
 
 impl PassPlan {
-    /// The whole pool with `strategy`, no budget and no warm-up: the paper's loop.
+    /// The whole pool with `strategy`, no budget, no warm-up and no rehearsal: the paper's loop.
     pub fn new(strategy: Strategy) -> Self {
         Self {
             strategy,
             label_budget: None,
             warmup_updates: 0,
+            rehearse: 0,
         }
     }
 }

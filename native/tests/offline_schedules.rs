@@ -1,5 +1,6 @@
-//! Labels trained offline, end to end: the random baselines' draws on both schedules, a
-//! sweep's actprm-offline experiments, and `train --labels-of` on a finished run's labels.
+//! Labels on every training schedule, end to end: the random baselines' draws in the pass,
+//! in the pass with rehearsal and offline, a sweep's actprm-offline experiments, and `train
+//! --labels-of` on a finished run's labels.
 
 mod common;
 
@@ -32,11 +33,15 @@ fn offline_updates(labels: u64) -> u64 {
     walk * 6u64.div_ceil(walk)
 }
 
+/// In-pass random, the same with rehearsal, and random-offline label the same trajectories:
+/// in-pass updates on the mini-batches that labelled any, rehearsal on every mini-batch from
+/// the first that did, the offline pass on full mini-batches of its draws. Rehearsing on an
+/// offline pass, which labels all it walks, is refused.
 #[test]
-fn the_random_baselines_label_the_same_trajectories_on_two_schedules() {
+fn the_random_baselines_label_the_same_trajectories_on_three_schedules() {
     let dir = scratch("random-baselines");
-    let ledger = |offline: bool| {
-        let out = dir.join(if offline { "offline" } else { "in-pass" });
+    let train = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
         let mut args = vec![
             "--device",
             "cpu",
@@ -51,37 +56,69 @@ fn the_random_baselines_label_the_same_trajectories_on_two_schedules() {
             out.to_str().unwrap(),
         ];
         args.extend(TINY_MODEL);
-        if offline {
-            args.push("--offline");
-        }
-        let stdout = String::from_utf8_lossy(&actprm(&args).stdout).to_string();
+        args.extend(extra);
+        args.iter().map(ToString::to_string).collect::<Vec<_>>()
+    };
+    let ledger = |name: &str, extra: &[&str]| {
+        let output = actprm(&train(name, extra));
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        let offline = extra.contains(&"--offline");
         assert_eq!(
             stdout.contains("pool trajectories drawn before the pass, walked"),
             offline,
             "{stdout}"
         );
+        let out = dir.join(name);
         let record = read_json(&out.join("run.json"));
         let summary = read_json(&out.join("summary.json"));
-        (
-            record["strategy"]["name"].clone(),
-            summary["ledger"].clone(),
-        )
+        (record, summary["ledger"].clone())
     };
-    let (in_pass_name, in_pass) = ledger(false);
-    let (offline_name, offline) = ledger(true);
-    assert_eq!(in_pass_name, "random");
-    assert_eq!(offline_name, "random-offline");
+    let (in_pass_record, in_pass) = ledger("in-pass", &[]);
+    let (rehearsed_record, rehearsed) = ledger("rehearsed", &["--rehearse", "13"]);
+    let (offline_record, offline) = ledger("offline", &["--offline"]);
+    assert_eq!(in_pass_record["strategy"]["name"], "random");
+    assert_eq!(rehearsed_record["strategy"]["name"], "random");
+    assert_eq!(offline_record["strategy"]["name"], "random-offline");
+    assert_eq!(in_pass_record.get("rehearse"), None, "as before rehearsal");
+    assert_eq!(rehearsed_record["rehearse"], 13);
     let labels = in_pass["labels_consumed"].as_u64().unwrap();
     assert!(labels > 16 && labels < 48, "{in_pass}");
-    assert_eq!(offline["labels_consumed"], in_pass["labels_consumed"]);
-    assert_eq!(
-        offline["labelled"], in_pass["labelled"],
-        "the same trajectories"
-    );
-    assert_eq!(offline["pool_size"], 96);
-    assert_eq!(in_pass["pool_size"], 96);
+    for other in [&rehearsed, &offline] {
+        assert_eq!(other["labels_consumed"], in_pass["labels_consumed"]);
+        assert_eq!(
+            other["labelled"], in_pass["labelled"],
+            "the same trajectories"
+        );
+        assert_eq!(other["pool_size"], 96);
+    }
+    // The pool's six mini-batches fall in six different tenths of the pass.
+    let buying = in_pass["selected_by_tenth"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|selected| selected.as_u64() > Some(0))
+        .count() as u64;
+    assert_eq!(in_pass["updates"].as_u64(), Some(buying));
+    assert_eq!(rehearsed["updates"].as_u64(), Some(6), "{rehearsed}");
+    let losses = |name: &str| -> Vec<serde_json::Value> {
+        let log = std::fs::read_to_string(dir.join(name).join("metrics.jsonl")).unwrap();
+        let reports = log.lines().map(|line| serde_json::from_str(line).unwrap());
+        reports
+            .map(|report: serde_json::Value| report["update"]["loss"].clone())
+            .collect()
+    };
+    let (plain_losses, rehearsed_losses) = (losses("in-pass"), losses("rehearsed"));
+    assert_eq!(plain_losses[0], rehearsed_losses[0], "nothing to rehearse yet");
+    assert_ne!(plain_losses[1..], rehearsed_losses[1..], "earlier labels reach the model");
     assert_eq!(offline["updates"].as_u64(), Some(offline_updates(labels)));
     assert_eq!(offline["selected_by_tenth"].as_array().unwrap().len(), 10);
+
+    let refused = actprm_refused(&train("refused", &["--offline", "--rehearse", "4"]));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("random-offline labels every trajectory it walks: drop --rehearse"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

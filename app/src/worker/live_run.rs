@@ -3,7 +3,7 @@
 //! held-out F1 of each measured as its labels grow (the budget curve).
 
 use actprm_core::Trajectory;
-use actprm_core::active::{PassProgress, PoolPass};
+use actprm_core::active::{PassProgress, PoolPass, Rehearsal};
 use actprm_core::batch::Inputs;
 use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
 use actprm_core::eval::Evaluation;
@@ -125,6 +125,7 @@ impl LiveRun {
                 label_budget: None,
                 warmup_updates: 0,
                 epochs: 1,
+                rehearsal: Rehearsal::NONE,
             };
             pass.step_async(&mut learner.trainer, &mut learner.progress)
                 .await;

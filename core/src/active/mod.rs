@@ -12,6 +12,10 @@ use crate::strategy::{Choice, Strategy};
 use crate::trainer::{PrmTrainer, UpdateStats};
 use crate::trajectory::{ProcessLabel, Trajectory};
 
+mod rehearsal;
+
+pub use rehearsal::Rehearsal;
+
 /// Number of mini-batches a pass over `pool_size` trajectories in mini-batches of `batch_size`
 /// makes (the last one may be short).
 pub fn num_batches(pool_size: usize, batch_size: usize) -> usize {
@@ -43,6 +47,9 @@ pub struct PoolPass<'a, J: Judge> {
     /// labels; every later one updates on those labels again, in the same mini-batches,
     /// asking neither the strategy nor the judge.
     pub epochs: usize,
+    /// Earlier labels each update trains on beside its mini-batch's own
+    /// ([`Rehearsal::NONE`]: the paper's loop).
+    pub rehearsal: Rehearsal,
 }
 
 impl<'a, J: Judge> PoolPass<'a, J> {
@@ -114,16 +121,17 @@ impl<'a, J: Judge> PoolPass<'a, J> {
         progress: &mut PassProgress,
     ) -> Option<BatchReport> {
         let batch = self.next_batch(progress)?;
-        let inputs = self.batch_inputs(batch);
         let judged = match self.judged_without_strategy(batch, progress) {
             Some(judged) => judged,
             None => {
+                let inputs = self.batch_inputs(batch);
                 let first = self.batch_range(batch).start;
                 let choices = self.strategy.choose_batch(trainer.model(), first, inputs);
                 self.judge_batch(batch, choices, progress)
             }
         };
-        let update = trainer.step(inputs, &judged.chosen, &judged.labels);
+        let (indices, labels) = self.training_set(&judged, progress);
+        let update = trainer.step(self.inputs, &indices, &labels);
         Some(self.conclude(judged, update, progress))
     }
 
@@ -135,19 +143,18 @@ impl<'a, J: Judge> PoolPass<'a, J> {
         progress: &mut PassProgress,
     ) -> Option<BatchReport> {
         let batch = self.next_batch(progress)?;
-        let inputs = self.batch_inputs(batch);
         let judged = match self.judged_without_strategy(batch, progress) {
             Some(judged) => judged,
             None => {
+                let inputs = self.batch_inputs(batch);
                 let first = self.batch_range(batch).start;
                 let model = trainer.model();
                 let choices = self.strategy.choose_batch_async(model, first, inputs).await;
                 self.judge_batch(batch, choices, progress)
             }
         };
-        let update = trainer
-            .step_async(inputs, &judged.chosen, &judged.labels)
-            .await;
+        let (indices, labels) = self.training_set(&judged, progress);
+        let update = trainer.step_async(self.inputs, &indices, &labels).await;
         Some(self.conclude(judged, update, progress))
     }
 
@@ -183,8 +190,35 @@ impl<'a, J: Judge> PoolPass<'a, J> {
         })
     }
 
+    /// What the update after `judged` learns from: the pool indices of the mini-batch's
+    /// labelled trajectories, then those its rehearsal draws from the labels bought outside
+    /// it, with their labels in the same order.
+    fn training_set(
+        &self,
+        judged: &JudgedBatch,
+        progress: &PassProgress,
+    ) -> (Vec<usize>, Vec<ProcessLabel>) {
+        let range = self.batch_range(judged.report.batch);
+        let mut indices: Vec<usize> = judged.chosen.iter().map(|&o| range.start + o).collect();
+        let mut labels = judged.labels.clone();
+        let bought = progress.ledger.labelled.as_slice();
+        for index in self.rehearsal.draw(judged.report.batch, range, bought) {
+            let label = progress.bought.get(index).copied().flatten();
+            let label = label.expect("the labels bought are kept while the pass rehearses");
+            indices.push(index);
+            labels.push(label);
+        }
+        (indices, labels)
+    }
+
+    /// Whether the labels bought are kept after their update: later epochs and rehearsal
+    /// learn from them again.
+    fn keeps_labels(&self) -> bool {
+        self.epochs > 1 || self.rehearsal.is_active()
+    }
+
     /// Records a judged mini-batch (with the pool indices labelled) and the update made on it,
-    /// remembers its labels for the later epochs, and moves `progress` on. Once the label
+    /// remembers its labels for the later epochs and rehearsal, and moves `progress` on. Once the label
     /// budget is spent or the judge can buy no more, the first epoch ends: the pass goes on to
     /// the later epochs, if any, or stops.
     fn conclude(
@@ -200,7 +234,7 @@ impl<'a, J: Judge> PoolPass<'a, J> {
                 progress.ledger.labelled.push(first + offset);
             }
         }
-        if buying && self.epochs > 1 {
+        if buying && self.keeps_labels() {
             progress.bought.resize(self.pool.len(), None);
             for (&offset, &label) in judged.chosen.iter().zip(&judged.labels) {
                 progress.bought[first + offset] = Some(label);
@@ -311,7 +345,7 @@ pub struct PassProgress {
     /// judge can buy no more.
     stopped: bool,
     /// The label bought for each pool trajectory in the first epoch, by pool index, kept for
-    /// the later ones (empty when the pass has one epoch).
+    /// the later ones and for rehearsal (empty when the pass needs neither).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     bought: Vec<Option<ProcessLabel>>,
 }

@@ -53,6 +53,7 @@ fn an_ensemble_learns_the_synthetic_task_in_one_pass() {
         label_budget: None,
         warmup_updates: 0,
         epochs: 1,
+        rehearsal: Rehearsal::NONE,
     };
     let mut trainer = PrmTrainer::new(untrained, &training, pass.num_batches(), &device);
     let mut rates = Vec::new();
@@ -81,12 +82,13 @@ fn an_ensemble_learns_the_synthetic_task_in_one_pass() {
 }
 
 /// What a tiny pass is asked beside its strategy: by default no budget, no warm-up, one
-/// epoch.
+/// epoch, no rehearsal.
 #[derive(Clone, Copy, Default)]
 struct Plan {
     label_budget: Option<usize>,
     warmup_updates: usize,
     epochs: usize,
+    rehearsal: Rehearsal,
 }
 
 /// One pass of a tiny model, in mini-batches of 16, over `pool_size` generated trajectories
@@ -148,6 +150,7 @@ fn tiny_pass_read(
         label_budget: plan.label_budget,
         warmup_updates: plan.warmup_updates,
         epochs: plan.epochs.max(1),
+        rehearsal: plan.rehearsal,
     };
     let mut trainer = PrmTrainer::new(model, &training, pass.num_batches(), &device);
     let mut reports = Vec::new();
@@ -184,6 +187,10 @@ fn the_async_pass_is_the_sync_pass() {
             label_budget: Some(120),
             warmup_updates: 2,
             epochs: 2,
+            rehearsal: Rehearsal {
+                per_update: 5,
+                seed: 3,
+            },
         };
         tiny_pass_read(model.clone(), 160, rule.clone(), plan, judge, readback)
     };
@@ -320,6 +327,53 @@ fn later_epochs_replay_the_labels_bought() {
         ]
     );
     assert_eq!((ledger.labels_consumed, ledger.updates), (20, 4));
+}
+
+/// Rehearsal trains each update on earlier labels too without buying any: the judge is asked
+/// and paid as in the pass without it, every mini-batch after the first labels updates (even
+/// one that labelled nothing), and from the second such update on the model learns otherwise.
+#[test]
+fn rehearsal_trains_on_earlier_labels_without_buying_them() {
+    let sparse = Strategy::Random {
+        fraction: 0.1,
+        seed: 2,
+    };
+    let rehearsing = Plan {
+        rehearsal: Rehearsal {
+            per_update: 12,
+            seed: 1,
+        },
+        ..Plan::default()
+    };
+    let model = tiny_model();
+    let pass = |plan| {
+        let (model, strategy) = (model.clone(), sparse.clone());
+        tiny_pass_read(model, 320, strategy, plan, StoredLabelJudge, Readback::Sync)
+    };
+    let (plain_reports, plain) = pass(Plan::default());
+    let (reports, rehearsed) = pass(rehearsing);
+    assert_eq!(rehearsed.labelled, plain.labelled);
+    assert_eq!(rehearsed.labels_consumed, plain.labels_consumed);
+    let selected =
+        |reports: &[BatchReport]| -> Vec<usize> { reports.iter().map(|r| r.selected).collect() };
+    assert_eq!(selected(&reports), selected(&plain_reports));
+    let buying = selected(&reports).iter().filter(|&&s| s > 0).count();
+    let first = selected(&reports).iter().position(|&s| s > 0).unwrap();
+    assert!(
+        buying < reports.len() - first,
+        "some mini-batch labels nothing"
+    );
+    assert_eq!(plain.updates, buying);
+    assert_eq!(rehearsed.updates, reports.len() - first);
+    let losses = |reports: &[BatchReport]| -> Vec<Option<f32>> {
+        reports.iter().map(|r| r.update.map(|u| u.loss)).collect()
+    };
+    let (plain_losses, losses) = (losses(&plain_reports), losses(&reports));
+    assert_eq!(
+        plain_losses[first], losses[first],
+        "nothing to rehearse yet"
+    );
+    assert_ne!(plain_losses[first + 1..], losses[first + 1..]);
 }
 
 #[test]

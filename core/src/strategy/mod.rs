@@ -203,6 +203,15 @@ impl Strategy {
         )
     }
 
+    /// Whether the pass labels every trajectory it walks (full data and the offline passes),
+    /// so that its mini-batches are full and rehearsal has nothing to add.
+    pub fn labels_all_it_walks(&self) -> bool {
+        matches!(
+            self,
+            Strategy::RandomOffline { .. } | Strategy::ActprmOffline { .. } | Strategy::Full
+        )
+    }
+
     /// The decision on pool trajectory `index`, whose scores are `scores` (required when
     /// [`Strategy::needs_scores`]). [`Strategy::Ranked`] ranks it as a mini-batch of one.
     pub fn choose(&self, index: usize, scores: Option<&StepScores>) -> Choice {

@@ -161,6 +161,12 @@ pub struct ExperimentArgs {
     /// answers in the judge's ledger. No limit by default.
     #[arg(long, value_parser = ranges::count)]
     pub max_labels: Option<usize>,
+    /// Each update also trains on N labels bought earlier in the pass, drawn at random, so
+    /// that a strategy labelling a few trajectories of each mini-batch still updates on
+    /// about full ones; nothing more is bought. For strategies that label a part of each
+    /// mini-batch (not full data or --offline). 0, the paper's loop, rehearses nothing.
+    #[arg(long, default_value_t = 0)]
+    pub rehearse: usize,
     /// A language-model judge labels the trajectories the strategy selects, instead of the
     /// labels stored with the pool (which may then be unlabelled).
     #[command(flatten)]
@@ -252,6 +258,12 @@ pub struct SweepArgs {
     /// budget includes the warm-up's labels). 0, the paper's loop, has no guard.
     #[arg(long, default_value_t = 0)]
     pub warmup_updates: usize,
+    /// Each update also trains on N labels bought earlier in the pass (as `run --rehearse`),
+    /// for every strategy that labels a part of each mini-batch; full data and the offline
+    /// strategies label all they walk and are unaffected. 0, the paper's loop, rehearses
+    /// nothing.
+    #[arg(long, default_value_t = 0)]
+    pub rehearse: usize,
     /// Thresholds in bits for `entropy` (comma-separated).
     #[arg(long, value_delimiter = ',', default_values_t = [DEFAULT_ENTROPY_THRESHOLD], value_parser = ranges::bits, allow_negative_numbers = true)]
     pub entropy_thresholds: Vec<f32>,

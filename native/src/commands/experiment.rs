@@ -43,6 +43,9 @@ struct RunRecord<'a> {
     seed: u64,
     /// Updates made on every trajectory before the strategy may trust any.
     warmup_updates: usize,
+    /// Earlier labels each update rehearses (absent: none).
+    #[serde(skip_serializing_if = "is_zero")]
+    rehearse: usize,
     /// The label budget that ends the pass, if any.
     max_labels: Option<usize>,
     backend: &'a str,
@@ -52,6 +55,11 @@ struct RunRecord<'a> {
     /// The served judge, when one labels the pool.
     #[serde(skip_serializing_if = "Option::is_none")]
     judge: Option<JudgeSettings<'a>>,
+}
+
+/// Whether `count` is 0, so that a run record without the setting reads as before it existed.
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// `actprm run`: a score-based strategy (the ActPRM rule by default) decides what is labelled.
@@ -133,6 +141,13 @@ fn execute(
     backend: &Backend,
 ) -> Result<()> {
     args.model.refuse_runaway_decay()?;
+    if args.rehearse > 0 && strategy.labels_all_it_walks() {
+        bail!(
+            "--rehearse adds earlier labels to mini-batches of which a part is labelled, and {} \
+             labels every trajectory it walks: drop --rehearse",
+            strategy.name()
+        );
+    }
     let started = Instant::now();
     let name = strategy.name();
     let out = args
@@ -171,6 +186,7 @@ fn execute(
         eval_size: args.pool.eval_size,
         seed: args.seed,
         warmup_updates,
+        rehearse: args.rehearse,
         max_labels: args.max_labels,
         backend: &backend.description,
         task: &data.task,
@@ -206,6 +222,7 @@ fn execute(
             strategy,
             label_budget: args.max_labels,
             warmup_updates,
+            rehearse: args.rehearse,
         },
         judge,
         start,

@@ -261,6 +261,10 @@ fn experiment(
             } else {
                 0
             },
+            rehearse: match strategy.labels_all_it_walks() {
+                true => 0,
+                false => args.rehearse,
+            },
             ..PassPlan::new(strategy)
         },
         &mut StoredLabelJudge,

@@ -19,7 +19,7 @@ use crate::tasks::task_settings;
 
 /// Settings sweep.json gained after sweeps were first recorded, each with the value that the
 /// sweeps recorded without it ran with.
-fn settings_added_later() -> [(&'static str, serde_json::Value); 15] {
+fn settings_added_later() -> [(&'static str, serde_json::Value); 16] {
     [
         ("step_reading", json!(StepReading::Whole.name())),
         ("error_weight", json!(1.0)),
@@ -36,6 +36,7 @@ fn settings_added_later() -> [(&'static str, serde_json::Value); 15] {
         ("loss_steps", json!(LossSteps::All.name())),
         ("step_feature", json!(StepFeature::Separator.name())),
         ("epochs", json!(1)),
+        ("rehearse", json!(0)),
     ]
 }
 
@@ -82,6 +83,7 @@ pub fn check_settings(args: &SweepArgs) -> Result<()> {
         "clipping": args.model.clipping.name(),
         "tau": args.tau,
         "warmup_updates": args.warmup_updates,
+        "rehearse": args.rehearse,
         "processbench": args.benchmarks.processbench,
         "prmbench": args.benchmarks.prmbench,
     });
@@ -158,6 +160,7 @@ mod tests {
                 "loss_steps": "all",
                 "step_feature": "separator",
                 "epochs": 1,
+                "rehearse": 0,
             })
         );
         let mut recorded = json!({
@@ -176,6 +179,7 @@ mod tests {
             "loss_steps": "last",
             "step_feature": "separator-and-mean",
             "epochs": 3,
+            "rehearse": 14,
         });
         let before = recorded.clone();
         assert!(!fill_settings_added_later(&mut recorded));
