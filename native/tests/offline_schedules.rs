@@ -108,8 +108,15 @@ fn the_random_baselines_label_the_same_trajectories_on_three_schedules() {
             .collect()
     };
     let (plain_losses, rehearsed_losses) = (losses("in-pass"), losses("rehearsed"));
-    assert_eq!(plain_losses[0], rehearsed_losses[0], "nothing to rehearse yet");
-    assert_ne!(plain_losses[1..], rehearsed_losses[1..], "earlier labels reach the model");
+    assert_eq!(
+        plain_losses[0], rehearsed_losses[0],
+        "nothing to rehearse yet"
+    );
+    assert_ne!(
+        plain_losses[1..],
+        rehearsed_losses[1..],
+        "earlier labels reach the model"
+    );
     assert_eq!(offline["updates"].as_u64(), Some(offline_updates(labels)));
     assert_eq!(offline["selected_by_tenth"].as_array().unwrap().len(), 10);
 
@@ -145,7 +152,8 @@ fn a_sweep_trains_actprms_own_labels_offline() {
     };
     let refused = actprm_refused(&sweep("actprm-offline"));
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("add actprm to --strategies"),
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("add actprm or actprm-ranked to --strategies"),
         "{refused:?}"
     );
     actprm(&sweep("actprm,actprm-offline"));

@@ -96,7 +96,7 @@ fn validate(args: &SweepArgs) -> Result<()> {
     if args.strategies.contains(&StrategyArg::ActprmOffline) && !followed {
         bail!(
             "actprm-offline trains on what each actprm or actprm-ranked experiment labelled: \
-             add actprm to --strategies"
+             add actprm or actprm-ranked to --strategies"
         );
     }
     Ok(())
