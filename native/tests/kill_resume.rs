@@ -62,6 +62,9 @@ fn run_killed_at_several_points_goes_on_from_its_last_save_to_the_end_of_a_run_n
             "16",
             "--checkpoint-every",
             "5",
+            // Rehearsal draws from the labels bought so far, which the saved state keeps.
+            "--rehearse",
+            "8",
             "--seed",
             seed,
             "--out",
