@@ -1,6 +1,7 @@
 //! The pool-based active-learning loop (docs/method.md §4, the paper's Algorithm 1): one pass over
 //! the pool with a cold start; each mini-batch is scored, the uncertain trajectories are sent to
-//! the judge, and the model is updated on them alone.
+//! the judge, and the model is updated on them alone, or on them and labels bought earlier
+//! when the pass rehearses (`rehearsal.rs`).
 
 use std::ops::Range;
 
@@ -199,7 +200,11 @@ impl<'a, J: Judge> PoolPass<'a, J> {
         progress: &PassProgress,
     ) -> (Vec<usize>, Vec<ProcessLabel>) {
         let range = self.batch_range(judged.report.batch);
-        let mut indices: Vec<usize> = judged.chosen.iter().map(|&o| range.start + o).collect();
+        let mut indices: Vec<usize> = judged
+            .chosen
+            .iter()
+            .map(|&offset| range.start + offset)
+            .collect();
         let mut labels = judged.labels.clone();
         let bought = progress.ledger.labelled.as_slice();
         for index in self.rehearsal.draw(judged.report.batch, range, bought) {
@@ -218,9 +223,9 @@ impl<'a, J: Judge> PoolPass<'a, J> {
     }
 
     /// Records a judged mini-batch (with the pool indices labelled) and the update made on it,
-    /// remembers its labels for the later epochs and rehearsal, and moves `progress` on. Once the label
-    /// budget is spent or the judge can buy no more, the first epoch ends: the pass goes on to
-    /// the later epochs, if any, or stops.
+    /// remembers its labels for the later epochs and rehearsal, and moves `progress` on. Once
+    /// the label budget is spent or the judge can buy no more, the first epoch ends: the pass
+    /// goes on to the later epochs, if any, or stops.
     fn conclude(
         &self,
         judged: JudgedBatch,
