@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use actprm_core::pool_indices::PoolIndices;
-use common::{TINY_MODEL, actprm, actprm_refused, read_json, scratch, sweep_results};
+use common::{TINY_MODEL, actprm, actprm_refused, read_json, read_jsonl, scratch, sweep_results};
 
 /// Settings under which a tiny actprm pass labels only a part of a pool of 96: a short
 /// warm-up, a quick learner and loose thresholds.
@@ -101,10 +101,10 @@ fn the_random_baselines_label_the_same_trajectories_on_three_schedules() {
     assert_eq!(in_pass["updates"].as_u64(), Some(buying));
     assert_eq!(rehearsed["updates"].as_u64(), Some(6), "{rehearsed}");
     let losses = |name: &str| -> Vec<serde_json::Value> {
-        let log = std::fs::read_to_string(dir.join(name).join("metrics.jsonl")).unwrap();
-        let reports = log.lines().map(|line| serde_json::from_str(line).unwrap());
+        let reports = read_jsonl(&dir.join(name).join("metrics.jsonl"));
         reports
-            .map(|report: serde_json::Value| report["update"]["loss"].clone())
+            .iter()
+            .map(|report| report["update"]["loss"].clone())
             .collect()
     };
     let (plain_losses, rehearsed_losses) = (losses("in-pass"), losses("rehearsed"));

@@ -35,7 +35,12 @@ pub const ONE_SEED_SWEEP: [&str; 8] = [
 
 /// The results a sweep in `out` recorded, one per experiment.
 pub fn sweep_results(out: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(out.join("results.jsonl"))
+    read_jsonl(&out.join("results.jsonl"))
+}
+
+/// Every line of a JSON-lines file, parsed.
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
         .unwrap()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
