@@ -1,7 +1,7 @@
 //! How one pass over the pool runs: what it labels and when it stops ([`PassPlan`]), what it
 //! walks and how often ([`PassWalk`]), and where a stopped pass goes on from ([`ResumedPass`]).
 
-use actprm_core::active::{PassProgress, num_batches};
+use actprm_core::active::{PassProgress, Rehearsal, num_batches};
 use actprm_core::model::EnsemblePrm;
 use actprm_core::strategy::Strategy;
 use actprm_core::trainer::{TrainerState, TrainingConfig};
@@ -15,9 +15,9 @@ pub struct PassPlan {
     pub label_budget: Option<usize>,
     /// Updates made on every trajectory before the strategy may trust any (0: none).
     pub warmup_updates: usize,
-    /// Labels bought earlier that each update rehearses beside its mini-batch's own (0: none,
-    /// the paper's loop).
-    pub rehearse: usize,
+    /// Labels bought earlier that each update rehearses beside its mini-batch's own
+    /// ([`Rehearsal::NONE`]: the paper's loop).
+    pub rehearsal: Rehearsal,
 }
 
 impl PassPlan {
@@ -27,7 +27,7 @@ impl PassPlan {
             strategy,
             label_budget: None,
             warmup_updates: 0,
-            rehearse: 0,
+            rehearsal: Rehearsal::NONE,
         }
     }
 }

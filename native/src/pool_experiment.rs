@@ -3,7 +3,7 @@
 //! evaluation.
 
 use actprm_core::Trajectory;
-use actprm_core::active::{BatchReport, PassProgress, PoolPass, Rehearsal};
+use actprm_core::active::{BatchReport, PassProgress, PoolPass};
 use actprm_core::budget::BudgetLedger;
 use actprm_core::checkpoint::CheckpointConfig;
 use actprm_core::encoding::EncodingConfig;
@@ -246,10 +246,7 @@ impl ExperimentData {
             label_budget: plan.label_budget,
             warmup_updates: plan.warmup_updates,
             epochs,
-            rehearsal: Rehearsal {
-                per_update: plan.rehearse,
-                seed: training.seed,
-            },
+            rehearsal: plan.rehearsal,
         };
         let total_steps = pass.num_batches();
         let (mut trainer, progress) = match resumed {

@@ -33,12 +33,13 @@ fn offline_updates(labels: u64) -> u64 {
     walk * 6u64.div_ceil(walk)
 }
 
-/// In-pass random, the same with rehearsal, and random-offline label the same trajectories:
-/// in-pass updates on the mini-batches that labelled any, rehearsal on every mini-batch from
-/// the first that did, the offline pass on full mini-batches of its draws. Rehearsing on an
-/// offline pass, which labels all it walks, is refused.
+/// In-pass random, the same with rehearsal (from every label bought or from the last ones), and
+/// random-offline label the same trajectories: in-pass updates on the mini-batches that
+/// labelled any, rehearsal on every mini-batch from the first that did, the offline pass on
+/// full mini-batches of its draws. Rehearsing on an offline pass, which labels all it walks,
+/// and a window smaller than the draw are refused.
 #[test]
-fn the_random_baselines_label_the_same_trajectories_on_three_schedules() {
+fn the_random_baselines_label_the_same_trajectories_on_every_schedule() {
     let dir = scratch("random-baselines");
     let train = |name: &str, extra: &[&str]| {
         let out = dir.join(name);
@@ -75,15 +76,23 @@ fn the_random_baselines_label_the_same_trajectories_on_three_schedules() {
     };
     let (in_pass_record, in_pass) = ledger("in-pass", &[]);
     let (rehearsed_record, rehearsed) = ledger("rehearsed", &["--rehearse", "13"]);
+    let (windowed_record, windowed) =
+        ledger("windowed", &["--rehearse", "13", "--rehearse-window", "13"]);
     let (offline_record, offline) = ledger("offline", &["--offline"]);
     assert_eq!(in_pass_record["strategy"]["name"], "random");
     assert_eq!(rehearsed_record["strategy"]["name"], "random");
     assert_eq!(offline_record["strategy"]["name"], "random-offline");
     assert_eq!(in_pass_record.get("rehearse"), None, "as before rehearsal");
     assert_eq!(rehearsed_record["rehearse"], 13);
+    assert_eq!(
+        rehearsed_record.get("rehearse_window"),
+        None,
+        "as before windows"
+    );
+    assert_eq!(windowed_record["rehearse_window"], 13);
     let labels = in_pass["labels_consumed"].as_u64().unwrap();
     assert!(labels > 16 && labels < 48, "{in_pass}");
-    for other in [&rehearsed, &offline] {
+    for other in [&rehearsed, &windowed, &offline] {
         assert_eq!(other["labels_consumed"], in_pass["labels_consumed"]);
         assert_eq!(
             other["labelled"], in_pass["labelled"],
@@ -100,6 +109,7 @@ fn the_random_baselines_label_the_same_trajectories_on_three_schedules() {
         .count() as u64;
     assert_eq!(in_pass["updates"].as_u64(), Some(buying));
     assert_eq!(rehearsed["updates"].as_u64(), Some(6), "{rehearsed}");
+    assert_eq!(windowed["updates"].as_u64(), Some(6), "{windowed}");
     let losses = |name: &str| -> Vec<serde_json::Value> {
         let reports = read_jsonl(&dir.join(name).join("metrics.jsonl"));
         reports
@@ -117,6 +127,13 @@ fn the_random_baselines_label_the_same_trajectories_on_three_schedules() {
         rehearsed_losses[1..],
         "earlier labels reach the model"
     );
+    // Once more than 13 labels are bought, the window leaves the first ones out.
+    let windowed_losses = losses("windowed");
+    assert_eq!(windowed_losses[..2], rehearsed_losses[..2]);
+    assert_ne!(
+        windowed_losses, rehearsed_losses,
+        "the window draws otherwise"
+    );
     assert_eq!(offline["updates"].as_u64(), Some(offline_updates(labels)));
     assert_eq!(offline["selected_by_tenth"].as_array().unwrap().len(), 10);
 
@@ -124,6 +141,15 @@ fn the_random_baselines_label_the_same_trajectories_on_three_schedules() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
         stderr.contains("random-offline labels every trajectory it walks: drop --rehearse"),
+        "{stderr}"
+    );
+    let refused = actprm_refused(&train(
+        "refused-window",
+        &["--rehearse", "4", "--rehearse-window", "3"],
+    ));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("--rehearse-window 3 is a window of labels to draw --rehearse 4 from"),
         "{stderr}"
     );
     std::fs::remove_dir_all(&dir).ok();

@@ -11,13 +11,20 @@ use crate::rng::SeededRng;
 /// (the random baselines draw trajectory `i` from stream `i`).
 const STREAM_SALT: u64 = 0x5245_4845_4152_5345;
 
-/// How many earlier labels each update rehearses, and from which seed they are drawn.
+/// How many earlier labels each update rehearses, from which of them, and from which seed they
+/// are drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Rehearsal {
     /// Labels drawn for each update, without repeats, from those bought outside its
     /// mini-batch (every one of them while fewer are bought). 0, the paper's loop, rehearses
     /// nothing.
     pub per_update: usize,
+    /// The draws come from the `window` labels bought last before the mini-batch, in the
+    /// walk's order (0: from every label bought). Drawing from all of them trains a label
+    /// bought early far more often than one bought late; a window of W labels, filled at k
+    /// labels a mini-batch, trains each about `per_update / k` times, wherever the pass
+    /// bought it.
+    pub window: usize,
     /// Seed of the draws: mini-batch `b` draws from a stream of its own, so a resumed pass
     /// draws what the uninterrupted one would.
     pub seed: u64,
@@ -27,6 +34,7 @@ impl Rehearsal {
     /// No rehearsal: the paper's loop.
     pub const NONE: Self = Self {
         per_update: 0,
+        window: 0,
         seed: 0,
     };
 
@@ -36,16 +44,27 @@ impl Rehearsal {
     }
 
     /// The pool indices mini-batch `batch`, which spans pool indices `within`, rehearses:
-    /// `per_update` of those in `bought` (increasing pool indices) that lie outside `within`,
-    /// drawn uniformly without repeats, in increasing order.
+    /// `per_update` of those in `bought` (increasing pool indices) that lie outside `within`
+    /// and in the window, drawn uniformly without repeats, in increasing order.
+    ///
+    /// The window counts back from `within` in the order the pass walks the pool: first the
+    /// labels before it, then, in a later walk, those after it, bought by the walk before.
     pub fn draw(&self, batch: usize, within: Range<usize>, bought: &[usize]) -> Vec<usize> {
         let start = bought.partition_point(|&index| index < within.start);
         let end = bought.partition_point(|&index| index < within.end);
-        let outside = |position: usize| match position < start {
-            true => bought[position],
-            false => bought[position + (end - start)],
+        let outside_within = bought.len() - (end - start);
+        // The window is the labels bought[first..start] and bought[last..].
+        let (first, last) = match self.window {
+            0 => (0, end),
+            window if window >= outside_within => (0, end),
+            window if window <= start => (start - window, bought.len()),
+            window => (0, bought.len() - (window - start)),
         };
-        let candidates = bought.len() - (end - start);
+        let outside = |position: usize| match position < start - first {
+            true => bought[first + position],
+            false => bought[last + position - (start - first)],
+        };
+        let candidates = (start - first) + (bought.len() - last);
         if self.per_update >= candidates {
             return (0..candidates).map(outside).collect();
         }
@@ -78,6 +97,7 @@ mod tests {
     fn rehearsal(per_update: usize) -> Rehearsal {
         Rehearsal {
             per_update,
+            window: 0,
             seed: 7,
         }
     }
@@ -110,6 +130,7 @@ mod tests {
         let draw = |seed, batch| {
             Rehearsal {
                 per_update: 5,
+                window: 0,
                 seed,
             }
             .draw(batch, 0..16, &bought)
@@ -132,6 +153,70 @@ mod tests {
         // standard deviation of about 65.
         for count in counts {
             assert!((5_700..6_300).contains(&count), "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn a_window_draws_from_the_labels_bought_last_before_the_mini_batch() {
+        let bought: Vec<usize> = (0..100).step_by(2).collect();
+        let windowed = |window| Rehearsal {
+            window,
+            ..rehearsal(4)
+        };
+        for batch in 0..200 {
+            let drawn = windowed(6).draw(batch, 40..56, &bought);
+            assert_eq!(drawn.len(), 4);
+            assert!(
+                drawn.iter().all(|index| (28..40).contains(index)),
+                "{drawn:?}"
+            );
+        }
+        // Fewer before the mini-batch than the window: the rest comes from the end of the
+        // earlier walk, the labels bought last before those.
+        assert_eq!(windowed(5).draw(0, 4..96, &bought), [0, 2, 96, 98]);
+        assert_eq!(windowed(3).draw(0, 4..96, &bought), [0, 2, 98]);
+        // A window as large as what lies outside the mini-batch draws as no window does.
+        for batch in 0..50 {
+            assert_eq!(
+                windowed(34).draw(batch, 30..62, &bought),
+                rehearsal(4).draw(batch, 30..62, &bought)
+            );
+        }
+    }
+
+    #[test]
+    fn a_window_trains_early_and_late_labels_alike() {
+        // A pass buying 2 labels in each mini-batch of 16, rehearsing 8 a mini-batch.
+        let exposure = |window| {
+            let mut bought = Vec::new();
+            let mut drawn = vec![0usize; 2 * 400];
+            for batch in 0..400 {
+                let within = batch * 16..(batch + 1) * 16;
+                for index in (Rehearsal {
+                    window,
+                    ..rehearsal(8)
+                })
+                .draw(batch, within, &bought)
+                {
+                    drawn[index / 8] += 1;
+                }
+                bought.extend([batch * 16, batch * 16 + 8]);
+            }
+            let early: usize = drawn[20..120].iter().sum();
+            let late: usize = drawn[600..700].iter().sum();
+            (early as f64 / 100.0, late as f64 / 100.0)
+        };
+        let (early, late) = exposure(0);
+        assert!(
+            early > 5.0 * late,
+            "every label: {early} early, {late} late"
+        );
+        let (early, late) = exposure(32);
+        for times in [early, late] {
+            assert!(
+                (3.6..4.4).contains(&times),
+                "window 32: {early} early, {late} late"
+            );
         }
     }
 }

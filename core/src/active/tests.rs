@@ -189,6 +189,7 @@ fn the_async_pass_is_the_sync_pass() {
             epochs: 2,
             rehearsal: Rehearsal {
                 per_update: 5,
+                window: 40,
                 seed: 3,
             },
         };
@@ -341,6 +342,7 @@ fn rehearsal_trains_on_earlier_labels_without_buying_them() {
     let rehearsing = Plan {
         rehearsal: Rehearsal {
             per_update: 12,
+            window: 0,
             seed: 1,
         },
         ..Plan::default()

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use actprm_core::active::Rehearsal;
 use actprm_core::data::default_data_dir;
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::{
@@ -161,12 +162,8 @@ pub struct ExperimentArgs {
     /// answers in the judge's ledger. No limit by default.
     #[arg(long, value_parser = ranges::count)]
     pub max_labels: Option<usize>,
-    /// Each update also trains on N labels bought earlier in the pass, drawn at random, so
-    /// that a strategy labelling a few trajectories of each mini-batch still updates on
-    /// about full ones; nothing more is bought. For strategies that label a part of each
-    /// mini-batch (not full data or --offline). 0, the paper's loop, rehearses nothing.
-    #[arg(long, default_value_t = 0)]
-    pub rehearse: usize,
+    #[command(flatten)]
+    pub rehearsal: RehearsalArgs,
     /// A language-model judge labels the trajectories the strategy selects, instead of the
     /// labels stored with the pool (which may then be unlabelled).
     #[command(flatten)]
@@ -179,6 +176,50 @@ pub struct ExperimentArgs {
     /// whatever its settings.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Labels bought earlier that each update of a pool pass trains on beside its mini-batch's own
+/// (docs/method.md §4).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct RehearsalArgs {
+    /// Each update also trains on N labels bought earlier in the pass, drawn at random, so
+    /// that a strategy labelling a few trajectories of each mini-batch still updates on
+    /// about full ones; nothing more is bought. Only for strategies that label a part of each
+    /// mini-batch: `run` and `train` refuse it for full data and --offline, `sweep` leaves
+    /// those unrehearsed. 0, the paper's loop, rehearses nothing.
+    #[arg(long, default_value_t = 0)]
+    pub rehearse: usize,
+    /// Draw the rehearsed labels from the W bought last before each mini-batch (at least
+    /// --rehearse), instead of from every label bought. From all of them, a label bought
+    /// early is trained far more often than one bought late; from a window filled at k labels
+    /// a mini-batch, each label is trained about N / k times, wherever the pass bought it.
+    /// 0 draws from every label bought.
+    #[arg(long, default_value_t = 0, value_name = "W")]
+    pub rehearse_window: usize,
+}
+
+impl RehearsalArgs {
+    /// The rehearsal of a pass whose draws follow `seed`.
+    pub fn with_seed(&self, seed: u64) -> Rehearsal {
+        Rehearsal {
+            per_update: self.rehearse,
+            window: self.rehearse_window,
+            seed,
+        }
+    }
+
+    /// Refuses a window without rehearsal, or one too small to draw --rehearse labels from.
+    pub fn refuse_unusable(&self) -> anyhow::Result<()> {
+        if self.rehearse_window > 0 && self.rehearse_window < self.rehearse.max(1) {
+            anyhow::bail!(
+                "--rehearse-window {} is a window of labels to draw --rehearse {} from: it \
+                 must hold at least as many (or be 0, every label bought)",
+                self.rehearse_window,
+                self.rehearse
+            );
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Args)]
@@ -258,12 +299,8 @@ pub struct SweepArgs {
     /// budget includes the warm-up's labels). 0, the paper's loop, has no guard.
     #[arg(long, default_value_t = 0)]
     pub warmup_updates: usize,
-    /// Each update also trains on N labels bought earlier in the pass (as `run --rehearse`),
-    /// for every strategy that labels a part of each mini-batch; full data and the offline
-    /// strategies label all they walk and are unaffected. 0, the paper's loop, rehearses
-    /// nothing.
-    #[arg(long, default_value_t = 0)]
-    pub rehearse: usize,
+    #[command(flatten)]
+    pub rehearsal: RehearsalArgs,
     /// Thresholds in bits for `entropy` (comma-separated).
     #[arg(long, value_delimiter = ',', default_values_t = [DEFAULT_ENTROPY_THRESHOLD], value_parser = ranges::bits, allow_negative_numbers = true)]
     pub entropy_thresholds: Vec<f32>,

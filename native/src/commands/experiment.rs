@@ -46,6 +46,9 @@ struct RunRecord<'a> {
     /// Earlier labels each update rehearses (absent: none).
     #[serde(skip_serializing_if = "is_zero")]
     rehearse: usize,
+    /// The labels bought last that they are drawn from (absent: every label bought).
+    #[serde(skip_serializing_if = "is_zero")]
+    rehearse_window: usize,
     /// The label budget that ends the pass, if any.
     max_labels: Option<usize>,
     backend: &'a str,
@@ -141,7 +144,8 @@ fn execute(
     backend: &Backend,
 ) -> Result<()> {
     args.model.refuse_runaway_decay()?;
-    if args.rehearse > 0 && strategy.labels_all_it_walks() {
+    args.rehearsal.refuse_unusable()?;
+    if args.rehearsal.rehearse > 0 && strategy.labels_all_it_walks() {
         bail!(
             "--rehearse adds earlier labels to mini-batches of which a part is labelled, and {} \
              labels every trajectory it walks: drop --rehearse",
@@ -186,7 +190,8 @@ fn execute(
         eval_size: args.pool.eval_size,
         seed: args.seed,
         warmup_updates,
-        rehearse: args.rehearse,
+        rehearse: args.rehearsal.rehearse,
+        rehearse_window: args.rehearsal.rehearse_window,
         max_labels: args.max_labels,
         backend: &backend.description,
         task: &data.task,
@@ -222,7 +227,7 @@ fn execute(
             strategy,
             label_budget: args.max_labels,
             warmup_updates,
-            rehearse: args.rehearse,
+            rehearsal: args.rehearsal.with_seed(training.seed),
         },
         judge,
         start,

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use actprm_core::active;
+use actprm_core::active::{self, Rehearsal};
 use actprm_core::eval::Evaluation;
 use actprm_core::eval::threshold::choose_threshold;
 use actprm_core::judge::StoredLabelJudge;
@@ -81,6 +81,7 @@ fn validate(args: &SweepArgs) -> Result<()> {
         bail!("--seeds, --heads and --strategies each need at least one value");
     }
     args.model.refuse_runaway_decay()?;
+    args.rehearsal.refuse_unusable()?;
     refuse_repeats("--seeds", &args.seeds)?;
     refuse_repeats("--heads", &args.heads)?;
     let strategies: Vec<String> = args.strategies.iter().map(|s| s.name()).collect();
@@ -261,9 +262,9 @@ fn experiment(
             } else {
                 0
             },
-            rehearse: match strategy.labels_all_it_walks() {
-                true => 0,
-                false => args.rehearse,
+            rehearsal: match strategy.labels_all_it_walks() {
+                true => Rehearsal::NONE,
+                false => args.rehearsal.with_seed(training.seed),
             },
             ..PassPlan::new(strategy)
         },

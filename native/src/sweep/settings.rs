@@ -19,7 +19,7 @@ use crate::tasks::task_settings;
 
 /// Settings sweep.json gained after sweeps were first recorded, each with the value that the
 /// sweeps recorded without it ran with.
-fn settings_added_later() -> [(&'static str, serde_json::Value); 16] {
+fn settings_added_later() -> [(&'static str, serde_json::Value); 17] {
     [
         ("step_reading", json!(StepReading::Whole.name())),
         ("error_weight", json!(1.0)),
@@ -37,6 +37,7 @@ fn settings_added_later() -> [(&'static str, serde_json::Value); 16] {
         ("step_feature", json!(StepFeature::Separator.name())),
         ("epochs", json!(1)),
         ("rehearse", json!(0)),
+        ("rehearse_window", json!(0)),
     ]
 }
 
@@ -83,7 +84,8 @@ pub fn check_settings(args: &SweepArgs) -> Result<()> {
         "clipping": args.model.clipping.name(),
         "tau": args.tau,
         "warmup_updates": args.warmup_updates,
-        "rehearse": args.rehearse,
+        "rehearse": args.rehearsal.rehearse,
+        "rehearse_window": args.rehearsal.rehearse_window,
         "processbench": args.benchmarks.processbench,
         "prmbench": args.benchmarks.prmbench,
     });
@@ -161,6 +163,7 @@ mod tests {
                 "step_feature": "separator",
                 "epochs": 1,
                 "rehearse": 0,
+                "rehearse_window": 0,
             })
         );
         let mut recorded = json!({
@@ -180,6 +183,7 @@ mod tests {
             "step_feature": "separator-and-mean",
             "epochs": 3,
             "rehearse": 14,
+            "rehearse_window": 56,
         });
         let before = recorded.clone();
         assert!(!fill_settings_added_later(&mut recorded));
