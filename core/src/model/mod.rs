@@ -15,6 +15,7 @@ mod masked_softmax;
 mod prm;
 mod small_transformer;
 mod step_feature;
+mod swiglu;
 mod validation;
 
 pub use backbone::{PrmBackbone, PrmBackboneConfig};

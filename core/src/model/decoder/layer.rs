@@ -5,7 +5,6 @@
 
 use burn::module::Module;
 use burn::nn::{Linear, RmsNorm};
-use burn::tensor::activation::silu;
 use burn::tensor::{Bool, Tensor};
 
 use super::cache::LayerCache;
@@ -14,6 +13,7 @@ use super::lora::{AttentionAdapters, LoraConfig, LoraTarget};
 use super::parameters::ParameterSource;
 use super::rope::RotaryTables;
 use crate::model::masked_softmax::masked_softmax;
+use crate::model::swiglu::swiglu;
 use crate::rng::SeededRng;
 
 /// Grouped-query self-attention.
@@ -231,7 +231,10 @@ impl DecoderAttention {
 
 impl DecoderMlp {
     fn forward(&self, input: Tensor<3>) -> Tensor<3> {
-        let gate = silu(self.gate_proj.forward(input.clone()));
-        self.down_proj.forward(gate * self.up_proj.forward(input))
+        let gated = swiglu(
+            self.gate_proj.forward(input.clone()),
+            self.up_proj.forward(input),
+        );
+        self.down_proj.forward(gated)
     }
 }
