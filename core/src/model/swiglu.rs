@@ -92,7 +92,9 @@ mod tests {
         let gates: Vec<f32> = (0..count)
             .map(|i| (i as f32 - count as f32 / 2.0) / 3_000.0)
             .collect();
-        let ups: Vec<f32> = (0..count).map(|i| ((i % 97) as f32 - 48.0) / 16.0).collect();
+        let ups: Vec<f32> = (0..count)
+            .map(|i| ((i % 97) as f32 - 48.0) / 16.0)
+            .collect();
         let shape = [3, 40_009];
         let tolerance = Tolerance::rel_abs(1e-6, 1e-6);
         for device in [Device::flex(), Device::flex().autodiff()] {
