@@ -55,8 +55,7 @@ impl Rehearsal {
         let outside_within = bought.len() - (end - start);
         // The window is the labels bought[first..start] and bought[last..].
         let (first, last) = match self.window {
-            0 => (0, end),
-            window if window >= outside_within => (0, end),
+            window if window == 0 || window >= outside_within => (0, end),
             window if window <= start => (start - window, bought.len()),
             window => (0, bought.len() - (window - start)),
         };

@@ -208,9 +208,9 @@ impl RehearsalArgs {
         }
     }
 
-    /// Refuses a window without rehearsal, or one too small to draw --rehearse labels from.
+    /// Refuses a window too small to draw --rehearse labels from.
     pub fn refuse_unusable(&self) -> anyhow::Result<()> {
-        if self.rehearse_window > 0 && self.rehearse_window < self.rehearse.max(1) {
+        if self.rehearse_window > 0 && self.rehearse_window < self.rehearse {
             anyhow::bail!(
                 "--rehearse-window {} is a window of labels to draw --rehearse {} from: it \
                  must hold at least as many (or be 0, every label bought)",
