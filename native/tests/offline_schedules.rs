@@ -152,6 +152,12 @@ fn the_random_baselines_label_the_same_trajectories_on_every_schedule() {
         stderr.contains("--rehearse-window 3 is a window of labels to draw --rehearse 4 from"),
         "{stderr}"
     );
+    let refused = actprm_refused(&train("refused-lone-window", &["--rehearse-window", "8"]));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("without --rehearse nothing is rehearsed"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -193,7 +193,7 @@ pub struct RehearsalArgs {
     /// --rehearse), instead of from every label bought. From all of them, a label bought
     /// early is trained far more often than one bought late; from a window filled at k labels
     /// a mini-batch, each label is trained about N / k times, wherever the pass bought it.
-    /// 0 draws from every label bought.
+    /// Needs --rehearse; 0 draws from every label bought.
     #[arg(long, default_value_t = 0, value_name = "W")]
     pub rehearse_window: usize,
 }
@@ -208,8 +208,16 @@ impl RehearsalArgs {
         }
     }
 
-    /// Refuses a window too small to draw --rehearse labels from.
+    /// Refuses a window without rehearsal, which would change nothing, and a window too
+    /// small to draw --rehearse labels from.
     pub fn refuse_unusable(&self) -> anyhow::Result<()> {
+        if self.rehearse_window > 0 && self.rehearse == 0 {
+            anyhow::bail!(
+                "--rehearse-window {} is where --rehearse draws its labels from: without \
+                 --rehearse nothing is rehearsed (give --rehearse N, or drop the window)",
+                self.rehearse_window
+            );
+        }
         if self.rehearse_window > 0 && self.rehearse_window < self.rehearse {
             anyhow::bail!(
                 "--rehearse-window {} is a window of labels to draw --rehearse {} from: it \
