@@ -2,8 +2,10 @@
 //! random BERT with three heads reads two trajectories padded into one batch, and the gradient
 //! of ActPRM's loss (classification with erroneous steps weighted, plus λ times the anchor
 //! term, θ away from θ₀) with respect to every encoder and head parameter matches autograd's,
-//! computed in float64. Runs on flex under autodiff, the path fine-tuning takes (burn's fused
-//! attention, not the host kernels); the files are committed, so it runs everywhere.
+//! computed in float64. Runs on flex under autodiff, the path fine-tuning takes (with the
+//! `cpu-kernels` feature, GELU and the attention's masked softmax on the host kernels, forward
+//! and backward; without it, burn's ops and fused attention); the files are committed, so it
+//! runs everywhere.
 
 use std::collections::BTreeMap;
 use std::path::Path;

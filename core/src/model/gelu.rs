@@ -2,27 +2,37 @@
 //!
 //! burn-flex evaluates it one element at a time with libm's `erff`, on one thread: after the
 //! matrix products, the largest cost of a MiniLM forward pass on the CPU (docs/performance.md).
-//! With the `cpu-kernels` feature, a tensor on the plain flex device (no autodiff) is computed
-//! here instead: in place on its own buffer, with a closed-form approximation of erf (within
-//! 1e-6) that the compiler vectorises, spread over rayon's threads. Everywhere else burn's own
-//! op runs.
+//! With the `cpu-kernels` feature, a tensor on the flex device is computed here instead, with a
+//! closed-form approximation of erf (within 1e-6) that the compiler vectorises, spread over
+//! rayon's threads: without autodiff in place on its own buffer, under autodiff with its
+//! derivative computed the same way in the backward pass (`gelu_autodiff.rs`). Everywhere else
+//! burn's own op runs.
 
 use burn::tensor::Tensor;
 
 /// GELU of every element.
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     #[cfg(feature = "cpu-kernels")]
-    if crate::model::host::is_plain_flex(&x.device()) {
-        return cpu::gelu(x);
+    {
+        use crate::model::host::{is_flex_autodiff, is_plain_flex};
+        if is_plain_flex(&x.device()) {
+            return cpu::gelu(x);
+        }
+        if is_flex_autodiff(&x.device()) {
+            return crate::model::gelu_autodiff::gelu(x);
+        }
     }
     burn::tensor::activation::gelu(x)
 }
 
 #[cfg(feature = "cpu-kernels")]
-mod cpu {
+pub(crate) mod cpu {
     use burn::tensor::Tensor;
 
     use crate::model::host::{CHUNK, Kernel, Simd, exp_nonpositive, for_each_chunk};
+
+    /// 1 / √(2π), the standard normal density at 0.
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
 
     /// erf(x) to within 1e-6 absolute: Abramowitz and Stegun's formula 7.1.26,
     /// `1 − (a₁t + a₂t² + a₃t³ + a₄t⁴ + a₅t⁵)·e^(−x²)` with `t = 1 / (1 + p·x)` for x ≥ 0 (an error
@@ -51,6 +61,15 @@ mod cpu {
         0.5 * x * (1.0 + erf_f32(x * std::f32::consts::FRAC_1_SQRT_2))
     }
 
+    /// GELU's derivative, `Φ(x) + x·φ(x)`, through [`erf_f32`] and the vectorisable
+    /// exponential.
+    #[inline(always)]
+    pub(super) fn gelu_derivative_f32(x: f32) -> f32 {
+        let cdf = 0.5 * (1.0 + erf_f32(x * std::f32::consts::FRAC_1_SQRT_2));
+        let density = INV_SQRT_2PI * exp_nonpositive(-0.5 * x * x);
+        cdf + x * density
+    }
+
     /// GELU of every value, in place.
     struct GeluInPlace<'a>(&'a mut [f32]);
 
@@ -58,6 +77,39 @@ mod cpu {
         #[inline(always)]
         fn run(self) {
             self.0.iter_mut().for_each(|v| *v = gelu_f32(*v));
+        }
+    }
+
+    /// `output[i] ← GELU(input[i])`.
+    pub(crate) struct GeluInto<'a> {
+        pub input: &'a [f32],
+        pub output: &'a mut [f32],
+    }
+
+    impl Kernel for GeluInto<'_> {
+        #[inline(always)]
+        fn run(self) {
+            self.output
+                .iter_mut()
+                .zip(self.input)
+                .for_each(|(out, &x)| *out = gelu_f32(x));
+        }
+    }
+
+    /// `output[i] ← grad[i] · GELU′(input[i])`: the gradient reaching GELU's input.
+    pub(crate) struct GeluBackwardInto<'a> {
+        pub input: &'a [f32],
+        pub grad: &'a [f32],
+        pub output: &'a mut [f32],
+    }
+
+    impl Kernel for GeluBackwardInto<'_> {
+        #[inline(always)]
+        fn run(self) {
+            self.output
+                .iter_mut()
+                .zip(self.input.iter().zip(self.grad))
+                .for_each(|(out, (&x, &grad))| *out = grad * gelu_derivative_f32(x));
         }
     }
 

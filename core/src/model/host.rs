@@ -3,15 +3,22 @@
 //!
 //! With the `cpu-kernels` feature, a few operations whose burn-flex kernels are slow (GELU in
 //! `gelu.rs`, the masked softmax of attention in `masked_softmax.rs`, the whole attention of
-//! narrow heads in `attend.rs`) are computed on the tensors' host buffers. Only tensors on the
-//! plain flex device qualify: those convert to and from host data without a copy and record no
-//! autodiff graph.
+//! narrow heads in `attend.rs`) are computed on the tensors' host buffers. Tensors on the plain
+//! flex device qualify: those convert to and from host data without a copy and record no
+//! autodiff graph. Under autodiff on the flex device, GELU and the masked softmax run their
+//! host kernels through burn's backend extensions, which join them to the graph with a
+//! backward pass of their own (`gelu_autodiff.rs`, `masked_softmax_autodiff.rs`).
 
 use burn::tensor::Device;
 
 /// Whether `device` is the flex CPU device without autodiff.
 pub fn is_plain_flex(device: &Device) -> bool {
     !device.is_autodiff() && *device == Device::flex()
+}
+
+/// Whether `device` is the flex CPU device with autodiff.
+pub fn is_flex_autodiff(device: &Device) -> bool {
+    device.is_autodiff() && *device == Device::flex()
 }
 
 /// Values per parallel task: large enough that a task outweighs its scheduling.

@@ -3,9 +3,10 @@
 //! burn's softmax after a mask fill spends most of a small model's forward pass in libm's
 //! `expf`, half of it on the slow path for the masked scores' underflow, and burn-flex's fused
 //! attention runs its scale, mask and softmax in a scalar loop (docs/performance.md). With the
-//! `cpu-kernels` feature, scores on the plain flex device are turned into weights here instead:
-//! in place, blocked keys skipped, with a branch-free exponential the compiler vectorises, rows
-//! spread over rayon's threads. Everywhere else burn's ops run.
+//! `cpu-kernels` feature, scores on the flex device are turned into weights here instead: in
+//! place, blocked keys skipped, with a branch-free exponential the compiler vectorises, rows
+//! spread over rayon's threads; under autodiff the gradient through them is computed on the
+//! host too (`masked_softmax_autodiff.rs`). Everywhere else burn's ops run.
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Tensor};
@@ -27,6 +28,10 @@ pub fn masked_softmax(scores: Tensor<4>, blocked: Tensor<3, Bool>, scale: f32) -
     if computes_on_host(&scores) {
         return cpu::masked_softmax(scores, blocked, scale);
     }
+    #[cfg(feature = "cpu-kernels")]
+    if runs_host_kernel(&scores) {
+        return crate::model::masked_softmax_autodiff::masked_softmax(scores, blocked, scale);
+    }
     let [batch, heads, queries, keys] = scores.dims();
     let blocked = blocked
         .unsqueeze_dim::<4>(1)
@@ -34,7 +39,8 @@ pub fn masked_softmax(scores: Tensor<4>, blocked: Tensor<3, Bool>, scale: f32) -
     softmax((scores * scale).mask_fill(blocked, BLOCKED_SCORE), 3)
 }
 
-/// Whether [`masked_softmax`] of `scores` runs this module's host kernel rather than burn's ops.
+/// Whether [`masked_softmax`] of `scores` runs this module's host kernel on the plain flex
+/// device, where no autodiff graph is recorded, rather than burn's ops.
 pub fn computes_on_host(scores: &Tensor<4>) -> bool {
     #[cfg(feature = "cpu-kernels")]
     return crate::model::host::is_plain_flex(&scores.device())
@@ -46,8 +52,21 @@ pub fn computes_on_host(scores: &Tensor<4>) -> bool {
     }
 }
 
+/// Whether [`masked_softmax`] of `scores` runs the host kernel, with or without autodiff (its
+/// backward then too), rather than burn's ops.
+pub fn runs_host_kernel(scores: &Tensor<4>) -> bool {
+    #[cfg(feature = "cpu-kernels")]
+    return scores.device() == burn::tensor::Device::flex()
+        && scores.dtype() == burn::tensor::DType::F32;
+    #[cfg(not(feature = "cpu-kernels"))]
+    {
+        let _ = scores;
+        false
+    }
+}
+
 #[cfg(feature = "cpu-kernels")]
-pub(crate) use cpu::{mask_values, softmax_row};
+pub(crate) use cpu::{mask_values, softmax_backward_in_place, softmax_in_place, softmax_row};
 
 #[cfg(feature = "cpu-kernels")]
 mod cpu {
@@ -78,6 +97,25 @@ mod cpu {
         row.iter_mut().for_each(|weight| *weight *= inverse);
     }
 
+    /// The gradient reaching one row of scores, in place of the gradient `grad` reaching its
+    /// weights: `scale · w · (grad − Σ grad · w)`, and none for a blocked key.
+    #[inline(always)]
+    pub(crate) fn softmax_backward_row(
+        grad: &mut [f32],
+        weights: &[f32],
+        blocked: &[bool],
+        scale: f32,
+    ) {
+        let through_weights = lane_dot(grad, weights);
+        for ((g, &weight), &off) in grad.iter_mut().zip(weights).zip(blocked) {
+            *g = if off {
+                0.0
+            } else {
+                scale * weight * (*g - through_weights)
+            };
+        }
+    }
+
     /// A sum in eight interleaved lanes, so that it vectorises.
     #[inline(always)]
     fn lane_sum(values: &[f32]) -> f32 {
@@ -90,6 +128,23 @@ mod cpu {
                 .for_each(|(lane, &v)| *lane += v);
         }
         lanes.iter().sum::<f32>() + chunks.remainder().iter().sum::<f32>()
+    }
+
+    /// `Σ a · b` in eight interleaved lanes, so that it vectorises.
+    #[inline(always)]
+    fn lane_dot(a: &[f32], b: &[f32]) -> f32 {
+        let mut lanes = [0.0f32; 8];
+        let (mut a_chunks, mut b_chunks) = (a.chunks_exact(8), b.chunks_exact(8));
+        for (a, b) in (&mut a_chunks).zip(&mut b_chunks) {
+            for ((lane, &a), &b) in lanes.iter_mut().zip(a).zip(b) {
+                *lane += a * b;
+            }
+        }
+        let rest: f32 = (a_chunks.remainder().iter())
+            .zip(b_chunks.remainder())
+            .map(|(&a, &b)| a * b)
+            .sum();
+        lanes.iter().sum::<f32>() + rest
     }
 
     /// Consecutive rows of scores of `[batch, heads, queries, keys]`, from row `first_row` on,
@@ -117,6 +172,41 @@ mod cpu {
         }
     }
 
+    /// Consecutive rows of the gradient reaching `[batch, heads, queries, keys]` weights, from
+    /// row `first_row` on, turned into the gradient reaching their scores; `weights` holds the
+    /// same rows, `mask` is the whole `[batch, queries, keys]` mask.
+    struct SoftmaxBackwardRows<'a> {
+        grads: &'a mut [f32],
+        weights: &'a [f32],
+        first_row: usize,
+        mask: &'a [bool],
+        heads: usize,
+        queries: usize,
+        keys: usize,
+        scale: f32,
+    }
+
+    impl Kernel for SoftmaxBackwardRows<'_> {
+        #[inline(always)]
+        fn run(self) {
+            let rows = self.grads.chunks_exact_mut(self.keys);
+            for (offset, (grad, weights)) in
+                rows.zip(self.weights.chunks_exact(self.keys)).enumerate()
+            {
+                let index = self.first_row + offset;
+                let batch = index / (self.heads * self.queries);
+                let query = index % self.queries;
+                let start = (batch * self.queries + query) * self.keys;
+                softmax_backward_row(
+                    grad,
+                    weights,
+                    &self.mask[start..start + self.keys],
+                    self.scale,
+                );
+            }
+        }
+    }
+
     /// The mask's values as booleans, borrowed when the backend stores them so.
     pub(crate) fn mask_values(data: &TensorData) -> Cow<'_, [bool]> {
         match data.as_slice::<bool>() {
@@ -140,24 +230,68 @@ mod cpu {
         let device = scores.device();
         let [_, heads, queries, keys] = scores.dims();
         let mask = blocked.into_data();
-        let mask = mask_values(&mask);
         let mut data = scores.into_data();
         let values = data
             .as_mut_slice::<f32>()
             .expect("the caller checked the scores are f32");
+        softmax_in_place(
+            simd,
+            values,
+            &mask_values(&mask),
+            [heads, queries, keys],
+            scale,
+        );
+        Tensor::from_data(data, &device)
+    }
+
+    /// Turns `[batch, heads, queries, keys]` scores into weights in place, given the
+    /// `[batch, queries, keys]` mask, rows spread over rayon's threads.
+    pub(crate) fn softmax_in_place(
+        simd: Simd,
+        values: &mut [f32],
+        mask: &[bool],
+        [heads, queries, keys]: [usize; 3],
+        scale: f32,
+    ) {
         let rows_per_task = (CHUNK / keys.max(1)).max(1);
         for_each_chunk(values, rows_per_task * keys, |index, rows| {
             simd.run(SoftmaxRows {
                 rows,
                 first_row: index * rows_per_task,
-                mask: &mask,
+                mask,
                 heads,
                 queries,
                 keys,
                 scale,
             });
         });
-        Tensor::from_data(data, &device)
+    }
+
+    /// Turns the gradient reaching `[batch, heads, queries, keys]` weights into the gradient
+    /// reaching the scores they came from, in place, given the weights and the
+    /// `[batch, queries, keys]` mask, rows spread over rayon's threads.
+    pub(crate) fn softmax_backward_in_place(
+        simd: Simd,
+        grads: &mut [f32],
+        weights: &[f32],
+        mask: &[bool],
+        [heads, queries, keys]: [usize; 3],
+        scale: f32,
+    ) {
+        let rows_per_task = (CHUNK / keys.max(1)).max(1);
+        for_each_chunk(grads, rows_per_task * keys, |index, grads| {
+            let first_row = index * rows_per_task;
+            simd.run(SoftmaxBackwardRows {
+                weights: &weights[first_row * keys..][..grads.len()],
+                grads,
+                first_row,
+                mask,
+                heads,
+                queries,
+                keys,
+                scale,
+            });
+        });
     }
 }
 
@@ -179,9 +313,8 @@ mod tests {
             .collect()
     }
 
-    /// The same weights as burn's softmax after a mask fill, on the device where the kernel
-    /// computes them (compiled for every instruction set this CPU runs) and through autodiff,
-    /// where burn's ops run; rows with every key blocked included, and more rows than one of
+    /// The same weights as burn's softmax after a mask fill, on the plain device (the kernel
+    /// compiled for every instruction set this CPU runs) and through autodiff; rows with every key blocked included, and more rows than one of
     /// the kernel's parallel tasks takes.
     #[test]
     fn matches_burns_softmax() {
@@ -198,6 +331,7 @@ mod tests {
                 &device,
             );
             assert_eq!(computes_on_host(&scores), !device.is_autodiff());
+            assert!(runs_host_kernel(&scores));
             let mask = Tensor::<3, Bool>::from_data(
                 TensorData::new(blocked.clone(), [batch, queries, keys]),
                 &device,

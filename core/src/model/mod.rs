@@ -8,10 +8,14 @@ mod block;
 mod decoder;
 mod feature_norm;
 mod gelu;
+#[cfg(feature = "cpu-kernels")]
+mod gelu_autodiff;
 mod heads;
 #[cfg(feature = "cpu-kernels")]
 mod host;
 mod masked_softmax;
+#[cfg(feature = "cpu-kernels")]
+mod masked_softmax_autodiff;
 mod prm;
 mod small_transformer;
 mod step_feature;

@@ -9,7 +9,7 @@ use burn::tensor::{Bool, Device, Tensor};
 
 use super::BertConfig;
 use crate::model::gelu::gelu;
-use crate::model::masked_softmax::{computes_on_host, masked_softmax};
+use crate::model::masked_softmax::{masked_softmax, runs_host_kernel};
 
 /// One encoder layer (`encoder.layer.{i}` in a checkpoint).
 #[derive(Module, Debug)]
@@ -111,7 +111,7 @@ impl BertSelfAttention {
         let query = split(self.query.forward(input.clone()));
         let key = split(self.key.forward(input.clone()));
         let value = split(self.value.forward(input));
-        let mixed = if computes_on_host(&query) {
+        let mixed = if runs_host_kernel(&query) {
             let scores = query.matmul(key.swap_dims(2, 3));
             masked_softmax(scores, blocked, (head_width as f32).sqrt().recip()).matmul(value)
         } else {
