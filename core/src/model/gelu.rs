@@ -89,10 +89,11 @@ pub(crate) mod cpu {
     impl Kernel for GeluInto<'_> {
         #[inline(always)]
         fn run(self) {
-            self.output
-                .iter_mut()
-                .zip(self.input)
-                .for_each(|(out, &x)| *out = gelu_f32(x));
+            // A `for` loop rather than `for_each`: the latter's `fold` over a zip is not
+            // always inlined, and then runs compiled for the baseline, not for `Simd`'s variant.
+            for (out, &x) in self.output.iter_mut().zip(self.input) {
+                *out = gelu_f32(x);
+            }
         }
     }
 
@@ -106,10 +107,9 @@ pub(crate) mod cpu {
     impl Kernel for GeluBackwardInto<'_> {
         #[inline(always)]
         fn run(self) {
-            self.output
-                .iter_mut()
-                .zip(self.input.iter().zip(self.grad))
-                .for_each(|(out, (&x, &grad))| *out = grad * gelu_derivative_f32(x));
+            for ((out, &x), &grad) in self.output.iter_mut().zip(self.input).zip(self.grad) {
+                *out = grad * gelu_derivative_f32(x);
+            }
         }
     }
 
