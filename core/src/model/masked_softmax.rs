@@ -147,62 +147,73 @@ mod cpu {
         lanes.iter().sum::<f32>() + rest
     }
 
-    /// Consecutive rows of scores of `[batch, heads, queries, keys]`, from row `first_row` on,
-    /// turned into weights; `mask` is the whole `[batch, queries, keys]` mask.
-    struct SoftmaxRows<'a> {
-        rows: &'a mut [f32],
-        first_row: usize,
+    /// A `[batch, queries, keys]` mask read row by row of `[batch, heads, queries, keys]`
+    /// scores.
+    #[derive(Clone, Copy)]
+    struct RowMasks<'a> {
         mask: &'a [bool],
         heads: usize,
         queries: usize,
         keys: usize,
+    }
+
+    impl<'a> RowMasks<'a> {
+        fn new(mask: &'a [bool], [heads, queries, keys]: [usize; 3]) -> Self {
+            Self {
+                mask,
+                heads,
+                queries,
+                keys,
+            }
+        }
+
+        /// The mask of row `index`, counting rows by item, then head, then query.
+        #[inline(always)]
+        fn row(&self, index: usize) -> &'a [bool] {
+            let batch = index / (self.heads * self.queries);
+            let query = index % self.queries;
+            let start = (batch * self.queries + query) * self.keys;
+            &self.mask[start..start + self.keys]
+        }
+    }
+
+    /// Consecutive rows of scores, from row `first_row` on, turned into weights.
+    struct SoftmaxRows<'a> {
+        rows: &'a mut [f32],
+        first_row: usize,
+        masks: RowMasks<'a>,
         scale: f32,
     }
 
     impl Kernel for SoftmaxRows<'_> {
         #[inline(always)]
         fn run(self) {
-            for (offset, row) in self.rows.chunks_exact_mut(self.keys).enumerate() {
-                let index = self.first_row + offset;
-                let batch = index / (self.heads * self.queries);
-                let query = index % self.queries;
-                let start = (batch * self.queries + query) * self.keys;
-                softmax_row(row, &self.mask[start..start + self.keys], self.scale);
+            let rows = self.rows.chunks_exact_mut(self.masks.keys);
+            for (offset, row) in rows.enumerate() {
+                let blocked = self.masks.row(self.first_row + offset);
+                softmax_row(row, blocked, self.scale);
             }
         }
     }
 
-    /// Consecutive rows of the gradient reaching `[batch, heads, queries, keys]` weights, from
-    /// row `first_row` on, turned into the gradient reaching their scores; `weights` holds the
-    /// same rows, `mask` is the whole `[batch, queries, keys]` mask.
+    /// Consecutive rows of the gradient reaching the weights, from row `first_row` on, turned
+    /// into the gradient reaching their scores; `weights` holds the same rows.
     struct SoftmaxBackwardRows<'a> {
         grads: &'a mut [f32],
         weights: &'a [f32],
         first_row: usize,
-        mask: &'a [bool],
-        heads: usize,
-        queries: usize,
-        keys: usize,
+        masks: RowMasks<'a>,
         scale: f32,
     }
 
     impl Kernel for SoftmaxBackwardRows<'_> {
         #[inline(always)]
         fn run(self) {
-            let rows = self.grads.chunks_exact_mut(self.keys);
-            for (offset, (grad, weights)) in
-                rows.zip(self.weights.chunks_exact(self.keys)).enumerate()
-            {
-                let index = self.first_row + offset;
-                let batch = index / (self.heads * self.queries);
-                let query = index % self.queries;
-                let start = (batch * self.queries + query) * self.keys;
-                softmax_backward_row(
-                    grad,
-                    weights,
-                    &self.mask[start..start + self.keys],
-                    self.scale,
-                );
+            let keys = self.masks.keys;
+            let rows = self.grads.chunks_exact_mut(keys);
+            for (offset, (grad, weights)) in rows.zip(self.weights.chunks_exact(keys)).enumerate() {
+                let blocked = self.masks.row(self.first_row + offset);
+                softmax_backward_row(grad, weights, blocked, self.scale);
             }
         }
     }
@@ -253,15 +264,13 @@ mod cpu {
         [heads, queries, keys]: [usize; 3],
         scale: f32,
     ) {
+        let masks = RowMasks::new(mask, [heads, queries, keys]);
         let rows_per_task = (CHUNK / keys.max(1)).max(1);
         for_each_chunk(values, rows_per_task * keys, |index, rows| {
             simd.run(SoftmaxRows {
                 rows,
                 first_row: index * rows_per_task,
-                mask,
-                heads,
-                queries,
-                keys,
+                masks,
                 scale,
             });
         });
@@ -278,6 +287,7 @@ mod cpu {
         [heads, queries, keys]: [usize; 3],
         scale: f32,
     ) {
+        let masks = RowMasks::new(mask, [heads, queries, keys]);
         let rows_per_task = (CHUNK / keys.max(1)).max(1);
         for_each_chunk(grads, rows_per_task * keys, |index, grads| {
             let first_row = index * rows_per_task;
@@ -285,10 +295,7 @@ mod cpu {
                 weights: &weights[first_row * keys..][..grads.len()],
                 grads,
                 first_row,
-                mask,
-                heads,
-                queries,
-                keys,
+                masks,
                 scale,
             });
         });
