@@ -17,7 +17,7 @@ use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::tensor::{DType, Tensor, TensorData};
 
 use crate::model::gelu::cpu::{GeluBackwardInto, GeluInto};
-use crate::model::host::{CHUNK, Simd, for_each_chunk};
+use crate::model::host::{CHUNK, Simd, contiguous, for_each_chunk};
 
 /// GELU of a differentiable tensor on the flex device.
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
@@ -76,16 +76,6 @@ impl HostGeluBackward for Flex {
             });
         });
         FlexTensor::from_data(TensorData::new(output, x.layout().shape().clone()))
-    }
-}
-
-/// The tensor itself when its values lie in order at the start of its buffer, else a copy
-/// that does.
-fn contiguous(tensor: FlexTensor) -> FlexTensor {
-    if tensor.as_slice::<f32>().is_some() {
-        tensor
-    } else {
-        tensor.to_contiguous()
     }
 }
 

@@ -9,6 +9,7 @@
 //! host kernels through burn's backend extensions, which join them to the graph with a
 //! backward pass of their own (`gelu_autodiff.rs`, `masked_softmax_autodiff.rs`).
 
+use burn::backend::flex::FlexTensor;
 use burn::tensor::Device;
 
 /// Whether `device` is the flex CPU device without autodiff.
@@ -19,6 +20,16 @@ pub fn is_plain_flex(device: &Device) -> bool {
 /// Whether `device` is the flex CPU device with autodiff.
 pub fn is_flex_autodiff(device: &Device) -> bool {
     device.is_autodiff() && *device == Device::flex()
+}
+
+/// The tensor itself when its f32 values lie in order at the start of its buffer, else a
+/// copy that does.
+pub fn contiguous(tensor: FlexTensor) -> FlexTensor {
+    if tensor.as_slice::<f32>().is_some() {
+        tensor
+    } else {
+        tensor.to_contiguous()
+    }
 }
 
 /// Values per parallel task: large enough that a task outweighs its scheduling.

@@ -15,7 +15,7 @@ use burn::backend::tensor::{BoolTensor, FloatTensor};
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::tensor::{Bool, Tensor};
 
-use crate::model::host::Simd;
+use crate::model::host::{Simd, contiguous};
 use crate::model::masked_softmax::{mask_values, softmax_backward_in_place, softmax_in_place};
 
 /// `softmax(scale · scores)` over the last axis with blocked pairs given no weight, for
@@ -83,11 +83,7 @@ impl HostMaskedSoftmaxBackward for Flex {
         let layout = heads_queries_keys(&weights);
         let mask = blocked.into_data();
         // Read in place: the graph's matrix product with the values holds them too.
-        let weights = if weights.is_contiguous() {
-            weights
-        } else {
-            weights.to_contiguous()
-        };
+        let weights = contiguous(weights);
         let weights = weights.as_slice::<f32>().expect("the weights are f32");
         let mut data = grad.into_data();
         let grads = data
