@@ -77,8 +77,13 @@ mod cpu {
     /// outweigh its scheduling and its row of weights.
     const WORK_PER_TASK: usize = 1 << 18;
 
-    /// Keys scored at once: one AVX-512 register of f32 (two of AVX2).
-    const KEY_BLOCK: usize = 16;
+    /// Keys scored at once: four AVX-512 registers of f32 (eight of AVX2). Each register's
+    /// sums grow by one addition per feature, so four give the additions of four independent
+    /// chains to overlap instead of one waiting on the last.
+    const KEY_BLOCK: usize = 64;
+
+    /// Keys scored at once after the last whole [`KEY_BLOCK`]: one AVX-512 register.
+    const NARROW_KEY_BLOCK: usize = 16;
 
     /// The sizes of one attention.
     #[derive(Clone, Copy)]
@@ -152,21 +157,22 @@ mod cpu {
     /// block of keys at a time so that the block's scores stay in registers.
     #[inline(always)]
     fn scores<const W: usize>(q: &[f32; W], key_t: &[f32], keys: usize, scores: &mut [f32]) {
-        let blocks = scores.len() / KEY_BLOCK;
-        for block in 0..blocks {
-            let start = block * KEY_BLOCK;
-            let mut sums = [0.0f32; KEY_BLOCK];
-            for (feature, &q) in q.iter().enumerate() {
-                let k: &[f32; KEY_BLOCK] = key_t[feature * keys + start..][..KEY_BLOCK]
-                    .try_into()
-                    .expect("a whole block");
-                for (sum, &k) in sums.iter_mut().zip(k) {
-                    *sum += q * k;
-                }
-            }
-            scores[start..start + KEY_BLOCK].copy_from_slice(&sums);
+        let wide = scores.len() / KEY_BLOCK * KEY_BLOCK;
+        let narrow = wide + (scores.len() - wide) / NARROW_KEY_BLOCK * NARROW_KEY_BLOCK;
+        for start in (0..wide).step_by(KEY_BLOCK) {
+            let block: &mut [f32; KEY_BLOCK] = (&mut scores[start..start + KEY_BLOCK])
+                .try_into()
+                .expect("a whole block");
+            score_block(q, key_t, keys, start, block);
         }
-        for key in blocks * KEY_BLOCK..scores.len() {
+        for start in (wide..narrow).step_by(NARROW_KEY_BLOCK) {
+            let block: &mut [f32; NARROW_KEY_BLOCK] = (&mut scores
+                [start..start + NARROW_KEY_BLOCK])
+                .try_into()
+                .expect("a whole block");
+            score_block(q, key_t, keys, start, block);
+        }
+        for key in narrow..scores.len() {
             scores[key] = q
                 .iter()
                 .enumerate()
@@ -175,34 +181,63 @@ mod cpu {
         }
     }
 
+    /// `q · k` for the `N` keys from `start` on, one multiply-add per feature and key.
+    #[inline(always)]
+    fn score_block<const W: usize, const N: usize>(
+        q: &[f32; W],
+        key_t: &[f32],
+        keys: usize,
+        start: usize,
+        block: &mut [f32; N],
+    ) {
+        let mut sums = [0.0f32; N];
+        for (feature, &q) in q.iter().enumerate() {
+            let k: &[f32; N] = key_t[feature * keys + start..][..N]
+                .try_into()
+                .expect("a whole block");
+            for (sum, &k) in sums.iter_mut().zip(k) {
+                *sum += q * k;
+            }
+        }
+        *block = sums;
+    }
+
     /// `Σ weight · value` over the keys (`value` is `[keys, W]`), in four interleaved sums so
-    /// that consecutive multiply-adds do not wait on each other.
+    /// that consecutive multiply-adds do not wait on each other. The four are named, not
+    /// indexed by a loop's counter, so that they stay in registers.
     #[inline(always)]
     fn mix<const W: usize>(weights: &[f32], value: &[f32]) -> [f32; W] {
         let mut sums = [[0.0f32; W]; 4];
         let mut rows = value.chunks_exact(4 * W);
         let mut quads = weights.chunks_exact(4);
         for (quad, rows) in (&mut quads).zip(&mut rows) {
-            for (lane, (&weight, row)) in quad.iter().zip(rows.chunks_exact(W)).enumerate() {
-                for (sum, &v) in sums[lane].iter_mut().zip(row) {
-                    *sum += weight * v;
-                }
-            }
+            let [s0, s1, s2, s3] = &mut sums;
+            add_scaled(s0, quad[0], &rows[..W]);
+            add_scaled(s1, quad[1], &rows[W..2 * W]);
+            add_scaled(s2, quad[2], &rows[2 * W..3 * W]);
+            add_scaled(s3, quad[3], &rows[3 * W..]);
         }
         for (&weight, row) in quads
             .remainder()
             .iter()
             .zip(rows.remainder().chunks_exact(W))
         {
-            for (sum, &v) in sums[0].iter_mut().zip(row) {
-                *sum += weight * v;
-            }
+            add_scaled(&mut sums[0], weight, row);
         }
         let mut total = [0.0f32; W];
         for (index, total) in total.iter_mut().enumerate() {
             *total = (sums[0][index] + sums[1][index]) + (sums[2][index] + sums[3][index]);
         }
         total
+    }
+
+    /// `sum += weight · row`, for a row `W` long.
+    #[inline(always)]
+    fn add_scaled<const W: usize>(sum: &mut [f32; W], weight: f32, row: &[f32]) {
+        let row: &[f32; W] = row.try_into().expect("a row is W wide");
+        for (sum, &v) in sum.iter_mut().zip(row) {
+            *sum += weight * v;
+        }
     }
 
     /// Fills `output` (`[batch, heads, queries, W]`) from `inputs`, in parallel tasks of rows.

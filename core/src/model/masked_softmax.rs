@@ -79,11 +79,7 @@ mod cpu {
     /// The weights of one row of scores, in place.
     #[inline(always)]
     pub(crate) fn softmax_row(row: &mut [f32], blocked: &[bool], scale: f32) {
-        let largest = row
-            .iter()
-            .zip(blocked)
-            .map(|(&score, &off)| if off { f32::NEG_INFINITY } else { score })
-            .fold(f32::NEG_INFINITY, f32::max);
+        let largest = largest_unblocked(row, blocked);
         if largest == f32::NEG_INFINITY {
             row.fill(1.0 / row.len() as f32);
             return;
@@ -114,6 +110,32 @@ mod cpu {
                 scale * weight * (*g - through_weights)
             };
         }
+    }
+
+    /// The largest score of a key not blocked (−∞ when all are), in sixteen interleaved lanes
+    /// so that it vectorises: a fold with `f32::max`, whose rule for NaN needs a comparison of
+    /// its own, stays one scalar at a time. NaN scores are passed over, as `f32::max` does.
+    #[inline(always)]
+    fn largest_unblocked(row: &[f32], blocked: &[bool]) -> f32 {
+        const LANES: usize = 16;
+        let larger = |largest: f32, (&score, &off): (&f32, &bool)| {
+            if !off && score > largest {
+                score
+            } else {
+                largest
+            }
+        };
+        let mut lanes = [f32::NEG_INFINITY; LANES];
+        let (mut rows, mut masks) = (row.chunks_exact(LANES), blocked.chunks_exact(LANES));
+        for (scores, offs) in (&mut rows).zip(&mut masks) {
+            for (lane, pair) in lanes.iter_mut().zip(scores.iter().zip(offs)) {
+                *lane = larger(*lane, pair);
+            }
+        }
+        let rest = (rows.remainder().iter())
+            .zip(masks.remainder())
+            .fold(f32::NEG_INFINITY, larger);
+        lanes.into_iter().fold(rest, f32::max)
     }
 
     /// A sum in eight interleaved lanes, so that it vectorises.
@@ -299,6 +321,35 @@ mod cpu {
                 scale,
             });
         });
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::largest_unblocked;
+        use crate::rng::SeededRng;
+
+        /// Rows shorter and longer than the lanes, with and without a remainder after them,
+        /// none to all of their keys blocked: the lanes find what a plain fold finds.
+        #[test]
+        fn largest_unblocked_matches_a_plain_fold() {
+            let mut rng = SeededRng::new(5);
+            for length in 0..50 {
+                for blocked_share in [0.0, 0.5, 0.9, 1.0] {
+                    let scores: Vec<f32> =
+                        (0..length).map(|_| rng.normal(0.0, 10.0) as f32).collect();
+                    let blocked: Vec<bool> =
+                        (0..length).map(|_| rng.chance(blocked_share)).collect();
+                    let expected = (scores.iter().zip(&blocked))
+                        .filter(|&(_, &off)| !off)
+                        .fold(f32::NEG_INFINITY, |largest, (&score, _)| largest.max(score));
+                    assert_eq!(
+                        largest_unblocked(&scores, &blocked),
+                        expected,
+                        "{length} keys, {blocked_share} of them blocked"
+                    );
+                }
+            }
+        }
     }
 }
 
