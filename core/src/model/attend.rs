@@ -157,28 +157,35 @@ mod cpu {
     /// block of keys at a time so that the block's scores stay in registers.
     #[inline(always)]
     fn scores<const W: usize>(q: &[f32; W], key_t: &[f32], keys: usize, scores: &mut [f32]) {
-        let wide = scores.len() / KEY_BLOCK * KEY_BLOCK;
-        let narrow = wide + (scores.len() - wide) / NARROW_KEY_BLOCK * NARROW_KEY_BLOCK;
-        for start in (0..wide).step_by(KEY_BLOCK) {
-            let block: &mut [f32; KEY_BLOCK] = (&mut scores[start..start + KEY_BLOCK])
-                .try_into()
-                .expect("a whole block");
-            score_block(q, key_t, keys, start, block);
-        }
-        for start in (wide..narrow).step_by(NARROW_KEY_BLOCK) {
-            let block: &mut [f32; NARROW_KEY_BLOCK] = (&mut scores
-                [start..start + NARROW_KEY_BLOCK])
-                .try_into()
-                .expect("a whole block");
-            score_block(q, key_t, keys, start, block);
-        }
-        for key in narrow..scores.len() {
+        let narrow = score_blocks::<W, KEY_BLOCK>(q, key_t, keys, scores, 0);
+        let tail = score_blocks::<W, NARROW_KEY_BLOCK>(q, key_t, keys, scores, narrow);
+        for key in tail..scores.len() {
             scores[key] = q
                 .iter()
                 .enumerate()
                 .map(|(feature, &q)| q * key_t[feature * keys + key])
                 .sum();
         }
+    }
+
+    /// Fills `scores` from key `from` on in whole blocks of `N` keys; returns where the last
+    /// whole block ends.
+    #[inline(always)]
+    fn score_blocks<const W: usize, const N: usize>(
+        q: &[f32; W],
+        key_t: &[f32],
+        keys: usize,
+        scores: &mut [f32],
+        from: usize,
+    ) -> usize {
+        let end = from + (scores.len() - from) / N * N;
+        for start in (from..end).step_by(N) {
+            let block: &mut [f32; N] = (&mut scores[start..start + N])
+                .try_into()
+                .expect("a whole block");
+            score_block(q, key_t, keys, start, block);
+        }
+        end
     }
 
     /// `q · k` for the `N` keys from `start` on, one multiply-add per feature and key.

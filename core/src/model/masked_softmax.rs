@@ -116,7 +116,7 @@ mod cpu {
     /// so that it vectorises: a fold with `f32::max`, whose rule for NaN needs a comparison of
     /// its own, stays one scalar at a time. NaN scores are passed over, as `f32::max` does.
     #[inline(always)]
-    fn largest_unblocked(row: &[f32], blocked: &[bool]) -> f32 {
+    pub(super) fn largest_unblocked(row: &[f32], blocked: &[bool]) -> f32 {
         const LANES: usize = 16;
         let larger = |largest: f32, (&score, &off): (&f32, &bool)| {
             if !off && score > largest {
@@ -322,35 +322,6 @@ mod cpu {
             });
         });
     }
-
-    #[cfg(test)]
-    mod tests {
-        use super::largest_unblocked;
-        use crate::rng::SeededRng;
-
-        /// Rows shorter and longer than the lanes, with and without a remainder after them,
-        /// none to all of their keys blocked: the lanes find what a plain fold finds.
-        #[test]
-        fn largest_unblocked_matches_a_plain_fold() {
-            let mut rng = SeededRng::new(5);
-            for length in 0..50 {
-                for blocked_share in [0.0, 0.5, 0.9, 1.0] {
-                    let scores: Vec<f32> =
-                        (0..length).map(|_| rng.normal(0.0, 10.0) as f32).collect();
-                    let blocked: Vec<bool> =
-                        (0..length).map(|_| rng.chance(blocked_share)).collect();
-                    let expected = (scores.iter().zip(&blocked))
-                        .filter(|&(_, &off)| !off)
-                        .fold(f32::NEG_INFINITY, |largest, (&score, _)| largest.max(score));
-                    assert_eq!(
-                        largest_unblocked(&scores, &blocked),
-                        expected,
-                        "{length} keys, {blocked_share} of them blocked"
-                    );
-                }
-            }
-        }
-    }
 }
 
 #[cfg(all(test, feature = "cpu-kernels"))]
@@ -359,6 +330,7 @@ mod tests {
 
     use super::*;
     use crate::model::host::Simd;
+    use crate::rng::SeededRng;
 
     /// Blocked pairs of a `[batch, queries, keys]` mask: each query sees the keys up to the one
     /// after it, and in the second item query 5 sees none.
@@ -444,6 +416,27 @@ mod tests {
                 assert!(
                     weights.iter().all(|w| w.is_finite()),
                     "row {row}: {weights:?}"
+                );
+            }
+        }
+    }
+
+    /// Rows shorter and longer than the lanes, with and without a remainder after them,
+    /// none to all of their keys blocked: the lanes find what a plain fold finds.
+    #[test]
+    fn largest_unblocked_matches_a_plain_fold() {
+        let mut rng = SeededRng::new(5);
+        for length in 0..50 {
+            for blocked_share in [0.0, 0.5, 0.9, 1.0] {
+                let scores: Vec<f32> = (0..length).map(|_| rng.normal(0.0, 10.0) as f32).collect();
+                let blocked: Vec<bool> = (0..length).map(|_| rng.chance(blocked_share)).collect();
+                let expected = (scores.iter().zip(&blocked))
+                    .filter(|&(_, &off)| !off)
+                    .fold(f32::NEG_INFINITY, |largest, (&score, _)| largest.max(score));
+                assert_eq!(
+                    cpu::largest_unblocked(&scores, &blocked),
+                    expected,
+                    "{length} keys, {blocked_share} of them blocked"
                 );
             }
         }
