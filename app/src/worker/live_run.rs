@@ -9,6 +9,7 @@ use actprm_core::encoding::{EncodedTrajectory, EncodingConfig};
 use actprm_core::eval::Evaluation;
 use actprm_core::judge::{JudgeCost, StoredLabelJudge};
 use actprm_core::model::PrmConfig;
+use actprm_core::scores::StepScores;
 use actprm_core::scoring::{encode_all, score_inputs_async};
 use actprm_core::selection::SelectionConfig;
 use actprm_core::strategy::Strategy;
@@ -98,10 +99,12 @@ impl LiveRun {
         self.batches_done() >= self.num_batches
     }
 
-    /// Measures both learners before any label, so that each curve starts at zero labels.
+    /// Measures the learners before any label, so that each curve starts at zero labels. Both
+    /// start from the same weights, so one measurement serves both curves.
     pub async fn start(&mut self) {
-        for index in 0..self.learners.len() {
-            self.measure(index).await;
+        let f1 = self.held_out_f1(0).await;
+        for learner in &mut self.learners {
+            learner.curve.push(CurvePoint { labels: 0, f1 });
         }
     }
 
@@ -139,18 +142,30 @@ impl LiveRun {
 
     /// Adds the current held-out F1 of learner `index` to its curve.
     async fn measure(&mut self, index: usize) {
+        let f1 = self.held_out_f1(index).await;
         let learner = &mut self.learners[index];
-        let model = learner.trainer.model();
+        learner.curve.push(CurvePoint {
+            labels: learner.progress.ledger.labels_consumed,
+            f1,
+        });
+    }
+
+    /// The first-error F1 of learner `index`'s model on the held-out problems.
+    async fn held_out_f1(&self, index: usize) -> f64 {
+        let scores = self.held_out_scores(index).await;
+        Evaluation::from_scores(&self.held_out, &scores, 0.5)
+            .first_error
+            .f1
+    }
+
+    /// Learner `index`'s scores of the held-out problems.
+    async fn held_out_scores(&self, index: usize) -> Vec<StepScores> {
+        let model = self.learners[index].trainer.model();
         let held_out = Inputs::Tokens {
             encoded: &self.held_out_encoded,
             pad_id: self.pad_id,
         };
-        let scores = score_inputs_async(model, held_out, BATCH_SIZE, |_| yield_now()).await;
-        let evaluation = Evaluation::from_scores(&self.held_out, &scores, 0.5);
-        learner.curve.push(CurvePoint {
-            labels: learner.progress.ledger.labels_consumed,
-            f1: evaluation.first_error.f1,
-        });
+        score_inputs_async(model, held_out, BATCH_SIZE, |_| yield_now()).await
     }
 
     /// The state to draw.
@@ -179,6 +194,11 @@ mod tests {
     fn both_learners_advance_and_their_curves_start_at_zero_labels() {
         let mut run = LiveRun::new(0, &Device::flex());
         block_on(run.start());
+        // One measurement stands for both at the start, as both score alike before any label.
+        let first = block_on(run.held_out_scores(0));
+        assert_eq!(first, block_on(run.held_out_scores(1)));
+        let curves = run.snapshot().curves;
+        assert_eq!(curves[0], curves[1]);
         for _ in 0..EVALUATE_EVERY {
             block_on(run.step());
         }
