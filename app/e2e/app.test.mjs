@@ -31,8 +31,9 @@ const TOLERANCE = 1e-4;
 /** Pool rows compared against the native scores, taken from the top of the pool list. */
 const ROWS_COMPARED = 4;
 /**
- * Real solutions the WebGPU test reads (ACTPRM_E2E_WEBGPU_ITEMS, at most those natively scored):
- * SwiftShader, a GPU emulated on the CPU, takes a minute or two over each, so CI reads one.
+ * Real solutions the WebGPU test reads (ACTPRM_E2E_WEBGPU_ITEMS, at most those natively scored),
+ * the cheapest first: SwiftShader, a GPU emulated on the CPU, takes a minute or more over each,
+ * so CI reads one.
  */
 const WEBGPU_REAL_ITEMS = Number(process.env.ACTPRM_E2E_WEBGPU_ITEMS ?? 1);
 /** The longest main-thread task allowed while live training runs, in ms. */
@@ -358,17 +359,30 @@ function realSteps(page, name) {
 }
 
 /**
- * Loads the real-text model, reads the first `items` slice items in turn and compares each
- * reading (means, spreads, every head, the verdict) with native scoring's; prints the times.
+ * The natively scored rows of the served gsm8k slice, cheapest to read first: each step is read
+ * with its prefix, so a solution costs about its characters times its steps.
  */
-async function assertRealTextMatchesNative(page, compute, items = nativeReal.length) {
+function cheapestRealRows() {
+  const slice = JSON.parse(readFileSync(join(DIST, "processbench", "gsm8k.json"), "utf8"));
+  const cost = ({ problem, steps }) =>
+    (problem.length + steps.reduce((sum, step) => sum + step.length, 0)) * steps.length;
+  return nativeReal.map((_, row) => row).sort((a, b) => cost(slice[a]) - cost(slice[b]));
+}
+
+/**
+ * Loads the real-text model, reads the slice rows `toRead` (every natively scored one unless
+ * told) in turn and compares each reading (means, spreads, every head, the verdict) with native
+ * scoring's; prints the times.
+ */
+async function assertRealTextMatchesNative(page, compute, toRead = nativeReal.map((_, row) => row)) {
   await page.locator(".load-real-text").click();
   const rows = page.locator(".slice-row button");
   await rows.first().waitFor({ timeout: PAGE_TIMEOUT });
   assert.ok((await rows.count()) >= nativeReal.length, "the gsm8k slice is listed");
   await page.locator(".slice-row button:not([disabled])").first().waitFor({ timeout: PAGE_TIMEOUT });
   const times = [];
-  for (const [row, expected] of nativeReal.slice(0, items).entries()) {
+  for (const row of toRead) {
+    const expected = nativeReal[row];
     const id = (await rows.nth(row).textContent()).split(" · ")[0];
     const start = Date.now();
     await rows.nth(row).click();
@@ -478,7 +492,7 @@ test("real ProcessBench solutions are read as native scoring reads them, a paste
 
 test("with WebGPU the real-text model reads solutions as native scoring does", async () => {
   await inPage({ webgpu: true, hash: `seed=${SEED}` }, async (page) => {
-    await assertRealTextMatchesNative(page, "WebGPU", WEBGPU_REAL_ITEMS);
+    await assertRealTextMatchesNative(page, "WebGPU", cheapestRealRows().slice(0, WEBGPU_REAL_ITEMS));
     assert.match(await page.locator(".real-text-tau").textContent(), /^Read on WebGPU at τ /);
   });
 });
