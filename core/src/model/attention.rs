@@ -1,12 +1,22 @@
 //! Multi-head self-attention with rotary position encoding (RoPE) on queries and keys, so that
 //! attention scores depend on the offset between two tokens rather than their absolute places:
 //! "the number two tokens before this separator" is one pattern, wherever the step sits.
+//!
+//! A head's features are rotated in adjacent pairs `(2i, 2i + 1)`, by the angle
+//! `position · θ^(−2i/d)` (burn's `RotaryEncoding`, which the checkpoints were trained with).
+//! Rotating those pairs in place takes strided copies that cost as much as the projections
+//! themselves on the CPU (docs/performance.md). So the query and key projections emit each
+//! head's features reordered, the pairs' first members then their second ones, and the pairs
+//! are rotated as halves (`rope.rs`, the Llama layout). Queries and keys are reordered alike, so
+//! their dot products, and hence the attention weights, are those of the pair layout.
 
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig, RotaryEncoding, RotaryEncodingConfig};
-use burn::tensor::{Bool, Device, Tensor};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::module::linear;
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::model::attend::attend;
+use crate::model::rope::RotaryTables;
 
 /// Multi-head self-attention with rotary positions.
 #[derive(Module, Debug)]
@@ -15,12 +25,14 @@ pub struct RotarySelfAttention {
     key: Linear,
     value: Linear,
     output: Linear,
-    rotary: RotaryEncoding,
     n_heads: usize,
+    max_positions: usize,
+    rope_theta: f64,
 }
 
 impl RotarySelfAttention {
-    /// `n_heads` heads over width `d_model`, covering sequences of up to `max_positions` tokens.
+    /// `n_heads` heads over width `d_model`, covering sequences of up to `max_positions` tokens,
+    /// with rotary base `theta`.
     ///
     /// # Panics
     /// When `d_model` is not a multiple of `n_heads` or the head width is odd (RoPE rotates
@@ -42,10 +54,9 @@ impl RotarySelfAttention {
             key: linear(),
             value: linear(),
             output: linear(),
-            rotary: RotaryEncodingConfig::new(max_positions, d_model / n_heads)
-                .with_theta(theta)
-                .init(device),
             n_heads,
+            max_positions,
+            rope_theta: f64::from(theta),
         }
     }
 
@@ -54,17 +65,33 @@ impl RotarySelfAttention {
     /// - input: `[batch, seq_len, d_model]`
     /// - blocked: `[batch, seq_len, seq_len]`, `true` where query `i` may not attend to key `j`
     /// - output: `[batch, seq_len, d_model]`
+    ///
+    /// # Panics
+    /// When `seq_len` exceeds the `max_positions` the attention was built for.
     pub fn forward(&self, input: Tensor<3>, blocked: Tensor<3, Bool>) -> Tensor<3> {
         let [batch, seq_len, d_model] = input.dims();
+        assert!(
+            seq_len <= self.max_positions,
+            "{seq_len} tokens are more than the {} positions the attention covers",
+            self.max_positions
+        );
         let d_head = d_model / self.n_heads;
+        let device = input.device();
         let split = |x: Tensor<3>| {
             x.reshape([batch, seq_len, self.n_heads, d_head])
                 .swap_dims(1, 2)
         };
-        let query = self
-            .rotary
-            .forward(split(self.query.forward(input.clone())));
-        let key = self.rotary.forward(split(self.key.forward(input.clone())));
+        let order = halves_order(d_model, d_head, &device);
+        let rotary = RotaryTables::from_start(seq_len, d_head, self.rope_theta, &device);
+        let rotated = |projection: &Linear| {
+            rotary.rotate(split(project_in_order(
+                projection,
+                input.clone(),
+                order.clone(),
+            )))
+        };
+        let query = rotated(&self.query);
+        let key = rotated(&self.key);
         let value = split(self.value.forward(input));
 
         let mixed = attend(query, key, value, blocked, (d_head as f32).sqrt().recip())
@@ -74,11 +101,37 @@ impl RotarySelfAttention {
     }
 }
 
+/// The feature order that turns every head's adjacent pairs into halves: within each head of
+/// width `d_head`, the even features, then the odd ones.
+fn halves_order(d_model: usize, d_head: usize, device: &Device) -> Tensor<1, Int> {
+    let order: Vec<i64> = (0..d_model)
+        .step_by(d_head)
+        .flat_map(|head| {
+            let evens = (0..d_head).step_by(2);
+            let odds = (1..d_head).step_by(2);
+            evens.chain(odds).map(move |i| (head + i) as i64)
+        })
+        .collect();
+    Tensor::from_data(TensorData::new(order, [d_model]), device)
+}
+
+/// `projection` of `input` with its output features in `order`: the weights' columns are
+/// reordered (a few thousand numbers), not the output.
+fn project_in_order(projection: &Linear, input: Tensor<3>, order: Tensor<1, Int>) -> Tensor<3> {
+    let weight = projection.weight.val().select(1, order.clone());
+    let bias = projection
+        .bias
+        .as_ref()
+        .map(|bias| bias.val().select(0, order));
+    linear(input, weight, bias)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::nn::RotaryEncodingConfig;
     use burn::nn::attention::generate_autoregressive_mask;
-    use burn::tensor::{Distribution, TensorData};
+    use burn::tensor::{Distribution, Tolerance};
 
     fn device() -> Device {
         Device::flex()
@@ -126,5 +179,54 @@ mod tests {
         at_start
             .into_data()
             .assert_approx_eq::<f32>(&after_prefix.into_data(), Default::default());
+    }
+
+    /// The attention that rotates each head's adjacent pairs in place with burn's
+    /// `RotaryEncoding`, as the checkpoints were trained: the reordered projections and the
+    /// rotation of halves must give its outputs.
+    fn with_pairs_rotated_in_place(
+        attention: &RotarySelfAttention,
+        input: Tensor<3>,
+        blocked: Tensor<3, Bool>,
+    ) -> Tensor<3> {
+        let [batch, seq_len, d_model] = input.dims();
+        let d_head = d_model / attention.n_heads;
+        let rotary = RotaryEncodingConfig::new(attention.max_positions, d_head)
+            .with_theta(attention.rope_theta as f32)
+            .init(&input.device());
+        let split = |x: Tensor<3>| {
+            x.reshape([batch, seq_len, attention.n_heads, d_head])
+                .swap_dims(1, 2)
+        };
+        let query = rotary.forward(split(attention.query.forward(input.clone())));
+        let key = rotary.forward(split(attention.key.forward(input.clone())));
+        let value = split(attention.value.forward(input));
+        let mixed = attend(query, key, value, blocked, (d_head as f32).sqrt().recip())
+            .swap_dims(1, 2)
+            .reshape([batch, seq_len, d_model]);
+        attention.output.forward(mixed)
+    }
+
+    #[test]
+    fn rotating_reordered_halves_is_rotating_adjacent_pairs() {
+        let device = device();
+        for (d_model, n_heads) in [(16, 2), (64, 4)] {
+            let attention = RotarySelfAttention::new(d_model, n_heads, 32, 10_000.0, &device);
+            let input =
+                Tensor::<3>::random([2, 29, d_model], Distribution::Normal(0.0, 1.0), &device);
+            let expected = with_pairs_rotated_in_place(&attention, input.clone(), causal(2, 29));
+            attention
+                .forward(input, causal(2, 29))
+                .into_data()
+                .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::absolute(1e-5));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "more than the 4 positions")]
+    fn refuses_inputs_longer_than_its_positions() {
+        let device = device();
+        let attention = RotarySelfAttention::new(8, 2, 4, 10_000.0, &device);
+        attention.forward(Tensor::zeros([1, 5, 8], &device), causal(1, 5));
     }
 }

@@ -17,6 +17,7 @@ mod masked_softmax;
 #[cfg(feature = "cpu-kernels")]
 mod masked_softmax_autodiff;
 mod prm;
+mod rope;
 mod small_transformer;
 mod step_feature;
 mod swiglu;

@@ -82,11 +82,8 @@ impl PrmConfig {
                     product(&[4, c.d_model, c.d_model]),
                     product(&[2, c.d_model, c.d_ff]),
                 ]);
-                sum(&[
-                    product(&[c.vocab_size, c.d_model]),
-                    product(&[c.n_layers]).saturating_mul(per_layer),
-                    product(&[c.max_positions, c.d_model]),
-                ])
+                product(&[c.vocab_size, c.d_model])
+                    .saturating_add(product(&[c.n_layers]).saturating_mul(per_layer))
             }
             PrmBackboneConfig::Bert(c) => {
                 let h = c.hidden_size;

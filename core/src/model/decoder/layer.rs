@@ -11,8 +11,8 @@ use super::cache::LayerCache;
 use super::config::DecoderConfig;
 use super::lora::{AttentionAdapters, LoraConfig, LoraTarget};
 use super::parameters::ParameterSource;
-use super::rope::RotaryTables;
 use crate::model::masked_softmax::masked_softmax;
+use crate::model::rope::RotaryTables;
 use crate::model::swiglu::swiglu;
 use crate::rng::SeededRng;
 

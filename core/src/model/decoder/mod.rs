@@ -9,7 +9,6 @@ mod hf_config;
 mod layer;
 mod lora;
 mod parameters;
-mod rope;
 
 use burn::module::Module;
 use burn::nn::attention::generate_autoregressive_mask;
@@ -24,8 +23,8 @@ pub use lora::{LoraConfig, LoraTarget};
 pub use parameters::{
     FreshParameters, HostTensor, LoadedParameters, NamedTensors, ParameterSource,
 };
-use rope::RotaryTables;
 
+use crate::model::rope::RotaryTables;
 use crate::model::{StepFeature, WeightsError};
 use crate::rng::SeededRng;
 
