@@ -138,10 +138,7 @@ mod cpu {
                 let mask = &inputs.mask[mask_start..mask_start + keys];
                 // Keys after the last one the query sees take no part (a causal mask's half);
                 // a query that sees none weighs every key equally, as the softmax has it.
-                let seen = mask
-                    .iter()
-                    .rposition(|&off| !off)
-                    .map_or(keys, |last| last + 1);
+                let seen = keys_seen(mask);
                 let weights = &mut weights[..seen];
                 let key_t = &inputs.key_t[item_head * W * keys..(item_head + 1) * W * keys];
                 scores::<W>(q, key_t, keys, weights);
@@ -151,6 +148,27 @@ mod cpu {
                 *out = mix::<W>(weights, value);
             }
         }
+    }
+
+    /// Keys up to the last one `blocked` leaves open (a causal row's first `query + 1`), or all
+    /// of them when it blocks every one. The keys past it are passed over a chunk at a time: a
+    /// chunk's test has no early exit, so it vectorises, where a scan key by key would take about
+    /// as long as the row's scores on a causal mask.
+    #[inline(always)]
+    pub(super) fn keys_seen(blocked: &[bool]) -> usize {
+        const CHUNK: usize = 32;
+        let last_open = |keys: &[bool]| keys.iter().rposition(|&off| !off);
+        let chunks = blocked.chunks_exact(CHUNK);
+        let whole = blocked.len() - chunks.remainder().len();
+        if let Some(last) = last_open(chunks.remainder()) {
+            return whole + last + 1;
+        }
+        for (index, chunk) in chunks.enumerate().rev() {
+            if chunk.iter().fold(false, |open, &off| open | !off) {
+                return index * CHUNK + last_open(chunk).map_or(0, |last| last + 1);
+            }
+        }
+        blocked.len()
     }
 
     /// `q · k` for the first `scores.len()` keys, from the keys transposed (`[W, keys]`), a
@@ -384,6 +402,36 @@ mod tests {
                         .into_data()
                         .assert_approx_eq::<f32>(&expected, Tolerance::absolute(1e-5));
                 }
+            }
+        }
+    }
+
+    /// The keys a row sees, passed over a chunk at a time, are those up to the last open one
+    /// found key by key: wherever it lies (in a whole chunk, in the rest after them, at a
+    /// chunk's edge), and when none is open.
+    #[cfg(feature = "cpu-kernels")]
+    #[test]
+    fn keys_seen_ends_at_the_last_open_key() {
+        let key_by_key = |row: &[bool]| {
+            row.iter()
+                .rposition(|&off| !off)
+                .map_or(row.len(), |last| last + 1)
+        };
+        for keys in [0, 1, 31, 32, 33, 64, 95, 301] {
+            let mut rows = vec![vec![true; keys], vec![false; keys]];
+            for open in 0..keys {
+                let mut row = vec![true; keys];
+                row[open] = false;
+                rows.push(row.clone());
+                row.iter_mut().take(open).for_each(|off| *off = false);
+                rows.push(row);
+            }
+            for row in rows {
+                assert_eq!(
+                    cpu::keys_seen(&row),
+                    key_by_key(&row),
+                    "{keys} keys: {row:?}"
+                );
             }
         }
     }
