@@ -1,7 +1,9 @@
 //! Rotary position embeddings in the rotate-half layout of Llama-family checkpoints: feature
 //! `i` of a head's first half is rotated with feature `i` of its second half, by the angle
 //! `position · θ^(−2i/d)`. (burn's `RotaryEncoding` rotates adjacent pairs instead, the
-//! layout GGUF stores Llama's query and key weights in; see `hub::gguf_names`.)
+//! layout GGUF stores Llama's query and key weights in; see `hub::gguf_names`.) The small
+//! backbone's attention reorders its projections' outputs so that these tables turn its pairs
+//! (`attention.rs`).
 
 use burn::tensor::{Device, Tensor, TensorData};
 
