@@ -165,7 +165,8 @@ mod cpu {
         }
         for (index, chunk) in chunks.enumerate().rev() {
             if chunk.iter().fold(false, |open, &off| open | !off) {
-                return index * CHUNK + last_open(chunk).map_or(0, |last| last + 1);
+                let last = last_open(chunk).expect("the chunk's test found an open key");
+                return index * CHUNK + last + 1;
             }
         }
         blocked.len()
