@@ -25,38 +25,46 @@ pub struct RotarySelfAttention {
     key: Linear,
     value: Linear,
     output: Linear,
-    n_heads: usize,
-    max_positions: usize,
-    rope_theta: f64,
+}
+
+/// How a batch's tokens are placed, shared by every layer of one forward pass: the feature
+/// order that turns each head's adjacent pairs into halves, and the rotation tables of the
+/// positions `0..seq_len`.
+#[derive(Debug, Clone)]
+pub struct PairRotation {
+    order: Tensor<1, Int>,
+    tables: RotaryTables,
+    head_width: usize,
+}
+
+impl PairRotation {
+    /// The rotation of `seq_len` tokens starting at position 0, for heads of width
+    /// `head_width` (even) across `d_model` features, with rotary base `theta`.
+    pub fn from_start(
+        seq_len: usize,
+        d_model: usize,
+        head_width: usize,
+        theta: f64,
+        device: &Device,
+    ) -> Self {
+        Self {
+            order: halves_order(d_model, head_width, device),
+            tables: RotaryTables::from_start(seq_len, head_width, theta, device),
+            head_width,
+        }
+    }
 }
 
 impl RotarySelfAttention {
-    /// `n_heads` heads over width `d_model`, covering sequences of up to `max_positions` tokens,
-    /// with rotary base `theta`.
-    ///
-    /// # Panics
-    /// When `d_model` is not a multiple of `n_heads` or the head width is odd (RoPE rotates
-    /// pairs of features).
-    pub fn new(
-        d_model: usize,
-        n_heads: usize,
-        max_positions: usize,
-        theta: f32,
-        device: &Device,
-    ) -> Self {
-        assert!(
-            n_heads > 0 && d_model.is_multiple_of(n_heads) && (d_model / n_heads).is_multiple_of(2),
-            "d_model {d_model} must split into {n_heads} heads of an even width"
-        );
+    /// Attention of width `d_model`; the head width comes with the [`PairRotation`] each
+    /// forward pass is given.
+    pub fn new(d_model: usize, device: &Device) -> Self {
         let linear = || LinearConfig::new(d_model, d_model).init(device);
         Self {
             query: linear(),
             key: linear(),
             value: linear(),
             output: linear(),
-            n_heads,
-            max_positions,
-            rope_theta: f64::from(theta),
         }
     }
 
@@ -64,30 +72,23 @@ impl RotarySelfAttention {
     ///
     /// - input: `[batch, seq_len, d_model]`
     /// - blocked: `[batch, seq_len, seq_len]`, `true` where query `i` may not attend to key `j`
+    /// - rotation: built for `seq_len` tokens and width `d_model`
     /// - output: `[batch, seq_len, d_model]`
-    ///
-    /// # Panics
-    /// When `seq_len` exceeds the `max_positions` the attention was built for.
-    pub fn forward(&self, input: Tensor<3>, blocked: Tensor<3, Bool>) -> Tensor<3> {
+    pub fn forward(
+        &self,
+        input: Tensor<3>,
+        blocked: Tensor<3, Bool>,
+        rotation: &PairRotation,
+    ) -> Tensor<3> {
         let [batch, seq_len, d_model] = input.dims();
-        assert!(
-            seq_len <= self.max_positions,
-            "{seq_len} tokens are more than the {} positions the attention covers",
-            self.max_positions
-        );
-        let d_head = d_model / self.n_heads;
-        let device = input.device();
-        let split = |x: Tensor<3>| {
-            x.reshape([batch, seq_len, self.n_heads, d_head])
-                .swap_dims(1, 2)
-        };
-        let order = halves_order(d_model, d_head, &device);
-        let rotary = RotaryTables::from_start(seq_len, d_head, self.rope_theta, &device);
+        let d_head = rotation.head_width;
+        let n_heads = d_model / d_head;
+        let split = |x: Tensor<3>| x.reshape([batch, seq_len, n_heads, d_head]).swap_dims(1, 2);
         let rotated = |projection: &Linear| {
-            rotary.rotate(split(project_in_order(
+            rotation.tables.rotate(split(project_in_order(
                 projection,
                 input.clone(),
-                order.clone(),
+                rotation.order.clone(),
             )))
         };
         let query = rotated(&self.query);
@@ -141,18 +142,27 @@ mod tests {
         generate_autoregressive_mask(batch, seq_len, &device())
     }
 
+    const THETA: f64 = 10_000.0;
+
+    /// The rotation of `seq_len` tokens over `n_heads` heads of width 4.
+    fn rotation(seq_len: usize, n_heads: usize) -> PairRotation {
+        PairRotation::from_start(seq_len, 4 * n_heads, 4, THETA, &device())
+    }
+
     #[test]
     fn a_blocked_key_has_no_influence() {
         let device = device();
-        let attention = RotarySelfAttention::new(8, 2, 16, 10_000.0, &device);
+        let attention = RotarySelfAttention::new(8, &device);
         let input = Tensor::<3>::random([1, 5, 8], Distribution::Normal(0.0, 1.0), &device);
         let changed_last = input.clone().slice_assign(
             [0..1, 4..5, 0..8],
             Tensor::random([1, 1, 8], Distribution::Normal(0.0, 1.0), &device),
         );
-        let a = attention.forward(input, causal(1, 5)).slice([0..1, 0..4]);
+        let a = attention
+            .forward(input, causal(1, 5), &rotation(5, 2))
+            .slice([0..1, 0..4]);
         let b = attention
-            .forward(changed_last, causal(1, 5))
+            .forward(changed_last, causal(1, 5), &rotation(5, 2))
             .slice([0..1, 0..4]);
         a.into_data()
             .assert_approx_eq::<f32>(&b.into_data(), Default::default());
@@ -163,7 +173,7 @@ mod tests {
         // The same three tokens, placed at the start or after two others, give the same output
         // at their last position when the earlier tokens are blocked.
         let device = device();
-        let attention = RotarySelfAttention::new(8, 2, 16, 10_000.0, &device);
+        let attention = RotarySelfAttention::new(8, &device);
         let tokens = Tensor::<3>::random([1, 3, 8], Distribution::Normal(0.0, 1.0), &device);
         let prefix = Tensor::<3>::random([1, 2, 8], Distribution::Normal(0.0, 1.0), &device);
         let shifted = Tensor::cat(vec![prefix, tokens.clone()], 1);
@@ -174,8 +184,12 @@ mod tests {
             }
         }
         let blocked = Tensor::from_data(TensorData::new(blocked, [1, 5, 5]), &device);
-        let at_start = attention.forward(tokens, causal(1, 3)).slice([0..1, 2..3]);
-        let after_prefix = attention.forward(shifted, blocked).slice([0..1, 4..5]);
+        let at_start = attention
+            .forward(tokens, causal(1, 3), &rotation(3, 2))
+            .slice([0..1, 2..3]);
+        let after_prefix = attention
+            .forward(shifted, blocked, &rotation(5, 2))
+            .slice([0..1, 4..5]);
         at_start
             .into_data()
             .assert_approx_eq::<f32>(&after_prefix.into_data(), Default::default());
@@ -186,18 +200,16 @@ mod tests {
     /// rotation of halves must give its outputs.
     fn with_pairs_rotated_in_place(
         attention: &RotarySelfAttention,
+        n_heads: usize,
         input: Tensor<3>,
         blocked: Tensor<3, Bool>,
     ) -> Tensor<3> {
         let [batch, seq_len, d_model] = input.dims();
-        let d_head = d_model / attention.n_heads;
-        let rotary = RotaryEncodingConfig::new(attention.max_positions, d_head)
-            .with_theta(attention.rope_theta as f32)
+        let d_head = d_model / n_heads;
+        let rotary = RotaryEncodingConfig::new(seq_len, d_head)
+            .with_theta(THETA as f32)
             .init(&input.device());
-        let split = |x: Tensor<3>| {
-            x.reshape([batch, seq_len, attention.n_heads, d_head])
-                .swap_dims(1, 2)
-        };
+        let split = |x: Tensor<3>| x.reshape([batch, seq_len, n_heads, d_head]).swap_dims(1, 2);
         let query = rotary.forward(split(attention.query.forward(input.clone())));
         let key = rotary.forward(split(attention.key.forward(input.clone())));
         let value = split(attention.value.forward(input));
@@ -211,22 +223,16 @@ mod tests {
     fn rotating_reordered_halves_is_rotating_adjacent_pairs() {
         let device = device();
         for (d_model, n_heads) in [(16, 2), (64, 4)] {
-            let attention = RotarySelfAttention::new(d_model, n_heads, 32, 10_000.0, &device);
+            let attention = RotarySelfAttention::new(d_model, &device);
             let input =
                 Tensor::<3>::random([2, 29, d_model], Distribution::Normal(0.0, 1.0), &device);
-            let expected = with_pairs_rotated_in_place(&attention, input.clone(), causal(2, 29));
+            let expected =
+                with_pairs_rotated_in_place(&attention, n_heads, input.clone(), causal(2, 29));
+            let rotation = PairRotation::from_start(29, d_model, d_model / n_heads, THETA, &device);
             attention
-                .forward(input, causal(2, 29))
+                .forward(input, causal(2, 29), &rotation)
                 .into_data()
                 .assert_approx_eq::<f32>(&expected.into_data(), Tolerance::absolute(1e-5));
         }
-    }
-
-    #[test]
-    #[should_panic(expected = "more than the 4 positions")]
-    fn refuses_inputs_longer_than_its_positions() {
-        let device = device();
-        let attention = RotarySelfAttention::new(8, 2, 4, 10_000.0, &device);
-        attention.forward(Tensor::zeros([1, 5, 8], &device), causal(1, 5));
     }
 }

@@ -4,7 +4,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Tensor};
 
-use super::attention::RotarySelfAttention;
+use super::attention::{PairRotation, RotarySelfAttention};
 use super::gelu::gelu;
 
 /// A pre-norm transformer block with rotary self-attention and a GELU feed-forward layer.
@@ -42,11 +42,19 @@ impl TransformerBlock {
     ///
     /// - input: `[batch, seq_len, d_model]`
     /// - blocked: `[batch, seq_len, seq_len]`, `true` where query `i` may not attend to key `j`
+    /// - rotation: built for `seq_len` tokens and width `d_model`
     /// - output: `[batch, seq_len, d_model]`
-    pub fn forward(&self, input: Tensor<3>, blocked: Tensor<3, Bool>) -> Tensor<3> {
-        let attended = self
-            .attention
-            .forward(self.attention_norm.forward(input.clone()), blocked);
+    pub fn forward(
+        &self,
+        input: Tensor<3>,
+        blocked: Tensor<3, Bool>,
+        rotation: &PairRotation,
+    ) -> Tensor<3> {
+        let attended = self.attention.forward(
+            self.attention_norm.forward(input.clone()),
+            blocked,
+            rotation,
+        );
         let hidden = input + self.dropout.forward(attended);
         let expanded = gelu(
             self.expand

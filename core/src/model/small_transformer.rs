@@ -8,7 +8,7 @@ use burn::nn::attention::generate_autoregressive_mask;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig};
 use burn::tensor::{Bool, Device, Int, Tensor};
 
-use super::attention::RotarySelfAttention;
+use super::attention::{PairRotation, RotarySelfAttention};
 use super::block::TransformerBlock;
 
 /// Configuration of [`TransformerBackbone`].
@@ -45,26 +45,35 @@ pub struct TransformerBackbone {
     tokens: Embedding,
     blocks: Vec<TransformerBlock>,
     norm: LayerNorm,
+    head_width: usize,
+    max_positions: usize,
+    rope_theta: f64,
 }
 
 impl BackboneConfig {
     /// Builds the backbone with freshly initialised weights on `device`.
+    ///
+    /// # Panics
+    /// When `d_model` does not split into `n_heads` heads of an even width (RoPE rotates pairs
+    /// of features).
     pub fn init(&self, device: &Device) -> TransformerBackbone {
+        let (d_model, n_heads) = (self.d_model, self.n_heads);
+        assert!(
+            n_heads > 0 && d_model.is_multiple_of(n_heads) && (d_model / n_heads).is_multiple_of(2),
+            "d_model {d_model} must split into {n_heads} heads of an even width"
+        );
         TransformerBackbone {
-            tokens: EmbeddingConfig::new(self.vocab_size, self.d_model).init(device),
+            tokens: EmbeddingConfig::new(self.vocab_size, d_model).init(device),
             blocks: (0..self.n_layers)
                 .map(|_| {
-                    let attention = RotarySelfAttention::new(
-                        self.d_model,
-                        self.n_heads,
-                        self.max_positions,
-                        self.rope_theta,
-                        device,
-                    );
-                    TransformerBlock::new(attention, self.d_model, self.d_ff, self.dropout, device)
+                    let attention = RotarySelfAttention::new(d_model, device);
+                    TransformerBlock::new(attention, d_model, self.d_ff, self.dropout, device)
                 })
                 .collect(),
-            norm: LayerNormConfig::new(self.d_model).init(device),
+            norm: LayerNormConfig::new(d_model).init(device),
+            head_width: d_model / n_heads,
+            max_positions: self.max_positions,
+            rope_theta: f64::from(self.rope_theta),
         }
     }
 }
@@ -81,18 +90,34 @@ impl TransformerBackbone {
     /// - tokens: `[batch, seq_len]`
     /// - padding: `[batch, seq_len]`, `true` at padding positions
     /// - output: `[batch, seq_len, d_model]`
+    ///
+    /// # Panics
+    /// When `seq_len` exceeds the `max_positions` the backbone was configured for.
     pub fn forward(&self, tokens: Tensor<2, Int>, padding: Tensor<2, Bool>) -> Tensor<3> {
         let [batch, seq_len] = tokens.dims();
-        let blocked = generate_autoregressive_mask(batch, seq_len, &tokens.device()).bool_or(
+        assert!(
+            seq_len <= self.max_positions,
+            "{seq_len} tokens are more than the {} positions the backbone covers",
+            self.max_positions
+        );
+        let device = tokens.device();
+        let blocked = generate_autoregressive_mask(batch, seq_len, &device).bool_or(
             padding
                 .unsqueeze_dim::<3>(1)
                 .expand([batch, seq_len, seq_len]),
+        );
+        let rotation = PairRotation::from_start(
+            seq_len,
+            self.d_model(),
+            self.head_width,
+            self.rope_theta,
+            &device,
         );
         let hidden = self
             .blocks
             .iter()
             .fold(self.tokens.forward(tokens), |hidden, block| {
-                block.forward(hidden, blocked.clone())
+                block.forward(hidden, blocked.clone(), &rotation)
             });
         self.norm.forward(hidden)
     }
@@ -139,5 +164,20 @@ mod tests {
         let a_last = reference.slice([0..1, 2..3]);
         let difference = (c - a_last).abs().max().into_scalar::<f32>();
         assert!(difference > 1e-4, "an earlier token must matter");
+    }
+
+    #[test]
+    #[should_panic(expected = "more than the 4 positions")]
+    fn refuses_inputs_longer_than_its_positions() {
+        let device = Device::flex();
+        let backbone = BackboneConfig::new(10)
+            .with_d_model(8)
+            .with_n_heads(2)
+            .with_max_positions(4)
+            .init(&device);
+        backbone.forward(
+            Tensor::zeros([1, 5], &device),
+            Tensor::<2, Bool>::from_data(TensorData::new(vec![false; 5], [1, 5]), &device),
+        );
     }
 }
