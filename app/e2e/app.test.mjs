@@ -15,7 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
-import { launch } from "./browser.mjs";
+import { withBrowser } from "./browser.mjs";
 import { serve } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -79,8 +79,7 @@ function jsonLines(path) {
  * whatever happens.
  */
 async function inPage({ webgpu, hash, width }, check) {
-  const context = await launch({ webgpu });
-  try {
+  await withBrowser({ webgpu }, async (context) => {
     const page = context.pages()[0] ?? (await context.newPage());
     if (width !== undefined) await page.setViewportSize({ width, height: 844 });
     const errors = [];
@@ -92,9 +91,7 @@ async function inPage({ webgpu, hash, width }, check) {
     await page.locator(".verdict").waitFor({ timeout: PAGE_TIMEOUT });
     await check(page);
     assert.deepEqual(errors, []);
-  } finally {
-    await context.close();
-  }
+  });
 }
 
 /** The inspected trajectory as the page shows it. */

@@ -10,7 +10,7 @@
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { launch } from "./browser.mjs";
+import { withBrowser } from "./browser.mjs";
 import { serve } from "./serve.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,42 +21,43 @@ const MIN_STEPS = 10;
 const SPLITS = ["gsm8k", "math", "olympiadbench", "omnimath"];
 
 const site = await serve(DIST);
-const context = await launch({ webgpu: false });
 const rows = [];
 try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(site.url);
-  await page.locator(".controls input").first().waitFor({ timeout: TIMEOUT });
-  const interactive = await page.evaluate(() => performance.now());
-  await page.locator(".verdict").waitFor({ timeout: TIMEOUT });
-  const scored = await page.evaluate(() => performance.now());
-  rows.push(["page interactive (controls drawn), after navigation", ms(interactive)]);
-  rows.push(["first pool of 48 scored, after navigation", ms(scored)]);
+  await withBrowser({ webgpu: false }, async (context) => {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(site.url);
+    await page.locator(".controls input").first().waitFor({ timeout: TIMEOUT });
+    const interactive = await page.evaluate(() => performance.now());
+    await page.locator(".verdict").waitFor({ timeout: TIMEOUT });
+    const scored = await page.evaluate(() => performance.now());
+    rows.push(["page interactive (controls drawn), after navigation", ms(interactive)]);
+    rows.push(["first pool of 48 scored, after navigation", ms(scored)]);
 
-  rows.push(["real-text model loaded from the server", ms(await loadRealText(page))]);
-  // The page's first reading also warms the model up: it is timed apart, on a solution none of
-  // the timed ones is (a reading is kept, and opening it again shows it at once).
-  const timed = [];
-  for (const split of SPLITS) {
-    await page.locator(".slice-split select").selectOption(split);
-    timed.push({ split, row: await rowToTime(page) });
-  }
-  await page.locator(".slice-split select").selectOption(SPLITS[0]);
-  const warmUp = timed[0].row.index === 0 ? 1 : 0;
-  const warming = await readRow(page, warmUp);
-  rows.push([`first reading of the page, ${warming.what} (warms the model up)`, warming.value]);
-  for (const { split, row } of timed) {
-    await page.locator(".slice-split select").selectOption(split);
-    const reading = await readRow(page, row.index);
-    rows.push([`${split} ${reading.what}`, reading.value]);
-  }
+    rows.push(["real-text model loaded from the server", ms(await loadRealText(page))]);
+    // The page's first reading also warms the model up: it is timed apart, on a solution none of
+    // the timed ones is (a reading is kept, and opening it again shows it at once).
+    const timed = [];
+    for (const split of SPLITS) {
+      await page.locator(".slice-split select").selectOption(split);
+      timed.push({ split, row: await rowToTime(page) });
+    }
+    await page.locator(".slice-split select").selectOption(SPLITS[0]);
+    const warmUp = timed[0].row.index === 0 ? 1 : 0;
+    const warming = await readRow(page, warmUp);
+    rows.push([`first reading of the page, ${warming.what} (warms the model up)`, warming.value]);
+    for (const { split, row } of timed) {
+      await page.locator(".slice-split select").selectOption(split);
+      const reading = await readRow(page, row.index);
+      rows.push([`${split} ${reading.what}`, reading.value]);
+    }
 
-  const second = await context.newPage();
-  await second.goto(site.url);
-  await second.locator(".verdict").waitFor({ timeout: TIMEOUT });
-  rows.push(["real-text model loaded again, encoder from the cache", ms(await loadRealText(second))]);
+    const second = await context.newPage();
+    await second.goto(site.url);
+    await second.locator(".verdict").waitFor({ timeout: TIMEOUT });
+    const again = await loadRealText(second);
+    rows.push(["real-text model loaded again, encoder from the cache", ms(again)]);
+  });
 } finally {
-  await context.close();
   await site.close();
 }
 console.log("| what (CPU fallback, headless Chromium) | ms |\n|---|---:|");
