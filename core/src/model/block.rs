@@ -38,12 +38,7 @@ impl TransformerBlock {
         }
     }
 
-    /// # Shapes
-    ///
-    /// - input: `[batch, seq_len, d_model]`
-    /// - blocked: `[batch, seq_len, seq_len]`, `true` where query `i` may not attend to key `j`
-    /// - rotation: built for `seq_len` tokens and width `d_model`
-    /// - output: `[batch, seq_len, d_model]`
+    /// The block's output; shapes as [`RotarySelfAttention::forward`]'s.
     pub fn forward(
         &self,
         input: Tensor<3>,
