@@ -320,6 +320,7 @@ mod tests {
                 tokens: 140
             }
         );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -352,6 +353,7 @@ mod tests {
         drop(ledger);
         let ledger = Ledger::open(&path).unwrap();
         assert!(ledger.get("k1").is_some() && ledger.get("k3").is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -364,6 +366,7 @@ mod tests {
             error.contains("ledger.jsonl:1: not a ledger record"),
             "{error}"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn tempdir(name: &str) -> PathBuf {
