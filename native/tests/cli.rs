@@ -85,7 +85,6 @@ fn a_checkpoint_without_a_tokenizer_digest_is_read_with_a_warning() {
     std::fs::write(&config_path, config.to_string()).unwrap();
     let stderr = score();
     assert!(stderr.contains(warning), "{stderr}");
-    std::fs::remove_dir_all(&root).ok();
 }
 
 #[test]
@@ -390,7 +389,6 @@ fn standardised_features_travel_with_the_checkpoint() {
     );
     let scored = actprm(&score_args(&run.join("checkpoint"), 3));
     assert_eq!(String::from_utf8_lossy(&scored.stdout).lines().count(), 3);
-    std::fs::remove_dir_all(&out).ok();
 }
 
 /// actprm-ranked labels exactly --per-batch trajectories of each mini-batch and updates on
@@ -425,5 +423,4 @@ fn the_ranked_rule_labels_a_fixed_number_of_each_mini_batch() {
         stderr.contains("ranks the trajectories of each training mini-batch"),
         "{stderr}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -90,7 +90,6 @@ fn a_decoder_directory_trains_heads_and_its_checkpoint_scores() {
     assert!(config["model"]["backbone"]["Decoder"]["lora"].is_null());
     assert_holds_heads_alone(&out, "tiny-llama");
     score_lines(&out);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// The checkpoint of `run` holds the heads alone, and names the decoder `name` by its absolute
@@ -141,7 +140,6 @@ fn heads_alone_without_their_decoder_are_refused() {
     std::fs::remove_file(&decoder).unwrap();
     let gone = score("gone");
     assert!(gone.contains("they read the decoder"), "{gone}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// A run on a frozen decoder saves its heads alone at every save, resumes from them, and ends
@@ -187,7 +185,6 @@ fn a_killed_run_on_a_frozen_decoder_resumes_from_its_heads() {
     assert!(stdout.contains("going on from mini-batch 10"), "{stdout}");
     assert_eq!(weights(&out), weights(&reference));
     assert_holds_heads_alone(&out, "tiny-qwen2.gguf");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Adapters trained with the heads are part of the checkpoint: its configuration names them,
@@ -214,7 +211,6 @@ fn a_decoder_fine_tuned_through_adapters_scores_from_its_checkpoint() {
     assert_eq!(lora["targets"], serde_json::json!(["q_proj", "v_proj"]));
     assert_eq!(lora["layers"], 1, "{lora}");
     score_lines(&out);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -235,7 +231,6 @@ fn a_gguf_decoder_reads_an_inner_layer() {
         ),
         (Some("qwen2"), Some(1))
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// Heads on the separator's state and the mean of each step's token states: twice the
@@ -266,7 +261,6 @@ fn a_decoder_step_feature_adds_the_mean_of_the_step() {
         "heads read {width}-wide states twice: {shapes:?}"
     );
     score_lines(&out);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -372,5 +366,4 @@ fn a_sweep_chooses_the_feature_layer_on_validation() {
         1,
         "{table}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -113,7 +113,6 @@ fn score_and_the_synthetic_evaluation_read_a_trained_checkpoint() {
             "{stderr}"
         );
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -240,6 +239,4 @@ fn the_benchmark_evaluations_read_a_trained_checkpoint() {
     );
     let score = json["overall"]["score"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&score));
-
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -102,7 +102,6 @@ fn filter_keeps_rows_in_pool_order_and_resumes_by_content() {
         stderr.contains("checkpoint_sha256") && stderr.contains("--restart"),
         "{stderr}"
     );
-    std::fs::remove_dir_all(&root).ok();
 }
 
 /// The same filtering written as training rows and as stepwise-supervision rows keeps the same
@@ -192,7 +191,6 @@ fn stepwise_rows_hold_the_same_kept_trajectories() {
         stderr.contains("unlabelled rows") && stderr.contains("--out-format training"),
         "{stderr}"
     );
-    std::fs::remove_dir_all(&root).ok();
 }
 
 /// Stored labels change nothing of what is scored and kept: a pool of labelled rows keeps the
@@ -252,5 +250,4 @@ fn stored_labels_leave_the_selection_and_the_kept_steps_as_they_are() {
         past_their_first_error > 0,
         "some kept rows have steps after their first error"
     );
-    std::fs::remove_dir_all(&root).ok();
 }

@@ -158,7 +158,6 @@ fn the_random_baselines_label_the_same_trajectories_on_every_schedule() {
         stderr.contains("without --rehearse nothing is rehearsed"),
         "{stderr}"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// actprm-offline trains fresh heads on exactly the trajectories its actprm experiment
@@ -212,7 +211,6 @@ fn a_sweep_trains_actprms_own_labels_offline() {
         Some(offline_updates(labels)),
         "full mini-batches of actprm's labels, as many as a pass over the pool"
     );
-    std::fs::remove_dir_all(&out).ok();
 }
 
 /// `train --labels-of` trains on exactly what a finished run labelled, on the offline
@@ -265,5 +263,4 @@ fn train_labels_of_trains_on_a_finished_runs_labels() {
     );
     assert_eq!(trained["labels_consumed"], labels, "each bought once");
     assert_eq!(trained["updates"].as_u64(), Some(offline_updates(labels)));
-    std::fs::remove_dir_all(&dir).ok();
 }

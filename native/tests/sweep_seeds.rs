@@ -76,5 +76,4 @@ fn a_seed_swept_with_others_scores_as_swept_alone() {
     for key in ["validation", "test", "threshold"] {
         assert_eq!(seed_one[key], alone[0][key], "{key}");
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
