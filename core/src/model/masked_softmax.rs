@@ -41,15 +41,10 @@ pub fn masked_softmax(scores: Tensor<4>, blocked: Tensor<3, Bool>, scale: f32) -
 
 /// Whether [`masked_softmax`] of `scores` runs this module's host kernel on the plain flex
 /// device, where no autodiff graph is recorded, rather than burn's ops.
+#[cfg(feature = "cpu-kernels")]
 pub fn computes_on_host(scores: &Tensor<4>) -> bool {
-    #[cfg(feature = "cpu-kernels")]
-    return crate::model::host::is_plain_flex(&scores.device())
-        && scores.dtype() == burn::tensor::DType::F32;
-    #[cfg(not(feature = "cpu-kernels"))]
-    {
-        let _ = scores;
-        false
-    }
+    crate::model::host::is_plain_flex(&scores.device())
+        && scores.dtype() == burn::tensor::DType::F32
 }
 
 /// Whether [`masked_softmax`] of `scores` runs the host kernel, with or without autodiff (its
@@ -344,8 +339,8 @@ mod tests {
     }
 
     /// The same weights as burn's softmax after a mask fill, on the plain device (the kernel
-    /// compiled for every instruction set this CPU runs) and through autodiff; rows with every key blocked included, and more rows than one of
-    /// the kernel's parallel tasks takes.
+    /// compiled for every instruction set this CPU runs) and through autodiff; rows with every
+    /// key blocked included, and more rows than one of the kernel's parallel tasks takes.
     #[test]
     fn matches_burns_softmax() {
         let [batch, heads, queries, keys] = [3, 12, 50, 21];
