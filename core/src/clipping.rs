@@ -9,6 +9,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 
 use crate::named_choice::{NamedChoice, serde_by_name};
+use crate::ordered_sum::ordered_sum;
 
 /// How gradients are held to a norm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -96,7 +97,7 @@ struct SumOfSquares<'a> {
 impl ModuleVisitor for SumOfSquares<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(gradient) = self.gradients.get::<D>(param.id) {
-            let squares = gradient.square().sum();
+            let squares = ordered_sum(gradient.square());
             self.sum = Some(match self.sum.take() {
                 Some(sum) => sum + squares,
                 None => squares,

@@ -21,6 +21,7 @@ pub mod loss;
 pub mod loss_steps;
 pub mod model;
 pub mod named_choice;
+pub mod ordered_sum;
 pub mod pool_indices;
 pub mod pretrained;
 pub mod rng;

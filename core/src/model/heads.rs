@@ -8,6 +8,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::feature_norm::{FeatureNorm, InputNorm};
+use crate::ordered_sum::ordered_sum;
 use crate::rng::SeededRng;
 
 /// Configuration of [`EnsembleHeads`].
@@ -73,8 +74,8 @@ impl BatchedLinear {
 
     /// Sum of squared differences to `anchor`, and the number of elements compared.
     fn squared_distance(&self, anchor: &Self) -> (Tensor<1>, usize) {
-        let weight = (self.weight.val() - anchor.weight.val()).square().sum();
-        let bias = (self.bias.val() - anchor.bias.val()).square().sum();
+        let weight = ordered_sum((self.weight.val() - anchor.weight.val()).square());
+        let bias = ordered_sum((self.bias.val() - anchor.bias.val()).square());
         let count =
             self.weight.val().shape().num_elements() + self.bias.val().shape().num_elements();
         (weight + bias, count)
