@@ -8,6 +8,7 @@ mod checkpoint_dir;
 mod checkpoint_set;
 mod cli;
 mod commands;
+mod compute_pool;
 mod data_files;
 mod dir_lock;
 mod encoded_set;

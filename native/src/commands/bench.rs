@@ -69,12 +69,6 @@ impl Sizes {
 
 /// `actprm bench`.
 pub fn bench(args: &BenchArgs, backend: &Backend) -> Result<()> {
-    if let Some(threads) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global()
-            .context("setting the CPU backend's threads")?;
-    }
     let cases = args.cases();
     if cases.contains(&BenchCaseArg::Eval) && args.processbench.is_none() {
         bail!("the eval case reads ProcessBench: pass --processbench DIR (holding gsm8k.json)");

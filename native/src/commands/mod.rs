@@ -15,8 +15,10 @@ use anyhow::Result;
 
 use crate::backend::Backend;
 use crate::cli::{Cli, Command, EvalCommand};
+use crate::compute_pool;
 
-/// Runs the command `cli` names.
+/// Runs the command `cli` names; those that compute run on a thread of the compute pool
+/// (`compute_pool.rs`).
 pub fn dispatch(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Label(args) => return label::label(args),
@@ -26,7 +28,11 @@ pub fn dispatch(cli: Cli) -> Result<()> {
     }
     let backend = Backend::select(cli.device)?;
     eprintln!("backend: {}", backend.description);
-    match cli.command {
+    let threads = match &cli.command {
+        Command::Bench(args) => args.threads,
+        _ => None,
+    };
+    compute_pool::run_on_pool(threads, move || match cli.command {
         Command::Run(args) => experiment::run(&args, &backend),
         Command::Train(args) => experiment::train(&args, &backend),
         Command::Score(args) => score::score(&args, &backend),
@@ -40,5 +46,5 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Command::Label(_) | Command::HalveBackbone(_) | Command::Merge(_) => {
             unreachable!("labelling, halving and merging need no backend and returned above")
         }
-    }
+    })?
 }

@@ -17,6 +17,7 @@ use burn::tensor::Device;
 
 use crate::backend::Backend;
 use crate::cli::{ModelArgs, StrategyArg, SweepArgs, refuse_repeats};
+use crate::compute_pool;
 use crate::dir_lock::DirLock;
 use crate::pass_plan::PassPlan;
 use crate::pool_experiment::{ExperimentData, load_pretrained, training_config};
@@ -158,8 +159,9 @@ fn loaded<'a>(
     Ok(data.as_ref().expect("loaded above"))
 }
 
-/// Runs `planned` on `jobs` threads, appending each result to `file` and `results` as it
-/// finishes. The first error stops the other experiments at their next mini-batch.
+/// Runs `planned` on `jobs` threads, each computing on a pool of its own that gets its share of
+/// the command's threads, and appends each result to `file` and `results` as it finishes. The
+/// first error stops the other experiments at their next mini-batch.
 fn run_all(
     args: &SweepArgs,
     data: &BTreeMap<DataKey, SeedData>,
@@ -219,11 +221,16 @@ fn run_all(
             finished.1.push(result);
         }
     };
+    let jobs = jobs.min(total);
+    let threads_each = (rayon::current_num_threads() / jobs).max(1);
     let outcomes: Vec<Result<()>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..jobs.min(total))
+        let handles: Vec<_> = (0..jobs)
             .map(|_| {
                 let device = backend.device.clone();
-                scope.spawn(|| worker(device))
+                let worker = &worker;
+                scope.spawn(move || {
+                    compute_pool::run_on_pool(Some(threads_each), || worker(device))?
+                })
             })
             .collect();
         handles
