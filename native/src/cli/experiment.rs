@@ -329,8 +329,8 @@ pub struct SweepArgs {
     /// the layers up to it.
     #[arg(long, value_delimiter = ',', conflicts_with = "feature_layer", value_parser = ranges::small_count)]
     pub feature_layers: Vec<usize>,
-    /// Experiments run at once (default: one per core; each experiment uses one core on the
-    /// CPU backend).
+    /// Experiments run at once (default: one per core). On the CPU backend each computes on
+    /// its share of the cores: one each by default.
     #[arg(long, value_parser = ranges::small_count)]
     pub jobs: Option<usize>,
     /// The sweep directory: results.jsonl (one line per finished experiment; a rerun skips the
