@@ -93,8 +93,8 @@ impl Checkpoint {
     /// requires: the backbone reads every distinct window once, shortest first, in mini-batches
     /// of at most `batch_size` windows ([`Checkpoint::features_async`]), then the heads score the
     /// features ([`Checkpoint::score_features_async`]). `after_batch` hears how many
-    /// trajectories the backbone has read and is awaited before its next mini-batch (a page
-    /// yields to the browser there).
+    /// trajectories' worth of tokens the backbone has read and is awaited before its next
+    /// mini-batch (a page yields to the browser there).
     pub async fn score_async<F: Future<Output = ()>>(
         &self,
         trajectories: &[Trajectory],
@@ -118,7 +118,8 @@ impl Checkpoint {
 
     /// The backbone's step features of trajectories that [`Checkpoint::encode`] encoded, read
     /// back asynchronously in mini-batches of at most `batch_size` windows
-    /// ([`compute_features_async`]); `after_batch` hears how many trajectories are read.
+    /// ([`compute_features_async`]); `after_batch` hears how many trajectories' worth of tokens
+    /// are read.
     pub async fn features_async<F: Future<Output = ()>>(
         &self,
         encoded: &[EncodedTrajectory],
@@ -191,7 +192,8 @@ pub fn score_encoded(
 /// Scores already-encoded trajectories with each of `models`, which share one backbone
 /// ([`EnsemblePrm::shares_backbone_with`]): the backbone reads every trajectory once, in
 /// mini-batches of `batch_size`, and each model's heads score the step features. `progress`
-/// hears how many trajectories the backbone has read. Returns the scores model by model.
+/// hears how many trajectories' worth of tokens the backbone has read. Returns the scores
+/// model by model.
 ///
 /// # Panics
 /// When `models` is empty.
@@ -314,7 +316,10 @@ mod tests {
             std::future::ready(())
         }));
         assert_eq!(read_later.unwrap(), scores);
-        assert_eq!(heard, [2, 4, 5]);
+        // After each batch of two, in trajectories' worth of tokens (`features/read_progress.rs`).
+        assert_eq!(heard.len(), 3, "{heard:?}");
+        assert!(heard.is_sorted(), "{heard:?}");
+        assert_eq!(heard.last(), Some(&5), "{heard:?}");
 
         let mut unfit = trajectories.clone();
         unfit[3].question = "word ".repeat(10_000);

@@ -8,6 +8,7 @@ use burn::tensor::TensorData;
 
 mod distinct_windows;
 mod prefix_tree;
+mod read_progress;
 
 pub use crate::batch::StepFeatures;
 use crate::batch::{Inputs, PrmInput};
@@ -15,6 +16,7 @@ use crate::encoding::EncodedTrajectory;
 use crate::model::{EnsemblePrm, PrmBackbone};
 use distinct_windows::DistinctWindows;
 pub use prefix_tree::PrefixTree;
+use read_progress::ReadProgress;
 
 /// How many times fewer tokens a decoder's packed prefix tree must read than the rows hold for
 /// it to be taken over batched reads of whole windows: a pack's attention spans the whole
@@ -30,7 +32,8 @@ const TREE_SAVING: usize = 2;
 /// tree of prefixes packed into rows ([`PrefixTree`]), every distinct step once. A
 /// causal backbone otherwise reads a window that begins another only as part of the longer
 /// one: its hidden states up to any position depend on the tokens up to there alone.
-/// `progress` hears how many trajectories' worth of windows are done.
+/// `progress` hears how far the read has come, in trajectories' worth of the tokens read (of
+/// the steps, in a prefix tree).
 pub fn compute_features(
     model: &EnsemblePrm,
     encoded: &[EncodedTrajectory],
@@ -94,7 +97,7 @@ fn read_distinct_windows(
 
 /// The step features of every encoding of `encoded`, in their order, read in mini-batches of at
 /// most `batch_size` windows (a trajectory longer than one window counts once per window);
-/// `progress` hears how many are done.
+/// `progress` hears how many encodings' worth of tokens are read ([`ReadProgress`]).
 ///
 /// A batch is padded to its longest window, so trajectories are read shortest first: each batch
 /// then holds windows of similar lengths, and little of the work is padding.
@@ -108,20 +111,20 @@ fn read_windows(
     let device = model.device();
     let model = model.valid();
     let order = shortest_first(encoded);
-    let mut read = WindowsRead::new(encoded.len());
+    let mut read = WindowsRead::new(encoded);
     for chunk in window_batches(&order, encoded, batch_size) {
         let input: PrmInput = Inputs::Tokens { encoded, pad_id }.select(chunk, &device);
         let features = model.step_features(&input);
         let dims = features.dims();
         read.store(chunk, &input, dims, features.into_data());
-        progress(read.done);
+        progress(read.progress.done());
     }
     read.finish()
 }
 
 /// [`compute_features`] reading back asynchronously, as a browser's WebGPU device requires:
 /// every distinct window read once, shortest first, in mini-batches of at most `batch_size`
-/// windows. `after_batch` hears how many trajectories' worth of windows are done and is awaited
+/// windows. `after_batch` hears how many trajectories' worth of tokens are read and is awaited
 /// before the next mini-batch. A decoder reads its windows as an encoder does, without the
 /// prefix tree.
 pub async fn compute_features_async<F: Future<Output = ()>>(
@@ -137,7 +140,7 @@ pub async fn compute_features_async<F: Future<Output = ()>>(
     let device = model.device();
     let model = model.valid();
     let order = shortest_first(reads);
-    let mut read = WindowsRead::new(reads.len());
+    let mut read = WindowsRead::new(reads);
     for chunk in window_batches(&order, reads, batch_size) {
         let input = Inputs::Tokens {
             encoded: reads,
@@ -151,7 +154,7 @@ pub async fn compute_features_async<F: Future<Output = ()>>(
             .await
             .expect("read-back of the step features");
         read.store(chunk, &input, dims, data);
-        after_batch(read.done * encoded.len() / total).await;
+        after_batch(read.progress.done() * encoded.len() / total).await;
     }
     distinct.assemble(&read.finish())
 }
@@ -172,15 +175,16 @@ fn shortest_first(encoded: &[EncodedTrajectory]) -> Vec<usize> {
 /// The features of encodings read batch by batch in any order, put back in theirs.
 struct WindowsRead {
     features: Vec<Option<StepFeatures>>,
-    /// Encodings read so far.
-    done: usize,
+    /// How far the read has come.
+    progress: ReadProgress,
 }
 
 impl WindowsRead {
-    fn new(len: usize) -> Self {
+    /// Nothing of `encoded` read yet.
+    fn new(encoded: &[EncodedTrajectory]) -> Self {
         Self {
-            features: vec![None; len],
-            done: 0,
+            features: vec![None; encoded.len()],
+            progress: ReadProgress::new(encoded),
         }
     }
 
@@ -201,7 +205,7 @@ impl WindowsRead {
                 width,
             });
         }
-        self.done += chunk.len();
+        self.progress.add(chunk);
     }
 
     /// Every encoding's features, in order.

@@ -89,8 +89,8 @@ impl FeatureCache {
 
     /// The step features `reader`'s backbone gives every trajectory of `encoded`, in order:
     /// read from the cache where it holds them, otherwise computed in mini-batches of
-    /// `batch_size` and stored a shard at a time. `progress` hears how many of the missing ones
-    /// are computed.
+    /// `batch_size` and stored a shard at a time. `progress` hears how far the computing has
+    /// come, in missing trajectories' worth of tokens.
     pub fn features(
         &self,
         reader: &EnsemblePrm,
