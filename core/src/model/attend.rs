@@ -12,6 +12,7 @@
 use burn::tensor::{Bool, Tensor};
 
 use crate::model::masked_softmax::masked_softmax;
+use crate::model::products::batched_matmul;
 
 /// The mix of `value` by each query's attention weights over the keys.
 ///
@@ -53,8 +54,8 @@ fn with_burns_ops(
     blocked: Tensor<3, Bool>,
     scale: f32,
 ) -> Tensor<4> {
-    let scores = query.matmul(key.swap_dims(2, 3));
-    masked_softmax(scores, blocked, scale).matmul(value)
+    let scores = batched_matmul(query, key.swap_dims(2, 3));
+    batched_matmul(masked_softmax(scores, blocked, scale), value)
 }
 
 #[cfg(feature = "cpu-kernels")]

@@ -12,10 +12,10 @@
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::module::linear;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::model::attend::attend;
+use crate::model::products::{project, project_with};
 use crate::model::rope::RotaryTables;
 
 /// Multi-head self-attention with rotary positions.
@@ -93,12 +93,12 @@ impl RotarySelfAttention {
         };
         let query = rotated(&self.query);
         let key = rotated(&self.key);
-        let value = split(self.value.forward(input));
+        let value = split(project(&self.value, input));
 
         let mixed = attend(query, key, value, blocked, (d_head as f32).sqrt().recip())
             .swap_dims(1, 2)
             .reshape([batch, seq_len, d_model]);
-        self.output.forward(mixed)
+        project(&self.output, mixed)
     }
 }
 
@@ -124,7 +124,7 @@ fn project_in_order(projection: &Linear, input: Tensor<3>, order: Tensor<1, Int>
         .bias
         .as_ref()
         .map(|bias| bias.val().select(0, order));
-    linear(input, weight, bias)
+    project_with(input, weight, bias)
 }
 
 #[cfg(test)]

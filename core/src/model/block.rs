@@ -6,6 +6,7 @@ use burn::tensor::{Bool, Device, Tensor};
 
 use super::attention::{PairRotation, RotarySelfAttention};
 use super::gelu::gelu;
+use super::products::project;
 
 /// A pre-norm transformer block with rotary self-attention and a GELU feed-forward layer.
 #[derive(Module, Debug)]
@@ -51,10 +52,10 @@ impl TransformerBlock {
             rotation,
         );
         let hidden = input + self.dropout.forward(attended);
-        let expanded = gelu(
-            self.expand
-                .forward(self.feed_forward_norm.forward(hidden.clone())),
-        );
-        hidden + self.dropout.forward(self.contract.forward(expanded))
+        let expanded = gelu(project(
+            &self.expand,
+            self.feed_forward_norm.forward(hidden.clone()),
+        ));
+        hidden + self.dropout.forward(project(&self.contract, expanded))
     }
 }

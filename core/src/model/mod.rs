@@ -13,10 +13,13 @@ mod gelu_autodiff;
 mod heads;
 #[cfg(feature = "cpu-kernels")]
 mod host;
+#[cfg(feature = "cpu-kernels")]
+mod host_products;
 mod masked_softmax;
 #[cfg(feature = "cpu-kernels")]
 mod masked_softmax_autodiff;
 mod prm;
+mod products;
 mod rope;
 mod small_transformer;
 mod step_feature;

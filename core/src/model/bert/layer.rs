@@ -10,6 +10,7 @@ use burn::tensor::{Bool, Device, Tensor};
 use super::BertConfig;
 use crate::model::gelu::gelu;
 use crate::model::masked_softmax::{masked_softmax, runs_host_kernel};
+use crate::model::products::{batched_matmul, project};
 
 /// One encoder layer (`encoder.layer.{i}` in a checkpoint).
 #[derive(Module, Debug)]
@@ -91,7 +92,7 @@ impl BertLayer {
             .self_attention
             .forward(input.clone(), blocked);
         let hidden = self.attention.output.forward(attended, input);
-        let expanded = gelu(self.intermediate.dense.forward(hidden.clone()));
+        let expanded = gelu(project(&self.intermediate.dense, hidden.clone()));
         self.output.forward(expanded, hidden)
     }
 }
@@ -108,12 +109,13 @@ impl BertSelfAttention {
             x.reshape([batch, seq_len, self.num_heads, head_width])
                 .swap_dims(1, 2)
         };
-        let query = split(self.query.forward(input.clone()));
-        let key = split(self.key.forward(input.clone()));
-        let value = split(self.value.forward(input));
+        let query = split(project(&self.query, input.clone()));
+        let key = split(project(&self.key, input.clone()));
+        let value = split(project(&self.value, input));
         let mixed = if runs_host_kernel(&query) {
-            let scores = query.matmul(key.swap_dims(2, 3));
-            masked_softmax(scores, blocked, (head_width as f32).sqrt().recip()).matmul(value)
+            let scores = batched_matmul(query, key.swap_dims(2, 3));
+            let weights = masked_softmax(scores, blocked, (head_width as f32).sqrt().recip());
+            batched_matmul(weights, value)
         } else {
             let blocked =
                 blocked
@@ -135,6 +137,6 @@ impl BertSelfAttention {
 impl AddAndNorm {
     fn forward(&self, input: Tensor<3>, residual: Tensor<3>) -> Tensor<3> {
         self.layer_norm
-            .forward(residual + self.dropout.forward(self.dense.forward(input)))
+            .forward(residual + self.dropout.forward(project(&self.dense, input)))
     }
 }

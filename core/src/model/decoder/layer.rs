@@ -12,6 +12,7 @@ use super::config::DecoderConfig;
 use super::lora::{AttentionAdapters, LoraConfig, LoraTarget};
 use super::parameters::ParameterSource;
 use crate::model::masked_softmax::masked_softmax;
+use crate::model::products::{batched_matmul, project};
 use crate::model::rope::RotaryTables;
 use crate::model::swiglu::swiglu;
 use crate::rng::SeededRng;
@@ -191,9 +192,9 @@ impl DecoderAttention {
         };
         let (key, value) = (self.shared_by_groups(key), self.shared_by_groups(value));
 
-        let scores = query.matmul(key.swap_dims(2, 3));
+        let scores = batched_matmul(query, key.swap_dims(2, 3));
         let weights = masked_softmax(scores, blocked, (head_dim as f32).sqrt().recip());
-        let mixed = weights.matmul(value).swap_dims(1, 2).reshape([
+        let mixed = batched_matmul(weights, value).swap_dims(1, 2).reshape([
             batch,
             seq_len,
             self.num_heads * head_dim,
@@ -210,8 +211,8 @@ impl DecoderAttention {
             LoraTarget::OProj => &self.o_proj,
         };
         match self.lora.as_ref().and_then(|lora| lora.on(target)) {
-            Some(adapter) => projection.forward(input.clone()) + adapter.forward(input),
-            None => projection.forward(input),
+            Some(adapter) => project(projection, input.clone()) + adapter.forward(input),
+            None => project(projection, input),
         }
     }
 
@@ -232,9 +233,9 @@ impl DecoderAttention {
 impl DecoderMlp {
     fn forward(&self, input: Tensor<3>) -> Tensor<3> {
         let gated = swiglu(
-            self.gate_proj.forward(input.clone()),
-            self.up_proj.forward(input),
+            project(&self.gate_proj, input.clone()),
+            project(&self.up_proj, input),
         );
-        self.down_proj.forward(gated)
+        project(&self.down_proj, gated)
     }
 }
