@@ -8,6 +8,8 @@
 //! is added to it; without, the product is written over the fresh buffer. The work is split
 //! into blocks of rows or of whole matrices, spread over rayon's threads.
 
+use std::mem::MaybeUninit;
+
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
@@ -129,49 +131,85 @@ impl<'a> Operand<'a> {
 /// The `count` products `lhs[i] · rhs[i]`, in order, in a buffer that is written once.
 fn batched_product(lhs: &Operand, rhs: &Operand, count: usize) -> Vec<f32> {
     let ([m, k], n) = (lhs.size, rhs.size[1]);
-    let len = count * m * n;
-    let mut output: Vec<f32> = Vec::with_capacity(len);
-    if len == 0 {
-        return output;
-    }
-    let per_task = WORK_PER_TASK.div_ceil((m * k * n).max(1)).clamp(1, count);
-    for_each_chunk(
-        &mut output.spare_capacity_mut()[..len],
-        per_task * m * n,
-        |index, block| {
-            for (offset, out) in block.chunks_exact_mut(m * n).enumerate() {
-                let matrix = index * per_task + offset;
-                // SAFETY: each operand's pointer and strides address the values of its
-                // matrix `matrix`; the output matrix is `m × n` row-major and written whole.
-                unsafe {
-                    gemm::gemm(
-                        m,
-                        n,
-                        k,
-                        out.as_mut_ptr().cast::<f32>(),
-                        1,
-                        n as isize,
-                        false,
-                        lhs.matrix(matrix),
-                        lhs.strides[3],
-                        lhs.strides[2],
-                        rhs.matrix(matrix),
-                        rhs.strides[3],
-                        rhs.strides[2],
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
-                }
+    let per_task = WORK_PER_TASK
+        .div_ceil((m * k * n).max(1))
+        .clamp(1, count.max(1));
+    written_once(count * m * n, per_task * m * n, |index, block| {
+        for (offset, out) in block.chunks_exact_mut(m * n).enumerate() {
+            let matrix = index * per_task + offset;
+            // SAFETY: each operand's pointer and strides address the values of its matrix
+            // `matrix`; the output matrix is `m × n` row-major.
+            unsafe {
+                product_into(
+                    out,
+                    n,
+                    false,
+                    [m, k, n],
+                    (lhs.matrix(matrix), [lhs.strides[2], lhs.strides[3]]),
+                    (rhs.matrix(matrix), [rhs.strides[2], rhs.strides[3]]),
+                );
             }
-        },
-    );
-    // SAFETY: every matrix of the first `len` values was written above.
-    unsafe { output.set_len(len) };
+        }
+    })
+}
+
+/// A buffer of `len` values written once: `write(index, chunk)` is given each consecutive
+/// `chunk_len`-long chunk of it (the last may be shorter), over rayon's threads, and must
+/// write every value of its chunk.
+fn written_once(
+    len: usize,
+    chunk_len: usize,
+    write: impl Fn(usize, &mut [MaybeUninit<f32>]) + Send + Sync,
+) -> Vec<f32> {
+    let mut output: Vec<f32> = Vec::with_capacity(len);
+    if len > 0 {
+        for_each_chunk(&mut output.spare_capacity_mut()[..len], chunk_len, write);
+        // SAFETY: every chunk of the first `len` values was written by `write`.
+        unsafe { output.set_len(len) };
+    }
     output
+}
+
+/// `out ← lhs · rhs`, or `out ← out + lhs · rhs` with `add_to_out`, on one thread: `out` is
+/// `m × n` with rows `out_row` apart, and each operand is given as where its first value lies
+/// and its `[row, column]` strides.
+///
+/// # Safety
+/// The operands' pointers and strides address `m × k` and `k × n` readable values, and `out`
+/// holds `m × n` of them, every one written before it is read when `add_to_out`.
+unsafe fn product_into(
+    out: &mut [MaybeUninit<f32>],
+    out_row: usize,
+    add_to_out: bool,
+    [m, k, n]: [usize; 3],
+    (lhs, [lhs_row, lhs_column]): (*const f32, [isize; 2]),
+    (rhs, [rhs_row, rhs_column]): (*const f32, [isize; 2]),
+) {
+    debug_assert!(out.len() >= m.saturating_sub(1) * out_row + n);
+    // SAFETY: as the caller guarantees.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr().cast::<f32>(),
+            1,
+            out_row as isize,
+            add_to_out,
+            lhs,
+            lhs_column,
+            lhs_row,
+            rhs,
+            rhs_column,
+            rhs_row,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
 }
 
 /// [`HostProducts`]'s product on flex tensors; burn-flex's ops for a float type other than f32.
@@ -231,57 +269,32 @@ fn product(sizes: Sizes, rows: &[f32], weight: &[f32], bias: Option<&[f32]>) -> 
     if let Some(bias) = bias {
         assert_eq!(bias.len(), d_output, "bias is [d_output]");
     }
-    let len = count * d_output;
-    let mut output: Vec<f32> = Vec::with_capacity(len);
-    if len == 0 {
-        return output;
-    }
     let block_rows = rows_per_block(sizes);
-    for_each_chunk(
-        &mut output.spare_capacity_mut()[..len],
-        block_rows * d_output,
-        |index, block| {
-            let first_row = index * block_rows;
-            let block_rows = block.len() / d_output;
-            if let Some(bias) = bias {
-                for row in block.chunks_exact_mut(d_output) {
-                    for (out, &b) in row.iter_mut().zip(bias) {
-                        out.write(b);
-                    }
+    written_once(count * d_output, block_rows * d_output, |index, block| {
+        let first_row = index * block_rows;
+        let block_rows = block.len() / d_output;
+        if let Some(bias) = bias {
+            for row in block.chunks_exact_mut(d_output) {
+                for (out, &b) in row.iter_mut().zip(bias) {
+                    out.write(b);
                 }
             }
-            let lhs = &rows[first_row * d_input..(first_row + block_rows) * d_input];
-            // SAFETY: the pointers cover `block_rows × d_input`, `d_input × d_output` and
-            // `block_rows × d_output` row-major values; the output block is read only when
-            // the bias was written into it above, and is written whole either way.
-            unsafe {
-                gemm::gemm(
-                    block_rows,
-                    d_output,
-                    d_input,
-                    block.as_mut_ptr().cast::<f32>(),
-                    1,
-                    d_output as isize,
-                    bias.is_some(),
-                    lhs.as_ptr(),
-                    1,
-                    d_input as isize,
-                    weight.as_ptr(),
-                    1,
-                    d_output as isize,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-            }
-        },
-    );
-    // SAFETY: every block of the first `len` values was written above.
-    unsafe { output.set_len(len) };
-    output
+        }
+        let lhs = &rows[first_row * d_input..(first_row + block_rows) * d_input];
+        // SAFETY: the operands are `block_rows × d_input` and `d_input × d_output` row-major,
+        // the output block `block_rows × d_output`; it is added to only when the bias was
+        // written into it above.
+        unsafe {
+            product_into(
+                block,
+                d_output,
+                bias.is_some(),
+                [block_rows, d_input, d_output],
+                (lhs.as_ptr(), [d_input as isize, 1]),
+                (weight.as_ptr(), [d_output as isize, 1]),
+            );
+        }
+    })
 }
 
 /// Rows per block: the rows shared evenly among rayon's threads, but no fewer than make
