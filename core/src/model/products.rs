@@ -42,11 +42,7 @@ pub fn project_with(input: Tensor<3>, weight: Tensor<2>, bias: Option<Tensor<1>>
     let d_output = weight.dims()[1];
     let rows = input.reshape([batch * seq_len, d_input]);
     #[cfg(feature = "cpu-kernels")]
-    if crate::model::host::is_plain_flex(&rows.device())
-        && [rows.dtype(), weight.dtype()]
-            .iter()
-            .all(|&d| d == burn::tensor::DType::F32)
-    {
+    if crate::model::host::is_plain_flex(&rows.device()) {
         return crate::model::host_products::linear(rows, weight, bias)
             .reshape([batch, seq_len, d_output]);
     }
