@@ -7,7 +7,8 @@
 # - core/tests/finetune_gradients.rs: a fine-tuning step's gradients against PyTorch autograd;
 # - core/tests/minilm.rs: MiniLM's hidden states and step scores against NumPy, on plain flex
 #   (host kernels) and under autodiff (burn's fused attention); needs scripts/fetch-backbone.sh;
-# - the host kernels' own tests (GELU, masked softmax, the exponential, the matrix products).
+# - the host kernels' own tests (GELU, masked softmax, the rotary embedding, the exponential,
+#   the matrix products).
 #
 # The test binaries are the ones `cargo test --workspace` builds (built here when missing). Takes
 # about a minute on 2 cores. Needs qemu-x86_64 (Debian: apt-get install qemu-user) on x86-64.
@@ -58,5 +59,5 @@ for cpu in Nehalem Haswell; do
     echo "== $cpu"
     on_cpu "${binary[finetune_gradients]}"
     on_cpu "${binary[minilm]}" --include-ignored minilm_hidden_states_match minilm_step_scores
-    on_cpu "${binary[actprm_core]}" model::host model::gelu model::masked_softmax
+    on_cpu "${binary[actprm_core]}" model::host model::gelu model::masked_softmax model::rope
 done

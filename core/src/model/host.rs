@@ -4,7 +4,8 @@
 //! With the `cpu-kernels` feature, a few operations whose burn-flex kernels are slow (GELU in
 //! `gelu.rs`, the masked softmax of attention in `masked_softmax.rs`, the whole attention of
 //! narrow heads in `attend.rs`, the matrix products of linear layers and attention in
-//! `host_products.rs`) are computed on the tensors' host buffers. Tensors on the plain
+//! `host_products.rs`, the rotary embedding in `rope.rs`) are computed on the tensors' host
+//! buffers. Tensors on the plain
 //! flex device qualify: those convert to and from host data without a copy and record no
 //! autodiff graph. Under autodiff on the flex device, GELU and the masked softmax run their
 //! host kernels through burn's backend extensions, which join them to the graph with a
