@@ -136,6 +136,20 @@ pub fn for_each_chunk<T: Send>(
         .for_each(|(index, chunk)| task(index, chunk));
 }
 
+/// Runs `task` on consecutive blocks of whole `row_len`-long rows of `values`, given with the
+/// index of the block's first row: about [`CHUNK`] values a block (at least one row), over
+/// rayon's threads, or in turn where there are none (wasm).
+pub fn for_each_row_block<T: Send>(
+    values: &mut [T],
+    row_len: usize,
+    task: impl Fn(usize, &mut [T]) + Send + Sync,
+) {
+    let rows_per_block = (CHUNK / row_len.max(1)).max(1);
+    for_each_chunk(values, rows_per_block * row_len, |index, rows| {
+        task(index * rows_per_block, rows);
+    });
+}
+
 /// e^x for x ≤ 0 to within 2e-7 relative, without branches, so that a loop of it vectorises:
 /// x = n·ln 2 + g with n an integer and |g| ≤ ½ ln 2 (ln 2 split in two parts so that n·ln 2
 /// loses no digits), e^g from its Taylor series to the seventh power, and 2^n written into the

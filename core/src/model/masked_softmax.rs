@@ -69,7 +69,7 @@ mod cpu {
 
     use burn::tensor::{Bool, Tensor, TensorData};
 
-    use crate::model::host::{CHUNK, Kernel, Simd, exp_nonpositive, for_each_chunk};
+    use crate::model::host::{Kernel, Simd, exp_nonpositive, for_each_row_block};
 
     /// The weights of one row of scores, in place.
     #[inline(always)]
@@ -282,11 +282,10 @@ mod cpu {
         scale: f32,
     ) {
         let masks = RowMasks::new(mask, [heads, queries, keys]);
-        let rows_per_task = (CHUNK / keys.max(1)).max(1);
-        for_each_chunk(values, rows_per_task * keys, |index, rows| {
+        for_each_row_block(values, keys, |first_row, rows| {
             simd.run(SoftmaxRows {
                 rows,
-                first_row: index * rows_per_task,
+                first_row,
                 masks,
                 scale,
             });
@@ -305,9 +304,7 @@ mod cpu {
         scale: f32,
     ) {
         let masks = RowMasks::new(mask, [heads, queries, keys]);
-        let rows_per_task = (CHUNK / keys.max(1)).max(1);
-        for_each_chunk(grads, rows_per_task * keys, |index, grads| {
-            let first_row = index * rows_per_task;
+        for_each_row_block(grads, keys, |first_row, grads| {
             simd.run(SoftmaxBackwardRows {
                 weights: &weights[first_row * keys..][..grads.len()],
                 grads,

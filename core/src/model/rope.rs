@@ -95,7 +95,7 @@ impl RotaryTables {
 mod cpu {
     use burn::tensor::{Tensor, TensorData};
 
-    use crate::model::host::{CHUNK, Kernel, Simd, for_each_chunk};
+    use crate::model::host::{Kernel, Simd, for_each_row_block};
 
     /// Rows of features (one per item, head and position), from row `first_row` on, rotated in
     /// place.
@@ -152,11 +152,10 @@ mod cpu {
         let values = data
             .as_mut_slice::<f32>()
             .expect("the caller checked x is f32");
-        let rows_per_task = (CHUNK / head_dim.max(1)).max(1);
-        for_each_chunk(values, rows_per_task * head_dim, |index, rows| {
+        for_each_row_block(values, head_dim, |first_row, rows| {
             simd.run(RotateRows {
                 rows,
-                first_row: index * rows_per_task,
+                first_row,
                 cos,
                 sin,
                 table_rows,
