@@ -62,7 +62,7 @@ fn with_burns_ops(
 mod cpu {
     use burn::tensor::{Bool, Tensor, TensorData};
 
-    use crate::model::host::{Kernel, Simd, for_each_chunk};
+    use crate::model::host::{Kernel, Simd, f32s, for_each_chunk};
     use crate::model::masked_softmax::{mask_values, softmax_row};
 
     /// Head widths the kernel is built for: narrow ones. At SmolLM2's 64 it made the decoder's
@@ -277,12 +277,6 @@ mod cpu {
                 inputs,
             });
         });
-    }
-
-    /// The values of f32 data.
-    fn f32s(data: &TensorData) -> &[f32] {
-        data.as_slice::<f32>()
-            .expect("the caller checked the query is f32, and so are keys and values")
     }
 
     /// [`super::attend`] on the host, with the kernel compiled for `simd`.

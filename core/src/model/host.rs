@@ -5,14 +5,13 @@
 //! `gelu.rs`, the masked softmax of attention in `masked_softmax.rs`, the whole attention of
 //! narrow heads in `attend.rs`, the matrix products of linear layers and attention in
 //! `host_products.rs`, the rotary embedding in `rope.rs`) are computed on the tensors' host
-//! buffers. Tensors on the plain
-//! flex device qualify: those convert to and from host data without a copy and record no
-//! autodiff graph. Under autodiff on the flex device, GELU and the masked softmax run their
+//! buffers. Tensors on the plain flex device qualify: those convert to and from host data
+//! without a copy and record no autodiff graph. Under autodiff on the flex device, GELU and the masked softmax run their
 //! host kernels through burn's backend extensions, which join them to the graph with a
 //! backward pass of their own (`gelu_autodiff.rs`, `masked_softmax_autodiff.rs`).
 
 use burn::backend::flex::FlexTensor;
-use burn::tensor::Device;
+use burn::tensor::{Device, TensorData};
 
 /// Whether `device` is the flex CPU device without autodiff.
 pub fn is_plain_flex(device: &Device) -> bool {
@@ -32,6 +31,12 @@ pub fn contiguous(tensor: FlexTensor) -> FlexTensor {
     } else {
         tensor.to_contiguous()
     }
+}
+
+/// The values of host data the kernel's caller checked to be f32.
+pub fn f32s(data: &TensorData) -> &[f32] {
+    data.as_slice::<f32>()
+        .expect("the caller checked the data is f32")
 }
 
 /// Values per parallel task: large enough that a task outweighs its scheduling.

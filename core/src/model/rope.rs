@@ -93,9 +93,9 @@ impl RotaryTables {
 /// The rotation on the host.
 #[cfg(feature = "cpu-kernels")]
 mod cpu {
-    use burn::tensor::{Tensor, TensorData};
+    use burn::tensor::Tensor;
 
-    use crate::model::host::{Kernel, Simd, for_each_row_block};
+    use crate::model::host::{Kernel, Simd, f32s, for_each_row_block};
 
     /// Rows of features (one per item, head and position), from row `first_row` on, rotated in
     /// place.
@@ -164,10 +164,6 @@ mod cpu {
             });
         });
         Tensor::from_data(data, &device)
-    }
-
-    fn f32s(data: &TensorData) -> &[f32] {
-        data.as_slice::<f32>().expect("the tables are f32")
     }
 }
 
